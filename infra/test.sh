@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+# Python tools, local AWS stack, template lint, formatting, clippy, the infra parity tests, and
+# every Rust test (unit, property and integration tests against the emulator).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export SAM_CLI_TELEMETRY=0 CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
+
+step "python tools (.venv)"
+infra/venv.sh
+
+started_stack=0
+if ! infra/stack.sh status >/dev/null 2>&1; then started_stack=1; fi
+cleanup() { if [[ $started_stack == 1 ]]; then infra/stack.sh down; fi; }
+trap cleanup EXIT
+
+step "local AWS stack from template.yaml"
+infra/stack.sh up
+# shellcheck disable=SC1091
+source .local/env
+
+step "template: cfn-lint and sam validate --lint"
+.venv/bin/cfn-lint template.yaml
+.venv/bin/sam validate --lint --template template.yaml --region "$AWS_REGION" >/dev/null
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "local stack matches the template"
+(cd infra && ../.venv/bin/pytest -q tests)
+
+step "cargo test (unit, property, integration against the emulator)"
+cargo test --workspace --no-fail-fast
