@@ -1,1 +1,12 @@
-pub fn _placeholder() {}
+//! The CRM automation model: modules and records, care and work workflows (triggers, conditions,
+//! actions), merge-field templates, validation, and the ports the adapters implement.
+//!
+//! Pure and synchronous except for the port traits; no AWS dependency, so every rule here is
+//! testable without a network.
+
+pub mod ids;
+pub mod phone;
+pub mod record;
+pub mod schema;
+pub mod trigger;
+pub mod validation;

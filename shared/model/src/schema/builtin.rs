@@ -1,0 +1,321 @@
+//! The built-in fields of each module, with Vietnamese and English labels.
+
+use super::{FieldDef, FieldKind, Module, PickOption};
+
+fn field(name: &str, vi: &str, en: &str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name: name.into(),
+        label_vi: vi.into(),
+        label_en: en.into(),
+        kind,
+        required: false,
+        read_only: false,
+        custom: false,
+    }
+}
+
+fn required(mut def: FieldDef) -> FieldDef {
+    def.required = true;
+    def
+}
+
+fn read_only(mut def: FieldDef) -> FieldDef {
+    def.read_only = true;
+    def
+}
+
+fn pick(options: &[(&str, &str, &str)]) -> FieldKind {
+    FieldKind::PickList {
+        options: options
+            .iter()
+            .map(|(value, vi, en)| PickOption {
+                value: (*value).into(),
+                label_vi: (*vi).into(),
+                label_en: (*en).into(),
+            })
+            .collect(),
+    }
+}
+
+fn reference(module: Module) -> FieldKind {
+    FieldKind::Reference { module }
+}
+
+/// Owner and audit fields every module carries.
+fn common() -> Vec<FieldDef> {
+    vec![
+        field("Owner", "Chủ sở hữu", "Owner", FieldKind::User),
+        read_only(field(
+            "CreatedAt",
+            "Ngày tạo",
+            "Created at",
+            FieldKind::DateTime,
+        )),
+        read_only(field(
+            "CreatedBy",
+            "Người tạo",
+            "Created by",
+            FieldKind::User,
+        )),
+        read_only(field(
+            "UpdatedAt",
+            "Ngày sửa",
+            "Updated at",
+            FieldKind::DateTime,
+        )),
+        read_only(field(
+            "UpdatedBy",
+            "Người sửa",
+            "Updated by",
+            FieldKind::User,
+        )),
+    ]
+}
+
+pub(super) fn fields(module: Module) -> Vec<FieldDef> {
+    use FieldKind::*;
+    let mut fields = match module {
+        Module::Customer => vec![
+            required(field("Name", "Tên khách hàng", "Customer name", Text)),
+            field("Code", "Mã khách hàng", "Customer code", Text),
+            field(
+                "CustomerType",
+                "Loại khách hàng",
+                "Customer type",
+                pick(&[
+                    ("Individual", "Cá nhân", "Individual"),
+                    ("Organization", "Tổ chức", "Organization"),
+                ]),
+            ),
+            field("Phone", "Điện thoại", "Phone", Phone),
+            field("Email", "Email", "Email", Email),
+            field("TaxCode", "Mã số thuế", "Tax code", Text),
+            field("Birthday", "Ngày sinh", "Date of birth", Date),
+            field("FoundedDate", "Ngày thành lập", "Founding date", Date),
+            field("Address", "Địa chỉ", "Address", Text),
+            field("Province", "Tỉnh/Thành phố", "Province", Text),
+            field("TimeZone", "Múi giờ", "Time zone", TimeZone),
+            field(
+                "Source",
+                "Nguồn gốc",
+                "Source",
+                pick(&[
+                    ("Website", "Website", "Website"),
+                    ("Referral", "Giới thiệu", "Referral"),
+                    ("Event", "Sự kiện", "Event"),
+                    ("Other", "Khác", "Other"),
+                ]),
+            ),
+            field(
+                "Rank",
+                "Hạng thẻ",
+                "Rank",
+                pick(&[
+                    ("Member", "Thành viên", "Member"),
+                    ("Silver", "Bạc", "Silver"),
+                    ("Gold", "Vàng", "Gold"),
+                    ("Diamond", "Kim cương", "Diamond"),
+                ]),
+            ),
+            read_only(field(
+                "LoyaltyPoints",
+                "Điểm tích lũy",
+                "Loyalty points",
+                Number,
+            )),
+            read_only(field(
+                "LastPurchaseDate",
+                "Ngày mua hàng gần nhất",
+                "Last purchase date",
+                Date,
+            )),
+            field(
+                "ContractEndDate",
+                "Ngày hết hạn hợp đồng",
+                "Contract end date",
+                Date,
+            ),
+            field("Description", "Mô tả", "Description", Text),
+        ],
+        Module::Contact => vec![
+            required(field("Name", "Họ và tên", "Full name", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field("JobTitle", "Chức danh", "Job title", Text),
+            field("Phone", "Điện thoại", "Phone", Phone),
+            field("Email", "Email", "Email", Email),
+            field("Birthday", "Ngày sinh", "Date of birth", Date),
+            field("TimeZone", "Múi giờ", "Time zone", TimeZone),
+        ],
+        Module::Lead => vec![
+            required(field("Name", "Họ và tên", "Full name", Text)),
+            field("Company", "Tổ chức", "Company", Text),
+            field("Phone", "Điện thoại", "Phone", Phone),
+            field("Email", "Email", "Email", Email),
+            field("Birthday", "Ngày sinh", "Date of birth", Date),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("New", "Mới", "New"),
+                    ("Contacted", "Đã liên hệ", "Contacted"),
+                    ("Qualified", "Đủ điều kiện", "Qualified"),
+                    ("Lost", "Thất bại", "Lost"),
+                ]),
+            ),
+        ],
+        Module::Opportunity => vec![
+            required(field("Name", "Tên cơ hội", "Opportunity name", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field("Amount", "Giá trị", "Amount", Money),
+            field(
+                "ExpectedCloseDate",
+                "Ngày kỳ vọng",
+                "Expected close date",
+                Date,
+            ),
+            field("Probability", "Tỷ lệ thành công", "Probability", Number),
+            field(
+                "Stage",
+                "Giai đoạn",
+                "Stage",
+                pick(&[
+                    ("Prospecting", "Mở đầu", "Prospecting"),
+                    ("Proposal", "Đề xuất", "Proposal"),
+                    ("Negotiation", "Đàm phán", "Negotiation"),
+                    ("Won", "Thành công", "Won"),
+                    ("Lost", "Thất bại", "Lost"),
+                ]),
+            ),
+        ],
+        Module::Quote => vec![
+            required(field("Code", "Số báo giá", "Quote number", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field("QuoteDate", "Ngày báo giá", "Quote date", Date),
+            field("ValidUntil", "Hiệu lực đến", "Valid until", Date),
+            field("Amount", "Tổng tiền", "Total", Money),
+        ],
+        Module::Order => vec![
+            required(field("Code", "Số đơn hàng", "Order number", Text)),
+            required(field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            )),
+            required(field("OrderDate", "Ngày đặt hàng", "Order date", Date)),
+            field("DeliveryDate", "Ngày giao hàng", "Delivery date", Date),
+            field("Amount", "Tổng tiền", "Total", Money),
+            field("Salesperson", "Nhân viên kinh doanh", "Salesperson", User),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("Draft", "Chưa thực hiện", "Draft"),
+                    ("Confirmed", "Đã xác nhận", "Confirmed"),
+                    ("Delivered", "Đã giao hàng", "Delivered"),
+                    ("Cancelled", "Đã hủy", "Cancelled"),
+                ]),
+            ),
+        ],
+        Module::Invoice => vec![
+            required(field("Code", "Số hóa đơn", "Invoice number", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field("Order", "Đơn hàng", "Order", reference(Module::Order)),
+            field("InvoiceDate", "Ngày hóa đơn", "Invoice date", Date),
+            field("DueDate", "Hạn thanh toán", "Due date", Date),
+            field("Amount", "Tổng tiền", "Total", Money),
+        ],
+        Module::Task => vec![
+            required(field("Title", "Tiêu đề", "Title", Text)),
+            field("Description", "Mô tả", "Description", Text),
+            field("DueAt", "Hạn hoàn thành", "Due", DateTime),
+            field(
+                "TaskType",
+                "Loại nhiệm vụ",
+                "Task type",
+                pick(&[
+                    ("Call", "Gọi điện", "Call"),
+                    ("Email", "Gửi email", "Email"),
+                    ("Meeting", "Gặp mặt", "Meeting"),
+                    ("Care", "Chăm sóc", "Customer care"),
+                    ("Other", "Khác", "Other"),
+                ]),
+            ),
+            field(
+                "Priority",
+                "Mức độ ưu tiên",
+                "Priority",
+                pick(&[
+                    ("High", "Cao", "High"),
+                    ("Normal", "Trung bình", "Normal"),
+                    ("Low", "Thấp", "Low"),
+                ]),
+            ),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("Open", "Chưa thực hiện", "Open"),
+                    ("InProgress", "Đang thực hiện", "In progress"),
+                    ("Done", "Hoàn thành", "Done"),
+                ]),
+            ),
+            field("Assignee", "Người thực hiện", "Assignee", User),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+        ],
+        Module::CareCard => vec![
+            required(field("Title", "Tên thẻ", "Card title", Text)),
+            field("Order", "Đơn hàng", "Order", reference(Module::Order)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field("Product", "Sản phẩm", "Product", Text),
+            field("ProductCategory", "Nhóm sản phẩm", "Product category", Text),
+            field("CareDate", "Ngày chăm sóc", "Care date", Date),
+            field("Layout", "Mẫu thẻ", "Layout", Text),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("Open", "Chưa chăm sóc", "Open"),
+                    ("Done", "Đã chăm sóc", "Done"),
+                ]),
+            ),
+            field("Notes", "Ghi chú", "Notes", Text),
+        ],
+    };
+    fields.extend(common());
+    fields
+}
