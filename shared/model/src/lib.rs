@@ -4,6 +4,7 @@
 //! Pure and synchronous except for the port traits; no AWS dependency, so every rule here is
 //! testable without a network.
 
+pub mod condition;
 pub mod ids;
 pub mod phone;
 pub mod record;
