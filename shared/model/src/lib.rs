@@ -9,5 +9,6 @@ pub mod ids;
 pub mod phone;
 pub mod record;
 pub mod schema;
+pub mod template;
 pub mod trigger;
 pub mod validation;

@@ -44,13 +44,25 @@ pub(super) enum Test {
     IsEmpty,
     IsNotEmpty,
     /// Exact for codes (pick-list values, user and record ids), else case-insensitive.
-    TextEq { value: String, exact: bool },
-    TextNe { value: String, exact: bool },
+    TextEq {
+        value: String,
+        exact: bool,
+    },
+    TextNe {
+        value: String,
+        exact: bool,
+    },
     TextContains(String),
     TextNotContains(String),
     TextStartsWith(String),
-    TextIn { values: Vec<String>, exact: bool },
-    TextNotIn { values: Vec<String>, exact: bool },
+    TextIn {
+        values: Vec<String>,
+        exact: bool,
+    },
+    TextNotIn {
+        values: Vec<String>,
+        exact: bool,
+    },
     NumEq(f64),
     NumNe(f64),
     NumCmp(Cmp, f64),
@@ -90,9 +102,14 @@ impl CompiledCondition {
         let mut problems = Problems::default();
         let root = match condition {
             Condition::AllRecords {} => None,
-            Condition::Matching { group } => {
-                compile_group(group, schema, scope, &format!("{path}/group"), 1, &mut problems)
-            }
+            Condition::Matching { group } => compile_group(
+                group,
+                schema,
+                scope,
+                &format!("{path}/group"),
+                1,
+                &mut problems,
+            ),
         };
         problems.into_result(Self { root })
     }
@@ -299,7 +316,11 @@ fn text_operand(kind: &FieldKind, value: &Value, exact: bool) -> Result<String, 
             "must not be empty (use 'is empty' to test for an empty field)".into(),
         ));
     }
-    Ok(if exact { s.to_owned() } else { s.to_lowercase() })
+    Ok(if exact {
+        s.to_owned()
+    } else {
+        s.to_lowercase()
+    })
 }
 
 fn option_operand(kind: &FieldKind, value: &Value) -> Result<String, Wrong> {
@@ -307,7 +328,9 @@ fn option_operand(kind: &FieldKind, value: &Value) -> Result<String, Wrong> {
         .as_str()
         .ok_or_else(|| Wrong::Value("expected one of the field's options".into()))?;
     if !kind.options().iter().any(|o| o.value == s) {
-        return Err(Wrong::Value(format!("'{s}' is not one of the field's options")));
+        return Err(Wrong::Value(format!(
+            "'{s}' is not one of the field's options"
+        )));
     }
     Ok(s.to_owned())
 }

@@ -19,7 +19,9 @@ pub struct EvalContext<'a> {
 
 impl CompiledCondition {
     pub fn matches(&self, record: &Record, ctx: &EvalContext<'_>) -> bool {
-        self.root.as_ref().is_none_or(|node| node.matches(record, ctx))
+        self.root
+            .as_ref()
+            .is_none_or(|node| node.matches(record, ctx))
     }
 }
 
@@ -90,12 +92,12 @@ impl Test {
             }),
             Test::MoreThanDaysAgo(n) => date.is_some_and(|v| v < today() - Duration::days(*n)),
             Test::BoolEq(b) => matches!(value, Some(FieldValue::Bool(v)) if v == b),
-            Test::ListHas(option) => {
-                value.and_then(FieldValue::as_list).is_some_and(|l| l.iter().any(|o| o == option))
-            }
-            Test::ListLacks(option) => {
-                !value.and_then(FieldValue::as_list).is_some_and(|l| l.iter().any(|o| o == option))
-            }
+            Test::ListHas(option) => value
+                .and_then(FieldValue::as_list)
+                .is_some_and(|l| l.iter().any(|o| o == option)),
+            Test::ListLacks(option) => !value
+                .and_then(FieldValue::as_list)
+                .is_some_and(|l| l.iter().any(|o| o == option)),
             // Handled by the node, which sees the previous record.
             Test::Changed | Test::ChangedTo(_) => false,
         }
@@ -124,7 +126,9 @@ fn text_eq(text: &str, lowered: &str, exact: bool) -> bool {
     if exact {
         text == lowered
     } else {
-        text.chars().flat_map(char::to_lowercase).eq(lowered.chars())
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .eq(lowered.chars())
     }
 }
 

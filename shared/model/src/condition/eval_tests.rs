@@ -1,10 +1,10 @@
 use super::*;
 use crate::condition::{Condition, ConditionScope};
 use crate::ids::RecordId;
-use crate::record::{parse_fields, ParseMode};
+use crate::record::{ParseMode, parse_fields};
 use crate::schema::{Module, Schema};
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn customer(fields: Value) -> Record {
     let schema = Schema::builtin();
@@ -22,10 +22,18 @@ fn customer(fields: Value) -> Record {
     }
 }
 
-fn compile(condition: Value, scope: ConditionScope) -> Result<CompiledCondition, crate::validation::Problems> {
+fn compile(
+    condition: Value,
+    scope: ConditionScope,
+) -> Result<CompiledCondition, crate::validation::Problems> {
     let condition: Condition = serde_json::from_value(condition).unwrap();
     let schema = Schema::builtin();
-    CompiledCondition::compile(&condition, schema.module(Module::Customer), scope, "/condition")
+    CompiledCondition::compile(
+        &condition,
+        schema.module(Module::Customer),
+        scope,
+        "/condition",
+    )
 }
 
 fn clause(field: &str, op: &str, value: Value) -> Value {
@@ -36,7 +44,9 @@ fn clause(field: &str, op: &str, value: Value) -> Value {
 
 fn ctx(now: &str) -> EvalContext<'static> {
     EvalContext {
-        now: DateTime::parse_from_rfc3339(now).unwrap().with_timezone(&Utc),
+        now: DateTime::parse_from_rfc3339(now)
+            .unwrap()
+            .with_timezone(&Utc),
         tz: chrono_tz::Asia::Ho_Chi_Minh,
         previous: None,
     }
@@ -56,16 +66,26 @@ fn all_records_matches_everything() {
 
 #[test]
 fn text_operators_are_case_insensitive_with_vietnamese_letters() {
-    let r = customer(json!({"Name": "Đặng Thị Hồng", "Email": "Hong@Example.VN", "Province": "Hà Nội"}));
+    let r = customer(
+        json!({"Name": "Đặng Thị Hồng", "Email": "Hong@Example.VN", "Province": "Hà Nội"}),
+    );
     assert!(check("Name", "equals", json!("đặng thị hồng"), &r));
     assert!(check("Name", "contains", json!("THỊ"), &r));
     assert!(check("Name", "starts_with", json!("đặng"), &r));
     assert!(!check("Name", "starts_with", json!("hồng"), &r));
     assert!(check("Name", "not_contains", json!("Văn"), &r));
     assert!(check("Email", "equals", json!("hong@example.vn"), &r));
-    assert!(check("Province", "in_list", json!(["Hà Nội", "Hải Phòng"]), &r));
+    assert!(check(
+        "Province",
+        "in_list",
+        json!(["Hà Nội", "Hải Phòng"]),
+        &r
+    ));
     assert!(check("Province", "not_in_list", json!(["Đà Nẵng"]), &r));
-    assert!(check("Address", "not_equals", json!("x"), &r), "empty is not equal to a value");
+    assert!(
+        check("Address", "not_equals", json!("x"), &r),
+        "empty is not equal to a value"
+    );
     assert!(check("Address", "is_empty", Value::Null, &r));
     assert!(check("Name", "is_not_empty", Value::Null, &r));
 }
@@ -74,8 +94,19 @@ fn text_operators_are_case_insensitive_with_vietnamese_letters() {
 fn pick_list_values_compare_exactly() {
     let r = customer(json!({"CustomerType": "Individual"}));
     assert!(check("CustomerType", "equals", json!("Individual"), &r));
-    assert!(check("CustomerType", "in_list", json!(["Organization", "Individual"]), &r));
-    assert!(compile(clause("CustomerType", "equals", json!("individual")), ConditionScope::RecordState).is_err());
+    assert!(check(
+        "CustomerType",
+        "in_list",
+        json!(["Organization", "Individual"]),
+        &r
+    ));
+    assert!(
+        compile(
+            clause("CustomerType", "equals", json!("individual")),
+            ConditionScope::RecordState
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -93,16 +124,38 @@ fn number_and_money_comparisons() {
 #[test]
 fn dates_and_relative_dates_in_the_context_time_zone() {
     // 2026-11-22T03:00Z is 10:00 on Nov 22 in Ho Chi Minh City.
-    let r = customer(json!({"LastPurchaseDate": "2026-08-20", "Birthday": "1990-11-25",
-                           "ContractEndDate": "2026-12-01"}));
-    assert!(check("LastPurchaseDate", "more_than_days_ago", json!(90), &r));
-    assert!(!check("LastPurchaseDate", "more_than_days_ago", json!(94), &r));
+    let r = customer(
+        json!({"LastPurchaseDate": "2026-08-20", "Birthday": "1990-11-25",
+                           "ContractEndDate": "2026-12-01"}),
+    );
+    assert!(check(
+        "LastPurchaseDate",
+        "more_than_days_ago",
+        json!(90),
+        &r
+    ));
+    assert!(!check(
+        "LastPurchaseDate",
+        "more_than_days_ago",
+        json!(94),
+        &r
+    ));
     assert!(check("LastPurchaseDate", "within_last_days", json!(94), &r));
-    assert!(!check("LastPurchaseDate", "within_last_days", json!(93), &r));
+    assert!(!check(
+        "LastPurchaseDate",
+        "within_last_days",
+        json!(93),
+        &r
+    ));
     assert!(check("ContractEndDate", "within_next_days", json!(9), &r));
     assert!(!check("ContractEndDate", "within_next_days", json!(8), &r));
     assert!(check("Birthday", "less_than", json!("2000-01-01"), &r));
-    assert!(check("Birthday", "between", json!(["1990-01-01", "1990-12-31"]), &r));
+    assert!(check(
+        "Birthday",
+        "between",
+        json!(["1990-01-01", "1990-12-31"]),
+        &r
+    ));
     assert!(check("Birthday", "equals", json!("1990-11-25"), &r));
 }
 
@@ -124,16 +177,36 @@ fn nested_groups_combine_with_and_or() {
     ]}});
     let c = compile(condition, ConditionScope::RecordState).unwrap();
     let now = ctx("2026-11-22T03:00:00Z");
-    assert!(c.matches(&customer(json!({"CustomerType": "Individual", "Province": "Hà Nội"})), &now));
-    assert!(c.matches(&customer(json!({"CustomerType": "Individual", "LoyaltyPoints": 2000})), &now));
-    assert!(!c.matches(&customer(json!({"CustomerType": "Individual", "LoyaltyPoints": 5})), &now));
-    assert!(!c.matches(&customer(json!({"CustomerType": "Organization", "Province": "Hà Nội"})), &now));
+    assert!(c.matches(
+        &customer(json!({"CustomerType": "Individual", "Province": "Hà Nội"})),
+        &now
+    ));
+    assert!(c.matches(
+        &customer(json!({"CustomerType": "Individual", "LoyaltyPoints": 2000})),
+        &now
+    ));
+    assert!(!c.matches(
+        &customer(json!({"CustomerType": "Individual", "LoyaltyPoints": 5})),
+        &now
+    ));
+    assert!(!c.matches(
+        &customer(json!({"CustomerType": "Organization", "Province": "Hà Nội"})),
+        &now
+    ));
 }
 
 #[test]
 fn changed_operators_see_the_previous_record() {
-    let cond = compile(clause("Rank", "changed_to", json!("Gold")), ConditionScope::RecordChange).unwrap();
-    let changed = compile(clause("Rank", "changed", Value::Null), ConditionScope::RecordChange).unwrap();
+    let cond = compile(
+        clause("Rank", "changed_to", json!("Gold")),
+        ConditionScope::RecordChange,
+    )
+    .unwrap();
+    let changed = compile(
+        clause("Rank", "changed", Value::Null),
+        ConditionScope::RecordChange,
+    )
+    .unwrap();
     let old = customer(json!({"Rank": "Silver"}));
     let new = customer(json!({"Rank": "Gold"}));
     let mut c = ctx("2026-11-22T03:00:00Z");
@@ -142,7 +215,10 @@ fn changed_operators_see_the_previous_record() {
     assert!(cond.matches(&new, &c));
     assert!(changed.matches(&new, &c));
     c.previous = Some(&new);
-    assert!(!cond.matches(&new, &c), "unchanged Gold is not a change to Gold");
+    assert!(
+        !cond.matches(&new, &c),
+        "unchanged Gold is not a change to Gold"
+    );
     assert!(!changed.matches(&new, &c));
 }
 
@@ -174,7 +250,8 @@ fn every_problem_is_named_with_its_path() {
 
 #[test]
 fn unknown_keys_in_a_clause_are_rejected_when_parsing() {
-    let bad: Result<Condition, _> = serde_json::from_value(json!({"type": "all_records", "extra": 1}));
+    let bad: Result<Condition, _> =
+        serde_json::from_value(json!({"type": "all_records", "extra": 1}));
     assert!(bad.is_err());
 }
 

@@ -193,8 +193,14 @@ impl ModuleSchema {
     /// Finds a field by code name, or by its Vietnamese or English label (case-insensitive), as
     /// `#{Ngày sinh}` merge fields name them.
     pub fn field_by_name_or_label(&self, key: &str) -> Option<&FieldDef> {
-        self.field(key).or_else(|| {
-            self.fields.iter().find(|f| {
+        self.field_index_by_name_or_label(key)
+            .map(|i| &self.fields[i])
+    }
+
+    /// The position of that field in [`ModuleSchema::fields`].
+    pub fn field_index_by_name_or_label(&self, key: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == key).or_else(|| {
+            self.fields.iter().position(|f| {
                 eq_ignore_case(&f.label_vi, key)
                     || eq_ignore_case(&f.label_en, key)
                     || eq_ignore_case(&f.name, key)
