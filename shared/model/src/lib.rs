@@ -4,6 +4,7 @@
 //! Pure and synchronous except for the port traits; no AWS dependency, so every rule here is
 //! testable without a network.
 
+pub mod action;
 pub mod condition;
 pub mod ids;
 pub mod phone;
@@ -12,3 +13,4 @@ pub mod schema;
 pub mod template;
 pub mod trigger;
 pub mod validation;
+pub mod workflow;

@@ -1,0 +1,342 @@
+//! "Immediate actions": the seven kinds of seed 000 plus the in-app notification of seed 001,
+//! each with every setting the console offers.
+
+mod validate;
+
+pub(crate) use validate::validate_with;
+pub use validate::{Catalog, MemoryCatalog, SettingInfo, SettingKind};
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::ids::{ActionId, SettingId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    UpdateFields(UpdateFieldsAction),
+    Email(EmailAction),
+    Task(TaskAction),
+    Handover(HandoverAction),
+    Sms(SmsAction),
+    Zns(ZnsAction),
+    CareCard(CareCardAction),
+    Notification(NotificationAction),
+}
+
+impl Action {
+    pub fn id(&self) -> &ActionId {
+        match self {
+            Action::UpdateFields(a) => &a.id,
+            Action::Email(a) => &a.id,
+            Action::Task(a) => &a.id,
+            Action::Handover(a) => &a.id,
+            Action::Sms(a) => &a.id,
+            Action::Zns(a) => &a.id,
+            Action::CareCard(a) => &a.id,
+            Action::Notification(a) => &a.id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Action::UpdateFields(a) => &a.name,
+            Action::Email(a) => &a.name,
+            Action::Task(a) => &a.name,
+            Action::Handover(a) => &a.name,
+            Action::Sms(a) => &a.name,
+            Action::Zns(a) => &a.name,
+            Action::CareCard(a) => &a.name,
+            Action::Notification(a) => &a.name,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Action::UpdateFields(_) => "update_fields",
+            Action::Email(_) => "email",
+            Action::Task(_) => "task",
+            Action::Handover(_) => "handover",
+            Action::Sms(_) => "sms",
+            Action::Zns(_) => "zns",
+            Action::CareCard(_) => "care_card",
+            Action::Notification(_) => "notification",
+        }
+    }
+
+    /// Whether the action's effect leaves the system (a message to a provider), so that a crash
+    /// between sending and recording cannot be rolled back.
+    pub fn is_external_send(&self) -> bool {
+        matches!(self, Action::Email(_) | Action::Sms(_) | Action::Zns(_))
+    }
+}
+
+/// Which record an update or a recipient field is read from: the workflow's record, or the record
+/// a reference field of it points to (an order's customer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPath {
+    /// A reference field of the workflow's module; absent means the record itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    pub field: String,
+}
+
+/// The value an update or a new record's field gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AssignedValue {
+    /// A fixed value, typed by the target field.
+    Literal { value: Value },
+    /// A text with merge fields of the workflow's record (text fields only).
+    Merge { text: String },
+    /// Today in the firing time zone, plus some days (date and date-time fields).
+    Today {
+        #[serde(default)]
+        offset_days: i32,
+    },
+    /// Empty the field.
+    Clear {},
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldAssignment {
+    pub field: String,
+    pub value: AssignedValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFieldsAction {
+    pub id: ActionId,
+    pub name: String,
+    /// A reference field leading to the record to update; absent updates the record itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    pub values: Vec<FieldAssignment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentFormat {
+    Pdf,
+    /// The print template's own format (an HTML document).
+    Original,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrintAttachment {
+    pub print_template: SettingId,
+    pub format: AttachmentFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailAction {
+    pub id: ActionId,
+    pub name: String,
+    /// A sender identity setting.
+    pub sender: SettingId,
+    /// Email fields the addresses are read from (the customer's email).
+    #[serde(default)]
+    pub recipient_fields: Vec<FieldPath>,
+    /// CRM users who also receive it.
+    #[serde(default)]
+    pub users: Vec<UserId>,
+    #[serde(default)]
+    pub extra_addresses: Vec<String>,
+    pub template: SettingId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<PrintAttachment>,
+}
+
+/// Who a task is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Assignee {
+    User {
+        user_id: UserId,
+    },
+    /// The record's owner at execution time.
+    RecordOwner {},
+    /// A user field of the record (an order's salesperson).
+    Field {
+        field: String,
+    },
+}
+
+/// When something is due, counted from the moment the action runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueSpec {
+    #[serde(default)]
+    pub days_after: u32,
+    /// Local time of day on that day; absent keeps the time the action runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_of_day: Option<NaiveTime>,
+}
+
+/// Outbound sync of a created task to an external task app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalTaskSync {
+    /// The external connection setting (URL and signing secret).
+    pub connection: SettingId,
+    pub project: String,
+    #[serde(default)]
+    pub task_group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskAction {
+    pub id: ActionId,
+    pub name: String,
+    /// Merge text.
+    pub title: String,
+    /// Merge text.
+    #[serde(default)]
+    pub description: String,
+    pub due: DueSpec,
+    /// A value of the Task module's TaskType pick-list.
+    pub task_type: String,
+    /// A value of the Task module's Priority pick-list.
+    pub priority: String,
+    pub assignee: Assignee,
+    #[serde(default)]
+    pub related_users: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<PrintAttachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_sync: Option<ExternalTaskSync>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HandoverTarget {
+    User {
+        user_id: UserId,
+    },
+    /// An allocation rule of the workflow's module picks the user.
+    AllocationRule {
+        rule: SettingId,
+    },
+}
+
+/// Open activities that follow the record to its new owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Task,
+    CareCard,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverAction {
+    pub id: ActionId,
+    pub name: String,
+    pub to: HandoverTarget,
+    #[serde(default)]
+    pub move_open_activities: Vec<ActivityKind>,
+    /// Tell the new owner in the app.
+    #[serde(default = "yes")]
+    pub notify_new_owner: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsAction {
+    pub id: ActionId,
+    pub name: String,
+    /// An SMS brandname provider setting.
+    pub provider: SettingId,
+    #[serde(default)]
+    pub recipient_fields: Vec<FieldPath>,
+    #[serde(default)]
+    pub users: Vec<UserId>,
+    pub template: SettingId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZnsAction {
+    pub id: ActionId,
+    pub name: String,
+    /// A ZNS provider setting (Zalo OA credentials).
+    pub provider: SettingId,
+    /// The phone field the message goes to.
+    pub recipient_field: FieldPath,
+    #[serde(default)]
+    pub users: Vec<UserId>,
+    pub template: SettingId,
+    /// Each ZNS template parameter → a merge text of the record.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// Which items of an order get a care card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CareCardBasis {
+    /// One card for the order.
+    Order {},
+    /// One card per product line; `only` empty means every product.
+    Products {
+        #[serde(default)]
+        only: Vec<String>,
+    },
+    /// One card per product category; `only` empty means every category.
+    ProductCategories {
+        #[serde(default)]
+        only: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CardOwner {
+    User {
+        user_id: UserId,
+    },
+    /// The order's salesperson.
+    OrderSalesperson {},
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareCardAction {
+    pub id: ActionId,
+    pub name: String,
+    pub based_on: CareCardBasis,
+    pub owner: CardOwner,
+    #[serde(default)]
+    pub notify_owner: bool,
+    /// The card layout shown in the app.
+    pub layout: String,
+    pub care_date: DueSpec,
+    /// Fields of the card filled automatically.
+    #[serde(default)]
+    pub fields: Vec<FieldAssignment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationAction {
+    pub id: ActionId,
+    pub name: String,
+    #[serde(default)]
+    pub users: Vec<UserId>,
+    /// Also notify the record's owner.
+    #[serde(default)]
+    pub notify_owner: bool,
+    /// Merge text.
+    pub message: String,
+}

@@ -1,0 +1,250 @@
+//! Workflows: a module, a "when", a condition and ordered actions, with a status and versions.
+//! Care workflows fire on time triggers, work workflows on record events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::action::{Action, Catalog};
+use crate::condition::{CompiledCondition, Condition, ConditionScope};
+use crate::ids::{TenantId, UserId, WorkflowId};
+use crate::schema::{Module, Schema};
+use crate::trigger::Trigger;
+use crate::validation::Problems;
+
+/// A module may have at most this many active care workflows (seed 000).
+pub const MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE: usize = 10;
+/// More actions than this in one workflow is a configuration smell, and bounds one run's fan-out.
+pub const MAX_ACTIONS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowKind {
+    /// Time-triggered (Quy trình chăm sóc).
+    Care,
+    /// Record-event-triggered (Quy trình làm việc).
+    Work,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowStatus {
+    Draft,
+    Active,
+    Inactive,
+}
+
+/// What happens to an email, SMS or ZNS send when the executor crashes after the provider
+/// accepted it but before the run recorded so: the run shows as "unknown" either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalSendGuarantee {
+    /// Never send twice; a crash may lose the message.
+    #[default]
+    AtMostOnce,
+    /// Never lose the message; a crash may send it twice.
+    AtLeastOnce,
+}
+
+/// What an administrator edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowDefinition {
+    pub module: Module,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub trigger: Trigger,
+    #[serde(default)]
+    pub condition: Condition,
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub external_sends: ExternalSendGuarantee,
+}
+
+impl WorkflowDefinition {
+    pub fn kind(&self) -> WorkflowKind {
+        match self.trigger {
+            Trigger::Time(_) => WorkflowKind::Care,
+            Trigger::RecordEvent(_) => WorkflowKind::Work,
+        }
+    }
+
+    fn condition_scope(&self) -> ConditionScope {
+        match self.kind() {
+            WorkflowKind::Care => ConditionScope::RecordState,
+            WorkflowKind::Work => ConditionScope::RecordChange,
+        }
+    }
+
+    /// Checks everything against the tenant's schema and settings, returning every problem at
+    /// once with its JSON pointer; on success, the compiled condition.
+    pub fn validate(
+        &self,
+        schema: &Schema,
+        catalog: &dyn Catalog,
+    ) -> Result<CompiledCondition, Problems> {
+        let module = schema.module(self.module);
+        let mut problems = Problems::default();
+        if self.name.trim().is_empty() || self.name.chars().count() > 255 {
+            problems.push("/name", "is required, at most 255 characters");
+        }
+        if self.description.chars().count() > 4000 {
+            problems.push("/description", "at most 4000 characters");
+        }
+        problems.extend(self.trigger.validate(module, "/trigger"));
+        let condition = CompiledCondition::compile(
+            &self.condition,
+            module,
+            self.condition_scope(),
+            "/condition",
+        );
+        let condition = condition.map_err(|p| problems.extend(p)).ok();
+        if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
+            problems.push(
+                "/actions",
+                format!("a workflow has 1 to {MAX_ACTIONS} actions"),
+            );
+        }
+        let mut checker = crate::action::validate_with(schema, self.module, catalog);
+        for (i, action) in self.actions.iter().enumerate() {
+            if self.actions[..i].iter().any(|a| a.id() == action.id()) {
+                checker.problems.push(
+                    format!("/actions/{i}/id"),
+                    format!("action id '{}' is used twice", action.id()),
+                );
+            }
+            checker.action(action, &format!("/actions/{i}"));
+        }
+        problems.extend(checker.problems);
+        match condition {
+            Some(condition) if problems.is_empty() => Ok(condition),
+            _ => Err(problems),
+        }
+    }
+
+    /// The compiled condition of a definition already validated when it was stored.
+    pub fn compile_condition(&self, schema: &Schema) -> Result<CompiledCondition, Problems> {
+        CompiledCondition::compile(
+            &self.condition,
+            schema.module(self.module),
+            self.condition_scope(),
+            "/condition",
+        )
+    }
+}
+
+/// Who changed a workflow, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// A workflow as stored: its current version's definition and its lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub id: WorkflowId,
+    pub tenant: TenantId,
+    pub kind: WorkflowKind,
+    pub status: WorkflowStatus,
+    /// The current version; every earlier one stays readable.
+    pub version: u32,
+    /// Set once the workflow has been active: from then on every edit is a new version, since
+    /// runs are pinned to the version that scheduled them.
+    pub ever_activated: bool,
+    pub definition: WorkflowDefinition,
+    pub created: Stamp,
+    pub updated: Stamp,
+}
+
+/// A lifecycle change that is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the workflow is already {0:?}")]
+    AlreadyInStatus(WorkflowStatus),
+    #[error("the module already has {MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE} active care workflows")]
+    TooManyActive,
+    #[error("a workflow's module cannot change (create a new workflow instead)")]
+    ModuleChanged,
+    #[error("a workflow's kind cannot change (create a new workflow instead)")]
+    KindChanged,
+}
+
+impl Workflow {
+    pub fn new(
+        id: WorkflowId,
+        tenant: TenantId,
+        definition: WorkflowDefinition,
+        stamp: Stamp,
+    ) -> Self {
+        Self {
+            id,
+            tenant,
+            kind: definition.kind(),
+            status: WorkflowStatus::Draft,
+            version: 1,
+            ever_activated: false,
+            definition,
+            created: stamp.clone(),
+            updated: stamp,
+        }
+    }
+
+    /// The workflow after an edit. A draft never activated is edited in place; otherwise the
+    /// edit becomes a new version (returned `true`).
+    pub fn edit(
+        &self,
+        definition: WorkflowDefinition,
+        stamp: Stamp,
+    ) -> Result<(Workflow, bool), TransitionError> {
+        if definition.module != self.definition.module {
+            return Err(TransitionError::ModuleChanged);
+        }
+        if definition.kind() != self.kind {
+            return Err(TransitionError::KindChanged);
+        }
+        let new_version = self.ever_activated;
+        let mut next = self.clone();
+        next.definition = definition;
+        next.updated = stamp;
+        if new_version {
+            next.version += 1;
+        }
+        Ok((next, new_version))
+    }
+
+    /// Activation; `active_care_in_module` counts the module's other active care workflows.
+    pub fn activate(
+        &self,
+        active_care_in_module: usize,
+        stamp: Stamp,
+    ) -> Result<Workflow, TransitionError> {
+        if self.status == WorkflowStatus::Active {
+            return Err(TransitionError::AlreadyInStatus(WorkflowStatus::Active));
+        }
+        if self.kind == WorkflowKind::Care
+            && active_care_in_module >= MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE
+        {
+            return Err(TransitionError::TooManyActive);
+        }
+        let mut next = self.clone();
+        next.status = WorkflowStatus::Active;
+        next.ever_activated = true;
+        next.updated = stamp;
+        Ok(next)
+    }
+
+    pub fn deactivate(&self, stamp: Stamp) -> Result<Workflow, TransitionError> {
+        if self.status != WorkflowStatus::Active {
+            return Err(TransitionError::AlreadyInStatus(self.status));
+        }
+        let mut next = self.clone();
+        next.status = WorkflowStatus::Inactive;
+        next.updated = stamp;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
