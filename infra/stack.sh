@@ -23,7 +23,8 @@ start() {
   "$root/infra/venv.sh"
   if healthy; then return 0; fi
   echo "==> starting moto on $host:$port" >&2
-  nohup "$root/.venv/bin/moto_server" -H "$host" -p "$port" > "$state/moto.log" 2>&1 &
+  # emulator.py: moto with DynamoDB requests serialised (see the file for why).
+  nohup "$root/.venv/bin/python" "$root/infra/emulator.py" "$host" "$port" > "$state/moto.log" 2>&1 &
   echo $! > "$state/moto.pid"
   for _ in $(seq 1 200); do
     if healthy; then return 0; fi

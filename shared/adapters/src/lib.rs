@@ -1,1 +1,8 @@
-pub fn _placeholder() {}
+//! AWS implementations of the model's ports: DynamoDB stores, SES v2 mail, EventBridge and SQS
+//! messaging. Every client is built from one `SdkConfig`, which honours `AWS_ENDPOINT_URL`, so
+//! the same code talks to AWS, LocalStack or the local moto server.
+
+pub mod config;
+pub mod dynamo;
+
+pub use config::{Clients, ConfigError, Tables};

@@ -8,6 +8,7 @@ pub mod action;
 pub mod condition;
 pub mod ids;
 pub mod phone;
+pub mod ports;
 pub mod record;
 pub mod schema;
 pub mod template;

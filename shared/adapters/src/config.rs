@@ -1,0 +1,64 @@
+//! Configuration read once per Lambda sandbox: the shared SDK config, the clients built from it,
+//! and the names of the template's resources (from the environment the template sets).
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// A required setting is missing from the environment.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set (template.yaml sets it for every function)")]
+    Missing(&'static str),
+}
+
+fn var(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+/// Names of the DynamoDB tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub settings: String,
+    pub records: String,
+    pub schedule: String,
+    pub runs: String,
+}
+
+impl Tables {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            settings: var("SETTINGS_TABLE")?,
+            records: var("RECORDS_TABLE")?,
+            schedule: var("SCHEDULE_TABLE")?,
+            runs: var("RUNS_TABLE")?,
+        })
+    }
+}
+
+/// Loads region, credentials and endpoint the standard way (environment, profile, container or
+/// instance role). `AWS_ENDPOINT_URL` redirects every client, which is how local runs work.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The AWS clients, built once from one `SdkConfig`. Building a client makes no network call.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sesv2: aws_sdk_sesv2::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+        }
+    }
+}
