@@ -133,7 +133,7 @@ async fn editing_after_activation_keeps_every_version_readable() {
     let tenant = support::fresh_tenant();
     let workflow = new_workflow(&tenant, "wf-versions");
     store.create(&workflow).await.unwrap();
-    let active = workflow.activate(0, stamp()).unwrap();
+    let active = workflow.activate(stamp()).unwrap();
     let activate = ActiveCareChange::Activate {
         module: Module::Customer,
         limit: 10,
@@ -174,7 +174,7 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
     }
     let activations = workflows.iter().map(|workflow| {
         let store = store.clone();
-        let active = workflow.activate(0, stamp()).unwrap();
+        let active = workflow.activate(stamp()).unwrap();
         tokio::spawn(async move {
             let change = ActiveCareChange::Activate {
                 module: Module::Customer,
@@ -227,10 +227,10 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         limit: 10,
     };
     let first = &inactive[0];
-    let on = first.value.activate(0, stamp()).unwrap();
+    let on = first.value.activate(stamp()).unwrap();
     store.save(&on, first.revision, activate).await.unwrap();
     let second = &inactive[1];
-    let on = second.value.activate(0, stamp()).unwrap();
+    let on = second.value.activate(stamp()).unwrap();
     let err = store
         .save(&on, second.revision, activate)
         .await

@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crm_model::condition::{CompiledCondition, Condition, ConditionScope, EvalContext};
 use crm_model::ids::RecordId;
-use crm_model::record::{parse_fields, ParseMode, Record};
+use crm_model::record::{ParseMode, Record, parse_fields};
 use crm_model::schema::{Module, Schema};
 use crm_model::template::{Escape, MergeTemplate, NoNames, RenderContext};
 use crm_model::trigger::{Anchor, CatchUp, Feb29Policy, Offset, Recurrence, TimeTrigger};
@@ -20,7 +20,8 @@ fn customers(schema: &Schema) -> Vec<Record> {
     let provinces = ["Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Huế", "Cần Thơ"];
     (0..RECORDS)
         .map(|i| {
-            let birthday = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + Duration::days((i * 7) as i64 % 20_000);
+            let birthday = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap()
+                + Duration::days((i * 7) as i64 % 20_000);
             let fields = json!({
                 "Name": format!("Nguyễn Thị Khách {i}"),
                 "Email": format!("khach{i}@example.vn"),
@@ -33,7 +34,8 @@ fn customers(schema: &Schema) -> Vec<Record> {
             Record {
                 id: RecordId::new(format!("c{i}")).unwrap(),
                 module: Module::Customer,
-                fields: parse_fields(module, fields.as_object().unwrap(), "", ParseMode::Stored).unwrap(),
+                fields: parse_fields(module, fields.as_object().unwrap(), "", ParseMode::Stored)
+                    .unwrap(),
             }
         })
         .collect()
@@ -58,16 +60,23 @@ fn main() {
     let records = customers(&schema);
     let now: DateTime<Utc> = "2026-11-22T01:00:00Z".parse().unwrap();
 
-    let condition: Condition = serde_json::from_value(json!({"type": "matching", "group": {"combine": "and", "rules": [
-        {"field": "CustomerType", "op": "equals", "value": "Individual"},
-        {"field": "Phone", "op": "is_not_empty"},
-        {"field": "Province", "op": "in_list", "value": ["Hà Nội", "Huế", "Cần Thơ"]},
-        {"field": "LoyaltyPoints", "op": "between", "value": [100, 4900]},
-        {"field": "Name", "op": "contains", "value": "khách"}
-    ]}}))
+    let condition: Condition = serde_json::from_value(
+        json!({"type": "matching", "group": {"combine": "and", "rules": [
+            {"field": "CustomerType", "op": "equals", "value": "Individual"},
+            {"field": "Phone", "op": "is_not_empty"},
+            {"field": "Province", "op": "in_list", "value": ["Hà Nội", "Huế", "Cần Thơ"]},
+            {"field": "LoyaltyPoints", "op": "between", "value": [100, 4900]},
+            {"field": "Name", "op": "contains", "value": "khách"}
+        ]}}),
+    )
     .unwrap();
-    let compiled = CompiledCondition::compile(&condition, module, ConditionScope::RecordState, "").unwrap();
-    let ctx = EvalContext { now, tz: chrono_tz::Asia::Ho_Chi_Minh, previous: None };
+    let compiled =
+        CompiledCondition::compile(&condition, module, ConditionScope::RecordState, "").unwrap();
+    let ctx = EvalContext {
+        now,
+        tz: chrono_tz::Asia::Ho_Chi_Minh,
+        previous: None,
+    };
     let matching = records.iter().filter(|r| compiled.matches(r, &ctx)).count();
     let eval_ns = measure(|i| {
         black_box(compiled.matches(black_box(&records[i % RECORDS]), &ctx));
@@ -77,7 +86,11 @@ fn main() {
                 lời chúc tốt đẹp nhất. Quý khách đang có #LoyaltyPoints điểm tích lũy tại \
                 #Province.</p><p>Mọi thắc mắc xin liên hệ qua #Email hoặc #Phone.</p>";
     let template = MergeTemplate::parse(body, module).unwrap();
-    let render_ctx = RenderContext { tz: chrono_tz::Asia::Ho_Chi_Minh, names: &NoNames, escape: Escape::Html };
+    let render_ctx = RenderContext {
+        tz: chrono_tz::Asia::Ho_Chi_Minh,
+        names: &NoNames,
+        escape: Escape::Html,
+    };
     let rendered_bytes = template.render(module, &records[0], &render_ctx).len();
     let render_ns = measure(|i| {
         black_box(template.render(module, black_box(&records[i % RECORDS]), &render_ctx));
@@ -99,7 +112,12 @@ fn main() {
         .map(|r| Anchor::Date(r.get("Birthday").and_then(|v| v.as_date()).unwrap()))
         .collect();
     let next_fire_ns = measure(|i| {
-        black_box(trigger.next_after(anchors[i % RECORDS], chrono_tz::Asia::Ho_Chi_Minh, Feb29Policy::Feb28, now));
+        black_box(trigger.next_after(
+            anchors[i % RECORDS],
+            chrono_tz::Asia::Ho_Chi_Minh,
+            Feb29Policy::Feb28,
+            now,
+        ));
     });
 
     println!("records={RECORDS}");

@@ -5,13 +5,16 @@
 //! testable without a network.
 
 pub mod action;
+pub mod app;
 pub mod condition;
 pub mod ids;
 pub mod phone;
 pub mod ports;
 pub mod record;
 pub mod schema;
+pub mod settings;
 pub mod template;
 pub mod trigger;
+pub mod user;
 pub mod validation;
 pub mod workflow;

@@ -4,8 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::ids::{TenantId, WorkflowId};
+use std::collections::{HashMap, HashSet};
+
+use crate::action::{SettingInfo, SettingKind};
+use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
 use crate::schema::Module;
+use crate::settings::{Setting, TenantSettings};
+use crate::user::User;
 use crate::workflow::{Workflow, WorkflowDefinition};
 
 /// The current time, injectable so that scans and tests can run "at 8:00" without waiting.
@@ -52,6 +57,9 @@ pub enum StoreError {
     /// What was stored cannot be read back (a bug or a manual edit).
     #[error("stored item is unreadable: {0}")]
     Corrupt(String),
+    /// A page cursor that this store did not hand out (or for another tenant).
+    #[error("invalid page cursor")]
+    BadCursor,
 }
 
 impl StoreError {
@@ -79,6 +87,33 @@ pub enum ActiveCareChange {
     Deactivate {
         module: Module,
     },
+}
+
+/// Which page of a listing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1 to 100.
+    pub limit: u32,
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn first(limit: u32) -> Self {
+        Self {
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+            cursor: None,
+        }
+    }
+}
+
+/// One page of a listing; `next` is present when there may be more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 /// Workflows and their versions, tenant-scoped.
@@ -109,4 +144,111 @@ pub trait WorkflowStore: Send + Sync {
         expected: u64,
         active: ActiveCareChange,
     ) -> Result<Revisioned<Workflow>, StoreError>;
+}
+
+/// Listing filter for workflows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkflowFilter {
+    pub module: Option<Module>,
+}
+
+/// Listing and deleting workflows.
+#[async_trait]
+pub trait WorkflowCatalog: WorkflowStore {
+    /// The tenant's workflows, ordered by module then id.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: WorkflowFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<Workflow>>, StoreError>;
+
+    /// Every version number of a workflow, oldest first.
+    async fn versions(&self, tenant: &TenantId, id: &WorkflowId) -> Result<Vec<u32>, StoreError>;
+
+    /// Deletes the workflow and its versions if the stored revision is still `expected`.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        expected: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// The settings actions reference, and the tenant's own settings.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+    ) -> Result<Revisioned<Setting>, StoreError>;
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Option<Revisioned<Setting>>, StoreError>;
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+        expected: u64,
+    ) -> Result<Revisioned<Setting>, StoreError>;
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+        expected: u64,
+    ) -> Result<(), StoreError>;
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        page: &PageRequest,
+    ) -> Result<Page<(SettingId, Revisioned<Setting>)>, StoreError>;
+
+    /// What validation needs of the named settings; absent ones are missing from the map.
+    async fn infos(
+        &self,
+        tenant: &TenantId,
+        refs: &[(SettingKind, SettingId)],
+    ) -> Result<HashMap<(SettingKind, SettingId), SettingInfo>, StoreError>;
+
+    /// The tenant's settings; revision 0 and the defaults when never saved.
+    async fn tenant_settings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Revisioned<TenantSettings>, StoreError>;
+
+    async fn put_tenant_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        expected: u64,
+    ) -> Result<Revisioned<TenantSettings>, StoreError>;
+}
+
+/// The CRM users of a tenant.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    async fn put(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError>;
+
+    async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    /// Which of `ids` exist.
+    async fn existing(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> Result<HashSet<UserId>, StoreError>;
+
+    async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError>;
 }

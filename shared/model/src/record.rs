@@ -218,8 +218,8 @@ pub fn parse_fields(
         }
         match FieldValue::parse(&def.kind, value) {
             Ok(Some(v)) => {
-                if let Err(message) = check_required_text(def, &v) {
-                    problems.push(path, message);
+                if mode != ParseMode::Stored && is_blank_required(def, &v) {
+                    problems.push(path, "is required");
                 } else {
                     fields.insert(name.clone(), v);
                 }
@@ -239,11 +239,8 @@ pub fn parse_fields(
     problems.into_result(fields)
 }
 
-fn check_required_text(def: &FieldDef, value: &FieldValue) -> Result<(), String> {
-    match value {
-        FieldValue::Text(s) if def.required && s.trim().is_empty() => Err("is required".into()),
-        _ => Ok(()),
-    }
+fn is_blank_required(def: &FieldDef, value: &FieldValue) -> bool {
+    matches!(value, FieldValue::Text(s) if def.required && s.trim().is_empty())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 use crm_model::condition::{CompiledCondition, Condition, ConditionScope, EvalContext};
 use crm_model::ids::RecordId;
-use crm_model::record::{parse_fields, ParseMode, Record};
+use crm_model::record::{ParseMode, Record, parse_fields};
 use crm_model::schema::{Module, Schema};
 use serde_json::json;
 
@@ -31,21 +31,23 @@ static GLOBAL: Counting = Counting;
 fn evaluating_every_operator_family_allocates_nothing() {
     let schema = Schema::builtin();
     let module = schema.module(Module::Customer);
-    let condition: Condition = serde_json::from_value(json!({"type": "matching", "group": {"combine": "or", "rules": [
-        {"combine": "and", "rules": [
-            {"field": "Name", "op": "contains", "value": "THỊ"},
-            {"field": "Email", "op": "starts_with", "value": "mai"},
-            {"field": "Province", "op": "in_list", "value": ["Hà Nội", "Huế"]},
-            {"field": "CustomerType", "op": "equals", "value": "Individual"},
-            {"field": "LoyaltyPoints", "op": "between", "value": [100, 5000]},
-            {"field": "Birthday", "op": "within_next_days", "value": 400},
-            {"field": "LastPurchaseDate", "op": "more_than_days_ago", "value": 30},
-            {"field": "CreatedAt", "op": "less_than", "value": "2030-01-01"},
-            {"field": "Rank", "op": "changed_to", "value": "Gold"},
-            {"field": "Address", "op": "is_empty"}
-        ]},
-        {"field": "TaxCode", "op": "not_equals", "value": "0101"}
-    ]}}))
+    let condition: Condition = serde_json::from_value(
+        json!({"type": "matching", "group": {"combine": "or", "rules": [
+            {"combine": "and", "rules": [
+                {"field": "Name", "op": "contains", "value": "THỊ"},
+                {"field": "Email", "op": "starts_with", "value": "mai"},
+                {"field": "Province", "op": "in_list", "value": ["Hà Nội", "Huế"]},
+                {"field": "CustomerType", "op": "equals", "value": "Individual"},
+                {"field": "LoyaltyPoints", "op": "between", "value": [100, 5000]},
+                {"field": "Birthday", "op": "within_next_days", "value": 400},
+                {"field": "LastPurchaseDate", "op": "more_than_days_ago", "value": 30},
+                {"field": "CreatedAt", "op": "less_than", "value": "2030-01-01"},
+                {"field": "Rank", "op": "changed_to", "value": "Gold"},
+                {"field": "Address", "op": "is_empty"}
+            ]},
+            {"field": "TaxCode", "op": "not_equals", "value": "0101"}
+        ]}}),
+    )
     .unwrap();
     let compiled =
         CompiledCondition::compile(&condition, module, ConditionScope::RecordChange, "").unwrap();

@@ -340,3 +340,68 @@ pub struct NotificationAction {
     /// Merge text.
     pub message: String,
 }
+
+impl Action {
+    /// The settings the action names, for loading what validation needs in one batch.
+    pub fn settings(&self, out: &mut Vec<(SettingKind, SettingId)>) {
+        let attachment = |a: &Option<PrintAttachment>, out: &mut Vec<_>| {
+            if let Some(a) = a {
+                out.push((SettingKind::PrintTemplate, a.print_template.clone()));
+            }
+        };
+        match self {
+            Action::UpdateFields(_) | Action::Notification(_) | Action::CareCard(_) => {}
+            Action::Email(a) => {
+                out.push((SettingKind::EmailSender, a.sender.clone()));
+                out.push((SettingKind::EmailTemplate, a.template.clone()));
+                attachment(&a.attachment, out);
+            }
+            Action::Task(a) => {
+                attachment(&a.attachment, out);
+                if let Some(sync) = &a.external_sync {
+                    out.push((SettingKind::TaskConnection, sync.connection.clone()));
+                }
+            }
+            Action::Handover(a) => {
+                if let HandoverTarget::AllocationRule { rule } = &a.to {
+                    out.push((SettingKind::AllocationRule, rule.clone()));
+                }
+            }
+            Action::Sms(a) => {
+                out.push((SettingKind::SmsProvider, a.provider.clone()));
+                out.push((SettingKind::SmsTemplate, a.template.clone()));
+            }
+            Action::Zns(a) => {
+                out.push((SettingKind::ZnsProvider, a.provider.clone()));
+                out.push((SettingKind::ZnsTemplate, a.template.clone()));
+            }
+        }
+    }
+
+    /// The users the action names.
+    pub fn users(&self, out: &mut Vec<UserId>) {
+        match self {
+            Action::UpdateFields(_) => {}
+            Action::Email(a) => out.extend(a.users.iter().cloned()),
+            Action::Task(a) => {
+                if let Assignee::User { user_id } = &a.assignee {
+                    out.push(user_id.clone());
+                }
+                out.extend(a.related_users.iter().cloned());
+            }
+            Action::Handover(a) => {
+                if let HandoverTarget::User { user_id } = &a.to {
+                    out.push(user_id.clone());
+                }
+            }
+            Action::Sms(a) => out.extend(a.users.iter().cloned()),
+            Action::Zns(a) => out.extend(a.users.iter().cloned()),
+            Action::CareCard(a) => {
+                if let CardOwner::User { user_id } = &a.owner {
+                    out.push(user_id.clone());
+                }
+            }
+            Action::Notification(a) => out.extend(a.users.iter().cloned()),
+        }
+    }
+}

@@ -162,8 +162,6 @@ pub struct Workflow {
 pub enum TransitionError {
     #[error("the workflow is already {0:?}")]
     AlreadyInStatus(WorkflowStatus),
-    #[error("the module already has {MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE} active care workflows")]
-    TooManyActive,
     #[error("a workflow's module cannot change (create a new workflow instead)")]
     ModuleChanged,
     #[error("a workflow's kind cannot change (create a new workflow instead)")]
@@ -213,25 +211,37 @@ impl Workflow {
         Ok((next, new_version))
     }
 
-    /// Activation; `active_care_in_module` counts the module's other active care workflows.
-    pub fn activate(
-        &self,
-        active_care_in_module: usize,
-        stamp: Stamp,
-    ) -> Result<Workflow, TransitionError> {
+    /// Activation. The limit of active care workflows per module is enforced where it can be
+    /// atomic: by the store, in the same write ([`Workflow::active_care_change`]).
+    pub fn activate(&self, stamp: Stamp) -> Result<Workflow, TransitionError> {
         if self.status == WorkflowStatus::Active {
             return Err(TransitionError::AlreadyInStatus(WorkflowStatus::Active));
-        }
-        if self.kind == WorkflowKind::Care
-            && active_care_in_module >= MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE
-        {
-            return Err(TransitionError::TooManyActive);
         }
         let mut next = self.clone();
         next.status = WorkflowStatus::Active;
         next.ever_activated = true;
         next.updated = stamp;
         Ok(next)
+    }
+
+    /// How saving `next` over `self` changes the module's count of active care workflows.
+    pub fn active_care_change(&self, next: &Workflow) -> crate::ports::ActiveCareChange {
+        use crate::ports::ActiveCareChange;
+        if self.kind != WorkflowKind::Care {
+            return ActiveCareChange::None;
+        }
+        let module = self.definition.module;
+        match (
+            self.status == WorkflowStatus::Active,
+            next.status == WorkflowStatus::Active,
+        ) {
+            (false, true) => ActiveCareChange::Activate {
+                module,
+                limit: MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
+            },
+            (true, false) => ActiveCareChange::Deactivate { module },
+            _ => ActiveCareChange::None,
+        }
     }
 
     pub fn deactivate(&self, stamp: Stamp) -> Result<Workflow, TransitionError> {

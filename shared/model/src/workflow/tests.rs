@@ -189,7 +189,7 @@ fn editing_a_draft_keeps_its_version_and_editing_after_activation_makes_a_new_on
         .unwrap();
     assert!(!new_version);
     assert_eq!(draft.version, 1);
-    let active = draft.activate(0, stamp("u-owner", 1_800_000_200)).unwrap();
+    let active = draft.activate(stamp("u-owner", 1_800_000_200)).unwrap();
     let (edited, new_version) = active
         .edit(def.clone(), stamp("u-manager", 1_800_000_300))
         .unwrap();
@@ -202,22 +202,36 @@ fn editing_a_draft_keeps_its_version_and_editing_after_activation_makes_a_new_on
 }
 
 #[test]
-fn activation_respects_the_ten_per_module_limit_for_care_workflows() {
+fn activation_and_deactivation_move_the_active_care_count() {
+    use crate::ports::ActiveCareChange;
     let wf = Workflow::new(
         WorkflowId::new("w1").unwrap(),
         TenantId::new("t1").unwrap(),
         definition(birthday_workflow()),
         stamp("u-owner", 1_800_000_000),
     );
-    assert!(wf.activate(9, stamp("u-owner", 1)).is_ok());
+    let active = wf.activate(stamp("u-owner", 1)).unwrap();
     assert_eq!(
-        wf.activate(10, stamp("u-owner", 1)),
-        Err(TransitionError::TooManyActive)
+        wf.active_care_change(&active),
+        ActiveCareChange::Activate {
+            module: Module::Customer,
+            limit: MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE
+        }
     );
-    let active = wf.activate(0, stamp("u-owner", 1)).unwrap();
     assert_eq!(
-        active.activate(0, stamp("u-owner", 2)),
+        active.activate(stamp("u-owner", 2)),
         Err(TransitionError::AlreadyInStatus(WorkflowStatus::Active))
+    );
+    let (edited, _) = active
+        .edit(definition(birthday_workflow()), stamp("u-owner", 3))
+        .unwrap();
+    assert_eq!(active.active_care_change(&edited), ActiveCareChange::None);
+    let off = edited.deactivate(stamp("u-owner", 4)).unwrap();
+    assert_eq!(
+        edited.active_care_change(&off),
+        ActiveCareChange::Deactivate {
+            module: Module::Customer
+        }
     );
 }
 
