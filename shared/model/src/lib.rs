@@ -11,6 +11,7 @@ pub mod ids;
 pub mod phone;
 pub mod ports;
 pub mod record;
+pub mod samples;
 pub mod schema;
 pub mod settings;
 pub mod template;

@@ -41,6 +41,23 @@ impl Problems {
         self.0.len()
     }
 
+    pub fn as_slice(&self) -> &[Problem] {
+        &self.0
+    }
+
+    /// The same problems with `prefix` put before every path (`/definition` + `/name`).
+    pub fn under(self, prefix: &str) -> Problems {
+        Problems(
+            self.0
+                .into_iter()
+                .map(|p| Problem {
+                    path: format!("{prefix}{}", p.path),
+                    message: p.message,
+                })
+                .collect(),
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Problem> {
         self.0.iter()
     }

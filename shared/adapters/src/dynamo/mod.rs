@@ -2,8 +2,13 @@
 //! request can read across tenants.
 
 mod errors;
+mod paging;
+mod settings;
+mod users;
 mod workflows;
 
+pub use settings::DynamoSettingsStore;
+pub use users::DynamoUserDirectory;
 pub use workflows::DynamoWorkflowStore;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -22,4 +27,65 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// Deletes `keys` with BatchWriteItem, 25 at a time (DynamoDB's limit, which moto does not
+/// enforce), retrying what comes back unprocessed.
+pub(crate) async fn batch_delete(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<(), crm_model::ports::StoreError> {
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+    for chunk in keys.chunks(25) {
+        let mut requests = chunk
+            .iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder().set_key(Some(key.clone())).build();
+                delete.map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| crm_model::ports::StoreError::Unavailable(Box::new(e)))?;
+        for attempt in 0..8u32 {
+            if requests.is_empty() {
+                break;
+            }
+            let output = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(errors::unavailable)?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        if !requests.is_empty() {
+            return Err(crm_model::ports::StoreError::Unavailable(
+                "batch delete left items unprocessed after retries".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The DynamoDB stores of the settings API, built from one client.
+pub struct SettingsStores {
+    pub workflows: DynamoWorkflowStore,
+    pub settings: DynamoSettingsStore,
+    pub users: DynamoUserDirectory,
+}
+
+impl SettingsStores {
+    pub fn new(client: &aws_sdk_dynamodb::Client, tables: &crate::Tables) -> Self {
+        Self {
+            workflows: DynamoWorkflowStore::new(client.clone(), &tables.settings),
+            settings: DynamoSettingsStore::new(client.clone(), &tables.settings),
+            users: DynamoUserDirectory::new(client.clone(), &tables.records),
+        }
+    }
 }

@@ -19,9 +19,12 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::errors::{condition_failed, corrupt, unavailable};
-use super::{Item, n, s, tenant_pk};
+use super::{Item, batch_delete, n, paging, s, tenant_pk};
 use crm_model::ids::{TenantId, WorkflowId};
-use crm_model::ports::{ActiveCareChange, Revisioned, StoreError, WorkflowStore};
+use crm_model::ports::{
+    ActiveCareChange, Page, PageRequest, Revisioned, StoreError, WorkflowCatalog, WorkflowFilter,
+    WorkflowStore,
+};
 use crm_model::schema::Module;
 use crm_model::workflow::{Workflow, WorkflowDefinition};
 
@@ -264,5 +267,126 @@ impl WorkflowStore for DynamoWorkflowStore {
                 _ => unavailable(error),
             }),
         }
+    }
+}
+
+#[async_trait]
+impl WorkflowCatalog for DynamoWorkflowStore {
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: WorkflowFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<Workflow>>, StoreError> {
+        let gsi1pk = format!("{}#WF", tenant_pk(tenant));
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
+            None => None,
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .expression_attribute_values(":pk", s(&gsi1pk))
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start);
+        query = match filter.module {
+            Some(module) => query
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :module)")
+                .expression_attribute_values(":module", s(format!("{module}#"))),
+            None => query.key_condition_expression("gsi1pk = :pk"),
+        };
+        let output = query.send().await.map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let head: HeadItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                Ok(Revisioned {
+                    value: head.workflow,
+                    revision: head.revision,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+
+    async fn versions(&self, tenant: &TenantId, id: &WorkflowId) -> Result<Vec<u32>, StoreError> {
+        let mut versions = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+                .expression_attribute_values(":prefix", s(format!("WFV#{id}#")))
+                .projection_expression("version")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let version = item
+                    .get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt("version item without a version".into()))?;
+                versions.push(version);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(versions);
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(head_sk(id)))
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        if let Err(error) = result {
+            return Err(match error.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => {
+                    StoreError::Conflict { expected }
+                }
+                _ => unavailable(error),
+            });
+        }
+        // The head is gone, so nothing can read the versions any more; removing them is
+        // housekeeping that a retry or a later delete may finish.
+        let keys = self
+            .versions(tenant, id)
+            .await?
+            .into_iter()
+            .map(|version| {
+                [
+                    ("pk".to_owned(), s(tenant_pk(tenant))),
+                    ("sk".to_owned(), s(version_sk(id, version))),
+                ]
+                .into_iter()
+                .collect()
+            })
+            .collect();
+        batch_delete(&self.client, &self.table, keys).await
     }
 }

@@ -82,7 +82,7 @@ pub struct PickOption {
 
 /// What a field holds. Conditions, merge rendering and validation all dispatch on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FieldKind {
     Text,
     Number,
@@ -164,7 +164,6 @@ pub struct CustomField {
     pub name: String,
     pub label_vi: String,
     pub label_en: String,
-    #[serde(flatten)]
     pub kind: FieldKind,
     #[serde(default)]
     pub required: bool,

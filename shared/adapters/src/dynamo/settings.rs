@@ -1,0 +1,356 @@
+//! Settings and tenant settings in the settings table.
+//!
+//! | item             | pk           | sk                      |
+//! |------------------|--------------|-------------------------|
+//! | setting          | `T#<tenant>` | `SET#<kind slug>#<id>`  |
+//! | tenant settings  | `T#<tenant>` | `TENANT`                |
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use super::errors::{corrupt, unavailable};
+use super::{Item, n, paging, s, tenant_pk};
+use crm_model::action::{SettingInfo, SettingKind};
+use crm_model::ids::{SettingId, TenantId};
+use crm_model::ports::{Page, PageRequest, Revisioned, SettingsStore, StoreError};
+use crm_model::settings::{Setting, TenantSettings};
+
+#[derive(Debug, Clone)]
+pub struct DynamoSettingsStore {
+    client: Client,
+    table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SettingItem {
+    pk: String,
+    sk: String,
+    id: SettingId,
+    revision: u64,
+    setting: Setting,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TenantItem {
+    pk: String,
+    sk: String,
+    revision: u64,
+    settings: TenantSettings,
+}
+
+fn setting_sk(kind: SettingKind, id: &SettingId) -> String {
+    format!("SET#{}#{id}", kind.slug())
+}
+
+const TENANT_SK: &str = "TENANT";
+
+impl DynamoSettingsStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+        expected: Option<u64>,
+    ) -> Result<Revisioned<Setting>, StoreError> {
+        let revision = expected.map_or(1, |r| r + 1);
+        let item: Item = serde_dynamo::to_item(SettingItem {
+            pk: tenant_pk(tenant),
+            sk: setting_sk(setting.kind(), id),
+            id: id.clone(),
+            revision,
+            setting: setting.clone(),
+        })
+        .map_err(corrupt)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match expected {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(expected) => request
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(expected)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Revisioned {
+                value: setting.clone(),
+                revision,
+            }),
+            Err(error) => Err(match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
+                    None => StoreError::AlreadyExists,
+                    Some(_) if e.item().is_none() => StoreError::NotFound,
+                    Some(expected) => StoreError::Conflict { expected },
+                },
+                _ => unavailable(error),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl SettingsStore for DynamoSettingsStore {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+    ) -> Result<Revisioned<Setting>, StoreError> {
+        self.put(tenant, id, setting, None).await
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Option<Revisioned<Setting>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(setting_sk(kind, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(Revisioned {
+            value: stored.setting,
+            revision: stored.revision,
+        }))
+    }
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+        expected: u64,
+    ) -> Result<Revisioned<Setting>, StoreError> {
+        self.put(tenant, id, setting, Some(expected)).await
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(setting_sk(kind, id)))
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(e)) => {
+                    if e.item().is_none() {
+                        StoreError::NotFound
+                    } else {
+                        StoreError::Conflict { expected }
+                    }
+                }
+                _ => unavailable(error),
+            }),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        page: &PageRequest,
+    ) -> Result<Page<(SettingId, Revisioned<Setting>)>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(format!("SET#{}#", kind.slug())))
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                Ok((
+                    stored.id,
+                    Revisioned {
+                        value: stored.setting,
+                        revision: stored.revision,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+
+    async fn infos(
+        &self,
+        tenant: &TenantId,
+        refs: &[(SettingKind, SettingId)],
+    ) -> Result<HashMap<(SettingKind, SettingId), SettingInfo>, StoreError> {
+        let mut found = HashMap::new();
+        // BatchGetItem takes at most 100 keys.
+        for chunk in refs.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|(kind, id)| {
+                    [
+                        ("pk".to_owned(), s(tenant_pk(tenant))),
+                        ("sk".to_owned(), s(setting_sk(*kind, id))),
+                    ]
+                    .into_iter()
+                    .collect()
+                })
+                .collect();
+            for attempt in 0..8u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                    found.insert((stored.setting.kind(), stored.id), stored.setting.info());
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "batch get left keys unprocessed".into(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn tenant_settings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Revisioned<TenantSettings>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(TENANT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match output.item {
+            None => Ok(Revisioned {
+                value: TenantSettings::default(),
+                revision: 0,
+            }),
+            Some(item) => {
+                let stored: TenantItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                Ok(Revisioned {
+                    value: stored.settings,
+                    revision: stored.revision,
+                })
+            }
+        }
+    }
+
+    async fn put_tenant_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        expected: u64,
+    ) -> Result<Revisioned<TenantSettings>, StoreError> {
+        let item: Item = serde_dynamo::to_item(TenantItem {
+            pk: tenant_pk(tenant),
+            sk: TENANT_SK.to_owned(),
+            revision: expected + 1,
+            settings: settings.clone(),
+        })
+        .map_err(corrupt)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if expected == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(expected))
+        };
+        match request.send().await {
+            Ok(_) => Ok(Revisioned {
+                value: settings.clone(),
+                revision: expected + 1,
+            }),
+            Err(error) => Err(match error.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => {
+                    StoreError::Conflict { expected }
+                }
+                _ => unavailable(error),
+            }),
+        }
+    }
+}

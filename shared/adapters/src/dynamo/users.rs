@@ -1,0 +1,178 @@
+//! CRM users in the records table (they are what records are owned by and assigned to).
+//!
+//! | item | pk           | sk          |
+//! |------|--------------|-------------|
+//! | user | `T#<tenant>` | `USER#<id>` |
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+use super::errors::{corrupt, unavailable};
+use super::{Item, paging, s, tenant_pk};
+use crm_model::ids::{TenantId, UserId};
+use crm_model::ports::{Page, PageRequest, StoreError, UserDirectory};
+use crm_model::user::User;
+
+#[derive(Debug, Clone)]
+pub struct DynamoUserDirectory {
+    client: Client,
+    table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserItem {
+    pk: String,
+    sk: String,
+    user: User,
+}
+
+fn user_sk(id: &UserId) -> String {
+    format!("USER#{id}")
+}
+
+impl DynamoUserDirectory {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl UserDirectory for DynamoUserDirectory {
+    async fn put(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(UserItem {
+            pk: tenant_pk(tenant),
+            sk: user_sk(&user.id),
+            user: user.clone(),
+        })
+        .map_err(corrupt)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(user_sk(id)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: UserItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(stored.user))
+    }
+
+    async fn existing(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> Result<HashSet<UserId>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| {
+                    [
+                        ("pk".to_owned(), s(tenant_pk(tenant))),
+                        ("sk".to_owned(), s(user_sk(id))),
+                    ]
+                    .into_iter()
+                    .collect()
+                })
+                .collect();
+            for attempt in 0..8u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression("sk")
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let id = item
+                        .get("sk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|sk| sk.strip_prefix("USER#"))
+                        .and_then(|id| UserId::new(id).ok());
+                    found.extend(id);
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "batch get left keys unprocessed".into(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s("USER#"))
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, UserItem>(item)
+                    .map(|u| u.user)
+                    .map_err(corrupt)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! Request parsing with clear 4xx answers: strict JSON bodies (size, media type, unknown fields,
+//! wrong types, each named by its path), query strings, path ids and If-Match revisions.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// Largest accepted body: a workflow with 20 actions and long templates fits well within it.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// A JSON body deserialised strictly.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let essence = v.split(';').next().unwrap_or("").trim();
+                essence.eq_ignore_ascii_case("application/json")
+            });
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit: BODY_LIMIT })?;
+        if bytes.len() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, telling a syntax error (400) from content that does not fit (422, with path).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            ApiError::MalformedJson(inner.to_string())
+        } else {
+            let path = pointer(&error.path().to_string());
+            ApiError::invalid_field(path, strip_position(&inner.to_string()))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
+}
+
+/// Deserialises an already-parsed JSON value, naming the path of what does not fit (422).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = pointer(&error.path().to_string());
+        ApiError::invalid_field(path, strip_position(&error.inner().to_string()))
+    })
+}
+
+/// Takes an optional `id` member out of a JSON object body (creation with a chosen id).
+pub fn take_id(body: &mut serde_json::Value) -> Result<Option<String>, ApiError> {
+    match body.as_object_mut().and_then(|o| o.remove("id")) {
+        None => Ok(None),
+        Some(serde_json::Value::String(id)) => Ok(Some(id)),
+        Some(_) => Err(ApiError::invalid_field("/id", "expected a string")),
+    }
+}
+
+/// serde_path_to_error writes `actions[2].name`; problems use JSON pointers `/actions/2/name`.
+fn pointer(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for segment in path.split('.') {
+        let mut rest = segment;
+        while let Some(open) = rest.find('[') {
+            let (name, tail) = rest.split_at(open);
+            if !name.is_empty() {
+                out.push('/');
+                out.push_str(name);
+            }
+            let close = tail.find(']').unwrap_or(tail.len());
+            out.push('/');
+            out.push_str(&tail[1..close]);
+            rest = tail.get(close + 1..).unwrap_or("");
+        }
+        if !rest.is_empty() {
+            out.push('/');
+            out.push_str(rest);
+        }
+    }
+    out
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string parsed into `T`, with a 422 naming the parameter on failure.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(ApiQuery)
+            .map_err(|e| ApiError::invalid_field("/query", e.to_string()))
+    }
+}
+
+/// The revision an `If-Match: "<n>"` header names, if any.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "/headers/If-Match",
+                "expected an ETag this API returned, like \"3\"",
+            )
+        })
+}
+
+/// The ETag of a revision.
+pub fn etag(revision: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_json_pointers() {
+        assert_eq!(pointer("actions[2].name"), "/actions/2/name");
+        assert_eq!(pointer("trigger.date_field"), "/trigger/date_field");
+        assert_eq!(pointer("."), "");
+        assert_eq!(pointer("a[0][1]"), "/a/0/1");
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Thing {
+        name: String,
+        items: Vec<u32>,
+    }
+
+    #[test]
+    fn syntax_errors_and_misfits_are_told_apart() {
+        assert!(matches!(
+            parse_json::<Thing>(b"{\"name\": "),
+            Err(ApiError::MalformedJson(_))
+        ));
+        match parse_json::<Thing>(br#"{"name": "x", "items": [1, "two"]}"#) {
+            Err(ApiError::Invalid(p)) => assert!(p.has("/items/1"), "{p}"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Thing>(br#"{"name": "x", "items": [], "colour": 1}"#) {
+            Err(ApiError::Invalid(p)) => {
+                assert!(p.as_slice()[0].message.contains("colour"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Thing>(br#"{"name": "x", "items": []} trailing"#),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn if_match_reads_quoted_revisions() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(if_match(&headers).unwrap(), None);
+        headers.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
+        assert_eq!(if_match(&headers).unwrap(), Some(7));
+        headers.insert(header::IF_MATCH, HeaderValue::from_static("*x"));
+        assert!(if_match(&headers).is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! The one mapping from domain errors to HTTP: `application/problem+json` bodies (RFC 9457) with
+//! a type, title, status, detail and, for invalid input, every field error with its JSON pointer.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crm_model::app::workflows::WorkflowError;
+use crm_model::ports::StoreError;
+use crm_model::validation::{Problem, Problems};
+
+/// Everything an API handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request is not valid")]
+    Invalid(Problems),
+    #[error("sign in first: {0}")]
+    Unauthenticated(&'static str),
+    #[error("only administrators may do this")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("send If-Match with the ETag you read, so that no one else's change is overwritten")]
+    PreconditionRequired,
+    #[error("the service is temporarily unavailable; try again")]
+    Unavailable,
+    #[error("an internal error occurred")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    errors: &'a [Problem],
+}
+
+impl ApiError {
+    pub fn invalid_field(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid(Problems::single(path, message))
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-failed",
+                "Validation failed",
+            ),
+            Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthenticated",
+            ),
+            Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            ),
+            MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+            ),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+}
+
+/// Where the problem types are described.
+const PROBLEM_BASE: &str = "https://crm-automation.dev/problems/";
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let errors: &[Problem] = match &self {
+            ApiError::Invalid(problems) => problems.as_slice(),
+            _ => &[],
+        };
+        let body = ProblemBody {
+            kind: format!("{PROBLEM_BASE}{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, json).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound("no such item".into()),
+            StoreError::AlreadyExists => {
+                ApiError::Conflict("an item with this id already exists".into())
+            }
+            StoreError::Conflict { expected } => ApiError::PreconditionFailed(format!(
+                "the item changed since revision {expected}; reload it and try again"
+            )),
+            StoreError::LimitReached(message) => ApiError::Conflict(message),
+            StoreError::BadCursor => {
+                ApiError::invalid_field("/cursor", "not a cursor this API handed out")
+            }
+            StoreError::Unavailable(source) => {
+                tracing::warn!(error = %source, "store unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Corrupt(detail) => {
+                tracing::error!(%detail, "unreadable stored item");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<WorkflowError> for ApiError {
+    fn from(error: WorkflowError) -> Self {
+        match error {
+            WorkflowError::Invalid(problems) => ApiError::Invalid(problems),
+            WorkflowError::NotFound => ApiError::NotFound("no such workflow".into()),
+            WorkflowError::VersionNotFound(v) => {
+                ApiError::NotFound(format!("no version {v} of this workflow"))
+            }
+            e @ WorkflowError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
+            e @ (WorkflowError::AlreadyExists
+            | WorkflowError::Transition(_)
+            | WorkflowError::DeleteActive
+            | WorkflowError::LimitReached(_)) => ApiError::Conflict(e.to_string()),
+            WorkflowError::Store(store) => store.into(),
+        }
+    }
+}

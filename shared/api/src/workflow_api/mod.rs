@@ -1,0 +1,100 @@
+//! The automation settings API (functions/workflow-api): workflows, their versions and lifecycle,
+//! sample templates, the settings actions reference, tenant settings and the module schema.
+
+mod samples;
+mod settings;
+mod workflows;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+use crate::routes::{self, Route};
+use crm_model::app::workflows::Workflows;
+use crm_model::ports::{Clock, SettingsStore, UserDirectory, WorkflowCatalog};
+
+/// What the handlers need, built once per Lambda sandbox.
+#[derive(Clone)]
+pub struct State {
+    pub workflows: Arc<dyn WorkflowCatalog>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl State {
+    fn use_cases(&self) -> Workflows<'_> {
+        Workflows {
+            workflows: self.workflows.as_ref(),
+            settings: self.settings.as_ref(),
+            users: self.users.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
+/// Every route of the API; the OpenAPI document lists exactly these.
+pub const ROUTES: &[Route] = &[
+    (Method::GET, "/workflows"),
+    (Method::POST, "/workflows"),
+    (Method::GET, "/workflows/{id}"),
+    (Method::PUT, "/workflows/{id}"),
+    (Method::DELETE, "/workflows/{id}"),
+    (Method::POST, "/workflows/{id}/activate"),
+    (Method::POST, "/workflows/{id}/deactivate"),
+    (Method::GET, "/workflows/{id}/versions"),
+    (Method::GET, "/workflows/{id}/versions/{version}"),
+    (Method::GET, "/samples"),
+    (Method::GET, "/samples/{id}"),
+    (Method::POST, "/samples/{id}/workflows"),
+    (Method::GET, "/settings/{kind}"),
+    (Method::POST, "/settings/{kind}"),
+    (Method::GET, "/settings/{kind}/{id}"),
+    (Method::PUT, "/settings/{kind}/{id}"),
+    (Method::DELETE, "/settings/{kind}/{id}"),
+    (Method::GET, "/tenant-settings"),
+    (Method::PUT, "/tenant-settings"),
+    (Method::GET, "/modules"),
+    (Method::GET, "/modules/{module}"),
+];
+
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route(
+            "/workflows/{id}",
+            get(workflows::get)
+                .put(workflows::update)
+                .delete(workflows::delete),
+        )
+        .route("/workflows/{id}/activate", post(workflows::activate))
+        .route("/workflows/{id}/deactivate", post(workflows::deactivate))
+        .route("/workflows/{id}/versions", get(workflows::versions))
+        .route(
+            "/workflows/{id}/versions/{version}",
+            get(workflows::version),
+        )
+        .route("/samples", get(samples::list))
+        .route("/samples/{id}", get(samples::get))
+        .route("/samples/{id}/workflows", post(samples::create_workflow))
+        .route(
+            "/settings/{kind}",
+            get(settings::list).post(settings::create),
+        )
+        .route(
+            "/settings/{kind}/{id}",
+            get(settings::get)
+                .put(settings::replace)
+                .delete(settings::delete),
+        )
+        .route(
+            "/tenant-settings",
+            get(settings::get_tenant).put(settings::put_tenant),
+        )
+        .route("/modules", get(settings::modules))
+        .route("/modules/{module}", get(settings::module))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state)
+}

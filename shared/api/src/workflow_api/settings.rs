@@ -1,0 +1,335 @@
+//! /settings/{kind}: templates, senders, providers, allocation rules and task connections;
+//! /tenant-settings; /modules (the schema the console builds forms from).
+
+use axum::Json;
+use axum::extract::{Path, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::State;
+use super::workflows::{check_limit, default_limit, new_id, required_if_match};
+use crate::auth::Caller;
+use crate::body::{ApiJson, ApiQuery, etag, from_value, take_id};
+use crate::problem::ApiError;
+use crm_model::action::SettingKind;
+use crm_model::ids::{SettingId, TenantId};
+use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
+use crm_model::schema::Module;
+use crm_model::settings::{Setting, TenantSettings};
+
+fn kind(slug: &str) -> Result<SettingKind, ApiError> {
+    SettingKind::from_slug(slug)
+        .ok_or_else(|| ApiError::NotFound(format!("no settings of kind '{slug}'")))
+}
+
+fn setting_id(raw: &str) -> Result<SettingId, ApiError> {
+    SettingId::new(raw).map_err(|_| ApiError::NotFound("no such setting".into()))
+}
+
+#[derive(Serialize)]
+struct SettingView {
+    id: SettingId,
+    revision: u64,
+    #[serde(flatten)]
+    setting: Setting,
+}
+
+fn respond(status: StatusCode, id: SettingId, stored: Revisioned<Setting>) -> Response {
+    let location = format!("/settings/{}/{id}", stored.value.kind().slug());
+    let tag = etag(stored.revision);
+    let view = SettingView {
+        id,
+        revision: stored.revision,
+        setting: stored.value,
+    };
+    let mut response = (status, Json(view)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+/// Parses a setting of `kind` from a body whose kind comes from the URL.
+fn parse_setting(kind: SettingKind, mut body: serde_json::Value) -> Result<Setting, ApiError> {
+    let tag = serde_json::to_value(kind).map_err(|_| ApiError::Internal)?;
+    let object = body
+        .as_object_mut()
+        .ok_or_else(|| ApiError::invalid_field("", "expected a JSON object"))?;
+    match object.get("kind") {
+        Some(given) if *given != tag => {
+            return Err(ApiError::invalid_field(
+                "/kind",
+                format!("this URL takes settings of kind {tag}"),
+            ));
+        }
+        _ => {
+            object.insert("kind".into(), tag);
+        }
+    }
+    from_value(body)
+}
+
+async fn validate(state: &State, tenant: &TenantId, setting: &Setting) -> Result<(), ApiError> {
+    let schema = state.settings.tenant_settings(tenant).await?.value.schema();
+    let named = match setting {
+        Setting::AllocationRule(rule) => rule.users.clone(),
+        _ => Vec::new(),
+    };
+    let existing = state.users.existing(tenant, &named).await?;
+    let problems = setting.validate(&schema, &|user| existing.contains(user));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(problems))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListView {
+    items: Vec<SettingView>,
+    next_cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug))]
+pub(super) async fn list(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    let kind = kind(&slug)?;
+    check_limit(query.limit)?;
+    let page = PageRequest {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let found = state.settings.list(&caller.tenant, kind, &page).await?;
+    let items = found
+        .items
+        .into_iter()
+        .map(|(id, s)| SettingView {
+            id,
+            revision: s.revision,
+            setting: s.value,
+        })
+        .collect();
+    Ok(Json(ListView {
+        items,
+        next_cursor: found.next,
+    })
+    .into_response())
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug))]
+pub(super) async fn create(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    ApiJson(mut body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = take_id(&mut body)?.unwrap_or_else(new_id);
+    let id = SettingId::new(id).map_err(|e| ApiError::invalid_field("/id", e.to_string()))?;
+    let setting = parse_setting(kind, body)?;
+    validate(&state, &caller.tenant, &setting).await?;
+    let created = state.settings.create(&caller.tenant, &id, &setting).await?;
+    tracing::info!(setting = %id, "setting created");
+    Ok(respond(StatusCode::CREATED, id, created))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn get(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    let found = state
+        .settings
+        .get(&caller.tenant, kind, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such setting".into()))?;
+    Ok(respond(StatusCode::OK, id, found))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn replace(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    let expected = required_if_match(&headers)?;
+    let setting = parse_setting(kind, body)?;
+    validate(&state, &caller.tenant, &setting).await?;
+    let saved = state
+        .settings
+        .replace(&caller.tenant, &id, &setting, expected)
+        .await?;
+    tracing::info!("setting replaced");
+    Ok(respond(StatusCode::OK, id, saved))
+}
+
+/// The workflows whose actions name the setting.
+async fn users_of(
+    state: &State,
+    tenant: &TenantId,
+    kind: SettingKind,
+    id: &SettingId,
+) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = state
+            .workflows
+            .list(tenant, WorkflowFilter::default(), &page)
+            .await?;
+        for workflow in found.items {
+            let mut refs = Vec::new();
+            for action in &workflow.value.definition.actions {
+                action.settings(&mut refs);
+            }
+            if refs.iter().any(|(k, i)| *k == kind && i == id) {
+                names.push(format!(
+                    "'{}' ({})",
+                    workflow.value.definition.name, workflow.value.id
+                ));
+            }
+        }
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => return Ok(names),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn delete(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    let expected = required_if_match(&headers)?;
+    let users = users_of(&state, &caller.tenant, kind, &id).await?;
+    if !users.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "still used by the workflows {}",
+            users.join(", ")
+        )));
+    }
+    state
+        .settings
+        .delete(&caller.tenant, kind, &id, expected)
+        .await?;
+    tracing::info!("setting deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Serialize)]
+struct TenantView {
+    revision: u64,
+    #[serde(flatten)]
+    settings: TenantSettings,
+}
+
+fn tenant_response(stored: Revisioned<TenantSettings>) -> Response {
+    let tag = etag(stored.revision);
+    let mut response = Json(TenantView {
+        revision: stored.revision,
+        settings: stored.value,
+    })
+    .into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+pub(super) async fn get_tenant(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    Ok(tenant_response(
+        state.settings.tenant_settings(&caller.tenant).await?,
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
+pub(super) async fn put_tenant(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(settings): ApiJson<TenantSettings>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let expected = required_if_match(&headers)?;
+    let problems = settings.validate();
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let saved = state
+        .settings
+        .put_tenant_settings(&caller.tenant, &settings, expected)
+        .await?;
+    tracing::info!("tenant settings saved");
+    Ok(tenant_response(saved))
+}
+
+#[derive(Serialize)]
+struct ModuleSummary {
+    module: Module,
+    label_vi: &'static str,
+}
+
+pub(super) async fn modules(_caller: Caller) -> Response {
+    let items: Vec<_> = Module::ALL
+        .iter()
+        .map(|&m| ModuleSummary {
+            module: m,
+            label_vi: m.label_vi(),
+        })
+        .collect();
+    Json(serde_json::json!({ "items": items })).into_response()
+}
+
+pub(super) async fn module(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let module = Module::ALL
+        .into_iter()
+        .find(|m| m.as_str() == name)
+        .ok_or_else(|| ApiError::NotFound(format!("no module '{name}'")))?;
+    let schema = state
+        .settings
+        .tenant_settings(&caller.tenant)
+        .await?
+        .value
+        .schema();
+    let fields = schema.module(module).fields().to_vec();
+    Ok(Json(
+        serde_json::json!({ "module": module, "label_vi": module.label_vi(), "fields": fields }),
+    )
+    .into_response())
+}

@@ -1,0 +1,195 @@
+//! Test harness: the real routers over the DynamoDB adapters on the local emulator, called with
+//! in-process requests that carry JWT claims the way the local entry point does.
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+use crm_adapters::Tables;
+use crm_adapters::dynamo::SettingsStores;
+use crm_api::LocalClaims;
+use crm_model::ids::{TenantId, UserId};
+use crm_model::ports::{SystemClock, UserDirectory};
+use crm_model::user::{Role, User};
+
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+}
+
+pub fn tables() -> Tables {
+    Tables::from_env().unwrap_or_else(|_| Tables {
+        settings: "crm-local-settings".into(),
+        records: "crm-local-records".into(),
+        schedule: "crm-local-schedule".into(),
+        runs: "crm-local-runs".into(),
+    })
+}
+
+pub struct App {
+    pub router: Router,
+    pub stores: SettingsStores,
+}
+
+pub async fn workflow_api() -> App {
+    let client = dynamodb().await;
+    let stores = SettingsStores::new(&client, &tables());
+    let state = crm_api::workflow_api::State {
+        workflows: Arc::new(stores.workflows.clone()),
+        settings: Arc::new(stores.settings.clone()),
+        users: Arc::new(stores.users.clone()),
+        clock: Arc::new(SystemClock),
+    };
+    App {
+        router: crm_api::workflow_api::router(state),
+        stores,
+    }
+}
+
+/// A tenant of its own with an administrator, a salesperson and a manager.
+pub struct Tenant {
+    pub id: TenantId,
+}
+
+impl Tenant {
+    pub async fn new(app: &App) -> Self {
+        let id = TenantId::new(format!("t-{}", uuid::Uuid::new_v4().simple())).unwrap();
+        for (user, role) in [
+            ("u-admin", Role::Administrator),
+            ("u-sales", Role::Salesperson),
+            ("u-manager", Role::Administrator),
+        ] {
+            let user = User {
+                id: UserId::new(user).unwrap(),
+                name: format!("Người dùng {user}"),
+                email: format!("{user}@example.vn"),
+                phone: None,
+                team: None,
+                role,
+                active: true,
+            };
+            app.stores.users.put(&id, &user).await.unwrap();
+        }
+        Tenant { id }
+    }
+
+    pub fn admin(&self) -> HashMap<String, String> {
+        self.claims("u-admin", "[admin]")
+    }
+
+    pub fn salesperson(&self) -> HashMap<String, String> {
+        self.claims("u-sales", "[sales]")
+    }
+
+    fn claims(&self, user: &str, groups: &str) -> HashMap<String, String> {
+        [
+            ("custom:tenant_id".to_owned(), self.id.to_string()),
+            ("sub".to_owned(), user.to_owned()),
+            ("cognito:groups".to_owned(), groups.to_owned()),
+        ]
+        .into()
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn etag(&self) -> String {
+        self.headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn is_problem(&self) -> bool {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            == Some("application/problem+json")
+    }
+
+    pub fn field_error(&self, path: &str) -> bool {
+        self.body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["path"] == path))
+    }
+}
+
+pub async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    claims: Option<&HashMap<String, String>>,
+    body: Option<Value>,
+    extra: &[(&str, &str)],
+) -> Answer {
+    let raw = body.map(|b| b.to_string());
+    call_raw(
+        router,
+        method,
+        path,
+        claims,
+        raw.as_deref(),
+        "application/json",
+        extra,
+    )
+    .await
+}
+
+pub async fn call_raw(
+    router: &Router,
+    method: Method,
+    path: &str,
+    claims: Option<&HashMap<String, String>>,
+    body: Option<&str>,
+    content_type: &str,
+    extra: &[(&str, &str)],
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
+        .body(Body::from(body.unwrap_or("").to_owned()))
+        .unwrap();
+    if let Some(claims) = claims {
+        request.extensions_mut().insert(LocalClaims(claims.clone()));
+    }
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
