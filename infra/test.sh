@@ -35,8 +35,19 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+log="$(mktemp)"
+trap 'cleanup; rm -f "$log"' EXIT
+
 step "local stack matches the template"
-(cd infra && ../.venv/bin/pytest -q tests)
+(cd infra && ../.venv/bin/pytest -q tests) | tee -a "$log"
 
 step "cargo test (unit, property, integration against the emulator)"
-cargo test --workspace --no-fail-fast
+status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+
+# One closing line over every runner: pytest's "N passed" and each cargo "test result:" line.
+passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(grep -Eo '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"

@@ -12,6 +12,7 @@ pub mod phone;
 pub mod ports;
 pub mod record;
 pub mod samples;
+pub mod schedule;
 pub mod schema;
 pub mod settings;
 pub mod template;

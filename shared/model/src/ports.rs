@@ -252,3 +252,211 @@ pub trait UserDirectory: Send + Sync {
 
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError>;
 }
+
+/// A record as stored: its field values as plain JSON, typed against the tenant's schema when
+/// read ([`StoredRecord::typed`]), since the schema (custom fields) belongs to the tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub id: crate::ids::RecordId,
+    pub module: Module,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StoredRecord {
+    pub fn typed(&self, schema: &crate::schema::Schema) -> crate::record::Record {
+        let fields = crate::record::parse_fields(
+            schema.module(self.module),
+            &self.fields,
+            "",
+            crate::record::ParseMode::Stored,
+        )
+        // Stored mode ignores what no longer fits the schema rather than failing.
+        .unwrap_or_default();
+        crate::record::Record {
+            id: self.id.clone(),
+            module: self.module,
+            fields,
+        }
+    }
+
+    pub fn from_record(record: &crate::record::Record) -> Self {
+        let fields = record
+            .fields
+            .iter()
+            .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
+            .collect();
+        Self {
+            id: record.id.clone(),
+            module: record.module,
+            fields,
+        }
+    }
+}
+
+/// CRM records, tenant-scoped.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+    ) -> Result<Revisioned<StoredRecord>, StoreError>;
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &crate::ids::RecordId,
+    ) -> Result<Option<Revisioned<StoredRecord>>, StoreError>;
+
+    /// Several records at once (absent ones are left out), in no particular order.
+    async fn get_many(
+        &self,
+        tenant: &TenantId,
+        ids: &[crate::ids::RecordId],
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+        expected: u64,
+    ) -> Result<Revisioned<StoredRecord>, StoreError>;
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &crate::ids::RecordId,
+        expected: u64,
+    ) -> Result<(), StoreError>;
+
+    /// A module's records, most recently updated first.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<StoredRecord>>, StoreError>;
+}
+
+/// A schedule entry: the next occurrence of a care workflow for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleEntry {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    /// The workflow version that scheduled it; its run is pinned to this version.
+    pub version: u32,
+    pub record: crate::ids::RecordId,
+    /// Armed (in the due index) when present.
+    pub next: Option<crate::trigger::Occurrence>,
+    /// The last occurrence claimed, so that a re-scheduled record never fires it again.
+    pub last_fired: Option<crate::trigger::OccurrenceKey>,
+    /// Optimistic concurrency between the scan and schedule upkeep; 0 for a new entry.
+    pub revision: u64,
+}
+
+/// Jobs claimed but not yet known to be published: the scan's outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbox {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    pub record: crate::ids::RecordId,
+    pub occurrence: crate::trigger::OccurrenceKey,
+    pub jobs: Vec<crate::schedule::ActionJob>,
+}
+
+/// Something the due index returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DueItem {
+    Entry(ScheduleEntry),
+    /// An outbox a crashed scan left behind: publish it again.
+    Outbox(Outbox),
+}
+
+/// A page of due items and how many index items DynamoDB read for it (its Count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuePage {
+    pub items: Vec<DueItem>,
+    pub items_read: u64,
+    pub next: Option<String>,
+}
+
+/// Why a claim did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed,
+    /// Another scan or an upkeep write changed the entry first.
+    LostRace,
+}
+
+/// The due schedule.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Option<ScheduleEntry>, StoreError>;
+
+    /// Writes the entry if its stored revision is still `entry.revision` (0: must not exist).
+    async fn put(&self, entry: &ScheduleEntry) -> Result<ClaimOutcome, StoreError>;
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<(), StoreError>;
+
+    /// Due items of one shard with a due instant at or before `now`, oldest first.
+    async fn due(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError>;
+
+    /// Advances `entry` (at its revision) to `next` after firing `occurrence`, and stores the
+    /// outbox in the same transaction when it has jobs.
+    async fn claim(
+        &self,
+        entry: &ScheduleEntry,
+        next: Option<&crate::trigger::Occurrence>,
+        occurrence: &crate::trigger::OccurrenceKey,
+        outbox: Option<&Outbox>,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Removes an outbox once its jobs are published.
+    async fn clear_outbox(&self, outbox: &Outbox) -> Result<(), StoreError>;
+
+    /// A workflow's entries, for removal on deactivation.
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError>;
+
+    /// The end of the last completed scan window.
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records a completed window; never moves backwards.
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Why publishing jobs failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{failed} of {total} jobs were not accepted after retries")]
+    Rejected { failed: usize, total: usize },
+    #[error("the event bus did not answer")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Hands action jobs to the executor (EventBridge bus → rule → SQS).
+#[async_trait]
+pub trait JobPublisher: Send + Sync {
+    /// Publishes every job or fails; the count of bus calls made is returned.
+    async fn publish(&self, jobs: &[crate::schedule::ActionJob]) -> Result<usize, PublishError>;
+}

@@ -3,10 +3,12 @@
 
 mod errors;
 mod paging;
+mod records;
 mod settings;
 mod users;
 mod workflows;
 
+pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
 pub use settings::DynamoSettingsStore;
 pub use users::DynamoUserDirectory;
 pub use workflows::DynamoWorkflowStore;

@@ -1,4 +1,5 @@
 //! Use cases: what the APIs and functions do, written against the ports so that they run the
 //! same on DynamoDB and in memory.
 
+pub mod scan;
 pub mod workflows;

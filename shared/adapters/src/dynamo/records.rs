@@ -1,0 +1,302 @@
+//! CRM records in the records table, one partition per record (no hot tenant partition on bulk
+//! imports), listed per module through gsi1 and per referenced customer through gsi2.
+//!
+//! | item   | pk                       | sk       | gsi1pk                   | gsi1sk              | gsi2pk                        | gsi2sk             |
+//! |--------|--------------------------|----------|--------------------------|---------------------|-------------------------------|--------------------|
+//! | record | `T#<tenant>#R#<id>`      | `RECORD` | `T#<tenant>#M#<module>`  | `<UpdatedAt>#<id>`  | `T#<tenant>#REF#<customer>`   | `<module>#<id>`    |
+//!
+//! gsi2 keys exist only on records with a Customer reference (sparse).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{corrupt, unavailable};
+use super::{Item, n, paging, s};
+use crm_model::ids::{RecordId, TenantId};
+use crm_model::ports::{Page, PageRequest, RecordStore, Revisioned, StoreError, StoredRecord};
+use crm_model::schema::Module;
+
+pub const RECORD_SK: &str = "RECORD";
+
+/// The stored shape of a record; also what the table's stream carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordItem {
+    pub pk: String,
+    pub sk: String,
+    pub tenant: TenantId,
+    pub id: RecordId,
+    pub module: Module,
+    pub revision: u64,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+}
+
+impl RecordItem {
+    pub fn new(tenant: &TenantId, record: &StoredRecord, revision: u64) -> Self {
+        let updated = record
+            .fields
+            .get("UpdatedAt")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let customer = record.fields.get("Customer").and_then(|v| v.as_str());
+        Self {
+            pk: record_pk(tenant, &record.id),
+            sk: RECORD_SK.to_owned(),
+            tenant: tenant.clone(),
+            id: record.id.clone(),
+            module: record.module,
+            revision,
+            fields: record.fields.clone(),
+            gsi1pk: format!("T#{tenant}#M#{}", record.module),
+            gsi1sk: format!("{updated}#{}", record.id),
+            gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
+            gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
+        }
+    }
+
+    pub fn into_stored(self) -> Revisioned<StoredRecord> {
+        Revisioned {
+            value: StoredRecord {
+                id: self.id,
+                module: self.module,
+                fields: self.fields,
+            },
+            revision: self.revision,
+        }
+    }
+}
+
+pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {
+    format!("T#{tenant}#R#{id}")
+}
+
+fn key(tenant: &TenantId, id: &RecordId) -> Item {
+    [
+        ("pk".to_owned(), s(record_pk(tenant, id))),
+        ("sk".to_owned(), s(RECORD_SK)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoRecordStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRecordStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+        expected: Option<u64>,
+    ) -> Result<Revisioned<StoredRecord>, StoreError> {
+        let revision = expected.map_or(1, |r| r + 1);
+        let item: Item =
+            serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match expected {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(expected) => request
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(expected)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Revisioned {
+                value: record.clone(),
+                revision,
+            }),
+            Err(error) => Err(match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
+                    None => StoreError::AlreadyExists,
+                    Some(_) if e.item().is_none() => StoreError::NotFound,
+                    Some(expected) => StoreError::Conflict { expected },
+                },
+                _ => unavailable(error),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl RecordStore for DynamoRecordStore {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+    ) -> Result<Revisioned<StoredRecord>, StoreError> {
+        self.put(tenant, record, None).await
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+    ) -> Result<Option<Revisioned<StoredRecord>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let item: RecordItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(item.into_stored()))
+    }
+
+    async fn get_many(
+        &self,
+        tenant: &TenantId,
+        ids: &[RecordId],
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| key(tenant, id)).collect();
+            for attempt in 0..8u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let item: RecordItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                    found.push(item.into_stored());
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "batch get left keys unprocessed".into(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+        expected: u64,
+    ) -> Result<Revisioned<StoredRecord>, StoreError> {
+        self.put(tenant, record, Some(expected)).await
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(e)) if e.item().is_none() => {
+                    StoreError::NotFound
+                }
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => {
+                    StoreError::Conflict { expected }
+                }
+                _ => unavailable(error),
+            }),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<StoredRecord>>, StoreError> {
+        let gsi1pk = format!("T#{tenant}#M#{module}");
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(&gsi1pk))
+            .scan_index_forward(false)
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, RecordItem>(item)
+                    .map(RecordItem::into_stored)
+                    .map_err(corrupt)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+}
