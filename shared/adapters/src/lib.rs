@@ -4,5 +4,6 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod events;
 
 pub use config::{Clients, ConfigError, Tables};

@@ -4,11 +4,13 @@
 mod errors;
 mod paging;
 mod records;
+mod schedule;
 mod settings;
 mod users;
 mod workflows;
 
 pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
+pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
 pub use users::DynamoUserDirectory;
 pub use workflows::DynamoWorkflowStore;

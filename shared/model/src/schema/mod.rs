@@ -253,7 +253,7 @@ impl Schema {
                 &field.kind
             {
                 if options.is_empty() {
-                    problems.push(format!("{at}/options"), "a pick-list needs options");
+                    problems.push(format!("{at}/kind/options"), "a pick-list needs options");
                 }
             }
             let module = schema.modules.get_mut(&field.module).map(|m| &mut m.fields);

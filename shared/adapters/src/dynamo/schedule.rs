@@ -1,0 +1,471 @@
+//! The due schedule in the schedule table.
+//!
+//! | item         | pk                        | sk                         | due_shard (sparse) | due_at                                   |
+//! |--------------|---------------------------|----------------------------|--------------------|------------------------------------------|
+//! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`…`S15` when armed | `<fire instant, UTC>#E#<tenant>/<workflow>/<record>` |
+//! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<occurrence>`  | always             | `<claim instant>#O#…`                    |
+//! | scan state   | `SCAN`                    | `STATE`                    | –                  | –                                        |
+//!
+//! The `due` index holds only armed entries and pending outboxes, so a scan's Query reads what is
+//! due and nothing else. A claim is one transaction: the entry moves on (conditional on its
+//! revision) and, when there are jobs, the outbox is written with it.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{condition_failed, corrupt, unavailable};
+use super::{Item, n, paging, s};
+use crm_model::ids::{RecordId, TenantId, WorkflowId};
+use crm_model::ports::{
+    ClaimOutcome, DueItem, DuePage, Outbox, Page, PageRequest, ScheduleEntry, ScheduleStore,
+    StoreError,
+};
+use crm_model::schedule::{ActionJob, due_shard};
+use crm_model::trigger::{Occurrence, OccurrenceKey};
+
+#[derive(Debug, Clone)]
+pub struct DynamoScheduleStore {
+    client: Client,
+    table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryItem {
+    pk: String,
+    sk: String,
+    tenant: TenantId,
+    workflow: WorkflowId,
+    version: u32,
+    record: RecordId,
+    revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_key: Option<OccurrenceKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_fired: Option<OccurrenceKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OutboxItem {
+    pk: String,
+    sk: String,
+    tenant: TenantId,
+    workflow: WorkflowId,
+    record: RecordId,
+    occurrence: OccurrenceKey,
+    /// The jobs as JSON: written once, read back whole.
+    jobs: String,
+    due_shard: String,
+    due_at: String,
+}
+
+fn entry_pk(tenant: &TenantId, workflow: &WorkflowId) -> String {
+    format!("T#{tenant}#W#{workflow}")
+}
+
+fn entry_sk(record: &RecordId) -> String {
+    format!("R#{record}")
+}
+
+fn outbox_sk(record: &RecordId, occurrence: &OccurrenceKey) -> String {
+    format!("O#{record}#{occurrence}")
+}
+
+fn shard_name(shard: u32) -> String {
+    format!("S{shard:02}")
+}
+
+/// A sortable UTC instant: fixed width, so string order is time order.
+fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn entry_due_at(
+    at: DateTime<Utc>,
+    tenant: &TenantId,
+    workflow: &WorkflowId,
+    record: &RecordId,
+) -> String {
+    format!("{}#E#{tenant}/{workflow}/{record}", instant(at))
+}
+
+fn key(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> Item {
+    [
+        ("pk".to_owned(), s(entry_pk(tenant, workflow))),
+        ("sk".to_owned(), s(entry_sk(record))),
+    ]
+    .into_iter()
+    .collect()
+}
+
+impl EntryItem {
+    fn new(entry: &ScheduleEntry, revision: u64) -> Self {
+        let shard = shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record));
+        Self {
+            pk: entry_pk(&entry.tenant, &entry.workflow),
+            sk: entry_sk(&entry.record),
+            tenant: entry.tenant.clone(),
+            workflow: entry.workflow.clone(),
+            version: entry.version,
+            record: entry.record.clone(),
+            revision,
+            next_key: entry.next.as_ref().map(|o| o.key.clone()),
+            next_at: entry.next.as_ref().map(|o| o.fire_at),
+            last_fired: entry.last_fired.clone(),
+            due_shard: entry.next.as_ref().map(|_| shard),
+            due_at: entry
+                .next
+                .as_ref()
+                .map(|o| entry_due_at(o.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
+        }
+    }
+
+    fn into_entry(self) -> ScheduleEntry {
+        let next = match (self.next_key, self.next_at) {
+            (Some(key), Some(fire_at)) => Some(Occurrence { key, fire_at }),
+            _ => None,
+        };
+        ScheduleEntry {
+            tenant: self.tenant,
+            workflow: self.workflow,
+            version: self.version,
+            record: self.record,
+            next,
+            last_fired: self.last_fired,
+            revision: self.revision,
+        }
+    }
+}
+
+impl DynamoScheduleStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn outbox_item(&self, outbox: &Outbox, now: DateTime<Utc>) -> Result<Item, StoreError> {
+        let jobs =
+            serde_json::to_string(&outbox.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        serde_dynamo::to_item(OutboxItem {
+            pk: entry_pk(&outbox.tenant, &outbox.workflow),
+            sk: outbox_sk(&outbox.record, &outbox.occurrence),
+            tenant: outbox.tenant.clone(),
+            workflow: outbox.workflow.clone(),
+            record: outbox.record.clone(),
+            occurrence: outbox.occurrence.clone(),
+            jobs,
+            due_shard: shard_name(due_shard(&outbox.tenant, &outbox.workflow, &outbox.record)),
+            due_at: format!(
+                "{}#O#{}/{}/{}",
+                instant(now),
+                outbox.tenant,
+                outbox.workflow,
+                outbox.record
+            ),
+        })
+        .map_err(corrupt)
+    }
+}
+
+fn parse_due(item: Item) -> Result<DueItem, StoreError> {
+    let is_outbox = item
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|sk| sk.starts_with("O#"));
+    if is_outbox {
+        let stored: OutboxItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let jobs: Vec<ActionJob> =
+            serde_json::from_str(&stored.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(DueItem::Outbox(Outbox {
+            tenant: stored.tenant,
+            workflow: stored.workflow,
+            record: stored.record,
+            occurrence: stored.occurrence,
+            jobs,
+        }))
+    } else {
+        let stored: EntryItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(DueItem::Entry(stored.into_entry()))
+    }
+}
+
+#[async_trait]
+impl ScheduleStore for DynamoScheduleStore {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<Option<ScheduleEntry>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, workflow, record)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: EntryItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(stored.into_entry()))
+    }
+
+    async fn put(&self, entry: &ScheduleEntry) -> Result<ClaimOutcome, StoreError> {
+        let item: Item =
+            serde_dynamo::to_item(EntryItem::new(entry, entry.revision + 1)).map_err(corrupt)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if entry.revision == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(entry.revision))
+        };
+        match request.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, workflow, record)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn due(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError> {
+        let shard = shard_name(shard);
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "due_shard", &shard)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("due")
+            .key_condition_expression("due_shard = :shard AND due_at <= :bound")
+            .expression_attribute_values(":shard", s(&shard))
+            // Everything after the instant sorts below '~'.
+            .expression_attribute_values(":bound", s(format!("{}#~", instant(now))))
+            .limit(page.limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items_read = output.count.max(0) as u64;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(parse_due)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DuePage {
+            items,
+            items_read,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+
+    async fn claim(
+        &self,
+        entry: &ScheduleEntry,
+        next: Option<&Occurrence>,
+        occurrence: &OccurrenceKey,
+        outbox: Option<&Outbox>,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&entry.tenant, &entry.workflow, &entry.record)))
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(entry.revision))
+            .expression_attribute_values(":revision", n(entry.revision + 1))
+            .expression_attribute_values(":fired", s(occurrence.to_string()));
+        update = match next {
+            Some(next) => update
+                .update_expression(
+                    "SET revision = :revision, last_fired = :fired, next_key = :key, next_at = :at, due_shard = :shard, due_at = :due",
+                )
+                .expression_attribute_values(":key", s(next.key.to_string()))
+                .expression_attribute_values(":at", s(instant(next.fire_at)))
+                .expression_attribute_values(
+                    ":shard",
+                    s(shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record))),
+                )
+                .expression_attribute_values(
+                    ":due",
+                    s(entry_due_at(next.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
+                ),
+            None => update.update_expression(
+                "SET revision = :revision, last_fired = :fired REMOVE next_key, next_at, due_shard, due_at",
+            ),
+        };
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build());
+        if let Some(outbox) = outbox {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(self.outbox_item(outbox, now)?))
+                .build()
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e))
+                    if condition_failed(e.cancellation_reasons(), 0) =>
+                {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn clear_outbox(&self, outbox: &Outbox) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(entry_pk(&outbox.tenant, &outbox.workflow)))
+            .key("sk", s(outbox_sk(&outbox.record, &outbox.occurrence)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError> {
+        let pk = entry_pk(tenant, workflow);
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :entries)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":entries", s("R#"))
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, EntryItem>(item)
+                    .map(EntryItem::into_entry)
+                    .map_err(corrupt)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("SCAN"))
+            .key("sk", s("STATE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let end = output
+            .item
+            .as_ref()
+            .and_then(|item| item.get("last_end"))
+            .and_then(|v| v.as_s().ok())
+            .map(|s| {
+                s.parse::<DateTime<Utc>>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()?;
+        Ok(end)
+    }
+
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s("SCAN"))
+            .key("sk", s("STATE"))
+            .update_expression("SET last_end = :end")
+            .condition_expression("attribute_not_exists(last_end) OR last_end < :end")
+            .expression_attribute_values(":end", s(instant(end)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later scan already moved it further: nothing to do.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
