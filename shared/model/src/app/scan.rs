@@ -342,6 +342,14 @@ pub struct Upkeep<'a> {
     pub clock: &'a dyn Clock,
 }
 
+/// A workflow at the version whose definition plans its entries.
+#[derive(Debug, Clone, Copy)]
+pub struct PinnedWorkflow<'a> {
+    pub id: &'a WorkflowId,
+    pub version: u32,
+    pub definition: &'a WorkflowDefinition,
+}
+
 /// What upkeep did for one (workflow, record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpkeepOutcome {
@@ -351,17 +359,20 @@ pub enum UpkeepOutcome {
 }
 
 impl Upkeep<'_> {
-    /// Re-plans the entry of (workflow at `version`, record); `record` is `None` when deleted.
+    /// Re-plans the entry of (workflow, record); `record` is `None` when it was deleted.
     pub async fn refresh(
         &self,
         tenant: &TenantId,
         tenant_settings: &TenantSettings,
-        workflow: &WorkflowId,
-        version: u32,
-        definition: &WorkflowDefinition,
+        workflow: PinnedWorkflow<'_>,
         record_id: &RecordId,
         record: Option<&Record>,
     ) -> Result<UpkeepOutcome, StoreError> {
+        let PinnedWorkflow {
+            id: workflow,
+            version,
+            definition,
+        } = workflow;
         let Trigger::Time(trigger) = &definition.trigger else {
             return Ok(UpkeepOutcome::Unchanged);
         };
