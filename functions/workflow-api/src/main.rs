@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crm_adapters::dynamo::SettingsStores;
+use crm_adapters::dynamo::Stores;
 use crm_adapters::{Tables, config};
 use crm_api::workflow_api::{State, router};
 use crm_model::ports::SystemClock;
@@ -13,11 +13,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env()?;
-    let stores = SettingsStores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
+    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
     let state = State {
         workflows: Arc::new(stores.workflows),
         settings: Arc::new(stores.settings),
         users: Arc::new(stores.users),
+        schedule: Arc::new(stores.schedule),
         clock: Arc::new(SystemClock),
     };
     lambda_http::run(router(state)).await

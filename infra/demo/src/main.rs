@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crm_adapters::dynamo::SettingsStores;
+use crm_adapters::dynamo::Stores;
 use crm_adapters::{Tables, config};
 use crm_api::LocalClaims;
 use crm_model::ids::{TenantId, UserId};
@@ -90,7 +90,7 @@ fn user(id: &str, name: &str, role: Role) -> Result<User, String> {
 async fn main() -> Result<(), String> {
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env().map_err(|e| e.to_string())?;
-    let stores = SettingsStores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
+    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
     let tenant = TenantId::new(TENANT).map_err(|e| e.to_string())?;
 
     for u in [
@@ -109,6 +109,7 @@ async fn main() -> Result<(), String> {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
+        schedule: Arc::new(stores.schedule.clone()),
         clock: Arc::new(SystemClock),
     };
     let claims = [

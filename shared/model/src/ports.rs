@@ -364,12 +364,32 @@ pub struct Outbox {
     pub jobs: Vec<crate::schedule::ActionJob>,
 }
 
+/// Schedule maintenance after a workflow changed: arm an entry for every record of the module
+/// (activation, new version), or remove every entry (deactivation). Resumable: `cursor` is the
+/// checkpoint of the module listing or entry listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    pub version: u32,
+    pub kind: MaintenanceKind,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaintenanceKind {
+    Backfill,
+    Cleanup,
+}
+
 /// Something the due index returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DueItem {
     Entry(ScheduleEntry),
     /// An outbox a crashed scan left behind: publish it again.
     Outbox(Outbox),
+    Maintenance(Maintenance),
 }
 
 /// A page of due items and how many index items DynamoDB read for it (its Count).
@@ -437,6 +457,12 @@ pub trait ScheduleStore: Send + Sync {
         workflow: &WorkflowId,
         page: &PageRequest,
     ) -> Result<Page<ScheduleEntry>, StoreError>;
+
+    /// Requests maintenance (replacing any earlier request for the same workflow).
+    async fn request_maintenance(&self, request: &Maintenance, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Saves the checkpoint of a request, or removes it when `cursor` is `None` (done).
+    async fn checkpoint_maintenance(&self, request: &Maintenance, cursor: Option<String>) -> Result<(), StoreError>;
 
     /// The end of the last completed scan window.
     async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;

@@ -77,19 +77,23 @@ pub(crate) async fn batch_delete(
     Ok(())
 }
 
-/// The DynamoDB stores of the settings API, built from one client.
-pub struct SettingsStores {
+/// The DynamoDB stores, built from one client.
+pub struct Stores {
     pub workflows: DynamoWorkflowStore,
     pub settings: DynamoSettingsStore,
     pub users: DynamoUserDirectory,
+    pub records: DynamoRecordStore,
+    pub schedule: DynamoScheduleStore,
 }
 
-impl SettingsStores {
+impl Stores {
     pub fn new(client: &aws_sdk_dynamodb::Client, tables: &crate::Tables) -> Self {
         Self {
             workflows: DynamoWorkflowStore::new(client.clone(), &tables.settings),
             settings: DynamoSettingsStore::new(client.clone(), &tables.settings),
             users: DynamoUserDirectory::new(client.clone(), &tables.records),
+            records: DynamoRecordStore::new(client.clone(), &tables.records),
+            schedule: DynamoScheduleStore::new(client.clone(), &tables.schedule),
         }
     }
 }

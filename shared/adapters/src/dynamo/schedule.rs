@@ -4,6 +4,7 @@
 //! |--------------|---------------------------|----------------------------|--------------------|------------------------------------------|
 //! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`…`S15` when armed | `<fire instant, UTC>#E#<tenant>/<workflow>/<record>` |
 //! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<occurrence>`  | always             | `<claim instant>#O#…`                    |
+//! | maintenance  | `T#<tenant>#W#<workflow>` | `M`                        | always             | `<request instant>#M#<tenant>/<workflow>` |
 //! | scan state   | `SCAN`                    | `STATE`                    | –                  | –                                        |
 //!
 //! The `due` index holds only armed entries and pending outboxes, so a scan's Query reads what is
@@ -22,8 +23,8 @@ use super::errors::{condition_failed, corrupt, unavailable};
 use super::{Item, n, paging, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{
-    ClaimOutcome, DueItem, DuePage, Outbox, Page, PageRequest, ScheduleEntry, ScheduleStore,
-    StoreError,
+    ClaimOutcome, DueItem, DuePage, Maintenance, MaintenanceKind, Outbox, Page, PageRequest,
+    ScheduleEntry, ScheduleStore, StoreError,
 };
 use crm_model::schedule::{ActionJob, due_shard};
 use crm_model::trigger::{Occurrence, OccurrenceKey};
@@ -68,6 +69,22 @@ struct OutboxItem {
     due_shard: String,
     due_at: String,
 }
+
+#[derive(Serialize, Deserialize)]
+struct MaintenanceItem {
+    pk: String,
+    sk: String,
+    tenant: TenantId,
+    workflow: WorkflowId,
+    version: u32,
+    kind: MaintenanceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+    due_shard: String,
+    due_at: String,
+}
+
+const MAINTENANCE_SK: &str = "M";
 
 fn entry_pk(tenant: &TenantId, workflow: &WorkflowId) -> String {
     format!("T#{tenant}#W#{workflow}")
@@ -417,6 +434,77 @@ impl ScheduleStore for DynamoScheduleStore {
             items,
             next: paging::encode(output.last_evaluated_key.as_ref()),
         })
+    }
+
+    async fn request_maintenance(&self, request: &Maintenance, now: DateTime<Utc>) -> Result<(), StoreError> {
+        // Spread requests over the shards like entries (record part empty).
+        let shard = due_shard(&request.tenant, &request.workflow, &RecordId::new("M").map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let item: Item = serde_dynamo::to_item(MaintenanceItem {
+            pk: entry_pk(&request.tenant, &request.workflow),
+            sk: MAINTENANCE_SK.to_owned(),
+            tenant: request.tenant.clone(),
+            workflow: request.workflow.clone(),
+            version: request.version,
+            kind: request.kind,
+            cursor: request.cursor.clone(),
+            due_shard: shard_name(shard),
+            due_at: format!("{}#M#{}/{}", instant(now), request.tenant, request.workflow),
+        })
+        .map_err(corrupt)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn checkpoint_maintenance(&self, request: &Maintenance, cursor: Option<String>) -> Result<(), StoreError> {
+        let key = [
+            ("pk".to_owned(), s(entry_pk(&request.tenant, &request.workflow))),
+            ("sk".to_owned(), s(MAINTENANCE_SK)),
+        ];
+        let kind = serde_json::to_value(request.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        // Only the request this scan worked on: a newer one (another version) stays.
+        let condition = "version = :version AND kind = :kind";
+        let result = match cursor {
+            Some(cursor) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key.into_iter().collect()))
+                .update_expression("SET #cursor = :cursor")
+                .expression_attribute_names("#cursor", "cursor")
+                .expression_attribute_values(":cursor", s(cursor))
+                .condition_expression(condition)
+                .expression_attribute_values(":version", n(request.version))
+                .expression_attribute_values(":kind", s(kind))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()), unavailable(e))),
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key.into_iter().collect()))
+                .condition_expression(condition)
+                .expression_attribute_values(":version", n(request.version))
+                .expression_attribute_values(":kind", s(kind))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()), unavailable(e))),
+        };
+        match result {
+            Ok(()) | Err((true, _)) => Ok(()),
+            Err((false, error)) => Err(error),
+        }
     }
 
     async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::routes::{self, Route};
 use crm_model::app::workflows::Workflows;
-use crm_model::ports::{Clock, SettingsStore, UserDirectory, WorkflowCatalog};
+use crm_model::ports::{Clock, ScheduleStore, SettingsStore, UserDirectory, WorkflowCatalog};
 
 /// What the handlers need, built once per Lambda sandbox.
 #[derive(Clone)]
@@ -20,6 +20,7 @@ pub struct State {
     pub workflows: Arc<dyn WorkflowCatalog>,
     pub settings: Arc<dyn SettingsStore>,
     pub users: Arc<dyn UserDirectory>,
+    pub schedule: Arc<dyn ScheduleStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -29,6 +30,7 @@ impl State {
             workflows: self.workflows.as_ref(),
             settings: self.settings.as_ref(),
             users: self.users.as_ref(),
+            schedule: self.schedule.as_ref(),
             clock: self.clock.as_ref(),
         }
     }

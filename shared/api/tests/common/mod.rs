@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 use crm_adapters::Tables;
-use crm_adapters::dynamo::SettingsStores;
+use crm_adapters::dynamo::Stores;
 use crm_api::LocalClaims;
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{SystemClock, UserDirectory};
@@ -42,16 +42,17 @@ pub fn tables() -> Tables {
 
 pub struct App {
     pub router: Router,
-    pub stores: SettingsStores,
+    pub stores: Stores,
 }
 
 pub async fn workflow_api() -> App {
     let client = dynamodb().await;
-    let stores = SettingsStores::new(&client, &tables());
+    let stores = Stores::new(&client, &tables());
     let state = crm_api::workflow_api::State {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
+        schedule: Arc::new(stores.schedule.clone()),
         clock: Arc::new(SystemClock),
     };
     App {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use crate::condition::{CompiledCondition, EvalContext};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::ports::{
-    ClaimOutcome, Clock, DueItem, JobPublisher, Outbox, PageRequest, PublishError, RecordStore,
-    ScheduleEntry, ScheduleStore, SettingsStore, StoreError, WorkflowStore,
+    ClaimOutcome, Clock, DueItem, JobPublisher, Maintenance, MaintenanceKind, Outbox, PageRequest,
+    PublishError, RecordStore, ScheduleEntry, ScheduleStore, SettingsStore, StoreError, WorkflowStore,
 };
 use crate::record::Record;
 use crate::schedule::{ActionJob, DUE_SHARDS, fire_zone, next_to_arm};
@@ -39,6 +39,11 @@ pub struct ScanReport {
     pub jobs_published: u64,
     pub bus_calls: u64,
     pub outboxes_replayed: u64,
+    /// Records read by backfills (not part of the due cost).
+    pub backfill_records_read: u64,
+    pub entries_armed: u64,
+    pub entries_removed: u64,
+    pub maintenance_finished: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +70,8 @@ pub struct Scanner<'a> {
     pub clock: &'a dyn Clock,
     /// Due items read per query page.
     pub page_size: u32,
+    /// Pages of records (or entries) one maintenance request may take per scan.
+    pub maintenance_pages: u32,
 }
 
 /// A scan with no record of an earlier one looks back this far for its window.
@@ -127,6 +134,7 @@ impl Scanner<'_> {
                     self.schedule.clear_outbox(&outbox).await?;
                     report.outboxes_replayed += 1;
                 }
+                DueItem::Maintenance(request) => self.maintain(request, caches, report).await?,
             }
         }
         report.due_pairs += entries.len() as u64;
@@ -311,6 +319,71 @@ impl Scanner<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+impl Scanner<'_> {
+    /// Works on a maintenance request for a bounded number of pages, then checkpoints it.
+    async fn maintain(&self, request: Maintenance, caches: &mut Caches, report: &mut ScanReport) -> Result<(), ScanError> {
+        let head = self.workflows.get(&request.tenant, &request.workflow).await?;
+        report.workflow_reads += 1;
+        let active_at_version = head.as_ref().is_some_and(|h| {
+            h.value.status == WorkflowStatus::Active && h.value.version == request.version
+        });
+        let mut cursor = request.cursor.clone();
+        match request.kind {
+            MaintenanceKind::Backfill => {
+                let Some(head) = head.filter(|_| active_at_version) else {
+                    // Superseded or deactivated since it was requested.
+                    self.schedule.checkpoint_maintenance(&request, None).await?;
+                    return Ok(());
+                };
+                let tenant = self.tenant(&request.tenant, caches).await?;
+                let schema = tenant.schema();
+                let upkeep = Upkeep { schedule: self.schedule, clock: self.clock };
+                let pinned = PinnedWorkflow { id: &request.workflow, version: request.version, definition: &head.value.definition };
+                for _ in 0..self.maintenance_pages {
+                    let page = PageRequest { limit: PageRequest::MAX_LIMIT, cursor: cursor.clone() };
+                    let found = self.records.list(&request.tenant, head.value.definition.module, &page).await?;
+                    report.backfill_records_read += found.items.len() as u64;
+                    for stored in found.items {
+                        let record = stored.value.typed(&schema);
+                        let outcome = upkeep.refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record)).await?;
+                        if outcome == UpkeepOutcome::Armed {
+                            report.entries_armed += 1;
+                        }
+                    }
+                    cursor = found.next;
+                    if cursor.is_none() {
+                        break;
+                    }
+                }
+            }
+            MaintenanceKind::Cleanup => {
+                if head.as_ref().is_some_and(|h| h.value.status == WorkflowStatus::Active) {
+                    // Active again: its own backfill re-plans the entries.
+                    self.schedule.checkpoint_maintenance(&request, None).await?;
+                    return Ok(());
+                }
+                for _ in 0..self.maintenance_pages {
+                    let page = PageRequest { limit: PageRequest::MAX_LIMIT, cursor: cursor.clone() };
+                    let found = self.schedule.entries_of(&request.tenant, &request.workflow, &page).await?;
+                    for entry in found.items {
+                        self.schedule.delete(&entry.tenant, &entry.workflow, &entry.record).await?;
+                        report.entries_removed += 1;
+                    }
+                    cursor = found.next;
+                    if cursor.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        if cursor.is_none() {
+            report.maintenance_finished += 1;
+        }
+        self.schedule.checkpoint_maintenance(&request, cursor).await?;
+        Ok(())
     }
 }
 

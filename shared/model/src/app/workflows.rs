@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use crate::action::{Catalog, SettingInfo, SettingKind};
 use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
 use crate::ports::{
-    Clock, Page, PageRequest, Revisioned, SettingsStore, StoreError, UserDirectory,
-    WorkflowCatalog, WorkflowFilter,
+    Clock, Maintenance, MaintenanceKind, Page, PageRequest, Revisioned, ScheduleStore,
+    SettingsStore, StoreError, UserDirectory, WorkflowCatalog, WorkflowFilter,
 };
 use crate::validation::Problems;
 use crate::workflow::{Stamp, TransitionError, Workflow, WorkflowDefinition, WorkflowStatus};
@@ -67,6 +67,7 @@ pub struct Workflows<'a> {
     pub workflows: &'a dyn WorkflowCatalog,
     pub settings: &'a dyn SettingsStore,
     pub users: &'a dyn UserDirectory,
+    pub schedule: &'a dyn ScheduleStore,
     pub clock: &'a dyn Clock,
 }
 
@@ -144,13 +145,37 @@ impl Workflows<'_> {
         }
     }
 
+    /// Saves, keeping the due schedule in step: a care workflow that becomes active at a version
+    /// gets a backfill over its module's records, requested before the save so that a crash
+    /// between the two cannot leave it active and unscheduled (a request for a save that then
+    /// fails is dropped by the scan); one that stops being active gets its entries removed.
     async fn save(
         &self,
         current: &Revisioned<Workflow>,
         next: Workflow,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let change = current.value.active_care_change(&next);
-        Ok(self.workflows.save(&next, current.revision, change).await?)
+        let is_care = next.kind == crate::workflow::WorkflowKind::Care;
+        let active_now = next.status == WorkflowStatus::Active;
+        let was_active_at =
+            (current.value.status == WorkflowStatus::Active).then_some(current.value.version);
+        let request = |kind| Maintenance {
+            tenant: next.tenant.clone(),
+            workflow: next.id.clone(),
+            version: next.version,
+            kind,
+            cursor: None,
+        };
+        if is_care && active_now && was_active_at != Some(next.version) {
+            let backfill = request(MaintenanceKind::Backfill);
+            self.schedule.request_maintenance(&backfill, self.clock.now()).await?;
+        }
+        let saved = self.workflows.save(&next, current.revision, change).await?;
+        if is_care && !active_now && was_active_at.is_some() {
+            let cleanup = request(MaintenanceKind::Cleanup);
+            self.schedule.request_maintenance(&cleanup, self.clock.now()).await?;
+        }
+        Ok(saved)
     }
 
     /// Replaces the definition; after the first activation this makes a new version.
