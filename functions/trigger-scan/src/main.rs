@@ -2,12 +2,12 @@
 //! due index, claims each occurrence once and publishes one job per action to the automation bus.
 
 use chrono::{DateTime, Utc};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crm_adapters::dynamo::Stores;
 use crm_adapters::events::EventBridgeJobPublisher;
-use crm_adapters::{config, Tables};
+use crm_adapters::{Tables, config};
 use crm_model::app::scan::{ScanReport, Scanner};
 use crm_model::ports::{Clock, FixedClock, SystemClock};
 
@@ -39,6 +39,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<ScanReport, Er
         clock: clock.as_ref(),
         page_size: 100,
         maintenance_pages: 20,
+        on_time_grace: chrono::Duration::minutes(15),
     };
     let report = scanner.run().await?;
     tracing::info!(

@@ -362,6 +362,8 @@ pub struct Outbox {
     pub record: crate::ids::RecordId,
     pub occurrence: crate::trigger::OccurrenceKey,
     pub jobs: Vec<crate::schedule::ActionJob>,
+    /// Until then the scan that wrote it is publishing it; after, any scan may take it over.
+    pub retry_after: DateTime<Utc>,
 }
 
 /// Schedule maintenance after a workflow changed: arm an entry for every record of the module
@@ -437,14 +439,21 @@ pub trait ScheduleStore: Send + Sync {
     ) -> Result<DuePage, StoreError>;
 
     /// Advances `entry` (at its revision) to `next` after firing `occurrence`, and stores the
-    /// outbox in the same transaction when it has jobs.
+    /// outbox (due again at its `retry_after`) in the same transaction when it has jobs.
     async fn claim(
         &self,
         entry: &ScheduleEntry,
         next: Option<&crate::trigger::Occurrence>,
         occurrence: &crate::trigger::OccurrenceKey,
         outbox: Option<&Outbox>,
-        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Takes over an outbox whose writer did not clear it in time, leasing it until `until`;
+    /// `LostRace` when another scan took it (or cleared it) first.
+    async fn take_outbox(
+        &self,
+        outbox: &Outbox,
+        until: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Removes an outbox once its jobs are published.
@@ -459,10 +468,18 @@ pub trait ScheduleStore: Send + Sync {
     ) -> Result<Page<ScheduleEntry>, StoreError>;
 
     /// Requests maintenance (replacing any earlier request for the same workflow).
-    async fn request_maintenance(&self, request: &Maintenance, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn request_maintenance(
+        &self,
+        request: &Maintenance,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Saves the checkpoint of a request, or removes it when `cursor` is `None` (done).
-    async fn checkpoint_maintenance(&self, request: &Maintenance, cursor: Option<String>) -> Result<(), StoreError>;
+    async fn checkpoint_maintenance(
+        &self,
+        request: &Maintenance,
+        cursor: Option<String>,
+    ) -> Result<(), StoreError>;
 
     /// The end of the last completed scan window.
     async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;

@@ -98,6 +98,16 @@ fn outbox_sk(record: &RecordId, occurrence: &OccurrenceKey) -> String {
     format!("O#{record}#{occurrence}")
 }
 
+fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> String {
+    format!(
+        "{}#O#{}/{}/{}",
+        instant(retry_after),
+        outbox.tenant,
+        outbox.workflow,
+        outbox.record
+    )
+}
+
 fn shard_name(shard: u32) -> String {
     format!("S{shard:02}")
 }
@@ -172,7 +182,7 @@ impl DynamoScheduleStore {
         }
     }
 
-    fn outbox_item(&self, outbox: &Outbox, now: DateTime<Utc>) -> Result<Item, StoreError> {
+    fn outbox_item(&self, outbox: &Outbox) -> Result<Item, StoreError> {
         let jobs =
             serde_json::to_string(&outbox.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         serde_dynamo::to_item(OutboxItem {
@@ -184,33 +194,45 @@ impl DynamoScheduleStore {
             occurrence: outbox.occurrence.clone(),
             jobs,
             due_shard: shard_name(due_shard(&outbox.tenant, &outbox.workflow, &outbox.record)),
-            due_at: format!(
-                "{}#O#{}/{}/{}",
-                instant(now),
-                outbox.tenant,
-                outbox.workflow,
-                outbox.record
-            ),
+            due_at: outbox_due_at(outbox, outbox.retry_after),
         })
         .map_err(corrupt)
     }
 }
 
 fn parse_due(item: Item) -> Result<DueItem, StoreError> {
-    let is_outbox = item
+    let sk = item
         .get("sk")
         .and_then(|v| v.as_s().ok())
-        .is_some_and(|sk| sk.starts_with("O#"));
-    if is_outbox {
+        .cloned()
+        .unwrap_or_default();
+    if sk == MAINTENANCE_SK {
+        let stored: MaintenanceItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        return Ok(DueItem::Maintenance(Maintenance {
+            tenant: stored.tenant,
+            workflow: stored.workflow,
+            version: stored.version,
+            kind: stored.kind,
+            cursor: stored.cursor,
+        }));
+    }
+    if sk.starts_with("O#") {
         let stored: OutboxItem = serde_dynamo::from_item(item).map_err(corrupt)?;
         let jobs: Vec<ActionJob> =
             serde_json::from_str(&stored.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let retry_after = stored
+            .due_at
+            .split('#')
+            .next()
+            .and_then(|at| at.parse::<DateTime<Utc>>().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox due_at '{}'", stored.due_at)))?;
         Ok(DueItem::Outbox(Outbox {
             tenant: stored.tenant,
             workflow: stored.workflow,
             record: stored.record,
             occurrence: stored.occurrence,
             jobs,
+            retry_after,
         }))
     } else {
         let stored: EntryItem = serde_dynamo::from_item(item).map_err(corrupt)?;
@@ -329,7 +351,6 @@ impl ScheduleStore for DynamoScheduleStore {
         next: Option<&Occurrence>,
         occurrence: &OccurrenceKey,
         outbox: Option<&Outbox>,
-        now: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError> {
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -367,7 +388,7 @@ impl ScheduleStore for DynamoScheduleStore {
         if let Some(outbox) = outbox {
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(self.outbox_item(outbox, now)?))
+                .set_item(Some(self.outbox_item(outbox)?))
                 .build()
                 .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
             request = request.transact_items(TransactWriteItem::builder().put(put).build());
@@ -382,6 +403,36 @@ impl ScheduleStore for DynamoScheduleStore {
                 }
                 _ => Err(unavailable(error)),
             },
+        }
+    }
+
+    async fn take_outbox(
+        &self,
+        outbox: &Outbox,
+        until: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(entry_pk(&outbox.tenant, &outbox.workflow)))
+            .key("sk", s(outbox_sk(&outbox.record, &outbox.occurrence)))
+            .update_expression("SET due_at = :until")
+            .condition_expression("due_at = :seen")
+            .expression_attribute_values(":seen", s(outbox_due_at(outbox, outbox.retry_after)))
+            .expression_attribute_values(":until", s(outbox_due_at(outbox, until)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(ClaimOutcome::LostRace)
+            }
+            Err(error) => Err(unavailable(error)),
         }
     }
 
@@ -436,9 +487,17 @@ impl ScheduleStore for DynamoScheduleStore {
         })
     }
 
-    async fn request_maintenance(&self, request: &Maintenance, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn request_maintenance(
+        &self,
+        request: &Maintenance,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         // Spread requests over the shards like entries (record part empty).
-        let shard = due_shard(&request.tenant, &request.workflow, &RecordId::new("M").map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let shard = due_shard(
+            &request.tenant,
+            &request.workflow,
+            &RecordId::new("M").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
         let item: Item = serde_dynamo::to_item(MaintenanceItem {
             pk: entry_pk(&request.tenant, &request.workflow),
             sk: MAINTENANCE_SK.to_owned(),
@@ -461,9 +520,16 @@ impl ScheduleStore for DynamoScheduleStore {
         Ok(())
     }
 
-    async fn checkpoint_maintenance(&self, request: &Maintenance, cursor: Option<String>) -> Result<(), StoreError> {
+    async fn checkpoint_maintenance(
+        &self,
+        request: &Maintenance,
+        cursor: Option<String>,
+    ) -> Result<(), StoreError> {
         let key = [
-            ("pk".to_owned(), s(entry_pk(&request.tenant, &request.workflow))),
+            (
+                "pk".to_owned(),
+                s(entry_pk(&request.tenant, &request.workflow)),
+            ),
             ("sk".to_owned(), s(MAINTENANCE_SK)),
         ];
         let kind = serde_json::to_value(request.kind)
@@ -487,7 +553,13 @@ impl ScheduleStore for DynamoScheduleStore {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()), unavailable(e))),
+                .map_err(|e| {
+                    (
+                        e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()),
+                        unavailable(e),
+                    )
+                }),
             None => self
                 .client
                 .delete_item()
@@ -499,7 +571,13 @@ impl ScheduleStore for DynamoScheduleStore {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()), unavailable(e))),
+                .map_err(|e| {
+                    (
+                        e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()),
+                        unavailable(e),
+                    )
+                }),
         };
         match result {
             Ok(()) | Err((true, _)) => Ok(()),

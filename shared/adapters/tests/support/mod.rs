@@ -43,3 +43,179 @@ pub fn tables() -> Tables {
 pub fn fresh_tenant() -> TenantId {
     TenantId::new(format!("test-{}", uuid::Uuid::new_v4().simple())).expect("uuid is a valid id")
 }
+
+/// A schedule table of the test's own, created with the key schema and indexes of the stack's
+/// schedule table (read back from the emulator, so the template stays the only definition). The
+/// due index is global across tenants, so scans under test must not share it.
+pub async fn fresh_schedule_table(client: &aws_sdk_dynamodb::Client) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection};
+    let source = client
+        .describe_table()
+        .table_name(tables().schedule)
+        .send()
+        .await
+        .expect("the stack's schedule table exists (infra/stack.sh up)")
+        .table
+        .expect("a table description");
+    let name = format!(
+        "{}-test-{}",
+        tables().schedule,
+        uuid::Uuid::new_v4().simple()
+    );
+    let indexes = source
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            GlobalSecondaryIndex::builder()
+                .index_name(index.index_name().unwrap_or_default())
+                .set_key_schema(Some(index.key_schema().to_vec()))
+                .projection(
+                    index
+                        .projection()
+                        .cloned()
+                        .unwrap_or_else(|| Projection::builder().build()),
+                )
+                .build()
+                .expect("index")
+        })
+        .collect();
+    client
+        .create_table()
+        .table_name(&name)
+        .set_attribute_definitions(Some(source.attribute_definitions().to_vec()))
+        .set_key_schema(Some(source.key_schema().to_vec()))
+        .set_global_secondary_indexes(Some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the test's schedule table");
+    name
+}
+
+/// A queue receiving only the action jobs of `tenant` from the automation bus: a probe rule of
+/// the test's own, so parallel tests never read each other's jobs.
+pub struct JobProbe {
+    pub queue_url: String,
+    rule: String,
+    bus: String,
+    sqs: aws_sdk_sqs::Client,
+    events: aws_sdk_eventbridge::Client,
+}
+
+pub fn automation_bus() -> String {
+    std::env::var("AUTOMATION_BUS").unwrap_or_else(|_| "crm-local-automation".into())
+}
+
+impl JobProbe {
+    pub async fn new(clients: &Clients, tenant: &TenantId) -> Self {
+        let name = format!("probe-{tenant}");
+        let queue_url = clients
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let bus = automation_bus();
+        let pattern = serde_json::json!({"source": ["crm.automation"], "detail": {"tenant": [tenant.as_str()]}});
+        clients
+            .eventbridge
+            .put_rule()
+            .name(&name)
+            .event_bus_name(&bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .unwrap();
+        clients
+            .eventbridge
+            .put_targets()
+            .rule(&name)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("probe")
+                    .arn(arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Self {
+            queue_url,
+            rule: name,
+            bus,
+            sqs: clients.sqs.clone(),
+            events: clients.eventbridge.clone(),
+        }
+    }
+
+    /// Every job delivered so far (drains the queue).
+    pub async fn jobs(&self) -> Vec<crm_model::schedule::ActionJob> {
+        let mut jobs = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return jobs;
+            }
+            for message in messages {
+                let event: serde_json::Value =
+                    serde_json::from_str(message.body().unwrap()).unwrap();
+                jobs.push(serde_json::from_value(event["detail"].clone()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    pub async fn remove(self) {
+        let _ = self
+            .events
+            .remove_targets()
+            .rule(&self.rule)
+            .event_bus_name(&self.bus)
+            .ids("probe")
+            .send()
+            .await;
+        let _ = self
+            .events
+            .delete_rule()
+            .name(&self.rule)
+            .event_bus_name(&self.bus)
+            .send()
+            .await;
+        let _ = self
+            .sqs
+            .delete_queue()
+            .queue_url(&self.queue_url)
+            .send()
+            .await;
+    }
+}

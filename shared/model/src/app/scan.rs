@@ -11,7 +11,8 @@ use crate::condition::{CompiledCondition, EvalContext};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::ports::{
     ClaimOutcome, Clock, DueItem, JobPublisher, Maintenance, MaintenanceKind, Outbox, PageRequest,
-    PublishError, RecordStore, ScheduleEntry, ScheduleStore, SettingsStore, StoreError, WorkflowStore,
+    PublishError, RecordStore, ScheduleEntry, ScheduleStore, SettingsStore, StoreError,
+    WorkflowStore,
 };
 use crate::record::Record;
 use crate::schedule::{ActionJob, DUE_SHARDS, fire_zone, next_to_arm};
@@ -72,7 +73,14 @@ pub struct Scanner<'a> {
     pub page_size: u32,
     /// Pages of records (or entries) one maintenance request may take per scan.
     pub maintenance_pages: u32,
+    /// How late an occurrence may be found and still count as on time rather than missed: the
+    /// scan's period plus a margin.
+    pub on_time_grace: Duration,
 }
+
+/// How long the scan that claimed an occurrence has to publish its jobs before another scan
+/// takes its outbox over: far longer than a PutEvents call, far shorter than the scan period.
+const OUTBOX_LEASE_SECONDS: i64 = 60;
 
 /// A scan with no record of an earlier one looks back this far for its window.
 const FIRST_WINDOW: i64 = 5;
@@ -102,7 +110,7 @@ impl Scanner<'_> {
             loop {
                 let due = self.schedule.due(shard, now, &page).await?;
                 report.index_items_read += due.items_read;
-                self.handle_page(due.items, window_start, now, &mut caches, &mut report)
+                self.handle_page(due.items, now, &mut caches, &mut report)
                     .await?;
                 match due.next {
                     Some(next) => page.cursor = Some(next),
@@ -119,7 +127,6 @@ impl Scanner<'_> {
     async fn handle_page(
         &self,
         items: Vec<DueItem>,
-        window_start: DateTime<Utc>,
         now: DateTime<Utc>,
         caches: &mut Caches,
         report: &mut ScanReport,
@@ -129,6 +136,10 @@ impl Scanner<'_> {
             match item {
                 DueItem::Entry(entry) => entries.push(entry),
                 DueItem::Outbox(outbox) => {
+                    let until = now + Duration::seconds(OUTBOX_LEASE_SECONDS);
+                    if self.schedule.take_outbox(&outbox, until).await? == ClaimOutcome::LostRace {
+                        continue;
+                    }
                     report.bus_calls += self.publisher.publish(&outbox.jobs).await? as u64;
                     report.jobs_published += outbox.jobs.len() as u64;
                     self.schedule.clear_outbox(&outbox).await?;
@@ -141,7 +152,7 @@ impl Scanner<'_> {
         let records = self.load_records(&entries, report).await?;
         for entry in entries {
             let record = records.get(&(entry.tenant.clone(), entry.record.clone()));
-            self.handle_entry(entry, record, window_start, now, caches, report)
+            self.handle_entry(entry, record, now, caches, report)
                 .await?;
         }
         Ok(())
@@ -223,7 +234,6 @@ impl Scanner<'_> {
         &self,
         entry: ScheduleEntry,
         stored: Option<&crate::ports::StoredRecord>,
-        window_start: DateTime<Utc>,
         now: DateTime<Utc>,
         caches: &mut Caches,
         report: &mut ScanReport,
@@ -270,7 +280,9 @@ impl Scanner<'_> {
         if let Some(anchor) = Anchor::of(&record, &trigger.date_field, tz) {
             occurrences.extend(trigger.occurrences_between(anchor, tz, feb29, due.fire_at, now));
         }
-        let fates = trigger.catch_up.dispose(&occurrences, window_start, now);
+        let fates = trigger
+            .catch_up
+            .dispose(&occurrences, now, self.on_time_grace);
         let matches = condition.matches(
             &record,
             &EvalContext {
@@ -280,16 +292,18 @@ impl Scanner<'_> {
             },
         );
 
+        // Tallied into the report only if this scan wins the claim.
+        let mut tally = ScanReport::default();
         let mut jobs = Vec::new();
         for (occurrence, fate) in occurrences.iter().zip(&fates) {
             match fate {
                 Disposition::Fire if matches => {
                     jobs.extend(jobs_for(&entry, definition, occurrence));
-                    report.occurrences_fired += 1;
+                    tally.occurrences_fired += 1;
                 }
-                Disposition::Fire => report.condition_not_met += 1,
-                Disposition::Skipped => report.skipped_by_policy += 1,
-                Disposition::TooLate => report.too_late += 1,
+                Disposition::Fire => tally.condition_not_met += 1,
+                Disposition::Skipped => tally.skipped_by_policy += 1,
+                Disposition::TooLate => tally.too_late += 1,
             }
         }
         let last = occurrences.last().map(|o| o.key.clone()).unwrap_or(due.key);
@@ -300,10 +314,11 @@ impl Scanner<'_> {
             record: entry.record.clone(),
             occurrence: last.clone(),
             jobs,
+            retry_after: now + Duration::seconds(OUTBOX_LEASE_SECONDS),
         });
         match self
             .schedule
-            .claim(&entry, next.as_ref(), &last, outbox.as_ref(), now)
+            .claim(&entry, next.as_ref(), &last, outbox.as_ref())
             .await?
         {
             ClaimOutcome::LostRace => {
@@ -311,6 +326,10 @@ impl Scanner<'_> {
                 Ok(())
             }
             ClaimOutcome::Claimed => {
+                report.occurrences_fired += tally.occurrences_fired;
+                report.condition_not_met += tally.condition_not_met;
+                report.skipped_by_policy += tally.skipped_by_policy;
+                report.too_late += tally.too_late;
                 if let Some(outbox) = outbox {
                     report.bus_calls += self.publisher.publish(&outbox.jobs).await? as u64;
                     report.jobs_published += outbox.jobs.len() as u64;
@@ -324,8 +343,16 @@ impl Scanner<'_> {
 
 impl Scanner<'_> {
     /// Works on a maintenance request for a bounded number of pages, then checkpoints it.
-    async fn maintain(&self, request: Maintenance, caches: &mut Caches, report: &mut ScanReport) -> Result<(), ScanError> {
-        let head = self.workflows.get(&request.tenant, &request.workflow).await?;
+    async fn maintain(
+        &self,
+        request: Maintenance,
+        caches: &mut Caches,
+        report: &mut ScanReport,
+    ) -> Result<(), ScanError> {
+        let head = self
+            .workflows
+            .get(&request.tenant, &request.workflow)
+            .await?;
         report.workflow_reads += 1;
         let active_at_version = head.as_ref().is_some_and(|h| {
             h.value.status == WorkflowStatus::Active && h.value.version == request.version
@@ -340,15 +367,30 @@ impl Scanner<'_> {
                 };
                 let tenant = self.tenant(&request.tenant, caches).await?;
                 let schema = tenant.schema();
-                let upkeep = Upkeep { schedule: self.schedule, clock: self.clock };
-                let pinned = PinnedWorkflow { id: &request.workflow, version: request.version, definition: &head.value.definition };
+                let upkeep = Upkeep {
+                    schedule: self.schedule,
+                    clock: self.clock,
+                };
+                let pinned = PinnedWorkflow {
+                    id: &request.workflow,
+                    version: request.version,
+                    definition: &head.value.definition,
+                };
                 for _ in 0..self.maintenance_pages {
-                    let page = PageRequest { limit: PageRequest::MAX_LIMIT, cursor: cursor.clone() };
-                    let found = self.records.list(&request.tenant, head.value.definition.module, &page).await?;
+                    let page = PageRequest {
+                        limit: PageRequest::MAX_LIMIT,
+                        cursor: cursor.clone(),
+                    };
+                    let found = self
+                        .records
+                        .list(&request.tenant, head.value.definition.module, &page)
+                        .await?;
                     report.backfill_records_read += found.items.len() as u64;
                     for stored in found.items {
                         let record = stored.value.typed(&schema);
-                        let outcome = upkeep.refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record)).await?;
+                        let outcome = upkeep
+                            .refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record))
+                            .await?;
                         if outcome == UpkeepOutcome::Armed {
                             report.entries_armed += 1;
                         }
@@ -360,16 +402,27 @@ impl Scanner<'_> {
                 }
             }
             MaintenanceKind::Cleanup => {
-                if head.as_ref().is_some_and(|h| h.value.status == WorkflowStatus::Active) {
+                if head
+                    .as_ref()
+                    .is_some_and(|h| h.value.status == WorkflowStatus::Active)
+                {
                     // Active again: its own backfill re-plans the entries.
                     self.schedule.checkpoint_maintenance(&request, None).await?;
                     return Ok(());
                 }
                 for _ in 0..self.maintenance_pages {
-                    let page = PageRequest { limit: PageRequest::MAX_LIMIT, cursor: cursor.clone() };
-                    let found = self.schedule.entries_of(&request.tenant, &request.workflow, &page).await?;
+                    let page = PageRequest {
+                        limit: PageRequest::MAX_LIMIT,
+                        cursor: cursor.clone(),
+                    };
+                    let found = self
+                        .schedule
+                        .entries_of(&request.tenant, &request.workflow, &page)
+                        .await?;
                     for entry in found.items {
-                        self.schedule.delete(&entry.tenant, &entry.workflow, &entry.record).await?;
+                        self.schedule
+                            .delete(&entry.tenant, &entry.workflow, &entry.record)
+                            .await?;
                         report.entries_removed += 1;
                     }
                     cursor = found.next;
@@ -382,7 +435,9 @@ impl Scanner<'_> {
         if cursor.is_none() {
             report.maintenance_finished += 1;
         }
-        self.schedule.checkpoint_maintenance(&request, cursor).await?;
+        self.schedule
+            .checkpoint_maintenance(&request, cursor)
+            .await?;
         Ok(())
     }
 }

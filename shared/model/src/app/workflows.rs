@@ -168,12 +168,16 @@ impl Workflows<'_> {
         };
         if is_care && active_now && was_active_at != Some(next.version) {
             let backfill = request(MaintenanceKind::Backfill);
-            self.schedule.request_maintenance(&backfill, self.clock.now()).await?;
+            self.schedule
+                .request_maintenance(&backfill, self.clock.now())
+                .await?;
         }
         let saved = self.workflows.save(&next, current.revision, change).await?;
         if is_care && !active_now && was_active_at.is_some() {
             let cleanup = request(MaintenanceKind::Cleanup);
-            self.schedule.request_maintenance(&cleanup, self.clock.now()).await?;
+            self.schedule
+                .request_maintenance(&cleanup, self.clock.now())
+                .await?;
         }
         Ok(saved)
     }

@@ -70,23 +70,25 @@ impl CatchUp {
         }
     }
 
-    /// Decides each due occurrence (sorted by fire instant). Occurrences inside the scan's
-    /// window (`window_start < fire_at <= now`) are on time and fire; earlier ones were missed and
-    /// follow the policy, within the maximum lateness.
+    /// Decides each due occurrence (sorted by fire instant). An occurrence found within
+    /// `on_time` of its instant (the scan's normal delay) is on time and fires; a later one was
+    /// missed (an outage, or a schedule entry written after the instant) and follows the
+    /// policy, within the maximum lateness.
     pub fn dispose(
         &self,
         due: &[Occurrence],
-        window_start: DateTime<Utc>,
         now: DateTime<Utc>,
+        on_time: Duration,
     ) -> Vec<Disposition> {
         let max_lateness = Duration::minutes(i64::from(self.max_lateness_minutes));
+        let missed = |o: &Occurrence| now - o.fire_at > on_time;
         let latest_missed = due
             .iter()
-            .rposition(|o| o.fire_at <= window_start && now - o.fire_at <= max_lateness);
+            .rposition(|o| missed(o) && now - o.fire_at <= max_lateness);
         due.iter()
             .enumerate()
             .map(|(i, o)| {
-                if o.fire_at > window_start {
+                if !missed(o) {
                     Disposition::Fire
                 } else if now - o.fire_at > max_lateness {
                     Disposition::TooLate
@@ -114,9 +116,9 @@ mod tests {
         }
     }
 
-    fn setup() -> (DateTime<Utc>, DateTime<Utc>, Vec<Occurrence>) {
+    fn setup() -> (DateTime<Utc>, Duration, Vec<Occurrence>) {
         let now = DateTime::from_timestamp(2_000_000_000, 0).unwrap();
-        let window_start = now - Duration::minutes(5);
+        let window_start = Duration::minutes(5);
         // Missed 30 h ago (too late for 24 h), 10 h ago, 2 h ago; one inside the window.
         let due = vec![
             occ(2020, 30, now),
@@ -142,7 +144,7 @@ mod tests {
                 policy,
                 max_lateness_minutes: 24 * 60,
             }
-            .dispose(&due, start, now);
+            .dispose(&due, now, start);
             assert_eq!(fates[0], Disposition::TooLate, "{policy:?}");
             assert_eq!(fates[3], Disposition::Fire, "{policy:?}");
         }
@@ -156,7 +158,7 @@ mod tests {
                 policy,
                 max_lateness_minutes: 24 * 60,
             }
-            .dispose(&due, start, now)
+            .dispose(&due, now, start)
         };
         use Disposition::*;
         assert_eq!(fates(CatchUpPolicy::Skip)[1..3], [Skipped, Skipped]);
@@ -165,17 +167,24 @@ mod tests {
     }
 
     #[test]
-    fn the_window_boundary_belongs_to_the_previous_scan() {
+    fn found_within_the_grace_is_on_time_and_later_is_missed() {
         let now = DateTime::from_timestamp(2_000_000_000, 0).unwrap();
-        let start = now - Duration::minutes(5);
-        let at_start = [Occurrence {
+        let grace = Duration::minutes(5);
+        let occurrence = |minutes_ago| Occurrence {
             key: OccurrenceKey::Year(2030),
-            fire_at: start,
-        }];
+            fire_at: now - Duration::minutes(minutes_ago),
+        };
         let skip = CatchUp {
             policy: CatchUpPolicy::Skip,
             max_lateness_minutes: 60,
         };
-        assert_eq!(skip.dispose(&at_start, start, now), [Disposition::Skipped]);
+        assert_eq!(
+            skip.dispose(&[occurrence(5)], now, grace),
+            [Disposition::Fire]
+        );
+        assert_eq!(
+            skip.dispose(&[occurrence(6)], now, grace),
+            [Disposition::Skipped]
+        );
     }
 }

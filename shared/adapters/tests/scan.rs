@@ -1,0 +1,452 @@
+//! The trigger scan against the emulator: backfill on activation, exactly one firing per
+//! occurrence whatever the overlap, crash recovery through the outbox, re-scheduling after an
+//! edit, deactivation, catch-up. Jobs are read back from an SQS queue fed by the real bus.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
+use crm_adapters::events::EventBridgeJobPublisher;
+use crm_model::app::scan::{ScanReport, Scanner};
+use crm_model::app::workflows::Workflows;
+use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crm_model::ports::{
+    FixedClock, JobPublisher, PublishError, RecordStore, ScheduleStore, SettingsStore,
+    StoredRecord, UserDirectory, WorkflowStore,
+};
+use crm_model::schedule::ActionJob;
+use crm_model::settings::{Setting, SmsGateway, SmsProvider};
+use crm_model::template::SmsTemplate;
+use crm_model::user::{Role, User};
+use crm_model::workflow::WorkflowDefinition;
+use serde_json::json;
+use support::JobProbe;
+
+struct World {
+    stores: Stores,
+    schedule: DynamoScheduleStore,
+    publisher: EventBridgeJobPublisher,
+    tenant: TenantId,
+    probe: JobProbe,
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn admin() -> UserId {
+    UserId::new("u-admin").unwrap()
+}
+
+async fn world() -> World {
+    let clients = support::clients().await;
+    let tables = support::tables();
+    let stores = Stores::new(&clients.dynamodb, &tables);
+    let schedule = DynamoScheduleStore::new(
+        clients.dynamodb.clone(),
+        support::fresh_schedule_table(&clients.dynamodb).await,
+    );
+    let publisher =
+        EventBridgeJobPublisher::new(clients.eventbridge.clone(), support::automation_bus());
+    let tenant = support::fresh_tenant();
+    let probe = JobProbe::new(&clients, &tenant).await;
+    let user = User {
+        id: admin(),
+        name: "Quản trị".into(),
+        email: "admin@example.vn".into(),
+        phone: None,
+        team: None,
+        role: Role::Administrator,
+        active: true,
+    };
+    stores.users.put(&tenant, &user).await.unwrap();
+    let provider = Setting::SmsProvider(SmsProvider {
+        name: "SNS".into(),
+        gateway: SmsGateway::Sns {
+            sender_id: "CRM".into(),
+        },
+    });
+    let template = Setting::SmsTemplate(SmsTemplate {
+        name: "Sinh nhật".into(),
+        module: crm_model::schema::Module::Customer,
+        body: "Chúc mừng sinh nhật #Name".into(),
+    });
+    stores
+        .settings
+        .create(&tenant, &SettingId::new("sms").unwrap(), &provider)
+        .await
+        .unwrap();
+    stores
+        .settings
+        .create(&tenant, &SettingId::new("sms-birthday").unwrap(), &template)
+        .await
+        .unwrap();
+    World {
+        stores,
+        schedule,
+        publisher,
+        tenant,
+        probe,
+    }
+}
+
+fn birthday_definition() -> WorkflowDefinition {
+    serde_json::from_value(json!({
+        "module": "Customer", "name": "Sinh nhật",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00",
+                    "catch_up": {"policy": "latest_only", "max_lateness_minutes": 720}},
+        "condition": {"type": "matching", "group": {"combine": "and", "rules": [{"field": "Phone", "op": "is_not_empty"}]}},
+        "actions": [
+            {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-birthday"},
+            {"kind": "notification", "id": "tell", "name": "Báo", "notify_owner": true, "message": "Sinh nhật #Name"}
+        ]
+    }))
+    .unwrap()
+}
+
+impl World {
+    fn use_cases<'a>(&'a self, clock: &'a FixedClock) -> Workflows<'a> {
+        Workflows {
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            schedule: &self.schedule,
+            clock,
+        }
+    }
+
+    async fn active_workflow(&self, id: &str, now: &str) -> WorkflowId {
+        let clock = FixedClock(at(now));
+        let id = WorkflowId::new(id).unwrap();
+        let cases = self.use_cases(&clock);
+        cases
+            .create(&self.tenant, &admin(), id.clone(), birthday_definition())
+            .await
+            .unwrap();
+        cases
+            .activate(&self.tenant, &admin(), &id, None)
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn customer(&self, id: &str, fields: serde_json::Value) -> RecordId {
+        let record = StoredRecord {
+            id: RecordId::new(id).unwrap(),
+            module: crm_model::schema::Module::Customer,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        self.stores
+            .records
+            .create(&self.tenant, &record)
+            .await
+            .unwrap();
+        record.id
+    }
+
+    async fn scan_with(
+        &self,
+        now: &str,
+        publisher: &dyn JobPublisher,
+    ) -> Result<ScanReport, crm_model::app::scan::ScanError> {
+        let clock = FixedClock(at(now));
+        Scanner {
+            schedule: &self.schedule,
+            records: &self.stores.records,
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            publisher,
+            clock: &clock,
+            page_size: 100,
+            maintenance_pages: 20,
+            on_time_grace: chrono::Duration::minutes(15),
+        }
+        .run()
+        .await
+    }
+
+    async fn scan(&self, now: &str) -> ScanReport {
+        self.scan_with(now, &self.publisher).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_birthday_fires_once_at_eight_for_matching_records_only() {
+    let w = world().await;
+    w.customer(
+        "c-today",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-tomorrow",
+        json!({"Name": "Bình", "Phone": "0912345679", "Birthday": "1991-05-18"}),
+    )
+    .await;
+    w.customer(
+        "c-no-phone",
+        json!({"Name": "Chi", "Birthday": "1992-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-no-birthday",
+        json!({"Name": "Dũng", "Phone": "0912345670"}),
+    )
+    .await;
+    // Activated the evening before; its backfill runs with the next scan.
+    w.active_workflow("wf-birthday", "2027-05-16T12:00:00Z")
+        .await;
+    let backfill = w.scan("2027-05-16T12:05:00Z").await;
+    assert_eq!(
+        (backfill.entries_armed, backfill.maintenance_finished),
+        (3, 1),
+        "{backfill:?}"
+    );
+    assert_eq!(backfill.occurrences_fired, 0);
+
+    // 07:59 local (00:59 UTC): nothing yet.
+    assert_eq!(w.scan("2027-05-17T00:59:00Z").await.due_pairs, 0);
+    // 08:00 local: An fires; Chi is due but has no phone.
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!(
+        (
+            eight.due_pairs,
+            eight.occurrences_fired,
+            eight.condition_not_met
+        ),
+        (2, 1, 1),
+        "{eight:?}"
+    );
+    assert_eq!(eight.jobs_published, 2);
+    assert_eq!(eight.index_items_read, 2);
+    assert_eq!(eight.records_read, 2);
+    // Scanning again (overlap, retry) fires nothing more.
+    let again = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!((again.due_pairs, again.occurrences_fired), (0, 0));
+
+    let jobs = w.probe.jobs().await;
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let mut keys: Vec<String> = jobs.iter().map(ActionJob::idempotency_key).collect();
+    keys.sort();
+    let t = &w.tenant;
+    assert_eq!(
+        keys,
+        [
+            format!("{t}/wf-birthday/v1/c-today/Y2027/sms"),
+            format!("{t}/wf-birthday/v1/c-today/Y2027/tell")
+        ]
+    );
+
+    // The next day Bình's turn comes; An is armed for 2028.
+    let next_day = w.scan("2027-05-18T01:00:00Z").await;
+    assert_eq!(next_day.occurrences_fired, 1);
+    let an = w
+        .schedule
+        .get(
+            t,
+            &WorkflowId::new("wf-birthday").unwrap(),
+            &RecordId::new("c-today").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(an.next.unwrap().key.to_string(), "Y2028");
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn racing_scans_fire_each_occurrence_once() {
+    let w = world().await;
+    for i in 0..20 {
+        w.customer(
+            &format!("c{i:02}"),
+            json!({"Name": format!("Khách {i}"), "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    }
+    w.active_workflow("wf-race", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    // Three scans at once (clocks a few seconds apart, as overlapping invocations would be).
+    let (a, b, c) = tokio::join!(
+        w.scan("2027-05-17T01:00:00Z"),
+        w.scan("2027-05-17T01:00:05Z"),
+        w.scan("2027-05-17T01:00:10Z")
+    );
+    assert_eq!(
+        a.occurrences_fired + b.occurrences_fired + c.occurrences_fired,
+        20,
+        "{a:?}\n{b:?}\n{c:?}"
+    );
+    let jobs = w.probe.jobs().await;
+    assert_eq!(jobs.len(), 40);
+    let mut keys: Vec<String> = jobs.iter().map(ActionJob::idempotency_key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 40, "no job published twice");
+    w.probe.remove().await;
+}
+
+/// A bus that is down: the scan dies after claiming.
+struct DownBus;
+
+#[async_trait::async_trait]
+impl JobPublisher for DownBus {
+    async fn publish(&self, _: &[ActionJob]) -> Result<usize, PublishError> {
+        Err(PublishError::Rejected {
+            failed: 1,
+            total: 1,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_scan_killed_after_claiming_loses_nothing_and_the_next_one_publishes_once() {
+    let w = world().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.active_workflow("wf-crash", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    assert!(w.scan_with("2027-05-17T01:00:00Z", &DownBus).await.is_err());
+    assert!(w.probe.jobs().await.is_empty());
+    let recovery = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!(
+        (
+            recovery.outboxes_replayed,
+            recovery.occurrences_fired,
+            recovery.jobs_published
+        ),
+        (1, 0, 2),
+        "{recovery:?}"
+    );
+    assert_eq!(w.probe.jobs().await.len(), 2);
+    let later = w.scan("2027-05-17T01:10:00Z").await;
+    assert_eq!((later.outboxes_replayed, later.jobs_published), (0, 0));
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn a_birthday_corrected_after_it_fired_waits_for_next_year() {
+    let w = world().await;
+    let id = w
+        .customer(
+            "c1",
+            json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    let workflow = w.active_workflow("wf-edit", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    assert_eq!(w.scan("2027-05-17T01:00:00Z").await.occurrences_fired, 1);
+
+    // The birthday was wrong: it is May 20. Upkeep (the records stream) re-plans the entry.
+    let stored = w.stores.records.get(&w.tenant, &id).await.unwrap().unwrap();
+    let mut fields = stored.value.fields.clone();
+    fields.insert("Birthday".into(), json!("1990-05-20"));
+    let changed = StoredRecord {
+        fields,
+        ..stored.value.clone()
+    };
+    w.stores
+        .records
+        .replace(&w.tenant, &changed, stored.revision)
+        .await
+        .unwrap();
+    let settings = w
+        .stores
+        .settings
+        .tenant_settings(&w.tenant)
+        .await
+        .unwrap()
+        .value;
+    let head = w
+        .stores
+        .workflows
+        .get(&w.tenant, &workflow)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let clock = FixedClock(at("2027-05-17T03:00:00Z"));
+    let upkeep = crm_model::app::scan::Upkeep {
+        schedule: &w.schedule,
+        clock: &clock,
+    };
+    let record = changed.typed(&settings.schema());
+    let pinned = crm_model::app::scan::PinnedWorkflow {
+        id: &workflow,
+        version: head.version,
+        definition: &head.definition,
+    };
+    upkeep
+        .refresh(&w.tenant, &settings, pinned, &id, Some(&record))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        w.scan("2027-05-20T01:00:00Z").await.occurrences_fired,
+        0,
+        "2027 already fired"
+    );
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().fire_at, at("2028-05-20T01:00:00Z"));
+    assert_eq!(w.probe.jobs().await.len(), 2);
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn a_deactivated_workflow_fires_nothing_and_its_entries_go() {
+    let w = world().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    let workflow = w.active_workflow("wf-off", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    let clock = FixedClock(at("2027-05-16T20:00:00Z"));
+    w.use_cases(&clock)
+        .deactivate(&w.tenant, &admin(), &workflow, None)
+        .await
+        .unwrap();
+    let cleanup = w.scan("2027-05-16T20:05:00Z").await;
+    assert_eq!(
+        (cleanup.entries_removed, cleanup.maintenance_finished),
+        (1, 1),
+        "{cleanup:?}"
+    );
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!((eight.due_pairs, eight.occurrences_fired), (0, 0));
+    assert!(w.probe.jobs().await.is_empty());
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn after_an_outage_the_catch_up_policy_and_max_lateness_decide() {
+    let w = world().await;
+    // Due at 08:00 on May 17 (01:00 UTC); max lateness 12 h, latest-only.
+    w.customer(
+        "c-recent",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-stale",
+        json!({"Name": "Bình", "Phone": "0912345679", "Birthday": "1990-05-16"}),
+    )
+    .await;
+    w.active_workflow("wf-outage", "2027-05-15T12:00:00Z").await;
+    w.scan("2027-05-15T12:05:00Z").await;
+    // No scan ran from May 15 12:05 until May 17 10:00 UTC.
+    let late = w.scan("2027-05-17T10:00:00Z").await;
+    assert_eq!((late.occurrences_fired, late.too_late), (1, 1), "{late:?}");
+    let jobs = w.probe.jobs().await;
+    assert!(jobs.iter().all(|j| j.record.as_str() == "c-recent"));
+    w.probe.remove().await;
+}
