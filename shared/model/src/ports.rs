@@ -360,7 +360,8 @@ pub struct Outbox {
     pub tenant: TenantId,
     pub workflow: WorkflowId,
     pub record: crate::ids::RecordId,
-    pub occurrence: crate::trigger::OccurrenceKey,
+    /// The occurrence key (care workflows) or stream event id (work workflows).
+    pub cause: String,
     pub jobs: Vec<crate::schedule::ActionJob>,
     /// Until then the scan that wrote it is publishing it; after, any scan may take it over.
     pub retry_after: DateTime<Utc>,
@@ -446,6 +447,24 @@ pub trait ScheduleStore: Send + Sync {
         next: Option<&crate::trigger::Occurrence>,
         occurrence: &crate::trigger::OccurrenceKey,
         outbox: Option<&Outbox>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// When a work workflow last ran for a record (for the repeat toggle and the throttle).
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Claims a stream event for a work workflow exactly once: marks the event handled, records
+    /// the run time and stores the outbox, in one transaction. `LostRace` when the event was
+    /// already handled (a redelivered batch).
+    async fn claim_event(
+        &self,
+        outbox: &Outbox,
+        event_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Takes over an outbox whose writer did not clear it in time, leasing it until `until`;

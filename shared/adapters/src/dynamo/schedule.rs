@@ -3,7 +3,9 @@
 //! | item         | pk                        | sk                         | due_shard (sparse) | due_at                                   |
 //! |--------------|---------------------------|----------------------------|--------------------|------------------------------------------|
 //! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`…`S15` when armed | `<fire instant, UTC>#E#<tenant>/<workflow>/<record>` |
-//! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<occurrence>`  | always             | `<claim instant>#O#…`                    |
+//! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<cause>`       | always             | `<retry instant>#O#…`                    |
+//! | event mark   | `T#<tenant>#W#<workflow>` | `V#<stream event id>`      | –                  | – (TTL `expires_at`)                     |
+//! | last run     | `T#<tenant>#W#<workflow>` | `L#<record>`               | –                  | –                                        |
 //! | maintenance  | `T#<tenant>#W#<workflow>` | `M`                        | always             | `<request instant>#M#<tenant>/<workflow>` |
 //! | scan state   | `SCAN`                    | `STATE`                    | –                  | –                                        |
 //!
@@ -63,7 +65,7 @@ struct OutboxItem {
     tenant: TenantId,
     workflow: WorkflowId,
     record: RecordId,
-    occurrence: OccurrenceKey,
+    cause: String,
     /// The jobs as JSON: written once, read back whole.
     jobs: String,
     due_shard: String,
@@ -94,8 +96,8 @@ fn entry_sk(record: &RecordId) -> String {
     format!("R#{record}")
 }
 
-fn outbox_sk(record: &RecordId, occurrence: &OccurrenceKey) -> String {
-    format!("O#{record}#{occurrence}")
+fn outbox_sk(record: &RecordId, cause: &str) -> String {
+    format!("O#{record}#{cause}")
 }
 
 fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> String {
@@ -187,11 +189,11 @@ impl DynamoScheduleStore {
             serde_json::to_string(&outbox.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         serde_dynamo::to_item(OutboxItem {
             pk: entry_pk(&outbox.tenant, &outbox.workflow),
-            sk: outbox_sk(&outbox.record, &outbox.occurrence),
+            sk: outbox_sk(&outbox.record, &outbox.cause),
             tenant: outbox.tenant.clone(),
             workflow: outbox.workflow.clone(),
             record: outbox.record.clone(),
-            occurrence: outbox.occurrence.clone(),
+            cause: outbox.cause.clone(),
             jobs,
             due_shard: shard_name(due_shard(&outbox.tenant, &outbox.workflow, &outbox.record)),
             due_at: outbox_due_at(outbox, outbox.retry_after),
@@ -230,7 +232,7 @@ fn parse_due(item: Item) -> Result<DueItem, StoreError> {
             tenant: stored.tenant,
             workflow: stored.workflow,
             record: stored.record,
-            occurrence: stored.occurrence,
+            cause: stored.cause,
             jobs,
             retry_after,
         }))
@@ -406,6 +408,84 @@ impl ScheduleStore for DynamoScheduleStore {
         }
     }
 
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(entry_pk(tenant, workflow)))
+            .key("sk", s(format!("L#{record}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .as_ref()
+            .and_then(|item| item.get("at"))
+            .and_then(|v| v.as_s().ok())
+            .map(|at| {
+                at.parse::<DateTime<Utc>>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+
+    async fn claim_event(
+        &self,
+        outbox: &Outbox,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let pk = entry_pk(&outbox.tenant, &outbox.workflow);
+        // Stream records live 24 hours; the mark outlives any redelivery.
+        let expires = now.timestamp() + 3 * 24 * 3600;
+        let mark = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("sk", s(format!("V#{event_id}")))
+            .item("expires_at", n(expires))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let last_run = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("sk", s(format!("L#{}", outbox.record)))
+            .item("at", s(instant(now)))
+            .build()
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let outbox_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.outbox_item(outbox)?))
+            .build()
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(mark).build())
+            .transact_items(TransactWriteItem::builder().put(last_run).build())
+            .transact_items(TransactWriteItem::builder().put(outbox_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e))
+                    if condition_failed(e.cancellation_reasons(), 0) =>
+                {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
     async fn take_outbox(
         &self,
         outbox: &Outbox,
@@ -416,7 +496,7 @@ impl ScheduleStore for DynamoScheduleStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(entry_pk(&outbox.tenant, &outbox.workflow)))
-            .key("sk", s(outbox_sk(&outbox.record, &outbox.occurrence)))
+            .key("sk", s(outbox_sk(&outbox.record, &outbox.cause)))
             .update_expression("SET due_at = :until")
             .condition_expression("due_at = :seen")
             .expression_attribute_values(":seen", s(outbox_due_at(outbox, outbox.retry_after)))
@@ -441,7 +521,7 @@ impl ScheduleStore for DynamoScheduleStore {
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(entry_pk(&outbox.tenant, &outbox.workflow)))
-            .key("sk", s(outbox_sk(&outbox.record, &outbox.occurrence)))
+            .key("sk", s(outbox_sk(&outbox.record, &outbox.cause)))
             .send()
             .await
             .map_err(unavailable)?;

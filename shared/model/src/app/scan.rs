@@ -312,7 +312,7 @@ impl Scanner<'_> {
             tenant: entry.tenant.clone(),
             workflow: entry.workflow.clone(),
             record: entry.record.clone(),
-            occurrence: last.clone(),
+            cause: last.to_string(),
             jobs,
             retry_after: now + Duration::seconds(OUTBOX_LEASE_SECONDS),
         });
