@@ -1,0 +1,279 @@
+//! Record changes against the emulator: care workflow entries follow the record, work workflows
+//! fire on the right events exactly once per stream event, with the repeat toggle and throttle.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
+use crm_adapters::events::EventBridgeJobPublisher;
+use crm_model::app::record_events::{BatchCache, Change, RecordEvents};
+use crm_model::app::workflows::Workflows;
+use crm_model::ids::{RecordId, TenantId, UserId, WorkflowId};
+use crm_model::ports::{FixedClock, ScheduleStore, StoredRecord, UserDirectory};
+use crm_model::schema::Module;
+use crm_model::user::{Role, User};
+use serde_json::{Value, json};
+use support::JobProbe;
+
+struct World {
+    stores: Stores,
+    schedule: DynamoScheduleStore,
+    publisher: EventBridgeJobPublisher,
+    tenant: TenantId,
+    probe: JobProbe,
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+async fn world() -> World {
+    let clients = support::clients().await;
+    let stores = Stores::new(&clients.dynamodb, &support::tables());
+    let schedule = DynamoScheduleStore::new(
+        clients.dynamodb.clone(),
+        support::fresh_schedule_table(&clients.dynamodb).await,
+    );
+    let publisher =
+        EventBridgeJobPublisher::new(clients.eventbridge.clone(), support::automation_bus());
+    let tenant = support::fresh_tenant();
+    let probe = JobProbe::new(&clients, &tenant).await;
+    let admin = User {
+        id: UserId::new("u-admin").unwrap(),
+        name: "Quản trị".into(),
+        email: "admin@example.vn".into(),
+        phone: None,
+        team: None,
+        role: Role::Administrator,
+        active: true,
+    };
+    stores.users.put(&tenant, &admin).await.unwrap();
+    World {
+        stores,
+        schedule,
+        publisher,
+        tenant,
+        probe,
+    }
+}
+
+impl World {
+    async fn workflow(&self, id: &str, definition: Value) -> WorkflowId {
+        let clock = FixedClock(at("2027-01-01T00:00:00Z"));
+        let cases = Workflows {
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            schedule: &self.schedule,
+            clock: &clock,
+        };
+        let id = WorkflowId::new(id).unwrap();
+        let admin = UserId::new("u-admin").unwrap();
+        cases
+            .create(
+                &self.tenant,
+                &admin,
+                id.clone(),
+                serde_json::from_value(definition).unwrap(),
+            )
+            .await
+            .unwrap();
+        cases
+            .activate(&self.tenant, &admin, &id, None)
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn handle(
+        &self,
+        event_id: &str,
+        change: Change,
+        now: &str,
+    ) -> crm_model::app::record_events::Handled {
+        let clock = FixedClock(at(now));
+        let events = RecordEvents {
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            schedule: &self.schedule,
+            publisher: &self.publisher,
+            clock: &clock,
+        };
+        events
+            .handle(&self.tenant, event_id, &change, &mut BatchCache::default())
+            .await
+            .unwrap()
+    }
+}
+
+fn customer(id: &str, fields: Value) -> StoredRecord {
+    StoredRecord {
+        id: RecordId::new(id).unwrap(),
+        module: Module::Customer,
+        fields: fields.as_object().unwrap().clone(),
+    }
+}
+
+fn notify_on(trigger: Value) -> Value {
+    json!({
+        "module": "Customer", "name": "Báo khi lên hạng",
+        "trigger": trigger,
+        "condition": {"type": "matching", "group": {"combine": "and", "rules": [
+            {"field": "Rank", "op": "changed_to", "value": "Gold"}]}},
+        "actions": [{"kind": "notification", "id": "tell", "name": "Báo", "users": ["u-admin"], "message": "#Name lên hạng Vàng"}]
+    })
+}
+
+#[tokio::test]
+async fn a_work_workflow_fires_once_per_event_even_when_the_batch_is_redelivered() {
+    let w = world().await;
+    w.workflow("wf-gold", notify_on(json!({"type": "record_event", "on": "updated", "watched_fields": ["Rank"], "repeat_on_every_edit": true}))).await;
+    let silver = customer("c1", json!({"Name": "An", "Rank": "Silver"}));
+    let gold = customer("c1", json!({"Name": "An", "Rank": "Gold"}));
+    let change = Change::Modified {
+        old: silver.clone(),
+        new: gold.clone(),
+    };
+    let first = w
+        .handle("evt-1", change.clone(), "2027-03-01T01:00:00Z")
+        .await;
+    assert_eq!((first.work_workflows_fired, first.jobs_published), (1, 1));
+    let again = w.handle("evt-1", change, "2027-03-01T01:00:05Z").await;
+    assert_eq!(
+        (again.work_workflows_fired, again.redeliveries_ignored),
+        (0, 1)
+    );
+    // An edit that leaves the rank alone is not this event.
+    let renamed = customer("c1", json!({"Name": "An Nguyễn", "Rank": "Gold"}));
+    let other = w
+        .handle(
+            "evt-2",
+            Change::Modified {
+                old: gold,
+                new: renamed,
+            },
+            "2027-03-01T02:00:00Z",
+        )
+        .await;
+    assert_eq!(other.work_workflows_fired, 0);
+    let jobs = w.probe.jobs().await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].idempotency_key(),
+        format!("{}/wf-gold/v1/c1/Eevt-1/tell", w.tenant)
+    );
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn without_repeat_a_record_runs_a_work_workflow_only_once_and_throttles_hold() {
+    let w = world().await;
+    w.workflow(
+        "wf-once",
+        notify_on(json!({"type": "record_event", "on": "updated"})),
+    )
+    .await;
+    w.workflow("wf-throttled", notify_on(json!({"type": "record_event", "on": "updated", "repeat_on_every_edit": true, "throttle_minutes": 60}))).await;
+    let silver = customer("c1", json!({"Name": "An", "Rank": "Silver"}));
+    let gold = customer("c1", json!({"Name": "An", "Rank": "Gold"}));
+    let up = || Change::Modified {
+        old: silver.clone(),
+        new: gold.clone(),
+    };
+    assert_eq!(
+        w.handle("e1", up(), "2027-03-01T01:00:00Z")
+            .await
+            .work_workflows_fired,
+        2
+    );
+    // Back to Gold 30 minutes later: "once" has run already, the throttle holds the other.
+    assert_eq!(
+        w.handle("e2", up(), "2027-03-01T01:30:00Z")
+            .await
+            .work_workflows_fired,
+        0
+    );
+    // Two hours later the throttled one runs again; "once" never does.
+    assert_eq!(
+        w.handle("e3", up(), "2027-03-01T03:00:00Z")
+            .await
+            .work_workflows_fired,
+        1
+    );
+    assert_eq!(w.probe.jobs().await.len(), 3);
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn record_changes_keep_care_entries_in_step() {
+    let w = world().await;
+    let workflow = w.workflow("wf-care", json!({
+        "module": "Customer", "name": "Sinh nhật",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00"},
+        "actions": [{"kind": "notification", "id": "tell", "name": "Báo", "users": ["u-admin"], "message": "Sinh nhật #Name"}]
+    })).await;
+    let id = RecordId::new("c1").unwrap();
+    let born = customer("c1", json!({"Name": "An", "Birthday": "1990-05-17"}));
+    let created = w
+        .handle("e1", Change::Inserted(born.clone()), "2027-03-01T00:00:00Z")
+        .await;
+    assert_eq!(created.entries_armed, 1);
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().fire_at, at("2027-05-17T01:00:00Z"));
+
+    let moved = customer("c1", json!({"Name": "An", "Birthday": "1990-06-01"}));
+    w.handle(
+        "e2",
+        Change::Modified {
+            old: born,
+            new: moved.clone(),
+        },
+        "2027-03-02T00:00:00Z",
+    )
+    .await;
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().fire_at, at("2027-06-01T01:00:00Z"));
+
+    let cleared = customer("c1", json!({"Name": "An"}));
+    let disarmed = w
+        .handle(
+            "e3",
+            Change::Modified {
+                old: moved,
+                new: cleared.clone(),
+            },
+            "2027-03-03T00:00:00Z",
+        )
+        .await;
+    assert_eq!(disarmed.entries_disarmed, 1);
+    assert!(
+        w.schedule
+            .get(&w.tenant, &workflow, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .next
+            .is_none()
+    );
+
+    w.handle("e4", Change::Removed(cleared), "2027-03-04T00:00:00Z")
+        .await;
+    assert!(
+        w.schedule
+            .get(&w.tenant, &workflow, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    w.probe.remove().await;
+}
