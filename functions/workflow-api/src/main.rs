@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         settings: Arc::new(stores.settings),
         users: Arc::new(stores.users),
         schedule: Arc::new(stores.schedule),
+        records: Arc::new(stores.records),
         clock: Arc::new(SystemClock),
     };
     lambda_http::run(router(state)).await

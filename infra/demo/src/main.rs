@@ -110,6 +110,7 @@ async fn main() -> Result<(), String> {
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
         schedule: Arc::new(stores.schedule.clone()),
+        records: Arc::new(stores.records.clone()),
         clock: Arc::new(SystemClock),
     };
     let claims = [

@@ -618,3 +618,92 @@ async fn settings_in_use_cannot_be_deleted_and_tenant_settings_are_versioned() {
             .any(|f| f["name"] == "ZaloId")
     );
 }
+
+#[tokio::test]
+async fn a_preview_lists_the_coming_occurrences_and_renders_the_first_messages() {
+    use crm_model::ports::{RecordStore, StoredRecord};
+    let app = workflow_api().await;
+    let tenant = Tenant::new(&app).await;
+    birthday_settings(&app, &tenant).await;
+    assert_eq!(
+        birthday_workflow(&app, &tenant, "wf-preview").await.status,
+        StatusCode::CREATED
+    );
+    let today = chrono::Utc::now().date_naive();
+    let born = |days: i64| (today + chrono::Duration::days(days)).with_year_checked(1990);
+    for (id, name, phone, days) in [
+        ("c1", "Lan", Some("0912345678"), 10),
+        ("c2", "Minh", None, 12),
+        ("c3", "Hoa", Some("0987654321"), 60),
+    ] {
+        let mut fields = json!({"Name": name, "Birthday": born(days)});
+        if let Some(phone) = phone {
+            fields["Phone"] = json!(phone);
+        }
+        let record = StoredRecord {
+            id: crm_model::ids::RecordId::new(id).unwrap(),
+            module: crm_model::schema::Module::Customer,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        app.stores
+            .records
+            .create(&tenant.id, &record)
+            .await
+            .unwrap();
+    }
+    let preview = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-preview/preview?days=30&render=5",
+        Some(&tenant.salesperson()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let occurrences = preview.body["occurrences"].as_array().unwrap();
+    let listed: Vec<(String, bool)> = occurrences
+        .iter()
+        .map(|o| {
+            (
+                o["record"].as_str().unwrap().to_owned(),
+                o["condition_met"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("c1".to_owned(), true), ("c2".to_owned(), false)]);
+    let rendered = &preview.body["rendered"][0];
+    assert_eq!(rendered["record"], "c1");
+    assert_eq!(
+        rendered["actions"][0]["text"],
+        "Chúc mừng sinh nhật Lan! Chúc quý khách một năm mới nhiều niềm vui."
+    );
+    assert_eq!(
+        rendered["actions"][1]["subject"],
+        "Gọi chúc mừng sinh nhật Lan"
+    );
+    let too_far = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-preview/preview?days=400",
+        Some(&tenant.admin()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(too_far.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+trait WithYear {
+    fn with_year_checked(self, year: i32) -> String;
+}
+
+impl WithYear for chrono::NaiveDate {
+    /// The same day and month in `year` (Feb 29 → Feb 28), as a YYYY-MM-DD string.
+    fn with_year_checked(self, year: i32) -> String {
+        use chrono::Datelike;
+        self.with_year(year)
+            .unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(year, 2, 28).unwrap())
+            .to_string()
+    }
+}

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use crate::routes::{self, Route};
 use crm_model::app::workflows::Workflows;
-use crm_model::ports::{Clock, ScheduleStore, SettingsStore, UserDirectory, WorkflowCatalog};
+use crm_model::ports::{
+    Clock, RecordStore, ScheduleStore, SettingsStore, UserDirectory, WorkflowCatalog,
+};
 
 /// What the handlers need, built once per Lambda sandbox.
 #[derive(Clone)]
@@ -21,6 +23,7 @@ pub struct State {
     pub settings: Arc<dyn SettingsStore>,
     pub users: Arc<dyn UserDirectory>,
     pub schedule: Arc<dyn ScheduleStore>,
+    pub records: Arc<dyn RecordStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -47,6 +50,8 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/workflows/{id}/deactivate"),
     (Method::GET, "/workflows/{id}/versions"),
     (Method::GET, "/workflows/{id}/versions/{version}"),
+    (Method::GET, "/workflows/{id}/preview"),
+    (Method::GET, "/workflows/{id}/preview"),
     (Method::GET, "/samples"),
     (Method::GET, "/samples/{id}"),
     (Method::POST, "/samples/{id}/workflows"),
@@ -77,6 +82,7 @@ pub fn router(state: State) -> Router {
             "/workflows/{id}/versions/{version}",
             get(workflows::version),
         )
+        .route("/workflows/{id}/preview", get(workflows::preview))
         .route("/samples", get(samples::list))
         .route("/samples/{id}", get(samples::get))
         .route("/samples/{id}/workflows", post(samples::create_workflow))

@@ -10,6 +10,7 @@ use super::State;
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, etag, from_value, if_match, take_id};
 use crate::problem::ApiError;
+use crm_model::app::preview::{PreviewError, Previews};
 use crm_model::ids::WorkflowId;
 use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
 use crm_model::schema::Module;
@@ -273,4 +274,54 @@ pub(super) async fn version(
         definition,
     })
     .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PreviewQuery {
+    #[serde(default = "default_days")]
+    days: u32,
+    #[serde(default = "default_render")]
+    render: usize,
+}
+
+fn default_days() -> u32 {
+    30
+}
+
+fn default_render() -> usize {
+    5
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
+pub(super) async fn preview(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PreviewQuery>,
+) -> Result<Response, ApiError> {
+    if !(1..=366).contains(&query.days) {
+        return Err(ApiError::invalid_field("/query/days", "1 to 366 days"));
+    }
+    if query.render > 20 {
+        return Err(ApiError::invalid_field(
+            "/query/render",
+            "at most 20 rendered occurrences",
+        ));
+    }
+    let previews = Previews {
+        workflows: state.workflows.as_ref(),
+        records: state.records.as_ref(),
+        settings: state.settings.as_ref(),
+        clock: state.clock.as_ref(),
+    };
+    let preview = previews
+        .preview(&caller.tenant, &workflow_id(&id)?, query.days, query.render)
+        .await
+        .map_err(|error| match error {
+            PreviewError::NotFound => ApiError::NotFound("no such workflow".into()),
+            e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
+            PreviewError::Store(store) => store.into(),
+        })?;
+    Ok(Json(preview).into_response())
 }

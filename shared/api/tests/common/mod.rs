@@ -53,6 +53,7 @@ pub async fn workflow_api() -> App {
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
         schedule: Arc::new(stores.schedule.clone()),
+        records: Arc::new(stores.records.clone()),
         clock: Arc::new(SystemClock),
     };
     App {
