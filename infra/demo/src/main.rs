@@ -1,7 +1,11 @@
 //! The main job on the local stack, as far as the pipeline goes today: a demo tenant with users,
-//! the settings its care workflows need, workflows created from the sample templates through the
-//! automation settings API and activated, then a report read back through the same API.
-//! Every line it prints was read back; running it again changes nothing and says so.
+//! the settings its care workflows need, care workflows created from the sample templates
+//! through the automation settings API and activated, a few thousand customers and orders, then
+//! the trigger scan at chosen clock times (08:00, 09:00 and 10:00 on the demo day) publishing
+//! action jobs through the automation bus to the executor's queue. The report is read back from
+//! the API and from that queue. Running it again changes nothing and says so.
+
+mod seed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,10 +18,14 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crm_adapters::dynamo::Stores;
+use crm_adapters::events::EventBridgeJobPublisher;
 use crm_adapters::{Tables, config};
 use crm_api::LocalClaims;
+use crm_model::app::scan::Scanner;
 use crm_model::ids::{TenantId, UserId};
+use crm_model::ports::FixedClock;
 use crm_model::ports::{SystemClock, UserDirectory};
+use crm_model::schedule::ActionJob;
 use crm_model::user::{Role, User};
 
 const TENANT: &str = "demo-tenant";
@@ -228,11 +236,109 @@ async fn main() -> Result<(), String> {
             .unwrap_or_default();
         println!("  {kind}: {}", names.join(", "));
     }
-    if created == 0 {
-        println!("Nothing changed: everything was already in place from an earlier run.");
+    let seeded = seed::seed(&stores.records, &tenant, 2_000, 400)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Records: {seeded} customers and orders created this run (2,000 customers, 400 orders in all)."
+    );
+
+    let bus = std::env::var("AUTOMATION_BUS")
+        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
+    let queue =
+        std::env::var("ACTION_JOBS_QUEUE_URL").map_err(|_| "ACTION_JOBS_QUEUE_URL is not set")?;
+    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    // The backfill of the workflows activated above, then the demo day at 08:00, 09:00, 10:00.
+    let mut fired = 0;
+    for at in [
+        "2027-05-16T12:00:00Z",
+        "2027-05-17T01:00:00Z",
+        "2027-05-17T02:00:00Z",
+        "2027-05-17T03:00:00Z",
+    ] {
+        let clock = FixedClock(at.parse().map_err(|e| format!("{e}"))?);
+        let report = Scanner {
+            schedule: &stores.schedule,
+            records: &stores.records,
+            workflows: &stores.workflows,
+            settings: &stores.settings,
+            publisher: &publisher,
+            clock: &clock,
+            page_size: 100,
+            maintenance_pages: 100,
+            on_time_grace: chrono::Duration::minutes(15),
+        }
+        .run()
+        .await
+        .map_err(|e| format!("scan at {at}: {e:?}"))?;
+        fired += report.occurrences_fired;
+        println!(
+            "Scan at {at}: {} due, {} fired, {} condition not met, {} entries armed by backfill; read {} index items and {} records",
+            report.due_pairs,
+            report.occurrences_fired,
+            report.condition_not_met,
+            report.entries_armed,
+            report.index_items_read,
+            report.records_read
+        );
+    }
+
+    let jobs = drain_jobs(&aws_sdk_sqs::Client::new(&sdk), &queue).await?;
+    println!(
+        "Action jobs read back from the executor's queue: {}",
+        jobs.len()
+    );
+    let mut by_action: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for job in &jobs {
+        *by_action
+            .entry((job.workflow.to_string(), job.action.to_string()))
+            .or_default() += 1;
+    }
+    for ((workflow, action), count) in by_action {
+        println!("  {workflow:<22} {action:<16} {count}");
+    }
+    if created == 0 && seeded == 0 && fired == 0 && jobs.is_empty() {
+        println!(
+            "Nothing changed: everything was already in place, and every due occurrence was claimed in an earlier run."
+        );
+    } else if created == 0 && seeded == 0 {
+        println!("Settings, workflows and records were already in place.");
     } else {
         println!("{created} settings, workflows and activations were created this run.");
     }
-    println!("Not run yet: the trigger scan and the action executor are not part of this build.");
+    println!(
+        "Not run yet: the action executor (SMS, email, tasks, care cards) is not part of this build; its jobs wait in the queue above."
+    );
     Ok(())
+}
+
+/// Every job in the queue, removed once read (nothing consumes them yet).
+async fn drain_jobs(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<Vec<ActionJob>, String> {
+    let mut jobs = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map_err(|e| format!("reading the queue: {e:?}"))?;
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(jobs);
+        }
+        for message in messages {
+            let event: Value =
+                serde_json::from_str(message.body().unwrap_or("{}")).map_err(|e| e.to_string())?;
+            jobs.push(serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?);
+            if let Some(receipt) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+            }
+        }
+    }
 }

@@ -132,18 +132,17 @@ impl Scanner<'_> {
         report: &mut ScanReport,
     ) -> Result<(), ScanError> {
         let mut entries = Vec::new();
+        // Claimed outboxes of this page, published together (PutEvents takes ten at a time).
+        let mut outboxes = Vec::new();
         for item in items {
             match item {
                 DueItem::Entry(entry) => entries.push(entry),
                 DueItem::Outbox(outbox) => {
                     let until = now + Duration::seconds(OUTBOX_LEASE_SECONDS);
-                    if self.schedule.take_outbox(&outbox, until).await? == ClaimOutcome::LostRace {
-                        continue;
+                    if self.schedule.take_outbox(&outbox, until).await? == ClaimOutcome::Claimed {
+                        report.outboxes_replayed += 1;
+                        outboxes.push(outbox);
                     }
-                    report.bus_calls += self.publisher.publish(&outbox.jobs).await? as u64;
-                    report.jobs_published += outbox.jobs.len() as u64;
-                    self.schedule.clear_outbox(&outbox).await?;
-                    report.outboxes_replayed += 1;
                 }
                 DueItem::Maintenance(request) => self.maintain(request, caches, report).await?,
             }
@@ -152,8 +151,28 @@ impl Scanner<'_> {
         let records = self.load_records(&entries, report).await?;
         for entry in entries {
             let record = records.get(&(entry.tenant.clone(), entry.record.clone()));
-            self.handle_entry(entry, record, now, caches, report)
-                .await?;
+            outboxes.extend(
+                self.handle_entry(entry, record, now, caches, report)
+                    .await?,
+            );
+        }
+        self.flush(&outboxes, report).await
+    }
+
+    /// Publishes the jobs of claimed outboxes, then forgets them. A failure leaves them stored,
+    /// and a later scan takes them over once their lease ends.
+    async fn flush(&self, outboxes: &[Outbox], report: &mut ScanReport) -> Result<(), ScanError> {
+        if outboxes.is_empty() {
+            return Ok(());
+        }
+        let jobs: Vec<ActionJob> = outboxes
+            .iter()
+            .flat_map(|o| o.jobs.iter().cloned())
+            .collect();
+        report.bus_calls += self.publisher.publish(&jobs).await? as u64;
+        report.jobs_published += jobs.len() as u64;
+        for outbox in outboxes {
+            self.schedule.clear_outbox(outbox).await?;
         }
         Ok(())
     }
@@ -237,17 +256,17 @@ impl Scanner<'_> {
         now: DateTime<Utc>,
         caches: &mut Caches,
         report: &mut ScanReport,
-    ) -> Result<(), ScanError> {
+    ) -> Result<Option<Outbox>, ScanError> {
         let Some(stored) = stored else {
             // The record is gone: its entry goes too.
             self.schedule
                 .delete(&entry.tenant, &entry.workflow, &entry.record)
                 .await?;
             report.entries_disarmed += 1;
-            return Ok(());
+            return Ok(None);
         };
         let Some(due) = entry.next.clone() else {
-            return Ok(());
+            return Ok(None);
         };
         let tenant = self.tenant(&entry.tenant, caches).await?;
         let schema = tenant.schema();
@@ -266,11 +285,11 @@ impl Scanner<'_> {
                 } else {
                     report.entries_disarmed += 1;
                 }
-                return Ok(());
+                return Ok(None);
             }
         };
         let Trigger::Time(trigger) = &definition.trigger else {
-            return Ok(());
+            return Ok(None);
         };
 
         // The occurrence the entry names, plus any later ones an outage let pass.
@@ -323,19 +342,14 @@ impl Scanner<'_> {
         {
             ClaimOutcome::LostRace => {
                 report.lost_races += 1;
-                Ok(())
+                Ok(None)
             }
             ClaimOutcome::Claimed => {
                 report.occurrences_fired += tally.occurrences_fired;
                 report.condition_not_met += tally.condition_not_met;
                 report.skipped_by_policy += tally.skipped_by_policy;
                 report.too_late += tally.too_late;
-                if let Some(outbox) = outbox {
-                    report.bus_calls += self.publisher.publish(&outbox.jobs).await? as u64;
-                    report.jobs_published += outbox.jobs.len() as u64;
-                    self.schedule.clear_outbox(&outbox).await?;
-                }
-                Ok(())
+                Ok(outbox)
             }
         }
     }
