@@ -283,7 +283,7 @@ async fn main() -> Result<(), String> {
         );
     }
 
-    let jobs = drain_jobs(&aws_sdk_sqs::Client::new(&sdk), &queue).await?;
+    let jobs = drain_jobs(&aws_sdk_sqs::Client::new(&sdk), &queue, &tenant).await?;
     println!(
         "Action jobs read back from the executor's queue: {}",
         jobs.len()
@@ -312,8 +312,13 @@ async fn main() -> Result<(), String> {
     Ok(())
 }
 
-/// Every job in the queue, removed once read (nothing consumes them yet).
-async fn drain_jobs(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<Vec<ActionJob>, String> {
+/// Every job of the demo tenant in the queue, removed once read (nothing consumes them yet).
+/// Other tenants' jobs are left where they are.
+async fn drain_jobs(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    tenant: &TenantId,
+) -> Result<Vec<ActionJob>, String> {
     let mut jobs = Vec::new();
     loop {
         let output = sqs
@@ -330,7 +335,12 @@ async fn drain_jobs(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<Vec<Action
         for message in messages {
             let event: Value =
                 serde_json::from_str(message.body().unwrap_or("{}")).map_err(|e| e.to_string())?;
-            jobs.push(serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?);
+            let job: ActionJob =
+                serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?;
+            if &job.tenant != tenant {
+                continue;
+            }
+            jobs.push(job);
             if let Some(receipt) = message.receipt_handle() {
                 sqs.delete_message()
                     .queue_url(queue)

@@ -101,6 +101,14 @@ fn record(id: String, module: Module, fields: Value) -> StoredRecord {
 }
 
 fn progress(label: &str, done: usize, total: usize) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        // Not a terminal (a log, CI): a line now and then instead of a redrawn bar.
+        if done % 500 == 0 || done == total {
+            eprintln!("{label}: {done}/{total}");
+        }
+        return;
+    }
     let width = 30;
     let filled = done * width / total.max(1);
     eprint!(

@@ -86,7 +86,9 @@ async fn main() {
         tables.schedule,
         uuid::Uuid::new_v4().simple()
     );
-    copy_table(&dynamodb, &tables.schedule, &schedule_table).await;
+    crm_adapters::dynamo::copy_table_schema(&dynamodb, &tables.schedule, &schedule_table)
+        .await
+        .unwrap();
     let schedule = DynamoScheduleStore::new(dynamodb.clone(), &schedule_table);
     let tenant = TenantId::new(format!("bench-{}", uuid::Uuid::new_v4().simple())).unwrap();
     let admin = UserId::new("u-admin").unwrap();
@@ -345,43 +347,4 @@ async fn naive_scan(
             return (read, due);
         }
     }
-}
-
-async fn copy_table(client: &aws_sdk_dynamodb::Client, from: &str, to: &str) {
-    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection};
-    let source = client
-        .describe_table()
-        .table_name(from)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let indexes = source
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            GlobalSecondaryIndex::builder()
-                .index_name(index.index_name().unwrap_or_default())
-                .set_key_schema(Some(index.key_schema().to_vec()))
-                .projection(
-                    index
-                        .projection()
-                        .cloned()
-                        .unwrap_or_else(|| Projection::builder().build()),
-                )
-                .build()
-                .unwrap()
-        })
-        .collect();
-    client
-        .create_table()
-        .table_name(to)
-        .set_attribute_definitions(Some(source.attribute_definitions().to_vec()))
-        .set_key_schema(Some(source.key_schema().to_vec()))
-        .set_global_secondary_indexes(Some(indexes))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
 }

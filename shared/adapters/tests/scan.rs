@@ -450,3 +450,25 @@ async fn after_an_outage_the_catch_up_policy_and_max_lateness_decide() {
     assert!(jobs.iter().all(|j| j.record.as_str() == "c-recent"));
     w.probe.remove().await;
 }
+
+#[tokio::test]
+async fn activating_at_noon_does_not_greet_this_mornings_birthdays() {
+    let w = world().await;
+    let id = w
+        .customer(
+            "c-morning",
+            json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-16"}),
+        )
+        .await;
+    let workflow = w.active_workflow("wf-noon", "2027-05-16T05:00:00Z").await;
+    let backfill = w.scan("2027-05-16T05:05:00Z").await;
+    assert_eq!((backfill.entries_armed, backfill.occurrences_fired), (1, 0));
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().key.to_string(), "Y2028");
+    w.probe.remove().await;
+}

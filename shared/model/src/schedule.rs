@@ -19,9 +19,7 @@ pub fn fire_zone(record: &Record, tenant: &TenantSettings) -> Tz {
 }
 
 /// The next occurrence of `trigger` for `record` that should be armed, given the last one
-/// already claimed. `after` is the earliest fire instant still worth arming: the caller passes
-/// "now minus the trigger's maximum lateness" so that a just-missed occurrence can still follow
-/// the catch-up policy.
+/// already claimed. `after` is the earliest fire instant still worth arming ([`arm_horizon`]).
 pub fn next_to_arm(
     trigger: &TimeTrigger,
     record: &Record,
@@ -49,9 +47,15 @@ pub fn next_to_arm(
     None
 }
 
-/// The earliest instant worth arming for a trigger at `now`.
-pub fn arm_horizon(trigger: &TimeTrigger, now: DateTime<Utc>) -> DateTime<Utc> {
-    now - Duration::minutes(i64::from(trigger.catch_up.max_lateness_minutes))
+/// How far back an entry planned now may still be armed: long enough to absorb the records
+/// stream's lag (a birthday edited at 07:59 and seen at 08:01 still fires), short enough that
+/// activating a workflow at noon does not greet this morning's birthdays. Occurrences missed by
+/// an outage stay armed and follow the catch-up policy instead.
+pub const ARM_GRACE_MINUTES: i64 = 15;
+
+/// The earliest fire instant worth arming at `now`.
+pub fn arm_horizon(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::minutes(ARM_GRACE_MINUTES)
 }
 
 /// Number of write shards of the due index: spreads a popular instant (every birthday at 8:00)

@@ -6,12 +6,14 @@ mod paging;
 mod records;
 mod schedule;
 mod settings;
+mod tables;
 mod users;
 mod workflows;
 
 pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
+pub use tables::copy_table_schema;
 pub use users::DynamoUserDirectory;
 pub use workflows::DynamoWorkflowStore;
 

@@ -48,47 +48,14 @@ pub fn fresh_tenant() -> TenantId {
 /// schedule table (read back from the emulator, so the template stays the only definition). The
 /// due index is global across tenants, so scans under test must not share it.
 pub async fn fresh_schedule_table(client: &aws_sdk_dynamodb::Client) -> String {
-    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, Projection};
-    let source = client
-        .describe_table()
-        .table_name(tables().schedule)
-        .send()
-        .await
-        .expect("the stack's schedule table exists (infra/stack.sh up)")
-        .table
-        .expect("a table description");
     let name = format!(
         "{}-test-{}",
         tables().schedule,
         uuid::Uuid::new_v4().simple()
     );
-    let indexes = source
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            GlobalSecondaryIndex::builder()
-                .index_name(index.index_name().unwrap_or_default())
-                .set_key_schema(Some(index.key_schema().to_vec()))
-                .projection(
-                    index
-                        .projection()
-                        .cloned()
-                        .unwrap_or_else(|| Projection::builder().build()),
-                )
-                .build()
-                .expect("index")
-        })
-        .collect();
-    client
-        .create_table()
-        .table_name(&name)
-        .set_attribute_definitions(Some(source.attribute_definitions().to_vec()))
-        .set_key_schema(Some(source.key_schema().to_vec()))
-        .set_global_secondary_indexes(Some(indexes))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    crm_adapters::dynamo::copy_table_schema(client, &tables().schedule, &name)
         .await
-        .expect("create the test's schedule table");
+        .expect("copy the stack's schedule table (infra/stack.sh up)");
     name
 }
 

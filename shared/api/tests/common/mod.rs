@@ -47,7 +47,14 @@ pub struct App {
 
 pub async fn workflow_api() -> App {
     let client = dynamodb().await;
-    let stores = Stores::new(&client, &tables());
+    // A schedule table of its own: activations request backfills in the global due index.
+    let mut tables = tables();
+    let schedule = format!("{}-test-{}", tables.schedule, uuid::Uuid::new_v4().simple());
+    crm_adapters::dynamo::copy_table_schema(&client, &tables.schedule, &schedule)
+        .await
+        .unwrap();
+    tables.schedule = schedule;
+    let stores = Stores::new(&client, &tables);
     let state = crm_api::workflow_api::State {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),

@@ -526,7 +526,7 @@ impl Upkeep<'_> {
         for _ in 0..5 {
             let current = self.schedule.get(tenant, workflow, record_id).await?;
             let last_fired = current.as_ref().and_then(|e| e.last_fired.clone());
-            let horizon = crate::schedule::arm_horizon(trigger, self.clock.now());
+            let horizon = crate::schedule::arm_horizon(self.clock.now());
             let next = next_to_arm(
                 trigger,
                 record,
