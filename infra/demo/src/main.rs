@@ -307,7 +307,7 @@ async fn main() -> Result<(), String> {
         println!("{created} settings, workflows and activations were created this run.");
     }
     println!(
-        "Not run yet: the action executor (SMS, email, tasks, care cards) is not part of this build; its jobs wait in the queue above."
+        "Not run yet: the action executor (SMS, email, tasks, care cards) is not part of this build; the demo reads its jobs off the queue instead."
     );
     Ok(())
 }
