@@ -99,3 +99,57 @@ impl Stores {
         }
     }
 }
+
+/// Reads `keys` with BatchGetItem, 100 at a time (DynamoDB's limit), retrying what comes back
+/// unprocessed; `projection` limits the attributes read. Absent items are left out.
+pub(crate) async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+    projection: Option<&str>,
+    consistent: bool,
+) -> Result<Vec<Item>, crm_model::ports::StoreError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    use crm_model::ports::StoreError;
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let mut pending = chunk.to_vec();
+        for attempt in 0..8u32 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .set_projection_expression(projection.map(str::to_owned))
+                .consistent_read(consistent)
+                .build()
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            let output = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(errors::unavailable)?;
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(table))
+                    .unwrap_or_default(),
+            );
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(
+                "batch get left keys unprocessed after retries".into(),
+            ));
+        }
+    }
+    Ok(found)
+}

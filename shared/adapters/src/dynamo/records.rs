@@ -11,11 +11,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, n, paging, s};
+use super::{Item, batch_get, n, paging, s};
 use crm_model::ids::{RecordId, TenantId};
 use crm_model::ports::{Page, PageRequest, RecordStore, Revisioned, StoreError, StoredRecord};
 use crm_model::schema::Module;
@@ -176,49 +176,16 @@ impl RecordStore for DynamoRecordStore {
         tenant: &TenantId,
         ids: &[RecordId],
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| key(tenant, id)).collect();
-            for attempt in 0..8u32 {
-                if keys.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let item: RecordItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-                    found.push(item.into_stored());
-                }
-                keys = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
-            }
-            if !keys.is_empty() {
-                return Err(StoreError::Unavailable(
-                    "batch get left keys unprocessed".into(),
-                ));
-            }
-        }
-        Ok(found)
+        let keys = ids.iter().map(|id| key(tenant, id)).collect();
+        batch_get(&self.client, &self.table, keys, None, true)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, RecordItem>(item)
+                    .map(RecordItem::into_stored)
+                    .map_err(corrupt)
+            })
+            .collect()
     }
 
     async fn replace(

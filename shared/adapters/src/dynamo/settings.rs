@@ -9,12 +9,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, n, paging, s, tenant_pk};
+use super::{Item, batch_get, n, paging, s, tenant_pk};
 use crm_model::action::{SettingInfo, SettingKind};
 use crm_model::ids::{SettingId, TenantId};
 use crm_model::ports::{Page, PageRequest, Revisioned, SettingsStore, StoreError};
@@ -231,57 +231,21 @@ impl SettingsStore for DynamoSettingsStore {
         tenant: &TenantId,
         refs: &[(SettingKind, SettingId)],
     ) -> Result<HashMap<(SettingKind, SettingId), SettingInfo>, StoreError> {
+        let keys = refs
+            .iter()
+            .map(|(kind, id)| {
+                [
+                    ("pk".to_owned(), s(tenant_pk(tenant))),
+                    ("sk".to_owned(), s(setting_sk(*kind, id))),
+                ]
+                .into_iter()
+                .collect()
+            })
+            .collect();
         let mut found = HashMap::new();
-        // BatchGetItem takes at most 100 keys.
-        for chunk in refs.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|(kind, id)| {
-                    [
-                        ("pk".to_owned(), s(tenant_pk(tenant))),
-                        ("sk".to_owned(), s(setting_sk(*kind, id))),
-                    ]
-                    .into_iter()
-                    .collect()
-                })
-                .collect();
-            for attempt in 0..8u32 {
-                if keys.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-                    found.insert((stored.setting.kind(), stored.id), stored.setting.info());
-                }
-                keys = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
-            }
-            if !keys.is_empty() {
-                return Err(StoreError::Unavailable(
-                    "batch get left keys unprocessed".into(),
-                ));
-            }
+        for item in batch_get(&self.client, &self.table, keys, None, false).await? {
+            let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+            found.insert((stored.setting.kind(), stored.id), stored.setting.info());
         }
         Ok(found)
     }

@@ -6,12 +6,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, paging, s, tenant_pk};
+use super::{Item, batch_get, paging, s, tenant_pk};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{Page, PageRequest, StoreError, UserDirectory};
 use crm_model::user::User;
@@ -83,63 +82,24 @@ impl UserDirectory for DynamoUserDirectory {
         tenant: &TenantId,
         ids: &[UserId],
     ) -> Result<HashSet<UserId>, StoreError> {
-        let mut found = HashSet::new();
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| {
-                    [
-                        ("pk".to_owned(), s(tenant_pk(tenant))),
-                        ("sk".to_owned(), s(user_sk(id))),
-                    ]
-                    .into_iter()
-                    .collect()
-                })
-                .collect();
-            for attempt in 0..8u32 {
-                if keys.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .projection_expression("sk")
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let id = item
-                        .get("sk")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|sk| sk.strip_prefix("USER#"))
-                        .and_then(|id| UserId::new(id).ok());
-                    found.extend(id);
-                }
-                keys = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
-            }
-            if !keys.is_empty() {
-                return Err(StoreError::Unavailable(
-                    "batch get left keys unprocessed".into(),
-                ));
-            }
-        }
-        Ok(found)
+        let keys = ids
+            .iter()
+            .map(|id| {
+                [
+                    ("pk".to_owned(), s(tenant_pk(tenant))),
+                    ("sk".to_owned(), s(user_sk(id))),
+                ]
+                .into_iter()
+                .collect()
+            })
+            .collect();
+        let items = batch_get(&self.client, &self.table, keys, Some("sk"), false).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| item.get("sk").and_then(|v| v.as_s().ok()))
+            .filter_map(|sk| sk.strip_prefix("USER#"))
+            .filter_map(|id| UserId::new(id).ok())
+            .collect())
     }
 
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError> {
