@@ -369,12 +369,12 @@ async fn a_birthday_corrected_after_it_fired_waits_for_next_year() {
         .unwrap()
         .value;
     let clock = FixedClock(at("2027-05-17T03:00:00Z"));
-    let upkeep = crm_model::app::scan::Upkeep {
+    let upkeep = crm_model::app::upkeep::Upkeep {
         schedule: &w.schedule,
         clock: &clock,
     };
     let record = changed.typed(&settings.schema());
-    let pinned = crm_model::app::scan::PinnedWorkflow {
+    let pinned = crm_model::app::upkeep::PinnedWorkflow {
         id: &workflow,
         version: head.version,
         definition: &head.definition,

@@ -1,10 +1,11 @@
 //! "Immediate actions": the seven kinds of seed 000 plus the in-app notification of seed 001,
 //! each with every setting the console offers.
 
+mod catalog;
 mod validate;
 
+pub use catalog::{Catalog, MemoryCatalog, SettingInfo, SettingKind};
 pub(crate) use validate::validate_with;
-pub use validate::{Catalog, MemoryCatalog, SettingInfo, SettingKind};
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};

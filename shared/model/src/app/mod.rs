@@ -1,7 +1,9 @@
 //! Use cases: what the APIs and functions do, written against the ports so that they run the
 //! same on DynamoDB and in memory.
 
+mod maintenance;
 pub mod preview;
 pub mod record_events;
 pub mod scan;
+pub mod upkeep;
 pub mod workflows;

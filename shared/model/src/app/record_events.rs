@@ -6,7 +6,7 @@
 use chrono::Duration;
 use std::collections::HashMap;
 
-use super::scan::{PinnedWorkflow, Upkeep};
+use super::upkeep::{PinnedWorkflow, Upkeep, UpkeepOutcome};
 use crate::condition::EvalContext;
 use crate::ids::TenantId;
 use crate::ports::{
@@ -169,9 +169,9 @@ impl RecordEvents<'_> {
                         .refresh(tenant, &settings, pinned, record_id, current.as_ref())
                         .await?
                     {
-                        super::scan::UpkeepOutcome::Armed => handled.entries_armed += 1,
-                        super::scan::UpkeepOutcome::Disarmed => handled.entries_disarmed += 1,
-                        super::scan::UpkeepOutcome::Unchanged => {}
+                        UpkeepOutcome::Armed => handled.entries_armed += 1,
+                        UpkeepOutcome::Disarmed => handled.entries_disarmed += 1,
+                        UpkeepOutcome::Unchanged => {}
                     }
                 }
                 WorkflowKind::Work => {

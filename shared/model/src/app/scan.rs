@@ -10,11 +10,9 @@ use std::collections::HashMap;
 use crate::condition::{CompiledCondition, EvalContext};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::ports::{
-    ClaimOutcome, Clock, DueItem, JobPublisher, Maintenance, MaintenanceKind, Outbox, PageRequest,
-    PublishError, RecordStore, ScheduleEntry, ScheduleStore, SettingsStore, StoreError,
-    WorkflowStore,
+    ClaimOutcome, Clock, DueItem, JobPublisher, Outbox, PageRequest, PublishError, RecordStore,
+    ScheduleEntry, ScheduleStore, SettingsStore, StoreError, WorkflowStore,
 };
-use crate::record::Record;
 use crate::schedule::{ActionJob, DUE_SHARDS, fire_zone, next_to_arm};
 use crate::settings::TenantSettings;
 use crate::trigger::{Anchor, Disposition, Occurrence, Trigger};
@@ -86,7 +84,7 @@ const OUTBOX_LEASE_SECONDS: i64 = 60;
 const FIRST_WINDOW: i64 = 5;
 
 #[derive(Default)]
-struct Caches {
+pub(super) struct Caches {
     workflows: HashMap<(TenantId, WorkflowId, u32), Option<Loaded>>,
     tenants: HashMap<TenantId, TenantSettings>,
 }
@@ -200,7 +198,7 @@ impl Scanner<'_> {
         Ok(found)
     }
 
-    async fn tenant(
+    pub(super) async fn tenant(
         &self,
         tenant: &TenantId,
         caches: &mut Caches,
@@ -355,107 +353,6 @@ impl Scanner<'_> {
     }
 }
 
-impl Scanner<'_> {
-    /// Works on a maintenance request for a bounded number of pages, then checkpoints it.
-    async fn maintain(
-        &self,
-        request: Maintenance,
-        caches: &mut Caches,
-        report: &mut ScanReport,
-    ) -> Result<(), ScanError> {
-        let head = self
-            .workflows
-            .get(&request.tenant, &request.workflow)
-            .await?;
-        report.workflow_reads += 1;
-        let active_at_version = head.as_ref().is_some_and(|h| {
-            h.value.status == WorkflowStatus::Active && h.value.version == request.version
-        });
-        let mut cursor = request.cursor.clone();
-        match request.kind {
-            MaintenanceKind::Backfill => {
-                let Some(head) = head.filter(|_| active_at_version) else {
-                    // Superseded or deactivated since it was requested.
-                    self.schedule.checkpoint_maintenance(&request, None).await?;
-                    return Ok(());
-                };
-                let tenant = self.tenant(&request.tenant, caches).await?;
-                let schema = tenant.schema();
-                let upkeep = Upkeep {
-                    schedule: self.schedule,
-                    clock: self.clock,
-                };
-                let pinned = PinnedWorkflow {
-                    id: &request.workflow,
-                    version: request.version,
-                    definition: &head.value.definition,
-                };
-                for _ in 0..self.maintenance_pages {
-                    let page = PageRequest {
-                        limit: PageRequest::MAX_LIMIT,
-                        cursor: cursor.clone(),
-                    };
-                    let found = self
-                        .records
-                        .list(&request.tenant, head.value.definition.module, &page)
-                        .await?;
-                    report.backfill_records_read += found.items.len() as u64;
-                    for stored in found.items {
-                        let record = stored.value.typed(&schema);
-                        let outcome = upkeep
-                            .refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record))
-                            .await?;
-                        if outcome == UpkeepOutcome::Armed {
-                            report.entries_armed += 1;
-                        }
-                    }
-                    cursor = found.next;
-                    if cursor.is_none() {
-                        break;
-                    }
-                }
-            }
-            MaintenanceKind::Cleanup => {
-                if head
-                    .as_ref()
-                    .is_some_and(|h| h.value.status == WorkflowStatus::Active)
-                {
-                    // Active again: its own backfill re-plans the entries.
-                    self.schedule.checkpoint_maintenance(&request, None).await?;
-                    return Ok(());
-                }
-                for _ in 0..self.maintenance_pages {
-                    let page = PageRequest {
-                        limit: PageRequest::MAX_LIMIT,
-                        cursor: cursor.clone(),
-                    };
-                    let found = self
-                        .schedule
-                        .entries_of(&request.tenant, &request.workflow, &page)
-                        .await?;
-                    for entry in found.items {
-                        self.schedule
-                            .delete(&entry.tenant, &entry.workflow, &entry.record)
-                            .await?;
-                        report.entries_removed += 1;
-                    }
-                    cursor = found.next;
-                    if cursor.is_none() {
-                        break;
-                    }
-                }
-            }
-        }
-        if cursor.is_none() {
-            report.maintenance_finished += 1;
-        }
-        self.schedule
-            .checkpoint_maintenance(&request, cursor)
-            .await?;
-        Ok(())
-    }
-}
-
 /// One job per action of the workflow for one occurrence.
 fn jobs_for(
     entry: &ScheduleEntry,
@@ -475,91 +372,4 @@ fn jobs_for(
             due_at: occurrence.fire_at,
         })
         .collect()
-}
-
-/// Keeps a record's schedule entries right after it changed: one entry per active care workflow
-/// of its module, re-planned from the record's current values without losing what was claimed.
-pub struct Upkeep<'a> {
-    pub schedule: &'a dyn ScheduleStore,
-    pub clock: &'a dyn Clock,
-}
-
-/// A workflow at the version whose definition plans its entries.
-#[derive(Debug, Clone, Copy)]
-pub struct PinnedWorkflow<'a> {
-    pub id: &'a WorkflowId,
-    pub version: u32,
-    pub definition: &'a WorkflowDefinition,
-}
-
-/// What upkeep did for one (workflow, record).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpkeepOutcome {
-    Armed,
-    Disarmed,
-    Unchanged,
-}
-
-impl Upkeep<'_> {
-    /// Re-plans the entry of (workflow, record); `record` is `None` when it was deleted.
-    pub async fn refresh(
-        &self,
-        tenant: &TenantId,
-        tenant_settings: &TenantSettings,
-        workflow: PinnedWorkflow<'_>,
-        record_id: &RecordId,
-        record: Option<&Record>,
-    ) -> Result<UpkeepOutcome, StoreError> {
-        let PinnedWorkflow {
-            id: workflow,
-            version,
-            definition,
-        } = workflow;
-        let Trigger::Time(trigger) = &definition.trigger else {
-            return Ok(UpkeepOutcome::Unchanged);
-        };
-        let Some(record) = record else {
-            self.schedule.delete(tenant, workflow, record_id).await?;
-            return Ok(UpkeepOutcome::Disarmed);
-        };
-        // A lost race means the scan or another upkeep wrote in between: read again and redo.
-        for _ in 0..5 {
-            let current = self.schedule.get(tenant, workflow, record_id).await?;
-            let last_fired = current.as_ref().and_then(|e| e.last_fired.clone());
-            let horizon = crate::schedule::arm_horizon(self.clock.now());
-            let next = next_to_arm(
-                trigger,
-                record,
-                tenant_settings,
-                horizon,
-                last_fired.as_ref(),
-            );
-            let entry = ScheduleEntry {
-                tenant: tenant.clone(),
-                workflow: workflow.clone(),
-                version,
-                record: record_id.clone(),
-                next: next.clone(),
-                last_fired,
-                revision: current.as_ref().map_or(0, |e| e.revision),
-            };
-            if current
-                .as_ref()
-                .is_some_and(|c| c.next == entry.next && c.version == version)
-            {
-                return Ok(UpkeepOutcome::Unchanged);
-            }
-            if current.is_none() && next.is_none() {
-                return Ok(UpkeepOutcome::Unchanged);
-            }
-            if self.schedule.put(&entry).await? == ClaimOutcome::Claimed {
-                return Ok(if next.is_some() {
-                    UpkeepOutcome::Armed
-                } else {
-                    UpkeepOutcome::Disarmed
-                });
-            }
-        }
-        Err(StoreError::Conflict { expected: 0 })
-    }
 }

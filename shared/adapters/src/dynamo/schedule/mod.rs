@@ -18,162 +18,29 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
 use super::errors::{condition_failed, corrupt, unavailable};
 use super::{Item, n, paging, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{
-    ClaimOutcome, DueItem, DuePage, Maintenance, MaintenanceKind, Outbox, Page, PageRequest,
-    ScheduleEntry, ScheduleStore, StoreError,
+    ClaimOutcome, DuePage, Maintenance, Outbox, Page, PageRequest, ScheduleEntry, ScheduleStore,
+    StoreError,
 };
-use crm_model::schedule::{ActionJob, due_shard};
+use crm_model::schedule::due_shard;
 use crm_model::trigger::{Occurrence, OccurrenceKey};
+
+mod items;
+
+use items::{
+    EntryItem, MAINTENANCE_SK, MaintenanceItem, OutboxItem, entry_due_at, entry_pk, instant, key,
+    outbox_due_at, outbox_sk, parse_due, shard_name,
+};
 
 #[derive(Debug, Clone)]
 pub struct DynamoScheduleStore {
     client: Client,
     table: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EntryItem {
-    pk: String,
-    sk: String,
-    tenant: TenantId,
-    workflow: WorkflowId,
-    version: u32,
-    record: RecordId,
-    revision: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    next_key: Option<OccurrenceKey>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    next_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_fired: Option<OccurrenceKey>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    due_shard: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    due_at: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct OutboxItem {
-    pk: String,
-    sk: String,
-    tenant: TenantId,
-    workflow: WorkflowId,
-    record: RecordId,
-    cause: String,
-    /// The jobs as JSON: written once, read back whole.
-    jobs: String,
-    due_shard: String,
-    due_at: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct MaintenanceItem {
-    pk: String,
-    sk: String,
-    tenant: TenantId,
-    workflow: WorkflowId,
-    version: u32,
-    kind: MaintenanceKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cursor: Option<String>,
-    due_shard: String,
-    due_at: String,
-}
-
-const MAINTENANCE_SK: &str = "M";
-
-fn entry_pk(tenant: &TenantId, workflow: &WorkflowId) -> String {
-    format!("T#{tenant}#W#{workflow}")
-}
-
-fn entry_sk(record: &RecordId) -> String {
-    format!("R#{record}")
-}
-
-fn outbox_sk(record: &RecordId, cause: &str) -> String {
-    format!("O#{record}#{cause}")
-}
-
-fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> String {
-    format!(
-        "{}#O#{}/{}/{}",
-        instant(retry_after),
-        outbox.tenant,
-        outbox.workflow,
-        outbox.record
-    )
-}
-
-fn shard_name(shard: u32) -> String {
-    format!("S{shard:02}")
-}
-
-/// A sortable UTC instant: fixed width, so string order is time order.
-fn instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn entry_due_at(
-    at: DateTime<Utc>,
-    tenant: &TenantId,
-    workflow: &WorkflowId,
-    record: &RecordId,
-) -> String {
-    format!("{}#E#{tenant}/{workflow}/{record}", instant(at))
-}
-
-fn key(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> Item {
-    [
-        ("pk".to_owned(), s(entry_pk(tenant, workflow))),
-        ("sk".to_owned(), s(entry_sk(record))),
-    ]
-    .into_iter()
-    .collect()
-}
-
-impl EntryItem {
-    fn new(entry: &ScheduleEntry, revision: u64) -> Self {
-        let shard = shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record));
-        Self {
-            pk: entry_pk(&entry.tenant, &entry.workflow),
-            sk: entry_sk(&entry.record),
-            tenant: entry.tenant.clone(),
-            workflow: entry.workflow.clone(),
-            version: entry.version,
-            record: entry.record.clone(),
-            revision,
-            next_key: entry.next.as_ref().map(|o| o.key.clone()),
-            next_at: entry.next.as_ref().map(|o| o.fire_at),
-            last_fired: entry.last_fired.clone(),
-            due_shard: entry.next.as_ref().map(|_| shard),
-            due_at: entry
-                .next
-                .as_ref()
-                .map(|o| entry_due_at(o.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
-        }
-    }
-
-    fn into_entry(self) -> ScheduleEntry {
-        let next = match (self.next_key, self.next_at) {
-            (Some(key), Some(fire_at)) => Some(Occurrence { key, fire_at }),
-            _ => None,
-        };
-        ScheduleEntry {
-            tenant: self.tenant,
-            workflow: self.workflow,
-            version: self.version,
-            record: self.record,
-            next,
-            last_fired: self.last_fired,
-            revision: self.revision,
-        }
-    }
 }
 
 impl DynamoScheduleStore {
@@ -199,46 +66,6 @@ impl DynamoScheduleStore {
             due_at: outbox_due_at(outbox, outbox.retry_after),
         })
         .map_err(corrupt)
-    }
-}
-
-fn parse_due(item: Item) -> Result<DueItem, StoreError> {
-    let sk = item
-        .get("sk")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    if sk == MAINTENANCE_SK {
-        let stored: MaintenanceItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        return Ok(DueItem::Maintenance(Maintenance {
-            tenant: stored.tenant,
-            workflow: stored.workflow,
-            version: stored.version,
-            kind: stored.kind,
-            cursor: stored.cursor,
-        }));
-    }
-    if sk.starts_with("O#") {
-        let stored: OutboxItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        let jobs: Vec<ActionJob> =
-            serde_json::from_str(&stored.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let retry_after = stored
-            .due_at
-            .split('#')
-            .next()
-            .and_then(|at| at.parse::<DateTime<Utc>>().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("outbox due_at '{}'", stored.due_at)))?;
-        Ok(DueItem::Outbox(Outbox {
-            tenant: stored.tenant,
-            workflow: stored.workflow,
-            record: stored.record,
-            cause: stored.cause,
-            jobs,
-            retry_after,
-        }))
-    } else {
-        let stored: EntryItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        Ok(DueItem::Entry(stored.into_entry()))
     }
 }
 

@@ -1,0 +1,190 @@
+//! The items of the schedule table and their keys.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::super::errors::corrupt;
+use super::super::{Item, s};
+use crm_model::ids::{RecordId, TenantId, WorkflowId};
+use crm_model::ports::{DueItem, Maintenance, MaintenanceKind, Outbox, ScheduleEntry, StoreError};
+use crm_model::schedule::{ActionJob, due_shard};
+use crm_model::trigger::{Occurrence, OccurrenceKey};
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct EntryItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) tenant: TenantId,
+    pub(super) workflow: WorkflowId,
+    pub(super) version: u32,
+    pub(super) record: RecordId,
+    pub(super) revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) next_key: Option<OccurrenceKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) next_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) last_fired: Option<OccurrenceKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) due_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) due_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct OutboxItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) tenant: TenantId,
+    pub(super) workflow: WorkflowId,
+    pub(super) record: RecordId,
+    pub(super) cause: String,
+    /// The jobs as JSON: written once, read back whole.
+    pub(super) jobs: String,
+    pub(super) due_shard: String,
+    pub(super) due_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct MaintenanceItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) tenant: TenantId,
+    pub(super) workflow: WorkflowId,
+    pub(super) version: u32,
+    pub(super) kind: MaintenanceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cursor: Option<String>,
+    pub(super) due_shard: String,
+    pub(super) due_at: String,
+}
+
+pub(super) const MAINTENANCE_SK: &str = "M";
+
+pub(super) fn entry_pk(tenant: &TenantId, workflow: &WorkflowId) -> String {
+    format!("T#{tenant}#W#{workflow}")
+}
+
+pub(super) fn entry_sk(record: &RecordId) -> String {
+    format!("R#{record}")
+}
+
+pub(super) fn outbox_sk(record: &RecordId, cause: &str) -> String {
+    format!("O#{record}#{cause}")
+}
+
+pub(super) fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> String {
+    format!(
+        "{}#O#{}/{}/{}",
+        instant(retry_after),
+        outbox.tenant,
+        outbox.workflow,
+        outbox.record
+    )
+}
+
+pub(super) fn shard_name(shard: u32) -> String {
+    format!("S{shard:02}")
+}
+
+/// A sortable UTC instant: fixed width, so string order is time order.
+pub(super) fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(super) fn entry_due_at(
+    at: DateTime<Utc>,
+    tenant: &TenantId,
+    workflow: &WorkflowId,
+    record: &RecordId,
+) -> String {
+    format!("{}#E#{tenant}/{workflow}/{record}", instant(at))
+}
+
+pub(super) fn key(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> Item {
+    [
+        ("pk".to_owned(), s(entry_pk(tenant, workflow))),
+        ("sk".to_owned(), s(entry_sk(record))),
+    ]
+    .into_iter()
+    .collect()
+}
+
+impl EntryItem {
+    pub(super) fn new(entry: &ScheduleEntry, revision: u64) -> Self {
+        let shard = shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record));
+        Self {
+            pk: entry_pk(&entry.tenant, &entry.workflow),
+            sk: entry_sk(&entry.record),
+            tenant: entry.tenant.clone(),
+            workflow: entry.workflow.clone(),
+            version: entry.version,
+            record: entry.record.clone(),
+            revision,
+            next_key: entry.next.as_ref().map(|o| o.key.clone()),
+            next_at: entry.next.as_ref().map(|o| o.fire_at),
+            last_fired: entry.last_fired.clone(),
+            due_shard: entry.next.as_ref().map(|_| shard),
+            due_at: entry
+                .next
+                .as_ref()
+                .map(|o| entry_due_at(o.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
+        }
+    }
+
+    pub(super) fn into_entry(self) -> ScheduleEntry {
+        let next = match (self.next_key, self.next_at) {
+            (Some(key), Some(fire_at)) => Some(Occurrence { key, fire_at }),
+            _ => None,
+        };
+        ScheduleEntry {
+            tenant: self.tenant,
+            workflow: self.workflow,
+            version: self.version,
+            record: self.record,
+            next,
+            last_fired: self.last_fired,
+            revision: self.revision,
+        }
+    }
+}
+
+pub(super) fn parse_due(item: Item) -> Result<DueItem, StoreError> {
+    let sk = item
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    if sk == MAINTENANCE_SK {
+        let stored: MaintenanceItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        return Ok(DueItem::Maintenance(Maintenance {
+            tenant: stored.tenant,
+            workflow: stored.workflow,
+            version: stored.version,
+            kind: stored.kind,
+            cursor: stored.cursor,
+        }));
+    }
+    if sk.starts_with("O#") {
+        let stored: OutboxItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let jobs: Vec<ActionJob> =
+            serde_json::from_str(&stored.jobs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let retry_after = stored
+            .due_at
+            .split('#')
+            .next()
+            .and_then(|at| at.parse::<DateTime<Utc>>().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox due_at '{}'", stored.due_at)))?;
+        Ok(DueItem::Outbox(Outbox {
+            tenant: stored.tenant,
+            workflow: stored.workflow,
+            record: stored.record,
+            cause: stored.cause,
+            jobs,
+            retry_after,
+        }))
+    } else {
+        let stored: EntryItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(DueItem::Entry(stored.into_entry()))
+    }
+}
