@@ -5,5 +5,6 @@
 pub mod config;
 pub mod dynamo;
 pub mod events;
+pub mod send;
 
 pub use config::{Clients, ConfigError, Tables};

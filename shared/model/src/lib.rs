@@ -11,6 +11,7 @@ pub mod ids;
 pub mod phone;
 pub mod ports;
 pub mod record;
+pub mod run;
 pub mod samples;
 pub mod schedule;
 pub mod schema;

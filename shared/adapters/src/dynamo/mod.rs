@@ -4,6 +4,7 @@
 mod errors;
 mod paging;
 mod records;
+mod runs;
 mod schedule;
 mod settings;
 mod tables;
@@ -11,6 +12,7 @@ mod users;
 mod workflows;
 
 pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
+pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
 pub use tables::copy_table_schema;
@@ -86,6 +88,7 @@ pub struct Stores {
     pub users: DynamoUserDirectory,
     pub records: DynamoRecordStore,
     pub schedule: DynamoScheduleStore,
+    pub runs: DynamoRunLedger,
 }
 
 impl Stores {
@@ -96,6 +99,7 @@ impl Stores {
             users: DynamoUserDirectory::new(client.clone(), &tables.records),
             records: DynamoRecordStore::new(client.clone(), &tables.records),
             schedule: DynamoScheduleStore::new(client.clone(), &tables.schedule),
+            runs: DynamoRunLedger::new(client.clone(), &tables.runs, &tables.records),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Use cases: what the APIs and functions do, written against the ports so that they run the
 //! same on DynamoDB and in memory.
 
+pub mod execute;
 mod maintenance;
 pub mod preview;
 pub mod record_events;

@@ -254,9 +254,11 @@ pub trait UserDirectory: Send + Sync {
 }
 
 mod records;
+mod runs;
 mod schedule;
 
 pub use records::{RecordStore, StoredRecord};
+pub use runs::{Email, EmailSender, RunLedger, SendError, SmsSender, lease};
 pub use schedule::{
     ClaimOutcome, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, Outbox,
     PublishError, ScheduleEntry, ScheduleStore,

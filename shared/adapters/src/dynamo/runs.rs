@@ -1,0 +1,275 @@
+//! The executor's ledger and run history in the runs table, and the effects it commits with
+//! them in the records table.
+//!
+//! | item | table | pk | sk | gsi1pk / gsi1sk |
+//! |------|-------|----|----|-----------------|
+//! | run | runs | `T#<tenant>#J#<idempotency key>` | `RUN` | `T#<tenant>#WF#<workflow>` / `<updated>#<key>` |
+//! | notification | records | `T#<tenant>#U#<user>` | `N#<at>#<id>` | – |
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{condition_failed, corrupt, unavailable};
+use super::records::RecordItem;
+use super::{Item, paging, s};
+use crm_model::ids::{TenantId, WorkflowId};
+use crm_model::ports::{ClaimOutcome, Page, PageRequest, RunLedger, StoreError};
+use crm_model::run::{Effect, Notification, RunRecord, RunStatus};
+
+/// Runs are kept this long, then expire through TTL.
+const KEEP_DAYS: i64 = 400;
+
+#[derive(Debug, Clone)]
+pub struct DynamoRunLedger {
+    client: Client,
+    runs: String,
+    records: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    expires_at: i64,
+    status: RunStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_until: Option<String>,
+    run: RunRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NotificationItem {
+    pk: String,
+    sk: String,
+    notification: Notification,
+}
+
+fn run_pk(tenant: &TenantId, key: &str) -> String {
+    format!("T#{tenant}#J#{key}")
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn build<T, E: std::error::Error + Send + Sync + 'static>(
+    built: Result<T, E>,
+) -> Result<T, StoreError> {
+    built.map_err(|e| StoreError::Unavailable(Box::new(e)))
+}
+
+impl DynamoRunLedger {
+    pub fn new(client: Client, runs: impl Into<String>, records: impl Into<String>) -> Self {
+        Self {
+            client,
+            runs: runs.into(),
+            records: records.into(),
+        }
+    }
+
+    fn run_item(&self, run: &RunRecord) -> Result<Item, StoreError> {
+        serde_dynamo::to_item(RunItem {
+            pk: run_pk(&run.tenant, &run.key),
+            sk: "RUN".to_owned(),
+            gsi1pk: format!("T#{}#WF#{}", run.tenant, run.workflow),
+            gsi1sk: format!("{}#{}", stamp(run.updated_at), run.key),
+            expires_at: run.updated_at.timestamp() + KEEP_DAYS * 24 * 3600,
+            status: run.status,
+            lease_until: run.lease_until.map(stamp),
+            run: run.clone(),
+        })
+        .map_err(corrupt)
+    }
+
+    /// A Put of the run that only succeeds while the run has not succeeded yet.
+    fn guarded_put(&self, run: &RunRecord) -> Result<Put, StoreError> {
+        build(
+            Put::builder()
+                .table_name(&self.runs)
+                .set_item(Some(self.run_item(run)?))
+                .condition_expression("attribute_not_exists(pk) OR #status <> :succeeded")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":succeeded", s("succeeded"))
+                .build(),
+        )
+    }
+
+    fn effect_put(&self, tenant: &TenantId, effect: &Effect) -> Result<Put, StoreError> {
+        let put = Put::builder().table_name(&self.records);
+        let put = match effect {
+            Effect::Create(record) => put
+                .set_item(Some(
+                    serde_dynamo::to_item(RecordItem::new(tenant, record, 1)).map_err(corrupt)?,
+                ))
+                .condition_expression("attribute_not_exists(pk)"),
+            Effect::Replace { record, expected } => put
+                .set_item(Some(
+                    serde_dynamo::to_item(RecordItem::new(tenant, record, expected + 1))
+                        .map_err(corrupt)?,
+                ))
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", super::n(*expected)),
+            Effect::Notify(notification) => put.set_item(Some(
+                serde_dynamo::to_item(NotificationItem {
+                    pk: format!("T#{tenant}#U#{}", notification.user),
+                    sk: format!("N#{}#{}", stamp(notification.at), notification.id),
+                    notification: notification.clone(),
+                })
+                .map_err(corrupt)?,
+            )),
+        };
+        build(put.build())
+    }
+}
+
+#[async_trait]
+impl RunLedger for DynamoRunLedger {
+    async fn get(&self, tenant: &TenantId, key: &str) -> Result<Option<RunRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.runs)
+            .key("pk", s(run_pk(tenant, key)))
+            .key("sk", s("RUN"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: RunItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(stored.run))
+    }
+
+    async fn claim(
+        &self,
+        run: &RunRecord,
+        takeover: Option<&RunRecord>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .set_item(Some(self.run_item(run)?));
+        let request = match takeover.and_then(|t| t.lease_until) {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(until) => request
+                .condition_expression("#status = :in_progress AND lease_until = :until")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":in_progress", s("in_progress"))
+                .expression_attribute_values(":until", s(stamp(until))),
+        };
+        match request.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .set_item(Some(self.run_item(run)?))
+            .condition_expression("attribute_not_exists(pk) OR #status <> :succeeded")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":succeeded", s("succeeded"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn commit(
+        &self,
+        run: &RunRecord,
+        effects: &[Effect],
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .put(self.guarded_put(run)?)
+                .build(),
+        );
+        for effect in effects {
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .put(self.effect_put(&run.tenant, effect)?)
+                    .build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                    if condition_failed(e.cancellation_reasons(), 0) {
+                        Ok(ClaimOutcome::LostRace)
+                    } else {
+                        // An effect's record changed under it: the redelivery recomputes.
+                        Err(StoreError::Conflict { expected: 0 })
+                    }
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn history(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        let gsi1pk = format!("T#{tenant}#WF#{workflow}");
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.runs)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(&gsi1pk))
+            .scan_index_forward(false)
+            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, RunItem>(item)
+                    .map(|r| r.run)
+                    .map_err(corrupt)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! The providers external sends go through: SMS by Amazon SNS, email by SES v2.
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+// The error types are shared by every SDK crate; SNS's re-exports serve SES v2 too.
+use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use crm_model::ports::{Email, EmailSender, SendError, SmsSender};
+
+/// Throttling, server errors and transport failures are worth a retry; anything else the
+/// provider said no to is permanent.
+fn classify<E, R>(error: SdkError<E, R>) -> SendError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("");
+            let message = service.err().message().unwrap_or("").to_owned();
+            let transient = code.contains("Throttl")
+                || code.contains("TooManyRequests")
+                || code.contains("LimitExceeded")
+                || code.contains("ServiceUnavailable")
+                || code.contains("InternalError")
+                || code.contains("InternalFailure");
+            let text = format!("{code}: {message}");
+            if transient {
+                SendError::Transient(text)
+            } else {
+                SendError::Permanent(text)
+            }
+        }
+        other => SendError::Transient(format!("{other:?}")),
+    }
+}
+
+/// SMS through Amazon SNS direct publish to a phone number.
+#[derive(Debug, Clone)]
+pub struct SnsSmsSender {
+    client: aws_sdk_sns::Client,
+}
+
+impl SnsSmsSender {
+    pub fn new(client: aws_sdk_sns::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl SmsSender for SnsSmsSender {
+    async fn send(&self, sender_id: &str, to: &str, text: &str) -> Result<String, SendError> {
+        let sender = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(sender_id)
+            .build()
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let transactional = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value("Transactional")
+            .build()
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let output = self
+            .client
+            .publish()
+            .phone_number(to)
+            .message(text)
+            .message_attributes("AWS.SNS.SMS.SenderID", sender)
+            .message_attributes("AWS.SNS.SMS.SMSType", transactional)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .message_id
+            .ok_or_else(|| SendError::Transient("SNS returned no message id".into()))
+    }
+}
+
+/// Email through SES v2 (simple content: subject and HTML body, UTF-8).
+#[derive(Debug, Clone)]
+pub struct SesEmailSender {
+    client: aws_sdk_sesv2::Client,
+}
+
+impl SesEmailSender {
+    pub fn new(client: aws_sdk_sesv2::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl EmailSender for SesEmailSender {
+    async fn send(&self, email: &Email) -> Result<String, SendError> {
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| SendError::Permanent(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(Body::builder().html(content(&email.html)?).build())
+            .build();
+        let output = self
+            .client
+            .send_email()
+            .from_email_address(&email.from)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to.clone()))
+                    .build(),
+            )
+            .set_reply_to_addresses(email.reply_to.clone().map(|r| vec![r]))
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .message_id
+            .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
+    }
+}

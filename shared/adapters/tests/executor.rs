@@ -1,0 +1,394 @@
+//! The action executor against the emulator: each action kind's effect read back (SMS from SNS,
+//! email from SES, records and notifications from DynamoDB), exactly once when every job is
+//! delivered twice and concurrently; half-done sends under at-most-once; permanent failures.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
+use crm_adapters::send::{SesEmailSender, SnsSmsSender};
+use crm_model::app::execute::{ExecuteError, Executor, JobOutcome};
+use crm_model::app::workflows::Workflows;
+use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crm_model::ports::{
+    FixedClock, RecordStore, RunLedger, SettingsStore, StoredRecord, UserDirectory,
+};
+use crm_model::run::{RunRecord, RunStatus};
+use crm_model::schedule::ActionJob;
+use crm_model::user::{Role, User};
+use serde_json::{Value, json};
+
+struct World {
+    stores: Stores,
+    schedule: DynamoScheduleStore,
+    sms: SnsSmsSender,
+    email: SesEmailSender,
+    tenant: TenantId,
+    /// Digits unique to this test, so SMS and mail read back from the emulator are its own.
+    tag: String,
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+const NOW: &str = "2027-05-17T01:00:00Z";
+
+async fn world() -> World {
+    let clients = support::clients().await;
+    let stores = Stores::new(&clients.dynamodb, &support::tables());
+    let schedule = DynamoScheduleStore::new(
+        clients.dynamodb.clone(),
+        support::fresh_schedule_table(&clients.dynamodb).await,
+    );
+    let sdk = support::sdk().await;
+    let tenant = support::fresh_tenant();
+    let tag: String = uuid::Uuid::new_v4()
+        .as_u128()
+        .to_string()
+        .chars()
+        .take(7)
+        .collect();
+    for (id, phone) in [
+        ("u-owner", format!("0981{tag:0>6}")),
+        ("u-manager", format!("0982{tag:0>6}")),
+    ] {
+        let user = User {
+            id: UserId::new(id).unwrap(),
+            name: format!("Người dùng {id}"),
+            email: format!("{id}.{tag}@example.vn"),
+            phone: Some(phone[..10].to_owned()),
+            team: None,
+            role: Role::Salesperson,
+            active: true,
+        };
+        stores.users.put(&tenant, &user).await.unwrap();
+    }
+    let settings: [(&str, Value); 4] = [
+        (
+            "sms",
+            json!({"kind": "sms_provider", "name": "SNS", "gateway": {"type": "sns", "sender_id": "CRMDEMO"}}),
+        ),
+        (
+            "sms-birthday",
+            json!({"kind": "sms_template", "name": "HPBD", "module": "Customer", "body": "Chúc mừng sinh nhật #Name!"}),
+        ),
+        (
+            "mailer",
+            json!({"kind": "email_sender", "name": "CSKH", "from_address": "noreply@example.com", "from_name": "Chăm sóc khách hàng"}),
+        ),
+        (
+            "email-birthday",
+            json!({"kind": "email_template", "name": "HPBD", "module": "Customer",
+            "subject": "Chúc mừng sinh nhật #Name", "html_body": "<p>Kính gửi <b>#Name</b>, chúc mừng sinh nhật!</p>"}),
+        ),
+    ];
+    for (id, setting) in settings {
+        stores
+            .settings
+            .create(
+                &tenant,
+                &SettingId::new(id).unwrap(),
+                &serde_json::from_value(setting).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    World {
+        stores,
+        schedule,
+        sms: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
+        tenant,
+        tag,
+    }
+}
+
+impl World {
+    fn phone(&self) -> String {
+        format!("0912{:0>6}", &self.tag[..6])
+    }
+
+    fn e164(&self) -> String {
+        format!("+84912{:0>6}", &self.tag[..6])
+    }
+
+    async fn customer(&self, id: &str, fields: Value) -> RecordId {
+        let record = StoredRecord {
+            id: RecordId::new(id).unwrap(),
+            module: crm_model::schema::Module::Customer,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        self.stores
+            .records
+            .create(&self.tenant, &record)
+            .await
+            .unwrap();
+        record.id
+    }
+
+    async fn workflow(&self, id: &str, definition: Value) -> WorkflowId {
+        let clock = FixedClock(at("2027-01-01T00:00:00Z"));
+        let cases = Workflows {
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            schedule: &self.schedule,
+            clock: &clock,
+        };
+        let id = WorkflowId::new(id).unwrap();
+        let admin = UserId::new("u-owner").unwrap();
+        cases
+            .create(
+                &self.tenant,
+                &admin,
+                id.clone(),
+                serde_json::from_value(definition).unwrap(),
+            )
+            .await
+            .unwrap();
+        cases
+            .activate(&self.tenant, &admin, &id, None)
+            .await
+            .unwrap();
+        id
+    }
+
+    fn job(&self, workflow: &WorkflowId, record: &RecordId, action: &str) -> ActionJob {
+        ActionJob {
+            tenant: self.tenant.clone(),
+            workflow: workflow.clone(),
+            version: 1,
+            record: record.clone(),
+            cause: "Y2027".into(),
+            action: ActionId::new(action).unwrap(),
+            due_at: at(NOW),
+        }
+    }
+
+    async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
+        let clock = FixedClock(at(NOW));
+        Executor {
+            workflows: &self.stores.workflows,
+            records: &self.stores.records,
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            ledger: &self.stores.runs,
+            sms: &self.sms,
+            email: &self.email,
+            clock: &clock,
+        }
+        .execute(job)
+        .await
+    }
+
+    /// Delivers a job twice at once, then once more: exactly one delivery acts.
+    async fn deliver_twice_then_again(&self, job: &ActionJob) -> JobOutcome {
+        let (a, b) = tokio::join!(self.execute(job), self.execute(job));
+        let outcomes = [a, b];
+        let acted: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok())
+            .filter(|o| !matches!(o, JobOutcome::Duplicate))
+            .collect();
+        assert_eq!(acted.len(), 1, "{outcomes:?}");
+        let first = acted[0].clone();
+        assert_eq!(self.execute(job).await.unwrap(), JobOutcome::Duplicate);
+        first
+    }
+}
+
+/// What the emulator recorded (SNS SMS, SES messages).
+fn emulator_state() -> Value {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let output = std::process::Command::new("curl")
+        .args(["-sf", &format!("{endpoint}/moto-api/data.json")])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn birthday_workflow() -> Value {
+    json!({
+        "module": "Customer", "name": "Sinh nhật",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00"},
+        "actions": [
+            {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-birthday"},
+            {"kind": "email", "id": "email", "name": "Email", "sender": "mailer", "recipient_fields": [{"field": "Email"}],
+             "users": ["u-manager"], "template": "email-birthday"},
+            {"kind": "task", "id": "task", "name": "Gọi", "title": "Gọi chúc mừng #Name", "description": "SĐT #Phone",
+             "due": {"days_after": 0, "time_of_day": "17:00:00"}, "task_type": "Call", "priority": "High",
+             "assignee": {"type": "record_owner"}, "related_users": ["u-manager"]},
+            {"kind": "notification", "id": "tell", "name": "Báo", "users": ["u-manager"], "notify_owner": true, "message": "Sinh nhật #Name"},
+            {"kind": "update_fields", "id": "mark", "name": "Ghi nhận", "values": [
+                {"field": "Description", "value": {"type": "merge", "text": "Đã chúc mừng #Name"}},
+                {"field": "Rank", "value": {"type": "literal", "value": "Silver"}}]}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn every_action_happens_once_when_each_job_is_delivered_twice_at_once() {
+    let w = world().await;
+    let email = format!("an.{}@example.vn", w.tag);
+    let customer = w.customer("c1", json!({"Name": "Nguyễn Văn <An>", "Phone": w.phone(), "Email": email, "Birthday": "1990-05-17", "Owner": "u-owner"})).await;
+    let workflow = w.workflow("wf-all", birthday_workflow()).await;
+
+    for action in ["sms", "email", "task", "tell", "mark"] {
+        let outcome = w
+            .deliver_twice_then_again(&w.job(&workflow, &customer, action))
+            .await;
+        assert!(
+            matches!(outcome, JobOutcome::Succeeded(_)),
+            "{action}: {outcome:?}"
+        );
+    }
+
+    let state = emulator_state();
+    let sms: Vec<&Value> = state["sns"]["SMS"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["phone_number"] == w.e164().as_str())
+        .collect();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms[0]["message"], "Chúc mừng sinh nhật Nguyễn Văn <An>!");
+    let mails: Vec<&Value> = state["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(&email))
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0]["subject"], "Chúc mừng sinh nhật Nguyễn Văn <An>");
+    assert!(
+        mails[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("<b>Nguyễn Văn &lt;An&gt;</b>"),
+        "HTML-escaped merge: {}",
+        mails[0]["body"]
+    );
+    assert!(
+        mails[0]["destinations"]
+            .to_string()
+            .contains(&format!("u-manager.{}@example.vn", w.tag))
+    );
+
+    let task_run = w
+        .stores
+        .runs
+        .get(
+            &w.tenant,
+            &w.job(&workflow, &customer, "task").idempotency_key(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task_run.status, RunStatus::Succeeded);
+    let task = w
+        .stores
+        .records
+        .get(
+            &w.tenant,
+            &RecordId::new(task_run.output[0].clone()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.value.fields["Title"], "Gọi chúc mừng Nguyễn Văn <An>");
+    assert_eq!(task.value.fields["Assignee"], "u-owner");
+    assert_eq!(task.value.fields["Customer"], "c1");
+    assert_eq!(task.value.fields["DueAt"], "2027-05-17T10:00:00+00:00");
+
+    let updated = w
+        .stores
+        .records
+        .get(&w.tenant, &customer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.revision, 2, "one update, not two");
+    assert_eq!(
+        updated.value.fields["Description"],
+        "Đã chúc mừng Nguyễn Văn <An>"
+    );
+    assert_eq!(updated.value.fields["Rank"], "Silver");
+
+    let history = w
+        .stores
+        .runs
+        .history(
+            &w.tenant,
+            &workflow,
+            &crm_model::ports::PageRequest::first(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 5);
+    assert!(
+        history
+            .items
+            .iter()
+            .all(|r| r.status == RunStatus::Succeeded)
+    );
+}
+
+#[tokio::test]
+async fn a_send_found_half_done_is_unknown_under_at_most_once_and_not_sent_again() {
+    let w = world().await;
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "Bình", "Phone": w.phone(), "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-crash", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "sms");
+    // A delivery claimed the send and stopped before recording it; its lease has run out.
+    let mut run = RunRecord::start(&job, "sms", at("2027-05-17T00:50:00Z"));
+    run.lease_until = Some(at("2027-05-17T00:52:00Z"));
+    w.stores.runs.claim(&run, None).await.unwrap();
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Unknown);
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
+    let state = emulator_state();
+    assert!(
+        !state["sns"]["SMS"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["phone_number"] == w.e164().as_str())
+    );
+    let stored = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, RunStatus::Unknown);
+}
+
+#[tokio::test]
+async fn missing_recipients_fail_for_good_and_say_why() {
+    let w = world().await;
+    let customer = w
+        .customer("c1", json!({"Name": "Chi", "Owner": "u-owner"}))
+        .await;
+    let workflow = w.workflow("wf-nophone", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "sms");
+    match w.execute(&job).await.unwrap() {
+        JobOutcome::Failed(reason) => assert!(reason.contains("phone"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
+    let run = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+}

@@ -1,0 +1,77 @@
+//! The ports of the action executor: its ledger and the providers it sends through.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{ClaimOutcome, Page, PageRequest, StoreError};
+use crate::ids::{TenantId, WorkflowId};
+use crate::run::{Effect, RunRecord};
+
+/// The idempotency ledger and run history.
+#[async_trait]
+pub trait RunLedger: Send + Sync {
+    async fn get(&self, tenant: &TenantId, key: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Claims a run for an external send: written as in progress, leased until `run.lease_until`,
+    /// if there is no run yet, or if `takeover` names the expired in-progress run it replaces.
+    async fn claim(
+        &self,
+        run: &RunRecord,
+        takeover: Option<&RunRecord>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Records a run's final state (or a failed attempt), unless it already succeeded.
+    async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
+
+    /// Records a succeeded run together with its DynamoDB effects, in one transaction; `LostRace`
+    /// when the run had already succeeded (a redelivery), in which case nothing is written.
+    async fn commit(&self, run: &RunRecord, effects: &[Effect])
+    -> Result<ClaimOutcome, StoreError>;
+
+    /// A workflow's runs, latest first.
+    async fn history(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError>;
+}
+
+/// Why a provider did not take a message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Throttling, 5xx, timeouts: worth retrying.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// Invalid address, rejected content: retrying will not help.
+    #[error("rejected: {0}")]
+    Permanent(String),
+}
+
+/// Text messages (SMS).
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `text` to an E.164 number; the provider's message id.
+    async fn send(&self, sender_id: &str, to: &str, text: &str) -> Result<String, SendError>;
+}
+
+/// An email ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub from: String,
+    pub to: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub html: String,
+}
+
+/// Email (SES v2).
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    async fn send(&self, email: &Email) -> Result<String, SendError>;
+}
+
+/// The time, as the executor's lease arithmetic needs it.
+pub fn lease(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(seconds)
+}

@@ -1,0 +1,93 @@
+//! Runs: what the executor did with each action job, keyed by the job's idempotency key. The
+//! ledger that makes effects happen once, and the history users read.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActionId, RecordId, TenantId, UserId, WorkflowId};
+use crate::ports::StoredRecord;
+use crate::schedule::ActionJob;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Claimed by a delivery that holds a lease.
+    InProgress,
+    Succeeded,
+    Failed,
+    /// A send may or may not have reached the provider (the executor stopped in between);
+    /// shown for review, never retried under the at-most-once guarantee.
+    Unknown,
+}
+
+/// One action job's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub key: String,
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    pub version: u32,
+    pub record: RecordId,
+    pub action: ActionId,
+    pub kind: String,
+    pub cause: String,
+    pub status: RunStatus,
+    pub attempts: u32,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// What the action produced: provider message ids, created record ids.
+    #[serde(default)]
+    pub output: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    pub fn start(job: &ActionJob, kind: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            key: job.idempotency_key(),
+            tenant: job.tenant.clone(),
+            workflow: job.workflow.clone(),
+            version: job.version,
+            record: job.record.clone(),
+            action: job.action.clone(),
+            kind: kind.to_owned(),
+            cause: job.cause.clone(),
+            status: RunStatus::InProgress,
+            attempts: 1,
+            started_at: now,
+            updated_at: now,
+            lease_until: None,
+            output: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+/// An in-app notification to a user (task assigned, card added, workflow message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub user: UserId,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordId>,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub read: bool,
+}
+
+/// A change inside DynamoDB, committed in one transaction with the run that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A new record (a task, a care card).
+    Create(StoredRecord),
+    /// A record replaced with new field values, if still at `expected` revision.
+    Replace {
+        record: StoredRecord,
+        expected: u64,
+    },
+    Notify(Notification),
+}
