@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crm_adapters::dynamo::Stores;
+use crm_adapters::events::EventBridgeJobPublisher;
 use crm_adapters::{Tables, config};
 use crm_api::workflow_api::{State, router};
 use crm_model::ports::SystemClock;
@@ -14,12 +15,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env()?;
     let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
+    let bus = std::env::var("AUTOMATION_BUS").map_err(|_| "AUTOMATION_BUS is not set")?;
+    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
     let state = State {
         workflows: Arc::new(stores.workflows),
         settings: Arc::new(stores.settings),
         users: Arc::new(stores.users),
         schedule: Arc::new(stores.schedule),
         records: Arc::new(stores.records),
+        runs: Arc::new(stores.runs),
+        publisher: Arc::new(publisher),
         clock: Arc::new(SystemClock),
     };
     lambda_http::run(router(state)).await

@@ -117,12 +117,19 @@ async fn main() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
 
+    let bus = std::env::var("AUTOMATION_BUS")
+        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
+    let queue =
+        std::env::var("ACTION_JOBS_QUEUE_URL").map_err(|_| "ACTION_JOBS_QUEUE_URL is not set")?;
+    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
     let state = crm_api::workflow_api::State {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
         schedule: Arc::new(stores.schedule.clone()),
         records: Arc::new(stores.records.clone()),
+        runs: Arc::new(stores.runs.clone()),
+        publisher: Arc::new(publisher.clone()),
         clock: Arc::new(SystemClock),
     };
     let claims = [
@@ -247,11 +254,6 @@ async fn main() -> Result<(), String> {
         "Records: {seeded} customers and orders created this run (2,000 customers, 400 orders in all)."
     );
 
-    let bus = std::env::var("AUTOMATION_BUS")
-        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
-    let queue =
-        std::env::var("ACTION_JOBS_QUEUE_URL").map_err(|_| "ACTION_JOBS_QUEUE_URL is not set")?;
-    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
     // The backfill of the workflows activated above, then the demo day at 08:00, 09:00, 10:00.
     let mut fired = 0;
     for at in [

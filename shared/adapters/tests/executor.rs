@@ -392,3 +392,68 @@ async fn missing_recipients_fail_for_good_and_say_why() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Failed);
 }
+
+#[tokio::test]
+async fn a_retried_run_runs_again_once_under_the_same_key() {
+    let w = world().await;
+    let customer = w
+        .customer("c1", json!({"Name": "Dũng", "Owner": "u-owner"}))
+        .await;
+    let workflow = w.workflow("wf-retry", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "sms");
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Failed(_)
+    ));
+    // The phone number is fixed, then an administrator retries the failed action.
+    let stored = w
+        .stores
+        .records
+        .get(&w.tenant, &customer)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut fields = stored.value.fields.clone();
+    fields.insert("Phone".into(), json!(w.phone()));
+    w.stores
+        .records
+        .replace(
+            &w.tenant,
+            &StoredRecord {
+                fields,
+                ..stored.value
+            },
+            stored.revision,
+        )
+        .await
+        .unwrap();
+    let failed = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    w.stores.runs.request_retry(&failed, at(NOW)).await.unwrap();
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
+    let run = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.status, run.attempts), (RunStatus::Succeeded, 2));
+    let state = emulator_state();
+    let sent = state["sns"]["SMS"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["phone_number"] == w.e164().as_str())
+        .count();
+    assert_eq!(sent, 1);
+}

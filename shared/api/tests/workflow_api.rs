@@ -130,6 +130,7 @@ async fn another_tenants_ids_answer_404_on_every_route() {
                 Some(json!({"name": "x", "module": "Customer", "body": "hi"}))
             }
             (Method::PUT, "/tenant-settings") => Some(json!({})),
+            (Method::POST, "/workflows/{id}/runs/retry") => Some(json!({"key": "x"})),
             (Method::POST, _) => Some(json!({})),
             _ => None,
         };
@@ -706,4 +707,101 @@ impl WithYear for chrono::NaiveDate {
             .unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(year, 2, 28).unwrap())
             .to_string()
     }
+}
+
+#[tokio::test]
+async fn a_failed_run_shows_in_the_history_and_can_be_retried_once() {
+    use crm_model::ports::RunLedger;
+    use crm_model::run::{RunRecord, RunStatus};
+    let app = workflow_api().await;
+    let tenant = Tenant::new(&app).await;
+    let stranger = Tenant::new(&app).await;
+    birthday_settings(&app, &tenant).await;
+    assert_eq!(
+        birthday_workflow(&app, &tenant, "wf-runs").await.status,
+        StatusCode::CREATED
+    );
+    let job = crm_model::schedule::ActionJob {
+        tenant: tenant.id.clone(),
+        workflow: crm_model::ids::WorkflowId::new("wf-runs").unwrap(),
+        version: 1,
+        record: crm_model::ids::RecordId::new("c1").unwrap(),
+        cause: "Y2027".into(),
+        action: crm_model::ids::ActionId::new("greeting-sms").unwrap(),
+        due_at: chrono::Utc::now(),
+    };
+    let mut run = RunRecord::start(&job, "sms", chrono::Utc::now());
+    run.status = RunStatus::Failed;
+    run.error = Some("no recipient has a valid phone number".into());
+    app.stores.runs.record(&run).await.unwrap();
+
+    let history = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-runs/runs",
+        Some(&tenant.salesperson()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(history.status, StatusCode::OK);
+    assert_eq!(history.body["items"][0]["status"], "failed");
+    assert_eq!(
+        history.body["items"][0]["error"],
+        "no recipient has a valid phone number"
+    );
+    let key = history.body["items"][0]["key"].as_str().unwrap().to_owned();
+
+    let foreign = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-runs/runs",
+        Some(&stranger.admin()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let foreign_retry = call(
+        &app.router,
+        Method::POST,
+        "/workflows/wf-runs/runs/retry",
+        Some(&stranger.admin()),
+        Some(json!({"key": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(foreign_retry.status, StatusCode::NOT_FOUND);
+    let by_sales = call(
+        &app.router,
+        Method::POST,
+        "/workflows/wf-runs/runs/retry",
+        Some(&tenant.salesperson()),
+        Some(json!({"key": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(by_sales.status, StatusCode::FORBIDDEN);
+
+    let retried = call(
+        &app.router,
+        Method::POST,
+        "/workflows/wf-runs/runs/retry",
+        Some(&tenant.admin()),
+        Some(json!({"key": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    assert_eq!(retried.body["status"], "retrying");
+    let again = call(
+        &app.router,
+        Method::POST,
+        "/workflows/wf-runs/runs/retry",
+        Some(&tenant.admin()),
+        Some(json!({"key": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }

@@ -18,6 +18,8 @@ pub enum RunStatus {
     /// A send may or may not have reached the provider (the executor stopped in between);
     /// shown for review, never retried under the at-most-once guarantee.
     Unknown,
+    /// An administrator asked for this failed or unknown run to be tried again.
+    Retrying,
 }
 
 /// One action job's run.
@@ -62,6 +64,21 @@ impl RunRecord {
             lease_until: None,
             output: Vec::new(),
             error: None,
+        }
+    }
+}
+
+impl RunRecord {
+    /// The job this run carries out, to hand to the executor again.
+    pub fn job(&self, due_at: DateTime<Utc>) -> ActionJob {
+        ActionJob {
+            tenant: self.tenant.clone(),
+            workflow: self.workflow.clone(),
+            version: self.version,
+            record: self.record.clone(),
+            cause: self.cause.clone(),
+            action: self.action.clone(),
+            due_at,
         }
     }
 }

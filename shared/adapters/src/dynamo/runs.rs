@@ -159,15 +159,55 @@ impl RunLedger for DynamoRunLedger {
             .put_item()
             .table_name(&self.runs)
             .set_item(Some(self.run_item(run)?));
-        let request = match takeover.and_then(|t| t.lease_until) {
+        let request = match takeover {
             None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(until) => request
-                .condition_expression("#status = :in_progress AND lease_until = :until")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":in_progress", s("in_progress"))
-                .expression_attribute_values(":until", s(stamp(until))),
+            Some(previous) => {
+                let status = serde_json::to_value(previous.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                request
+                    .condition_expression("#status = :status AND #run.attempts = :attempts")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#run", "run")
+                    .expression_attribute_values(":status", s(status))
+                    .expression_attribute_values(":attempts", super::n(previous.attempts))
+            }
         };
         match request.send().await {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Ok(ClaimOutcome::LostRace)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn request_retry(
+        &self,
+        run: &RunRecord,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut retry = run.clone();
+        retry.status = RunStatus::Retrying;
+        retry.updated_at = now;
+        retry.lease_until = None;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .set_item(Some(self.run_item(&retry)?))
+            .condition_expression("#status IN (:failed, :unknown) AND #run.attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":unknown", s("unknown"))
+            .expression_attribute_values(":attempts", super::n(run.attempts))
+            .send()
+            .await;
+        match result {
             Ok(_) => Ok(ClaimOutcome::Claimed),
             Err(error) => match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => {

@@ -1,6 +1,7 @@
 //! The automation settings API (functions/workflow-api): workflows, their versions and lifecycle,
 //! sample templates, the settings actions reference, tenant settings and the module schema.
 
+mod runs;
 mod samples;
 mod settings;
 mod workflows;
@@ -13,7 +14,8 @@ use std::sync::Arc;
 use crate::routes::{self, Route};
 use crm_model::app::workflows::Workflows;
 use crm_model::ports::{
-    Clock, RecordStore, ScheduleStore, SettingsStore, UserDirectory, WorkflowCatalog,
+    Clock, JobPublisher, RecordStore, RunLedger, ScheduleStore, SettingsStore, UserDirectory,
+    WorkflowCatalog,
 };
 
 /// What the handlers need, built once per Lambda sandbox.
@@ -24,6 +26,8 @@ pub struct State {
     pub users: Arc<dyn UserDirectory>,
     pub schedule: Arc<dyn ScheduleStore>,
     pub records: Arc<dyn RecordStore>,
+    pub runs: Arc<dyn RunLedger>,
+    pub publisher: Arc<dyn JobPublisher>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -51,6 +55,8 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/workflows/{id}/versions"),
     (Method::GET, "/workflows/{id}/versions/{version}"),
     (Method::GET, "/workflows/{id}/preview"),
+    (Method::GET, "/workflows/{id}/runs"),
+    (Method::POST, "/workflows/{id}/runs/retry"),
     (Method::GET, "/workflows/{id}/preview"),
     (Method::GET, "/samples"),
     (Method::GET, "/samples/{id}"),
@@ -83,6 +89,8 @@ pub fn router(state: State) -> Router {
             get(workflows::version),
         )
         .route("/workflows/{id}/preview", get(workflows::preview))
+        .route("/workflows/{id}/runs", get(runs::history))
+        .route("/workflows/{id}/runs/retry", post(runs::retry))
         .route("/samples", get(samples::list))
         .route("/samples/{id}", get(samples::get))
         .route("/samples/{id}/workflows", post(samples::create_workflow))

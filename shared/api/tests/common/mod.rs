@@ -19,16 +19,19 @@ use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{SystemClock, UserDirectory};
 use crm_model::user::{Role, User};
 
-pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+pub async fn sdk() -> aws_config::SdkConfig {
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .test_credentials()
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&sdk)
+        .await
+}
+
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk().await)
 }
 
 pub fn tables() -> Tables {
@@ -55,12 +58,19 @@ pub async fn workflow_api() -> App {
         .unwrap();
     tables.schedule = schedule;
     let stores = Stores::new(&client, &tables);
+    let bus = std::env::var("AUTOMATION_BUS").unwrap_or_else(|_| "crm-local-automation".into());
+    let publisher = crm_adapters::events::EventBridgeJobPublisher::new(
+        aws_sdk_eventbridge::Client::new(&sdk().await),
+        bus,
+    );
     let state = crm_api::workflow_api::State {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),
         users: Arc::new(stores.users.clone()),
         schedule: Arc::new(stores.schedule.clone()),
         records: Arc::new(stores.records.clone()),
+        runs: Arc::new(stores.runs.clone()),
+        publisher: Arc::new(publisher.clone()),
         clock: Arc::new(SystemClock),
     };
     App {

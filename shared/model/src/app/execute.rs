@@ -125,7 +125,8 @@ fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
 impl Executor<'_> {
     pub async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let key = job.idempotency_key();
-        if let Some(done) = self.ledger.get(&job.tenant, &key).await? {
+        let previous = self.ledger.get(&job.tenant, &key).await?;
+        if let Some(done) = &previous {
             if matches!(
                 done.status,
                 RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown
@@ -133,6 +134,11 @@ impl Executor<'_> {
                 return Ok(JobOutcome::Duplicate);
             }
         }
+        // A retry an administrator asked for counts as the next attempt.
+        let attempts = previous
+            .as_ref()
+            .filter(|p| p.status == RunStatus::Retrying)
+            .map_or(1, |p| p.attempts + 1);
         let context = match self.load(job).await? {
             Ok(context) => context,
             Err(reason) => return self.fail(job, "unknown", reason).await,
@@ -143,6 +149,7 @@ impl Executor<'_> {
                 match self.effects(job, &context).await? {
                     Ok((effects, output)) => {
                         let mut run = RunRecord::start(job, kind, context.now);
+                        run.attempts = attempts;
                         run.status = RunStatus::Succeeded;
                         run.output = output.clone();
                         match self.ledger.commit(&run, &effects).await? {
@@ -454,6 +461,11 @@ impl Executor<'_> {
         let existing = self.ledger.get(&job.tenant, &key).await?;
         let takeover = match existing {
             None => None,
+            Some(e) if e.status == RunStatus::Retrying => {
+                run.attempts = e.attempts + 1;
+                run.started_at = e.started_at;
+                Some(e)
+            }
             Some(e) if e.status != RunStatus::InProgress => return Ok(JobOutcome::Duplicate),
             Some(e) if e.lease_until.is_some_and(|until| until > c.now) => {
                 return Err(ExecuteError::Busy);

@@ -13,11 +13,19 @@ pub trait RunLedger: Send + Sync {
     async fn get(&self, tenant: &TenantId, key: &str) -> Result<Option<RunRecord>, StoreError>;
 
     /// Claims a run for an external send: written as in progress, leased until `run.lease_until`,
-    /// if there is no run yet, or if `takeover` names the expired in-progress run it replaces.
+    /// if there is no run yet, or if `takeover` is still the stored run (same status and
+    /// attempts): an expired in-progress run, or one an administrator asked to retry.
     async fn claim(
         &self,
         run: &RunRecord,
         takeover: Option<&RunRecord>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Marks a failed or unknown run for another try; `LostRace` when it is in another state.
+    async fn request_retry(
+        &self,
+        run: &RunRecord,
+        now: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Records a run's final state (or a failed attempt), unless it already succeeded.

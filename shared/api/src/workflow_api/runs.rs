@@ -1,0 +1,115 @@
+//! /workflows/{id}/runs: the run history of a workflow (each action's status, attempts,
+//! timestamps, error and output), and retrying one failed action under the same idempotency key.
+
+use axum::Json;
+use axum::extract::{Path, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::State;
+use super::workflows::{check_limit, default_limit, workflow_id};
+use crate::auth::Caller;
+use crate::body::{ApiJson, ApiQuery};
+use crate::problem::ApiError;
+use crm_model::ports::{ClaimOutcome, PageRequest, PublishError};
+use crm_model::run::{RunRecord, RunStatus};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RunsView {
+    items: Vec<RunRecord>,
+    next_cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
+pub(super) async fn history(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    check_limit(query.limit)?;
+    let workflow = workflow_id(&id)?;
+    // The workflow must be the caller's: another tenant's id is simply not found.
+    state.use_cases().get(&caller.tenant, &workflow).await?;
+    let page = PageRequest {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let found = state.runs.history(&caller.tenant, &workflow, &page).await?;
+    Ok(Json(RunsView {
+        items: found.items,
+        next_cursor: found.next,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RetryBody {
+    /// The run's idempotency key, as the history shows it.
+    key: String,
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
+pub(super) async fn retry(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RetryBody>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let workflow = workflow_id(&id)?;
+    let not_found = || ApiError::NotFound("no such run of this workflow".into());
+    if !body
+        .key
+        .starts_with(&format!("{}/{}/", caller.tenant, workflow))
+    {
+        return Err(not_found());
+    }
+    let run = state
+        .runs
+        .get(&caller.tenant, &body.key)
+        .await?
+        .ok_or_else(not_found)?;
+    if !matches!(run.status, RunStatus::Failed | RunStatus::Unknown) {
+        return Err(ApiError::Conflict(format!(
+            "only failed or unknown runs are retried; this one is {}",
+            serde_json::to_value(run.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )));
+    }
+    let now = state.clock.now();
+    if state.runs.request_retry(&run, now).await? == ClaimOutcome::LostRace {
+        return Err(ApiError::Conflict(
+            "the run changed meanwhile; reload the history".into(),
+        ));
+    }
+    state
+        .publisher
+        .publish(&[run.job(now)])
+        .await
+        .map_err(|error| match error {
+            PublishError::Rejected { .. } | PublishError::Unavailable(_) => {
+                tracing::warn!(error = %error, "retry not published");
+                ApiError::Unavailable
+            }
+        })?;
+    tracing::info!(action = %run.action, record = %run.record, "action retry requested");
+    let retrying = state
+        .runs
+        .get(&caller.tenant, &body.key)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((StatusCode::ACCEPTED, Json(retrying)).into_response())
+}
