@@ -410,7 +410,7 @@ async fn main() -> Result<(), String> {
         println!("{created} settings, workflows and activations were created this run.");
     }
     println!(
-        "Not carried out yet: care cards, hand-overs, Zalo ZNS, brandname SMS gateways and print attachments (their runs fail and say so)."
+        "Not carried out yet: care cards, Zalo ZNS, brandname SMS gateways and print attachments (their runs fail and say so)."
     );
     Ok(())
 }

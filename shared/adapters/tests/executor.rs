@@ -457,3 +457,120 @@ async fn a_retried_run_runs_again_once_under_the_same_key() {
         .count();
     assert_eq!(sent, 1);
 }
+
+#[tokio::test]
+async fn round_robin_hand_overs_stay_fair_under_concurrency_and_move_open_tasks() {
+    let w = world().await;
+    let rule: Value = json!({"kind": "allocation_rule", "name": "Vòng tròn", "module": "Customer", "users": ["u-owner", "u-manager"]});
+    w.stores
+        .settings
+        .create(
+            &w.tenant,
+            &SettingId::new("rr").unwrap(),
+            &serde_json::from_value(rule).unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut customers = Vec::new();
+    for i in 0..4 {
+        customers.push(
+            w.customer(
+                &format!("c{i}"),
+                json!({"Name": format!("Khách {i}"), "Owner": "u-owner"}),
+            )
+            .await,
+        );
+    }
+    // An open task of the first customer, owned by its current owner.
+    let task = StoredRecord {
+        id: RecordId::new("t0").unwrap(),
+        module: crm_model::schema::Module::Task,
+        fields: json!({"Title": "Gọi lại", "Status": "Open", "Owner": "u-owner", "Assignee": "u-owner", "Customer": "c0"}).as_object().unwrap().clone(),
+    };
+    w.stores.records.create(&w.tenant, &task).await.unwrap();
+    let workflow = w.workflow("wf-rr", json!({
+        "module": "Customer", "name": "Phân bổ",
+        "trigger": {"type": "record_event", "on": "created"},
+        "actions": [{"kind": "handover", "id": "give", "name": "Bàn giao", "to": {"type": "allocation_rule", "rule": "rr"},
+                     "move_open_activities": ["task"]}]
+    })).await;
+    let jobs: Vec<ActionJob> = customers
+        .iter()
+        .map(|c| ActionJob {
+            cause: "Eevt".into(),
+            ..w.job(&workflow, c, "give")
+        })
+        .collect();
+    // Every job delivered twice, all at once.
+    let runs = jobs.iter().flat_map(|job| [w.execute(job), w.execute(job)]);
+    let outcomes = futures_join_all(runs).await;
+    let succeeded = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(JobOutcome::Succeeded(_))))
+        .count();
+    // A delivery that lost a race is a duplicate or is retried by the queue; retry those now.
+    for job in &jobs {
+        let _ = w.execute(job).await;
+    }
+    assert!(succeeded <= 4);
+    let mut owners = Vec::new();
+    for c in &customers {
+        let record = w.stores.records.get(&w.tenant, c).await.unwrap().unwrap();
+        owners.push(record.value.fields["Owner"].as_str().unwrap().to_owned());
+        assert_eq!(record.revision, 2, "one hand-over per customer");
+    }
+    owners.sort();
+    assert_eq!(owners, ["u-manager", "u-manager", "u-owner", "u-owner"]);
+    assert_eq!(w.stores.runs.counter(&w.tenant, "rr").await.unwrap(), 4);
+    let c0_owner = w
+        .stores
+        .records
+        .get(&w.tenant, &customers[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .fields["Owner"]
+        .clone();
+    let moved = w
+        .stores
+        .records
+        .get(&w.tenant, &RecordId::new("t0").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved.value.fields["Owner"], c0_owner,
+        "the open task follows its customer"
+    );
+    assert_eq!(moved.value.fields["Assignee"], c0_owner);
+}
+
+/// Runs futures concurrently on this task (no extra dependency for join_all).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut pending: Vec<(usize, std::pin::Pin<Box<F>>)> =
+        futures.into_iter().enumerate().collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(i, future)| match future.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => {
+                outputs[*i] = Some(output);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
+}

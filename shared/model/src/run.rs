@@ -107,4 +107,10 @@ pub enum Effect {
         expected: u64,
     },
     Notify(Notification),
+    /// Moves a named counter (an allocation rule's round robin) from `expected` to `expected + 1`,
+    /// so that concurrent hand-overs each take the next user.
+    Advance {
+        counter: String,
+        expected: u64,
+    },
 }

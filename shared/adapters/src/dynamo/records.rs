@@ -188,6 +188,49 @@ impl RecordStore for DynamoRecordStore {
             .collect()
     }
 
+    async fn related(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        let gsi2pk = format!("T#{tenant}#REF#{record}");
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :pk")
+                .expression_attribute_values(":pk", s(&gsi2pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let key: Item = item
+                    .into_iter()
+                    .filter(|(k, _)| k == "pk" || k == "sk")
+                    .collect();
+                keys.push(key);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        batch_get(&self.client, &self.table, keys, None, true)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, RecordItem>(item)
+                    .map(RecordItem::into_stored)
+                    .map_err(corrupt)
+            })
+            .collect()
+    }
+
     async fn replace(
         &self,
         tenant: &TenantId,

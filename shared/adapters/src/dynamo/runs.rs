@@ -55,6 +55,10 @@ fn run_pk(tenant: &TenantId, key: &str) -> String {
     format!("T#{tenant}#J#{key}")
 }
 
+fn counter_pk(tenant: &TenantId, name: &str) -> String {
+    format!("T#{tenant}#RR#{name}")
+}
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -116,6 +120,21 @@ impl DynamoRunLedger {
                 ))
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", super::n(*expected)),
+            Effect::Advance { counter, expected } => {
+                let put = Put::builder()
+                    .table_name(&self.runs)
+                    .item("pk", s(counter_pk(tenant, counter)))
+                    .item("sk", s("COUNTER"))
+                    .item("n", super::n(expected + 1));
+                let put = if *expected == 0 {
+                    put.condition_expression("attribute_not_exists(pk) OR n = :zero")
+                        .expression_attribute_values(":zero", super::n(0))
+                } else {
+                    put.condition_expression("n = :expected")
+                        .expression_attribute_values(":expected", super::n(*expected))
+                };
+                return build(put.build());
+            }
             Effect::Notify(notification) => put.set_item(Some(
                 serde_dynamo::to_item(NotificationItem {
                     pk: format!("T#{tenant}#U#{}", notification.user),
@@ -271,6 +290,26 @@ impl RunLedger for DynamoRunLedger {
                 _ => Err(unavailable(error)),
             },
         }
+    }
+
+    async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.runs)
+            .key("pk", s(counter_pk(tenant, name)))
+            .key("sk", s("COUNTER"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output
+            .item
+            .as_ref()
+            .and_then(|item| item.get("n"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
     }
 
     async fn history(

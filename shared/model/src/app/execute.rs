@@ -145,19 +145,35 @@ impl Executor<'_> {
         };
         let kind = context.action.kind_name();
         let outcome = match &context.action {
-            Action::Notification(_) | Action::Task(_) | Action::UpdateFields(_) => {
-                match self.effects(job, &context).await? {
-                    Ok((effects, output)) => {
-                        let mut run = RunRecord::start(job, kind, context.now);
-                        run.attempts = attempts;
-                        run.status = RunStatus::Succeeded;
-                        run.output = output.clone();
-                        match self.ledger.commit(&run, &effects).await? {
-                            ClaimOutcome::Claimed => JobOutcome::Succeeded(output),
-                            ClaimOutcome::LostRace => JobOutcome::Duplicate,
+            Action::Notification(_)
+            | Action::Task(_)
+            | Action::UpdateFields(_)
+            | Action::Handover(_) => {
+                // A conflict means a record or a round-robin counter moved under us: reload and
+                // compute the effects again, a few times, before leaving it to redelivery.
+                let mut context = context;
+                let mut attempt = 0;
+                loop {
+                    let (effects, output) = match self.effects(job, &context).await? {
+                        Ok(planned) => planned,
+                        Err(reason) => return self.fail(job, kind, reason).await,
+                    };
+                    let mut run = RunRecord::start(job, kind, context.now);
+                    run.attempts = attempts;
+                    run.status = RunStatus::Succeeded;
+                    run.output = output.clone();
+                    match self.ledger.commit(&run, &effects).await {
+                        Ok(ClaimOutcome::Claimed) => break JobOutcome::Succeeded(output),
+                        Ok(ClaimOutcome::LostRace) => break JobOutcome::Duplicate,
+                        Err(StoreError::Conflict { .. }) if attempt < 5 => {
+                            attempt += 1;
+                            context = match self.load(job).await? {
+                                Ok(context) => context,
+                                Err(reason) => return self.fail(job, kind, reason).await,
+                            };
                         }
+                        Err(error) => return Err(error.into()),
                     }
-                    Err(reason) => return self.fail(job, kind, reason).await,
                 }
             }
             Action::Sms(_) | Action::Email(_) => return self.send(job, &context).await,
@@ -415,8 +431,142 @@ impl Executor<'_> {
                     vec![id],
                 )))
             }
+            Action::Handover(a) => self.handover(job, c, a).await,
             _ => Ok(Err("not a DynamoDB effect".into())),
         }
+    }
+
+    /// The owner change of a hand-over (to a user, or the next user of an allocation rule), the
+    /// owner's open activities that follow, and the new owner's notification.
+    async fn handover(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        a: &crate::action::HandoverAction,
+    ) -> Result<Result<(Vec<Effect>, Vec<String>), String>, ExecuteError> {
+        use crate::action::{ActivityKind, HandoverTarget};
+        let mut effects = Vec::new();
+        let new_owner = match &a.to {
+            HandoverTarget::User { user_id } => match self.users.get(&job.tenant, user_id).await? {
+                Some(user) if user.active => user.id,
+                _ => return Ok(Err(format!("user '{user_id}' is not an active user"))),
+            },
+            HandoverTarget::AllocationRule { rule } => {
+                let Some(Setting::AllocationRule(found)) = self
+                    .settings
+                    .get(&job.tenant, SettingKind::AllocationRule, rule)
+                    .await?
+                    .map(|s| s.value)
+                else {
+                    return Ok(Err(format!("allocation rule '{rule}' no longer exists")));
+                };
+                let module = c.schema.module(found.module);
+                let condition = crate::condition::CompiledCondition::compile(
+                    &found.condition,
+                    module,
+                    crate::condition::ConditionScope::RecordState,
+                    "",
+                )
+                .map_err(|_| {
+                    StoreError::Corrupt(
+                        "stored allocation rule condition no longer compiles".into(),
+                    )
+                })?;
+                let ctx = crate::condition::EvalContext {
+                    now: c.now,
+                    tz: c.tz,
+                    previous: None,
+                };
+                if !condition.matches(&c.record, &ctx) {
+                    return Ok(Err(format!(
+                        "the record does not match allocation rule '{rule}'"
+                    )));
+                }
+                let mut active = Vec::new();
+                for user in &found.users {
+                    if self
+                        .users
+                        .get(&job.tenant, user)
+                        .await?
+                        .is_some_and(|u| u.active)
+                    {
+                        active.push(user.clone());
+                    }
+                }
+                if active.is_empty() {
+                    return Ok(Err(format!("allocation rule '{rule}' has no active user")));
+                }
+                let turn = self.ledger.counter(&job.tenant, rule.as_str()).await?;
+                effects.push(Effect::Advance {
+                    counter: rule.to_string(),
+                    expected: turn,
+                });
+                active[(turn % active.len() as u64) as usize].clone()
+            }
+        };
+        let old_owner = c.owner();
+        let mut fields = c.stored.fields.clone();
+        fields.insert("Owner".into(), Value::String(new_owner.to_string()));
+        fields.insert("UpdatedAt".into(), Value::String(c.now.to_rfc3339()));
+        effects.push(Effect::Replace {
+            record: StoredRecord {
+                fields,
+                ..c.stored.clone()
+            },
+            expected: c.revision,
+        });
+        let mut output = vec![c.stored.id.to_string()];
+        if !a.move_open_activities.is_empty() {
+            for related in self.records.related(&job.tenant, &c.stored.id).await? {
+                let kind = match related.value.module {
+                    Module::Task => ActivityKind::Task,
+                    Module::CareCard => ActivityKind::CareCard,
+                    _ => continue,
+                };
+                let open =
+                    related.value.fields.get("Status").and_then(Value::as_str) == Some("Open");
+                let owned = related.value.fields.get("Owner").and_then(Value::as_str)
+                    == old_owner.as_ref().map(UserId::as_str);
+                if !a.move_open_activities.contains(&kind) || !open || !owned {
+                    continue;
+                }
+                if effects.len() >= 90 {
+                    return Ok(Err(
+                        "too many open activities to move in one hand-over (at most 88)".into(),
+                    ));
+                }
+                let mut fields = related.value.fields.clone();
+                fields.insert("Owner".into(), Value::String(new_owner.to_string()));
+                if kind == ActivityKind::Task {
+                    fields.insert("Assignee".into(), Value::String(new_owner.to_string()));
+                }
+                output.push(related.value.id.to_string());
+                effects.push(Effect::Replace {
+                    record: StoredRecord {
+                        fields,
+                        ..related.value
+                    },
+                    expected: related.revision,
+                });
+            }
+        }
+        if a.notify_new_owner {
+            let name = c
+                .record
+                .get("Name")
+                .or(c.record.get("Code"))
+                .and_then(FieldValue::as_text)
+                .unwrap_or_default();
+            effects.push(Effect::Notify(Notification {
+                id: derived_id("ntf", &job.idempotency_key(), 0).to_string(),
+                user: new_owner,
+                message: format!("Bạn được bàn giao: {name}"),
+                record: Some(c.record.id.clone()),
+                at: c.now,
+                read: false,
+            }));
+        }
+        Ok(Ok((effects, output)))
     }
 
     /// The addresses a recipient field names (on the record, or on a related record).

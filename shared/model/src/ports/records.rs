@@ -82,6 +82,14 @@ pub trait RecordStore: Send + Sync {
         expected: u64,
     ) -> Result<(), StoreError>;
 
+    /// The records that reference `record` through their Customer field (its related lists:
+    /// contacts, orders, tasks, care cards, …).
+    async fn related(
+        &self,
+        tenant: &TenantId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
     /// A module's records, most recently updated first.
     async fn list(
         &self,

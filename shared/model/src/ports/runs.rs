@@ -36,6 +36,9 @@ pub trait RunLedger: Send + Sync {
     async fn commit(&self, run: &RunRecord, effects: &[Effect])
     -> Result<ClaimOutcome, StoreError>;
 
+    /// The current value of a named counter (0 when never advanced).
+    async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError>;
+
     /// A workflow's runs, latest first.
     async fn history(
         &self,
