@@ -33,11 +33,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchRes
     let mut response = SqsBatchResponse::default();
     for message in &event.payload.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let job = message
-            .body
-            .as_deref()
-            .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
-            .and_then(|event| serde_json::from_value::<ActionJob>(event["detail"].clone()).ok());
+        let job = message.body.as_deref().and_then(ActionJob::from_event_json);
         let Some(job) = job else {
             // Not a job: retrying cannot help, so it is dropped with an error in the log.
             tracing::error!(message = %id, "message is not an action job");

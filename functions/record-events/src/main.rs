@@ -2,47 +2,20 @@
 //! record and runs the module's work workflows. Reports partial batch failures, so that only the
 //! failed record and those after it are retried.
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
 
-use crm_adapters::dynamo::{RECORD_SK, RecordItem, Stores};
+use crm_adapters::dynamo::{Stores, record_change};
 use crm_adapters::events::EventBridgeJobPublisher;
 use crm_adapters::{Tables, config};
-use crm_model::app::record_events::{BatchCache, Change, RecordEvents};
-use crm_model::ids::TenantId;
+use crm_model::app::record_events::{BatchCache, RecordEvents};
 use crm_model::ports::SystemClock;
 
 struct Deps {
     stores: Stores,
     publisher: EventBridgeJobPublisher,
-}
-
-fn image(item: &serde_dynamo::Item) -> Option<RecordItem> {
-    if item.is_empty() {
-        return None;
-    }
-    serde_dynamo::from_item(item.clone())
-        .ok()
-        .filter(|r: &RecordItem| r.sk == RECORD_SK)
-}
-
-/// The tenant and change a stream record describes, when it is about a CRM record.
-fn change(record: &EventRecord) -> Option<(TenantId, Change)> {
-    let new = image(&record.change.new_image);
-    let old = image(&record.change.old_image);
-    let tenant = new.as_ref().or(old.as_ref())?.tenant.clone();
-    let change = match (old, new) {
-        (None, Some(new)) => Change::Inserted(new.into_stored().value),
-        (Some(old), Some(new)) => Change::Modified {
-            old: old.into_stored().value,
-            new: new.into_stored().value,
-        },
-        (Some(old), None) => Change::Removed(old.into_stored().value),
-        (None, None) => return None,
-    };
-    Some((tenant, change))
 }
 
 async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
@@ -56,7 +29,9 @@ async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEventR
     let mut cache = BatchCache::default();
     let mut response = DynamoDbEventResponse::default();
     for record in &event.payload.records {
-        let Some((tenant, change)) = change(record) else {
+        let Some((tenant, change)) =
+            record_change(&record.change.old_image, &record.change.new_image)
+        else {
             continue;
         };
         let current = change.current();

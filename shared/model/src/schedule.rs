@@ -95,6 +95,13 @@ pub struct ActionJob {
 }
 
 impl ActionJob {
+    /// The job an EventBridge event carries as its detail (the body of a message the rule put
+    /// on the executor's queue).
+    pub fn from_event_json(body: &str) -> Option<ActionJob> {
+        let event: serde_json::Value = serde_json::from_str(body).ok()?;
+        serde_json::from_value(event.get("detail")?.clone()).ok()
+    }
+
     /// The key under which the executor records the job's effect exactly once.
     pub fn idempotency_key(&self) -> String {
         format!(

@@ -1,0 +1,36 @@
+//! Reading the records table's stream: the old and new images of an item, as a record change.
+
+use crm_model::app::record_events::Change;
+use crm_model::ids::TenantId;
+
+use super::records::{RECORD_SK, RecordItem};
+
+fn image(item: &serde_dynamo::Item) -> Option<RecordItem> {
+    if item.is_empty() {
+        return None;
+    }
+    serde_dynamo::from_item(item.clone())
+        .ok()
+        .filter(|r: &RecordItem| r.sk == RECORD_SK)
+}
+
+/// The tenant and change a stream record's images describe, when they are a CRM record's (users,
+/// notifications and other items of the table are not).
+pub fn record_change(
+    old: &serde_dynamo::Item,
+    new: &serde_dynamo::Item,
+) -> Option<(TenantId, Change)> {
+    let new = image(new);
+    let old = image(old);
+    let tenant = new.as_ref().or(old.as_ref())?.tenant.clone();
+    let change = match (old, new) {
+        (None, Some(new)) => Change::Inserted(new.into_stored().value),
+        (Some(old), Some(new)) => Change::Modified {
+            old: old.into_stored().value,
+            new: new.into_stored().value,
+        },
+        (Some(old), None) => Change::Removed(old.into_stored().value),
+        (None, None) => return None,
+    };
+    Some((tenant, change))
+}
