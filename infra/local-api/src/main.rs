@@ -1,0 +1,135 @@
+//! The console's APIs on localhost for development: the same router the Lambda function serves,
+//! with the JWT claims API Gateway's authorizer would pass taken from the bearer token's payload
+//! instead. The token is not verified, so this binds to loopback only.
+//!
+//!     infra/stack.sh up && source .local/env && cargo run -p crm-local-api
+//!     curl -H "Authorization: Bearer $(cargo run -q -p crm-local-api -- token demo-tenant u-admin admin)" \
+//!          http://127.0.0.1:3000/workflows
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use crm_adapters::dynamo::Stores;
+use crm_adapters::events::EventBridgeJobPublisher;
+use crm_adapters::{Tables, config};
+use crm_api::LocalClaims;
+use crm_model::ports::SystemClock;
+
+/// The claims of a bearer token's payload, flattened as API Gateway flattens them (arrays become
+/// `[a b]`). `None` when there is no readable token: the handlers then answer 401.
+fn claims(request: &Request) -> Option<HashMap<String, String>> {
+    let header = request.headers().get("authorization")?.to_str().ok()?;
+    let token = header.strip_prefix("Bearer ")?;
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let object: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    Some(
+        object
+            .into_iter()
+            .map(|(key, value)| {
+                let text = match value {
+                    Value::String(s) => s,
+                    Value::Array(items) => {
+                        let items: Vec<String> = items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                            .collect();
+                        format!("[{}]", items.join(" "))
+                    }
+                    other => other.to_string(),
+                };
+                (key, text)
+            })
+            .collect(),
+    )
+}
+
+async fn dev_claims(mut request: Request, next: Next) -> Response {
+    if let Some(claims) = claims(&request) {
+        request.extensions_mut().insert(LocalClaims(claims));
+    }
+    next.run(request).await
+}
+
+/// An unsigned token with the claims the authorizer would pass.
+fn dev_token(tenant: &str, user: &str, role: &str) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload =
+        serde_json::json!({"sub": user, "custom:tenant_id": tenant, "cognito:groups": [role]});
+    format!("{header}.{}.", URL_SAFE_NO_PAD.encode(payload.to_string()))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("token") {
+        let get =
+            |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_owned());
+        println!(
+            "{}",
+            dev_token(&get(2, "demo-tenant"), &get(3, "u-admin"), &get(4, "admin"))
+        );
+        return Ok(());
+    }
+    let port: u16 = std::env::var("LOCAL_API_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let sdk = config::load_sdk_config().await;
+    let tables = Tables::from_env().map_err(|e| e.to_string())?;
+    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
+    let bus = std::env::var("AUTOMATION_BUS")
+        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
+    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    let state = crm_api::workflow_api::State {
+        workflows: Arc::new(stores.workflows),
+        settings: Arc::new(stores.settings),
+        users: Arc::new(stores.users),
+        schedule: Arc::new(stores.schedule),
+        records: Arc::new(stores.records),
+        runs: Arc::new(stores.runs),
+        publisher: Arc::new(publisher),
+        clock: Arc::new(SystemClock),
+    };
+    let router = crm_api::workflow_api::router(state).layer(middleware::from_fn(dev_claims));
+    // Loopback only: the tokens are not verified.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("automation settings API on http://127.0.0.1:{port}");
+    eprintln!(
+        "try: curl -H 'Authorization: Bearer {}' http://127.0.0.1:{port}/workflows",
+        dev_token("demo-tenant", "u-admin", "admin")
+    );
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dev_token_carries_the_claims_an_authorizer_would_pass() {
+        let token = dev_token("acme", "u-1", "admin");
+        let request = Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let claims = claims(&request).unwrap();
+        assert_eq!(claims["custom:tenant_id"], "acme");
+        assert_eq!(claims["cognito:groups"], "[admin]");
+        let caller = crm_api::Caller::from_claims(&claims).unwrap();
+        assert!(caller.admin);
+        let none = Request::builder().body(axum::body::Body::empty()).unwrap();
+        assert!(claims(&none).is_none());
+    }
+}
