@@ -124,10 +124,10 @@ mod tests {
             .header("authorization", format!("Bearer {token}"))
             .body(axum::body::Body::empty())
             .unwrap();
-        let claims = claims(&request).unwrap();
-        assert_eq!(claims["custom:tenant_id"], "acme");
-        assert_eq!(claims["cognito:groups"], "[admin]");
-        let caller = crm_api::Caller::from_claims(&claims).unwrap();
+        let read = claims(&request).unwrap();
+        assert_eq!(read["custom:tenant_id"], "acme");
+        assert_eq!(read["cognito:groups"], "[admin]");
+        let caller = crm_api::Caller::from_claims(&read).unwrap();
         assert!(caller.admin);
         let none = Request::builder().body(axum::body::Body::empty()).unwrap();
         assert!(claims(&none).is_none());
