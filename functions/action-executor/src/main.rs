@@ -7,6 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
 
 use crm_adapters::dynamo::Stores;
+use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::{Tables, config};
 use crm_model::app::execute::{Executor, JobOutcome};
@@ -15,7 +16,8 @@ use crm_model::schedule::ActionJob;
 
 struct Deps {
     stores: Stores,
-    sms: SnsSmsSender,
+    sms: SmsGateways,
+    zns: ZaloZns,
     email: SesEmailSender,
 }
 
@@ -27,6 +29,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchRes
         users: &deps.stores.users,
         ledger: &deps.stores.runs,
         sms: &deps.sms,
+        zns: &deps.zns,
         email: &deps.email,
         clock: &SystemClock,
     };
@@ -71,7 +74,11 @@ async fn main() -> Result<(), Error> {
     let tables = Tables::from_env()?;
     let deps = Deps {
         stores: Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables),
-        sms: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+        sms: SmsGateways {
+            sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+            brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+        },
+        zns: ZaloZns::new(Secrets::from_env()),
         email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await

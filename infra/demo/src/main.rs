@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 use crm_adapters::dynamo::Stores;
 use crm_adapters::events::EventBridgeJobPublisher;
+use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::{Tables, config};
 use crm_api::LocalClaims;
@@ -295,7 +296,11 @@ async fn main() -> Result<(), String> {
         jobs.len()
     );
     // The executor, as the action-executor function runs it for each queued job.
-    let sms = SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk));
+    let sms = SmsGateways {
+        sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+        brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+    };
+    let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk));
     let executor = Executor {
         workflows: &stores.workflows,
@@ -304,6 +309,7 @@ async fn main() -> Result<(), String> {
         users: &stores.users,
         ledger: &stores.runs,
         sms: &sms,
+        zns: &zns,
         email: &email,
         clock: &FixedClock("2027-05-17T03:05:00Z".parse().map_err(|e| format!("{e}"))?),
     };

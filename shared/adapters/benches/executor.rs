@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use chrono::{DateTime, Utc};
 use crm_adapters::Tables;
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
+use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_model::app::execute::{Executor, JobOutcome};
 use crm_model::app::workflows::Workflows;
@@ -186,7 +187,11 @@ async fn main() {
         };
         stores.records.create(&tenant, &record).await.unwrap();
     }
-    let sms = SnsSmsSender::new(sns);
+    let sms = SmsGateways {
+        sns: SnsSmsSender::new(sns),
+        brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+    };
+    let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(ses);
     let executor = Executor {
         workflows: &stores.workflows,
@@ -195,6 +200,7 @@ async fn main() {
         users: &stores.users,
         ledger: &stores.runs,
         sms: &sms,
+        zns: &zns,
         email: &email,
         clock: &clock,
     };

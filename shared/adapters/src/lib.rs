@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dynamo;
 pub mod events;
+pub mod providers;
 pub mod send;
 
 pub use config::{Clients, ConfigError, Tables};

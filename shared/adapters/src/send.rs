@@ -6,7 +6,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crm_model::ports::{Email, EmailSender, SendError, SmsSender};
+use crm_model::ports::{Email, EmailSender, SendError};
 
 /// Throttling, server errors and transport failures are worth a retry; anything else the
 /// provider said no to is permanent.
@@ -48,9 +48,9 @@ impl SnsSmsSender {
     }
 }
 
-#[async_trait]
-impl SmsSender for SnsSmsSender {
-    async fn send(&self, sender_id: &str, to: &str, text: &str) -> Result<String, SendError> {
+impl SnsSmsSender {
+    /// Publishes `text` to an E.164 number under a sender id; the SNS message id.
+    pub async fn send(&self, sender_id: &str, to: &str, text: &str) -> Result<String, SendError> {
         let sender = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(sender_id)

@@ -6,6 +6,7 @@ mod support;
 
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
+use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_model::app::execute::{ExecuteError, Executor, JobOutcome};
 use crm_model::app::workflows::Workflows;
@@ -21,7 +22,8 @@ use serde_json::{Value, json};
 struct World {
     stores: Stores,
     schedule: DynamoScheduleStore,
-    sms: SnsSmsSender,
+    sms: SmsGateways,
+    zns: ZaloZns,
     email: SesEmailSender,
     tenant: TenantId,
     /// Digits unique to this test, so SMS and mail read back from the emulator are its own.
@@ -97,7 +99,11 @@ async fn world() -> World {
     World {
         stores,
         schedule,
-        sms: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+        sms: SmsGateways {
+            sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+            brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+        },
+        zns: ZaloZns::new(Secrets::from_env()),
         email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
         tenant,
         tag,
@@ -175,6 +181,7 @@ impl World {
             users: &self.stores.users,
             ledger: &self.stores.runs,
             sms: &self.sms,
+            zns: &self.zns,
             email: &self.email,
             clock: &clock,
         }

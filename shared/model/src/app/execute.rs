@@ -12,13 +12,13 @@ use crate::ids::{RecordId, UserId};
 use crate::phone::normalize_vn;
 use crate::ports::{
     ClaimOutcome, Clock, Email, EmailSender, RecordStore, RunLedger, SendError, SettingsStore,
-    SmsSender, StoreError, StoredRecord, UserDirectory, WorkflowStore, lease,
+    SmsSender, StoreError, StoredRecord, UserDirectory, WorkflowStore, ZnsSender, lease,
 };
 use crate::record::{FieldValue, Record};
 use crate::run::{Effect, Notification, RunRecord, RunStatus};
 use crate::schedule::{ActionJob, fire_zone};
 use crate::schema::{Module, Schema};
-use crate::settings::{Setting, SmsGateway};
+use crate::settings::Setting;
 use crate::template::{Escape, MergeTemplate, NoNames, RenderContext};
 use crate::workflow::{ExternalSendGuarantee, WorkflowDefinition};
 
@@ -55,6 +55,7 @@ pub struct Executor<'a> {
     pub users: &'a dyn UserDirectory,
     pub ledger: &'a dyn RunLedger,
     pub sms: &'a dyn SmsSender,
+    pub zns: &'a dyn ZnsSender,
     pub email: &'a dyn EmailSender,
     pub clock: &'a dyn Clock,
 }
@@ -176,7 +177,9 @@ impl Executor<'_> {
                     }
                 }
             }
-            Action::Sms(_) | Action::Email(_) => return self.send(job, &context).await,
+            Action::Sms(_) | Action::Email(_) | Action::Zns(_) => {
+                return self.send(job, &context).await;
+            }
             other => {
                 return self
                     .fail(
@@ -640,6 +643,7 @@ impl Executor<'_> {
         }
         let result = match &c.action {
             Action::Sms(a) => self.send_sms(job, c, a).await?,
+            Action::Zns(a) => self.send_zns(job, c, a).await?,
             Action::Email(a) => self.send_email(job, c, a).await?,
             _ => Err(SendError::Permanent("not a send".into())),
         };
@@ -697,15 +701,8 @@ impl Executor<'_> {
             .get(&job.tenant, SettingKind::SmsProvider, &a.provider)
             .await?
             .map(|s| s.value);
-        let sender_id = match provider {
-            Some(Setting::SmsProvider(p)) => match p.gateway {
-                SmsGateway::Sns { sender_id } => sender_id,
-                SmsGateway::Brandname { .. } => {
-                    return Ok(Err(SendError::Permanent(
-                        "brandname gateways are not carried out by this executor yet".into(),
-                    )));
-                }
-            },
+        let gateway = match provider {
+            Some(Setting::SmsProvider(p)) => p.gateway,
             _ => {
                 return Ok(Err(SendError::Permanent(format!(
                     "SMS provider '{}' no longer exists",
@@ -741,8 +738,96 @@ impl Executor<'_> {
             )));
         }
         let mut ids = Vec::new();
-        for number in &e164 {
-            match self.sms.send(&sender_id, number, &body).await {
+        let key = job.idempotency_key();
+        for (i, number) in e164.iter().enumerate() {
+            // One request id per recipient, stable across redeliveries.
+            let request_id = derived_id("sms", &key, i);
+            match self
+                .sms
+                .send(&gateway, number, &body, request_id.as_str())
+                .await
+            {
+                Ok(id) => ids.push(id),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        Ok(Ok(ids))
+    }
+
+    async fn send_zns(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        a: &crate::action::ZnsAction,
+    ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
+        let provider = match self
+            .settings
+            .get(&job.tenant, SettingKind::ZnsProvider, &a.provider)
+            .await?
+            .map(|s| s.value)
+        {
+            Some(Setting::ZnsProvider(p)) => p,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "ZNS provider '{}' no longer exists",
+                    a.provider
+                ))));
+            }
+        };
+        let template = match self
+            .settings
+            .get(&job.tenant, SettingKind::ZnsTemplate, &a.template)
+            .await?
+            .map(|s| s.value)
+        {
+            Some(Setting::ZnsTemplate(t)) => t,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "ZNS template '{}' no longer exists",
+                    a.template
+                ))));
+            }
+        };
+        let data: std::collections::BTreeMap<String, String> = a
+            .parameters
+            .iter()
+            .map(|(name, text)| (name.clone(), c.render(text, Escape::Plain)))
+            .collect();
+        let mut phones = self.field_values(job, c, &a.recipient_field).await?;
+        phones.extend(self.user_contacts(job, &a.users, true).await?);
+        // Zalo takes 84… without the plus.
+        let mut numbers: Vec<String> = phones
+            .iter()
+            .filter_map(|p| normalize_vn(p))
+            .filter_map(|e164| e164.strip_prefix('+').map(str::to_owned))
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        if numbers.is_empty() {
+            return Ok(Err(SendError::Permanent(
+                "no recipient has a valid phone number".into(),
+            )));
+        }
+        let key = job.idempotency_key();
+        let mut ids = Vec::new();
+        for (i, number) in numbers.iter().enumerate() {
+            // Zalo's tracking id is short: the job's key when it fits, else a digest of it.
+            let tracking = if numbers.len() == 1 && key.len() <= 48 {
+                key.clone()
+            } else {
+                derived_id("zns", &key, i).to_string()
+            };
+            match self
+                .zns
+                .send(
+                    &provider,
+                    number,
+                    &template.zalo_template_id,
+                    &data,
+                    &tracking,
+                )
+                .await
+            {
                 Ok(id) => ids.push(id),
                 Err(error) => return Ok(Err(error)),
             }

@@ -59,11 +59,33 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// Text messages (SMS).
+/// Text messages (SMS), through the gateway a provider setting names.
 #[async_trait]
 pub trait SmsSender: Send + Sync {
-    /// Sends `text` to an E.164 number; the provider's message id.
-    async fn send(&self, sender_id: &str, to: &str, text: &str) -> Result<String, SendError>;
+    /// Sends `text` to an E.164 number; the provider's message id. `request_id` lets the
+    /// gateway drop a duplicate of the same request.
+    async fn send(
+        &self,
+        gateway: &crate::settings::SmsGateway,
+        to: &str,
+        text: &str,
+        request_id: &str,
+    ) -> Result<String, SendError>;
+}
+
+/// Zalo ZNS template messages, through a Zalo Official Account.
+#[async_trait]
+pub trait ZnsSender: Send + Sync {
+    /// Sends template `template_id` with `data` to a phone number (`84…`, no plus); the message
+    /// id Zalo returns. `tracking_id` is echoed back by Zalo for reconciliation.
+    async fn send(
+        &self,
+        provider: &crate::settings::ZnsProvider,
+        phone: &str,
+        template_id: &str,
+        data: &std::collections::BTreeMap<String, String>,
+        tracking_id: &str,
+    ) -> Result<String, SendError>;
 }
 
 /// An email ready to send.

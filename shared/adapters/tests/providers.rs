@@ -1,0 +1,199 @@
+//! The HTTP providers against local stub servers that speak their APIs: an eSMS-style brandname
+//! gateway and Zalo's ZNS template-message API. What each stub received is checked, and how the
+//! providers' answers map to success, permanent and transient failures.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use crm_adapters::providers::{BrandnameSmsGateway, Secrets, ZaloZns};
+use crm_model::ports::{SendError, ZnsSender};
+use crm_model::settings::ZnsProvider;
+use serde_json::{Value, json};
+
+type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
+
+/// Serves `router` on a free loopback port; its base URL.
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
+}
+
+async fn esms(
+    State(seen): State<Seen>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    seen.lock().unwrap().push((headers, body.clone()));
+    let answer = match body["Phone"].as_str() {
+        _ if body["ApiKey"] != "key" || body["SecretKey"] != "secret" => {
+            json!({"CodeResult": "101", "ErrorMessage": "Authorize Failed"})
+        }
+        Some("0900000000") => json!({"CodeResult": "118", "ErrorMessage": "Invalid phone"}),
+        Some("0900000099") => return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({}))),
+        _ => {
+            json!({"CodeResult": "100", "CountRegenerate": 0, "SMSID": format!("sms-{}", body["RequestId"].as_str().unwrap_or(""))})
+        }
+    };
+    (StatusCode::OK, Json(answer))
+}
+
+async fn zalo(
+    State(seen): State<Seen>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    seen.lock().unwrap().push((headers.clone(), body.clone()));
+    if headers.get("access_token").and_then(|v| v.to_str().ok()) != Some("oa-token") {
+        return Json(json!({"error": -124, "message": "Access token is invalid"}));
+    }
+    match body["phone"].as_str() {
+        Some("84900000000") => Json(json!({"error": -108, "message": "Phone number is invalid"})),
+        Some("84900000032") => {
+            Json(json!({"error": -32, "message": "Exceeded request rate limit"}))
+        }
+        _ => Json(
+            json!({"error": 0, "message": "Success", "data": {"msg_id": format!("zns-{}", body["tracking_id"].as_str().unwrap_or("")), "sent_time": "1810429200000"}}),
+        ),
+    }
+}
+
+fn secrets() -> Secrets {
+    Secrets::given([
+        (
+            "esms/main".to_owned(),
+            r#"{"api_key": "key", "secret_key": "secret"}"#.to_owned(),
+        ),
+        ("zalo/oa".to_owned(), "oa-token".to_owned()),
+    ])
+}
+
+#[tokio::test]
+async fn the_brandname_gateway_sends_national_numbers_in_unicode_and_maps_its_codes() {
+    use crm_model::ports::SmsSender;
+    let seen: Seen = Default::default();
+    let base = serve(
+        Router::new()
+            .route(
+                "/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+                post(esms),
+            )
+            .with_state(seen.clone()),
+    )
+    .await;
+    let gateways = crm_adapters::providers::SmsGateways {
+        sns: crm_adapters::send::SnsSmsSender::new(aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::Config::builder()
+                .behavior_version_latest()
+                .build(),
+        )),
+        brandname: BrandnameSmsGateway::new(secrets()),
+    };
+    let gateway = crm_model::settings::SmsGateway::Brandname {
+        base_url: base.clone(),
+        brandname: "CRMDEMO".into(),
+        credentials_secret: "esms/main".into(),
+    };
+    let id = gateways
+        .send(&gateway, "+84912345678", "Chúc mừng sinh nhật An!", "req-1")
+        .await
+        .unwrap();
+    assert_eq!(id, "sms-req-1");
+    let request = seen.lock().unwrap()[0].1.clone();
+    assert_eq!(request["Phone"], "0912345678");
+    assert_eq!(request["Content"], "Chúc mừng sinh nhật An!");
+    assert_eq!(
+        (
+            request["Brandname"].as_str(),
+            request["IsUnicode"].as_str(),
+            request["SmsType"].as_str()
+        ),
+        (Some("CRMDEMO"), Some("1"), Some("2"))
+    );
+
+    assert!(
+        matches!(gateways.send(&gateway, "+84900000000", "x", "req-2").await, Err(SendError::Permanent(m)) if m.contains("118"))
+    );
+    assert!(matches!(
+        gateways.send(&gateway, "+84900000099", "x", "req-3").await,
+        Err(SendError::Transient(_))
+    ));
+    let wrong_key = crm_model::settings::SmsGateway::Brandname {
+        base_url: base,
+        brandname: "CRMDEMO".into(),
+        credentials_secret: "missing".into(),
+    };
+    assert!(
+        matches!(gateways.send(&wrong_key, "+84912345678", "x", "req-4").await, Err(SendError::Permanent(m)) if m.contains("CRM_SECRET_MISSING"))
+    );
+}
+
+#[tokio::test]
+async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors() {
+    let seen: Seen = Default::default();
+    let base = serve(
+        Router::new()
+            .route("/message/template", post(zalo))
+            .with_state(seen.clone()),
+    )
+    .await;
+    let zns = ZaloZns::new(secrets());
+    let provider = ZnsProvider {
+        name: "OA".into(),
+        oa_id: "1234".into(),
+        base_url: base.clone(),
+        access_token_secret: "zalo/oa".into(),
+    };
+    let data: BTreeMap<String, String> = [
+        ("customer_name".to_owned(), "Nguyễn Thị Mai".to_owned()),
+        ("birthday".to_owned(), "08/03/1992".to_owned()),
+    ]
+    .into();
+    let id = zns
+        .send(
+            &provider,
+            "84912345678",
+            "231677",
+            &data,
+            "t/wf/v1/c1/Y2027/zns",
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "zns-t/wf/v1/c1/Y2027/zns");
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(headers["access_token"], "oa-token");
+    assert_eq!(body["template_id"], "231677");
+    assert_eq!(body["template_data"]["customer_name"], "Nguyễn Thị Mai");
+    assert_eq!(body["tracking_id"], "t/wf/v1/c1/Y2027/zns");
+
+    assert!(
+        matches!(zns.send(&provider, "84900000000", "231677", &data, "t2").await, Err(SendError::Permanent(m)) if m.contains("-108"))
+    );
+    assert!(matches!(
+        zns.send(&provider, "84900000032", "231677", &data, "t3")
+            .await,
+        Err(SendError::Transient(_))
+    ));
+    let bad_token = ZnsProvider {
+        access_token_secret: "missing".into(),
+        ..provider.clone()
+    };
+    assert!(matches!(
+        zns.send(&bad_token, "84912345678", "231677", &data, "t4")
+            .await,
+        Err(SendError::Permanent(_))
+    ));
+    let down = ZnsProvider {
+        base_url: "http://127.0.0.1:9".into(),
+        ..provider
+    };
+    assert!(matches!(
+        zns.send(&down, "84912345678", "231677", &data, "t5").await,
+        Err(SendError::Transient(_))
+    ));
+}
