@@ -416,7 +416,7 @@ async fn main() -> Result<(), String> {
         println!("{created} settings, workflows and activations were created this run.");
     }
     println!(
-        "Not carried out yet: care cards, Zalo ZNS, brandname SMS gateways and print attachments (their runs fail and say so)."
+        "Not carried out yet: care cards and print attachments (their runs fail and say so)."
     );
     Ok(())
 }

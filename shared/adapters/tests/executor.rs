@@ -581,3 +581,69 @@ async fn futures_join_all<F: std::future::Future>(
         .map(|o| o.expect("every future finished"))
         .collect()
 }
+
+#[tokio::test]
+async fn a_zns_action_sends_its_template_parameters_from_the_record() {
+    use axum::routing::post;
+    let seen: support::Seen = Default::default();
+    let base = support::serve(
+        axum::Router::new()
+            .route("/message/template", post(support::zalo))
+            .with_state(seen.clone()),
+    )
+    .await;
+    let mut w = world().await;
+    w.zns = ZaloZns::new(Secrets::given([(
+        "zalo/oa".to_owned(),
+        "oa-token".to_owned(),
+    )]));
+    for (id, setting) in [
+        (
+            "oa",
+            json!({"kind": "zns_provider", "name": "OA", "oa_id": "1234", "base_url": base, "access_token_secret": "zalo/oa"}),
+        ),
+        (
+            "zns-hpbd",
+            json!({"kind": "zns_template", "name": "HPBD", "zalo_template_id": "231677", "parameters": ["customer_name", "birthday"]}),
+        ),
+    ] {
+        w.stores
+            .settings
+            .create(
+                &w.tenant,
+                &SettingId::new(id).unwrap(),
+                &serde_json::from_value(setting).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let customer = w.customer("c1", json!({"Name": "Trần Thu Hà", "Phone": w.phone(), "Birthday": "1992-03-08", "Owner": "u-owner"})).await;
+    let workflow = w.workflow("wf-zns", json!({
+        "module": "Customer", "name": "ZNS",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00"},
+        "actions": [{"kind": "zns", "id": "zns", "name": "ZNS", "provider": "oa", "recipient_field": {"field": "Phone"},
+                     "template": "zns-hpbd", "parameters": {"customer_name": "#Name", "birthday": "#Birthday"}}]
+    })).await;
+    let job = w.job(&workflow, &customer, "zns");
+    let outcome = w.deliver_twice_then_again(&job).await;
+    assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "sent once");
+    let body = &requests[0].1;
+    assert_eq!(body["phone"], w.e164().trim_start_matches('+'));
+    assert_eq!(
+        body["template_data"],
+        json!({"customer_name": "Trần Thu Hà", "birthday": "08/03/1992"})
+    );
+    // The job's key is Zalo's tracking id when it fits in 48 characters, else a digest of it.
+    let key = job.idempotency_key();
+    let tracking = body["tracking_id"].as_str().unwrap();
+    if key.len() <= 48 {
+        assert_eq!(tracking, key);
+    } else {
+        assert!(
+            tracking.starts_with("zns-") && tracking.len() == 20,
+            "{tracking}"
+        );
+    }
+}

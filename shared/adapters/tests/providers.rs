@@ -3,7 +3,10 @@
 //! providers' answers map to success, permanent and transient failures.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+
+mod support;
+
+use support::{Seen, serve, zalo};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,16 +16,6 @@ use crm_adapters::providers::{BrandnameSmsGateway, Secrets, ZaloZns};
 use crm_model::ports::{SendError, ZnsSender};
 use crm_model::settings::ZnsProvider;
 use serde_json::{Value, json};
-
-type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
-
-/// Serves `router` on a free loopback port; its base URL.
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{address}")
-}
 
 async fn esms(
     State(seen): State<Seen>,
@@ -41,26 +34,6 @@ async fn esms(
         }
     };
     (StatusCode::OK, Json(answer))
-}
-
-async fn zalo(
-    State(seen): State<Seen>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    seen.lock().unwrap().push((headers.clone(), body.clone()));
-    if headers.get("access_token").and_then(|v| v.to_str().ok()) != Some("oa-token") {
-        return Json(json!({"error": -124, "message": "Access token is invalid"}));
-    }
-    match body["phone"].as_str() {
-        Some("84900000000") => Json(json!({"error": -108, "message": "Phone number is invalid"})),
-        Some("84900000032") => {
-            Json(json!({"error": -32, "message": "Exceeded request rate limit"}))
-        }
-        _ => Json(
-            json!({"error": 0, "message": "Success", "data": {"msg_id": format!("zns-{}", body["tracking_id"].as_str().unwrap_or("")), "sent_time": "1810429200000"}}),
-        ),
-    }
 }
 
 fn secrets() -> Secrets {

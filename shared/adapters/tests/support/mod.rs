@@ -186,3 +186,38 @@ impl JobProbe {
             .await;
     }
 }
+
+/// What a stub server received: headers and JSON body of each request.
+pub type Seen = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, serde_json::Value)>>>;
+
+/// Serves `router` on a free loopback port; its base URL.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// A stub of Zalo's `POST /message/template`: token `oa-token`; phone 84900000000 is invalid
+/// (-108), 84900000032 is rate limited (-32); anything else succeeds with `zns-<tracking id>`.
+pub async fn zalo(
+    axum::extract::State(seen): axum::extract::State<Seen>,
+    headers: axum::http::HeaderMap,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> axum::Json<serde_json::Value> {
+    use serde_json::json;
+    seen.lock().unwrap().push((headers.clone(), body.clone()));
+    if headers.get("access_token").and_then(|v| v.to_str().ok()) != Some("oa-token") {
+        return axum::Json(json!({"error": -124, "message": "Access token is invalid"}));
+    }
+    match body["phone"].as_str() {
+        Some("84900000000") => {
+            axum::Json(json!({"error": -108, "message": "Phone number is invalid"}))
+        }
+        Some("84900000032") => {
+            axum::Json(json!({"error": -32, "message": "Exceeded request rate limit"}))
+        }
+        _ => axum::Json(json!({"error": 0, "message": "Success",
+            "data": {"msg_id": format!("zns-{}", body["tracking_id"].as_str().unwrap_or("")), "sent_time": "1810429200000"}})),
+    }
+}
