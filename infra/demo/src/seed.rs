@@ -18,6 +18,12 @@ const GIVEN: [&str; 16] = [
     "Nam", "Phương", "Quân", "Trang",
 ];
 const OWNERS: [&str; 2] = ["u-lan", "u-minh"];
+const PRODUCTS: [(&str, &str); 4] = [
+    ("Máy lọc nước", "Gia dụng"),
+    ("Lõi lọc thay thế", "Gia dụng"),
+    ("Nồi chiên không dầu", "Nhà bếp"),
+    ("Bình giữ nhiệt", "Nhà bếp"),
+];
 const PROVINCES: [&str; 4] = ["Hà Nội", "TP Hồ Chí Minh", "Đà Nẵng", "Cần Thơ"];
 
 /// The day the demo's scans run on (in Asia/Ho_Chi_Minh).
@@ -77,6 +83,10 @@ fn order(i: usize) -> StoredRecord {
             "OrderDate": (delivered - Duration::days(3)).to_string(),
             "DeliveryDate": delivered.to_string(),
             "Amount": 450_000 + (i as i64 % 20) * 125_000,
+            "Lines": [
+                {"product": PRODUCTS[i % 4].0, "category": PRODUCTS[i % 4].1, "quantity": 1 + i % 3, "unit_price": 450_000},
+                {"product": PRODUCTS[(i + 1) % 4].0, "category": PRODUCTS[(i + 1) % 4].1, "quantity": 1}
+            ],
             "Status": "Delivered",
             "Salesperson": OWNERS[i % 2],
             "Owner": OWNERS[i % 2],

@@ -647,3 +647,76 @@ async fn a_zns_action_sends_its_template_parameters_from_the_record() {
         );
     }
 }
+
+#[tokio::test]
+async fn care_cards_are_added_per_product_or_category_for_the_orders_salesperson_once() {
+    let w = world().await;
+    let order = StoredRecord {
+        id: RecordId::new("o1").unwrap(),
+        module: crm_model::schema::Module::Order,
+        fields: json!({
+            "Code": "DH00001", "Customer": "c1", "OrderDate": "2027-05-01", "DeliveryDate": "2027-05-10",
+            "Status": "Delivered", "Salesperson": "u-manager", "Owner": "u-manager",
+            "Lines": [
+                {"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 1, "unit_price": 4500000},
+                {"product": "Lõi lọc", "category": "Gia dụng", "quantity": 3, "unit_price": 250000},
+                {"product": "Nồi chiên", "category": "Nhà bếp", "quantity": 1}
+            ]
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+    };
+    w.stores.records.create(&w.tenant, &order).await.unwrap();
+    let workflow = w.workflow("wf-cards", json!({
+        "module": "Order", "name": "Chăm sóc sau giao hàng",
+        "trigger": {"type": "time", "date_field": "DeliveryDate", "recurrence": "once", "time_of_day": "09:00:00",
+                    "offset": {"amount": 7, "unit": "days", "direction": "after"}},
+        "actions": [
+            {"kind": "care_card", "id": "per-product", "name": "Theo sản phẩm", "based_on": {"type": "products", "only": ["Máy lọc nước", "Nồi chiên"]},
+             "owner": {"type": "order_salesperson"}, "notify_owner": true, "layout": "Sau bán", "care_date": {"days_after": 2},
+             "fields": [{"field": "Notes", "value": {"type": "merge", "text": "Hỏi thăm đơn #Code"}}]},
+            {"kind": "care_card", "id": "per-category", "name": "Theo nhóm", "based_on": {"type": "product_categories"},
+             "owner": {"type": "user", "user_id": "u-owner"}, "layout": "Nhóm hàng", "care_date": {"days_after": 0}}
+        ]
+    })).await;
+    let per_product = w
+        .deliver_twice_then_again(&w.job(&workflow, &order.id, "per-product"))
+        .await;
+    let JobOutcome::Succeeded(cards) = per_product else {
+        panic!("{per_product:?}")
+    };
+    assert_eq!(cards.len(), 2);
+    let mut products = Vec::new();
+    for id in &cards {
+        let card = w
+            .stores
+            .records
+            .get(&w.tenant, &RecordId::new(id.clone()).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+        assert_eq!(card.module, crm_model::schema::Module::CareCard);
+        assert_eq!(
+            (
+                card.fields["Owner"].as_str(),
+                card.fields["Order"].as_str(),
+                card.fields["Customer"].as_str()
+            ),
+            (Some("u-manager"), Some("o1"), Some("c1"))
+        );
+        assert_eq!(card.fields["CareDate"], "2027-05-19");
+        assert_eq!(card.fields["Notes"], "Hỏi thăm đơn DH00001");
+        products.push(card.fields["Product"].as_str().unwrap().to_owned());
+    }
+    products.sort();
+    assert_eq!(products, ["Máy lọc nước", "Nồi chiên"]);
+    let per_category = w
+        .deliver_twice_then_again(&w.job(&workflow, &order.id, "per-category"))
+        .await;
+    let JobOutcome::Succeeded(cards) = per_category else {
+        panic!("{per_category:?}")
+    };
+    assert_eq!(cards.len(), 2, "Gia dụng and Nhà bếp");
+}

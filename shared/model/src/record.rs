@@ -23,6 +23,20 @@ pub enum FieldValue {
     DateTime(DateTime<Utc>),
     Text(String),
     List(Vec<String>),
+    Lines(Vec<LineItem>),
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    pub product: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub quantity: f64,
+    /// Whole units of the tenant's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<i64>,
 }
 
 impl FieldValue {
@@ -51,6 +65,13 @@ impl FieldValue {
     pub fn as_datetime(&self) -> Option<DateTime<Utc>> {
         match *self {
             FieldValue::DateTime(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn as_lines(&self) -> Option<&[LineItem]> {
+        match self {
+            FieldValue::Lines(lines) => Some(lines),
             _ => None,
         }
     }
@@ -134,6 +155,19 @@ impl FieldValue {
                 FieldValue::Text(s.to_owned())
             }
             FieldKind::Boolean => FieldValue::Bool(value.as_bool().ok_or_else(wrong)?),
+            FieldKind::LineItems => {
+                let lines: Vec<LineItem> = serde_json::from_value(value.clone()).map_err(|e| {
+                    format!("expected lines of {{product, category, quantity, unit_price}}: {e}")
+                })?;
+                if let Some(bad) = lines.iter().position(|l| {
+                    l.product.trim().is_empty() || !(l.quantity > 0.0) || !l.quantity.is_finite()
+                }) {
+                    return Err(format!(
+                        "line {bad} needs a product and a positive quantity"
+                    ));
+                }
+                FieldValue::Lines(lines)
+            }
             FieldKind::TimeZone => {
                 let s = value.as_str().ok_or_else(wrong)?;
                 s.parse::<Tz>()
@@ -293,6 +327,26 @@ mod tests {
             assert!(problems.has(path), "missing problem at {path}: {problems}");
         }
         assert_eq!(problems.len(), 8);
+    }
+
+    #[test]
+    fn order_lines_need_a_product_and_a_positive_quantity() {
+        let schema = Schema::builtin();
+        let order = schema.module(Module::Order);
+        let good = json!({"Lines": [{"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 2, "unit_price": 4500000}]});
+        let fields = parse_fields(order, good.as_object().unwrap(), "", ParseMode::Update).unwrap();
+        assert_eq!(
+            fields["Lines"].as_lines().unwrap()[0].category.as_deref(),
+            Some("Gia dụng")
+        );
+        let bad = json!({"Lines": [{"product": "", "quantity": 0}]});
+        assert!(
+            parse_fields(order, bad.as_object().unwrap(), "", ParseMode::Update)
+                .unwrap_err()
+                .has("/Lines")
+        );
+        let unknown = json!({"Lines": [{"product": "x", "quantity": 1, "colour": "red"}]});
+        assert!(parse_fields(order, unknown.as_object().unwrap(), "", ParseMode::Update).is_err());
     }
 
     #[test]

@@ -208,6 +208,8 @@ enum Family {
     Temporal,
     Boolean,
     MultiChoice,
+    /// Order lines: only "empty" and "not empty" apply.
+    Lines,
 }
 
 fn family(kind: &FieldKind) -> Family {
@@ -221,6 +223,7 @@ fn family(kind: &FieldKind) -> Family {
         FieldKind::Date | FieldKind::DateTime => Family::Temporal,
         FieldKind::Boolean => Family::Boolean,
         FieldKind::MultiPickList { .. } => Family::MultiChoice,
+        FieldKind::LineItems => Family::Lines,
     }
 }
 

@@ -50,6 +50,7 @@ fn is_empty(value: Option<&FieldValue>) -> bool {
         None => true,
         Some(FieldValue::Text(s)) => s.trim().is_empty(),
         Some(FieldValue::List(items)) => items.is_empty(),
+        Some(FieldValue::Lines(lines)) => lines.is_empty(),
         Some(_) => false,
     }
 }

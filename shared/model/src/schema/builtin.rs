@@ -221,6 +221,7 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             required(field("OrderDate", "Ngày đặt hàng", "Order date", Date)),
             field("DeliveryDate", "Ngày giao hàng", "Delivery date", Date),
             field("Amount", "Tổng tiền", "Total", Money),
+            field("Lines", "Hàng hóa", "Line items", LineItems),
             field("Salesperson", "Nhân viên kinh doanh", "Salesperson", User),
             field(
                 "Status",

@@ -105,6 +105,8 @@ pub enum FieldKind {
     },
     /// An IANA time-zone name; a time trigger fires in it when the record has one.
     TimeZone,
+    /// An order's lines: product, product category, quantity, unit price.
+    LineItems,
 }
 
 impl FieldKind {
@@ -123,6 +125,7 @@ impl FieldKind {
             FieldKind::Boolean => "boolean",
             FieldKind::Reference { .. } => "reference",
             FieldKind::TimeZone => "time zone",
+            FieldKind::LineItems => "line items",
         }
     }
 

@@ -72,6 +72,16 @@ pub fn write_value(
         (_, FieldValue::Number(n)) => write_decimal(out, *n),
         (_, FieldValue::Text(s)) => out.push_str(s),
         (_, FieldValue::List(items)) => out.push_str(&items.join(", ")),
+        (_, FieldValue::Lines(lines)) => {
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&line.product);
+                out.push_str(" × ");
+                write_decimal(out, line.quantity);
+            }
+        }
     }
 }
 
