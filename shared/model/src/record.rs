@@ -160,7 +160,7 @@ impl FieldValue {
                     format!("expected lines of {{product, category, quantity, unit_price}}: {e}")
                 })?;
                 if let Some(bad) = lines.iter().position(|l| {
-                    l.product.trim().is_empty() || !(l.quantity > 0.0) || !l.quantity.is_finite()
+                    l.product.trim().is_empty() || !l.quantity.is_finite() || l.quantity <= 0.0
                 }) {
                     return Err(format!(
                         "line {bad} needs a product and a positive quantity"
