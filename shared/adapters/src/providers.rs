@@ -67,6 +67,31 @@ fn http() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Tries a send up to three times while the provider answers with a transient error, waiting
+/// 200 ms, then 400 ms, each with up to 50 % random jitter (so that concurrent executors do not
+/// retry in step). A send that still fails goes back to the queue, which redelivers it later.
+async fn with_retries<F, Fut>(mut send: F) -> Result<String, SendError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<String, SendError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match send().await {
+            Err(SendError::Transient(_)) if attempt < 2 => {
+                let base = 200u64 << attempt;
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let jitter = u64::from(nanos) % (base / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn transport(error: reqwest::Error) -> SendError {
     // Timeouts and refused connections are worth a retry.
     SendError::Transient(format!("HTTP: {error}"))
@@ -246,6 +271,19 @@ impl ZaloZns {
 #[async_trait]
 impl ZnsSender for ZaloZns {
     async fn send(
+        &self,
+        provider: &ZnsProvider,
+        phone: &str,
+        template_id: &str,
+        data: &BTreeMap<String, String>,
+        tracking_id: &str,
+    ) -> Result<String, SendError> {
+        with_retries(|| self.send_once(provider, phone, template_id, data, tracking_id)).await
+    }
+}
+
+impl ZaloZns {
+    async fn send_once(
         &self,
         provider: &ZnsProvider,
         phone: &str,
