@@ -96,6 +96,16 @@ async fn the_brandname_gateway_sends_national_numbers_in_unicode_and_maps_its_co
         gateways.send(&gateway, "+84900000099", "x", "req-3").await,
         Err(SendError::Transient(_))
     ));
+    let tries = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, body)| body["Phone"] == "0900000099")
+        .count();
+    assert_eq!(
+        tries, 3,
+        "a transient failure is retried twice before it goes back to the queue"
+    );
     let wrong_key = crm_model::settings::SmsGateway::Brandname {
         base_url: base,
         brandname: "CRMDEMO".into(),
