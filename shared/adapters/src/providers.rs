@@ -220,8 +220,9 @@ impl SmsSender for SmsGateways {
                 brandname,
                 credentials_secret,
             } => {
-                self.brandname
-                    .send(
+                // The request id lets the gateway drop a retried duplicate.
+                with_retries(|| {
+                    self.brandname.send(
                         base_url,
                         brandname,
                         credentials_secret,
@@ -229,7 +230,8 @@ impl SmsSender for SmsGateways {
                         text,
                         request_id,
                     )
-                    .await
+                })
+                .await
             }
         }
     }
