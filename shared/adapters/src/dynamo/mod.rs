@@ -159,3 +159,66 @@ pub(crate) async fn batch_get(
     }
     Ok(found)
 }
+
+/// Puts an item that carries a `revision`: new (`expected` is `None`, the item must not exist)
+/// or replacing revision `expected`. Translates the refusals: `AlreadyExists`, `NotFound`,
+/// `Conflict`.
+pub(crate) async fn put_revisioned(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    expected: Option<u64>,
+) -> Result<(), crm_model::ports::StoreError> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+    use crm_model::ports::StoreError;
+    let request = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    let request = match expected {
+        None => request.condition_expression("attribute_not_exists(pk)"),
+        Some(expected) => request
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(expected)),
+    };
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(error) => Err(match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
+                None => StoreError::AlreadyExists,
+                Some(_) if e.item().is_none() => StoreError::NotFound,
+                Some(expected) => StoreError::Conflict { expected },
+            },
+            _ => errors::unavailable(error),
+        }),
+    }
+}
+
+/// One page of a Query: its items and the cursor of the next page. A cursor given in `page` must
+/// lie in the partition `partition_attr = partition` (the caller's own).
+pub(crate) async fn query_page(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    page: &crm_model::ports::PageRequest,
+    partition_attr: &str,
+    partition: &str,
+) -> Result<(Vec<Item>, Option<String>), crm_model::ports::StoreError> {
+    let start = match &page.cursor {
+        Some(cursor) => Some(paging::decode(cursor, partition_attr, partition)?),
+        None => None,
+    };
+    let limit = page
+        .limit
+        .clamp(1, crm_model::ports::PageRequest::MAX_LIMIT) as i32;
+    let output = query
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(errors::unavailable)?;
+    Ok((
+        output.items.unwrap_or_default(),
+        paging::encode(output.last_evaluated_key.as_ref()),
+    ))
+}

@@ -10,12 +10,11 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, batch_get, n, paging, s};
+use super::{Item, batch_get, n, put_revisioned, query_page, s};
 use crm_model::ids::{RecordId, TenantId};
 use crm_model::ports::{Page, PageRequest, RecordStore, Revisioned, StoreError, StoredRecord};
 use crm_model::schema::Module;
@@ -111,32 +110,11 @@ impl DynamoRecordStore {
         let revision = expected.map_or(1, |r| r + 1);
         let item: Item =
             serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let request = match expected {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(expected) => request
-                .condition_expression("revision = :expected")
-                .expression_attribute_values(":expected", n(expected)),
-        };
-        match request.send().await {
-            Ok(_) => Ok(Revisioned {
-                value: record.clone(),
-                revision,
-            }),
-            Err(error) => Err(match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
-                    None => StoreError::AlreadyExists,
-                    Some(_) if e.item().is_none() => StoreError::NotFound,
-                    Some(expected) => StoreError::Conflict { expected },
-                },
-                _ => unavailable(error),
-            }),
-        }
+        put_revisioned(&self.client, &self.table, item, expected).await?;
+        Ok(Revisioned {
+            value: record.clone(),
+            revision,
+        })
     }
 }
 
@@ -277,26 +255,16 @@ impl RecordStore for DynamoRecordStore {
         page: &PageRequest,
     ) -> Result<Page<Revisioned<StoredRecord>>, StoreError> {
         let gsi1pk = format!("T#{tenant}#M#{module}");
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("gsi1")
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", s(&gsi1pk))
-            .scan_index_forward(false)
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = output
-            .items
-            .unwrap_or_default()
+            .scan_index_forward(false);
+        let (items, next) = query_page(query, page, "gsi1pk", &gsi1pk).await?;
+        let items = items
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, RecordItem>(item)
@@ -304,9 +272,6 @@ impl RecordStore for DynamoRecordStore {
                     .map_err(corrupt)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+        Ok(Page { items, next })
     }
 }

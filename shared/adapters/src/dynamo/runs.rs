@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::{condition_failed, corrupt, unavailable};
 use super::records::RecordItem;
-use super::{Item, paging, s};
+use super::{Item, query_page, s};
 use crm_model::ids::{TenantId, WorkflowId};
 use crm_model::ports::{ClaimOutcome, Page, PageRequest, RunLedger, StoreError};
 use crm_model::run::{Effect, Notification, RunRecord, RunStatus};
@@ -319,26 +319,16 @@ impl RunLedger for DynamoRunLedger {
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, StoreError> {
         let gsi1pk = format!("T#{tenant}#WF#{workflow}");
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.runs)
             .index_name("gsi1")
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", s(&gsi1pk))
-            .scan_index_forward(false)
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = output
-            .items
-            .unwrap_or_default()
+            .scan_index_forward(false);
+        let (items, next) = query_page(query, page, "gsi1pk", &gsi1pk).await?;
+        let items = items
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, RunItem>(item)
@@ -346,9 +336,6 @@ impl RunLedger for DynamoRunLedger {
                     .map_err(corrupt)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+        Ok(Page { items, next })
     }
 }

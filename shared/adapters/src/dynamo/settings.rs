@@ -8,13 +8,12 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, batch_get, n, paging, s, tenant_pk};
+use super::{Item, batch_get, n, put_revisioned, query_page, s, tenant_pk};
 use crm_model::action::{SettingInfo, SettingKind};
 use crm_model::ids::{SettingId, TenantId};
 use crm_model::ports::{Page, PageRequest, Revisioned, SettingsStore, StoreError};
@@ -73,32 +72,11 @@ impl DynamoSettingsStore {
             setting: setting.clone(),
         })
         .map_err(corrupt)?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let request = match expected {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(expected) => request
-                .condition_expression("revision = :expected")
-                .expression_attribute_values(":expected", n(expected)),
-        };
-        match request.send().await {
-            Ok(_) => Ok(Revisioned {
-                value: setting.clone(),
-                revision,
-            }),
-            Err(error) => Err(match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
-                    None => StoreError::AlreadyExists,
-                    Some(_) if e.item().is_none() => StoreError::NotFound,
-                    Some(expected) => StoreError::Conflict { expected },
-                },
-                _ => unavailable(error),
-            }),
-        }
+        put_revisioned(&self.client, &self.table, item, expected).await?;
+        Ok(Revisioned {
+            value: setting.clone(),
+            revision,
+        })
     }
 }
 
@@ -189,25 +167,15 @@ impl SettingsStore for DynamoSettingsStore {
         page: &PageRequest,
     ) -> Result<Page<(SettingId, Revisioned<Setting>)>, StoreError> {
         let pk = tenant_pk(tenant);
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(format!("SET#{}#", kind.slug())))
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = output
-            .items
-            .unwrap_or_default()
+            .expression_attribute_values(":prefix", s(format!("SET#{}#", kind.slug())));
+        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let items = items
             .into_iter()
             .map(|item| {
                 let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
@@ -220,10 +188,7 @@ impl SettingsStore for DynamoSettingsStore {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Page {
-            items,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+        Ok(Page { items, next })
     }
 
     async fn infos(

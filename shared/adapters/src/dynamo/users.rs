@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::errors::{corrupt, unavailable};
-use super::{Item, batch_get, paging, s, tenant_pk};
+use super::{Item, batch_get, query_page, s, tenant_pk};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{Page, PageRequest, StoreError, UserDirectory};
 use crm_model::user::User;
@@ -104,25 +104,15 @@ impl UserDirectory for DynamoUserDirectory {
 
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let pk = tenant_pk(tenant);
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s("USER#"))
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = output
-            .items
-            .unwrap_or_default()
+            .expression_attribute_values(":prefix", s("USER#"));
+        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let items = items
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, UserItem>(item)
@@ -130,9 +120,6 @@ impl UserDirectory for DynamoUserDirectory {
                     .map_err(corrupt)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+        Ok(Page { items, next })
     }
 }

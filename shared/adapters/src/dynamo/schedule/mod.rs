@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::errors::{condition_failed, corrupt, unavailable};
-use super::{Item, n, paging, s};
+use super::{Item, n, paging, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{
     ClaimOutcome, DuePage, Maintenance, Outbox, Page, PageRequest, ScheduleEntry, ScheduleStore,
@@ -362,25 +362,15 @@ impl ScheduleStore for DynamoScheduleStore {
         page: &PageRequest,
     ) -> Result<Page<ScheduleEntry>, StoreError> {
         let pk = entry_pk(tenant, workflow);
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "pk", &pk)?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :entries)")
             .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":entries", s("R#"))
-            .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = output
-            .items
-            .unwrap_or_default()
+            .expression_attribute_values(":entries", s("R#"));
+        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let items = items
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, EntryItem>(item)
@@ -388,10 +378,7 @@ impl ScheduleStore for DynamoScheduleStore {
                     .map_err(corrupt)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+        Ok(Page { items, next })
     }
 
     async fn request_maintenance(
