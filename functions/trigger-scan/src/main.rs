@@ -38,7 +38,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<ScanReport, Er
         publisher: &deps.publisher,
         clock: clock.as_ref(),
         page_size: 100,
-        maintenance_pages: 20,
+        maintenance_pages: 100,
         on_time_grace: chrono::Duration::minutes(15),
     };
     let report = scanner.run().await?;
