@@ -85,6 +85,7 @@ const FIRST_WINDOW: i64 = 5;
 
 #[derive(Default)]
 pub(super) struct Caches {
+    maintenance: Vec<crate::ports::Maintenance>,
     workflows: HashMap<(TenantId, WorkflowId, u32), Option<Loaded>>,
     tenants: HashMap<TenantId, TenantSettings>,
 }
@@ -116,6 +117,9 @@ impl Scanner<'_> {
                 }
             }
         }
+        for request in std::mem::take(&mut caches.maintenance) {
+            self.maintain(request, &mut caches, &mut report).await?;
+        }
         // Only a scan that got through every shard moves the window on: a crashed one leaves it,
         // and the next scan reads everything still due anyway (due_at <= now), so nothing is lost.
         self.schedule.save_scan_end(now).await?;
@@ -142,7 +146,8 @@ impl Scanner<'_> {
                         outboxes.push(outbox);
                     }
                 }
-                DueItem::Maintenance(request) => self.maintain(request, caches, report).await?,
+                // After every due entry: occurrences first, housekeeping last.
+                DueItem::Maintenance(request) => caches.maintenance.push(request),
             }
         }
         report.due_pairs += entries.len() as u64;
