@@ -10,12 +10,14 @@ use crm_adapters::dynamo::Stores;
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::{Tables, config};
-use crm_model::app::execute::{Executor, JobOutcome};
+use crm_model::app::execute::{Executor, ExecutorCache, JobOutcome};
 use crm_model::ports::SystemClock;
 use crm_model::schedule::ActionJob;
 
 struct Deps {
     stores: Stores,
+    /// Kept for the sandbox's life: warm invocations reuse workflow versions and settings.
+    cache: ExecutorCache,
     sms: SmsGateways,
     zns: ZaloZns,
     email: SesEmailSender,
@@ -32,6 +34,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchRes
         zns: &deps.zns,
         email: &deps.email,
         clock: &SystemClock,
+        cache: &deps.cache,
     };
     let mut response = SqsBatchResponse::default();
     for message in &event.payload.records {
@@ -74,6 +77,7 @@ async fn main() -> Result<(), Error> {
     let tables = Tables::from_env()?;
     let deps = Deps {
         stores: Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables),
+        cache: ExecutorCache::default(),
         sms: SmsGateways {
             sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
             brandname: BrandnameSmsGateway::new(Secrets::from_env()),

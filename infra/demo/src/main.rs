@@ -302,6 +302,7 @@ async fn main() -> Result<(), String> {
     };
     let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk));
+    let cache = crm_model::app::execute::ExecutorCache::default();
     let executor = Executor {
         workflows: &stores.workflows,
         records: &stores.records,
@@ -312,6 +313,7 @@ async fn main() -> Result<(), String> {
         zns: &zns,
         email: &email,
         clock: &FixedClock("2027-05-17T03:05:00Z".parse().map_err(|e| format!("{e}"))?),
+        cache: &cache,
     };
     for job in &jobs {
         // Failures worth a retry would go back to the queue; here they are shown in the history.

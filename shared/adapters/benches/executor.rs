@@ -193,6 +193,7 @@ async fn main() {
     };
     let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(ses);
+    let cache = crm_model::app::execute::ExecutorCache::default();
     let executor = Executor {
         workflows: &stores.workflows,
         records: &stores.records,
@@ -203,6 +204,7 @@ async fn main() {
         zns: &zns,
         email: &email,
         clock: &clock,
+        cache: &cache,
     };
     println!("jobs_per_kind={jobs}");
     let mut total_actions = 0usize;

@@ -174,6 +174,8 @@ impl World {
 
     async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let clock = FixedClock(at(NOW));
+        // Every delivery in a sandbox of its own, as concurrent Lambda invocations would be.
+        let cache = crm_model::app::execute::ExecutorCache::default();
         Executor {
             workflows: &self.stores.workflows,
             records: &self.stores.records,
@@ -184,6 +186,7 @@ impl World {
             zns: &self.zns,
             email: &self.email,
             clock: &clock,
+            cache: &cache,
         }
         .execute(job)
         .await
@@ -339,6 +342,21 @@ async fn every_action_happens_once_when_each_job_is_delivered_twice_at_once() {
             .items
             .iter()
             .all(|r| r.status == RunStatus::Succeeded)
+    );
+    let on_record = w
+        .stores
+        .runs
+        .record_history(
+            &w.tenant,
+            &customer,
+            &crm_model::ports::PageRequest::first(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        on_record.items.len(),
+        5,
+        "the record's own history holds the same runs"
     );
 }
 

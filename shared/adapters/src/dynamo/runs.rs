@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::{condition_failed, corrupt, unavailable};
 use super::records::RecordItem;
 use super::{Item, query_page, s};
-use crm_model::ids::{TenantId, WorkflowId};
+use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{ClaimOutcome, Page, PageRequest, RunLedger, StoreError};
 use crm_model::run::{Effect, Notification, RunRecord, RunStatus};
 
@@ -37,6 +37,8 @@ struct RunItem {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    gsi2pk: String,
+    gsi2sk: String,
     expires_at: i64,
     status: RunStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +86,8 @@ impl DynamoRunLedger {
             sk: "RUN".to_owned(),
             gsi1pk: format!("T#{}#WF#{}", run.tenant, run.workflow),
             gsi1sk: format!("{}#{}", stamp(run.updated_at), run.key),
+            gsi2pk: format!("T#{}#REC#{}", run.tenant, run.record),
+            gsi2sk: format!("{}#{}", stamp(run.updated_at), run.key),
             expires_at: run.updated_at.timestamp() + KEEP_DAYS * 24 * 3600,
             status: run.status,
             lease_until: run.lease_until.map(stamp),
@@ -318,16 +322,39 @@ impl RunLedger for DynamoRunLedger {
         workflow: &WorkflowId,
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, StoreError> {
-        let gsi1pk = format!("T#{tenant}#WF#{workflow}");
+        self.latest("gsi1", format!("T#{tenant}#WF#{workflow}"), page)
+            .await
+    }
+
+    async fn record_history(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        self.latest("gsi2", format!("T#{tenant}#REC#{record}"), page)
+            .await
+    }
+}
+
+impl DynamoRunLedger {
+    /// A page of runs of one index partition, latest first.
+    async fn latest(
+        &self,
+        index: &str,
+        partition: String,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        let attr = format!("{index}pk");
         let query = self
             .client
             .query()
             .table_name(&self.runs)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(&gsi1pk))
+            .index_name(index)
+            .key_condition_expression(format!("{attr} = :pk"))
+            .expression_attribute_values(":pk", s(&partition))
             .scan_index_forward(false);
-        let (items, next) = query_page(query, page, "gsi1pk", &gsi1pk).await?;
+        let (items, next) = query_page(query, page, &attr, &partition).await?;
         let items = items
             .into_iter()
             .map(|item| {

@@ -57,6 +57,7 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/workflows/{id}/preview"),
     (Method::GET, "/workflows/{id}/runs"),
     (Method::POST, "/workflows/{id}/runs/retry"),
+    (Method::GET, "/records/{id}/runs"),
     (Method::GET, "/workflows/{id}/preview"),
     (Method::GET, "/samples"),
     (Method::GET, "/samples/{id}"),
@@ -91,6 +92,7 @@ pub fn router(state: State) -> Router {
         .route("/workflows/{id}/preview", get(workflows::preview))
         .route("/workflows/{id}/runs", get(runs::history))
         .route("/workflows/{id}/runs/retry", post(runs::retry))
+        .route("/records/{id}/runs", get(runs::record_history))
         .route("/samples", get(samples::list))
         .route("/samples/{id}", get(samples::get))
         .route("/samples/{id}/workflows", post(samples::create_workflow))

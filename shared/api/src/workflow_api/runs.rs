@@ -52,6 +52,38 @@ pub(super) async fn history(
     .into_response())
 }
 
+/// Every automation run on one record, across workflows (its activity history's automation part).
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn record_history(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    check_limit(query.limit)?;
+    let not_found = || ApiError::NotFound("no such record".into());
+    let record = crm_model::ids::RecordId::new(id.as_str()).map_err(|_| not_found())?;
+    // The record must be the caller's: another tenant's id is simply not found.
+    state
+        .records
+        .get(&caller.tenant, &record)
+        .await?
+        .ok_or_else(not_found)?;
+    let page = PageRequest {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let found = state
+        .runs
+        .record_history(&caller.tenant, &record, &page)
+        .await?;
+    Ok(Json(RunsView {
+        items: found.items,
+        next_cursor: found.next,
+    })
+    .into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RetryBody {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use crate::action::{Action, AssignedValue, Assignee, FieldPath, SettingKind};
-use crate::ids::{RecordId, UserId};
+use crate::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crate::phone::normalize_vn;
 use crate::ports::{
     ClaimOutcome, Clock, Email, EmailSender, RecordStore, RunLedger, SendError, SettingsStore,
@@ -18,7 +18,7 @@ use crate::record::{FieldValue, Record};
 use crate::run::{Effect, Notification, RunRecord, RunStatus};
 use crate::schedule::{ActionJob, fire_zone};
 use crate::schema::{Module, Schema};
-use crate::settings::Setting;
+use crate::settings::{Setting, TenantSettings};
 use crate::template::{Escape, MergeTemplate, NoNames, RenderContext};
 use crate::workflow::{ExternalSendGuarantee, WorkflowDefinition};
 
@@ -48,6 +48,39 @@ pub enum ExecuteError {
     Busy,
 }
 
+/// What an executor keeps between jobs in one sandbox, so that a warm executor reads only the
+/// record and its ledger per job: workflow versions (immutable once active), tenant settings and
+/// the settings actions name, each for at most [`CACHE_SECONDS`].
+#[derive(Default)]
+pub struct ExecutorCache {
+    definitions: Cached<(TenantId, WorkflowId, u32), WorkflowDefinition>,
+    tenants: Cached<TenantId, TenantSettings>,
+    settings: Cached<(TenantId, SettingKind, SettingId), Option<Setting>>,
+}
+
+/// Values with the instant they were read.
+type Cached<K, V> = std::sync::Mutex<std::collections::HashMap<K, (DateTime<Utc>, V)>>;
+
+/// How long a cached setting may be used before it is read again.
+pub const CACHE_SECONDS: i64 = 60;
+
+fn fresh<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Cached<K, V>,
+    key: &K,
+    now: DateTime<Utc>,
+) -> Option<V> {
+    let map = map.lock().ok()?;
+    map.get(key)
+        .filter(|(at, _)| now - *at < Duration::seconds(CACHE_SECONDS))
+        .map(|(_, v)| v.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &Cached<K, V>, key: K, now: DateTime<Utc>, value: V) {
+    if let Ok(mut map) = map.lock() {
+        map.insert(key, (now, value));
+    }
+}
+
 pub struct Executor<'a> {
     pub workflows: &'a dyn WorkflowStore,
     pub records: &'a dyn RecordStore,
@@ -58,6 +91,7 @@ pub struct Executor<'a> {
     pub zns: &'a dyn ZnsSender,
     pub email: &'a dyn EmailSender,
     pub clock: &'a dyn Clock,
+    pub cache: &'a ExecutorCache,
 }
 
 /// Everything one job's action needs, loaded once.
@@ -327,7 +361,7 @@ impl Executor<'_> {
                 }
             }
             Action::Sms(_) | Action::Email(_) | Action::Zns(_) => {
-                return self.send(job, &context).await;
+                return self.send(job, &context, previous).await;
             }
         };
         Ok(outcome)
@@ -347,7 +381,17 @@ impl Executor<'_> {
     }
 
     /// Loads the pinned workflow version, its action and the record; `Err` is a permanent reason.
-    async fn load(&self, job: &ActionJob) -> Result<Result<Context, String>, ExecuteError> {
+    /// The workflow version a job is pinned to, cached: a version's definition does not change
+    /// once the workflow has been active.
+    async fn definition(
+        &self,
+        job: &ActionJob,
+        now: DateTime<Utc>,
+    ) -> Result<Result<WorkflowDefinition, String>, ExecuteError> {
+        let key = (job.tenant.clone(), job.workflow.clone(), job.version);
+        if let Some(definition) = fresh(&self.cache.definitions, &key, now) {
+            return Ok(Ok(definition));
+        }
         let Some(head) = self.workflows.get(&job.tenant, &job.workflow).await? else {
             return Ok(Err("the workflow no longer exists".into()));
         };
@@ -368,6 +412,47 @@ impl Executor<'_> {
                 }
             }
         };
+        remember(&self.cache.definitions, key, now, definition.clone());
+        Ok(Ok(definition))
+    }
+
+    async fn tenant_settings(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<TenantSettings, ExecuteError> {
+        if let Some(settings) = fresh(&self.cache.tenants, tenant, now) {
+            return Ok(settings);
+        }
+        let settings = self.settings.tenant_settings(tenant).await?.value;
+        remember(&self.cache.tenants, tenant.clone(), now, settings.clone());
+        Ok(settings)
+    }
+
+    /// A setting an action names, cached for [`CACHE_SECONDS`].
+    async fn setting(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Option<Setting>, ExecuteError> {
+        let now = self.clock.now();
+        let key = (tenant.clone(), kind, id.clone());
+        if let Some(found) = fresh(&self.cache.settings, &key, now) {
+            return Ok(found);
+        }
+        let found = self.settings.get(tenant, kind, id).await?.map(|s| s.value);
+        remember(&self.cache.settings, key, now, found.clone());
+        Ok(found)
+    }
+
+    /// Loads the pinned workflow version, its action and the record; `Err` is a permanent reason.
+    async fn load(&self, job: &ActionJob) -> Result<Result<Context, String>, ExecuteError> {
+        let now = self.clock.now();
+        let definition = match self.definition(job, now).await? {
+            Ok(definition) => definition,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let Some(action) = definition
             .actions
             .iter()
@@ -379,7 +464,7 @@ impl Executor<'_> {
         let Some(stored) = self.records.get(&job.tenant, &job.record).await? else {
             return Ok(Err("the record no longer exists".into()));
         };
-        let tenant = self.settings.tenant_settings(&job.tenant).await?.value;
+        let tenant = self.tenant_settings(&job.tenant, now).await?;
         let schema = tenant.schema();
         let record = stored.value.typed(&schema);
         let tz = fire_zone(&record, &tenant);
@@ -745,13 +830,16 @@ impl Executor<'_> {
             .collect())
     }
 
-    async fn send(&self, job: &ActionJob, c: &Context) -> Result<JobOutcome, ExecuteError> {
+    async fn send(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        existing: Option<RunRecord>,
+    ) -> Result<JobOutcome, ExecuteError> {
         let kind = c.action.kind_name();
-        let key = job.idempotency_key();
         let guarantee = c.definition.external_sends;
         let mut run = RunRecord::start(job, kind, c.now);
         run.lease_until = Some(lease(c.now, SEND_LEASE_SECONDS));
-        let existing = self.ledger.get(&job.tenant, &key).await?;
         let takeover = match existing {
             None => None,
             Some(e) if e.status == RunStatus::Retrying => {
@@ -837,10 +925,8 @@ impl Executor<'_> {
         a: &crate::action::SmsAction,
     ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
         let provider = self
-            .settings
-            .get(&job.tenant, SettingKind::SmsProvider, &a.provider)
-            .await?
-            .map(|s| s.value);
+            .setting(&job.tenant, SettingKind::SmsProvider, &a.provider)
+            .await?;
         let gateway = match provider {
             Some(Setting::SmsProvider(p)) => p.gateway,
             _ => {
@@ -851,10 +937,8 @@ impl Executor<'_> {
             }
         };
         let body = match self
-            .settings
-            .get(&job.tenant, SettingKind::SmsTemplate, &a.template)
+            .setting(&job.tenant, SettingKind::SmsTemplate, &a.template)
             .await?
-            .map(|s| s.value)
         {
             Some(Setting::SmsTemplate(t)) => c.render(&t.body, Escape::Plain),
             _ => {
@@ -901,10 +985,8 @@ impl Executor<'_> {
         a: &crate::action::ZnsAction,
     ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
         let provider = match self
-            .settings
-            .get(&job.tenant, SettingKind::ZnsProvider, &a.provider)
+            .setting(&job.tenant, SettingKind::ZnsProvider, &a.provider)
             .await?
-            .map(|s| s.value)
         {
             Some(Setting::ZnsProvider(p)) => p,
             _ => {
@@ -915,10 +997,8 @@ impl Executor<'_> {
             }
         };
         let template = match self
-            .settings
-            .get(&job.tenant, SettingKind::ZnsTemplate, &a.template)
+            .setting(&job.tenant, SettingKind::ZnsTemplate, &a.template)
             .await?
-            .map(|s| s.value)
         {
             Some(Setting::ZnsTemplate(t)) => t,
             _ => {
@@ -987,10 +1067,8 @@ impl Executor<'_> {
             )));
         }
         let sender = match self
-            .settings
-            .get(&job.tenant, SettingKind::EmailSender, &a.sender)
+            .setting(&job.tenant, SettingKind::EmailSender, &a.sender)
             .await?
-            .map(|s| s.value)
         {
             Some(Setting::EmailSender(s)) => s,
             _ => {
@@ -1001,10 +1079,8 @@ impl Executor<'_> {
             }
         };
         let (subject, html) = match self
-            .settings
-            .get(&job.tenant, SettingKind::EmailTemplate, &a.template)
+            .setting(&job.tenant, SettingKind::EmailTemplate, &a.template)
             .await?
-            .map(|s| s.value)
         {
             Some(Setting::EmailTemplate(t)) => (
                 c.render(&t.subject, Escape::Plain),

@@ -39,6 +39,14 @@ pub trait RunLedger: Send + Sync {
     /// The current value of a named counter (0 when never advanced).
     async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError>;
 
+    /// A record's runs across workflows, latest first.
+    async fn record_history(
+        &self,
+        tenant: &TenantId,
+        record: &crate::ids::RecordId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError>;
+
     /// A workflow's runs, latest first.
     async fn history(
         &self,
