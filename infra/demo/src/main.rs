@@ -6,86 +6,32 @@
 //! them out. The report is read back from the API, the runs table, the records table and the
 //! emulator's record of SMS and email. Running it again changes nothing and says so.
 
+mod api;
+mod readback;
 mod seed;
 
-use std::collections::HashMap;
+use api::Api;
+use readback::{count_records, drain_jobs, emulator_state};
+
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
 
 use crm_adapters::dynamo::Stores;
 use crm_adapters::events::EventBridgeJobPublisher;
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::{Tables, config};
-use crm_api::LocalClaims;
 use crm_model::app::execute::Executor;
 use crm_model::app::scan::Scanner;
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::FixedClock;
-use crm_model::ports::{RecordStore, RunLedger};
+use crm_model::ports::RunLedger;
 use crm_model::ports::{SystemClock, UserDirectory};
-use crm_model::schedule::ActionJob;
 use crm_model::user::{Role, User};
 
 const TENANT: &str = "demo-tenant";
-
-struct Api {
-    router: Router,
-    claims: HashMap<String, String>,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(StatusCode, Value), String> {
-        let mut request = Request::builder().method(method).uri(path);
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-        }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
-        request
-            .extensions_mut()
-            .insert(LocalClaims(self.claims.clone()));
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?
-        };
-        Ok((status, value))
-    }
-
-    /// Creates something with a fixed id; on a second run it is already there.
-    async fn ensure(&self, path: &str, body: Value, what: &str) -> Result<bool, String> {
-        match self.call(Method::POST, path, Some(body)).await? {
-            (StatusCode::CREATED, _) => Ok(true),
-            (StatusCode::CONFLICT, _) => Ok(false),
-            (status, body) => Err(format!("creating {what}: {status} {body}")),
-        }
-    }
-}
 
 fn user(id: &str, name: &str, role: Role) -> Result<User, String> {
     Ok(User {
@@ -425,78 +371,4 @@ async fn main() -> Result<(), String> {
     }
     println!("Not carried out yet: print attachments (their runs fail and say so).");
     Ok(())
-}
-
-/// Every job of the demo tenant in the queue, removed once read (nothing consumes them yet).
-/// Other tenants' jobs are left where they are.
-async fn drain_jobs(
-    sqs: &aws_sdk_sqs::Client,
-    queue: &str,
-    tenant: &TenantId,
-) -> Result<Vec<ActionJob>, String> {
-    let mut jobs = Vec::new();
-    loop {
-        let output = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .map_err(|e| format!("reading the queue: {e:?}"))?;
-        let messages = output.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return Ok(jobs);
-        }
-        for message in messages {
-            let event: Value =
-                serde_json::from_str(message.body().unwrap_or("{}")).map_err(|e| e.to_string())?;
-            let job: ActionJob =
-                serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?;
-            if &job.tenant != tenant {
-                continue;
-            }
-            jobs.push(job);
-            if let Some(receipt) = message.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(receipt)
-                    .send()
-                    .await
-                    .map_err(|e| format!("{e:?}"))?;
-            }
-        }
-    }
-}
-
-/// How many records of a module the tenant has, read through the module listing.
-async fn count_records(
-    records: &dyn RecordStore,
-    tenant: &TenantId,
-    module: crm_model::schema::Module,
-) -> Result<usize, String> {
-    let mut count = 0;
-    let mut page = crm_model::ports::PageRequest::first(100);
-    loop {
-        let found = records
-            .list(tenant, module, &page)
-            .await
-            .map_err(|e| e.to_string())?;
-        count += found.items.len();
-        match found.next {
-            Some(next) => page.cursor = Some(next),
-            None => return Ok(count),
-        }
-    }
-}
-
-/// What the emulator recorded of the sends (SNS SMS, SES messages): moto keeps no SES or SMS
-/// endpoint to read them back through, only this state document.
-fn emulator_state() -> Result<Value, String> {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let output = std::process::Command::new("curl")
-        .args(["-sf", &format!("{endpoint}/moto-api/data.json")])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("emulator state: {e}"))
 }

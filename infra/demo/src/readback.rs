@@ -1,0 +1,82 @@
+//! Reading back what the pipeline did: jobs off the executor's queue, records of a module, and
+//! the emulator's record of SMS and email.
+
+use serde_json::Value;
+
+use crm_model::ids::TenantId;
+use crm_model::ports::RecordStore;
+use crm_model::schedule::ActionJob;
+
+/// Every job of the demo tenant in the queue, removed once read (nothing consumes them yet).
+/// Other tenants' jobs are left where they are.
+pub async fn drain_jobs(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    tenant: &TenantId,
+) -> Result<Vec<ActionJob>, String> {
+    let mut jobs = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map_err(|e| format!("reading the queue: {e:?}"))?;
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(jobs);
+        }
+        for message in messages {
+            let event: Value =
+                serde_json::from_str(message.body().unwrap_or("{}")).map_err(|e| e.to_string())?;
+            let job: ActionJob =
+                serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?;
+            if &job.tenant != tenant {
+                continue;
+            }
+            jobs.push(job);
+            if let Some(receipt) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+            }
+        }
+    }
+}
+
+/// How many records of a module the tenant has, read through the module listing.
+pub async fn count_records(
+    records: &dyn RecordStore,
+    tenant: &TenantId,
+    module: crm_model::schema::Module,
+) -> Result<usize, String> {
+    let mut count = 0;
+    let mut page = crm_model::ports::PageRequest::first(100);
+    loop {
+        let found = records
+            .list(tenant, module, &page)
+            .await
+            .map_err(|e| e.to_string())?;
+        count += found.items.len();
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => return Ok(count),
+        }
+    }
+}
+
+/// What the emulator recorded of the sends (SNS SMS, SES messages): moto keeps no SES or SMS
+/// endpoint to read them back through, only this state document.
+pub fn emulator_state() -> Result<Value, String> {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let output = std::process::Command::new("curl")
+        .args(["-sf", &format!("{endpoint}/moto-api/data.json")])
+        .output()
+        .map_err(|e| format!("curl: {e}"))?;
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("emulator state: {e}"))
+}
