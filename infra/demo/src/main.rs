@@ -16,7 +16,7 @@ use readback::{count_records, drain_jobs, emulator_state};
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crm_adapters::dynamo::Stores;
 use crm_adapters::events::EventBridgeJobPublisher;
@@ -320,39 +320,27 @@ async fn main() -> Result<(), String> {
     )
     .await?;
     println!("Tasks in the records table: {tasks}; care cards: {cards}");
+    // The emulator keeps every tenant's sends in one document: the demo's are those that went
+    // to its customers (their addresses and numbers are its own).
     let state = emulator_state()?;
-    let demo_sms = state["sns"]["SMS"]
+    let demo_sms: Vec<&Value> = state["sns"]["SMS"]
         .as_array()
         .map(|a| {
             a.iter()
-                .filter(|m| {
-                    m["message"]
-                        .as_str()
-                        .is_some_and(|t| t.starts_with("Chúc mừng sinh nhật"))
-                })
-                .count()
+                .filter(|m| m["message"].as_str().is_some_and(seed::is_demo_sms))
+                .collect()
         })
-        .unwrap_or(0);
+        .unwrap_or_default();
     let demo_mail = state["ses"]["Message"]
         .as_array()
         .map(|a| {
             a.iter()
-                .filter(|m| {
-                    m["source"]
-                        .as_str()
-                        .is_some_and(|s| s.contains("noreply@example.com"))
-                })
+                .filter(|m| m["destinations"].to_string().contains(seed::EMAIL_DOMAIN))
                 .count()
         })
         .unwrap_or(0);
-    println!("SMS recorded by the emulator's SNS: {demo_sms}");
-    if let Some(first) = state["sns"]["SMS"].as_array().and_then(|a| {
-        a.iter().find(|m| {
-            m["message"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("Chúc mừng sinh nhật"))
-        })
-    }) {
+    println!("SMS recorded by the emulator's SNS: {}", demo_sms.len());
+    if let Some(first) = demo_sms.first() {
         println!(
             "  e.g. to {}: {}",
             first["phone_number"].as_str().unwrap_or("?"),

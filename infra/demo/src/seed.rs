@@ -18,6 +18,15 @@ const GIVEN: [&str; 16] = [
     "Nam", "Phương", "Quân", "Trang",
 ];
 const OWNERS: [&str; 2] = ["u-lan", "u-minh"];
+/// The demo customers' email domain, by which their mail is told apart in the emulator.
+pub const EMAIL_DOMAIN: &str = "khachhang.demo.example.vn";
+/// How the demo's birthday SMS ends (its template), by which its SMS are told apart.
+const SMS_ENDING: &str = "một tuổi mới nhiều sức khỏe và niềm vui.";
+
+/// Whether an SMS text is one of the demo's birthday greetings.
+pub fn is_demo_sms(text: &str) -> bool {
+    text.ends_with(SMS_ENDING)
+}
 const PRODUCTS: [(&str, &str); 4] = [
     ("Máy lọc nước", "Gia dụng"),
     ("Lõi lọc thay thế", "Gia dụng"),
@@ -56,7 +65,7 @@ fn customer(i: usize) -> StoredRecord {
         "Code": format!("KH{i:05}"),
         "CustomerType": "Individual",
         "Phone": format!("09{:08}", 12_345_678 + i),
-        "Email": format!("khachhang{i}@example.vn"),
+        "Email": format!("khachhang{i}@{EMAIL_DOMAIN}"),
         "Birthday": birthday.map(|d| d.to_string()),
         "LastPurchaseDate": last_purchase.to_string(),
         "Province": PROVINCES[i % 4],
