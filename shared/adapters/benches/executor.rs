@@ -176,14 +176,17 @@ async fn main() {
         .activate(&tenant, &admin, &workflow, None)
         .await
         .unwrap();
+    let fields = |i: usize| {
+        json!({"Name": format!("Khách {i}"), "Phone": format!("09{:08}", 30_000_000 + i), "Email": format!("k{i}@example.vn"), "Owner": "u-owner"})
+            .as_object()
+            .unwrap()
+            .clone()
+    };
     for i in 0..jobs {
         let record = StoredRecord {
             id: RecordId::new(format!("c{i:05}")).unwrap(),
             module: crm_model::schema::Module::Customer,
-            fields: json!({"Name": format!("Khách {i}"), "Phone": format!("09{:08}", 30_000_000 + i), "Email": format!("k{i}@example.vn"), "Owner": "u-owner"})
-                .as_object()
-                .unwrap()
-                .clone(),
+            fields: fields(i),
         };
         stores.records.create(&tenant, &record).await.unwrap();
     }
@@ -231,6 +234,8 @@ async fn main() {
                 cause: "Y2027".into(),
                 action: ActionId::new(kind).unwrap(),
                 due_at: clock.0,
+                // As the scan hands it over: sends carry the record's fields.
+                snapshot: matches!(kind, "sms" | "email").then(|| fields(i)),
             };
             if matches!(executor.execute(&job).await, Ok(JobOutcome::Succeeded(_))) {
                 succeeded += 1;

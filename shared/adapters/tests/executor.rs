@@ -169,6 +169,7 @@ impl World {
             cause: "Y2027".into(),
             action: ActionId::new(action).unwrap(),
             due_at: at(NOW),
+            snapshot: None,
         }
     }
 
@@ -737,4 +738,121 @@ async fn care_cards_are_added_per_product_or_category_for_the_orders_salesperson
         panic!("{per_category:?}")
     };
     assert_eq!(cards.len(), 2, "Gia dụng and Nhà bếp");
+}
+
+#[tokio::test]
+async fn a_send_uses_the_record_as_the_job_saw_it() {
+    let w = world().await;
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "Tên mới", "Phone": w.phone(), "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-snapshot", birthday_workflow()).await;
+    let mut job = w.job(&workflow, &customer, "sms");
+    job.snapshot = Some(
+        json!({"Name": "Tên lúc quét", "Phone": w.phone()})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    let state = emulator_state();
+    let sent: Vec<&Value> = state["sns"]["SMS"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["phone_number"] == w.e164().as_str())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["message"], "Chúc mừng sinh nhật Tên lúc quét!");
+}
+
+#[tokio::test]
+async fn a_provider_outage_leaves_the_send_to_the_next_delivery_which_sends_once() {
+    use axum::routing::post;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A gateway that is down for its first three requests (one delivery's tries), then up.
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let gateway = axum::Router::new().route(
+        "/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let counter = counter.clone();
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) < 3 {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})))
+                } else {
+                    (axum::http::StatusCode::OK, axum::Json(json!({"CodeResult": "100", "SMSID": format!("sms-{}", body["RequestId"].as_str().unwrap_or(""))})))
+                }
+            }
+        }),
+    );
+    let base = support::serve(gateway).await;
+    let mut w = world().await;
+    w.sms = SmsGateways {
+        sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&support::sdk().await)),
+        brandname: BrandnameSmsGateway::new(Secrets::given([(
+            "esms/main".to_owned(),
+            r#"{"api_key": "k", "secret_key": "s"}"#.to_owned(),
+        )])),
+    };
+    let provider = json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname", "base_url": base, "brandname": "CRMDEMO", "credentials_secret": "esms/main"}});
+    w.stores
+        .settings
+        .create(
+            &w.tenant,
+            &SettingId::new("esms").unwrap(),
+            &serde_json::from_value(provider).unwrap(),
+        )
+        .await
+        .unwrap();
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "An", "Phone": w.phone(), "Owner": "u-owner"}),
+        )
+        .await;
+    let mut definition = birthday_workflow();
+    definition["actions"][0]["provider"] = json!("esms");
+    let workflow = w.workflow("wf-outage", definition).await;
+    let job = w.job(&workflow, &customer, "sms");
+    assert!(matches!(
+        w.execute(&job).await,
+        Err(ExecuteError::Provider(_))
+    ));
+    let pending = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        pending.status,
+        RunStatus::Retrying,
+        "nothing went out, so it is not unknown"
+    );
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "three failed tries, then one send"
+    );
+    let run = w
+        .stores
+        .runs
+        .get(&w.tenant, &job.idempotency_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.status, run.attempts), (RunStatus::Succeeded, 2));
 }

@@ -729,6 +729,7 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_once() {
         cause: "Y2027".into(),
         action: crm_model::ids::ActionId::new("greeting-sms").unwrap(),
         due_at: chrono::Utc::now(),
+        snapshot: None,
     };
     let mut run = RunRecord::start(&job, "sms", chrono::Utc::now());
     run.status = RunStatus::Failed;

@@ -79,6 +79,8 @@ impl RunRecord {
             cause: self.cause.clone(),
             action: self.action.clone(),
             due_at,
+            // A retry reads the record as it is now.
+            snapshot: None,
         }
     }
 }

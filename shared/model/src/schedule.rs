@@ -92,6 +92,10 @@ pub struct ActionJob {
     pub action: ActionId,
     /// When it was due.
     pub due_at: DateTime<Utc>,
+    /// The record's fields as the scan or the stream saw them, so that a send needs no read of
+    /// the record (effects inside DynamoDB still read it, to write against its revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ActionJob {
@@ -236,6 +240,7 @@ mod tests {
             cause: "Y2027".into(),
             action: ActionId::new("a1").unwrap(),
             due_at: utc("2027-05-17T01:00:00Z"),
+            snapshot: None,
         };
         assert_eq!(job.idempotency_key(), "t/w/v3/r/Y2027/a1");
         let _ = Condition::AllRecords {};

@@ -221,6 +221,9 @@ impl RecordEvents<'_> {
                             cause: format!("E{event_id}"),
                             action: action.id().clone(),
                             due_at: now,
+                            snapshot: action
+                                .is_external_send()
+                                .then(|| change.current().fields.clone()),
                         })
                         .collect();
                     let outbox = Outbox {

@@ -320,7 +320,7 @@ impl Scanner<'_> {
         for (occurrence, fate) in occurrences.iter().zip(&fates) {
             match fate {
                 Disposition::Fire if matches => {
-                    jobs.extend(jobs_for(&entry, definition, occurrence));
+                    jobs.extend(jobs_for(&entry, definition, occurrence, stored));
                     tally.occurrences_fired += 1;
                 }
                 Disposition::Fire => tally.condition_not_met += 1,
@@ -363,6 +363,7 @@ fn jobs_for(
     entry: &ScheduleEntry,
     definition: &WorkflowDefinition,
     occurrence: &Occurrence,
+    record: &crate::ports::StoredRecord,
 ) -> Vec<ActionJob> {
     definition
         .actions
@@ -375,6 +376,8 @@ fn jobs_for(
             cause: occurrence.key.to_string(),
             action: action.id().clone(),
             due_at: occurrence.fire_at,
+            // Sends need the record as it was when the condition held; effects read it again.
+            snapshot: action.is_external_send().then(|| record.fields.clone()),
         })
         .collect()
 }

@@ -148,6 +148,14 @@ mod care_cards;
 mod effects;
 mod sends;
 
+/// Whether a run is settled: a delivery finding it does nothing more.
+fn is_final(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown
+    )
+}
+
 /// A stable id for what a job creates, so that even a replayed effect names the same item.
 fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -162,24 +170,33 @@ fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
 impl Executor<'_> {
     pub async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let key = job.idempotency_key();
-        let previous = self.ledger.get(&job.tenant, &key).await?;
-        if let Some(done) = &previous {
-            if matches!(
-                done.status,
-                RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown
-            ) {
-                return Ok(JobOutcome::Duplicate);
+        let context = match self.load(job).await? {
+            Ok(context) => context,
+            Err(reason) => {
+                // A redelivery of a job already handled stays a duplicate whatever changed since.
+                if self
+                    .ledger
+                    .get(&job.tenant, &key)
+                    .await?
+                    .is_some_and(|done| is_final(done.status))
+                {
+                    return Ok(JobOutcome::Duplicate);
+                }
+                return self.fail(job, "unknown", reason).await;
             }
+        };
+        if context.action.is_external_send() {
+            return self.send(job, &context).await;
+        }
+        let previous = self.ledger.get(&job.tenant, &key).await?;
+        if previous.as_ref().is_some_and(|done| is_final(done.status)) {
+            return Ok(JobOutcome::Duplicate);
         }
         // A retry an administrator asked for counts as the next attempt.
         let attempts = previous
             .as_ref()
             .filter(|p| p.status == RunStatus::Retrying)
             .map_or(1, |p| p.attempts + 1);
-        let context = match self.load(job).await? {
-            Ok(context) => context,
-            Err(reason) => return self.fail(job, "unknown", reason).await,
-        };
         let kind = context.action.kind_name();
         let outcome = match &context.action {
             Action::Notification(_)
@@ -215,7 +232,7 @@ impl Executor<'_> {
                 }
             }
             Action::Sms(_) | Action::Email(_) | Action::Zns(_) => {
-                return self.send(job, &context, previous).await;
+                return self.send(job, &context).await;
             }
         };
         Ok(outcome)
@@ -315,8 +332,20 @@ impl Executor<'_> {
         else {
             return Ok(Err(format!("the workflow has no action '{}'", job.action)));
         };
-        let Some(stored) = self.records.get(&job.tenant, &job.record).await? else {
-            return Ok(Err("the record no longer exists".into()));
+        // A send reads the record as the job saw it; effects read it now, for its revision.
+        let stored = match (&job.snapshot, action.is_external_send()) {
+            (Some(fields), true) => crate::ports::Revisioned {
+                value: StoredRecord {
+                    id: job.record.clone(),
+                    module: definition.module,
+                    fields: fields.clone(),
+                },
+                revision: 0,
+            },
+            _ => match self.records.get(&job.tenant, &job.record).await? {
+                Some(stored) => stored,
+                None => return Ok(Err("the record no longer exists".into())),
+            },
         };
         let tenant = self.tenant_settings(&job.tenant, now).await?;
         let schema = tenant.schema();

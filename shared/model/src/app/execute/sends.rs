@@ -51,25 +51,23 @@ impl Executor<'_> {
         &self,
         job: &ActionJob,
         c: &Context,
-        existing: Option<RunRecord>,
     ) -> Result<JobOutcome, ExecuteError> {
         let kind = c.action.kind_name();
         let guarantee = c.definition.external_sends;
         let mut run = RunRecord::start(job, kind, c.now);
         run.lease_until = Some(lease(c.now, SEND_LEASE_SECONDS));
-        let takeover = match existing {
-            None => None,
-            Some(e) if e.status == RunStatus::Retrying => {
-                run.attempts = e.attempts + 1;
-                run.started_at = e.started_at;
-                Some(e)
-            }
-            Some(e) if e.status != RunStatus::InProgress => return Ok(JobOutcome::Duplicate),
-            Some(e) if e.lease_until.is_some_and(|until| until > c.now) => {
-                return Err(ExecuteError::Busy);
-            }
-            Some(e) => {
-                if guarantee == ExternalSendGuarantee::AtMostOnce {
+        // Claim first: a new job, the usual case, needs no read of the ledger.
+        if self.ledger.claim(&run, None).await? == ClaimOutcome::LostRace {
+            let existing = self.ledger.get(&job.tenant, &job.idempotency_key()).await?;
+            let takeover = match existing {
+                // Claimed and then removed: nothing to decide on; the queue brings it back.
+                None => return Err(ExecuteError::Busy),
+                Some(e) if e.status == RunStatus::Retrying => e,
+                Some(e) if e.status != RunStatus::InProgress => return Ok(JobOutcome::Duplicate),
+                Some(e) if e.lease_until.is_some_and(|until| until > c.now) => {
+                    return Err(ExecuteError::Busy);
+                }
+                Some(e) if guarantee == ExternalSendGuarantee::AtMostOnce => {
                     // The earlier delivery stopped after claiming: it may have sent. Never twice.
                     let mut unknown = e.clone();
                     unknown.status = RunStatus::Unknown;
@@ -78,13 +76,13 @@ impl Executor<'_> {
                     self.ledger.record(&unknown).await?;
                     return Ok(JobOutcome::Unknown);
                 }
-                run.attempts = e.attempts + 1;
-                run.started_at = e.started_at;
-                Some(e)
+                Some(e) => e,
+            };
+            run.attempts = takeover.attempts + 1;
+            run.started_at = takeover.started_at;
+            if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
+                return Err(ExecuteError::Busy);
             }
-        };
-        if self.ledger.claim(&run, takeover.as_ref()).await? == ClaimOutcome::LostRace {
-            return Err(ExecuteError::Busy);
         }
         let result = match &c.action {
             Action::Sms(a) => self.send_sms(job, c, a).await?,
@@ -108,9 +106,9 @@ impl Executor<'_> {
                 Ok(JobOutcome::Failed(reason))
             }
             Err(SendError::Transient(reason)) => {
-                // Release the claim so that the redelivery sends: nothing went out.
+                // Nothing went out: the redelivery sends again.
+                run.status = RunStatus::Retrying;
                 run.error = Some(reason.clone());
-                run.lease_until = Some(c.now);
                 self.ledger.record(&run).await?;
                 Err(ExecuteError::Provider(reason))
             }
