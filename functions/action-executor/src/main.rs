@@ -9,6 +9,7 @@ use tracing::Instrument;
 use crm_adapters::dynamo::Stores;
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
+use crm_adapters::task_sync::HttpTaskSync;
 use crm_adapters::{Tables, config};
 use crm_model::app::execute::{Executor, ExecutorCache, JobOutcome};
 use crm_model::ports::SystemClock;
@@ -21,6 +22,7 @@ struct Deps {
     sms: SmsGateways,
     zns: ZaloZns,
     email: SesEmailSender,
+    task_sync: HttpTaskSync,
 }
 
 async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -33,6 +35,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchRes
         sms: &deps.sms,
         zns: &deps.zns,
         email: &deps.email,
+        task_sync: &deps.task_sync,
         clock: &SystemClock,
         cache: &deps.cache,
     };
@@ -84,6 +87,7 @@ async fn main() -> Result<(), Error> {
         },
         zns: ZaloZns::new(Secrets::from_env()),
         email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
+        task_sync: HttpTaskSync::new(Secrets::from_env()),
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -249,6 +249,7 @@ async fn main() -> Result<(), String> {
     let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk));
     let cache = crm_model::app::execute::ExecutorCache::default();
+    let task_sync = crm_adapters::task_sync::HttpTaskSync::new(Secrets::from_env());
     let executor = Executor {
         workflows: &stores.workflows,
         records: &stores.records,
@@ -258,6 +259,7 @@ async fn main() -> Result<(), String> {
         sms: &sms,
         zns: &zns,
         email: &email,
+        task_sync: &task_sync,
         clock: &FixedClock("2027-05-17T03:05:00Z".parse().map_err(|e| format!("{e}"))?),
         cache: &cache,
     };

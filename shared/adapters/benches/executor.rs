@@ -197,6 +197,7 @@ async fn main() {
     let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(ses);
     let cache = crm_model::app::execute::ExecutorCache::default();
+    let task_sync = crm_adapters::task_sync::HttpTaskSync::new(Secrets::from_env());
     let executor = Executor {
         workflows: &stores.workflows,
         records: &stores.records,
@@ -206,6 +207,7 @@ async fn main() {
         sms: &sms,
         zns: &zns,
         email: &email,
+        task_sync: &task_sync,
         clock: &clock,
         cache: &cache,
     };

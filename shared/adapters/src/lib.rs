@@ -7,5 +7,6 @@ pub mod dynamo;
 pub mod events;
 pub mod providers;
 pub mod send;
+pub mod task_sync;
 
 pub use config::{Clients, ConfigError, Tables};

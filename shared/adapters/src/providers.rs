@@ -60,17 +60,30 @@ impl Secrets {
     }
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default()
 }
 
+/// Sends a request and reads a JSON answer, mapping transport failures and HTTP statuses.
+pub(crate) async fn post_json(
+    request: reqwest::RequestBuilder,
+) -> Result<serde_json::Value, SendError> {
+    let response = request.send().await.map_err(transport)?;
+    let code = response.status();
+    let body = response.text().await.map_err(transport)?;
+    if let Some(error) = status(code, &body) {
+        return Err(error);
+    }
+    Ok(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
 /// Tries a send up to three times while the provider answers with a transient error, waiting
 /// 200 ms, then 400 ms, each with up to 50 % random jitter (so that concurrent executors do not
 /// retry in step). A send that still fails goes back to the queue, which redelivers it later.
-async fn with_retries<F, Fut>(mut send: F) -> Result<String, SendError>
+pub(crate) async fn with_retries<F, Fut>(mut send: F) -> Result<String, SendError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<String, SendError>>,

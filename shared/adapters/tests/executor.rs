@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
+use crm_adapters::task_sync::HttpTaskSync;
 use crm_model::app::execute::{ExecuteError, Executor, JobOutcome};
 use crm_model::app::workflows::Workflows;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
@@ -25,6 +26,7 @@ struct World {
     sms: SmsGateways,
     zns: ZaloZns,
     email: SesEmailSender,
+    task_sync: HttpTaskSync,
     tenant: TenantId,
     /// Digits unique to this test, so SMS and mail read back from the emulator are its own.
     tag: String,
@@ -105,6 +107,7 @@ async fn world() -> World {
         },
         zns: ZaloZns::new(Secrets::from_env()),
         email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
+        task_sync: HttpTaskSync::new(Secrets::from_env()),
         tenant,
         tag,
     }
@@ -186,6 +189,7 @@ impl World {
             sms: &self.sms,
             zns: &self.zns,
             email: &self.email,
+            task_sync: &self.task_sync,
             clock: &clock,
             cache: &cache,
         }
@@ -855,4 +859,85 @@ async fn a_provider_outage_leaves_the_send_to_the_next_delivery_which_sends_once
         .unwrap()
         .unwrap();
     assert_eq!((run.status, run.attempts), (RunStatus::Succeeded, 2));
+}
+
+#[tokio::test]
+async fn a_synced_task_is_posted_once_signed_with_the_connections_secret() {
+    use axum::routing::post;
+    let seen: support::Seen = Default::default();
+    let recorder = seen.clone();
+    let app = axum::Router::new().route(
+        "/tasks",
+        post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let recorder = recorder.clone();
+                async move {
+                    let json: Value = serde_json::from_slice(&body).unwrap();
+                    let mut headers = headers;
+                    // Keep the exact body's signature check for the test below.
+                    let valid = headers["x-signature"]
+                        == crm_adapters::task_sync::signature("s3cret", &body).as_str();
+                    headers.insert("x-valid", if valid { "yes" } else { "no" }.parse().unwrap());
+                    recorder.lock().unwrap().push((headers, json));
+                    axum::Json(json!({"id": "ext-42"}))
+                }
+            },
+        ),
+    );
+    let base = support::serve(app).await;
+    let mut w = world().await;
+    w.task_sync = HttpTaskSync::new(Secrets::given([(
+        "tasks/hmac".to_owned(),
+        "s3cret".to_owned(),
+    )]));
+    let connection = json!({"kind": "task_connection", "name": "Jira", "url": format!("{base}/tasks"), "signing_secret": "tasks/hmac"});
+    w.stores
+        .settings
+        .create(
+            &w.tenant,
+            &SettingId::new("jira").unwrap(),
+            &serde_json::from_value(connection).unwrap(),
+        )
+        .await
+        .unwrap();
+    let customer = w
+        .customer("c1", json!({"Name": "An", "Owner": "u-owner"}))
+        .await;
+    let mut definition = birthday_workflow();
+    definition["actions"][2]["external_sync"] =
+        json!({"connection": "jira", "project": "CSKH", "task_group": "Sinh nhật"});
+    let workflow = w.workflow("wf-sync", definition).await;
+    let job = w.job(&workflow, &customer, "task");
+    let outcome = w.deliver_twice_then_again(&job).await;
+    assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    let posts = seen.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "posted once");
+    let (headers, body) = &posts[0];
+    assert_eq!(
+        headers["x-valid"], "yes",
+        "HMAC-SHA256 over the body with the connection's secret"
+    );
+    assert_eq!(
+        headers["idempotency-key"],
+        format!("{}/sync", job.idempotency_key()).as_str()
+    );
+    assert_eq!(
+        (
+            body["title"].as_str(),
+            body["project"].as_str(),
+            body["assignee"].as_str()
+        ),
+        (Some("Gọi chúc mừng An"), Some("CSKH"), Some("u-owner"))
+    );
+    let sync_run = w
+        .stores
+        .runs
+        .get(&w.tenant, &format!("{}/sync", job.idempotency_key()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sync_run.status, sync_run.output.clone()),
+        (RunStatus::Succeeded, vec!["ext-42".to_owned()])
+    );
 }

@@ -258,7 +258,7 @@ mod runs;
 mod schedule;
 
 pub use records::{RecordStore, StoredRecord};
-pub use runs::{Email, EmailSender, RunLedger, SendError, SmsSender, ZnsSender, lease};
+pub use runs::{Email, EmailSender, RunLedger, SendError, SmsSender, TaskSync, ZnsSender, lease};
 pub use schedule::{
     ClaimOutcome, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, Outbox,
     PublishError, ScheduleEntry, ScheduleStore,

@@ -96,6 +96,19 @@ pub trait ZnsSender: Send + Sync {
     ) -> Result<String, SendError>;
 }
 
+/// Outbound sync of created tasks to an external task app.
+#[async_trait]
+pub trait TaskSync: Send + Sync {
+    /// Posts `task` to the connection's URL, signed with its secret; the id the app answers
+    /// with. `idempotency_key` travels along so the app can drop a duplicate.
+    async fn push(
+        &self,
+        connection: &crate::settings::TaskConnection,
+        task: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<String, SendError>;
+}
+
 /// An email ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

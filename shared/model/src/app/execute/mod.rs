@@ -88,11 +88,13 @@ pub struct Executor<'a> {
     pub sms: &'a dyn SmsSender,
     pub zns: &'a dyn ZnsSender,
     pub email: &'a dyn EmailSender,
+    pub task_sync: &'a dyn crate::ports::TaskSync,
     pub clock: &'a dyn Clock,
     pub cache: &'a ExecutorCache,
 }
 
 /// Everything one job's action needs, loaded once.
+#[derive(Clone)]
 struct Context {
     definition: WorkflowDefinition,
     action: Action,
@@ -147,6 +149,7 @@ impl Context {
 mod care_cards;
 mod effects;
 mod sends;
+mod task_sync;
 
 /// Whether a run is settled: a delivery finding it does nothing more.
 fn is_final(status: RunStatus) -> bool {
@@ -188,8 +191,20 @@ impl Executor<'_> {
         if context.action.is_external_send() {
             return self.send(job, &context).await;
         }
+        // A task synced to an external app: the sync runs after the task's commit, as a send of
+        // its own, also for a redelivery (the delivery that committed may have stopped before it).
+        let sync = match &context.action {
+            Action::Task(task) => task
+                .external_sync
+                .clone()
+                .map(|sync| (task.clone(), sync, context.clone())),
+            _ => None,
+        };
         let previous = self.ledger.get(&job.tenant, &key).await?;
         if previous.as_ref().is_some_and(|done| is_final(done.status)) {
+            if let Some((task, sync, context)) = &sync {
+                self.sync_task(job, context, task, sync).await?;
+            }
             return Ok(JobOutcome::Duplicate);
         }
         // A retry an administrator asked for counts as the next attempt.
@@ -235,6 +250,11 @@ impl Executor<'_> {
                 return self.send(job, &context).await;
             }
         };
+        if let Some((task, sync, context)) = &sync {
+            if matches!(outcome, JobOutcome::Succeeded(_) | JobOutcome::Duplicate) {
+                self.sync_task(job, context, task, sync).await?;
+            }
+        }
         Ok(outcome)
     }
 
