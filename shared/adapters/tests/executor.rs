@@ -464,7 +464,14 @@ async fn a_retried_run_runs_again_once_under_the_same_key() {
         .await
         .unwrap()
         .unwrap();
-    w.stores.runs.request_retry(&failed, at(NOW)).await.unwrap();
+    assert!(
+        w.stores
+            .runs
+            .request_retry(&failed, at(NOW))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(matches!(
         w.execute(&job).await.unwrap(),
         JobOutcome::Succeeded(_)

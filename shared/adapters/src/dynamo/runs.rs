@@ -212,7 +212,7 @@ impl RunLedger for DynamoRunLedger {
         &self,
         run: &RunRecord,
         now: DateTime<Utc>,
-    ) -> Result<ClaimOutcome, StoreError> {
+    ) -> Result<Option<RunRecord>, StoreError> {
         let mut retry = run.clone();
         retry.status = RunStatus::Retrying;
         retry.updated_at = now;
@@ -231,11 +231,9 @@ impl RunLedger for DynamoRunLedger {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Ok(_) => Ok(Some(retry)),
             Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Ok(ClaimOutcome::LostRace)
-                }
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
                 _ => Err(unavailable(error)),
             },
         }

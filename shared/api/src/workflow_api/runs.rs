@@ -12,7 +12,7 @@ use super::workflows::{check_limit, default_limit, workflow_id};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
-use crm_model::ports::{ClaimOutcome, PageRequest, PublishError};
+use crm_model::ports::{PageRequest, PublishError};
 use crm_model::run::{RunRecord, RunStatus};
 
 #[derive(Deserialize)]
@@ -122,11 +122,11 @@ pub(super) async fn retry(
         )));
     }
     let now = state.clock.now();
-    if state.runs.request_retry(&run, now).await? == ClaimOutcome::LostRace {
+    let Some(retrying) = state.runs.request_retry(&run, now).await? else {
         return Err(ApiError::Conflict(
             "the run changed meanwhile; reload the history".into(),
         ));
-    }
+    };
     state
         .publisher
         .publish(&[run.job(now)])
@@ -138,10 +138,5 @@ pub(super) async fn retry(
             }
         })?;
     tracing::info!(action = %run.action, record = %run.record, "action retry requested");
-    let retrying = state
-        .runs
-        .get(&caller.tenant, &body.key)
-        .await?
-        .ok_or_else(not_found)?;
     Ok((StatusCode::ACCEPTED, Json(retrying)).into_response())
 }

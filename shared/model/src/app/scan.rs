@@ -229,10 +229,11 @@ impl Scanner<'_> {
             let loaded = match self.workflows.get(&entry.tenant, &entry.workflow).await? {
                 None => None,
                 Some(head) => {
-                    report.workflow_reads += 1;
                     let definition = if head.value.version == entry.version {
                         Some(head.value.definition.clone())
                     } else {
+                        // A second read: the entry is pinned to an earlier version.
+                        report.workflow_reads += 1;
                         self.workflows
                             .get_version(&entry.tenant, &entry.workflow, entry.version)
                             .await?

@@ -21,12 +21,13 @@ pub trait RunLedger: Send + Sync {
         takeover: Option<&RunRecord>,
     ) -> Result<ClaimOutcome, StoreError>;
 
-    /// Marks a failed or unknown run for another try; `LostRace` when it is in another state.
+    /// Marks a failed or unknown run for another try and returns it as stored; `None` when the
+    /// run is in another state (or changed meanwhile).
     async fn request_retry(
         &self,
         run: &RunRecord,
         now: DateTime<Utc>,
-    ) -> Result<ClaimOutcome, StoreError>;
+    ) -> Result<Option<RunRecord>, StoreError>;
 
     /// Records a run's final state (or a failed attempt), unless it already succeeded.
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
