@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body;
 pub mod problem;
+pub mod records_api;
 pub mod routes;
 pub mod workflow_api;
 

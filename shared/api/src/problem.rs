@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crm_model::app::records::RecordError;
 use crm_model::app::workflows::WorkflowError;
 use crm_model::ports::StoreError;
 use crm_model::validation::{Problem, Problems};
@@ -182,6 +183,20 @@ impl From<WorkflowError> for ApiError {
             | WorkflowError::DeleteActive
             | WorkflowError::LimitReached(_)) => ApiError::Conflict(e.to_string()),
             WorkflowError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Invalid(problems) => ApiError::Invalid(problems),
+            RecordError::NotFound(what) => ApiError::NotFound(format!("no such {what}")),
+            e @ RecordError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
+            e @ (RecordError::InUse(_) | RecordError::Conflict(_)) => {
+                ApiError::Conflict(e.to_string())
+            }
+            RecordError::Store(store) => store.into(),
         }
     }
 }

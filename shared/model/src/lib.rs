@@ -7,7 +7,9 @@
 pub mod action;
 pub mod app;
 pub mod condition;
+pub mod identity;
 pub mod ids;
+pub mod loyalty;
 pub mod phone;
 pub mod ports;
 pub mod record;

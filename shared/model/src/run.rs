@@ -98,6 +98,18 @@ pub struct Notification {
     pub read: bool,
 }
 
+impl Notification {
+    /// How the console addresses a notification: its time and id, `<at>~<id>`, which locates it
+    /// in the user's inbox without a search.
+    pub fn key(&self) -> String {
+        format!(
+            "{}~{}",
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            self.id
+        )
+    }
+}
+
 /// A change inside DynamoDB, committed in one transaction with the run that caused it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {

@@ -284,6 +284,9 @@ pub struct TenantSettings {
     pub feb29_default: Feb29Policy,
     #[serde(default)]
     pub custom_fields: Vec<CustomField>,
+    /// Loyalty points and ranks from orders; none means the tenant does not run a programme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<crate::loyalty::LoyaltyRule>,
 }
 
 fn default_time_zone() -> String {
@@ -296,6 +299,7 @@ impl Default for TenantSettings {
             time_zone: default_time_zone(),
             feb29_default: Feb29Policy::default(),
             custom_fields: Vec::new(),
+            loyalty: None,
         }
     }
 }
@@ -321,6 +325,15 @@ impl TenantSettings {
         }
         if let Err(p) = Schema::with_custom_fields(&self.custom_fields) {
             problems.extend(p);
+        }
+        if let Some(rule) = &self.loyalty {
+            let schema = Schema::builtin();
+            let ranks: Vec<&str> = schema
+                .module(Module::Customer)
+                .field("Rank")
+                .map(|f| f.kind.options().iter().map(|o| o.value.as_str()).collect())
+                .unwrap_or_default();
+            problems.extend(rule.validate(&ranks).under("/loyalty"));
         }
         problems
     }

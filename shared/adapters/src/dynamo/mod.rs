@@ -2,6 +2,7 @@
 //! request can read across tenants.
 
 mod errors;
+mod notifications;
 mod paging;
 mod records;
 mod runs;
@@ -12,7 +13,8 @@ mod tables;
 mod users;
 mod workflows;
 
-pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
+pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, identity_items, record_pk};
+pub use notifications::DynamoNotificationInbox;
 pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
@@ -91,6 +93,7 @@ pub struct Stores {
     pub records: DynamoRecordStore,
     pub schedule: DynamoScheduleStore,
     pub runs: DynamoRunLedger,
+    pub inbox: DynamoNotificationInbox,
 }
 
 impl Stores {
@@ -102,6 +105,7 @@ impl Stores {
             records: DynamoRecordStore::new(client.clone(), &tables.records),
             schedule: DynamoScheduleStore::new(client.clone(), &tables.schedule),
             runs: DynamoRunLedger::new(client.clone(), &tables.runs, &tables.records),
+            inbox: DynamoNotificationInbox::new(client.clone(), &tables.records),
         }
     }
 }
@@ -168,14 +172,15 @@ pub(crate) async fn put_revisioned(
     table: &str,
     item: Item,
     expected: Option<u64>,
-) -> Result<(), crm_model::ports::StoreError> {
+) -> Result<Option<Item>, crm_model::ports::StoreError> {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
-    use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+    use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
     use crm_model::ports::StoreError;
     let request = client
         .put_item()
         .table_name(table)
         .set_item(Some(item))
+        .return_values(ReturnValue::AllOld)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     let request = match expected {
         None => request.condition_expression("attribute_not_exists(pk)"),
@@ -184,7 +189,7 @@ pub(crate) async fn put_revisioned(
             .expression_attribute_values(":expected", n(expected)),
     };
     match request.send().await {
-        Ok(_) => Ok(()),
+        Ok(output) => Ok(output.attributes),
         Err(error) => Err(match error.as_service_error() {
             Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
                 None => StoreError::AlreadyExists,

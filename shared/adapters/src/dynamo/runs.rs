@@ -19,7 +19,7 @@ use super::records::RecordItem;
 use super::{Item, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{ClaimOutcome, Page, PageRequest, RunLedger, StoreError};
-use crm_model::run::{Effect, Notification, RunRecord, RunStatus};
+use crm_model::run::{Effect, RunRecord, RunStatus};
 
 /// Runs are kept this long, then expire through TTL.
 const KEEP_DAYS: i64 = 400;
@@ -44,13 +44,6 @@ struct RunItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease_until: Option<String>,
     run: RunRecord,
-}
-
-#[derive(Serialize, Deserialize)]
-struct NotificationItem {
-    pk: String,
-    sk: String,
-    notification: Notification,
 }
 
 fn run_pk(tenant: &TenantId, key: &str) -> String {
@@ -140,12 +133,7 @@ impl DynamoRunLedger {
                 return build(put.build());
             }
             Effect::Notify(notification) => put.set_item(Some(
-                serde_dynamo::to_item(NotificationItem {
-                    pk: format!("T#{tenant}#U#{}", notification.user),
-                    sk: format!("N#{}#{}", stamp(notification.at), notification.id),
-                    notification: notification.clone(),
-                })
-                .map_err(corrupt)?,
+                super::notifications::notification_item(tenant, notification)?,
             )),
         };
         build(put.build())
@@ -277,6 +265,19 @@ impl RunLedger for DynamoRunLedger {
                     .put(self.effect_put(&run.tenant, effect)?)
                     .build(),
             );
+        }
+        // A customer written by the automation stays findable by the duplicate check.
+        for effect in effects {
+            if let Effect::Create(record) | Effect::Replace { record, .. } = effect {
+                for item in super::records::identity_items(&run.tenant, record) {
+                    let put = Put::builder()
+                        .table_name(&self.records)
+                        .set_item(Some(item))
+                        .build();
+                    request = request
+                        .transact_items(TransactWriteItem::builder().put(build(put)?).build());
+                }
+            }
         }
         match request.send().await {
             Ok(_) => Ok(ClaimOutcome::Claimed),

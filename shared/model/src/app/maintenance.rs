@@ -3,7 +3,7 @@
 
 use super::scan::{Caches, ScanError, ScanReport, Scanner};
 use super::upkeep::{PinnedWorkflow, Upkeep, UpkeepOutcome};
-use crate::ports::{Maintenance, MaintenanceKind, PageRequest};
+use crate::ports::{Maintenance, MaintenanceKind, PageRequest, RecordFilter};
 use crate::workflow::WorkflowStatus;
 
 impl Scanner<'_> {
@@ -48,7 +48,12 @@ impl Scanner<'_> {
                     };
                     let found = self
                         .records
-                        .list(&request.tenant, head.value.definition.module, &page)
+                        .list(
+                            &request.tenant,
+                            head.value.definition.module,
+                            &RecordFilter::default(),
+                            &page,
+                        )
                         .await?;
                     report.backfill_records_read += found.items.len() as u64;
                     for stored in found.items {

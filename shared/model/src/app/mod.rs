@@ -4,6 +4,7 @@
 pub mod execute;
 mod maintenance;
 pub mod preview;
+pub mod records;
 pub mod record_events;
 pub mod scan;
 pub mod upkeep;

@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::action::{Action, SettingKind};
 use crate::condition::EvalContext;
 use crate::ids::{RecordId, TenantId, WorkflowId};
-use crate::ports::{Clock, PageRequest, RecordStore, SettingsStore, StoreError, WorkflowStore};
+use crate::ports::{
+    Clock, PageRequest, RecordFilter, RecordStore, SettingsStore, StoreError, WorkflowStore,
+};
 use crate::record::Record;
 use crate::schedule::fire_zone;
 use crate::schema::Schema;
@@ -106,7 +108,7 @@ impl Previews<'_> {
         let mut found: Vec<(PreviewOccurrence, Record)> = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         loop {
-            let listed = self.records.list(tenant, definition.module, &page).await?;
+            let listed = self.records.list(tenant, definition.module, &RecordFilter::default(), &page).await?;
             for stored in listed.items {
                 if examined == PREVIEW_RECORD_LIMIT {
                     truncated = true;

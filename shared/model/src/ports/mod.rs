@@ -257,7 +257,9 @@ mod records;
 mod runs;
 mod schedule;
 
-pub use records::{RecordStore, StoredRecord};
+pub use records::{
+    MergeMarker, MergeState, NotificationInbox, RecordFilter, RecordStore, StoredRecord,
+};
 pub use runs::{Email, EmailSender, RunLedger, SendError, SmsSender, TaskSync, ZnsSender, lease};
 pub use schedule::{
     ClaimOutcome, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, Outbox,

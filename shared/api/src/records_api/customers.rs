@@ -1,0 +1,303 @@
+//! /customers/{id}/…: the customer page (seed 003): duplicates and merge, related lists, activity
+//! and sales history, purchase statistics, records created from the customer, hand-over.
+
+use axum::Json;
+use axum::extract::{Path, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::views::{RecordView, fields_of, new_record_id, record_id, respond, views};
+use super::{State, actor};
+use crate::auth::Caller;
+use crate::body::{ApiJson, ApiQuery, from_value};
+use crate::problem::ApiError;
+use crm_model::app::records::{Activity, Duplicate, HandOver};
+use crm_model::identity::{self, IdentityKind};
+use crm_model::ids::RecordId;
+use crm_model::run::RunRecord;
+use crm_model::schema::Module;
+
+#[derive(Serialize)]
+struct DuplicateView {
+    #[serde(flatten)]
+    record: RecordView,
+    shared: Vec<IdentityKind>,
+}
+
+fn duplicate_views(found: Vec<Duplicate>) -> Response {
+    let items: Vec<DuplicateView> = found
+        .into_iter()
+        .map(|d| DuplicateView {
+            record: d.record.into(),
+            shared: d.shared,
+        })
+        .collect();
+    Json(serde_json::json!({ "items": items })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DuplicateQuery {
+    phone: Option<String>,
+    email: Option<String>,
+    tax_code: Option<String>,
+}
+
+/// Customers matching the given phone, email or tax code: the check before creating one.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
+pub(super) async fn duplicates_of_values(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<DuplicateQuery>,
+) -> Result<Response, ApiError> {
+    let given = [
+        (IdentityKind::Phone, "phone", query.phone),
+        (IdentityKind::Email, "email", query.email),
+        (IdentityKind::TaxCode, "tax_code", query.tax_code),
+    ];
+    let mut keys = Vec::new();
+    for (kind, name, value) in given {
+        if let Some(value) = value {
+            let key = identity::key(kind, &value).ok_or_else(|| {
+                ApiError::invalid_field(format!("/query/{name}"), format!("not a usable {name}"))
+            })?;
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        return Err(ApiError::invalid_field(
+            "/query",
+            "give a phone, email or tax_code to check",
+        ));
+    }
+    let found = state
+        .use_cases()
+        .duplicates_of_keys(&caller.tenant, &keys, None)
+        .await?;
+    Ok(duplicate_views(found))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn duplicates_of(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let found = state
+        .use_cases()
+        .duplicates_of(&caller.tenant, &record_id(&id)?)
+        .await?;
+    Ok(duplicate_views(found))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeRequest {
+    duplicate: String,
+}
+
+/// Merges the customer named in the body into the one in the path; asking again finishes an
+/// interrupted merge.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn merge(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let request: MergeRequest = from_value(body)?;
+    let survivor = record_id(&id)?;
+    let duplicate = RecordId::new(request.duplicate.as_str())
+        .map_err(|_| ApiError::invalid_field("/duplicate", "not a record id"))?;
+    let outcome = state
+        .use_cases()
+        .merge(&actor(&caller), &survivor, &duplicate)
+        .await?;
+    Ok(Json(serde_json::json!({
+        "survivor": RecordView::from(outcome.survivor),
+        "moved": outcome.moved,
+        "merged_now": outcome.merged_now,
+    }))
+    .into_response())
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn related(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let lists = state
+        .use_cases()
+        .related(&caller.tenant, &record_id(&id)?)
+        .await?;
+    let body: Map<String, Value> = lists
+        .lists
+        .into_iter()
+        .map(|(name, records)| {
+            let value = serde_json::to_value(views(records)).unwrap_or_default();
+            (name.to_owned(), value)
+        })
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ActivityView {
+    Record(RecordView),
+    Automation(RunRecord),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ActivitiesQuery {
+    #[serde(default = "super::views::default_limit")]
+    limit: u32,
+}
+
+/// Tasks, care cards and what the automation did (emails, SMS, ZNS, field updates, hand-overs),
+/// newest first.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn activities(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ActivitiesQuery>,
+) -> Result<Response, ApiError> {
+    super::views::page(query.limit, None)?;
+    let items: Vec<ActivityView> = state
+        .use_cases()
+        .activities(&caller.tenant, &record_id(&id)?, query.limit)
+        .await?
+        .into_iter()
+        .map(|a| match a {
+            Activity::Record(r) => ActivityView::Record(r.into()),
+            Activity::Run(run) => ActivityView::Automation(run),
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+/// Opportunities, quotes, orders and invoices, newest first.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn sales(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let items = state
+        .use_cases()
+        .sales(&caller.tenant, &record_id(&id)?)
+        .await?;
+    Ok(Json(serde_json::json!({ "items": views(items) })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn date(name: &str, raw: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+    raw.map(|d| {
+        d.parse()
+            .map_err(|_| ApiError::invalid_field(format!("/query/{name}"), "expected YYYY-MM-DD"))
+    })
+    .transpose()
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn purchase_stats(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = (date("from", query.from)?, date("to", query.to)?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(ApiError::invalid_field("/query/to", "is before from"));
+        }
+    }
+    let stats = state
+        .use_cases()
+        .purchase_stats(&caller.tenant, &record_id(&id)?, from, to)
+        .await?;
+    Ok(Json(stats).into_response())
+}
+
+async fn create_from(
+    state: State,
+    caller: Caller,
+    id: String,
+    module: Module,
+    body: Value,
+) -> Result<Response, ApiError> {
+    let fields = fields_of(body)?;
+    let created = state
+        .use_cases()
+        .create_from_customer(&actor(&caller), &record_id(&id)?, module, new_record_id(), &fields)
+        .await?;
+    Ok(respond(StatusCode::CREATED, created))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn create_order(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    create_from(state, caller, id, Module::Order, body).await
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn create_quote(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    create_from(state, caller, id, Module::Quote, body).await
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn create_opportunity(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    create_from(state, caller, id, Module::Opportunity, body).await
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn hand_over(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let customer = record_id(&id)?;
+    let cases = state.use_cases();
+    cases.get(&caller.tenant, Module::Customer, &customer).await?;
+    let request: HandOver = from_value(body)?;
+    let (customer, moved) = cases
+        .hand_over(
+            &actor(&caller),
+            &customer,
+            &request,
+            uuid::Uuid::now_v7().to_string(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "customer": RecordView::from(customer),
+        "moved_activities": moved,
+    }))
+    .into_response())
+}

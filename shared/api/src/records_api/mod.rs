@@ -1,0 +1,118 @@
+//! The CRM records API (functions/records-api): records of every module, the customer page's
+//! related lists, history, purchases, duplicates, merge and hand-over, users and teams, and each
+//! user's in-app notifications.
+
+mod customers;
+mod people;
+mod records;
+mod views;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+use crate::auth::Caller;
+use crate::routes::{self, Route};
+use crm_model::app::records::{Actor, Records};
+use crm_model::ports::{
+    Clock, NotificationInbox, RecordStore, RunLedger, SettingsStore, UserDirectory,
+};
+
+/// What the handlers need, built once per Lambda sandbox.
+#[derive(Clone)]
+pub struct State {
+    pub records: Arc<dyn RecordStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub runs: Arc<dyn RunLedger>,
+    pub inbox: Arc<dyn NotificationInbox>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl State {
+    fn use_cases(&self) -> Records<'_> {
+        Records {
+            records: self.records.as_ref(),
+            users: self.users.as_ref(),
+            settings: self.settings.as_ref(),
+            runs: self.runs.as_ref(),
+            inbox: self.inbox.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
+fn actor(caller: &Caller) -> Actor {
+    Actor {
+        tenant: caller.tenant.clone(),
+        user: caller.user.clone(),
+    }
+}
+
+/// Every route of the API; the OpenAPI document lists exactly these.
+pub const ROUTES: &[Route] = &[
+    (Method::GET, "/records/{module}"),
+    (Method::POST, "/records/{module}"),
+    (Method::GET, "/records/{module}/{id}"),
+    (Method::PUT, "/records/{module}/{id}"),
+    (Method::PATCH, "/records/{module}/{id}"),
+    (Method::DELETE, "/records/{module}/{id}"),
+    (Method::POST, "/records/{module}/{id}/clone"),
+    (Method::GET, "/customers/duplicates"),
+    (Method::GET, "/customers/{id}/duplicates"),
+    (Method::POST, "/customers/{id}/merge"),
+    (Method::GET, "/customers/{id}/related"),
+    (Method::GET, "/customers/{id}/activities"),
+    (Method::GET, "/customers/{id}/sales"),
+    (Method::GET, "/customers/{id}/purchase-stats"),
+    (Method::POST, "/customers/{id}/orders"),
+    (Method::POST, "/customers/{id}/quotes"),
+    (Method::POST, "/customers/{id}/opportunities"),
+    (Method::POST, "/customers/{id}/hand-over"),
+    (Method::GET, "/users"),
+    (Method::POST, "/users"),
+    (Method::GET, "/users/{id}"),
+    (Method::PUT, "/users/{id}"),
+    (Method::GET, "/teams"),
+    (Method::GET, "/me/notifications"),
+    (Method::POST, "/me/notifications/{key}/read"),
+];
+
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route(
+            "/records/{module}",
+            get(records::list).post(records::create),
+        )
+        .route(
+            "/records/{module}/{id}",
+            get(records::get)
+                .put(records::replace)
+                .patch(records::patch)
+                .delete(records::delete),
+        )
+        .route("/records/{module}/{id}/clone", post(records::clone))
+        .route("/customers/duplicates", get(customers::duplicates_of_values))
+        .route("/customers/{id}/duplicates", get(customers::duplicates_of))
+        .route("/customers/{id}/merge", post(customers::merge))
+        .route("/customers/{id}/related", get(customers::related))
+        .route("/customers/{id}/activities", get(customers::activities))
+        .route("/customers/{id}/sales", get(customers::sales))
+        .route("/customers/{id}/purchase-stats", get(customers::purchase_stats))
+        .route("/customers/{id}/orders", post(customers::create_order))
+        .route("/customers/{id}/quotes", post(customers::create_quote))
+        .route(
+            "/customers/{id}/opportunities",
+            post(customers::create_opportunity),
+        )
+        .route("/customers/{id}/hand-over", post(customers::hand_over))
+        .route("/users", get(people::list_users).post(people::create_user))
+        .route("/users/{id}", get(people::get_user).put(people::replace_user))
+        .route("/teams", get(people::teams))
+        .route("/me/notifications", get(people::notifications))
+        .route("/me/notifications/{key}/read", post(people::mark_read))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state)
+}

@@ -1,0 +1,191 @@
+//! /records/{module}: create, read, list, edit, quick edit, clone and delete records.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State as AxumState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::views::{
+    ListView, default_limit, fields_of, module, new_record_id, page, record_id, respond, views,
+};
+use super::{State, actor};
+use crate::auth::Caller;
+use crate::body::{ApiJson, if_match, parse_json};
+use crate::problem::ApiError;
+use crm_model::app::records::{ListQuery, SortOrder};
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, module = %raw_module))]
+pub(super) async fn list(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(raw_module): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let query = list_query(raw.as_deref().unwrap_or(""))?;
+    let found = state
+        .use_cases()
+        .list(&caller.tenant, module, &query)
+        .await?;
+    Ok(Json(ListView {
+        items: views(found.items),
+        next_cursor: found.next,
+    })
+    .into_response())
+}
+
+/// `limit`, `cursor`, `sort`, `order`; every other parameter is a field to match
+/// (`?Province=Hà Nội&Owner=u-1`).
+fn list_query(raw: &str) -> Result<ListQuery, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|e| ApiError::invalid_field("/query", e.to_string()))?;
+    let mut limit = default_limit();
+    let mut cursor = None;
+    let mut sort = None;
+    let mut order = SortOrder::default();
+    let mut filters = Vec::new();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .map_err(|_| ApiError::invalid_field("/query/limit", "not a number"))?;
+            }
+            "cursor" => cursor = Some(value),
+            "sort" => sort = Some(value),
+            "order" => {
+                order = match value.as_str() {
+                    "asc" => SortOrder::Asc,
+                    "desc" => SortOrder::Desc,
+                    _ => return Err(ApiError::invalid_field("/query/order", "asc or desc")),
+                }
+            }
+            _ => filters.push((name, value)),
+        }
+    }
+    Ok(ListQuery {
+        filters,
+        sort,
+        order,
+        page: page(limit, cursor)?,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, module = %raw_module))]
+pub(super) async fn create(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(raw_module): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let fields = fields_of(body)?;
+    let created = state
+        .use_cases()
+        .create(&actor(&caller), module, new_record_id(), &fields)
+        .await?;
+    Ok(respond(StatusCode::CREATED, created))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn get(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((raw_module, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let found = state
+        .use_cases()
+        .get(&caller.tenant, module, &record_id(&id)?)
+        .await?;
+    Ok(respond(StatusCode::OK, found))
+}
+
+/// Full edit: If-Match is required, so that no one else's change is overwritten.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn replace(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((raw_module, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let id = record_id(&id)?;
+    let cases = state.use_cases();
+    // Not found answers before a missing precondition: another tenant learns nothing.
+    cases.get(&caller.tenant, module, &id).await?;
+    let expected = if_match(&headers)?.ok_or(ApiError::PreconditionRequired)?;
+    let fields = fields_of(body)?;
+    let saved = cases
+        .replace(&actor(&caller), module, &id, &fields, expected)
+        .await?;
+    Ok(respond(StatusCode::OK, saved))
+}
+
+/// Quick edit of one field; If-Match optional.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn patch(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((raw_module, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let id = record_id(&id)?;
+    let cases = state.use_cases();
+    cases.get(&caller.tenant, module, &id).await?;
+    let fields = fields_of(body)?;
+    let saved = cases
+        .patch(&actor(&caller), module, &id, &fields, if_match(&headers)?)
+        .await?;
+    Ok(respond(StatusCode::OK, saved))
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn clone(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((raw_module, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    // The body is optional: field values that differ in the copy.
+    let overrides = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        fields_of(parse_json(&body)?)?
+    };
+    let created = state
+        .use_cases()
+        .clone_record(
+            &actor(&caller),
+            module,
+            &record_id(&id)?,
+            new_record_id(),
+            &overrides,
+        )
+        .await?;
+    Ok(respond(StatusCode::CREATED, created))
+}
+
+/// Deletes a record; a customer with orders, quotes or opportunities answers 409 with them.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
+pub(super) async fn delete(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((raw_module, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let module = module(&raw_module)?;
+    let id = record_id(&id)?;
+    let cases = state.use_cases();
+    cases.get(&caller.tenant, module, &id).await?;
+    cases
+        .delete(&actor(&caller), module, &id, if_match(&headers)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
