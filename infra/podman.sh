@@ -114,6 +114,7 @@ stop_service() {
 # /bin/sh), what a Rust bootstrap links against, and what its HTTP and TLS clients read.
 make_rootfs() {
   local fs="$1" f lib
+  umask 022
   mkdir -p "$fs/usr/bin" "$fs/usr/lib" "$fs/usr/lib64" "$fs$libdir"
   # Merged /usr, like Debian and Amazon Linux 2023: /bin/sh and /usr/bin/sh both resolve.
   ln -s usr/bin "$fs/bin"
@@ -139,7 +140,8 @@ make_rootfs() {
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$fs/etc/nsswitch.conf"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' > "$fs/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' > "$fs/etc/group"
-  # rustls-native-certs panics or fails without a CA bundle; these are the Debian and AL2023 paths.
+  # TLS clients that read the system roots (rustls-native-certs) find none without a bundle;
+  # these are the Debian and AL2023 paths.
   if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
     cp /etc/ssl/certs/ca-certificates.crt "$fs/etc/ssl/certs/ca-certificates.crt"
     cp /etc/ssl/certs/ca-certificates.crt "$fs/etc/pki/tls/certs/ca-bundle.crt"
@@ -174,8 +176,8 @@ build_image() {
     --change "LABEL org.opencontainers.image.description=Local stand-in for the Lambda provided.al2023 image (host glibc), built by infra/podman.sh" \
     "$tmp/rootfs.tar" "$image" > /dev/null
   # sam derives its own image (base + RIE) once and reuses it: drop it so it is derived again.
-  podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^public\.ecr\.aws/lambda/provided:.*rapid' |
-    xargs -r podman rmi -f > /dev/null
+  podman images --format '{{.Repository}}:{{.Tag}}' |
+    { grep -E '^public\.ecr\.aws/lambda/provided:.*rapid' || true; } | xargs -r podman rmi -f > /dev/null
   if [[ -n "$old" ]]; then podman rmi "$old" > /dev/null 2>&1 || true; fi
   # Smoke test: what sam's build runs. It also brings up the bridge the loopback rule needs.
   podman run --rm "$image" /bin/sh -c 'echo > /tmp/a && mv /tmp/a /tmp/b && chmod +x /tmp/b' > /dev/null

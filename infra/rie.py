@@ -33,8 +33,8 @@ times only the hand-over of the init request: 0.02 ms for a bootstrap that sleep
 the REPORT `Duration` of the first invoke includes the init, so durations come from `INVOKE
 RTDONE`, falling back to REPORT `Duration` when the runtime never finished (a timeout). The RIE
 starts the runtime lazily, on the first invoke. A runtime that exits makes the invoke answer 502
-with an errorType body, and the next invoke initialises the runtime again (another `INIT START`,
-`phase: invoke`). A handler error still answers 200 with errorType/errorMessage; a timeout
+(empty body, or a `Runtime.ExitError` errorType body), and the next invoke initialises the
+runtime again (another `INIT START`, `phase: invoke`). A handler error still answers 200 with errorType/errorMessage; a timeout
 answers 200 with the text `Task timed out after N.00 seconds`. Never pass `--help` to the RIE:
 it takes it for the handler and hangs.
 """
@@ -79,14 +79,18 @@ _BASE_ENV = {
     "TZ": "UTC",
 }
 
-# Every emulator still running, so that an interpreter exit kills them whatever happened.
+# Every emulator still running, so that an interpreter exit kills them whatever happened, and
+# the temporary logs to delete then (kept until exit so that they can be read after stop()).
 _live: "weakref.WeakSet[Rie]" = weakref.WeakSet()
+_temp_logs: set[Path] = set()
 
 
 @atexit.register
 def _kill_all() -> None:
     for rie in list(_live):
         rie.stop()
+    for path in _temp_logs:
+        path.unlink(missing_ok=True)
 
 
 class RieError(RuntimeError):
@@ -214,6 +218,7 @@ class Rie:
             fd, name = tempfile.mkstemp(prefix="rie-", suffix=".log")
             os.close(fd)
             self.log_path = Path(name)
+            _temp_logs.add(self.log_path)
         # A free port can be taken between probing and binding: retry with new ones.
         for attempt in range(3):
             self.port, self.runtime_port = _free_port(), _free_port()
@@ -243,7 +248,8 @@ class Rie:
             f"127.0.0.1:{self.runtime_port}",
             str(self.bootstrap),
         ]
-        # Own session: stop() kills the whole group, the runtime and anything it forked included.
+        # Own session: stop() can then find and kill everything the RIE started, the runtime and
+        # anything it forked included (the RIE gives the runtime a process group of its own).
         self._proc = subprocess.Popen(
             cmd,
             env=self.env,
@@ -294,10 +300,11 @@ class Rie:
         _live.discard(self)
 
     def cleanup(self) -> None:
-        """stop(), and delete the log when it is a temporary file of ours."""
+        """stop(), and delete the log now when it is a temporary file of ours."""
         self.stop()
         if self._own_log and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
+            _temp_logs.discard(self.log_path)
 
     # -- invoking ------------------------------------------------------------------------------
 
@@ -431,15 +438,19 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM/SIGINT unwind through the finally below, so the emulator never outlives us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     failed = False
-    fn = Rie(
-        args.bootstrap,
-        env,
-        inherit_env=args.inherit_env,
-        timeout_s=args.timeout,
-        memory_mb=args.memory,
-        function_name=args.function_name,
-        log_path=args.log,
-    )
+    try:
+        fn = Rie(
+            args.bootstrap,
+            env,
+            inherit_env=args.inherit_env,
+            timeout_s=args.timeout,
+            memory_mb=args.memory,
+            function_name=args.function_name,
+            log_path=args.log,
+        )
+    except RieError as e:
+        print(f"==> {e}", file=sys.stderr)
+        return 2
     first_wall: float | None = None
     try:
         fn.start()

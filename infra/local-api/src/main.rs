@@ -88,6 +88,14 @@ async fn main() -> Result<(), String> {
     let bus = std::env::var("AUTOMATION_BUS")
         .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
     let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    let records_state = crm_api::records_api::State {
+        records: Arc::new(stores.records.clone()),
+        users: Arc::new(stores.users.clone()),
+        settings: Arc::new(stores.settings.clone()),
+        runs: Arc::new(stores.runs.clone()),
+        inbox: Arc::new(stores.inbox),
+        clock: Arc::new(SystemClock),
+    };
     let state = crm_api::workflow_api::State {
         workflows: Arc::new(stores.workflows),
         settings: Arc::new(stores.settings),
@@ -98,12 +106,24 @@ async fn main() -> Result<(), String> {
         publisher: Arc::new(publisher),
         clock: Arc::new(SystemClock),
     };
-    let router = crm_api::workflow_api::router(state).layer(middleware::from_fn(dev_claims));
+    let workflows = crm_api::workflow_api::router(state);
+    let records = crm_api::records_api::router(records_state);
+    // Both APIs on one port, split by path the way the HTTP API's routes split them.
+    let router = axum::Router::new()
+        .fallback(move |request: axum::extract::Request| {
+            let api = if crm_api::records_api::serves(request.uri().path()) {
+                records.clone()
+            } else {
+                workflows.clone()
+            };
+            async move { tower::ServiceExt::oneshot(api, request).await }
+        })
+        .layer(middleware::from_fn(dev_claims));
     // Loopback only: the tokens are not verified.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
-    eprintln!("automation settings API on http://127.0.0.1:{port}");
+    eprintln!("automation settings and records APIs on http://127.0.0.1:{port}");
     eprintln!(
         "try: curl -H 'Authorization: Bearer {}' http://127.0.0.1:{port}/workflows",
         dev_token("demo-tenant", "u-admin", "admin")

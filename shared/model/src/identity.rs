@@ -102,6 +102,9 @@ mod tests {
         let f = fields(json!({"Phone": "0912345678", "Email": "a@b.vn", "TaxCode": "0101243150"}));
         assert_eq!(keys(Module::Customer, &f).len(), 3);
         assert!(keys(Module::Contact, &f).is_empty());
-        assert_eq!(IdentityKind::of_key("email:a@b.vn"), Some(IdentityKind::Email));
+        assert_eq!(
+            IdentityKind::of_key("email:a@b.vn"),
+            Some(IdentityKind::Email)
+        );
     }
 }

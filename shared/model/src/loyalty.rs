@@ -125,7 +125,9 @@ impl PurchaseFacts {
             last_purchase: purchases.iter().map(|p| p.date).max(),
             revenue,
             points,
-            rank: rule.zip(points).and_then(|(r, p)| r.rank(p).map(str::to_owned)),
+            rank: rule
+                .zip(points)
+                .and_then(|(r, p)| r.rank(p).map(str::to_owned)),
         }
     }
 
@@ -240,8 +242,14 @@ mod tests {
         LoyaltyRule {
             amount_per_point: 100_000,
             tiers: vec![
-                Tier { rank: "Silver".into(), min_points: 10 },
-                Tier { rank: "Gold".into(), min_points: 50 },
+                Tier {
+                    rank: "Silver".into(),
+                    min_points: 10,
+                },
+                Tier {
+                    rank: "Gold".into(),
+                    min_points: 50,
+                },
             ],
         }
     }
@@ -264,7 +272,10 @@ mod tests {
 
     #[test]
     fn facts_clear_the_last_purchase_when_no_order_is_left() {
-        let mut fields = json!({"LastPurchaseDate": "2026-04-01"}).as_object().cloned().unwrap();
+        let mut fields = json!({"LastPurchaseDate": "2026-04-01"})
+            .as_object()
+            .cloned()
+            .unwrap();
         assert!(PurchaseFacts::of(&[], None).apply(&mut fields));
         assert!(!fields.contains_key("LastPurchaseDate"));
         assert!(!PurchaseFacts::of(&[], None).apply(&mut fields));

@@ -7,10 +7,19 @@ use crm_model::ports::StoreError;
 /// Any SDK failure that is not a condition the caller asked about: the store is unavailable.
 pub(crate) fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Unavailable(Box::new(error))
+    // The SDK's own Display says only "service error"; operators need the code and message.
+    let described = match error.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("unknown"),
+            service.message().unwrap_or("")
+        ),
+        None => aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
+    };
+    StoreError::Unavailable(described.into())
 }
 
 pub(crate) fn corrupt(error: serde_dynamo::Error) -> StoreError {

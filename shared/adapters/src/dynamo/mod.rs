@@ -13,8 +13,8 @@ mod tables;
 mod users;
 mod workflows;
 
-pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, identity_items, record_pk};
 pub use notifications::DynamoNotificationInbox;
+pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, identity_items, record_pk};
 pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;

@@ -37,7 +37,8 @@ pub(crate) fn notification_item(
     tenant: &TenantId,
     notification: &Notification,
 ) -> Result<Item, StoreError> {
-    let (at, id) = notification.key()
+    let (at, id) = notification
+        .key()
         .split_once('~')
         .map(|(a, i)| (a.to_owned(), i.to_owned()))
         .unwrap_or_default();
@@ -81,10 +82,11 @@ impl NotificationInbox for DynamoNotificationInbox {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if matches!(
-                e.as_service_error(),
-                Some(PutItemError::ConditionalCheckFailedException(_))
-            ) =>
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
             {
                 Ok(())
             }
@@ -113,7 +115,10 @@ impl NotificationInbox for DynamoNotificationInbox {
                 .filter_expression("#n.#read = :false")
                 .expression_attribute_names("#n", "notification")
                 .expression_attribute_names("#read", "read")
-                .expression_attribute_values(":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false));
+                .expression_attribute_values(
+                    ":false",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+                );
         }
         let (items, next) = query_page(query, page, "pk", &pk).await?;
         let items = items
@@ -146,7 +151,10 @@ impl NotificationInbox for DynamoNotificationInbox {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#n", "notification")
             .expression_attribute_names("#read", "read")
-            .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(
+                ":true",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            )
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

@@ -23,8 +23,7 @@ use super::errors::{corrupt, unavailable};
 use super::{Item, batch_get, n, put_revisioned, query_page, s};
 use crm_model::ids::{RecordId, TenantId};
 use crm_model::ports::{
-    MergeMarker, Page, PageRequest, RecordFilter, RecordStore, Revisioned, StoreError,
-    StoredRecord,
+    MergeMarker, Page, PageRequest, RecordFilter, RecordStore, Revisioned, StoreError, StoredRecord,
 };
 use crm_model::schema::Module;
 
@@ -149,7 +148,8 @@ impl DynamoRecordStore {
             serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;
         let keys = crm_model::identity::keys(record.module, &record.fields);
         for key in &keys {
-            self.put_plain(identity_item(tenant, key, &record.id)).await?;
+            self.put_plain(identity_item(tenant, key, &record.id))
+                .await?;
         }
         let old = put_revisioned(&self.client, &self.table, item, expected).await?;
         let stale: Vec<Item> = stored_keys(old)
@@ -380,7 +380,10 @@ impl RecordStore for DynamoRecordStore {
                 .map_err(unavailable)?;
             for item in output.items.unwrap_or_default() {
                 if let Some(id) = item.get("sk").and_then(|v| v.as_s().ok()) {
-                    ids.push(RecordId::new(id.as_str()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                    ids.push(
+                        RecordId::new(id.as_str())
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    );
                 }
             }
         }

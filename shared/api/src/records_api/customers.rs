@@ -241,7 +241,13 @@ async fn create_from(
     let fields = fields_of(body)?;
     let created = state
         .use_cases()
-        .create_from_customer(&actor(&caller), &record_id(&id)?, module, new_record_id(), &fields)
+        .create_from_customer(
+            &actor(&caller),
+            &record_id(&id)?,
+            module,
+            new_record_id(),
+            &fields,
+        )
         .await?;
     Ok(respond(StatusCode::CREATED, created))
 }
@@ -285,7 +291,9 @@ pub(super) async fn hand_over(
 ) -> Result<Response, ApiError> {
     let customer = record_id(&id)?;
     let cases = state.use_cases();
-    cases.get(&caller.tenant, Module::Customer, &customer).await?;
+    cases
+        .get(&caller.tenant, Module::Customer, &customer)
+        .await?;
     let request: HandOver = from_value(body)?;
     let (customer, moved) = cases
         .hand_over(

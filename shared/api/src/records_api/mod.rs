@@ -79,6 +79,17 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/me/notifications/{key}/read"),
 ];
 
+/// Whether a request path belongs to this API rather than the automation settings API, as the
+/// template's HTTP API routes decide (a record's run history stays with the automation API).
+pub fn serves(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["records", _, "runs"] => false,
+        [first, ..] => ["records", "customers", "users", "teams", "me"].contains(first),
+        [] => false,
+    }
+}
+
 pub fn router(state: State) -> Router {
     Router::new()
         .route(
@@ -93,13 +104,19 @@ pub fn router(state: State) -> Router {
                 .delete(records::delete),
         )
         .route("/records/{module}/{id}/clone", post(records::clone))
-        .route("/customers/duplicates", get(customers::duplicates_of_values))
+        .route(
+            "/customers/duplicates",
+            get(customers::duplicates_of_values),
+        )
         .route("/customers/{id}/duplicates", get(customers::duplicates_of))
         .route("/customers/{id}/merge", post(customers::merge))
         .route("/customers/{id}/related", get(customers::related))
         .route("/customers/{id}/activities", get(customers::activities))
         .route("/customers/{id}/sales", get(customers::sales))
-        .route("/customers/{id}/purchase-stats", get(customers::purchase_stats))
+        .route(
+            "/customers/{id}/purchase-stats",
+            get(customers::purchase_stats),
+        )
         .route("/customers/{id}/orders", post(customers::create_order))
         .route("/customers/{id}/quotes", post(customers::create_quote))
         .route(
@@ -108,7 +125,10 @@ pub fn router(state: State) -> Router {
         )
         .route("/customers/{id}/hand-over", post(customers::hand_over))
         .route("/users", get(people::list_users).post(people::create_user))
-        .route("/users/{id}", get(people::get_user).put(people::replace_user))
+        .route(
+            "/users/{id}",
+            get(people::get_user).put(people::replace_user),
+        )
         .route("/teams", get(people::teams))
         .route("/me/notifications", get(people::notifications))
         .route("/me/notifications/{key}/read", post(people::mark_read))

@@ -58,7 +58,10 @@ pub(super) async fn create_user(
     caller.require_admin()?;
     let user = valid(from_value(body)?)?;
     if state.users.get(&caller.tenant, &user.id).await?.is_some() {
-        return Err(ApiError::Conflict(format!("user '{}' already exists", user.id)));
+        return Err(ApiError::Conflict(format!(
+            "user '{}' already exists",
+            user.id
+        )));
     }
     state.users.put(&caller.tenant, &user).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())

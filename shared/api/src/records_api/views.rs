@@ -72,9 +72,10 @@ pub(super) fn fields_of(body: Value) -> Result<Map<String, Value>, ApiError> {
     match body {
         Value::Object(mut object) => match object.remove("fields") {
             Some(Value::Object(fields)) if object.is_empty() => Ok(fields),
-            Some(_) if object.is_empty() => {
-                Err(ApiError::invalid_field("/fields", "expected an object of field values"))
-            }
+            Some(_) if object.is_empty() => Err(ApiError::invalid_field(
+                "/fields",
+                "expected an object of field values",
+            )),
             Some(fields) => {
                 object.insert("fields".into(), fields);
                 Err(ApiError::invalid_field(
@@ -84,7 +85,10 @@ pub(super) fn fields_of(body: Value) -> Result<Map<String, Value>, ApiError> {
             }
             None => Ok(object),
         },
-        _ => Err(ApiError::invalid_field("", "expected an object of field values")),
+        _ => Err(ApiError::invalid_field(
+            "",
+            "expected an object of field values",
+        )),
     }
 }
 

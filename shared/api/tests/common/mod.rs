@@ -212,3 +212,20 @@ pub async fn call_raw(
         body,
     }
 }
+
+pub async fn records_api() -> App {
+    let client = dynamodb().await;
+    let stores = Stores::new(&client, &tables());
+    let state = crm_api::records_api::State {
+        records: Arc::new(stores.records.clone()),
+        users: Arc::new(stores.users.clone()),
+        settings: Arc::new(stores.settings.clone()),
+        runs: Arc::new(stores.runs.clone()),
+        inbox: Arc::new(stores.inbox.clone()),
+        clock: Arc::new(SystemClock),
+    };
+    App {
+        router: crm_api::records_api::router(state),
+        stores,
+    }
+}

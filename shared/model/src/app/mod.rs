@@ -4,8 +4,8 @@
 pub mod execute;
 mod maintenance;
 pub mod preview;
-pub mod records;
 pub mod record_events;
+pub mod records;
 pub mod scan;
 pub mod upkeep;
 pub mod workflows;

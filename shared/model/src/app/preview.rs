@@ -108,7 +108,10 @@ impl Previews<'_> {
         let mut found: Vec<(PreviewOccurrence, Record)> = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         loop {
-            let listed = self.records.list(tenant, definition.module, &RecordFilter::default(), &page).await?;
+            let listed = self
+                .records
+                .list(tenant, definition.module, &RecordFilter::default(), &page)
+                .await?;
             for stored in listed.items {
                 if examined == PREVIEW_RECORD_LIMIT {
                     truncated = true;

@@ -46,7 +46,8 @@ impl Records<'_> {
         stamp(&mut fields, actor, self.clock.now(), true);
         let record = StoredRecord { id, module, fields };
         let created = self.records.create(&actor.tenant, &record).await?;
-        self.after_write(&actor.tenant, None, Some(&created.value)).await?;
+        self.after_write(&actor.tenant, None, Some(&created.value))
+            .await?;
         Ok(created)
     }
 

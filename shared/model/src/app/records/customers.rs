@@ -297,4 +297,3 @@ impl Records<'_> {
         Ok((customer_record, moved))
     }
 }
-

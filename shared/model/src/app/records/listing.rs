@@ -77,7 +77,10 @@ impl Records<'_> {
         let mut filter = RecordFilter::default();
         for (name, raw) in &query.filters {
             match module_schema.field(name) {
-                None => problems.push(format!("/query/{name}"), format!("{module} has no field '{name}'")),
+                None => problems.push(
+                    format!("/query/{name}"),
+                    format!("{module} has no field '{name}'"),
+                ),
                 Some(def) => match query_value(&def.kind, raw) {
                     Ok(value) => filter.equals.push((name.clone(), value)),
                     Err(message) => problems.push(format!("/query/{name}"), message),
@@ -96,7 +99,10 @@ impl Records<'_> {
         };
         problems.into_result(()).map_err(RecordError::Invalid)?;
         if by_index {
-            return Ok(self.records.list(tenant, module, &filter, &query.page).await?);
+            return Ok(self
+                .records
+                .list(tenant, module, &filter, &query.page)
+                .await?);
         }
         let field = query.sort.as_deref().unwrap_or("UpdatedAt");
         let offset = match query.page.cursor.as_deref() {

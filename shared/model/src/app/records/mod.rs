@@ -15,11 +15,11 @@ pub use merge::{Duplicate, MergeOutcome};
 use serde_json::{Map, Value};
 
 use crate::ids::{RecordId, TenantId, UserId};
+use crate::ports::RecordStore;
 use crate::ports::{
     Clock, NotificationInbox, Revisioned, RunLedger, SettingsStore, StoreError, StoredRecord,
     UserDirectory,
 };
-use crate::ports::RecordStore;
 use crate::schema::{FieldKind, Module, ModuleSchema, Schema};
 use crate::settings::TenantSettings;
 use crate::validation::Problems;
@@ -126,14 +126,18 @@ impl Records<'_> {
                 _ => {}
             }
         }
-        let ids: Vec<UserId> = users.iter().map(|(_, id)| id.clone()).collect();
+        let mut ids: Vec<UserId> = users.iter().map(|(_, id)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
         let existing = self.users.existing(tenant, &ids).await?;
         for (field, id) in users {
             if !existing.contains(&id) {
                 problems.push(format!("{base}/{field}"), format!("no user '{id}'"));
             }
         }
-        let ids: Vec<RecordId> = records.iter().map(|(_, _, id)| id.clone()).collect();
+        let mut ids: Vec<RecordId> = records.iter().map(|(_, _, id)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
         let found = self.records.get_many(tenant, &ids).await?;
         for (field, module, id) in records {
             let ok = found
@@ -165,7 +169,12 @@ fn parse_input(
 }
 
 /// Sets the audit fields of a write.
-fn stamp(fields: &mut Map<String, Value>, actor: &Actor, now: chrono::DateTime<chrono::Utc>, new: bool) {
+fn stamp(
+    fields: &mut Map<String, Value>,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    new: bool,
+) {
     let at = Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     let by = Value::String(actor.user.to_string());
     if new {

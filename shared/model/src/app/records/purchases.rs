@@ -29,8 +29,11 @@ impl Records<'_> {
         old: Option<&StoredRecord>,
         new: Option<&StoredRecord>,
     ) -> Result<(), RecordError> {
-        let customers: BTreeSet<RecordId> =
-            old.iter().chain(new.iter()).filter_map(|r| customer_of(r)).collect();
+        let customers: BTreeSet<RecordId> = old
+            .iter()
+            .chain(new.iter())
+            .filter_map(|r| customer_of(r))
+            .collect();
         let Some(order) = new.or(old).map(|r| r.id.clone()) else {
             return Ok(());
         };
