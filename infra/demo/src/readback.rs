@@ -58,7 +58,12 @@ pub async fn count_records(
     let mut page = crm_model::ports::PageRequest::first(100);
     loop {
         let found = records
-            .list(tenant, module, &page)
+            .list(
+                tenant,
+                module,
+                &crm_model::ports::RecordFilter::default(),
+                &page,
+            )
             .await
             .map_err(|e| e.to_string())?;
         count += found.items.len();

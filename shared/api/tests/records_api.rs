@@ -1234,7 +1234,11 @@ async fn another_tenants_ids_answer_404_on_every_route() {
         None,
     )
     .await;
-    assert!(!listed.body.to_string().contains("Bí mật"), "{}", listed.body);
+    assert!(
+        !listed.body.to_string().contains("Bí mật"),
+        "{}",
+        listed.body
+    );
     let dups = send(
         &app,
         &stranger.admin(),

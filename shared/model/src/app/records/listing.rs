@@ -35,12 +35,15 @@ pub struct ListQuery {
 /// The stored JSON a query-string value stands for, checked against the field's kind.
 fn query_value(kind: &FieldKind, raw: &str) -> Result<Value, String> {
     let candidate = match kind {
-        FieldKind::Number | FieldKind::Money => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or("not a number")?,
+        FieldKind::Number | FieldKind::Money => match raw.parse::<i64>() {
+            Ok(whole) => Value::from(whole),
+            Err(_) => raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or("not a number")?,
+        },
         FieldKind::Boolean => Value::Bool(raw.parse().map_err(|_| "true or false")?),
         _ => Value::String(raw.to_owned()),
     };
