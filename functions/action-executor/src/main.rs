@@ -35,6 +35,7 @@ async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchRes
         sms: &deps.sms,
         zns: &deps.zns,
         email: &deps.email,
+        printer: &crm_adapters::print::PdfPrinter,
         task_sync: &deps.task_sync,
         clock: &SystemClock,
         cache: &deps.cache,

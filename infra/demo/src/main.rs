@@ -259,6 +259,7 @@ async fn main() -> Result<(), String> {
         sms: &sms,
         zns: &zns,
         email: &email,
+        printer: &crm_adapters::print::PdfPrinter,
         task_sync: &task_sync,
         clock: &FixedClock("2027-05-17T03:05:00Z".parse().map_err(|e| format!("{e}"))?),
         cache: &cache,

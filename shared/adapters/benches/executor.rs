@@ -207,6 +207,7 @@ async fn main() {
         sms: &sms,
         zns: &zns,
         email: &email,
+        printer: &crm_adapters::print::PdfPrinter,
         task_sync: &task_sync,
         clock: &clock,
         cache: &cache,

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dynamo;
 pub mod events;
+pub mod print;
 pub mod providers;
 pub mod send;
 pub mod task_sync;

@@ -77,7 +77,8 @@ impl SnsSmsSender {
     }
 }
 
-/// Email through SES v2 (simple content: subject and HTML body, UTF-8).
+/// Email through SES v2: simple content (subject and HTML body, UTF-8), or a MIME message built
+/// with mail-builder and sent as raw content when it carries attachments.
 #[derive(Debug, Clone)]
 pub struct SesEmailSender {
     client: aws_sdk_sesv2::Client,
@@ -92,6 +93,9 @@ impl SesEmailSender {
 #[async_trait]
 impl EmailSender for SesEmailSender {
     async fn send(&self, email: &Email) -> Result<String, SendError> {
+        if !email.attachments.is_empty() {
+            return self.send_raw(email).await;
+        }
         let content = |data: &str| {
             Content::builder()
                 .data(data)
@@ -114,6 +118,60 @@ impl EmailSender for SesEmailSender {
             )
             .set_reply_to_addresses(email.reply_to.clone().map(|r| vec![r]))
             .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .message_id
+            .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
+    }
+}
+
+/// `"Name" <address>` or a bare address, as mail-builder takes it.
+fn mailbox(text: &str) -> mail_builder::headers::address::Address<'_> {
+    match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = text[..open].trim().trim_matches('"').trim();
+            let address = text[open + 1..close].trim();
+            if name.is_empty() {
+                address.into()
+            } else {
+                (name, address).into()
+            }
+        }
+        _ => text.trim().into(),
+    }
+}
+
+impl SesEmailSender {
+    async fn send_raw(&self, email: &Email) -> Result<String, SendError> {
+        let mut message = mail_builder::MessageBuilder::new()
+            .from(mailbox(&email.from))
+            .to(email.to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+            .subject(email.subject.as_str())
+            .html_body(email.html.as_str());
+        if let Some(reply_to) = &email.reply_to {
+            message = message.reply_to(reply_to.as_str());
+        }
+        for file in &email.attachments {
+            message = message.attachment(
+                file.content_type.as_str(),
+                file.file_name.as_str(),
+                file.data.as_slice(),
+            );
+        }
+        let bytes = message
+            .write_to_vec()
+            .map_err(|e| SendError::Permanent(format!("the message could not be built: {e}")))?;
+        let raw = aws_sdk_sesv2::types::RawMessage::builder()
+            .data(aws_sdk_sesv2::primitives::Blob::new(bytes))
+            .build()
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let output = self
+            .client
+            .send_email()
+            .from_email_address(&email.from)
+            .content(EmailContent::builder().raw(raw).build())
             .send()
             .await
             .map_err(classify)?;

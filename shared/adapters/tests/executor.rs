@@ -68,7 +68,13 @@ async fn world() -> World {
         };
         stores.users.put(&tenant, &user).await.unwrap();
     }
-    let settings: [(&str, Value); 4] = [
+    let settings: [(&str, Value); 5] = [
+        (
+            "print-voucher",
+            json!({"kind": "print_template", "name": "Phiếu ưu đãi", "module": "Customer",
+            "file_name": "Phiếu ưu đãi #Name",
+            "body": "Kính gửi #Name,\n\nCảm ơn quý khách đã đồng hành. Phiếu này giảm 20% cho đơn hàng kế tiếp.\n\n<Không áp dụng cùng khuyến mãi khác>"}),
+        ),
         (
             "sms",
             json!({"kind": "sms_provider", "name": "SNS", "gateway": {"type": "sns", "sender_id": "CRMDEMO"}}),
@@ -189,6 +195,7 @@ impl World {
             sms: &self.sms,
             zns: &self.zns,
             email: &self.email,
+            printer: &crm_adapters::print::PdfPrinter,
             task_sync: &self.task_sync,
             clock: &clock,
             cache: &cache,
@@ -947,4 +954,108 @@ async fn a_synced_task_is_posted_once_signed_with_the_connections_secret() {
         (sync_run.status, sync_run.output.clone()),
         (RunStatus::Succeeded, vec!["ext-42".to_owned()])
     );
+}
+
+/// The raw MIME messages SES stored for an address, parsed.
+fn raw_mails_to(address: &str) -> Vec<Vec<u8>> {
+    let state = emulator_state();
+    state["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(address))
+        .map(|m| m["raw_data"].as_str().unwrap_or("").as_bytes().to_vec())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_email_carries_the_print_template_as_a_pdf_with_its_vietnamese_text() {
+    let w = world().await;
+    let email = format!("hang.{}@example.vn", w.tag);
+    let customer = w
+        .customer(
+            "c-pdf",
+            json!({"Name": "Nguyễn Thị Hằng", "Email": email, "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w
+        .workflow(
+            "wf-pdf",
+            json!({
+                "module": "Customer", "name": "Tri ân",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [
+                    {"kind": "email", "id": "pdf", "name": "Phiếu PDF", "sender": "mailer",
+                     "recipient_fields": [{"field": "Email"}], "template": "email-birthday",
+                     "attachment": {"print_template": "print-voucher", "format": "pdf"}},
+                    {"kind": "email", "id": "html", "name": "Phiếu gốc", "sender": "mailer",
+                     "recipient_fields": [{"field": "Email"}], "template": "email-birthday",
+                     "attachment": {"print_template": "print-voucher", "format": "original"}}
+                ]
+            }),
+        )
+        .await;
+    for action in ["pdf", "html"] {
+        let outcome = w
+            .deliver_twice_then_again(&w.job(&workflow, &customer, action))
+            .await;
+        assert!(
+            matches!(outcome, JobOutcome::Succeeded(_)),
+            "{action}: {outcome:?}"
+        );
+    }
+
+    let mails = raw_mails_to(&email);
+    assert_eq!(
+        mails.len(),
+        2,
+        "one message per action, whatever was redelivered"
+    );
+    let mut seen = Vec::new();
+    for raw in &mails {
+        use mail_parser::MimeHeaders;
+        let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+        assert_eq!(
+            message.subject(),
+            Some("Chúc mừng sinh nhật Nguyễn Thị Hằng")
+        );
+        assert!(
+            message
+                .body_html(0)
+                .unwrap()
+                .contains("<b>Nguyễn Thị Hằng</b>")
+        );
+        let attachment = message.attachment(0).unwrap();
+        let name = attachment.attachment_name().unwrap().to_owned();
+        let content_type = attachment.content_type().unwrap();
+        let kind = format!(
+            "{}/{}",
+            content_type.ctype(),
+            content_type.subtype().unwrap_or("")
+        );
+        match kind.as_str() {
+            "application/pdf" => {
+                assert_eq!(name, "Phiếu ưu đãi Nguyễn Thị Hằng.pdf");
+                let text = pdf_extract::extract_text_from_mem(attachment.contents()).unwrap();
+                let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(words.contains("Kính gửi Nguyễn Thị Hằng,"), "{words}");
+                assert!(words.contains("giảm 20% cho đơn hàng kế tiếp."), "{words}");
+                assert!(
+                    words.contains("<Không áp dụng cùng khuyến mãi khác>"),
+                    "{words}"
+                );
+            }
+            "text/html" => {
+                assert_eq!(name, "Phiếu ưu đãi Nguyễn Thị Hằng.html");
+                let html = String::from_utf8(attachment.contents().to_vec()).unwrap();
+                assert!(html.contains("<p>Kính gửi Nguyễn Thị Hằng,</p>"), "{html}");
+                assert!(html.contains("&lt;Không áp dụng"), "escaped: {html}");
+            }
+            other => panic!("unexpected attachment {other}"),
+        }
+        seen.push(kind);
+    }
+    seen.sort();
+    assert_eq!(seen, ["application/pdf", "text/html"]);
 }

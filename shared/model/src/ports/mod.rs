@@ -260,7 +260,10 @@ mod schedule;
 pub use records::{
     MergeMarker, MergeState, NotificationInbox, RecordFilter, RecordStore, StoredRecord,
 };
-pub use runs::{Email, EmailSender, RunLedger, SendError, SmsSender, TaskSync, ZnsSender, lease};
+pub use runs::{
+    Attachment, DocumentPrinter, Email, EmailSender, RunLedger, SendError, SmsSender, TaskSync,
+    ZnsSender, lease,
+};
 pub use schedule::{
     ClaimOutcome, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, Outbox,
     PublishError, ScheduleEntry, ScheduleStore,

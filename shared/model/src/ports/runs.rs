@@ -118,6 +118,22 @@ pub struct Email {
     pub reply_to: Option<String>,
     pub subject: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// Prints a document (a print template rendered for a record) as a PDF.
+pub trait DocumentPrinter: Send + Sync {
+    /// `paragraphs` are plain text; the PDF keeps every character (Vietnamese included) as text
+    /// that can be searched and copied. Fails with the reason when a character cannot be printed.
+    fn pdf(&self, title: &str, paragraphs: &[String]) -> Result<Vec<u8>, String>;
 }
 
 /// Email (SES v2).

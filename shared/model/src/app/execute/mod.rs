@@ -88,6 +88,7 @@ pub struct Executor<'a> {
     pub sms: &'a dyn SmsSender,
     pub zns: &'a dyn ZnsSender,
     pub email: &'a dyn EmailSender,
+    pub printer: &'a dyn crate::ports::DocumentPrinter,
     pub task_sync: &'a dyn crate::ports::TaskSync,
     pub clock: &'a dyn Clock,
     pub cache: &'a ExecutorCache,

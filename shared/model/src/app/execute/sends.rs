@@ -276,11 +276,13 @@ impl Executor<'_> {
         c: &Context,
         a: &crate::action::EmailAction,
     ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
-        if a.attachment.is_some() {
-            return Ok(Err(SendError::Permanent(
-                "print attachments are not carried out by this executor yet".into(),
-            )));
-        }
+        let attachments = match &a.attachment {
+            None => Vec::new(),
+            Some(attachment) => match self.print(job, c, attachment).await? {
+                Ok(file) => vec![file],
+                Err(reason) => return Ok(Err(SendError::Permanent(reason))),
+            },
+        };
         let sender = match self
             .setting(&job.tenant, SettingKind::EmailSender, &a.sender)
             .await?
@@ -333,7 +335,89 @@ impl Executor<'_> {
             reply_to: sender.reply_to.clone(),
             subject,
             html,
+            attachments,
         };
         Ok(self.email.send(&email).await.map(|id| vec![id]))
+    }
+
+    /// The print template rendered for the record: a PDF, or the template's own HTML document.
+    async fn print(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        attachment: &crate::action::PrintAttachment,
+    ) -> Result<Result<crate::ports::Attachment, String>, ExecuteError> {
+        use crate::action::AttachmentFormat;
+        let Some(Setting::PrintTemplate(template)) = self
+            .setting(
+                &job.tenant,
+                SettingKind::PrintTemplate,
+                &attachment.print_template,
+            )
+            .await?
+        else {
+            return Ok(Err(format!(
+                "print template '{}' no longer exists",
+                attachment.print_template
+            )));
+        };
+        let name = file_name(&c.render(&template.file_name, Escape::Plain));
+        Ok(match attachment.format {
+            AttachmentFormat::Pdf => {
+                let body = c.render(&template.body, Escape::Plain);
+                let paragraphs: Vec<String> = body
+                    .split("\n\n")
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                self.printer
+                    .pdf(&name, &paragraphs)
+                    .map(|data| crate::ports::Attachment {
+                        file_name: format!("{name}.pdf"),
+                        content_type: "application/pdf".into(),
+                        data,
+                    })
+            }
+            AttachmentFormat::Original => {
+                // The template is plain text: all of it is escaped, not only the merged values.
+                let body = c.render(&template.body, Escape::Plain);
+                let mut paragraphs = String::new();
+                for p in body.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                    let mut escaped = String::new();
+                    crate::template::escape_html_into(&mut escaped, p.trim());
+                    paragraphs.push_str(&format!("<p>{}</p>\n", escaped.replace('\n', "<br>")));
+                }
+                let mut title = String::new();
+                crate::template::escape_html_into(&mut title, &name);
+                let html = format!(
+                    "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n{paragraphs}</body></html>\n"
+                );
+                Ok(crate::ports::Attachment {
+                    file_name: format!("{name}.html"),
+                    content_type: "text/html; charset=utf-8".into(),
+                    data: html.into_bytes(),
+                })
+            }
+        })
+    }
+}
+
+/// A file name from rendered text: no path separators or control characters, never empty.
+fn file_name(rendered: &str) -> String {
+    let cleaned: String = rendered
+        .chars()
+        .map(|c| {
+            if c.is_control() || "/\\:*?\"<>|".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim().trim_matches('.');
+    if trimmed.is_empty() {
+        "document".to_owned()
+    } else {
+        trimmed.chars().take(120).collect()
     }
 }
