@@ -22,23 +22,43 @@ fn documented(file: &str) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-#[test]
-fn the_workflow_api_document_lists_exactly_the_routes() {
-    let routes: BTreeSet<(String, String)> = crm_api::workflow_api::ROUTES
+fn assert_agree(routes: &[crm_api::routes::Route], file: &str) {
+    let routes: BTreeSet<(String, String)> = routes
         .iter()
         .map(|(method, path)| (method.to_string(), (*path).to_owned()))
         .collect();
-    let documented = documented("workflow-api.json");
+    let documented = documented(file);
     let undocumented: Vec<_> = routes.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&routes).collect();
     assert!(
         undocumented.is_empty(),
-        "routes missing from the document: {undocumented:?}"
+        "{file}: routes missing from the document: {undocumented:?}"
     );
     assert!(
         unrouted.is_empty(),
-        "documented but not routed: {unrouted:?}"
+        "{file}: documented but not routed: {unrouted:?}"
     );
+}
+
+#[test]
+fn the_workflow_api_document_lists_exactly_the_routes() {
+    assert_agree(crm_api::workflow_api::ROUTES, "workflow-api.json");
+}
+
+#[test]
+fn the_records_api_document_lists_exactly_the_routes() {
+    assert_agree(crm_api::records_api::ROUTES, "records-api.json");
+}
+
+#[test]
+fn each_request_path_goes_to_the_api_that_serves_it() {
+    use crm_api::records_api::serves;
+    for (_, path) in crm_api::records_api::ROUTES {
+        assert!(serves(&path.replace("{module}", "Customer")), "{path}");
+    }
+    for (_, path) in crm_api::workflow_api::ROUTES {
+        assert!(!serves(&path.replace("{id}", "x")), "{path}");
+    }
 }
 
 mod common;
@@ -53,6 +73,24 @@ async fn the_router_serves_every_listed_route() {
             .replace("{version}", "1")
             .replace("{module}", "Customer");
         // Without credentials a served route asks for them; an unserved one answers 404/405.
+        let answer = common::call(&app.router, method.clone(), &path, None, None, &[]).await;
+        assert_eq!(
+            answer.status,
+            axum::http::StatusCode::UNAUTHORIZED,
+            "{method} {path}: {}",
+            answer.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_records_router_serves_every_listed_route() {
+    let app = common::records_api().await;
+    for (method, template) in crm_api::records_api::ROUTES {
+        let path = template
+            .replace("{id}", "x")
+            .replace("{key}", "x")
+            .replace("{module}", "Customer");
         let answer = common::call(&app.router, method.clone(), &path, None, None, &[]).await;
         assert_eq!(
             answer.status,

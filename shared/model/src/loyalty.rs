@@ -150,9 +150,8 @@ impl PurchaseFacts {
         );
         if let Some(points) = self.points {
             set("LoyaltyPoints", Some(Value::from(points)));
-            if let Some(rank) = &self.rank {
-                set("Rank", Some(Value::String(rank.clone())));
-            }
+            // Below the first tier, no rank: a rank once reached is not kept after a refund.
+            set("Rank", self.rank.clone().map(Value::String));
         }
         changed
     }

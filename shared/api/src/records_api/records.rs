@@ -12,7 +12,7 @@ use super::views::{
 };
 use super::{State, actor};
 use crate::auth::Caller;
-use crate::body::{ApiJson, if_match, parse_json};
+use crate::body::{ApiJson, BODY_LIMIT, if_match, parse_json};
 use crate::problem::ApiError;
 use crm_model::app::records::{ListQuery, SortOrder};
 
@@ -150,6 +150,7 @@ pub(super) async fn clone(
     AxumState(state): AxumState<State>,
     caller: Caller,
     Path((raw_module, id)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let module = module(&raw_module)?;
@@ -157,6 +158,16 @@ pub(super) async fn clone(
     let overrides = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
+        let json = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().unwrap_or("").trim() == "application/json");
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if body.len() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
         fields_of(parse_json(&body)?)?
     };
     let created = state

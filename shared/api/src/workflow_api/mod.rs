@@ -58,7 +58,6 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/workflows/{id}/runs"),
     (Method::POST, "/workflows/{id}/runs/retry"),
     (Method::GET, "/records/{id}/runs"),
-    (Method::GET, "/workflows/{id}/preview"),
     (Method::GET, "/samples"),
     (Method::GET, "/samples/{id}"),
     (Method::POST, "/samples/{id}/workflows"),

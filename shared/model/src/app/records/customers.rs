@@ -210,6 +210,8 @@ impl Records<'_> {
         for (k, v) in input {
             fields.insert(k.clone(), v.clone());
         }
+        // Created from this customer: the customer is not the caller's to change here.
+        fields.insert("Customer".into(), Value::String(customer.to_string()));
         self.create(actor, module, id, &fields).await
     }
 
@@ -264,17 +266,26 @@ impl Records<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        let customer_record = if stored.value.fields.get("Owner") == Some(&new_owner) {
-            stored
-        } else {
-            let mut fields = stored.value.fields.clone();
-            fields.insert("Owner".into(), new_owner);
+        let mut current = stored;
+        let customer_record = loop {
+            if current.value.fields.get("Owner") == Some(&new_owner) {
+                break current;
+            }
+            let mut fields = current.value.fields.clone();
+            fields.insert("Owner".into(), new_owner.clone());
             super::stamp(&mut fields, actor, now, false);
             let next = StoredRecord {
                 fields,
-                ..stored.value.clone()
+                ..current.value.clone()
             };
-            self.records.replace(tenant, &next, stored.revision).await?
+            // A concurrent edit of another field must not undo the activities already moved.
+            match self.records.replace(tenant, &next, current.revision).await {
+                Ok(saved) => break saved,
+                Err(StoreError::Conflict { .. }) => {
+                    current = self.get(tenant, Module::Customer, customer).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         };
         let name = customer_record
             .value

@@ -91,8 +91,7 @@ impl Records<'_> {
             }
         }
         let by_index = match query.sort.as_deref() {
-            None => true,
-            Some("UpdatedAt") => query.order == SortOrder::Desc,
+            None | Some("UpdatedAt") => query.order == SortOrder::Desc,
             Some(field) => {
                 if module_schema.field(field).is_none() {
                     problems.push("/query/sort", format!("{module} has no field '{field}'"));
@@ -134,10 +133,13 @@ impl Records<'_> {
             }
         }
         all.sort_by(|a, b| {
-            let order = compare(a.value.fields.get(field), b.value.fields.get(field));
-            match query.order {
-                SortOrder::Asc => order,
-                SortOrder::Desc => order.reverse(),
+            let (x, y) = (a.value.fields.get(field), b.value.fields.get(field));
+            match (x.is_some(), y.is_some(), query.order) {
+                // Empty values last in either order.
+                (true, false, _) => Ordering::Less,
+                (false, true, _) => Ordering::Greater,
+                (_, _, SortOrder::Asc) => compare(x, y),
+                (_, _, SortOrder::Desc) => compare(x, y).reverse(),
             }
         });
         let end = (offset + query.page.limit as usize).min(all.len());

@@ -38,8 +38,14 @@ impl Records<'_> {
             return Ok(());
         };
         for customer in customers {
-            self.refresh_purchases(tenant, &customer, Some((&order, new)))
-                .await?;
+            // The order is saved whatever happens here: failing the request would invite a retry
+            // that creates it twice. The facts catch up on the customer's next order write.
+            if let Err(error) = self
+                .refresh_purchases(tenant, &customer, Some((&order, new)))
+                .await
+            {
+                tracing::warn!(%customer, %error, "purchase facts not refreshed");
+            }
         }
         Ok(())
     }
