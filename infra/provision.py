@@ -181,7 +181,12 @@ def provision(stack: Stack) -> None:
 def environment(stack: Stack) -> dict[str, str]:
     """The variables the template's Globals give every function, resolved for this stack."""
     variables = stack.template["Globals"]["Function"]["Environment"]["Variables"]
-    env = {name: str(stack.resolve(value)) for name, value in variables.items()}
+    # Conditional variables (AWS_ENDPOINT_URL) are set by the local scripts themselves.
+    env = {
+        name: str(stack.resolve(value))
+        for name, value in variables.items()
+        if not (isinstance(value, dict) and "Fn::If" in value)
+    }
     env["ACTION_JOBS_QUEUE_URL"] = stack.physical["ActionJobsQueue"]
     env["ACTION_JOBS_DLQ_URL"] = stack.physical["ActionJobsDeadLetterQueue"]
     env["SENDER_EMAIL_IDENTITY"] = stack.physical["SenderIdentity"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-# Python tools, local AWS stack, template lint, formatting, clippy, the infra parity tests, and
-# every Rust test (unit, property and integration tests against the emulator).
+# Python tools, local AWS stack, template lint, formatting, clippy, the release Lambda binaries
+# driven through the Runtime Interface Emulator and `sam local invoke`, the infra parity tests,
+# and every Rust test (unit, property and integration tests against the emulator).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -38,8 +39,14 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log="$(mktemp)"
 trap 'cleanup; rm -f "$log"' EXIT
 
-step "local stack matches the template"
+step "Lambda functions: release bootstraps through cargo-lambda, glibc checked against AL2023"
+infra/lambda-build.sh | tee -a "$log"
+
+step "local stack matches the template; every function through the Lambda RIE, end to end"
 (cd infra && ../.venv/bin/pytest -q tests) | tee -a "$log"
+
+step "sam local invoke (podman): the scan and the automation settings API"
+infra/sam-local.sh | grep -E '^sam_local_invoke_ms_' | tee -a "$log"
 
 step "cargo test (unit, property, integration against the emulator)"
 status=0
