@@ -65,7 +65,7 @@ def functions():
 
 
 def ok(invocation) -> Any:
-    assert invocation.error() is None, invocation.text()
+    assert invocation.error is None, invocation.text
     return invocation.json()
 
 
