@@ -1,49 +1,33 @@
-//! The main job on the local stack, as far as the pipeline goes today: a demo tenant with users,
-//! the settings its care workflows need, care workflows created from the sample templates
-//! through the automation settings API and activated, a few thousand customers and orders, then
-//! the trigger scan at chosen clock times (08:00, 09:00 and 10:00 on the demo day) publishing
-//! action jobs through the automation bus to the executor's queue, and the executor carrying
-//! them out. The report is read back from the API, the runs table, the records table and the
-//! emulator's record of SMS and email. Running it again changes nothing and says so.
+//! The main job on the local stack, through the functions as Lambda runs them (release
+//! `bootstrap` binaries under the Lambda Runtime Interface Emulator): a demo tenant's users and
+//! settings through the records and automation APIs, care workflows created from the sample
+//! templates and activated, a work workflow, a few thousand customers and orders, a new customer
+//! created through the records API whose stream records go to `record-events`, then the trigger
+//! scan at chosen clock times (the evening before for the backfill, 08:00, 09:00 and 10:00 on the
+//! demo day) publishing action jobs through the automation bus to the executor's queue, and the
+//! queued jobs delivered to `action-executor` in SQS batches. The report is read back from the
+//! APIs, the runs table, the records table and the emulator's record of SMS and email. Running it
+//! again changes nothing and says so.
 
 mod api;
+mod lambda;
 mod readback;
 mod seed;
+mod stream;
 
 use api::Api;
-use readback::{count_records, drain_jobs, emulator_state};
+use lambda::Lambda;
+use readback::{count_records, drain_messages, emulator_state};
 
-use std::sync::Arc;
-
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crm_adapters::dynamo::Stores;
-use crm_adapters::events::EventBridgeJobPublisher;
-use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
-use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::{Tables, config};
-use crm_model::app::execute::Executor;
-use crm_model::app::scan::Scanner;
-use crm_model::ids::{TenantId, UserId};
-use crm_model::ports::FixedClock;
+use crm_model::ids::TenantId;
 use crm_model::ports::RunLedger;
-use crm_model::ports::{SystemClock, UserDirectory};
-use crm_model::user::{Role, User};
 
 const TENANT: &str = "demo-tenant";
-
-fn user(id: &str, name: &str, role: Role) -> Result<User, String> {
-    Ok(User {
-        id: UserId::new(id).map_err(|e| e.to_string())?,
-        name: name.into(),
-        email: format!("{id}@demo.example.vn"),
-        phone: None,
-        team: Some("Kinh doanh".into()),
-        role,
-        active: true,
-    })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -52,45 +36,51 @@ async fn main() -> Result<(), String> {
     let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
     let tenant = TenantId::new(TENANT).map_err(|e| e.to_string())?;
 
-    for u in [
-        user("u-admin", "Trần Quản Trị", Role::Administrator)?,
-        user("u-lan", "Nguyễn Thị Lan", Role::Salesperson)?,
-        user("u-minh", "Lê Văn Minh", Role::Salesperson)?,
-    ] {
-        stores
-            .users
-            .put(&tenant, &u)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-
-    let bus = std::env::var("AUTOMATION_BUS")
-        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let queue =
         std::env::var("ACTION_JOBS_QUEUE_URL").map_err(|_| "ACTION_JOBS_QUEUE_URL is not set")?;
-    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
-    let state = crm_api::workflow_api::State {
-        workflows: Arc::new(stores.workflows.clone()),
-        settings: Arc::new(stores.settings.clone()),
-        users: Arc::new(stores.users.clone()),
-        schedule: Arc::new(stores.schedule.clone()),
-        records: Arc::new(stores.records.clone()),
-        runs: Arc::new(stores.runs.clone()),
-        publisher: Arc::new(publisher.clone()),
-        clock: Arc::new(SystemClock),
+    let mut functions = Vec::new();
+    for name in [
+        "workflow-api",
+        "records-api",
+        "record-events",
+        "trigger-scan",
+        "action-executor",
+    ] {
+        functions.push(Lambda::start(&root, name).await?);
+    }
+    let [workflow_api, records_api, record_events, trigger_scan, action_executor] =
+        &functions[..]
+    else {
+        return Err("five functions expected".into());
     };
-    let claims = [
+    let claims: serde_json::Map<String, Value> = [
         ("custom:tenant_id", TENANT),
         ("sub", "u-admin"),
         ("cognito:groups", "[admin]"),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
     .collect();
     let api = Api {
-        router: crm_api::workflow_api::router(state),
+        function: workflow_api,
+        claims: claims.clone(),
+    };
+    let records = Api {
+        function: records_api,
         claims,
     };
+
+    let mut created = 0;
+    for (id, name, role) in [
+        ("u-admin", "Trần Quản Trị", "administrator"),
+        ("u-lan", "Nguyễn Thị Lan", "salesperson"),
+        ("u-minh", "Lê Văn Minh", "salesperson"),
+    ] {
+        let user = json!({"id": id, "name": name, "email": format!("{id}@demo.example.vn"),
+                          "team": "Kinh doanh", "role": role});
+        created += usize::from(records.ensure("/users", user, id).await?);
+    }
 
     let settings = [
         (
@@ -112,12 +102,16 @@ async fn main() -> Result<(), String> {
             "subject": "#Name ơi, đã lâu không gặp!", "html_body": "<p>Kính gửi #Name,</p><p>Chúng tôi gửi tặng quý khách phiếu ưu đãi đính kèm.</p>"}),
         ),
         (
+            "/settings/email-templates",
+            json!({"id": "email-welcome", "name": "Chào mừng", "module": "Customer",
+            "subject": "Chào mừng #Name đến với chúng tôi", "html_body": "<p>Kính gửi #Name,</p><p>Cảm ơn quý khách đã tin tưởng.</p>"}),
+        ),
+        (
             "/settings/print-templates",
             json!({"id": "voucher", "name": "Phiếu ưu đãi", "module": "Customer",
             "file_name": "Phieu-uu-dai-#Code", "body": "PHIẾU ƯU ĐÃI\n\nKhách hàng: #Name\nMã khách hàng: #Code"}),
         ),
     ];
-    let mut created = 0;
     for (path, body) in settings {
         created += usize::from(api.ensure(path, body, path).await?);
     }
@@ -134,6 +128,11 @@ async fn main() -> Result<(), String> {
             "wf-come-back",
             json!({"sender": "mailer", "email_template": "email-comeback", "voucher": "voucher"}),
         ),
+        (
+            "welcome-email",
+            "wf-welcome",
+            json!({"sender": "mailer", "email_template": "email-welcome"}),
+        ),
     ];
     for (sample, id, bindings) in &workflows {
         let body = json!({"id": id, "bindings": bindings});
@@ -142,7 +141,7 @@ async fn main() -> Result<(), String> {
                 .await?,
         );
         match api
-            .call(Method::POST, &format!("/workflows/{id}/activate"), None)
+            .call("POST", &format!("/workflows/{id}/activate"), None)
             .await?
         {
             (StatusCode::OK, _) => created += 1,
@@ -152,7 +151,7 @@ async fn main() -> Result<(), String> {
     }
 
     println!("Demo tenant '{TENANT}': workflows read back through the automation settings API");
-    let (_, listed) = api.call(Method::GET, "/workflows?limit=100", None).await?;
+    let (_, listed) = api.call("GET", "/workflows?limit=100", None).await?;
     for workflow in listed["items"].as_array().cloned().unwrap_or_default() {
         let definition = &workflow["definition"];
         let actions: Vec<String> = definition["actions"]
@@ -176,7 +175,7 @@ async fn main() -> Result<(), String> {
     }
     for kind in ["sms-templates", "email-templates", "print-templates"] {
         let (_, page) = api
-            .call(Method::GET, &format!("/settings/{kind}"), None)
+            .call("GET", &format!("/settings/{kind}"), None)
             .await?;
         let names: Vec<String> = page["items"]
             .as_array()
@@ -201,6 +200,41 @@ async fn main() -> Result<(), String> {
         "Records: {seeded} customers and orders created this run (2,000 customers, 400 orders in all)."
     );
 
+    // A customer created through the records API: the table's stream goes to record-events,
+    // which runs the welcome workflow. Found by its email on a second run, so it is made once.
+    let welcome_email = format!("khach.moi@{}", seed::EMAIL_DOMAIN);
+    let (_, found) = records
+        .call(
+            "GET",
+            &format!("/customers/duplicates?email={welcome_email}"),
+            None,
+        )
+        .await?;
+    let newcomer = match found["items"].as_array().and_then(|a| a.first()) {
+        Some(existing) => existing["id"].as_str().unwrap_or_default().to_owned(),
+        None => {
+            let body = json!({"Name": "Đinh Thị Mới", "Email": welcome_email,
+                              "Phone": "0918 000 111", "Owner": "u-lan"});
+            match records.call("POST", "/records/Customer", Some(body)).await? {
+                (StatusCode::CREATED, created_customer) => {
+                    created += 1;
+                    created_customer["id"].as_str().unwrap_or_default().to_owned()
+                }
+                (status, body) => return Err(format!("creating the new customer: {status} {body}")),
+            }
+        }
+    };
+    let changes = stream::changes_of(&sdk, &tables.records, &format!("T#{TENANT}#R#{newcomer}")).await?;
+    // The same stream records on every run: record-events acts once per stream event.
+    let answer = record_events
+        .invoke(&json!({"Records": changes}))
+        .await?;
+    println!(
+        "New customer {newcomer} through records-api: {} stream records to record-events, failures {}",
+        changes.len(),
+        answer["batchItemFailures"]
+    );
+
     // The backfill of the workflows activated above, then the demo day at 08:00, 09:00, 10:00.
     let mut fired = 0;
     for at in [
@@ -209,66 +243,44 @@ async fn main() -> Result<(), String> {
         "2027-05-17T02:00:00Z",
         "2027-05-17T03:00:00Z",
     ] {
-        let clock = FixedClock(at.parse().map_err(|e| format!("{e}"))?);
-        let report = Scanner {
-            schedule: &stores.schedule,
-            records: &stores.records,
-            workflows: &stores.workflows,
-            settings: &stores.settings,
-            publisher: &publisher,
-            clock: &clock,
-            page_size: 100,
-            maintenance_pages: 100,
-            on_time_grace: chrono::Duration::minutes(15),
-        }
-        .run()
-        .await
-        .map_err(|e| format!("scan at {at}: {e:?}"))?;
-        fired += report.occurrences_fired;
+        let event = json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(),
+                           "detail-type": "Scheduled Event", "source": "aws.events",
+                           "detail": {"scan_at": at}});
+        let report = trigger_scan.invoke(&event).await?;
+        fired += report["occurrences_fired"].as_u64().unwrap_or(0);
         println!(
             "Scan at {at}: {} due, {} fired, {} condition not met, {} entries armed by backfill; read {} index items and {} records",
-            report.due_pairs,
-            report.occurrences_fired,
-            report.condition_not_met,
-            report.entries_armed,
-            report.index_items_read,
-            report.records_read
+            report["due_pairs"],
+            report["occurrences_fired"],
+            report["condition_not_met"],
+            report["entries_armed"],
+            report["index_items_read"],
+            report["records_read"]
         );
     }
 
-    let jobs = drain_jobs(&aws_sdk_sqs::Client::new(&sdk), &queue, &tenant).await?;
+    let messages = drain_messages(&aws_sdk_sqs::Client::new(&sdk), &queue, &tenant).await?;
     println!(
         "Action jobs taken from the executor's queue this run: {}",
-        jobs.len()
+        messages.len()
     );
-    // The executor, as the action-executor function runs it for each queued job.
-    let sms = SmsGateways {
-        sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
-        brandname: BrandnameSmsGateway::new(Secrets::from_env()),
-    };
-    let zns = ZaloZns::new(Secrets::from_env());
-    let email = SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk));
-    let cache = crm_model::app::execute::ExecutorCache::default();
-    let task_sync = crm_adapters::task_sync::HttpTaskSync::new(Secrets::from_env());
-    let executor = Executor {
-        workflows: &stores.workflows,
-        records: &stores.records,
-        settings: &stores.settings,
-        users: &stores.users,
-        ledger: &stores.runs,
-        sms: &sms,
-        zns: &zns,
-        email: &email,
-        printer: &crm_adapters::print::PdfPrinter,
-        task_sync: &task_sync,
-        clock: &FixedClock("2027-05-17T03:05:00Z".parse().map_err(|e| format!("{e}"))?),
-        cache: &cache,
-    };
-    for job in &jobs {
-        // Failures worth a retry would go back to the queue; here they are shown in the history.
-        if let Err(error) = executor.execute(job).await {
-            eprintln!("{}: {error}", job.idempotency_key());
-        }
+    // Delivered to action-executor as the SQS event source would: batches of up to ten.
+    let started = std::time::Instant::now();
+    let mut failures = 0;
+    for batch in messages.chunks(10) {
+        let answer = action_executor
+            .invoke(&json!({"Records": batch}))
+            .await?;
+        failures += answer["batchItemFailures"].as_array().map_or(0, Vec::len);
+    }
+    if !messages.is_empty() {
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "action-executor: {} jobs in {:.1} s ({:.0} actions/s through the Lambda RIE), {failures} left for a retry",
+            messages.len(),
+            seconds,
+            messages.len() as f64 / seconds
+        );
     }
 
     println!("Run history read back from the runs table:");
@@ -334,14 +346,17 @@ async fn main() -> Result<(), String> {
                 .collect()
         })
         .unwrap_or_default();
-    let demo_mail = state["ses"]["Message"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|m| m["destinations"].to_string().contains(seed::EMAIL_DOMAIN))
-                .count()
-        })
-        .unwrap_or(0);
+    let count_mail = |kind: &str| {
+        state["ses"][kind]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|m| m["destinations"].to_string().contains(seed::EMAIL_DOMAIN))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let (demo_mail, with_attachment) = (count_mail("Message"), count_mail("RawMessage"));
     println!("SMS recorded by the emulator's SNS: {}", demo_sms.len());
     if let Some(first) = demo_sms.first() {
         println!(
@@ -350,8 +365,11 @@ async fn main() -> Result<(), String> {
             first["message"].as_str().unwrap_or("?")
         );
     }
-    println!("Emails stored by the emulator's SES: {demo_mail}");
-    if created == 0 && seeded == 0 && fired == 0 && jobs.is_empty() {
+    println!(
+        "Emails stored by the emulator's SES: {} ({with_attachment} with the PDF voucher attached)",
+        demo_mail + with_attachment
+    );
+    if created == 0 && seeded == 0 && fired == 0 && messages.is_empty() {
         println!(
             "Nothing changed: everything was already in place, and every due occurrence was claimed in an earlier run."
         );
@@ -360,6 +378,23 @@ async fn main() -> Result<(), String> {
     } else {
         println!("{created} settings, workflows and activations were created this run.");
     }
-    println!("Not carried out yet: print attachments (their runs fail and say so).");
+    println!("Functions (release bootstrap under the Lambda RIE):");
+    for function in &functions {
+        let bytes = std::fs::metadata(
+            root.join("target/lambda")
+                .join(function.name)
+                .join("bootstrap"),
+        )
+        .map(|m| m.len())
+        .unwrap_or(0);
+        println!(
+            "  {:<16} init {}, {:.1} MB",
+            function.name,
+            function
+                .init_ms()
+                .map_or("(not invoked this run)".to_owned(), |ms| format!("{ms:.1} ms")),
+            bytes as f64 / 1e6
+        );
+    }
     Ok(())
 }

@@ -5,37 +5,66 @@ use serde_json::Value;
 
 use crm_model::ids::TenantId;
 use crm_model::ports::RecordStore;
-use crm_model::schedule::ActionJob;
 
-/// Every job of the demo tenant in the queue, removed once read (nothing consumes them yet).
-/// Other tenants' jobs are left where they are.
-pub async fn drain_jobs(
+/// Every job of the demo tenant in the queue, removed once read, as the SQS event source hands
+/// messages to the executor (records with body, attributes and the queue's ARN). Other tenants'
+/// jobs are left where they are.
+pub async fn drain_messages(
     sqs: &aws_sdk_sqs::Client,
     queue: &str,
     tenant: &TenantId,
-) -> Result<Vec<ActionJob>, String> {
-    let mut jobs = Vec::new();
+) -> Result<Vec<Value>, String> {
+    use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("reading the queue: {e:?}"))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let mut records = Vec::new();
     loop {
         let output = sqs
             .receive_message()
             .queue_url(queue)
             .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .map_err(|e| format!("reading the queue: {e:?}"))?;
         let messages = output.messages.unwrap_or_default();
         if messages.is_empty() {
-            return Ok(jobs);
+            return Ok(records);
         }
         for message in messages {
-            let event: Value =
-                serde_json::from_str(message.body().unwrap_or("{}")).map_err(|e| e.to_string())?;
-            let job: ActionJob =
-                serde_json::from_value(event["detail"].clone()).map_err(|e| e.to_string())?;
-            if &job.tenant != tenant {
+            let body = message.body().unwrap_or("{}");
+            let event: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+            if event["detail"]["tenant"].as_str() != Some(tenant.as_str()) {
                 continue;
             }
-            jobs.push(job);
+            let attributes: serde_json::Map<String, Value> = message
+                .attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            records.push(serde_json::json!({
+                "messageId": message.message_id().unwrap_or_default(),
+                "receiptHandle": message.receipt_handle().unwrap_or_default(),
+                "body": body,
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": message.md5_of_body().unwrap_or_default(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": region,
+            }));
             if let Some(receipt) = message.receipt_handle() {
                 sqs.delete_message()
                     .queue_url(queue)
