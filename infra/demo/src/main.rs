@@ -49,8 +49,13 @@ async fn main() -> Result<(), String> {
     ] {
         functions.push(Lambda::start(&root, name).await?);
     }
-    let [workflow_api, records_api, record_events, trigger_scan, action_executor] =
-        &functions[..]
+    let [
+        workflow_api,
+        records_api,
+        record_events,
+        trigger_scan,
+        action_executor,
+    ] = &functions[..]
     else {
         return Err("five functions expected".into());
     };
@@ -174,9 +179,7 @@ async fn main() -> Result<(), String> {
         );
     }
     for kind in ["sms-templates", "email-templates", "print-templates"] {
-        let (_, page) = api
-            .call("GET", &format!("/settings/{kind}"), None)
-            .await?;
+        let (_, page) = api.call("GET", &format!("/settings/{kind}"), None).await?;
         let names: Vec<String> = page["items"]
             .as_array()
             .map(|a| {
@@ -215,20 +218,27 @@ async fn main() -> Result<(), String> {
         None => {
             let body = json!({"Name": "Đinh Thị Mới", "Email": welcome_email,
                               "Phone": "0918 000 111", "Owner": "u-lan"});
-            match records.call("POST", "/records/Customer", Some(body)).await? {
+            match records
+                .call("POST", "/records/Customer", Some(body))
+                .await?
+            {
                 (StatusCode::CREATED, created_customer) => {
                     created += 1;
-                    created_customer["id"].as_str().unwrap_or_default().to_owned()
+                    created_customer["id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
                 }
-                (status, body) => return Err(format!("creating the new customer: {status} {body}")),
+                (status, body) => {
+                    return Err(format!("creating the new customer: {status} {body}"));
+                }
             }
         }
     };
-    let changes = stream::changes_of(&sdk, &tables.records, &format!("T#{TENANT}#R#{newcomer}")).await?;
+    let changes =
+        stream::changes_of(&sdk, &tables.records, &format!("T#{TENANT}#R#{newcomer}")).await?;
     // The same stream records on every run: record-events acts once per stream event.
-    let answer = record_events
-        .invoke(&json!({"Records": changes}))
-        .await?;
+    let answer = record_events.invoke(&json!({"Records": changes})).await?;
     println!(
         "New customer {newcomer} through records-api: {} stream records to record-events, failures {}",
         changes.len(),
@@ -268,9 +278,7 @@ async fn main() -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut failures = 0;
     for batch in messages.chunks(10) {
-        let answer = action_executor
-            .invoke(&json!({"Records": batch}))
-            .await?;
+        let answer = action_executor.invoke(&json!({"Records": batch})).await?;
         failures += answer["batchItemFailures"].as_array().map_or(0, Vec::len);
     }
     if !messages.is_empty() {
@@ -392,7 +400,9 @@ async fn main() -> Result<(), String> {
             function.name,
             function
                 .init_ms()
-                .map_or("(not invoked this run)".to_owned(), |ms| format!("{ms:.1} ms")),
+                .map_or("(not invoked this run)".to_owned(), |ms| format!(
+                    "{ms:.1} ms"
+                )),
             bytes as f64 / 1e6
         );
     }

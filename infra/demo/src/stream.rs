@@ -74,7 +74,9 @@ pub async fn changes_of(
                 break;
             }
             for record in got {
-                let Some(data) = record.dynamodb else { continue };
+                let Some(data) = record.dynamodb else {
+                    continue;
+                };
                 let keys = data.keys.as_ref().map(image).unwrap_or_default();
                 if keys.get("pk") != Some(&json!({"S": pk})) {
                     continue;

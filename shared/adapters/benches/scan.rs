@@ -231,7 +231,15 @@ async fn main() {
     )));
     let backfill_start = Instant::now();
     let backfill = if arm_directly {
-        arm(&schedule, &stores, &tenant, &workflow, &to_arm, backfill_clock.0).await;
+        arm(
+            &schedule,
+            &stores,
+            &tenant,
+            &workflow,
+            &to_arm,
+            backfill_clock.0,
+        )
+        .await;
         None
     } else {
         Some(scanner(backfill_clock).run().await.unwrap())
@@ -390,7 +398,12 @@ async fn arm(
     at: DateTime<Utc>,
 ) {
     use crm_model::ports::{ScheduleEntry, ScheduleStore, WorkflowStore};
-    let stored = stores.workflows.get(tenant, workflow).await.unwrap().unwrap();
+    let stored = stores
+        .workflows
+        .get(tenant, workflow)
+        .await
+        .unwrap()
+        .unwrap();
     let Trigger::Time(trigger) = &stored.value.definition.trigger else {
         panic!("the bench workflow has a time trigger");
     };
