@@ -123,6 +123,9 @@ class Invocation:
             return None
         if isinstance(doc, dict) and "errorType" in doc:
             return f"{doc.get('errorType')}: {doc.get('errorMessage', '')}"
+        # An API function's own answer: a 5xx is a failure, a 4xx an answer to the request.
+        if isinstance(doc, dict) and isinstance(doc.get("statusCode"), int) and doc["statusCode"] >= 500:
+            return f"HTTP API answer {doc['statusCode']}: {doc.get('body', '')}"
         return None
 
 

@@ -13,7 +13,8 @@ infra/lambda-tools.sh
 infra/stack.sh up
 # shellcheck disable=SC1091
 source .local/env
-eval "$(infra/podman.sh)"
+podman_env="$(infra/podman.sh)"
+eval "$podman_env"
 export PATH="$root/.venv/bin:$PATH"
 case "$(uname -m)" in
   x86_64 | amd64) arch=x86_64 ;;

@@ -37,20 +37,34 @@ step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log="$(mktemp)"
-trap 'cleanup; rm -f "$log"' EXIT
+podman_started=0
+if ! infra/podman.sh status >/dev/null 2>&1; then podman_started=1; fi
+finish() {
+  cleanup
+  if [[ $podman_started == 1 ]]; then infra/podman.sh down >/dev/null 2>&1 || true; fi
+  rm -f "$log"
+}
+trap finish EXIT
 
-step "Lambda functions: release bootstraps through cargo-lambda, glibc checked against AL2023"
-infra/lambda-build.sh | tee -a "$log"
-
-step "local stack matches the template; every function through the Lambda RIE, end to end"
-(cd infra && ../.venv/bin/pytest -q tests) | tee -a "$log"
-
-step "sam local invoke (podman): the scan and the automation settings API"
-infra/sam-local.sh | grep -E '^sam_local_invoke_ms_' | tee -a "$log"
+# From here on every runner runs whatever failed before it, so that one report covers them all.
+status=0
 
 step "cargo test (unit, property, integration against the emulator)"
-status=0
-cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
+
+step "Lambda functions: release bootstraps through cargo-lambda, glibc checked against AL2023"
+if infra/lambda-build.sh | tee -a "$log"; then
+  step "local stack matches the template; every function through the Lambda RIE, end to end"
+  (cd infra && ../.venv/bin/pytest -q tests) | tee -a "$log" || status=1
+
+  step "sam local invoke (podman): the scan and the automation settings API"
+  infra/sam-local.sh | grep -E '^sam_local_invoke_ms_' | tee -a "$log" || status=1
+else
+  status=1
+  step "parity of the local stack with the template (the RIE tests need the binaries)"
+  (cd infra && ../.venv/bin/pytest -q tests --ignore tests/test_lambda_functions.py) | tee -a "$log" || true
+  echo "1 failed (Lambda build)" | tee -a "$log"
+fi
 
 # One closing line over every runner: pytest's "N passed" and each cargo "test result:" line.
 passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')

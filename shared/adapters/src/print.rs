@@ -62,7 +62,8 @@ impl<'f> Layout<'f> {
     fn wrap(&self, text: &str, size: f32, out: &mut Vec<Line>) -> Result<(), String> {
         let max = PAGE_WIDTH - 2.0 * MARGIN;
         let mut line: Vec<(u16, char)> = Vec::new();
-        for word in text.split_whitespace() {
+        // Breaks at ordinary spaces only: a no-break space keeps its words together.
+        for word in text.split([' ', '\t']).filter(|w| !w.is_empty()) {
             let word = self.glyphs(word)?;
             let mut candidate = line.clone();
             if !candidate.is_empty() {

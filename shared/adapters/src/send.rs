@@ -110,7 +110,7 @@ impl EmailSender for SesEmailSender {
         let output = self
             .client
             .send_email()
-            .from_email_address(&email.from)
+            .from_email_address(encoded_sender(&email.from))
             .destination(
                 Destination::builder()
                     .set_to_addresses(Some(email.to.clone()))
@@ -127,19 +127,42 @@ impl EmailSender for SesEmailSender {
     }
 }
 
-/// `"Name" <address>` or a bare address, as mail-builder takes it.
-fn mailbox(text: &str) -> mail_builder::headers::address::Address<'_> {
+/// `"Name" <address>` split into its parts.
+fn split_mailbox(text: &str) -> (Option<&str>, &str) {
     match (text.rfind('<'), text.rfind('>')) {
         (Some(open), Some(close)) if open < close => {
             let name = text[..open].trim().trim_matches('"').trim();
-            let address = text[open + 1..close].trim();
-            if name.is_empty() {
-                address.into()
-            } else {
-                (name, address).into()
-            }
+            (
+                (!name.is_empty()).then_some(name),
+                text[open + 1..close].trim(),
+            )
         }
-        _ => text.trim().into(),
+        _ => (None, text.trim()),
+    }
+}
+
+fn bare_address(text: &str) -> &str {
+    split_mailbox(text).1
+}
+
+/// SES takes a sender's display name in ASCII only: a Vietnamese one is sent RFC 2047-encoded.
+fn encoded_sender(text: &str) -> String {
+    use base64::Engine;
+    match split_mailbox(text) {
+        (Some(name), address) if !name.is_ascii() => format!(
+            "=?UTF-8?B?{}?= <{address}>",
+            base64::engine::general_purpose::STANDARD.encode(name)
+        ),
+        (Some(name), address) => format!("\"{}\" <{address}>", name.replace('"', "")),
+        (None, address) => address.to_owned(),
+    }
+}
+
+/// `"Name" <address>` or a bare address, as mail-builder takes it.
+fn mailbox(text: &str) -> mail_builder::headers::address::Address<'_> {
+    match split_mailbox(text) {
+        (Some(name), address) => (name, address).into(),
+        (None, address) => address.into(),
     }
 }
 
@@ -170,7 +193,8 @@ impl SesEmailSender {
         let output = self
             .client
             .send_email()
-            .from_email_address(&email.from)
+            // The display name travels in the message's own (encoded) From header.
+            .from_email_address(bare_address(&email.from))
             .content(EmailContent::builder().raw(raw).build())
             .send()
             .await
@@ -178,5 +202,21 @@ impl SesEmailSender {
         output
             .message_id
             .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vietnamese_sender_name_is_encoded_and_the_raw_sender_is_the_address() {
+        let from = "\"Chăm sóc khách hàng\" <noreply@example.com>";
+        let encoded = encoded_sender(from);
+        assert!(encoded.is_ascii(), "{encoded}");
+        assert!(encoded.starts_with("=?UTF-8?B?") && encoded.ends_with(" <noreply@example.com>"));
+        assert_eq!(bare_address(from), "noreply@example.com");
+        assert_eq!(encoded_sender("noreply@example.com"), "noreply@example.com");
+        assert_eq!(encoded_sender("CSKH <a@b.vn>"), "\"CSKH\" <a@b.vn>");
     }
 }

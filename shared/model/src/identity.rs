@@ -49,7 +49,8 @@ pub fn key(kind: IdentityKind, raw: &str) -> Option<String> {
             (code.len() >= 3).then_some(code)?
         }
     };
-    Some(format!("{}{normalized}", kind.prefix()))
+    // Keys become partition keys (at most 2,048 bytes); nothing that identifies anyone is longer.
+    (normalized.len() <= 254).then(|| format!("{}{normalized}", kind.prefix()))
 }
 
 /// The identity keys of a stored record: only customers have them.

@@ -2,6 +2,7 @@
 //! request can read across tenants.
 
 mod errors;
+mod identity;
 mod notifications;
 mod paging;
 mod records;
@@ -13,8 +14,9 @@ mod tables;
 mod users;
 mod workflows;
 
+pub use identity::identity_items;
 pub use notifications::DynamoNotificationInbox;
-pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, identity_items, record_pk};
+pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
 pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
@@ -172,15 +174,14 @@ pub(crate) async fn put_revisioned(
     table: &str,
     item: Item,
     expected: Option<u64>,
-) -> Result<Option<Item>, crm_model::ports::StoreError> {
+) -> Result<(), crm_model::ports::StoreError> {
     use aws_sdk_dynamodb::operation::put_item::PutItemError;
-    use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+    use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
     use crm_model::ports::StoreError;
     let request = client
         .put_item()
         .table_name(table)
         .set_item(Some(item))
-        .return_values(ReturnValue::AllOld)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     let request = match expected {
         None => request.condition_expression("attribute_not_exists(pk)"),
@@ -189,7 +190,7 @@ pub(crate) async fn put_revisioned(
             .expression_attribute_values(":expected", n(expected)),
     };
     match request.send().await {
-        Ok(output) => Ok(output.attributes),
+        Ok(_) => Ok(()),
         Err(error) => Err(match error.as_service_error() {
             Some(PutItemError::ConditionalCheckFailedException(e)) => match expected {
                 None => StoreError::AlreadyExists,

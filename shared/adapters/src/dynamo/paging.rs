@@ -19,7 +19,7 @@ pub(crate) fn encode(last_key: Option<&Item>) -> Option<String> {
 
 /// The start key a cursor names, which must lie in partition `pk_attr = pk_value`.
 pub(crate) fn decode(cursor: &str, pk_attr: &str, pk_value: &str) -> Result<Item, StoreError> {
-    if cursor.len() % 2 != 0 || cursor.len() > 4096 {
+    if !cursor.is_ascii() || cursor.len() % 2 != 0 || cursor.len() > 4096 {
         return Err(StoreError::BadCursor);
     }
     let bytes = (0..cursor.len())

@@ -5,18 +5,15 @@
 //! |--------|--------------------------|----------|--------------------------|---------------------|-------------------------------|--------------------|
 //! | record | `T#<tenant>#R#<id>`      | `RECORD` | `T#<tenant>#M#<module>`  | `<UpdatedAt>#<id>`  | `T#<tenant>#REF#<customer>`   | `<module>#<id>`    |
 //!
-//! | identity | `T#<tenant>#ID#<key>`  | `<id>`   | – | – | – | – |
 //! | merge    | `T#<tenant>#R#<survivor>` | `MERGED#<duplicate>` | – | – | – | – |
 //!
-//! gsi2 keys exist only on records with a Customer reference (sparse). Identity items (a
-//! customer's normalised phone, email, tax code: `crm_model::identity`) are written before the
-//! customer and removed after it changes; a lookup re-checks the customers it finds, so an item
-//! left behind by a failure in between only costs a read.
+//! gsi2 keys exist only on records with a Customer reference (sparse). Customers are written with
+//! their identity items in one transaction (`identity.rs`).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{corrupt, unavailable};
@@ -86,35 +83,7 @@ pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {
     format!("T#{tenant}#R#{id}")
 }
 
-fn identity_pk(tenant: &TenantId, key: &str) -> String {
-    format!("T#{tenant}#ID#{key}")
-}
-
-fn identity_item(tenant: &TenantId, key: &str, id: &RecordId) -> Item {
-    [
-        ("pk".to_owned(), s(identity_pk(tenant, key))),
-        ("sk".to_owned(), s(id.as_str())),
-    ]
-    .into_iter()
-    .collect()
-}
-
-/// The identity items of a record (none unless it is a customer with a phone, email or tax code).
-pub fn identity_items(tenant: &TenantId, record: &StoredRecord) -> Vec<Item> {
-    crm_model::identity::keys(record.module, &record.fields)
-        .iter()
-        .map(|key| identity_item(tenant, key, &record.id))
-        .collect()
-}
-
-/// The identity keys a stored item had.
-fn stored_keys(item: Option<Item>) -> Vec<String> {
-    item.and_then(|item| serde_dynamo::from_item::<_, RecordItem>(item).ok())
-        .map(|r| crm_model::identity::keys(r.module, &r.fields))
-        .unwrap_or_default()
-}
-
-fn key(tenant: &TenantId, id: &RecordId) -> Item {
+pub(super) fn key(tenant: &TenantId, id: &RecordId) -> Item {
     [
         ("pk".to_owned(), s(record_pk(tenant, id))),
         ("sk".to_owned(), s(RECORD_SK)),
@@ -144,37 +113,18 @@ impl DynamoRecordStore {
         expected: Option<u64>,
     ) -> Result<Revisioned<StoredRecord>, StoreError> {
         let revision = expected.map_or(1, |r| r + 1);
-        let item: Item =
-            serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;
-        let keys = crm_model::identity::keys(record.module, &record.fields);
-        for key in &keys {
-            self.put_plain(identity_item(tenant, key, &record.id))
+        if record.module == Module::Customer {
+            super::identity::put_customer(&self.client, &self.table, tenant, record, expected)
                 .await?;
+        } else {
+            let item: Item = serde_dynamo::to_item(RecordItem::new(tenant, record, revision))
+                .map_err(corrupt)?;
+            put_revisioned(&self.client, &self.table, item, expected).await?;
         }
-        let old = put_revisioned(&self.client, &self.table, item, expected).await?;
-        let stale: Vec<Item> = stored_keys(old)
-            .iter()
-            .filter(|k| !keys.contains(k))
-            .map(|k| identity_item(tenant, k, &record.id))
-            .collect();
-        super::batch_delete(&self.client, &self.table, stale).await?;
         Ok(Revisioned {
             value: record.clone(),
             revision,
         })
-    }
-}
-
-impl DynamoRecordStore {
-    async fn put_plain(&self, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 }
 
@@ -291,6 +241,20 @@ impl RecordStore for DynamoRecordStore {
         id: &RecordId,
         expected: u64,
     ) -> Result<(), StoreError> {
+        if self
+            .get(tenant, id)
+            .await?
+            .is_some_and(|r| r.value.module == Module::Customer)
+        {
+            return super::identity::delete_customer(
+                &self.client,
+                &self.table,
+                tenant,
+                id,
+                expected,
+            )
+            .await;
+        }
         let result = self
             .client
             .delete_item()
@@ -298,18 +262,11 @@ impl RecordStore for DynamoRecordStore {
             .set_key(Some(key(tenant, id)))
             .condition_expression("revision = :expected")
             .expression_attribute_values(":expected", n(expected))
-            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(output) => {
-                let stale = stored_keys(output.attributes)
-                    .iter()
-                    .map(|k| identity_item(tenant, k, id))
-                    .collect();
-                super::batch_delete(&self.client, &self.table, stale).await
-            }
+            Ok(_) => Ok(()),
             Err(error) => Err(match error.as_service_error() {
                 Some(DeleteItemError::ConditionalCheckFailedException(e)) if e.item().is_none() => {
                     StoreError::NotFound
@@ -361,33 +318,13 @@ impl RecordStore for DynamoRecordStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
     }
+
     async fn find_by_identity(
         &self,
         tenant: &TenantId,
         keys: &[String],
     ) -> Result<Vec<RecordId>, StoreError> {
-        let mut ids = Vec::new();
-        for key in keys {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(identity_pk(tenant, key)))
-                .limit(100)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(id) = item.get("sk").and_then(|v| v.as_s().ok()) {
-                    ids.push(
-                        RecordId::new(id.as_str())
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    );
-                }
-            }
-        }
-        Ok(ids)
+        super::identity::find(&self.client, &self.table, tenant, keys).await
     }
 
     async fn put_merge(&self, tenant: &TenantId, marker: &MergeMarker) -> Result<(), StoreError> {
@@ -397,7 +334,14 @@ impl RecordStore for DynamoRecordStore {
             merge: marker.clone(),
         })
         .map_err(corrupt)?;
-        self.put_plain(item).await
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn merges(

@@ -269,7 +269,7 @@ impl RunLedger for DynamoRunLedger {
         // A customer written by the automation stays findable by the duplicate check.
         for effect in effects {
             if let Effect::Create(record) | Effect::Replace { record, .. } = effect {
-                for item in super::records::identity_items(&run.tenant, record) {
+                for item in super::identity::identity_items(&run.tenant, record) {
                     let put = Put::builder()
                         .table_name(&self.records)
                         .set_item(Some(item))

@@ -60,6 +60,32 @@ impl UserDirectory for DynamoUserDirectory {
         Ok(())
     }
 
+    async fn create(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(UserItem {
+            pk: tenant_pk(tenant),
+            sk: user_sk(&user.id),
+            user: user.clone(),
+        })
+        .map_err(corrupt)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match e.as_service_error() {
+                Some(
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_),
+                ) => StoreError::AlreadyExists,
+                _ => unavailable(e),
+            }),
+        }
+    }
+
     async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
         let output = self
             .client

@@ -296,12 +296,7 @@ pub(super) async fn hand_over(
         .await?;
     let request: HandOver = from_value(body)?;
     let (customer, moved) = cases
-        .hand_over(
-            &actor(&caller),
-            &customer,
-            &request,
-            uuid::Uuid::now_v7().to_string(),
-        )
+        .hand_over(&actor(&caller), &customer, &request)
         .await?;
     Ok(Json(serde_json::json!({
         "customer": RecordView::from(customer),

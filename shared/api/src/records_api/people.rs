@@ -57,13 +57,16 @@ pub(super) async fn create_user(
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     let user = valid(from_value(body)?)?;
-    if state.users.get(&caller.tenant, &user.id).await?.is_some() {
-        return Err(ApiError::Conflict(format!(
-            "user '{}' already exists",
-            user.id
-        )));
+    match state.users.create(&caller.tenant, &user).await {
+        Ok(()) => {}
+        Err(crm_model::ports::StoreError::AlreadyExists) => {
+            return Err(ApiError::Conflict(format!(
+                "user '{}' already exists",
+                user.id
+            )));
+        }
+        Err(e) => return Err(e.into()),
     }
-    state.users.put(&caller.tenant, &user).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 

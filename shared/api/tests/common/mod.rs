@@ -229,3 +229,41 @@ pub async fn records_api() -> App {
         stores,
     }
 }
+
+// Records API helpers.
+
+pub async fn send(
+    app: &App,
+    claims: &HashMap<String, String>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    call(&app.router, method, path, Some(claims), body, &[]).await
+}
+
+pub async fn create(app: &App, tenant: &Tenant, module: &str, fields: Value) -> String {
+    let answer = send(
+        app,
+        &tenant.salesperson(),
+        Method::POST,
+        &format!("/records/{module}"),
+        Some(fields),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    answer.body["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn fields(app: &App, tenant: &Tenant, module: &str, id: &str) -> Value {
+    let answer = send(
+        app,
+        &tenant.salesperson(),
+        Method::GET,
+        &format!("/records/{module}/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.body["fields"].clone()
+}

@@ -241,6 +241,9 @@ pub trait SettingsStore: Send + Sync {
 pub trait UserDirectory: Send + Sync {
     async fn put(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError>;
 
+    /// Adds a user; `AlreadyExists` when the id is taken, whoever got there first.
+    async fn create(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError>;
+
     async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
 
     /// Which of `ids` exist.

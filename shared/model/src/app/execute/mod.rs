@@ -149,6 +149,7 @@ impl Context {
 
 mod care_cards;
 mod effects;
+mod print;
 mod sends;
 mod task_sync;
 

@@ -222,7 +222,6 @@ impl Records<'_> {
         actor: &Actor,
         customer: &RecordId,
         request: &HandOver,
-        notification_id: String,
     ) -> Result<(Revisioned<StoredRecord>, Vec<RecordId>), RecordError> {
         let tenant = &actor.tenant;
         let stored = self.get(tenant, Module::Customer, customer).await?;
@@ -267,9 +266,16 @@ impl Records<'_> {
             }
         }
         let mut current = stored;
+        let mut attempts = 0;
         let customer_record = loop {
             if current.value.fields.get("Owner") == Some(&new_owner) {
                 break current;
+            }
+            attempts += 1;
+            if attempts > 5 {
+                return Err(RecordError::Conflict(
+                    "the customer kept changing during the hand-over; hand it over again".into(),
+                ));
             }
             let mut fields = current.value.fields.clone();
             fields.insert("Owner".into(), new_owner.clone());
@@ -293,8 +299,12 @@ impl Records<'_> {
             .get("Name")
             .and_then(Value::as_str)
             .unwrap_or("");
+        // One notification per hand-over of this customer revision: asking again tells no twice.
         let notification = Notification {
-            id: notification_id,
+            id: format!(
+                "handover-{customer}-{}-{}",
+                request.to, customer_record.revision
+            ),
             user: request.to.clone(),
             message: format!(
                 "Bạn được bàn giao khách hàng {name} ({} hoạt động)",

@@ -15,6 +15,10 @@ use crate::validation::Problems;
 /// caller is asked to narrow the filter instead of paying for a read of the whole module.
 pub const MAX_SORTED: usize = 2000;
 
+/// And it reads at most this many pages of 100 (5,000 records, matching or not), so that a narrow
+/// filter over a large module also stays within an API request's time.
+pub const MAX_SORT_PAGES: usize = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
@@ -116,14 +120,15 @@ impl Records<'_> {
         };
         let mut all = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
+        for pages in 1.. {
             let found = self.records.list(tenant, module, &filter, &page).await?;
             all.extend(found.items);
-            if all.len() > MAX_SORTED {
+            if all.len() > MAX_SORTED || pages >= MAX_SORT_PAGES && found.next.is_some() {
                 return Err(RecordError::Invalid(Problems::single(
                     "/query/sort",
                     format!(
-                        "more than {MAX_SORTED} records match; add a filter to sort by {field}"
+                        "more than {MAX_SORTED} records match, or more than {} had to be read; add a filter to sort by {field}",
+                        MAX_SORT_PAGES * PageRequest::MAX_LIMIT as usize
                     ),
                 )));
             }
@@ -142,7 +147,9 @@ impl Records<'_> {
                 (_, _, SortOrder::Desc) => compare(x, y).reverse(),
             }
         });
-        let end = (offset + query.page.limit as usize).min(all.len());
+        let end = offset
+            .saturating_add(query.page.limit as usize)
+            .min(all.len());
         let next = (end < all.len()).then(|| format!("s{end}"));
         let items = all.drain(offset.min(end)..end).collect();
         Ok(Page { items, next })

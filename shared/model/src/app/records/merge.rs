@@ -103,6 +103,16 @@ impl Records<'_> {
             )));
         }
         self.get(tenant, Module::Customer, survivor).await?;
+        // Two people merging the same pair in opposite directions would delete both customers.
+        let opposite = self.records.merges(tenant, duplicate).await?;
+        if opposite
+            .iter()
+            .any(|m| &m.duplicate == survivor && m.state == MergeState::Started)
+        {
+            return Err(RecordError::Conflict(format!(
+                "{survivor} is being merged into {duplicate}; finish that merge first"
+            )));
+        }
         let marker = self
             .records
             .merges(tenant, survivor)
@@ -132,10 +142,20 @@ impl Records<'_> {
             moved: 0,
         });
         self.records.put_merge(tenant, &marker).await?;
+        let mut moved = Vec::new();
         if let Some(dup) = dup {
             self.fill_from(actor, survivor, &dup.value).await?;
-            marker.moved += self.move_related(actor, duplicate, survivor).await?;
-            self.records.put_merge(tenant, &marker).await?;
+            // The related-records index may not show a record written just before the merge:
+            // asking again until a pass finds nothing left keeps such stragglers too.
+            for _ in 0..3 {
+                let pass = self.move_related(actor, duplicate, survivor).await?;
+                if pass.is_empty() {
+                    break;
+                }
+                marker.moved += pass.len();
+                moved.extend(pass);
+                self.records.put_merge(tenant, &marker).await?;
+            }
             match self.records.delete(tenant, duplicate, dup.revision).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(StoreError::Conflict { .. }) => {
@@ -146,7 +166,10 @@ impl Records<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.refresh_purchases(tenant, survivor, None).await?;
+        // The moved orders overlaid: the index may not list them under the survivor yet.
+        let written: Vec<(RecordId, Option<StoredRecord>)> =
+            moved.into_iter().map(|r| (r.id.clone(), Some(r))).collect();
+        self.refresh_purchases(tenant, survivor, &written).await?;
         marker.state = MergeState::Done;
         self.records.put_merge(tenant, &marker).await?;
         Ok(MergeOutcome {
@@ -201,14 +224,14 @@ impl Records<'_> {
         ))
     }
 
-    /// Points every record that references `from` at `to`; how many moved.
+    /// Points every record that references `from` at `to`; the records as moved.
     async fn move_related(
         &self,
         actor: &Actor,
         from: &RecordId,
         to: &RecordId,
-    ) -> Result<usize, RecordError> {
-        let mut moved = 0;
+    ) -> Result<Vec<StoredRecord>, RecordError> {
+        let mut moved = Vec::new();
         for related in self.records.related(&actor.tenant, from).await? {
             if related.value.fields.get("Customer").and_then(Value::as_str) != Some(from.as_str()) {
                 continue;
@@ -225,7 +248,7 @@ impl Records<'_> {
                 .replace(&actor.tenant, &next, related.revision)
                 .await
             {
-                Ok(_) => moved += 1,
+                Ok(saved) => moved.push(saved.value),
                 Err(StoreError::Conflict { .. }) => {
                     return Err(RecordError::Conflict(
                         "a related record changed during the merge; merge again to finish".into(),

@@ -40,23 +40,21 @@ impl Records<'_> {
         for customer in customers {
             // The order is saved whatever happens here: failing the request would invite a retry
             // that creates it twice. The facts catch up on the customer's next order write.
-            if let Err(error) = self
-                .refresh_purchases(tenant, &customer, Some((&order, new)))
-                .await
-            {
+            let written = [(order.clone(), new.cloned())];
+            if let Err(error) = self.refresh_purchases(tenant, &customer, &written).await {
                 tracing::warn!(%customer, %error, "purchase facts not refreshed");
             }
         }
         Ok(())
     }
 
-    /// The customer's orders, with `just_written` (an order id and its state now, none if
+    /// The customer's orders, with `just_written` (records and their state now, none if
     /// deleted) overlaid.
     async fn orders_of(
         &self,
         tenant: &TenantId,
         customer: &RecordId,
-        just_written: Option<(&RecordId, Option<&StoredRecord>)>,
+        just_written: &[(RecordId, Option<StoredRecord>)],
     ) -> Result<Vec<StoredRecord>, RecordError> {
         let mut orders: Vec<StoredRecord> = self
             .records
@@ -66,9 +64,12 @@ impl Records<'_> {
             .map(|r| r.value)
             .filter(|r| r.module == Module::Order)
             .collect();
-        if let Some((id, now)) = just_written {
+        for (id, now) in just_written {
             orders.retain(|o| &o.id != id);
-            if let Some(order) = now.filter(|o| customer_of(o).as_ref() == Some(customer)) {
+            if let Some(order) = now
+                .as_ref()
+                .filter(|o| customer_of(o).as_ref() == Some(customer))
+            {
                 orders.push(order.clone());
             }
         }
@@ -81,7 +82,7 @@ impl Records<'_> {
         &self,
         tenant: &TenantId,
         customer: &RecordId,
-        just_written: Option<(&RecordId, Option<&StoredRecord>)>,
+        just_written: &[(RecordId, Option<StoredRecord>)],
     ) -> Result<(), RecordError> {
         let rule = self.tenant_settings(tenant).await?.loyalty;
         for _ in 0..5 {
@@ -121,7 +122,7 @@ impl Records<'_> {
         to: Option<NaiveDate>,
     ) -> Result<PurchaseStats, RecordError> {
         self.get(tenant, Module::Customer, customer).await?;
-        let orders = self.orders_of(tenant, customer, None).await?;
+        let orders = self.orders_of(tenant, customer, &[]).await?;
         let purchases: Vec<Purchase> = orders.iter().filter_map(Purchase::of_order).collect();
         Ok(PurchaseStats::of(&purchases, from, to))
     }

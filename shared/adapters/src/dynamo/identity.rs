@@ -1,0 +1,228 @@
+//! The identity index of customers in the records table: one item per normalised phone, email or
+//! tax code (`crm_model::identity`), written in the same transaction as the customer, so that the
+//! index and the customers never disagree.
+//!
+//! | item | pk | sk |
+//! |------|----|----|
+//! | identity | `T#<tenant>#ID#<key>` | `<customer id>` |
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+
+use super::errors::{condition_failed, corrupt, unavailable};
+use super::records::{RecordItem, key};
+use super::{Item, n, s};
+use crm_model::ids::{RecordId, TenantId};
+use crm_model::ports::{StoreError, StoredRecord};
+
+fn identity_pk(tenant: &TenantId, key: &str) -> String {
+    format!("T#{tenant}#ID#{key}")
+}
+
+fn item(tenant: &TenantId, key: &str, id: &RecordId) -> Item {
+    [
+        ("pk".to_owned(), s(identity_pk(tenant, key))),
+        ("sk".to_owned(), s(id.as_str())),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The identity items of a record (none unless it is a customer with a phone, email or tax code).
+pub fn identity_items(tenant: &TenantId, record: &StoredRecord) -> Vec<Item> {
+    crm_model::identity::keys(record.module, &record.fields)
+        .iter()
+        .map(|key| item(tenant, key, &record.id))
+        .collect()
+}
+
+fn built<T, E: std::error::Error + Send + Sync + 'static>(
+    b: Result<T, E>,
+) -> Result<T, StoreError> {
+    b.map_err(|e| StoreError::Unavailable(Box::new(e)))
+}
+
+/// The record as stored now, read consistently.
+async fn current(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    id: &RecordId,
+) -> Result<Option<RecordItem>, StoreError> {
+    let output = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(tenant, id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    output
+        .item
+        .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+        .transpose()
+}
+
+/// The record's old identity keys, checked against the revision the write expects.
+async fn old_keys(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    id: &RecordId,
+    expected: Option<u64>,
+) -> Result<Vec<String>, StoreError> {
+    let Some(expected) = expected else {
+        return Ok(Vec::new());
+    };
+    match current(client, table, tenant, id).await? {
+        None => Err(StoreError::NotFound),
+        Some(old) if old.revision != expected => Err(StoreError::Conflict { expected }),
+        Some(old) => Ok(crm_model::identity::keys(old.module, &old.fields)),
+    }
+}
+
+async fn commit(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    expected: Option<u64>,
+) -> Result<(), StoreError> {
+    match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) => Err(match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e))
+                if condition_failed(e.cancellation_reasons(), 0) =>
+            {
+                match expected {
+                    None => StoreError::AlreadyExists,
+                    Some(expected) => StoreError::Conflict { expected },
+                }
+            }
+            _ => unavailable(error),
+        }),
+    }
+}
+
+/// Writes a customer (`expected`: the revision it replaces, none for a new one) with its identity
+/// items, removing the ones it no longer has, in one transaction.
+pub(super) async fn put_customer(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    record: &StoredRecord,
+    expected: Option<u64>,
+) -> Result<(), StoreError> {
+    let old = old_keys(client, table, tenant, &record.id, expected).await?;
+    let new = crm_model::identity::keys(record.module, &record.fields);
+    let revision = expected.map_or(1, |r| r + 1);
+    let record_item: Item =
+        serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;
+    let put = Put::builder().table_name(table).set_item(Some(record_item));
+    let put = match expected {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(expected) => put
+            .condition_expression("revision = :expected")
+            .expression_attribute_values(":expected", n(expected)),
+    };
+    let mut items = vec![
+        TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build(),
+    ];
+    for k in &new {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item(tenant, k, &record.id)));
+        items.push(
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+        );
+    }
+    for k in old.iter().filter(|k| !new.contains(k)) {
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(item(tenant, k, &record.id)));
+        items.push(
+            TransactWriteItem::builder()
+                .delete(built(delete.build())?)
+                .build(),
+        );
+    }
+    commit(client, items, expected).await
+}
+
+/// Deletes a customer and its identity items in one transaction, if still at `expected`.
+pub(super) async fn delete_customer(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    id: &RecordId,
+    expected: u64,
+) -> Result<(), StoreError> {
+    let old = old_keys(client, table, tenant, id, Some(expected)).await?;
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant, id)))
+        .condition_expression("revision = :expected")
+        .expression_attribute_values(":expected", n(expected));
+    let mut items = vec![
+        TransactWriteItem::builder()
+            .delete(built(delete.build())?)
+            .build(),
+    ];
+    for k in &old {
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(item(tenant, k, id)));
+        items.push(
+            TransactWriteItem::builder()
+                .delete(built(delete.build())?)
+                .build(),
+        );
+    }
+    commit(client, items, Some(expected)).await
+}
+
+/// The customers that have one of `keys` (all pages, read consistently).
+pub(super) async fn find(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    keys: &[String],
+) -> Result<Vec<RecordId>, StoreError> {
+    let mut ids = Vec::new();
+    for k in keys {
+        let mut start = None;
+        loop {
+            let output = client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(identity_pk(tenant, k)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for found in output.items.unwrap_or_default() {
+                if let Some(id) = found.get("sk").and_then(|v| v.as_s().ok()) {
+                    ids.push(
+                        RecordId::new(id.as_str())
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    );
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(ids)
+}
