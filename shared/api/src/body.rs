@@ -146,6 +146,26 @@ pub fn etag(revision: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
+/// The page size of a listing when the query gives none.
+pub fn default_limit() -> u32 {
+    25
+}
+
+/// A listing's page from its `limit` (1 to 100, 422 at `/query/limit` otherwise) and `cursor`.
+pub fn page_request(
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<crm_model::ports::PageRequest, ApiError> {
+    use crm_model::ports::PageRequest;
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "/query/limit",
+            format!("1 to {}", PageRequest::MAX_LIMIT),
+        ));
+    }
+    Ok(PageRequest { limit, cursor })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

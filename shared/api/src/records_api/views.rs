@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::body::etag;
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
-use crm_model::ports::{PageRequest, Revisioned, StoredRecord};
+use crm_model::ports::{Revisioned, StoredRecord};
 use crm_model::schema::Module;
 
 /// A record as the API shows it; `revision` is also its ETag.
@@ -100,19 +100,7 @@ pub(super) struct PageQuery {
     pub cursor: Option<String>,
 }
 
-pub(super) fn default_limit() -> u32 {
-    25
-}
-
-pub(super) fn page(limit: u32, cursor: Option<String>) -> Result<PageRequest, ApiError> {
-    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "/query/limit",
-            format!("1 to {}", PageRequest::MAX_LIMIT),
-        ));
-    }
-    Ok(PageRequest { limit, cursor })
-}
+pub(super) use crate::body::{default_limit, page_request as page};
 
 #[derive(Serialize)]
 pub(super) struct ListView<T> {

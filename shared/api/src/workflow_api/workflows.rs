@@ -62,9 +62,7 @@ pub(super) struct ListQuery {
     cursor: Option<String>,
 }
 
-pub(super) fn default_limit() -> u32 {
-    25
-}
+pub(super) use crate::body::default_limit;
 
 #[derive(Serialize)]
 struct ListView {
@@ -73,14 +71,7 @@ struct ListView {
 }
 
 pub(super) fn check_limit(limit: u32) -> Result<(), ApiError> {
-    if (1..=PageRequest::MAX_LIMIT).contains(&limit) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_field(
-            "/query/limit",
-            format!("1 to {}", PageRequest::MAX_LIMIT),
-        ))
-    }
+    crate::body::page_request(limit, None).map(|_| ())
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
