@@ -33,3 +33,11 @@ pub(crate) fn condition_failed(reasons: &[CancellationReason], index: usize) -> 
         .and_then(CancellationReason::code)
         .is_some_and(|code| code == "ConditionalCheckFailed")
 }
+
+/// A request the SDK's builder refused to build (a missing required member): a bug here, reported
+/// as the store being unavailable rather than a panic.
+pub(crate) fn built<T, E: std::error::Error + Send + Sync + 'static>(
+    built: Result<T, E>,
+) -> Result<T, StoreError> {
+    built.map_err(|e| StoreError::Unavailable(Box::new(e)))
+}

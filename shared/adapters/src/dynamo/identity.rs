@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
-use super::errors::{condition_failed, corrupt, unavailable};
+use super::errors::{built, condition_failed, corrupt, unavailable};
 use super::records::{RecordItem, key};
 use super::{Item, n, s};
 use crm_model::ids::{RecordId, TenantId};
@@ -35,51 +35,6 @@ pub fn identity_items(tenant: &TenantId, record: &StoredRecord) -> Vec<Item> {
         .iter()
         .map(|key| item(tenant, key, &record.id))
         .collect()
-}
-
-fn built<T, E: std::error::Error + Send + Sync + 'static>(
-    b: Result<T, E>,
-) -> Result<T, StoreError> {
-    b.map_err(|e| StoreError::Unavailable(Box::new(e)))
-}
-
-/// The record as stored now, read consistently.
-async fn current(
-    client: &Client,
-    table: &str,
-    tenant: &TenantId,
-    id: &RecordId,
-) -> Result<Option<RecordItem>, StoreError> {
-    let output = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(key(tenant, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(unavailable)?;
-    output
-        .item
-        .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-        .transpose()
-}
-
-/// The record's old identity keys, checked against the revision the write expects.
-async fn old_keys(
-    client: &Client,
-    table: &str,
-    tenant: &TenantId,
-    id: &RecordId,
-    expected: Option<u64>,
-) -> Result<Vec<String>, StoreError> {
-    let Some(expected) = expected else {
-        return Ok(Vec::new());
-    };
-    match current(client, table, tenant, id).await? {
-        None => Err(StoreError::NotFound),
-        Some(old) if old.revision != expected => Err(StoreError::Conflict { expected }),
-        Some(old) => Ok(crm_model::identity::keys(old.module, &old.fields)),
-    }
 }
 
 async fn commit(
@@ -109,15 +64,16 @@ async fn commit(
 }
 
 /// Writes a customer (`expected`: the revision it replaces, none for a new one) with its identity
-/// items, removing the ones it no longer has, in one transaction.
+/// items, removing the `old` keys of that revision it no longer has, in one transaction. The
+/// revision condition guarantees `old` is what the replaced revision had.
 pub(super) async fn put_customer(
     client: &Client,
     table: &str,
     tenant: &TenantId,
     record: &StoredRecord,
     expected: Option<u64>,
+    old: &[String],
 ) -> Result<(), StoreError> {
-    let old = old_keys(client, table, tenant, &record.id, expected).await?;
     let new = crm_model::identity::keys(record.module, &record.fields);
     let revision = expected.map_or(1, |r| r + 1);
     let record_item: Item =
@@ -157,15 +113,16 @@ pub(super) async fn put_customer(
     commit(client, items, expected).await
 }
 
-/// Deletes a customer and its identity items in one transaction, if still at `expected`.
+/// Deletes a customer and the identity items of its revision `expected` (`old`) in one
+/// transaction, if still at that revision.
 pub(super) async fn delete_customer(
     client: &Client,
     table: &str,
     tenant: &TenantId,
     id: &RecordId,
     expected: u64,
+    old: &[String],
 ) -> Result<(), StoreError> {
-    let old = old_keys(client, table, tenant, id, Some(expected)).await?;
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key(tenant, id)))
@@ -176,7 +133,7 @@ pub(super) async fn delete_customer(
             .delete(built(delete.build())?)
             .build(),
     ];
-    for k in &old {
+    for k in old {
         let delete = Delete::builder()
             .table_name(table)
             .set_key(Some(item(tenant, k, id)));

@@ -83,6 +83,13 @@ pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {
     format!("T#{tenant}#R#{id}")
 }
 
+/// A stored item read back as a record with its revision.
+fn stored(item: Item) -> Result<Revisioned<StoredRecord>, StoreError> {
+    serde_dynamo::from_item::<_, RecordItem>(item)
+        .map(RecordItem::into_stored)
+        .map_err(corrupt)
+}
+
 pub(super) fn key(tenant: &TenantId, id: &RecordId) -> Item {
     [
         ("pk".to_owned(), s(record_pk(tenant, id))),
@@ -114,8 +121,25 @@ impl DynamoRecordStore {
     ) -> Result<Revisioned<StoredRecord>, StoreError> {
         let revision = expected.map_or(1, |r| r + 1);
         if record.module == Module::Customer {
-            super::identity::put_customer(&self.client, &self.table, tenant, record, expected)
-                .await?;
+            let old = match expected {
+                None => Vec::new(),
+                Some(expected) => match self.get(tenant, &record.id).await? {
+                    None => return Err(StoreError::NotFound),
+                    Some(old) if old.revision != expected => {
+                        return Err(StoreError::Conflict { expected });
+                    }
+                    Some(old) => crm_model::identity::keys(old.value.module, &old.value.fields),
+                },
+            };
+            super::identity::put_customer(
+                &self.client,
+                &self.table,
+                tenant,
+                record,
+                expected,
+                &old,
+            )
+            .await?;
         } else {
             let item: Item = serde_dynamo::to_item(RecordItem::new(tenant, record, revision))
                 .map_err(corrupt)?;
@@ -162,8 +186,7 @@ impl RecordStore for DynamoRecordStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let item: RecordItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        Ok(Some(item.into_stored()))
+        stored(item).map(Some)
     }
 
     async fn get_many(
@@ -175,11 +198,7 @@ impl RecordStore for DynamoRecordStore {
         batch_get(&self.client, &self.table, keys, None, true)
             .await?
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, RecordItem>(item)
-                    .map(RecordItem::into_stored)
-                    .map_err(corrupt)
-            })
+            .map(stored)
             .collect()
     }
 
@@ -218,11 +237,7 @@ impl RecordStore for DynamoRecordStore {
         batch_get(&self.client, &self.table, keys, None, true)
             .await?
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, RecordItem>(item)
-                    .map(RecordItem::into_stored)
-                    .map_err(corrupt)
-            })
+            .map(stored)
             .collect()
     }
 
@@ -241,17 +256,23 @@ impl RecordStore for DynamoRecordStore {
         id: &RecordId,
         expected: u64,
     ) -> Result<(), StoreError> {
-        if self
+        // One read tells a customer (a transaction with its identity items) from the rest.
+        if let Some(old) = self
             .get(tenant, id)
             .await?
-            .is_some_and(|r| r.value.module == Module::Customer)
+            .filter(|r| r.value.module == Module::Customer)
         {
+            if old.revision != expected {
+                return Err(StoreError::Conflict { expected });
+            }
+            let keys = crm_model::identity::keys(old.value.module, &old.value.fields);
             return super::identity::delete_customer(
                 &self.client,
                 &self.table,
                 tenant,
                 id,
                 expected,
+                &keys,
             )
             .await;
         }
@@ -310,11 +331,7 @@ impl RecordStore for DynamoRecordStore {
         let (items, next) = query_page(query, page, "gsi1pk", &gsi1pk).await?;
         let items = items
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, RecordItem>(item)
-                    .map(RecordItem::into_stored)
-                    .map_err(corrupt)
-            })
+            .map(stored)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
     }

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::errors::{condition_failed, corrupt, unavailable};
+use super::errors::{built, condition_failed, corrupt, unavailable};
 use super::records::RecordItem;
 use super::{Item, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
@@ -58,12 +58,6 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    built: Result<T, E>,
-) -> Result<T, StoreError> {
-    built.map_err(|e| StoreError::Unavailable(Box::new(e)))
-}
-
 impl DynamoRunLedger {
     pub fn new(client: Client, runs: impl Into<String>, records: impl Into<String>) -> Self {
         Self {
@@ -91,7 +85,7 @@ impl DynamoRunLedger {
 
     /// A Put of the run that only succeeds while the run has not succeeded yet.
     fn guarded_put(&self, run: &RunRecord) -> Result<Put, StoreError> {
-        build(
+        built(
             Put::builder()
                 .table_name(&self.runs)
                 .set_item(Some(self.run_item(run)?))
@@ -130,13 +124,13 @@ impl DynamoRunLedger {
                     put.condition_expression("n = :expected")
                         .expression_attribute_values(":expected", super::n(*expected))
                 };
-                return build(put.build());
+                return built(put.build());
             }
             Effect::Notify(notification) => put.set_item(Some(
                 super::notifications::notification_item(tenant, notification)?,
             )),
         };
-        build(put.build())
+        built(put.build())
     }
 }
 
@@ -275,7 +269,7 @@ impl RunLedger for DynamoRunLedger {
                         .set_item(Some(item))
                         .build();
                     request = request
-                        .transact_items(TransactWriteItem::builder().put(build(put)?).build());
+                        .transact_items(TransactWriteItem::builder().put(built(put)?).build());
                 }
             }
         }
