@@ -248,16 +248,12 @@ impl Records<'_> {
             if !request.activities.contains(&kind) || !owned || !is_open(&related.value) {
                 continue;
             }
-            let mut fields = related.value.fields.clone();
-            fields.insert("Owner".into(), new_owner.clone());
-            if kind == ActivityKind::Task {
-                fields.insert("Assignee".into(), new_owner.clone());
-            }
-            super::stamp(&mut fields, actor, now, false);
-            let next = StoredRecord {
-                fields,
-                ..related.value.clone()
+            let changes: &[(&str, &Value)] = if kind == ActivityKind::Task {
+                &[("Owner", &new_owner), ("Assignee", &new_owner)]
+            } else {
+                &[("Owner", &new_owner)]
             };
+            let next = super::edited(&related.value, changes, actor, now);
             match self.records.replace(tenant, &next, related.revision).await {
                 Ok(_) => moved.push(next.id),
                 // Someone changed it meanwhile; it stays with whoever has it now.
@@ -277,13 +273,7 @@ impl Records<'_> {
                     "the customer kept changing during the hand-over; hand it over again".into(),
                 ));
             }
-            let mut fields = current.value.fields.clone();
-            fields.insert("Owner".into(), new_owner.clone());
-            super::stamp(&mut fields, actor, now, false);
-            let next = StoredRecord {
-                fields,
-                ..current.value.clone()
-            };
+            let next = super::edited(&current.value, &[("Owner", &new_owner)], actor, now);
             // A concurrent edit of another field must not undo the activities already moved.
             match self.records.replace(tenant, &next, current.revision).await {
                 Ok(saved) => break saved,

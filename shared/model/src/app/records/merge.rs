@@ -236,13 +236,13 @@ impl Records<'_> {
             if related.value.fields.get("Customer").and_then(Value::as_str) != Some(from.as_str()) {
                 continue;
             }
-            let mut fields = related.value.fields.clone();
-            fields.insert("Customer".into(), Value::String(to.to_string()));
-            super::stamp(&mut fields, actor, self.clock.now(), false);
-            let next = StoredRecord {
-                fields,
-                ..related.value
-            };
+            let customer = Value::String(to.to_string());
+            let next = super::edited(
+                &related.value,
+                &[("Customer", &customer)],
+                actor,
+                self.clock.now(),
+            );
             match self
                 .records
                 .replace(&actor.tenant, &next, related.revision)

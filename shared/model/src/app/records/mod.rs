@@ -184,3 +184,21 @@ fn stamp(
     fields.insert("UpdatedAt".into(), at);
     fields.insert("UpdatedBy".into(), by);
 }
+
+/// A copy of `record` with `changes` made by `actor` at `now`, audit fields stamped.
+fn edited(
+    record: &StoredRecord,
+    changes: &[(&str, &Value)],
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoredRecord {
+    let mut fields = record.fields.clone();
+    for (name, value) in changes {
+        fields.insert((*name).to_owned(), (*value).clone());
+    }
+    stamp(&mut fields, actor, now, false);
+    StoredRecord {
+        fields,
+        ..record.clone()
+    }
+}
