@@ -290,12 +290,10 @@ pub(super) async fn hand_over(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let customer = record_id(&id)?;
-    let cases = state.use_cases();
-    cases
-        .get(&caller.tenant, Module::Customer, &customer)
-        .await?;
     let request: HandOver = from_value(body)?;
-    let (customer, moved) = cases
+    // The use case reads the customer first: another tenant's id is not found there.
+    let (customer, moved) = state
+        .use_cases()
         .hand_over(&actor(&caller), &customer, &request)
         .await?;
     Ok(Json(serde_json::json!({
