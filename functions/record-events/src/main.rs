@@ -58,10 +58,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env()?;
-    let bus = std::env::var("AUTOMATION_BUS").map_err(|_| "AUTOMATION_BUS is not set")?;
     let deps = Deps {
         stores: Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables),
-        publisher: EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus),
+        publisher: EventBridgeJobPublisher::from_env(&sdk)?,
     };
     lambda_runtime::run(service_fn(|event| handle(&deps, event))).await
 }

@@ -15,8 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env()?;
     let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
-    let bus = std::env::var("AUTOMATION_BUS").map_err(|_| "AUTOMATION_BUS is not set")?;
-    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    let publisher = EventBridgeJobPublisher::from_env(&sdk)?;
     let state = State {
         workflows: Arc::new(stores.workflows),
         settings: Arc::new(stores.settings),

@@ -10,7 +10,7 @@ pub enum ConfigError {
     Missing(&'static str),
 }
 
-fn var(name: &'static str) -> Result<String, ConfigError> {
+pub(crate) fn var(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.is_empty())

@@ -30,6 +30,14 @@ impl EventBridgeJobPublisher {
         }
     }
 
+    /// The publisher the functions use: the bus the template names in `AUTOMATION_BUS`.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::new(
+            Client::new(sdk),
+            crate::config::var("AUTOMATION_BUS")?,
+        ))
+    }
+
     fn entry(&self, job: &ActionJob) -> Result<PutEventsRequestEntry, PublishError> {
         let detail =
             serde_json::to_string(job).map_err(|e| PublishError::Unavailable(Box::new(e)))?;
