@@ -1,26 +1,9 @@
-//! The CRM records API: API Gateway HTTP API (JWT authorizer) → this function → DynamoDB.
-//! Builds configuration and clients once per sandbox, then serves the shared router.
-
-use std::sync::Arc;
-
-use crm_adapters::dynamo::Stores;
-use crm_adapters::{Tables, config};
-use crm_api::records_api::{State, router};
-use crm_model::ports::SystemClock;
+//! Lambda entry point of the CRM records API: API Gateway HTTP API (JWT authorizer) → the
+//! shared router over DynamoDB, built once per sandbox by [`records_api::state_from_env`].
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let sdk = config::load_sdk_config().await;
-    let tables = Tables::from_env()?;
-    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
-    let state = State {
-        records: Arc::new(stores.records),
-        users: Arc::new(stores.users),
-        settings: Arc::new(stores.settings),
-        runs: Arc::new(stores.runs),
-        inbox: Arc::new(stores.inbox),
-        clock: Arc::new(SystemClock),
-    };
-    lambda_http::run(router(state)).await
+    let state = records_api::state_from_env().await?;
+    lambda_http::run(records_api::app(state)).await
 }

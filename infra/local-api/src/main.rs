@@ -7,7 +7,6 @@
 //!          http://127.0.0.1:3000/workflows
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -16,11 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crm_adapters::dynamo::Stores;
-use crm_adapters::events::EventBridgeJobPublisher;
-use crm_adapters::{Tables, config};
 use crm_api::LocalClaims;
-use crm_model::ports::SystemClock;
 
 /// The claims of a bearer token's payload, flattened as API Gateway flattens them (arrays become
 /// `[a b]`). `None` when there is no readable token: the handlers then answer 401.
@@ -82,32 +77,17 @@ async fn main() -> Result<(), String> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let sdk = config::load_sdk_config().await;
-    let tables = Tables::from_env().map_err(|e| e.to_string())?;
-    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
-    let bus = std::env::var("AUTOMATION_BUS")
-        .map_err(|_| "AUTOMATION_BUS is not set (source .local/env)")?;
-    let publisher = EventBridgeJobPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
-    let records_state = crm_api::records_api::State {
-        records: Arc::new(stores.records.clone()),
-        users: Arc::new(stores.users.clone()),
-        settings: Arc::new(stores.settings.clone()),
-        runs: Arc::new(stores.runs.clone()),
-        inbox: Arc::new(stores.inbox),
-        clock: Arc::new(SystemClock),
-    };
-    let state = crm_api::workflow_api::State {
-        workflows: Arc::new(stores.workflows),
-        settings: Arc::new(stores.settings),
-        users: Arc::new(stores.users),
-        schedule: Arc::new(stores.schedule),
-        records: Arc::new(stores.records),
-        runs: Arc::new(stores.runs),
-        publisher: Arc::new(publisher),
-        clock: Arc::new(SystemClock),
-    };
-    let workflows = crm_api::workflow_api::router(state);
-    let records = crm_api::records_api::router(records_state);
+    // The same composition roots as the functions: the tables and bus of `.local/env`.
+    let records = records_api::app(
+        records_api::state_from_env()
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let workflows = workflow_api::app(
+        workflow_api::state_from_env()
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     // Both APIs on one port, split by path the way the HTTP API's routes split them.
     let router = axum::Router::new()
         .fallback(move |request: axum::extract::Request| {

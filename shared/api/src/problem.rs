@@ -5,7 +5,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crm_model::app::people::PeopleError;
+use crm_model::app::preview::PreviewError;
 use crm_model::app::records::RecordError;
+use crm_model::app::runs::RunError;
+use crm_model::app::settings::SettingError;
 use crm_model::app::workflows::WorkflowError;
 use crm_model::ports::StoreError;
 use crm_model::validation::{Problem, Problems};
@@ -197,6 +201,61 @@ impl From<RecordError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             RecordError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<SettingError> for ApiError {
+    fn from(error: SettingError) -> Self {
+        match error {
+            SettingError::Invalid(problems) => ApiError::Invalid(problems),
+            e @ SettingError::NotFound => ApiError::NotFound(e.to_string()),
+            e @ SettingError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
+            e @ (SettingError::AlreadyExists | SettingError::InUse(_)) => {
+                ApiError::Conflict(e.to_string())
+            }
+            SettingError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(error: RunError) -> Self {
+        match error {
+            e @ (RunError::RunNotFound | RunError::RecordNotFound) => {
+                ApiError::NotFound(e.to_string())
+            }
+            e @ (RunError::NotRetryable(_) | RunError::Changed) => {
+                ApiError::Conflict(e.to_string())
+            }
+            RunError::Publish(error) => {
+                tracing::warn!(error = %error, "retry not published");
+                ApiError::Unavailable
+            }
+            RunError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<PreviewError> for ApiError {
+    fn from(error: PreviewError) -> Self {
+        match error {
+            PreviewError::NotFound => ApiError::NotFound("no such workflow".into()),
+            e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
+            PreviewError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<PeopleError> for ApiError {
+    fn from(error: PeopleError) -> Self {
+        match error {
+            PeopleError::Invalid(problems) => ApiError::Invalid(problems),
+            e @ (PeopleError::UserNotFound | PeopleError::NotificationNotFound) => {
+                ApiError::NotFound(e.to_string())
+            }
+            e @ PeopleError::UserExists(_) => ApiError::Conflict(e.to_string()),
+            PeopleError::Store(store) => store.into(),
         }
     }
 }

@@ -22,6 +22,25 @@ pub enum RunStatus {
     Retrying,
 }
 
+impl RunStatus {
+    /// The status as the run history shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::InProgress => "in_progress",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Unknown => "unknown",
+            RunStatus::Retrying => "retrying",
+        }
+    }
+
+    /// Only a run that failed, or whose send may not have happened, is tried again on request:
+    /// a succeeded one would send twice, one in progress is someone else's.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, RunStatus::Failed | RunStatus::Unknown)
+    }
+}
+
 /// One action job's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -99,6 +99,14 @@ pub struct Stores {
 }
 
 impl Stores {
+    /// The stores on the tables the template names in the function's environment.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, crate::ConfigError> {
+        Ok(Self::new(
+            &aws_sdk_dynamodb::Client::new(sdk),
+            &crate::Tables::from_env()?,
+        ))
+    }
+
     pub fn new(client: &aws_sdk_dynamodb::Client, tables: &crate::Tables) -> Self {
         Self {
             workflows: DynamoWorkflowStore::new(client.clone(), &tables.settings),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::routes::{self, Route};
+use crm_model::app::people::People;
 use crm_model::app::records::{Actor, Records};
 use crm_model::ports::{
     Clock, NotificationInbox, RecordStore, RunLedger, SettingsStore, UserDirectory,
@@ -31,6 +32,13 @@ pub struct State {
 }
 
 impl State {
+    fn people(&self) -> People<'_> {
+        People {
+            users: self.users.as_ref(),
+            inbox: self.inbox.as_ref(),
+        }
+    }
+
     fn use_cases(&self) -> Records<'_> {
         Records {
             records: self.records.as_ref(),

@@ -7,29 +7,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 use super::State;
 use super::views::{ListView, PageQuery, default_limit, page};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, from_value};
 use crate::problem::ApiError;
+use crm_model::app::people::PeopleError;
 use crm_model::ids::UserId;
-use crm_model::ports::PageRequest;
 use crm_model::run::Notification;
-use crm_model::user::User;
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    UserId::new(raw).map_err(|_| ApiError::NotFound("no such user".into()))
-}
-
-fn valid(user: User) -> Result<User, ApiError> {
-    let problems = user.validate();
-    if problems.is_empty() {
-        Ok(user)
-    } else {
-        Err(ApiError::Invalid(problems))
-    }
+    UserId::new(raw).map_err(|_| PeopleError::UserNotFound.into())
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
@@ -39,7 +28,7 @@ pub(super) async fn list_users(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let found = state
-        .users
+        .people()
         .list(&caller.tenant, &page(query.limit, query.cursor)?)
         .await?;
     Ok(Json(ListView {
@@ -56,17 +45,10 @@ pub(super) async fn create_user(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
-    let user = valid(from_value(body)?)?;
-    match state.users.create(&caller.tenant, &user).await {
-        Ok(()) => {}
-        Err(crm_model::ports::StoreError::AlreadyExists) => {
-            return Err(ApiError::Conflict(format!(
-                "user '{}' already exists",
-                user.id
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let user = state
+        .people()
+        .create(&caller.tenant, from_value(body)?)
+        .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -76,11 +58,7 @@ pub(super) async fn get_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = state
-        .users
-        .get(&caller.tenant, &user_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let user = state.people().get(&caller.tenant, &user_id(&id)?).await?;
     Ok(Json(user).into_response())
 }
 
@@ -93,11 +71,8 @@ pub(super) async fn replace_user(
     ApiJson(mut body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&id)?;
-    state
-        .users
-        .get(&caller.tenant, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    // Another tenant's user is not found, whoever asks.
+    state.people().get(&caller.tenant, &id).await?;
     caller.require_admin()?;
     if let Some(object) = body.as_object_mut() {
         match object.get("id") {
@@ -108,16 +83,11 @@ pub(super) async fn replace_user(
             Some(_) => return Err(ApiError::invalid_field("/id", "differs from the path")),
         }
     }
-    let user = valid(from_value(body)?)?;
-    state.users.put(&caller.tenant, &user).await?;
+    let user = state
+        .people()
+        .replace(&caller.tenant, from_value(body)?)
+        .await?;
     Ok(Json(user).into_response())
-}
-
-#[derive(Serialize)]
-struct Member {
-    id: UserId,
-    name: String,
-    active: bool,
 }
 
 /// Users grouped by team (the organisation chart the hand-over picker shows).
@@ -126,35 +96,9 @@ pub(super) async fn teams(
     AxumState(state): AxumState<State>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let mut teams: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-    let mut request = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let found = state.users.list(&caller.tenant, &request).await?;
-        for user in found.items {
-            let team = user.team.clone().unwrap_or_default();
-            teams.entry(team).or_default().push(Member {
-                id: user.id,
-                name: user.name,
-                active: user.active,
-            });
-        }
-        match found.next {
-            Some(next) => request.cursor = Some(next),
-            None => break,
-        }
-    }
-    let items: Vec<Value> = teams
-        .into_iter()
-        .map(|(team, members)| {
-            serde_json::json!({
-                "team": if team.is_empty() { None } else { Some(team) },
-                "members": members,
-            })
-        })
-        .collect();
+    let items = state.people().teams(&caller.tenant).await?;
     Ok(Json(serde_json::json!({ "items": items })).into_response())
 }
-
 #[derive(Serialize)]
 struct NotificationView {
     /// What `POST /me/notifications/{key}/read` takes.
@@ -180,8 +124,8 @@ pub(super) async fn notifications(
     ApiQuery(query): ApiQuery<InboxQuery>,
 ) -> Result<Response, ApiError> {
     let found = state
-        .inbox
-        .list(
+        .people()
+        .notifications(
             &caller.tenant,
             &caller.user,
             query.unread,
@@ -210,15 +154,9 @@ pub(super) async fn mark_read(
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
     let notification = state
-        .inbox
+        .people()
         .mark_read(&caller.tenant, &caller.user, &key)
-        .await
-        .map_err(|e| match e {
-            crm_model::ports::StoreError::NotFound => {
-                ApiError::NotFound("no such notification".into())
-            }
-            other => other.into(),
-        })?;
+        .await?;
     Ok(Json(NotificationView {
         key: notification.key(),
         notification,

@@ -12,6 +12,8 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 
 use crate::routes::{self, Route};
+use crm_model::app::runs::Runs;
+use crm_model::app::settings::Settings;
 use crm_model::app::workflows::Workflows;
 use crm_model::ports::{
     Clock, JobPublisher, RecordStore, RunLedger, ScheduleStore, SettingsStore, UserDirectory,
@@ -32,6 +34,23 @@ pub struct State {
 }
 
 impl State {
+    fn settings_use_cases(&self) -> Settings<'_> {
+        Settings {
+            settings: self.settings.as_ref(),
+            users: self.users.as_ref(),
+            workflows: self.workflows.as_ref(),
+        }
+    }
+
+    fn run_use_cases(&self) -> Runs<'_> {
+        Runs {
+            runs: self.runs.as_ref(),
+            records: self.records.as_ref(),
+            publisher: self.publisher.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+
     fn use_cases(&self) -> Workflows<'_> {
         Workflows {
             workflows: self.workflows.as_ref(),

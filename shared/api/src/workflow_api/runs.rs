@@ -12,8 +12,9 @@ use super::workflows::{check_limit, default_limit, workflow_id};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
-use crm_model::ports::{PageRequest, PublishError};
-use crm_model::run::{RunRecord, RunStatus};
+use crm_model::app::runs::RunError;
+use crm_model::ports::PageRequest;
+use crm_model::run::RunRecord;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +45,10 @@ pub(super) async fn history(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let found = state.runs.history(&caller.tenant, &workflow, &page).await?;
+    let found = state
+        .run_use_cases()
+        .of_workflow(&caller.tenant, &workflow, &page)
+        .await?;
     Ok(Json(RunsView {
         items: found.items,
         next_cursor: found.next,
@@ -61,21 +65,15 @@ pub(super) async fn record_history(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     check_limit(query.limit)?;
-    let not_found = || ApiError::NotFound("no such record".into());
-    let record = crm_model::ids::RecordId::new(id.as_str()).map_err(|_| not_found())?;
-    // The record must be the caller's: another tenant's id is simply not found.
-    state
-        .records
-        .get(&caller.tenant, &record)
-        .await?
-        .ok_or_else(not_found)?;
+    let record = crm_model::ids::RecordId::new(id.as_str())
+        .map_err(|_| ApiError::from(RunError::RecordNotFound))?;
     let page = PageRequest {
         limit: query.limit,
         cursor: query.cursor,
     };
     let found = state
-        .runs
-        .record_history(&caller.tenant, &record, &page)
+        .run_use_cases()
+        .of_record(&caller.tenant, &record, &page)
         .await?;
     Ok(Json(RunsView {
         items: found.items,
@@ -100,43 +98,9 @@ pub(super) async fn retry(
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     let workflow = workflow_id(&id)?;
-    let not_found = || ApiError::NotFound("no such run of this workflow".into());
-    if !body
-        .key
-        .starts_with(&format!("{}/{}/", caller.tenant, workflow))
-    {
-        return Err(not_found());
-    }
-    let run = state
-        .runs
-        .get(&caller.tenant, &body.key)
-        .await?
-        .ok_or_else(not_found)?;
-    if !matches!(run.status, RunStatus::Failed | RunStatus::Unknown) {
-        return Err(ApiError::Conflict(format!(
-            "only failed or unknown runs are retried; this one is {}",
-            serde_json::to_value(run.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        )));
-    }
-    let now = state.clock.now();
-    let Some(retrying) = state.runs.request_retry(&run, now).await? else {
-        return Err(ApiError::Conflict(
-            "the run changed meanwhile; reload the history".into(),
-        ));
-    };
-    state
-        .publisher
-        .publish(&[run.job(now)])
-        .await
-        .map_err(|error| match error {
-            PublishError::Rejected { .. } | PublishError::Unavailable(_) => {
-                tracing::warn!(error = %error, "retry not published");
-                ApiError::Unavailable
-            }
-        })?;
-    tracing::info!(action = %run.action, record = %run.record, "action retry requested");
+    let retrying = state
+        .run_use_cases()
+        .retry(&caller.tenant, &workflow, &body.key)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(retrying)).into_response())
 }

@@ -13,8 +13,9 @@ use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, etag, from_value, take_id};
 use crate::problem::ApiError;
 use crm_model::action::SettingKind;
-use crm_model::ids::{SettingId, TenantId};
-use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
+use crm_model::app::settings::SettingError;
+use crm_model::ids::SettingId;
+use crm_model::ports::{PageRequest, Revisioned};
 use crm_model::schema::Module;
 use crm_model::settings::{Setting, TenantSettings};
 
@@ -24,7 +25,7 @@ fn kind(slug: &str) -> Result<SettingKind, ApiError> {
 }
 
 fn setting_id(raw: &str) -> Result<SettingId, ApiError> {
-    SettingId::new(raw).map_err(|_| ApiError::NotFound("no such setting".into()))
+    SettingId::new(raw).map_err(|_| SettingError::NotFound.into())
 }
 
 #[derive(Serialize)]
@@ -73,21 +74,6 @@ fn parse_setting(kind: SettingKind, mut body: serde_json::Value) -> Result<Setti
     from_value(body)
 }
 
-async fn validate(state: &State, tenant: &TenantId, setting: &Setting) -> Result<(), ApiError> {
-    let schema = state.settings.tenant_settings(tenant).await?.value.schema();
-    let named = match setting {
-        Setting::AllocationRule(rule) => rule.users.clone(),
-        _ => Vec::new(),
-    };
-    let existing = state.users.existing(tenant, &named).await?;
-    let problems = setting.validate(&schema, &|user| existing.contains(user));
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(problems))
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PageQuery {
@@ -115,7 +101,10 @@ pub(super) async fn list(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let found = state.settings.list(&caller.tenant, kind, &page).await?;
+    let found = state
+        .settings_use_cases()
+        .list(&caller.tenant, kind, &page)
+        .await?;
     let items = found
         .items
         .into_iter()
@@ -144,8 +133,10 @@ pub(super) async fn create(
     let id = take_id(&mut body)?.unwrap_or_else(new_id);
     let id = SettingId::new(id).map_err(|e| ApiError::invalid_field("/id", e.to_string()))?;
     let setting = parse_setting(kind, body)?;
-    validate(&state, &caller.tenant, &setting).await?;
-    let created = state.settings.create(&caller.tenant, &id, &setting).await?;
+    let created = state
+        .settings_use_cases()
+        .create(&caller.tenant, &id, &setting)
+        .await?;
     tracing::info!(setting = %id, "setting created");
     Ok(respond(StatusCode::CREATED, id, created))
 }
@@ -159,10 +150,9 @@ pub(super) async fn get(
     let kind = kind(&slug)?;
     let id = setting_id(&id)?;
     let found = state
-        .settings
+        .settings_use_cases()
         .get(&caller.tenant, kind, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such setting".into()))?;
+        .await?;
     Ok(respond(StatusCode::OK, id, found))
 }
 
@@ -179,46 +169,12 @@ pub(super) async fn replace(
     let id = setting_id(&id)?;
     let expected = required_if_match(&headers)?;
     let setting = parse_setting(kind, body)?;
-    validate(&state, &caller.tenant, &setting).await?;
     let saved = state
-        .settings
+        .settings_use_cases()
         .replace(&caller.tenant, &id, &setting, expected)
         .await?;
     tracing::info!("setting replaced");
     Ok(respond(StatusCode::OK, id, saved))
-}
-
-/// The workflows whose actions name the setting.
-async fn users_of(
-    state: &State,
-    tenant: &TenantId,
-    kind: SettingKind,
-    id: &SettingId,
-) -> Result<Vec<String>, ApiError> {
-    let mut names = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let found = state
-            .workflows
-            .list(tenant, WorkflowFilter::default(), &page)
-            .await?;
-        for workflow in found.items {
-            let mut refs = Vec::new();
-            for action in &workflow.value.definition.actions {
-                action.settings(&mut refs);
-            }
-            if refs.iter().any(|(k, i)| *k == kind && i == id) {
-                names.push(format!(
-                    "'{}' ({})",
-                    workflow.value.definition.name, workflow.value.id
-                ));
-            }
-        }
-        match found.next {
-            Some(next) => page.cursor = Some(next),
-            None => return Ok(names),
-        }
-    }
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
@@ -232,15 +188,8 @@ pub(super) async fn delete(
     let kind = kind(&slug)?;
     let id = setting_id(&id)?;
     let expected = required_if_match(&headers)?;
-    let users = users_of(&state, &caller.tenant, kind, &id).await?;
-    if !users.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "still used by the workflows {}",
-            users.join(", ")
-        )));
-    }
     state
-        .settings
+        .settings_use_cases()
         .delete(&caller.tenant, kind, &id, expected)
         .await?;
     tracing::info!("setting deleted");
@@ -270,7 +219,10 @@ pub(super) async fn get_tenant(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     Ok(tenant_response(
-        state.settings.tenant_settings(&caller.tenant).await?,
+        state
+            .settings_use_cases()
+            .tenant_settings(&caller.tenant)
+            .await?,
     ))
 }
 
@@ -283,12 +235,8 @@ pub(super) async fn put_tenant(
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     let expected = required_if_match(&headers)?;
-    let problems = settings.validate();
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
     let saved = state
-        .settings
+        .settings_use_cases()
         .put_tenant_settings(&caller.tenant, &settings, expected)
         .await?;
     tracing::info!("tenant settings saved");

@@ -10,7 +10,8 @@ use super::State;
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, etag, from_value, if_match, take_id};
 use crate::problem::ApiError;
-use crm_model::app::preview::{PreviewError, Previews};
+use crm_model::app::preview::Previews;
+use crm_model::app::workflows::WorkflowError;
 use crm_model::ids::WorkflowId;
 use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
 use crm_model::schema::Module;
@@ -43,7 +44,7 @@ pub(super) fn respond(status: StatusCode, stored: Revisioned<Workflow>) -> Respo
 
 /// An id in a path that cannot exist is simply not found.
 pub(super) fn workflow_id(raw: &str) -> Result<WorkflowId, ApiError> {
-    WorkflowId::new(raw).map_err(|_| ApiError::NotFound("no such workflow".into()))
+    WorkflowId::new(raw).map_err(|_| WorkflowError::NotFound.into())
 }
 
 /// A new id for something created without one.
@@ -308,11 +309,6 @@ pub(super) async fn preview(
     };
     let preview = previews
         .preview(&caller.tenant, &workflow_id(&id)?, query.days, query.render)
-        .await
-        .map_err(|error| match error {
-            PreviewError::NotFound => ApiError::NotFound("no such workflow".into()),
-            e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
-            PreviewError::Store(store) => store.into(),
-        })?;
+        .await?;
     Ok(Json(preview).into_response())
 }

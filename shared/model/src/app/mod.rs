@@ -3,9 +3,12 @@
 
 pub mod execute;
 mod maintenance;
+pub mod people;
 pub mod preview;
 pub mod record_events;
 pub mod records;
+pub mod runs;
 pub mod scan;
+pub mod settings;
 pub mod upkeep;
 pub mod workflows;

@@ -268,6 +268,7 @@ pub use runs::{
     ZnsSender, lease,
 };
 pub use schedule::{
-    ClaimOutcome, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, Outbox,
-    PublishError, ScheduleEntry, ScheduleStore,
+    ClaimOutcome, DueIndex, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind,
+    MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes, PublishError, ScheduleEntries,
+    ScheduleEntry, ScheduleStore,
 };

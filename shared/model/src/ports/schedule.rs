@@ -79,9 +79,9 @@ pub enum ClaimOutcome {
     LostRace,
 }
 
-/// The due schedule.
+/// One schedule entry per (workflow, record): what upkeep and the scan read and write.
 #[async_trait]
-pub trait ScheduleStore: Send + Sync {
+pub trait ScheduleEntries: Send + Sync {
     async fn get(
         &self,
         tenant: &TenantId,
@@ -99,6 +99,18 @@ pub trait ScheduleStore: Send + Sync {
         record: &crate::ids::RecordId,
     ) -> Result<(), StoreError>;
 
+    /// A workflow's entries, for removal on deactivation.
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError>;
+}
+
+/// The sharded due index the scan reads, and the window it has covered.
+#[async_trait]
+pub trait DueIndex: Send + Sync {
     /// Due items of one shard with a due instant at or before `now`, oldest first.
     async fn due(
         &self,
@@ -107,6 +119,16 @@ pub trait ScheduleStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<DuePage, StoreError>;
 
+    /// The end of the last completed scan window.
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records a completed window; never moves backwards.
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Exactly-once claims: an occurrence (care) or a stream event (work) is claimed once, with its outbox, in one atomic step.
+#[async_trait]
+pub trait OccurrenceClaims: Send + Sync {
     /// Advances `entry` (at its revision) to `next` after firing `occurrence`, and stores the
     /// outbox (due again at its `retry_after`) in the same transaction when it has jobs.
     async fn claim(
@@ -116,14 +138,6 @@ pub trait ScheduleStore: Send + Sync {
         occurrence: &crate::trigger::OccurrenceKey,
         outbox: Option<&Outbox>,
     ) -> Result<ClaimOutcome, StoreError>;
-
-    /// When a work workflow last ran for a record (for the repeat toggle and the throttle).
-    async fn last_run(
-        &self,
-        tenant: &TenantId,
-        workflow: &WorkflowId,
-        record: &crate::ids::RecordId,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Claims a stream event for a work workflow exactly once: marks the event handled, records
     /// the run time and stores the outbox, in one transaction. `LostRace` when the event was
@@ -135,6 +149,18 @@ pub trait ScheduleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError>;
 
+    /// When a work workflow last ran for a record (for the repeat toggle and the throttle).
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// Claimed jobs not yet known to be published.
+#[async_trait]
+pub trait Outboxes: Send + Sync {
     /// Takes over an outbox whose writer did not clear it in time, leasing it until `until`;
     /// `LostRace` when another scan took it (or cleared it) first.
     async fn take_outbox(
@@ -145,15 +171,11 @@ pub trait ScheduleStore: Send + Sync {
 
     /// Removes an outbox once its jobs are published.
     async fn clear_outbox(&self, outbox: &Outbox) -> Result<(), StoreError>;
+}
 
-    /// A workflow's entries, for removal on deactivation.
-    async fn entries_of(
-        &self,
-        tenant: &TenantId,
-        workflow: &WorkflowId,
-        page: &PageRequest,
-    ) -> Result<Page<ScheduleEntry>, StoreError>;
-
+/// Resumable schedule maintenance after a workflow changed (backfill, cleanup).
+#[async_trait]
+pub trait MaintenanceRequests: Send + Sync {
     /// Requests maintenance (replacing any earlier request for the same workflow).
     async fn request_maintenance(
         &self,
@@ -167,12 +189,18 @@ pub trait ScheduleStore: Send + Sync {
         request: &Maintenance,
         cursor: Option<String>,
     ) -> Result<(), StoreError>;
+}
 
-    /// The end of the last completed scan window.
-    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+/// The whole due schedule, as the scan needs it. Use cases that need less take the narrower
+/// traits; every store that implements them all is a `ScheduleStore`.
+pub trait ScheduleStore:
+    ScheduleEntries + DueIndex + OccurrenceClaims + Outboxes + MaintenanceRequests
+{
+}
 
-    /// Records a completed window; never moves backwards.
-    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError>;
+impl<T> ScheduleStore for T where
+    T: ScheduleEntries + DueIndex + OccurrenceClaims + Outboxes + MaintenanceRequests
+{
 }
 
 /// Why publishing jobs failed.

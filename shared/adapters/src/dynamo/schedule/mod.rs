@@ -24,8 +24,8 @@ use super::errors::{condition_failed, corrupt, unavailable};
 use super::{Item, n, paging, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{
-    ClaimOutcome, DuePage, Maintenance, Outbox, Page, PageRequest, ScheduleEntry, ScheduleStore,
-    StoreError,
+    ClaimOutcome, DueIndex, DuePage, Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox,
+    Outboxes, Page, PageRequest, ScheduleEntries, ScheduleEntry, StoreError,
 };
 use crm_model::schedule::due_shard;
 use crm_model::trigger::{Occurrence, OccurrenceKey};
@@ -70,7 +70,7 @@ impl DynamoScheduleStore {
 }
 
 #[async_trait]
-impl ScheduleStore for DynamoScheduleStore {
+impl ScheduleEntries for DynamoScheduleStore {
     async fn get(
         &self,
         tenant: &TenantId,
@@ -135,6 +135,35 @@ impl ScheduleStore for DynamoScheduleStore {
         Ok(())
     }
 
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError> {
+        let pk = entry_pk(tenant, workflow);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :entries)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":entries", s("R#"));
+        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let items = items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, EntryItem>(item)
+                    .map(EntryItem::into_entry)
+                    .map_err(corrupt)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl DueIndex for DynamoScheduleStore {
     async fn due(
         &self,
         shard: u32,
@@ -174,6 +203,59 @@ impl ScheduleStore for DynamoScheduleStore {
         })
     }
 
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("SCAN"))
+            .key("sk", s("STATE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let end = output
+            .item
+            .as_ref()
+            .and_then(|item| item.get("last_end"))
+            .and_then(|v| v.as_s().ok())
+            .map(|s| {
+                s.parse::<DateTime<Utc>>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()?;
+        Ok(end)
+    }
+
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s("SCAN"))
+            .key("sk", s("STATE"))
+            .update_expression("SET last_end = :end")
+            .condition_expression("attribute_not_exists(last_end) OR last_end < :end")
+            .expression_attribute_values(":end", s(instant(end)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later scan already moved it further: nothing to do.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+#[async_trait]
+impl OccurrenceClaims for DynamoScheduleStore {
     async fn claim(
         &self,
         entry: &ScheduleEntry,
@@ -235,34 +317,6 @@ impl ScheduleStore for DynamoScheduleStore {
         }
     }
 
-    async fn last_run(
-        &self,
-        tenant: &TenantId,
-        workflow: &WorkflowId,
-        record: &RecordId,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(entry_pk(tenant, workflow)))
-            .key("sk", s(format!("L#{record}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .item
-            .as_ref()
-            .and_then(|item| item.get("at"))
-            .and_then(|v| v.as_s().ok())
-            .map(|at| {
-                at.parse::<DateTime<Utc>>()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .transpose()
-    }
-
     async fn claim_event(
         &self,
         outbox: &Outbox,
@@ -313,6 +367,37 @@ impl ScheduleStore for DynamoScheduleStore {
         }
     }
 
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(entry_pk(tenant, workflow)))
+            .key("sk", s(format!("L#{record}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .as_ref()
+            .and_then(|item| item.get("at"))
+            .and_then(|v| v.as_s().ok())
+            .map(|at| {
+                at.parse::<DateTime<Utc>>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl Outboxes for DynamoScheduleStore {
     async fn take_outbox(
         &self,
         outbox: &Outbox,
@@ -354,33 +439,10 @@ impl ScheduleStore for DynamoScheduleStore {
             .map_err(unavailable)?;
         Ok(())
     }
+}
 
-    async fn entries_of(
-        &self,
-        tenant: &TenantId,
-        workflow: &WorkflowId,
-        page: &PageRequest,
-    ) -> Result<Page<ScheduleEntry>, StoreError> {
-        let pk = entry_pk(tenant, workflow);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :entries)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":entries", s("R#"));
-        let (items, next) = query_page(query, page, "pk", &pk).await?;
-        let items = items
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, EntryItem>(item)
-                    .map(EntryItem::into_entry)
-                    .map_err(corrupt)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items, next })
-    }
-
+#[async_trait]
+impl MaintenanceRequests for DynamoScheduleStore {
     async fn request_maintenance(
         &self,
         request: &Maintenance,
@@ -476,56 +538,6 @@ impl ScheduleStore for DynamoScheduleStore {
         match result {
             Ok(()) | Err((true, _)) => Ok(()),
             Err((false, error)) => Err(error),
-        }
-    }
-
-    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s("SCAN"))
-            .key("sk", s("STATE"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let end = output
-            .item
-            .as_ref()
-            .and_then(|item| item.get("last_end"))
-            .and_then(|v| v.as_s().ok())
-            .map(|s| {
-                s.parse::<DateTime<Utc>>()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .transpose()?;
-        Ok(end)
-    }
-
-    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s("SCAN"))
-            .key("sk", s("STATE"))
-            .update_expression("SET last_end = :end")
-            .condition_expression("attribute_not_exists(last_end) OR last_end < :end")
-            .expression_attribute_values(":end", s(instant(end)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // A later scan already moved it further: nothing to do.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(unavailable(error)),
         }
     }
 }

@@ -1,0 +1,121 @@
+//! The action executor's composition root: the dependencies built once per sandbox (from the
+//! environment on AWS, or handed in by tests, the demo and the benches) and the handler that
+//! turns one SQS batch into partial batch failures.
+//!
+//! Each message is an EventBridge event whose detail is an `ActionJob`. A failure worth a retry
+//! is reported as a batch item failure (the queue redelivers it, then moves it to the dead-letter
+//! queue); a message that is not a job, or a job that failed for good, is not retried.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use tracing::Instrument;
+
+use crm_model::app::execute::{Executor, ExecutorCache, JobOutcome};
+use crm_model::ports::{
+    Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SettingsStore, SmsSender,
+    SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
+};
+use crm_model::schedule::ActionJob;
+
+/// Everything the executor talks to.
+pub struct Deps {
+    pub workflows: Arc<dyn WorkflowStore>,
+    pub records: Arc<dyn RecordStore>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub ledger: Arc<dyn RunLedger>,
+    pub sms: Arc<dyn SmsSender>,
+    pub zns: Arc<dyn ZnsSender>,
+    pub email: Arc<dyn EmailSender>,
+    pub printer: Arc<dyn DocumentPrinter>,
+    pub task_sync: Arc<dyn TaskSync>,
+    pub clock: Arc<dyn Clock>,
+    /// Kept for the sandbox's life: warm invocations reuse workflow versions and settings.
+    pub cache: ExecutorCache,
+}
+
+impl Deps {
+    /// The deployed wiring: DynamoDB tables, SNS and the brandname gateway for SMS, Zalo ZNS,
+    /// SES v2, signed task sync, the system clock; names from the template's environment.
+    pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
+        use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
+        use crm_adapters::send::{SesEmailSender, SnsSmsSender};
+        let sdk = crm_adapters::config::load_sdk_config().await;
+        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
+        Ok(Self {
+            workflows: Arc::new(stores.workflows),
+            records: Arc::new(stores.records),
+            settings: Arc::new(stores.settings),
+            users: Arc::new(stores.users),
+            ledger: Arc::new(stores.runs),
+            sms: Arc::new(SmsGateways {
+                sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+                brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+            }),
+            zns: Arc::new(ZaloZns::new(Secrets::from_env())),
+            email: Arc::new(SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk))),
+            printer: Arc::new(crm_adapters::print::PdfPrinter),
+            task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(
+                Secrets::from_env(),
+            )),
+            clock: Arc::new(SystemClock),
+            cache: ExecutorCache::default(),
+        })
+    }
+
+    /// The use case over these dependencies.
+    pub fn executor(&self) -> Executor<'_> {
+        Executor {
+            workflows: self.workflows.as_ref(),
+            records: self.records.as_ref(),
+            settings: self.settings.as_ref(),
+            users: self.users.as_ref(),
+            ledger: self.ledger.as_ref(),
+            sms: self.sms.as_ref(),
+            zns: self.zns.as_ref(),
+            email: self.email.as_ref(),
+            printer: self.printer.as_ref(),
+            task_sync: self.task_sync.as_ref(),
+            clock: self.clock.as_ref(),
+            cache: &self.cache,
+        }
+    }
+}
+
+/// Carries out every job of the batch; the messages to redeliver come back as failures.
+pub async fn handle(deps: &Deps, event: &SqsEvent) -> SqsBatchResponse {
+    let executor = deps.executor();
+    let mut response = SqsBatchResponse::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let job = message.body.as_deref().and_then(ActionJob::from_event_json);
+        let Some(job) = job else {
+            // Not a job: retrying cannot help, so it is dropped with an error in the log.
+            tracing::error!(message = %id, "message is not an action job");
+            continue;
+        };
+        let span = tracing::info_span!("action_job", tenant = %job.tenant, workflow = %job.workflow, record = %job.record, action = %job.action);
+        match executor.execute(&job).instrument(span.clone()).await {
+            Ok(outcome) => {
+                let _entered = span.enter();
+                match outcome {
+                    JobOutcome::Succeeded(ids) => {
+                        tracing::info!(outputs = ids.len(), "action done")
+                    }
+                    JobOutcome::Duplicate => tracing::info!("already done by an earlier delivery"),
+                    JobOutcome::Failed(reason) => tracing::warn!(%reason, "action failed for good"),
+                    JobOutcome::Unknown => tracing::warn!("send outcome unknown; left for review"),
+                }
+            }
+            Err(error) => {
+                let _entered = span.enter();
+                tracing::warn!(error = %error, "action will be retried");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    response
+}

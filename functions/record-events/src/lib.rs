@@ -1,0 +1,85 @@
+//! The record-events function's composition root: its dependencies (from the environment on
+//! AWS, or handed in by tests and the demo) and the handler of one stream batch.
+//!
+//! Each stream record of the records table keeps the care workflows' due schedule in step with
+//! the record and runs the module's work workflows. A failure is reported as a partial batch
+//! failure at that record, and the batch stops there: Lambda retries from the first failure, in
+//! order, so later records of the same shard are not handled ahead of it.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use tracing::Instrument;
+
+use crm_adapters::dynamo::record_change;
+use crm_model::app::record_events::{BatchCache, RecordEvents};
+use crm_model::ports::{
+    Clock, JobPublisher, ScheduleStore, SettingsStore, SystemClock, WorkflowCatalog,
+};
+
+/// Everything the handler talks to.
+pub struct Deps {
+    pub workflows: Arc<dyn WorkflowCatalog>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub schedule: Arc<dyn ScheduleStore>,
+    pub publisher: Arc<dyn JobPublisher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deps {
+    /// The deployed wiring: DynamoDB tables and the automation bus the template names.
+    pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
+        let sdk = crm_adapters::config::load_sdk_config().await;
+        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
+        Ok(Self {
+            workflows: Arc::new(stores.workflows),
+            settings: Arc::new(stores.settings),
+            schedule: Arc::new(stores.schedule),
+            publisher: Arc::new(crm_adapters::events::EventBridgeJobPublisher::from_env(
+                &sdk,
+            )?),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The use case over these dependencies.
+    pub fn record_events(&self) -> RecordEvents<'_> {
+        RecordEvents {
+            workflows: self.workflows.as_ref(),
+            settings: self.settings.as_ref(),
+            schedule: self.schedule.as_ref(),
+            publisher: self.publisher.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
+/// Handles a batch in order; the first failure and everything after it come back for a retry.
+pub async fn handle(deps: &Deps, event: &Event) -> DynamoDbEventResponse {
+    let events = deps.record_events();
+    let mut cache = BatchCache::default();
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.records {
+        let Some((tenant, change)) =
+            record_change(&record.change.old_image, &record.change.new_image)
+        else {
+            continue;
+        };
+        let current = change.current();
+        let span = tracing::info_span!("record_change", tenant = %tenant, record = %current.id, module = %current.module);
+        let handled = events
+            .handle(&tenant, &record.event_id, &change, &mut cache)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        if let Err(error) = handled {
+            tracing::error!(error = %error, "record change failed; this and later records are retried");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}

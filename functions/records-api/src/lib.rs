@@ -1,0 +1,32 @@
+//! The records API's composition root: the router's state built from the environment (DynamoDB
+//! tables, the system clock) once per sandbox. Tests and the local server build the same router
+//! over other stores.
+
+use std::sync::Arc;
+
+use crm_adapters::dynamo::Stores;
+use crm_api::records_api::State;
+use crm_model::ports::SystemClock;
+
+/// The state over the DynamoDB stores.
+pub fn state(stores: Stores) -> State {
+    State {
+        records: Arc::new(stores.records),
+        users: Arc::new(stores.users),
+        settings: Arc::new(stores.settings),
+        runs: Arc::new(stores.runs),
+        inbox: Arc::new(stores.inbox),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// The deployed wiring: the tables the template names in the environment.
+pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
+    let sdk = crm_adapters::config::load_sdk_config().await;
+    Ok(state(Stores::from_env(&sdk)?))
+}
+
+/// The API's router over `state`.
+pub fn app(state: State) -> axum::Router {
+    crm_api::records_api::router(state)
+}
