@@ -11,11 +11,11 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use tracing::Instrument;
 
-use crm_model::app::execute::{Executor, ExecutorCache, JobOutcome};
 use crm_model::ports::{
     Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SettingsStore, SmsSender,
     SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
 };
+use crm_model::run::execute::{Executor, ExecutorCache, JobOutcome};
 use crm_model::schedule::ActionJob;
 
 /// Everything the executor talks to.
@@ -119,3 +119,6 @@ pub async fn handle(deps: &Deps, event: &SqsEvent) -> SqsBatchResponse {
     }
     response
 }
+
+#[cfg(test)]
+mod tests;

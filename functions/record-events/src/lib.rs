@@ -13,10 +13,10 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use tracing::Instrument;
 
 use crm_adapters::dynamo::record_change;
-use crm_model::app::record_events::{BatchCache, RecordEvents};
 use crm_model::ports::{
     Clock, JobPublisher, ScheduleStore, SettingsStore, SystemClock, WorkflowCatalog,
 };
+use crm_model::schedule::record_events::{BatchCache, RecordEvents};
 
 /// Everything the handler talks to.
 pub struct Deps {
@@ -83,3 +83,6 @@ pub async fn handle(deps: &Deps, event: &Event) -> DynamoDbEventResponse {
     }
     response
 }
+
+#[cfg(test)]
+mod tests;

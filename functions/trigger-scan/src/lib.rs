@@ -9,11 +9,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crm_model::app::scan::{ScanError, ScanReport, Scanner};
 use crm_model::ports::{
     Clock, FixedClock, JobPublisher, RecordStore, ScheduleStore, SettingsStore, SystemClock,
     WorkflowStore,
 };
+use crm_model::schedule::scan::{ScanError, ScanReport, Scanner};
 
 /// Everything the scan talks to.
 pub struct Deps {
@@ -102,3 +102,6 @@ pub async fn handle(deps: &Deps, event: &Value) -> Result<ScanReport, HandlerErr
     );
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,12 +18,12 @@ use crm_adapters::Tables;
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
-use crm_model::app::execute::{Executor, JobOutcome};
-use crm_model::app::workflows::Workflows;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord, UserDirectory};
+use crm_model::run::execute::{Executor, JobOutcome};
 use crm_model::schedule::ActionJob;
 use crm_model::user::{Role, User};
+use crm_model::workflow::service::Workflows;
 use serde_json::json;
 
 /// Counts every request a client sends.
@@ -196,7 +196,7 @@ async fn main() {
     };
     let zns = ZaloZns::new(Secrets::from_env());
     let email = SesEmailSender::new(ses);
-    let cache = crm_model::app::execute::ExecutorCache::default();
+    let cache = crm_model::run::execute::ExecutorCache::default();
     let task_sync = crm_adapters::task_sync::HttpTaskSync::new(Secrets::from_env());
     let executor = Executor {
         workflows: &stores.workflows,

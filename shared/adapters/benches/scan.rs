@@ -21,18 +21,18 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crm_adapters::Tables;
 use crm_adapters::dynamo::{DynamoScheduleStore, RecordItem, Stores};
 use crm_adapters::events::EventBridgeJobPublisher;
-use crm_model::app::scan::Scanner;
-use crm_model::app::workflows::Workflows;
 use crm_model::condition::EvalContext;
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
     FixedClock, JobPublisher, PublishError, SettingsStore, StoredRecord, UserDirectory,
 };
+use crm_model::schedule::scan::Scanner;
 use crm_model::schedule::{ActionJob, next_to_arm};
 use crm_model::settings::{Setting, SmsGateway, SmsProvider, TenantSettings};
 use crm_model::template::SmsTemplate;
 use crm_model::trigger::Trigger;
 use crm_model::user::{Role, User};
+use crm_model::workflow::service::Workflows;
 use serde_json::json;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -397,7 +397,7 @@ async fn arm(
     records: &[StoredRecord],
     at: DateTime<Utc>,
 ) {
-    use crm_model::ports::{ScheduleEntry, ScheduleStore, WorkflowStore};
+    use crm_model::ports::{ScheduleEntries, ScheduleEntry, WorkflowStore};
     let stored = stores
         .workflows
         .get(tenant, workflow)

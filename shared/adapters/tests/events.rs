@@ -4,8 +4,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use crm_adapters::dynamo::record_change;
-use crm_model::app::record_events::Change;
 use crm_model::schedule::ActionJob;
+use crm_model::schedule::record_events::Change;
 
 fn sample(name: &str) -> String {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -9,15 +9,15 @@ use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
 use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_adapters::task_sync::HttpTaskSync;
-use crm_model::app::execute::{ExecuteError, Executor, JobOutcome};
-use crm_model::app::workflows::Workflows;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
     FixedClock, RecordStore, RunLedger, SettingsStore, StoredRecord, UserDirectory,
 };
+use crm_model::run::execute::{ExecuteError, Executor, JobOutcome};
 use crm_model::run::{RunRecord, RunStatus};
 use crm_model::schedule::ActionJob;
 use crm_model::user::{Role, User};
+use crm_model::workflow::service::Workflows;
 use serde_json::{Value, json};
 
 struct World {
@@ -185,7 +185,7 @@ impl World {
     async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let clock = FixedClock(at(NOW));
         // Every delivery in a sandbox of its own, as concurrent Lambda invocations would be.
-        let cache = crm_model::app::execute::ExecutorCache::default();
+        let cache = crm_model::run::execute::ExecutorCache::default();
         Executor {
             workflows: &self.stores.workflows,
             records: &self.stores.records,

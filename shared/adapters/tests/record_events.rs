@@ -6,12 +6,12 @@ mod support;
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::events::EventBridgeJobPublisher;
-use crm_model::app::record_events::{BatchCache, Change, RecordEvents};
-use crm_model::app::workflows::Workflows;
 use crm_model::ids::{RecordId, TenantId, UserId, WorkflowId};
-use crm_model::ports::{FixedClock, ScheduleStore, StoredRecord, UserDirectory};
+use crm_model::ports::{FixedClock, ScheduleEntries, StoredRecord, UserDirectory};
+use crm_model::schedule::record_events::{BatchCache, Change, RecordEvents};
 use crm_model::schema::Module;
 use crm_model::user::{Role, User};
+use crm_model::workflow::service::Workflows;
 use serde_json::{Value, json};
 use support::JobProbe;
 
@@ -90,7 +90,7 @@ impl World {
         event_id: &str,
         change: Change,
         now: &str,
-    ) -> crm_model::app::record_events::Handled {
+    ) -> crm_model::schedule::record_events::Handled {
         let clock = FixedClock(at(now));
         let events = RecordEvents {
             workflows: &self.stores.workflows,

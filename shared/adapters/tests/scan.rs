@@ -7,18 +7,18 @@ mod support;
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::events::EventBridgeJobPublisher;
-use crm_model::app::scan::{ScanReport, Scanner};
-use crm_model::app::workflows::Workflows;
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    FixedClock, JobPublisher, PublishError, RecordStore, ScheduleStore, SettingsStore,
+    FixedClock, JobPublisher, PublishError, RecordStore, ScheduleEntries, SettingsStore,
     StoredRecord, UserDirectory, WorkflowStore,
 };
 use crm_model::schedule::ActionJob;
+use crm_model::schedule::scan::{ScanReport, Scanner};
 use crm_model::settings::{Setting, SmsGateway, SmsProvider};
 use crm_model::template::SmsTemplate;
 use crm_model::user::{Role, User};
 use crm_model::workflow::WorkflowDefinition;
+use crm_model::workflow::service::Workflows;
 use serde_json::json;
 use support::JobProbe;
 
@@ -148,7 +148,7 @@ impl World {
         &self,
         now: &str,
         publisher: &dyn JobPublisher,
-    ) -> Result<ScanReport, crm_model::app::scan::ScanError> {
+    ) -> Result<ScanReport, crm_model::schedule::scan::ScanError> {
         let clock = FixedClock(at(now));
         Scanner {
             schedule: &self.schedule,
@@ -369,12 +369,12 @@ async fn a_birthday_corrected_after_it_fired_waits_for_next_year() {
         .unwrap()
         .value;
     let clock = FixedClock(at("2027-05-17T03:00:00Z"));
-    let upkeep = crm_model::app::upkeep::Upkeep {
+    let upkeep = crm_model::schedule::upkeep::Upkeep {
         schedule: &w.schedule,
         clock: &clock,
     };
     let record = changed.typed(&settings.schema());
-    let pinned = crm_model::app::upkeep::PinnedWorkflow {
+    let pinned = crm_model::schedule::upkeep::PinnedWorkflow {
         id: &workflow,
         version: head.version,
         definition: &head.definition,

@@ -5,14 +5,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crm_model::app::people::PeopleError;
-use crm_model::app::preview::PreviewError;
-use crm_model::app::records::RecordError;
-use crm_model::app::runs::RunError;
-use crm_model::app::settings::SettingError;
-use crm_model::app::workflows::WorkflowError;
 use crm_model::ports::StoreError;
+use crm_model::record::service::RecordError;
+use crm_model::run::service::RunError;
+use crm_model::settings::service::SettingError;
+use crm_model::user::service::PeopleError;
 use crm_model::validation::{Problem, Problems};
+use crm_model::workflow::preview::PreviewError;
+use crm_model::workflow::service::WorkflowError;
 
 /// Everything an API handler can fail with.
 #[derive(Debug, thiserror::Error)]

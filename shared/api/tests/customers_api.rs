@@ -7,8 +7,8 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{App, Tenant, call, create, fields, records_api, send};
 use crm_model::ids::{RecordId, UserId};
-use crm_model::loyalty::{LoyaltyRule, Tier};
 use crm_model::ports::{MergeMarker, MergeState, RecordStore, SettingsStore};
+use crm_model::record::loyalty::{LoyaltyRule, Tier};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

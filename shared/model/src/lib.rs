@@ -5,20 +5,20 @@
 //! testable without a network.
 
 pub mod action;
-pub mod app;
+pub mod clock;
 pub mod condition;
-pub mod identity;
 pub mod ids;
-pub mod loyalty;
 pub mod phone;
 pub mod ports;
 pub mod record;
 pub mod run;
-pub mod samples;
 pub mod schedule;
 pub mod schema;
 pub mod settings;
+pub mod store;
 pub mod template;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod trigger;
 pub mod user;
 pub mod validation;

@@ -1,5 +1,5 @@
 //! The identity index of customers in the records table: one item per normalised phone, email or
-//! tax code (`crm_model::identity`), written in the same transaction as the customer, so that the
+//! tax code (`crm_model::record::identity`), written in the same transaction as the customer, so that the
 //! index and the customers never disagree.
 //!
 //! | item | pk | sk |
@@ -31,7 +31,7 @@ fn item(tenant: &TenantId, key: &str, id: &RecordId) -> Item {
 
 /// The identity items of a record (none unless it is a customer with a phone, email or tax code).
 pub fn identity_items(tenant: &TenantId, record: &StoredRecord) -> Vec<Item> {
-    crm_model::identity::keys(record.module, &record.fields)
+    crm_model::record::identity::keys(record.module, &record.fields)
         .iter()
         .map(|key| item(tenant, key, &record.id))
         .collect()
@@ -74,7 +74,7 @@ pub(super) async fn put_customer(
     expected: Option<u64>,
     old: &[String],
 ) -> Result<(), StoreError> {
-    let new = crm_model::identity::keys(record.module, &record.fields);
+    let new = crm_model::record::identity::keys(record.module, &record.fields);
     let revision = expected.map_or(1, |r| r + 1);
     let record_item: Item =
         serde_dynamo::to_item(RecordItem::new(tenant, record, revision)).map_err(corrupt)?;

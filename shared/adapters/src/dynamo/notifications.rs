@@ -4,22 +4,26 @@
 //! | item | pk | sk |
 //! |------|----|----|
 //! | notification | `T#<tenant>#U#<user>` | `N#<at>#<id>` |
+//! | delivered id | `T#<tenant>#U#<user>` | `NID#<id>` |
+//!
+//! The delivered-id item, written in one transaction with the notification, keeps an id from
+//! being delivered twice at different instants (a hand-over asked again).
 //!
 //! The console addresses a notification by its key `<at>~<id>`, which locates the item without
 //! reading the partition.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::errors::{corrupt, unavailable};
+use super::errors::{condition_failed, corrupt, unavailable};
 use super::{Item, query_page, s};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{NotificationInbox, Page, PageRequest, StoreError};
-use crm_model::run::Notification;
+use crm_model::user::Notification;
 
 #[derive(Serialize, Deserialize)]
 struct NotificationItem {
@@ -50,6 +54,17 @@ pub(crate) fn notification_item(
     .map_err(corrupt)
 }
 
+/// Whether the delivery was refused because the guard or the notification already exists.
+fn already_delivered(error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            let reasons = e.cancellation_reasons();
+            condition_failed(reasons, 0) || condition_failed(reasons, 1)
+        }
+        _ => false,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoNotificationInbox {
     client: Client,
@@ -72,24 +87,32 @@ impl NotificationInbox for DynamoNotificationInbox {
         tenant: &TenantId,
         notification: &Notification,
     ) -> Result<(), StoreError> {
+        let item = notification_item(tenant, notification)?;
+        let guard: Item = [
+            ("pk".to_owned(), s(user_pk(tenant, &notification.user))),
+            ("sk".to_owned(), s(format!("NID#{}", notification.id))),
+        ]
+        .into();
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))
+        };
         let result = self
             .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(notification_item(tenant, notification)?))
-            .condition_expression("attribute_not_exists(pk)")
+            .transact_write_items()
+            .transact_items(put(guard)?)
+            .transact_items(put(item)?)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
+            // Delivered before: the guard (or the very same item) exists.
+            Err(e) if already_delivered(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }

@@ -128,7 +128,9 @@ impl DynamoRecordStore {
                     Some(old) if old.revision != expected => {
                         return Err(StoreError::Conflict { expected });
                     }
-                    Some(old) => crm_model::identity::keys(old.value.module, &old.value.fields),
+                    Some(old) => {
+                        crm_model::record::identity::keys(old.value.module, &old.value.fields)
+                    }
                 },
             };
             super::identity::put_customer(
@@ -265,7 +267,7 @@ impl RecordStore for DynamoRecordStore {
             if old.revision != expected {
                 return Err(StoreError::Conflict { expected });
             }
-            let keys = crm_model::identity::keys(old.value.module, &old.value.fields);
+            let keys = crm_model::record::identity::keys(old.value.module, &old.value.fields);
             return super::identity::delete_customer(
                 &self.client,
                 &self.table,

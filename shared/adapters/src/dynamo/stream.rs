@@ -1,7 +1,7 @@
 //! Reading the records table's stream: the old and new images of an item, as a record change.
 
-use crm_model::app::record_events::Change;
 use crm_model::ids::TenantId;
+use crm_model::schedule::record_events::Change;
 
 use super::records::{RECORD_SK, RecordItem};
 

@@ -14,9 +14,9 @@ use super::{State, actor};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, from_value};
 use crate::problem::ApiError;
-use crm_model::app::records::{Activity, Duplicate, HandOver};
-use crm_model::identity::{self, IdentityKind};
 use crm_model::ids::RecordId;
+use crm_model::record::identity::{self, IdentityKind};
+use crm_model::record::service::{Activity, Duplicate, HandOver};
 use crm_model::run::RunRecord;
 use crm_model::schema::Module;
 

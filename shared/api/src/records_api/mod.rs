@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::routes::{self, Route};
-use crm_model::app::people::People;
-use crm_model::app::records::{Actor, Records};
 use crm_model::ports::{
     Clock, NotificationInbox, RecordStore, RunLedger, SettingsStore, UserDirectory,
 };
+use crm_model::record::service::{Actor, Records};
+use crm_model::user::service::People;
 
 /// What the handlers need, built once per Lambda sandbox.
 #[derive(Clone)]

@@ -13,9 +13,9 @@ use super::views::{ListView, PageQuery, default_limit, page};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, from_value};
 use crate::problem::ApiError;
-use crm_model::app::people::PeopleError;
 use crm_model::ids::UserId;
-use crm_model::run::Notification;
+use crm_model::user::Notification;
+use crm_model::user::service::PeopleError;
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
     UserId::new(raw).map_err(|_| PeopleError::UserNotFound.into())

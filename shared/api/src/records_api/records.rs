@@ -14,7 +14,7 @@ use super::{State, actor};
 use crate::auth::Caller;
 use crate::body::{ApiJson, BODY_LIMIT, if_match, parse_json};
 use crate::problem::ApiError;
-use crm_model::app::records::{ListQuery, SortOrder};
+use crm_model::record::service::{ListQuery, SortOrder};
 
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, module = %raw_module))]
 pub(super) async fn list(

@@ -12,13 +12,13 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 
 use crate::routes::{self, Route};
-use crm_model::app::runs::Runs;
-use crm_model::app::settings::Settings;
-use crm_model::app::workflows::Workflows;
 use crm_model::ports::{
     Clock, JobPublisher, RecordStore, RunLedger, ScheduleStore, SettingsStore, UserDirectory,
     WorkflowCatalog,
 };
+use crm_model::run::service::Runs;
+use crm_model::settings::service::Settings;
+use crm_model::workflow::service::Workflows;
 
 /// What the handlers need, built once per Lambda sandbox.
 #[derive(Clone)]

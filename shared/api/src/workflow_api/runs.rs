@@ -12,9 +12,9 @@ use super::workflows::{check_limit, default_limit, workflow_id};
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
-use crm_model::app::runs::RunError;
 use crm_model::ports::PageRequest;
 use crm_model::run::RunRecord;
+use crm_model::run::service::RunError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::body::ApiJson;
 use crate::problem::ApiError;
 use crm_model::ids::WorkflowId;
-use crm_model::samples;
+use crm_model::workflow::samples;
 
 pub(super) async fn list(_caller: Caller) -> Response {
     Json(serde_json::json!({ "items": samples::catalogue() })).into_response()

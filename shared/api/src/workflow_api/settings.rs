@@ -13,10 +13,10 @@ use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, etag, from_value, take_id};
 use crate::problem::ApiError;
 use crm_model::action::SettingKind;
-use crm_model::app::settings::SettingError;
 use crm_model::ids::SettingId;
 use crm_model::ports::{PageRequest, Revisioned};
 use crm_model::schema::Module;
+use crm_model::settings::service::SettingError;
 use crm_model::settings::{Setting, TenantSettings};
 
 fn kind(slug: &str) -> Result<SettingKind, ApiError> {

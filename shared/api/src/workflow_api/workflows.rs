@@ -10,11 +10,11 @@ use super::State;
 use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, etag, from_value, if_match, take_id};
 use crate::problem::ApiError;
-use crm_model::app::preview::Previews;
-use crm_model::app::workflows::WorkflowError;
 use crm_model::ids::WorkflowId;
 use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
 use crm_model::schema::Module;
+use crm_model::workflow::preview::Previews;
+use crm_model::workflow::service::WorkflowError;
 use crm_model::workflow::{Workflow, WorkflowDefinition, WorkflowKind, WorkflowStatus};
 
 /// A workflow as the API shows it: the stored workflow and its revision (also the ETag).

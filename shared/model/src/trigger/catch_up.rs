@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::time::Occurrence;
+use super::occurrence::Occurrence;
 use crate::validation::Problems;
 
 /// What to do with missed occurrences (fire instants before the scan's window).

@@ -3,14 +3,13 @@
 
 mod catch_up;
 mod event;
+mod occurrence;
 mod time;
 
 pub use catch_up::{CatchUp, CatchUpPolicy, Disposition};
 pub use event::{EventDecision, RecordChange, RecordEvent, RecordEventTrigger, WatchMode};
-pub use time::{
-    Anchor, Direction, Feb29Policy, Occurrence, OccurrenceKey, Offset, OffsetUnit, Recurrence,
-    TimeTrigger,
-};
+pub use occurrence::{Occurrence, OccurrenceKey};
+pub use time::{Anchor, Direction, Feb29Policy, Offset, OffsetUnit, Recurrence, TimeTrigger};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,11 @@
 //! Workflows: a module, a "when", a condition and ordered actions, with a status and versions.
 //! Care workflows fire on time triggers, work workflows on record events.
 
+pub mod preview;
+pub mod samples;
+pub mod service;
+pub mod store;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -225,8 +230,7 @@ impl Workflow {
     }
 
     /// How saving `next` over `self` changes the module's count of active care workflows.
-    pub fn active_care_change(&self, next: &Workflow) -> crate::ports::ActiveCareChange {
-        use crate::ports::ActiveCareChange;
+    pub fn active_care_change(&self, next: &Workflow) -> ActiveCareChange {
         if self.kind != WorkflowKind::Care {
             return ActiveCareChange::None;
         }
@@ -253,6 +257,20 @@ impl Workflow {
         next.updated = stamp;
         Ok(next)
     }
+}
+
+/// How a save changes the module's count of active care workflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveCareChange {
+    None,
+    /// Activation: fails with `LimitReached` when the module is at its limit.
+    Activate {
+        module: Module,
+        limit: usize,
+    },
+    Deactivate {
+        module: Module,
+    },
 }
 
 #[cfg(test)]

@@ -203,7 +203,7 @@ fn editing_a_draft_keeps_its_version_and_editing_after_activation_makes_a_new_on
 
 #[test]
 fn activation_and_deactivation_move_the_active_care_count() {
-    use crate::ports::ActiveCareChange;
+    use crate::workflow::ActiveCareChange;
     let wf = Workflow::new(
         WorkflowId::new("w1").unwrap(),
         TenantId::new("t1").unwrap(),

@@ -1,0 +1,210 @@
+//! Create, read, edit, quick edit, clone and delete (seed 003 §1, §2.5, §2.6).
+
+use serde_json::{Map, Value};
+
+use super::{Actor, RecordError, Records, parse_input, stamp};
+use crate::ids::RecordId;
+use crate::record::ParseMode;
+use crate::record::stored::StoredRecord;
+use crate::schema::{Module, Schema};
+use crate::store::Revisioned;
+
+/// Modules whose records keep a customer from being deleted.
+const BLOCKING: [(Module, &str, &str); 3] = [
+    (Module::Order, "order", "orders"),
+    (Module::Quote, "quote", "quotes"),
+    (Module::Opportunity, "opportunity", "opportunities"),
+];
+
+/// Fields the system keeps: carried over from the stored record on every edit.
+fn system_fields(schema: &Schema, module: Module) -> Vec<String> {
+    schema
+        .module(module)
+        .fields()
+        .iter()
+        .filter(|f| f.read_only)
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+impl Records<'_> {
+    /// A new record of `module` from the user's field values; the owner defaults to the actor.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: RecordId,
+        input: &Map<String, Value>,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        let settings = self.tenant_settings(&actor.tenant).await?;
+        let schema = settings.schema();
+        let mut fields = parse_input(&schema, module, input, ParseMode::Create)?;
+        fields
+            .entry("Owner")
+            .or_insert_with(|| Value::String(actor.user.to_string()));
+        self.check_references(&actor.tenant, schema.module(module), &fields, "/fields")
+            .await?;
+        stamp(&mut fields, actor, self.clock.now(), true);
+        let record = StoredRecord { id, module, fields };
+        let created = self.records.create(&actor.tenant, &record).await?;
+        self.after_write(&actor.tenant, None, Some(&created.value))
+            .await?;
+        Ok(created)
+    }
+
+    /// Replaces every user field (a full edit), if the record is still at `expected`. System
+    /// fields sent back unchanged are accepted, so that a client can PUT what it read.
+    pub async fn replace(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+        input: &Map<String, Value>,
+        expected: u64,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        let stored = self.get(&actor.tenant, module, id).await?;
+        if stored.revision != expected {
+            return Err(RecordError::Stale { expected });
+        }
+        let settings = self.tenant_settings(&actor.tenant).await?;
+        let schema = settings.schema();
+        let system = system_fields(&schema, module);
+        let mut input = input.clone();
+        input.retain(|k, v| !(system.contains(k) && stored.value.fields.get(k) == Some(v)));
+        let mut fields = parse_input(&schema, module, &input, ParseMode::Create)?;
+        for name in system.iter().chain(std::iter::once(&"Owner".to_owned())) {
+            if let (false, Some(v)) = (fields.contains_key(name), stored.value.fields.get(name)) {
+                fields.insert(name.clone(), v.clone());
+            }
+        }
+        self.check_references(&actor.tenant, schema.module(module), &fields, "/fields")
+            .await?;
+        stamp(&mut fields, actor, self.clock.now(), false);
+        self.save(actor, stored, fields).await
+    }
+
+    /// Changes one field (the list's quick edit). Without `expected`, the edit applies to the
+    /// revision just read, so a concurrent change is still never overwritten silently.
+    pub async fn patch(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+        input: &Map<String, Value>,
+        expected: Option<u64>,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        if input.len() != 1 {
+            return Err(RecordError::Invalid(crate::validation::Problems::single(
+                "/fields",
+                "a quick edit changes exactly one field",
+            )));
+        }
+        let stored = self.get(&actor.tenant, module, id).await?;
+        if let Some(expected) = expected.filter(|e| *e != stored.revision) {
+            return Err(RecordError::Stale { expected });
+        }
+        let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let parsed = parse_input(&schema, module, input, ParseMode::Update)?;
+        self.check_references(&actor.tenant, schema.module(module), &parsed, "/fields")
+            .await?;
+        let mut fields = stored.value.fields.clone();
+        for name in input.keys() {
+            match parsed.get(name) {
+                Some(v) => fields.insert(name.clone(), v.clone()),
+                None => fields.remove(name),
+            };
+        }
+        stamp(&mut fields, actor, self.clock.now(), false);
+        self.save(actor, stored, fields).await
+    }
+
+    async fn save(
+        &self,
+        actor: &Actor,
+        stored: Revisioned<StoredRecord>,
+        fields: Map<String, Value>,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        let next = StoredRecord {
+            fields,
+            ..stored.value.clone()
+        };
+        let saved = self
+            .records
+            .replace(&actor.tenant, &next, stored.revision)
+            .await?;
+        self.after_write(&actor.tenant, Some(&stored.value), Some(&saved.value))
+            .await?;
+        Ok(saved)
+    }
+
+    /// A new record with the user fields of another (seed 003 §2.5), `overrides` applied on top.
+    /// A required code gets a suffix so the copy is told apart; other codes are left empty.
+    pub async fn clone_record(
+        &self,
+        actor: &Actor,
+        module: Module,
+        source: &RecordId,
+        id: RecordId,
+        overrides: &Map<String, Value>,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        let stored = self.get(&actor.tenant, module, source).await?;
+        let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let system = system_fields(&schema, module);
+        let mut input = stored.value.fields.clone();
+        input.retain(|k, _| !system.contains(k) && schema.module(module).field(k).is_some());
+        let code_required = schema
+            .module(module)
+            .field("Code")
+            .is_some_and(|f| f.required);
+        if let Some(Value::String(code)) = input.get("Code").cloned() {
+            if code_required {
+                let suffix: String = id.as_str().chars().rev().take(4).collect();
+                input.insert("Code".into(), Value::String(format!("{code}-{suffix}")));
+            } else {
+                input.remove("Code");
+            }
+        }
+        input.remove("Owner");
+        for (k, v) in overrides {
+            input.insert(k.clone(), v.clone());
+        }
+        self.create(actor, module, id, &input).await
+    }
+
+    /// Deletes a record; a customer with orders, quotes or opportunities is refused with the
+    /// reasons (seed 003 §2.6).
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+        expected: Option<u64>,
+    ) -> Result<(), RecordError> {
+        let stored = self.get(&actor.tenant, module, id).await?;
+        if let Some(expected) = expected.filter(|e| *e != stored.revision) {
+            return Err(RecordError::Stale { expected });
+        }
+        if module == Module::Customer {
+            let related = self.records.related(&actor.tenant, id).await?;
+            let reasons: Vec<String> = BLOCKING
+                .iter()
+                .filter_map(|(m, one, many)| {
+                    let n = related.iter().filter(|r| r.value.module == *m).count();
+                    match n {
+                        0 => None,
+                        1 => Some(format!("1 {one}")),
+                        n => Some(format!("{n} {many}")),
+                    }
+                })
+                .collect();
+            if !reasons.is_empty() {
+                return Err(RecordError::InUse(reasons));
+            }
+        }
+        self.records
+            .delete(&actor.tenant, id, stored.revision)
+            .await?;
+        self.after_write(&actor.tenant, Some(&stored.value), None)
+            .await
+    }
+}

@@ -1,0 +1,265 @@
+//! Duplicate check and merge of customers (seed 003 §2.4).
+//!
+//! A merge is resumable rather than one transaction (a customer can have more related records
+//! than a transaction holds): a marker in the survivor's partition is written first, then the
+//! survivor takes the duplicate's values where it has none, the duplicate's related records move
+//! to the survivor one conditional write at a time, the duplicate is deleted and the marker is
+//! closed. Every step can be repeated, so asking again after a failure finishes the merge and
+//! loses nothing; the marker also keeps the duplicate's automation history on the survivor.
+
+use serde_json::Value;
+
+use super::{Actor, RecordError, Records};
+use crate::ids::{RecordId, TenantId};
+use crate::record::identity::{self, IdentityKind};
+use crate::record::store::{MergeMarker, MergeState};
+use crate::record::stored::StoredRecord;
+use crate::schema::Module;
+use crate::store::{Revisioned, StoreError};
+
+/// A customer sharing an identity with the one checked, and what they share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    pub record: Revisioned<StoredRecord>,
+    pub shared: Vec<IdentityKind>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeOutcome {
+    pub survivor: Revisioned<StoredRecord>,
+    pub moved: usize,
+    /// False when the merge had already been completed before this request.
+    pub merged_now: bool,
+}
+
+/// Fields the survivor never takes from the duplicate: who and when, and facts recomputed from
+/// orders.
+const KEPT: [&str; 8] = [
+    "Owner",
+    "CreatedAt",
+    "CreatedBy",
+    "UpdatedAt",
+    "UpdatedBy",
+    "LastPurchaseDate",
+    "LoyaltyPoints",
+    "Rank",
+];
+
+impl Records<'_> {
+    /// Customers sharing one of `keys`, excluding `except`, checked against their current values.
+    pub async fn duplicates_of_keys(
+        &self,
+        tenant: &TenantId,
+        keys: &[String],
+        except: Option<&RecordId>,
+    ) -> Result<Vec<Duplicate>, RecordError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = self.records.find_by_identity(tenant, keys).await?;
+        ids.retain(|id| Some(id) != except);
+        ids.sort();
+        ids.dedup();
+        let mut found: Vec<Duplicate> = self
+            .records
+            .get_many(tenant, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|record| {
+                let current = identity::keys(record.value.module, &record.value.fields);
+                let shared: Vec<IdentityKind> = keys
+                    .iter()
+                    .filter(|k| current.contains(k))
+                    .filter_map(|k| IdentityKind::of_key(k))
+                    .collect();
+                (!shared.is_empty()).then_some(Duplicate { record, shared })
+            })
+            .collect();
+        found.sort_by(|a, b| a.record.value.id.cmp(&b.record.value.id));
+        Ok(found)
+    }
+
+    /// Customers that look like the same customer as `id`.
+    pub async fn duplicates_of(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+    ) -> Result<Vec<Duplicate>, RecordError> {
+        let customer = self.get(tenant, Module::Customer, id).await?;
+        let keys = identity::keys(Module::Customer, &customer.value.fields);
+        self.duplicates_of_keys(tenant, &keys, Some(id)).await
+    }
+
+    /// Merges `duplicate` into `survivor`.
+    pub async fn merge(
+        &self,
+        actor: &Actor,
+        survivor: &RecordId,
+        duplicate: &RecordId,
+    ) -> Result<MergeOutcome, RecordError> {
+        let tenant = &actor.tenant;
+        if survivor == duplicate {
+            return Err(RecordError::Invalid(crate::validation::Problems::single(
+                "/duplicate",
+                "a customer cannot be merged into itself",
+            )));
+        }
+        self.get(tenant, Module::Customer, survivor).await?;
+        // Two people merging the same pair in opposite directions would delete both customers.
+        let opposite = self.records.merges(tenant, duplicate).await?;
+        if opposite
+            .iter()
+            .any(|m| &m.duplicate == survivor && m.state == MergeState::Started)
+        {
+            return Err(RecordError::Conflict(format!(
+                "{survivor} is being merged into {duplicate}; finish that merge first"
+            )));
+        }
+        let marker = self
+            .records
+            .merges(tenant, survivor)
+            .await?
+            .into_iter()
+            .find(|m| &m.duplicate == duplicate);
+        if let Some(done) = marker.as_ref().filter(|m| m.state == MergeState::Done) {
+            let survivor = self.get(tenant, Module::Customer, survivor).await?;
+            return Ok(MergeOutcome {
+                survivor,
+                moved: done.moved,
+                merged_now: false,
+            });
+        }
+        let dup = match self.records.get(tenant, duplicate).await? {
+            Some(d) if d.value.module == Module::Customer => Some(d),
+            Some(_) => return Err(RecordError::NotFound("Customer")),
+            None if marker.is_some() => None,
+            None => return Err(RecordError::NotFound("Customer")),
+        };
+        let mut marker = marker.unwrap_or(MergeMarker {
+            survivor: survivor.clone(),
+            duplicate: duplicate.clone(),
+            state: MergeState::Started,
+            started_at: self.clock.now(),
+            by: actor.user.clone(),
+            moved: 0,
+        });
+        self.records.put_merge(tenant, &marker).await?;
+        let mut moved = Vec::new();
+        if let Some(dup) = dup {
+            self.fill_from(actor, survivor, &dup.value).await?;
+            // The related-records index may not show a record written just before the merge:
+            // asking again until a pass finds nothing left keeps such stragglers too.
+            for _ in 0..3 {
+                let pass = self.move_related(actor, duplicate, survivor).await?;
+                if pass.is_empty() {
+                    break;
+                }
+                marker.moved += pass.len();
+                moved.extend(pass);
+                self.records.put_merge(tenant, &marker).await?;
+            }
+            match self.records.delete(tenant, duplicate, dup.revision).await {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(RecordError::Conflict(
+                        "the duplicate changed during the merge; merge again to finish".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The moved orders overlaid: the index may not list them under the survivor yet.
+        let written: Vec<(RecordId, Option<StoredRecord>)> =
+            moved.into_iter().map(|r| (r.id.clone(), Some(r))).collect();
+        self.refresh_purchases(tenant, survivor, &written).await?;
+        marker.state = MergeState::Done;
+        self.records.put_merge(tenant, &marker).await?;
+        Ok(MergeOutcome {
+            survivor: self.get(tenant, Module::Customer, survivor).await?,
+            moved: marker.moved,
+            merged_now: true,
+        })
+    }
+
+    /// Gives the survivor the duplicate's values for the fields it leaves empty.
+    async fn fill_from(
+        &self,
+        actor: &Actor,
+        survivor: &RecordId,
+        duplicate: &StoredRecord,
+    ) -> Result<(), RecordError> {
+        for _ in 0..5 {
+            let stored = self.get(&actor.tenant, Module::Customer, survivor).await?;
+            let mut fields = stored.value.fields.clone();
+            let mut changed = false;
+            for (name, value) in &duplicate.fields {
+                let empty = match fields.get(name) {
+                    None | Some(Value::Null) => true,
+                    Some(Value::String(s)) => s.trim().is_empty(),
+                    _ => false,
+                };
+                if empty && !KEPT.contains(&name.as_str()) {
+                    fields.insert(name.clone(), value.clone());
+                    changed = true;
+                }
+            }
+            if !changed {
+                return Ok(());
+            }
+            super::stamp(&mut fields, actor, self.clock.now(), false);
+            let next = StoredRecord {
+                fields,
+                ..stored.value
+            };
+            match self
+                .records
+                .replace(&actor.tenant, &next, stored.revision)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordError::Conflict(
+            "the customer kept changing during the merge; merge again to finish".into(),
+        ))
+    }
+
+    /// Points every record that references `from` at `to`; the records as moved.
+    async fn move_related(
+        &self,
+        actor: &Actor,
+        from: &RecordId,
+        to: &RecordId,
+    ) -> Result<Vec<StoredRecord>, RecordError> {
+        let mut moved = Vec::new();
+        for related in self.records.related(&actor.tenant, from).await? {
+            if related.value.fields.get("Customer").and_then(Value::as_str) != Some(from.as_str()) {
+                continue;
+            }
+            let customer = Value::String(to.to_string());
+            let next = super::edited(
+                &related.value,
+                &[("Customer", &customer)],
+                actor,
+                self.clock.now(),
+            );
+            match self
+                .records
+                .replace(&actor.tenant, &next, related.revision)
+                .await
+            {
+                Ok(saved) => moved.push(saved.value),
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(RecordError::Conflict(
+                        "a related record changed during the merge; merge again to finish".into(),
+                    ));
+                }
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(moved)
+    }
+}

@@ -1,0 +1,117 @@
+//! The record store port, and the merge markers it keeps beside customers.
+
+use async_trait::async_trait;
+
+use super::stored::StoredRecord;
+use crate::ids::{RecordId, TenantId};
+use crate::schema::Module;
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
+
+/// CRM records, tenant-scoped.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+    ) -> Result<Revisioned<StoredRecord>, StoreError>;
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+    ) -> Result<Option<Revisioned<StoredRecord>>, StoreError>;
+
+    /// Several records at once (absent ones are left out), in no particular order.
+    async fn get_many(
+        &self,
+        tenant: &TenantId,
+        ids: &[RecordId],
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
+    async fn replace(
+        &self,
+        tenant: &TenantId,
+        record: &StoredRecord,
+        expected: u64,
+    ) -> Result<Revisioned<StoredRecord>, StoreError>;
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        expected: u64,
+    ) -> Result<(), StoreError>;
+
+    /// The records that reference `record` through their Customer field (its related lists:
+    /// contacts, orders, tasks, care cards, …).
+    async fn related(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
+    /// A module's records, most recently updated first, keeping those that match `filter`.
+    /// A page may hold fewer than `limit` records (the filter applies after the read) and still
+    /// have a `next`.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        filter: &RecordFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<StoredRecord>>, StoreError>;
+
+    /// The customers that had one of the identity `keys` ([`crate::record::identity`]) when last saved.
+    /// Candidates only: a caller checks the records' current values.
+    async fn find_by_identity(
+        &self,
+        tenant: &TenantId,
+        keys: &[String],
+    ) -> Result<Vec<RecordId>, StoreError>;
+
+    /// Notes, in the survivor's partition, that `marker.duplicate` is being or was merged into it.
+    async fn put_merge(&self, tenant: &TenantId, marker: &MergeMarker) -> Result<(), StoreError>;
+
+    /// The merges into `survivor`, oldest first.
+    async fn merges(
+        &self,
+        tenant: &TenantId,
+        survivor: &RecordId,
+    ) -> Result<Vec<MergeMarker>, StoreError>;
+}
+
+/// Field equality conditions on a listing, on the stored JSON values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordFilter {
+    pub equals: Vec<(String, serde_json::Value)>,
+}
+
+impl RecordFilter {
+    pub fn matches(&self, record: &StoredRecord) -> bool {
+        self.equals
+            .iter()
+            .all(|(field, value)| record.fields.get(field) == Some(value))
+    }
+}
+
+/// A merge of two customers, kept so that an interrupted merge resumes and the survivor's history
+/// includes the duplicate's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MergeMarker {
+    pub survivor: RecordId,
+    pub duplicate: RecordId,
+    pub state: MergeState,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub by: crate::ids::UserId,
+    /// Related records moved so far.
+    #[serde(default)]
+    pub moved: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeState {
+    Started,
+    Done,
+}

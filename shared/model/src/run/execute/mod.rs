@@ -1,0 +1,392 @@
+//! The action executor: one action job at a time, its effect exactly once. DynamoDB effects
+//! (tasks, notifications, field updates) commit in one transaction with the run; external sends
+//! (SMS, email) claim the run first and record the provider's id after, and a run found
+//! half-done follows the workflow's guarantee (at most once: shown as unknown; at least once:
+//! sent again).
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+
+use crate::action::{Action, SettingKind};
+use crate::clock::Clock;
+use crate::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crate::record::store::RecordStore;
+use crate::record::stored::StoredRecord;
+use crate::record::{FieldValue, Record};
+use crate::run::ledger::RunLedger;
+use crate::run::providers::{EmailSender, SmsSender, ZnsSender};
+use crate::run::{RunRecord, RunStatus};
+use crate::schedule::{ActionJob, fire_zone};
+use crate::schema::Schema;
+use crate::settings::store::SettingsStore;
+use crate::settings::{Setting, TenantSettings};
+use crate::store::{ClaimOutcome, StoreError};
+use crate::template::{Escape, MergeTemplate, NoNames, RenderContext};
+use crate::user::directory::UserDirectory;
+use crate::workflow::WorkflowDefinition;
+use crate::workflow::store::WorkflowStore;
+
+/// How long a delivery may work on an external send before another may take over.
+const SEND_LEASE_SECONDS: i64 = 120;
+
+/// What became of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Succeeded(Vec<String>),
+    /// Already done by an earlier delivery: nothing happened now.
+    Duplicate,
+    /// Failed for good (invalid address, missing recipient, deleted record); not retried.
+    Failed(String),
+    /// A half-done send under the at-most-once guarantee: left for review.
+    Unknown,
+}
+
+/// A failure worth retrying the whole job for (the queue redelivers it).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("provider temporarily unavailable: {0}")]
+    Provider(String),
+    #[error("another delivery is working on this job")]
+    Busy,
+}
+
+/// What an executor keeps between jobs in one sandbox, so that a warm executor reads only the
+/// record and its ledger per job: workflow versions (immutable once active), tenant settings and
+/// the settings actions name, each for at most [`CACHE_SECONDS`].
+#[derive(Default)]
+pub struct ExecutorCache {
+    definitions: Cached<(TenantId, WorkflowId, u32), WorkflowDefinition>,
+    tenants: Cached<TenantId, TenantSettings>,
+    settings: Cached<(TenantId, SettingKind, SettingId), Option<Setting>>,
+}
+
+/// Values with the instant they were read.
+type Cached<K, V> = std::sync::Mutex<std::collections::HashMap<K, (DateTime<Utc>, V)>>;
+
+/// How long a cached setting may be used before it is read again.
+pub const CACHE_SECONDS: i64 = 60;
+
+fn fresh<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Cached<K, V>,
+    key: &K,
+    now: DateTime<Utc>,
+) -> Option<V> {
+    let map = map.lock().ok()?;
+    map.get(key)
+        .filter(|(at, _)| now - *at < Duration::seconds(CACHE_SECONDS))
+        .map(|(_, v)| v.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &Cached<K, V>, key: K, now: DateTime<Utc>, value: V) {
+    if let Ok(mut map) = map.lock() {
+        map.insert(key, (now, value));
+    }
+}
+
+pub struct Executor<'a> {
+    pub workflows: &'a dyn WorkflowStore,
+    pub records: &'a dyn RecordStore,
+    pub settings: &'a dyn SettingsStore,
+    pub users: &'a dyn UserDirectory,
+    pub ledger: &'a dyn RunLedger,
+    pub sms: &'a dyn SmsSender,
+    pub zns: &'a dyn ZnsSender,
+    pub email: &'a dyn EmailSender,
+    pub printer: &'a dyn crate::run::providers::DocumentPrinter,
+    pub task_sync: &'a dyn crate::run::providers::TaskSync,
+    pub clock: &'a dyn Clock,
+    pub cache: &'a ExecutorCache,
+}
+
+/// Everything one job's action needs, loaded once.
+#[derive(Clone)]
+struct Context {
+    definition: WorkflowDefinition,
+    action: Action,
+    stored: StoredRecord,
+    revision: u64,
+    record: Record,
+    schema: Schema,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+}
+
+impl Context {
+    fn render(&self, text: &str, escape: Escape) -> String {
+        let module = self.schema.module(self.definition.module);
+        match MergeTemplate::parse(text, module) {
+            Ok(template) => template.render(
+                module,
+                &self.record,
+                &RenderContext {
+                    tz: self.tz,
+                    names: &NoNames,
+                    escape,
+                },
+            ),
+            Err(_) => text.to_owned(),
+        }
+    }
+
+    fn owner(&self) -> Option<UserId> {
+        self.record
+            .get("Owner")
+            .and_then(FieldValue::as_text)
+            .and_then(|u| UserId::new(u).ok())
+    }
+
+    /// A local day `days` ahead at `time` (the action's time of day), else now plus the days.
+    fn due(&self, days: u32, time: Option<NaiveTime>) -> DateTime<Utc> {
+        let base = self.now + Duration::days(i64::from(days));
+        match time {
+            Some(time) => {
+                let local = base.with_timezone(&self.tz).date_naive().and_time(time);
+                self.tz
+                    .from_local_datetime(&local)
+                    .earliest()
+                    .map_or(base, |t| t.with_timezone(&Utc))
+            }
+            None => base,
+        }
+    }
+}
+
+mod care_cards;
+mod effects;
+mod print;
+mod sends;
+mod task_sync;
+
+/// Whether a run is settled: a delivery finding it does nothing more.
+fn is_final(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown
+    )
+}
+
+/// A stable id for what a job creates, so that even a replayed effect names the same item.
+fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes().chain(n.to_le_bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    RecordId::new(format!("{prefix}-{hash:016x}"))
+        .unwrap_or_else(|_| RecordId::new("invalid").expect("literal id"))
+}
+
+impl Executor<'_> {
+    pub async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
+        let key = job.idempotency_key();
+        let context = match self.load(job).await? {
+            Ok(context) => context,
+            Err(reason) => {
+                // A redelivery of a job already handled stays a duplicate whatever changed since.
+                if self
+                    .ledger
+                    .get(&job.tenant, &key)
+                    .await?
+                    .is_some_and(|done| is_final(done.status))
+                {
+                    return Ok(JobOutcome::Duplicate);
+                }
+                return self.fail(job, "unknown", reason).await;
+            }
+        };
+        if context.action.is_external_send() {
+            return self.send(job, &context).await;
+        }
+        // A task synced to an external app: the sync runs after the task's commit, as a send of
+        // its own, also for a redelivery (the delivery that committed may have stopped before it).
+        let sync = match &context.action {
+            Action::Task(task) => task
+                .external_sync
+                .clone()
+                .map(|sync| (task.clone(), sync, context.clone())),
+            _ => None,
+        };
+        let previous = self.ledger.get(&job.tenant, &key).await?;
+        if previous.as_ref().is_some_and(|done| is_final(done.status)) {
+            if let Some((task, sync, context)) = &sync {
+                self.sync_task(job, context, task, sync).await?;
+            }
+            return Ok(JobOutcome::Duplicate);
+        }
+        // A retry an administrator asked for counts as the next attempt.
+        let attempts = previous
+            .as_ref()
+            .filter(|p| p.status == RunStatus::Retrying)
+            .map_or(1, |p| p.attempts + 1);
+        let kind = context.action.kind_name();
+        let outcome = match &context.action {
+            Action::Notification(_)
+            | Action::Task(_)
+            | Action::UpdateFields(_)
+            | Action::Handover(_)
+            | Action::CareCard(_) => {
+                // A conflict means a record or a round-robin counter moved under us: reload and
+                // compute the effects again, a few times, before leaving it to redelivery.
+                let mut context = context;
+                let mut attempt = 0;
+                loop {
+                    let (effects, output) = match self.effects(job, &context).await? {
+                        Ok(planned) => planned,
+                        Err(reason) => return self.fail(job, kind, reason).await,
+                    };
+                    let mut run = RunRecord::start(job, kind, context.now);
+                    run.attempts = attempts;
+                    run.status = RunStatus::Succeeded;
+                    run.output = output.clone();
+                    match self.ledger.commit(&run, &effects).await {
+                        Ok(ClaimOutcome::Claimed) => break JobOutcome::Succeeded(output),
+                        Ok(ClaimOutcome::LostRace) => break JobOutcome::Duplicate,
+                        Err(StoreError::Conflict { .. }) if attempt < 5 => {
+                            attempt += 1;
+                            context = match self.load(job).await? {
+                                Ok(context) => context,
+                                Err(reason) => return self.fail(job, kind, reason).await,
+                            };
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+            }
+            Action::Sms(_) | Action::Email(_) | Action::Zns(_) => {
+                return self.send(job, &context).await;
+            }
+        };
+        if let Some((task, sync, context)) = &sync {
+            if matches!(outcome, JobOutcome::Succeeded(_) | JobOutcome::Duplicate) {
+                self.sync_task(job, context, task, sync).await?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn fail(
+        &self,
+        job: &ActionJob,
+        kind: &str,
+        reason: String,
+    ) -> Result<JobOutcome, ExecuteError> {
+        let mut run = RunRecord::start(job, kind, self.clock.now());
+        run.status = RunStatus::Failed;
+        run.error = Some(reason.clone());
+        self.ledger.record(&run).await?;
+        Ok(JobOutcome::Failed(reason))
+    }
+
+    /// Loads the pinned workflow version, its action and the record; `Err` is a permanent reason.
+    /// The workflow version a job is pinned to, cached: a version's definition does not change
+    /// once the workflow has been active.
+    async fn definition(
+        &self,
+        job: &ActionJob,
+        now: DateTime<Utc>,
+    ) -> Result<Result<WorkflowDefinition, String>, ExecuteError> {
+        let key = (job.tenant.clone(), job.workflow.clone(), job.version);
+        if let Some(definition) = fresh(&self.cache.definitions, &key, now) {
+            return Ok(Ok(definition));
+        }
+        let Some(head) = self.workflows.get(&job.tenant, &job.workflow).await? else {
+            return Ok(Err("the workflow no longer exists".into()));
+        };
+        let definition = if head.value.version == job.version {
+            head.value.definition
+        } else {
+            match self
+                .workflows
+                .get_version(&job.tenant, &job.workflow, job.version)
+                .await?
+            {
+                Some(definition) => definition,
+                None => {
+                    return Ok(Err(format!(
+                        "version {} of the workflow no longer exists",
+                        job.version
+                    )));
+                }
+            }
+        };
+        remember(&self.cache.definitions, key, now, definition.clone());
+        Ok(Ok(definition))
+    }
+
+    async fn tenant_settings(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<TenantSettings, ExecuteError> {
+        if let Some(settings) = fresh(&self.cache.tenants, tenant, now) {
+            return Ok(settings);
+        }
+        let settings = self.settings.tenant_settings(tenant).await?.value;
+        remember(&self.cache.tenants, tenant.clone(), now, settings.clone());
+        Ok(settings)
+    }
+
+    /// A setting an action names, cached for [`CACHE_SECONDS`].
+    async fn setting(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Option<Setting>, ExecuteError> {
+        let now = self.clock.now();
+        let key = (tenant.clone(), kind, id.clone());
+        if let Some(found) = fresh(&self.cache.settings, &key, now) {
+            return Ok(found);
+        }
+        let found = self.settings.get(tenant, kind, id).await?.map(|s| s.value);
+        remember(&self.cache.settings, key, now, found.clone());
+        Ok(found)
+    }
+
+    /// Loads the pinned workflow version, its action and the record; `Err` is a permanent reason.
+    async fn load(&self, job: &ActionJob) -> Result<Result<Context, String>, ExecuteError> {
+        let now = self.clock.now();
+        let definition = match self.definition(job, now).await? {
+            Ok(definition) => definition,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let Some(action) = definition
+            .actions
+            .iter()
+            .find(|a| a.id() == &job.action)
+            .cloned()
+        else {
+            return Ok(Err(format!("the workflow has no action '{}'", job.action)));
+        };
+        // A send reads the record as the job saw it; effects read it now, for its revision.
+        let stored = match (&job.snapshot, action.is_external_send()) {
+            (Some(fields), true) => crate::store::Revisioned {
+                value: StoredRecord {
+                    id: job.record.clone(),
+                    module: definition.module,
+                    fields: fields.clone(),
+                },
+                revision: 0,
+            },
+            _ => match self.records.get(&job.tenant, &job.record).await? {
+                Some(stored) => stored,
+                None => return Ok(Err("the record no longer exists".into())),
+            },
+        };
+        let tenant = self.tenant_settings(&job.tenant, now).await?;
+        let schema = tenant.schema();
+        let record = stored.value.typed(&schema);
+        let tz = fire_zone(&record, &tenant);
+        Ok(Ok(Context {
+            definition,
+            action,
+            revision: stored.revision,
+            stored: stored.value,
+            record,
+            schema,
+            tz,
+            now: self.clock.now(),
+        }))
+    }
+}

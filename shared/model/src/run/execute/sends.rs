@@ -1,0 +1,343 @@
+//! External sends (SMS, Zalo ZNS, email): claimed in the ledger first, the provider's id
+//! recorded after, a half-done send following the workflow's guarantee.
+
+use super::{Context, ExecuteError, Executor, JobOutcome, SEND_LEASE_SECONDS, derived_id};
+use crate::action::{Action, FieldPath, SettingKind};
+use crate::ids::{RecordId, UserId};
+use crate::phone::normalize_vn;
+use crate::record::FieldValue;
+use crate::run::providers::{Email, SendError, lease};
+use crate::run::{RunRecord, RunStatus};
+use crate::schedule::ActionJob;
+use crate::settings::Setting;
+use crate::store::ClaimOutcome;
+use crate::template::Escape;
+use crate::workflow::ExternalSendGuarantee;
+
+impl Executor<'_> {
+    /// The addresses a recipient field names (on the record, or on a related record).
+    async fn field_values(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        path: &FieldPath,
+    ) -> Result<Vec<String>, ExecuteError> {
+        let source = match &path.via {
+            None => Some(c.record.clone()),
+            Some(via) => match c
+                .record
+                .get(via)
+                .and_then(FieldValue::as_text)
+                .and_then(|id| RecordId::new(id).ok())
+            {
+                Some(id) => self
+                    .records
+                    .get(&job.tenant, &id)
+                    .await?
+                    .map(|r| r.value.typed(&c.schema)),
+                None => None,
+            },
+        };
+        Ok(source
+            .and_then(|r| {
+                r.get(&path.field)
+                    .and_then(FieldValue::as_text)
+                    .map(str::to_owned)
+            })
+            .into_iter()
+            .collect())
+    }
+
+    pub(super) async fn send(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+    ) -> Result<JobOutcome, ExecuteError> {
+        let kind = c.action.kind_name();
+        let guarantee = c.definition.external_sends;
+        let mut run = RunRecord::start(job, kind, c.now);
+        run.lease_until = Some(lease(c.now, SEND_LEASE_SECONDS));
+        // Claim first: a new job, the usual case, needs no read of the ledger.
+        if self.ledger.claim(&run, None).await? == ClaimOutcome::LostRace {
+            let existing = self.ledger.get(&job.tenant, &job.idempotency_key()).await?;
+            let takeover = match existing {
+                // Claimed and then removed: nothing to decide on; the queue brings it back.
+                None => return Err(ExecuteError::Busy),
+                Some(e) if e.status == RunStatus::Retrying => e,
+                Some(e) if e.status != RunStatus::InProgress => return Ok(JobOutcome::Duplicate),
+                Some(e) if e.lease_until.is_some_and(|until| until > c.now) => {
+                    return Err(ExecuteError::Busy);
+                }
+                Some(e) if guarantee == ExternalSendGuarantee::AtMostOnce => {
+                    // The earlier delivery stopped after claiming: it may have sent. Never twice.
+                    let mut unknown = e.clone();
+                    unknown.status = RunStatus::Unknown;
+                    unknown.updated_at = c.now;
+                    unknown.error = Some("the executor stopped between claiming and recording this send; it may or may not have been delivered".into());
+                    self.ledger.record(&unknown).await?;
+                    return Ok(JobOutcome::Unknown);
+                }
+                Some(e) => e,
+            };
+            run.attempts = takeover.attempts + 1;
+            run.started_at = takeover.started_at;
+            if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
+                return Err(ExecuteError::Busy);
+            }
+        }
+        let result = match &c.action {
+            Action::Sms(a) => self.send_sms(job, c, a).await?,
+            Action::Zns(a) => self.send_zns(job, c, a).await?,
+            Action::Email(a) => self.send_email(job, c, a).await?,
+            _ => Err(SendError::Permanent("not a send".into())),
+        };
+        run.updated_at = self.clock.now();
+        run.lease_until = None;
+        match result {
+            Ok(ids) => {
+                run.status = RunStatus::Succeeded;
+                run.output = ids.clone();
+                self.ledger.record(&run).await?;
+                Ok(JobOutcome::Succeeded(ids))
+            }
+            Err(SendError::Permanent(reason)) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(reason.clone());
+                self.ledger.record(&run).await?;
+                Ok(JobOutcome::Failed(reason))
+            }
+            Err(SendError::Transient(reason)) => {
+                // Nothing went out: the redelivery sends again.
+                run.status = RunStatus::Retrying;
+                run.error = Some(reason.clone());
+                self.ledger.record(&run).await?;
+                Err(ExecuteError::Provider(reason))
+            }
+        }
+    }
+
+    async fn user_contacts(
+        &self,
+        job: &ActionJob,
+        users: &[UserId],
+        phone: bool,
+    ) -> Result<Vec<String>, ExecuteError> {
+        let mut out = Vec::new();
+        for id in users {
+            if let Some(user) = self.users.get(&job.tenant, id).await? {
+                if !user.active {
+                    continue;
+                }
+                out.extend(if phone { user.phone } else { Some(user.email) });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send_sms(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        a: &crate::action::SmsAction,
+    ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
+        let provider = self
+            .setting(&job.tenant, SettingKind::SmsProvider, &a.provider)
+            .await?;
+        let gateway = match provider {
+            Some(Setting::SmsProvider(p)) => p.gateway,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "SMS provider '{}' no longer exists",
+                    a.provider
+                ))));
+            }
+        };
+        let body = match self
+            .setting(&job.tenant, SettingKind::SmsTemplate, &a.template)
+            .await?
+        {
+            Some(Setting::SmsTemplate(t)) => c.render(&t.body, Escape::Plain),
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "SMS template '{}' no longer exists",
+                    a.template
+                ))));
+            }
+        };
+        let mut numbers = Vec::new();
+        for path in &a.recipient_fields {
+            numbers.extend(self.field_values(job, c, path).await?);
+        }
+        numbers.extend(self.user_contacts(job, &a.users, true).await?);
+        let mut e164: Vec<String> = numbers.iter().filter_map(|n| normalize_vn(n)).collect();
+        e164.sort();
+        e164.dedup();
+        if e164.is_empty() {
+            return Ok(Err(SendError::Permanent(
+                "no recipient has a valid phone number".into(),
+            )));
+        }
+        let mut ids = Vec::new();
+        let key = job.idempotency_key();
+        for (i, number) in e164.iter().enumerate() {
+            // One request id per recipient, stable across redeliveries.
+            let request_id = derived_id("sms", &key, i);
+            match self
+                .sms
+                .send(&gateway, number, &body, request_id.as_str())
+                .await
+            {
+                Ok(id) => ids.push(id),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        Ok(Ok(ids))
+    }
+
+    async fn send_zns(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        a: &crate::action::ZnsAction,
+    ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
+        let provider = match self
+            .setting(&job.tenant, SettingKind::ZnsProvider, &a.provider)
+            .await?
+        {
+            Some(Setting::ZnsProvider(p)) => p,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "ZNS provider '{}' no longer exists",
+                    a.provider
+                ))));
+            }
+        };
+        let template = match self
+            .setting(&job.tenant, SettingKind::ZnsTemplate, &a.template)
+            .await?
+        {
+            Some(Setting::ZnsTemplate(t)) => t,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "ZNS template '{}' no longer exists",
+                    a.template
+                ))));
+            }
+        };
+        let data: std::collections::BTreeMap<String, String> = a
+            .parameters
+            .iter()
+            .map(|(name, text)| (name.clone(), c.render(text, Escape::Plain)))
+            .collect();
+        let mut phones = self.field_values(job, c, &a.recipient_field).await?;
+        phones.extend(self.user_contacts(job, &a.users, true).await?);
+        // Zalo takes 84… without the plus.
+        let mut numbers: Vec<String> = phones
+            .iter()
+            .filter_map(|p| normalize_vn(p))
+            .filter_map(|e164| e164.strip_prefix('+').map(str::to_owned))
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        if numbers.is_empty() {
+            return Ok(Err(SendError::Permanent(
+                "no recipient has a valid phone number".into(),
+            )));
+        }
+        let key = job.idempotency_key();
+        let mut ids = Vec::new();
+        for (i, number) in numbers.iter().enumerate() {
+            // Zalo's tracking id is short: the job's key when it fits, else a digest of it.
+            let tracking = if numbers.len() == 1 && key.len() <= 48 {
+                key.clone()
+            } else {
+                derived_id("zns", &key, i).to_string()
+            };
+            match self
+                .zns
+                .send(
+                    &provider,
+                    number,
+                    &template.zalo_template_id,
+                    &data,
+                    &tracking,
+                )
+                .await
+            {
+                Ok(id) => ids.push(id),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        Ok(Ok(ids))
+    }
+
+    async fn send_email(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        a: &crate::action::EmailAction,
+    ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
+        let attachments = match &a.attachment {
+            None => Vec::new(),
+            Some(attachment) => match self.print(job, c, attachment).await? {
+                Ok(file) => vec![file],
+                Err(reason) => return Ok(Err(SendError::Permanent(reason))),
+            },
+        };
+        let sender = match self
+            .setting(&job.tenant, SettingKind::EmailSender, &a.sender)
+            .await?
+        {
+            Some(Setting::EmailSender(s)) => s,
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "sender '{}' no longer exists",
+                    a.sender
+                ))));
+            }
+        };
+        let (subject, html) = match self
+            .setting(&job.tenant, SettingKind::EmailTemplate, &a.template)
+            .await?
+        {
+            Some(Setting::EmailTemplate(t)) => (
+                c.render(&t.subject, Escape::Plain),
+                c.render(&t.html_body, Escape::Html),
+            ),
+            _ => {
+                return Ok(Err(SendError::Permanent(format!(
+                    "email template '{}' no longer exists",
+                    a.template
+                ))));
+            }
+        };
+        let mut to = Vec::new();
+        for path in &a.recipient_fields {
+            to.extend(self.field_values(job, c, path).await?);
+        }
+        to.extend(self.user_contacts(job, &a.users, false).await?);
+        to.extend(a.extra_addresses.iter().cloned());
+        to.retain(|address| crate::record::is_plausible_email(address));
+        to.sort();
+        to.dedup();
+        if to.is_empty() {
+            return Ok(Err(SendError::Permanent(
+                "no recipient has a valid email address".into(),
+            )));
+        }
+        let from = if sender.from_name.is_empty() {
+            sender.from_address.clone()
+        } else {
+            format!("\"{}\" <{}>", sender.from_name, sender.from_address)
+        };
+        let email = Email {
+            from,
+            to,
+            reply_to: sender.reply_to.clone(),
+            subject,
+            html,
+            attachments,
+        };
+        Ok(self.email.send(&email).await.map(|id| vec![id]))
+    }
+}

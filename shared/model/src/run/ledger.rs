@@ -1,0 +1,58 @@
+//! The run ledger port: the idempotency ledger and run history of the executor.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Effect, RunRecord};
+use crate::ids::{RecordId, TenantId, WorkflowId};
+use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
+
+/// The idempotency ledger and run history.
+#[async_trait]
+pub trait RunLedger: Send + Sync {
+    async fn get(&self, tenant: &TenantId, key: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Claims a run for an external send: written as in progress, leased until `run.lease_until`,
+    /// if there is no run yet, or if `takeover` is still the stored run (same status and
+    /// attempts): an expired in-progress run, or one an administrator asked to retry.
+    async fn claim(
+        &self,
+        run: &RunRecord,
+        takeover: Option<&RunRecord>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Marks a failed or unknown run for another try and returns it as stored; `None` when the
+    /// run is in another state (or changed meanwhile).
+    async fn request_retry(
+        &self,
+        run: &RunRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Records a run's final state (or a failed attempt), unless it already succeeded.
+    async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
+
+    /// Records a succeeded run together with its DynamoDB effects, in one transaction; `LostRace`
+    /// when the run had already succeeded (a redelivery), in which case nothing is written.
+    async fn commit(&self, run: &RunRecord, effects: &[Effect])
+    -> Result<ClaimOutcome, StoreError>;
+
+    /// The current value of a named counter (0 when never advanced).
+    async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError>;
+
+    /// A record's runs across workflows, latest first.
+    async fn record_history(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError>;
+
+    /// A workflow's runs, latest first.
+    async fn history(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError>;
+}

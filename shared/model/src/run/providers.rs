@@ -1,0 +1,95 @@
+//! The provider ports the executor sends through: SMS, Zalo ZNS, email, task apps, and the
+//! printer of attachments.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Why a provider did not take a message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// Throttling, 5xx, timeouts: worth retrying.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// Invalid address, rejected content: retrying will not help.
+    #[error("rejected: {0}")]
+    Permanent(String),
+}
+
+/// Text messages (SMS), through the gateway a provider setting names.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `text` to an E.164 number; the provider's message id. `request_id` lets the
+    /// gateway drop a duplicate of the same request.
+    async fn send(
+        &self,
+        gateway: &crate::settings::SmsGateway,
+        to: &str,
+        text: &str,
+        request_id: &str,
+    ) -> Result<String, SendError>;
+}
+
+/// Zalo ZNS template messages, through a Zalo Official Account.
+#[async_trait]
+pub trait ZnsSender: Send + Sync {
+    /// Sends template `template_id` with `data` to a phone number (`84…`, no plus); the message
+    /// id Zalo returns. `tracking_id` is echoed back by Zalo for reconciliation.
+    async fn send(
+        &self,
+        provider: &crate::settings::ZnsProvider,
+        phone: &str,
+        template_id: &str,
+        data: &std::collections::BTreeMap<String, String>,
+        tracking_id: &str,
+    ) -> Result<String, SendError>;
+}
+
+/// Outbound sync of created tasks to an external task app.
+#[async_trait]
+pub trait TaskSync: Send + Sync {
+    /// Posts `task` to the connection's URL, signed with its secret; the id the app answers
+    /// with. `idempotency_key` travels along so the app can drop a duplicate.
+    async fn push(
+        &self,
+        connection: &crate::settings::TaskConnection,
+        task: &serde_json::Value,
+        idempotency_key: &str,
+    ) -> Result<String, SendError>;
+}
+
+/// An email ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub from: String,
+    pub to: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// Prints a document (a print template rendered for a record) as a PDF.
+pub trait DocumentPrinter: Send + Sync {
+    /// `paragraphs` are plain text; the PDF keeps every character (Vietnamese included) as text
+    /// that can be searched and copied. Fails with the reason when a character cannot be printed.
+    fn pdf(&self, title: &str, paragraphs: &[String]) -> Result<Vec<u8>, String>;
+}
+
+/// Email (SES v2).
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    async fn send(&self, email: &Email) -> Result<String, SendError>;
+}
+
+/// The time, as the executor's lease arithmetic needs it.
+pub fn lease(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(seconds)
+}

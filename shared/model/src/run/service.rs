@@ -1,0 +1,96 @@
+//! The run history of workflows and records, and an administrator's retry of one failed action
+//! under its original idempotency key (so a retry can never send twice what once succeeded).
+
+use crate::clock::Clock;
+use crate::ids::{RecordId, TenantId, WorkflowId};
+use crate::record::store::RecordStore;
+use crate::run::ledger::RunLedger;
+use crate::run::{RunRecord, RunStatus};
+use crate::schedule::ports::{JobPublisher, PublishError};
+use crate::store::{Page, PageRequest, StoreError};
+
+/// Why a history read or a retry failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no such run of this workflow")]
+    RunNotFound,
+    #[error("no such record")]
+    RecordNotFound,
+    #[error("only failed or unknown runs are retried; this one is {}", .0.as_str())]
+    NotRetryable(RunStatus),
+    #[error("the run changed meanwhile; reload the history")]
+    Changed,
+    #[error("the retry could not be handed to the executor")]
+    Publish(#[source] PublishError),
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+/// The run use cases over their ports.
+pub struct Runs<'a> {
+    pub runs: &'a dyn RunLedger,
+    pub records: &'a dyn RecordStore,
+    pub publisher: &'a dyn JobPublisher,
+    pub clock: &'a dyn Clock,
+}
+
+impl Runs<'_> {
+    /// A workflow's runs, latest first.
+    pub async fn of_workflow(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, RunError> {
+        Ok(self.runs.history(tenant, workflow, page).await?)
+    }
+
+    /// Every automation run on one of the tenant's records, across workflows.
+    pub async fn of_record(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, RunError> {
+        // Another tenant's id is simply not found.
+        self.records
+            .get(tenant, record)
+            .await?
+            .ok_or(RunError::RecordNotFound)?;
+        Ok(self.runs.record_history(tenant, record, page).await?)
+    }
+
+    /// Marks a failed or unknown run of `workflow` for another try and hands its job to the
+    /// executor again; the run as now stored.
+    pub async fn retry(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        key: &str,
+    ) -> Result<RunRecord, RunError> {
+        // Keys start with the tenant and workflow: one of another workflow is not found here.
+        if !key.starts_with(&format!("{tenant}/{workflow}/")) {
+            return Err(RunError::RunNotFound);
+        }
+        let run = self
+            .runs
+            .get(tenant, key)
+            .await?
+            .ok_or(RunError::RunNotFound)?;
+        if !run.status.is_retryable() {
+            return Err(RunError::NotRetryable(run.status));
+        }
+        let now = self.clock.now();
+        let retrying = self
+            .runs
+            .request_retry(&run, now)
+            .await?
+            .ok_or(RunError::Changed)?;
+        self.publisher
+            .publish(&[run.job(now)])
+            .await
+            .map_err(RunError::Publish)?;
+        tracing::info!(action = %run.action, record = %run.record, "action retry requested");
+        Ok(retrying)
+    }
+}

@@ -1,0 +1,115 @@
+//! Schedule maintenance, done by the scan a bounded number of pages at a time: the backfill of a
+//! workflow just activated (or edited while active), and the cleanup of one deactivated.
+
+use super::scan::{Caches, ScanError, ScanReport, Scanner};
+use super::upkeep::{PinnedWorkflow, Upkeep, UpkeepOutcome};
+use crate::record::store::RecordFilter;
+use crate::schedule::ports::{Maintenance, MaintenanceKind};
+use crate::store::PageRequest;
+use crate::workflow::WorkflowStatus;
+
+impl Scanner<'_> {
+    /// Works on a maintenance request for a bounded number of pages, then checkpoints it.
+    pub(super) async fn maintain(
+        &self,
+        request: Maintenance,
+        caches: &mut Caches,
+        report: &mut ScanReport,
+    ) -> Result<(), ScanError> {
+        let head = self
+            .workflows
+            .get(&request.tenant, &request.workflow)
+            .await?;
+        report.workflow_reads += 1;
+        let active_at_version = head.as_ref().is_some_and(|h| {
+            h.value.status == WorkflowStatus::Active && h.value.version == request.version
+        });
+        let mut cursor = request.cursor.clone();
+        match request.kind {
+            MaintenanceKind::Backfill => {
+                let Some(head) = head.filter(|_| active_at_version) else {
+                    // Superseded or deactivated since it was requested.
+                    self.schedule.checkpoint_maintenance(&request, None).await?;
+                    return Ok(());
+                };
+                let tenant = self.tenant(&request.tenant, caches).await?;
+                let schema = tenant.schema();
+                let upkeep = Upkeep {
+                    schedule: self.schedule,
+                    clock: self.clock,
+                };
+                let pinned = PinnedWorkflow {
+                    id: &request.workflow,
+                    version: request.version,
+                    definition: &head.value.definition,
+                };
+                for _ in 0..self.maintenance_pages {
+                    let page = PageRequest {
+                        limit: PageRequest::MAX_LIMIT,
+                        cursor: cursor.clone(),
+                    };
+                    let found = self
+                        .records
+                        .list(
+                            &request.tenant,
+                            head.value.definition.module,
+                            &RecordFilter::default(),
+                            &page,
+                        )
+                        .await?;
+                    report.backfill_records_read += found.items.len() as u64;
+                    for stored in found.items {
+                        let record = stored.value.typed(&schema);
+                        let outcome = upkeep
+                            .refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record))
+                            .await?;
+                        if outcome == UpkeepOutcome::Armed {
+                            report.entries_armed += 1;
+                        }
+                    }
+                    cursor = found.next;
+                    if cursor.is_none() {
+                        break;
+                    }
+                }
+            }
+            MaintenanceKind::Cleanup => {
+                if head
+                    .as_ref()
+                    .is_some_and(|h| h.value.status == WorkflowStatus::Active)
+                {
+                    // Active again: its own backfill re-plans the entries.
+                    self.schedule.checkpoint_maintenance(&request, None).await?;
+                    return Ok(());
+                }
+                for _ in 0..self.maintenance_pages {
+                    let page = PageRequest {
+                        limit: PageRequest::MAX_LIMIT,
+                        cursor: cursor.clone(),
+                    };
+                    let found = self
+                        .schedule
+                        .entries_of(&request.tenant, &request.workflow, &page)
+                        .await?;
+                    for entry in found.items {
+                        self.schedule
+                            .delete(&entry.tenant, &entry.workflow, &entry.record)
+                            .await?;
+                        report.entries_removed += 1;
+                    }
+                    cursor = found.next;
+                    if cursor.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        if cursor.is_none() {
+            report.maintenance_finished += 1;
+        }
+        self.schedule
+            .checkpoint_maintenance(&request, cursor)
+            .await?;
+        Ok(())
+    }
+}

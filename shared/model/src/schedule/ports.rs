@@ -1,0 +1,211 @@
+//! The ports of the due schedule and of job publishing.
+
+use crate::ids::{TenantId, WorkflowId};
+use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A schedule entry: the next occurrence of a care workflow for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleEntry {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    /// The workflow version that scheduled it; its run is pinned to this version.
+    pub version: u32,
+    pub record: crate::ids::RecordId,
+    /// Armed (in the due index) when present.
+    pub next: Option<crate::trigger::Occurrence>,
+    /// The last occurrence claimed, so that a re-scheduled record never fires it again.
+    pub last_fired: Option<crate::trigger::OccurrenceKey>,
+    /// Optimistic concurrency between the scan and schedule upkeep; 0 for a new entry.
+    pub revision: u64,
+}
+
+/// Jobs claimed but not yet known to be published: the scan's outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbox {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    pub record: crate::ids::RecordId,
+    /// The occurrence key (care workflows) or stream event id (work workflows).
+    pub cause: String,
+    pub jobs: Vec<crate::schedule::ActionJob>,
+    /// Until then the scan that wrote it is publishing it; after, any scan may take it over.
+    pub retry_after: DateTime<Utc>,
+}
+
+/// Schedule maintenance after a workflow changed: arm an entry for every record of the module
+/// (activation, new version), or remove every entry (deactivation). Resumable: `cursor` is the
+/// checkpoint of the module listing or entry listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub tenant: TenantId,
+    pub workflow: WorkflowId,
+    pub version: u32,
+    pub kind: MaintenanceKind,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaintenanceKind {
+    Backfill,
+    Cleanup,
+}
+
+/// Something the due index returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DueItem {
+    Entry(ScheduleEntry),
+    /// An outbox a crashed scan left behind: publish it again.
+    Outbox(Outbox),
+    Maintenance(Maintenance),
+}
+
+/// A page of due items and how many index items DynamoDB read for it (its Count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuePage {
+    pub items: Vec<DueItem>,
+    pub items_read: u64,
+    pub next: Option<String>,
+}
+
+/// One schedule entry per (workflow, record): what upkeep and the scan read and write.
+#[async_trait]
+pub trait ScheduleEntries: Send + Sync {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Option<ScheduleEntry>, StoreError>;
+
+    /// Writes the entry if its stored revision is still `entry.revision` (0: must not exist).
+    async fn put(&self, entry: &ScheduleEntry) -> Result<ClaimOutcome, StoreError>;
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<(), StoreError>;
+
+    /// A workflow's entries, for removal on deactivation.
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError>;
+}
+
+/// The sharded due index the scan reads, and the window it has covered.
+#[async_trait]
+pub trait DueIndex: Send + Sync {
+    /// Due items of one shard with a due instant at or before `now`, oldest first.
+    async fn due(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError>;
+
+    /// The end of the last completed scan window.
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records a completed window; never moves backwards.
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Exactly-once claims: an occurrence (care) or a stream event (work) is claimed once, with its outbox, in one atomic step.
+#[async_trait]
+pub trait OccurrenceClaims: Send + Sync {
+    /// Advances `entry` (at its revision) to `next` after firing `occurrence`, and stores the
+    /// outbox (due again at its `retry_after`) in the same transaction when it has jobs.
+    async fn claim(
+        &self,
+        entry: &ScheduleEntry,
+        next: Option<&crate::trigger::Occurrence>,
+        occurrence: &crate::trigger::OccurrenceKey,
+        outbox: Option<&Outbox>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Claims a stream event for a work workflow exactly once: marks the event handled, records
+    /// the run time and stores the outbox, in one transaction. `LostRace` when the event was
+    /// already handled (a redelivered batch).
+    async fn claim_event(
+        &self,
+        outbox: &Outbox,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// When a work workflow last ran for a record (for the repeat toggle and the throttle).
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &crate::ids::RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// Claimed jobs not yet known to be published.
+#[async_trait]
+pub trait Outboxes: Send + Sync {
+    /// Takes over an outbox whose writer did not clear it in time, leasing it until `until`;
+    /// `LostRace` when another scan took it (or cleared it) first.
+    async fn take_outbox(
+        &self,
+        outbox: &Outbox,
+        until: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Removes an outbox once its jobs are published.
+    async fn clear_outbox(&self, outbox: &Outbox) -> Result<(), StoreError>;
+}
+
+/// Resumable schedule maintenance after a workflow changed (backfill, cleanup).
+#[async_trait]
+pub trait MaintenanceRequests: Send + Sync {
+    /// Requests maintenance (replacing any earlier request for the same workflow).
+    async fn request_maintenance(
+        &self,
+        request: &Maintenance,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Saves the checkpoint of a request, or removes it when `cursor` is `None` (done).
+    async fn checkpoint_maintenance(
+        &self,
+        request: &Maintenance,
+        cursor: Option<String>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The whole due schedule, as the scan needs it. Use cases that need less take the narrower
+/// traits; every store that implements them all is a `ScheduleStore`.
+pub trait ScheduleStore:
+    ScheduleEntries + DueIndex + OccurrenceClaims + Outboxes + MaintenanceRequests
+{
+}
+
+impl<T> ScheduleStore for T where
+    T: ScheduleEntries + DueIndex + OccurrenceClaims + Outboxes + MaintenanceRequests
+{
+}
+
+/// Why publishing jobs failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{failed} of {total} jobs were not accepted after retries")]
+    Rejected { failed: usize, total: usize },
+    #[error("the event bus did not answer")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Hands action jobs to the executor (EventBridge bus → rule → SQS).
+#[async_trait]
+pub trait JobPublisher: Send + Sync {
+    /// Publishes every job or fails; the count of bus calls made is returned.
+    async fn publish(&self, jobs: &[crate::schedule::ActionJob]) -> Result<usize, PublishError>;
+}

@@ -1,0 +1,254 @@
+//! What a record change sets off (the records table's stream): the care workflows' schedule
+//! entries are re-planned from the record's new values, and the module's work workflows decide
+//! whether to run. Jobs of a stream event are claimed under the event's id, so a redelivered
+//! batch emits nothing twice.
+
+use chrono::Duration;
+use std::collections::HashMap;
+
+use super::upkeep::{PinnedWorkflow, Upkeep, UpkeepOutcome};
+use crate::clock::Clock;
+use crate::condition::EvalContext;
+use crate::ids::TenantId;
+use crate::record::Record;
+use crate::record::stored::StoredRecord;
+use crate::schedule::ports::{JobPublisher, Outbox, PublishError, ScheduleStore};
+use crate::schedule::{ActionJob, fire_zone};
+use crate::schema::Module;
+use crate::settings::TenantSettings;
+use crate::settings::store::SettingsStore;
+use crate::store::{ClaimOutcome, PageRequest, StoreError};
+use crate::trigger::{EventDecision, RecordChange, Trigger};
+use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
+use crate::workflow::{Workflow, WorkflowKind, WorkflowStatus};
+
+/// One change of the stream, already read from its images.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Inserted(StoredRecord),
+    Modified {
+        old: StoredRecord,
+        new: StoredRecord,
+    },
+    Removed(StoredRecord),
+}
+
+impl Change {
+    /// The record as it is now (as it was, for a removal).
+    pub fn current(&self) -> &StoredRecord {
+        match self {
+            Change::Inserted(r) | Change::Removed(r) | Change::Modified { new: r, .. } => r,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordEventError {
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("publishing jobs failed")]
+    Publish(#[from] PublishError),
+}
+
+/// What handling one change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handled {
+    pub entries_armed: u32,
+    pub entries_disarmed: u32,
+    pub work_workflows_fired: u32,
+    pub redeliveries_ignored: u32,
+    pub jobs_published: u32,
+}
+
+/// The active workflows of a module, read once per batch.
+#[derive(Default)]
+pub struct BatchCache {
+    workflows: HashMap<(TenantId, Module), Vec<Workflow>>,
+    tenants: HashMap<TenantId, TenantSettings>,
+}
+
+pub struct RecordEvents<'a> {
+    pub workflows: &'a dyn WorkflowCatalog,
+    pub settings: &'a dyn SettingsStore,
+    pub schedule: &'a dyn ScheduleStore,
+    pub publisher: &'a dyn JobPublisher,
+    pub clock: &'a dyn Clock,
+}
+
+impl RecordEvents<'_> {
+    async fn active_workflows<'c>(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        cache: &'c mut BatchCache,
+    ) -> Result<&'c [Workflow], StoreError> {
+        let key = (tenant.clone(), module);
+        if !cache.workflows.contains_key(&key) {
+            let mut active = Vec::new();
+            let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+            loop {
+                let found = self
+                    .workflows
+                    .list(
+                        tenant,
+                        WorkflowFilter {
+                            module: Some(module),
+                        },
+                        &page,
+                    )
+                    .await?;
+                active.extend(
+                    found
+                        .items
+                        .into_iter()
+                        .map(|w| w.value)
+                        .filter(|w| w.status == WorkflowStatus::Active),
+                );
+                match found.next {
+                    Some(next) => page.cursor = Some(next),
+                    None => break,
+                }
+            }
+            cache.workflows.insert(key.clone(), active);
+        }
+        Ok(cache
+            .workflows
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+
+    async fn tenant(
+        &self,
+        tenant: &TenantId,
+        cache: &mut BatchCache,
+    ) -> Result<TenantSettings, StoreError> {
+        if let Some(settings) = cache.tenants.get(tenant) {
+            return Ok(settings.clone());
+        }
+        let settings = self.settings.tenant_settings(tenant).await?.value;
+        cache.tenants.insert(tenant.clone(), settings.clone());
+        Ok(settings)
+    }
+
+    /// Handles one change; `event_id` is the stream record's id.
+    pub async fn handle(
+        &self,
+        tenant: &TenantId,
+        event_id: &str,
+        change: &Change,
+        cache: &mut BatchCache,
+    ) -> Result<Handled, RecordEventError> {
+        let settings = self.tenant(tenant, cache).await?;
+        let schema = settings.schema();
+        let module = change.current().module;
+        let workflows = self.active_workflows(tenant, module, cache).await?.to_vec();
+        let typed = |stored: &StoredRecord| stored.typed(&schema);
+        let current: Option<Record> = match change {
+            Change::Removed(_) => None,
+            other => Some(typed(other.current())),
+        };
+        let previous: Option<Record> = match change {
+            Change::Modified { old, .. } => Some(typed(old)),
+            _ => None,
+        };
+        let record_id = &change.current().id;
+        let now = self.clock.now();
+        let mut handled = Handled::default();
+        let upkeep = Upkeep {
+            schedule: self.schedule,
+            clock: self.clock,
+        };
+        for workflow in &workflows {
+            match workflow.kind {
+                WorkflowKind::Care => {
+                    let pinned = PinnedWorkflow {
+                        id: &workflow.id,
+                        version: workflow.version,
+                        definition: &workflow.definition,
+                    };
+                    match upkeep
+                        .refresh(tenant, &settings, pinned, record_id, current.as_ref())
+                        .await?
+                    {
+                        UpkeepOutcome::Armed => handled.entries_armed += 1,
+                        UpkeepOutcome::Disarmed => handled.entries_disarmed += 1,
+                        UpkeepOutcome::Unchanged => {}
+                    }
+                }
+                WorkflowKind::Work => {
+                    let Some(record) = current.as_ref() else {
+                        continue;
+                    };
+                    let Trigger::RecordEvent(trigger) = &workflow.definition.trigger else {
+                        continue;
+                    };
+                    let record_change = match previous.as_ref() {
+                        Some(old) => RecordChange::Updated { old, new: record },
+                        None => RecordChange::Created(record),
+                    };
+                    if !trigger.listens_to(&record_change) {
+                        continue;
+                    }
+                    let Ok(condition) = workflow.definition.compile_condition(&schema) else {
+                        continue;
+                    };
+                    let tz = fire_zone(record, &settings);
+                    let ctx = EvalContext {
+                        now,
+                        tz,
+                        previous: previous.as_ref(),
+                    };
+                    let matched = condition.matches(record, &ctx);
+                    let last_run = if matched {
+                        self.schedule
+                            .last_run(tenant, &workflow.id, record_id)
+                            .await?
+                    } else {
+                        None
+                    };
+                    if trigger.decide(&record_change, matched, last_run, now) != EventDecision::Fire
+                    {
+                        continue;
+                    }
+                    let jobs: Vec<ActionJob> = workflow
+                        .definition
+                        .actions
+                        .iter()
+                        .map(|action| ActionJob {
+                            tenant: tenant.clone(),
+                            workflow: workflow.id.clone(),
+                            version: workflow.version,
+                            record: record_id.clone(),
+                            cause: format!("E{event_id}"),
+                            action: action.id().clone(),
+                            due_at: now,
+                            snapshot: action
+                                .is_external_send()
+                                .then(|| change.current().fields.clone()),
+                        })
+                        .collect();
+                    let outbox = Outbox {
+                        tenant: tenant.clone(),
+                        workflow: workflow.id.clone(),
+                        record: record_id.clone(),
+                        cause: format!("E{event_id}"),
+                        jobs,
+                        retry_after: now + Duration::seconds(60),
+                    };
+                    if self.schedule.claim_event(&outbox, event_id, now).await?
+                        == ClaimOutcome::LostRace
+                    {
+                        handled.redeliveries_ignored += 1;
+                        continue;
+                    }
+                    self.publisher.publish(&outbox.jobs).await?;
+                    self.schedule.clear_outbox(&outbox).await?;
+                    handled.work_workflows_fired += 1;
+                    handled.jobs_published += outbox.jobs.len() as u32;
+                }
+            }
+        }
+        Ok(handled)
+    }
+}

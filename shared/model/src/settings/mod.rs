@@ -1,0 +1,397 @@
+//! The settings actions reference (templates, senders, providers, allocation rules, external
+//! task connections) and the tenant's own settings. Secrets are never stored here: providers
+//! name a secret (an SSM parameter or Secrets Manager name) that only the executor reads.
+
+pub mod service;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::{SettingInfo, SettingKind};
+use crate::condition::{CompiledCondition, Condition, ConditionScope};
+use crate::ids::UserId;
+use crate::record::is_plausible_email;
+use crate::schema::{CustomField, Module, Schema};
+use crate::template::{EmailTemplate, PrintTemplate, SmsTemplate, ZnsTemplate};
+use crate::trigger::{DEFAULT_TIME_ZONE, Feb29Policy};
+use crate::validation::Problems;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSender {
+    pub name: String,
+    /// An address of a verified SES identity.
+    pub from_address: String,
+    #[serde(default)]
+    pub from_name: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SmsGateway {
+    /// Amazon SNS direct SMS.
+    Sns { sender_id: String },
+    /// A Vietnamese brandname gateway with an eSMS-style JSON API.
+    Brandname {
+        base_url: String,
+        brandname: String,
+        /// Name of the secret holding the API key and secret.
+        credentials_secret: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsProvider {
+    pub name: String,
+    pub gateway: SmsGateway,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZnsProvider {
+    pub name: String,
+    /// Zalo Official Account id.
+    pub oa_id: String,
+    pub base_url: String,
+    /// Name of the secret holding the OA access token.
+    pub access_token_secret: String,
+}
+
+/// Round robin over users, optionally only for records matching a condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationRule {
+    pub name: String,
+    pub module: Module,
+    pub users: Vec<UserId>,
+    #[serde(default)]
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConnection {
+    pub name: String,
+    /// Where created tasks are POSTed.
+    pub url: String,
+    /// Name of the secret holding the HMAC signing key.
+    pub signing_secret: String,
+}
+
+/// One setting, of any kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Setting {
+    EmailTemplate(EmailTemplate),
+    SmsTemplate(SmsTemplate),
+    ZnsTemplate(ZnsTemplate),
+    PrintTemplate(PrintTemplate),
+    EmailSender(EmailSender),
+    SmsProvider(SmsProvider),
+    ZnsProvider(ZnsProvider),
+    AllocationRule(AllocationRule),
+    TaskConnection(TaskConnection),
+}
+
+impl SettingKind {
+    pub const ALL: [SettingKind; 9] = [
+        SettingKind::EmailTemplate,
+        SettingKind::SmsTemplate,
+        SettingKind::ZnsTemplate,
+        SettingKind::PrintTemplate,
+        SettingKind::EmailSender,
+        SettingKind::SmsProvider,
+        SettingKind::ZnsProvider,
+        SettingKind::AllocationRule,
+        SettingKind::TaskConnection,
+    ];
+
+    /// The URL segment and key segment of the kind (`email-templates`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            SettingKind::EmailTemplate => "email-templates",
+            SettingKind::SmsTemplate => "sms-templates",
+            SettingKind::ZnsTemplate => "zns-templates",
+            SettingKind::PrintTemplate => "print-templates",
+            SettingKind::EmailSender => "email-senders",
+            SettingKind::SmsProvider => "sms-providers",
+            SettingKind::ZnsProvider => "zns-providers",
+            SettingKind::AllocationRule => "allocation-rules",
+            SettingKind::TaskConnection => "task-connections",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.slug() == slug)
+    }
+}
+
+fn check_url(url: &str, path: &str, problems: &mut Problems) {
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        problems.push(path, "expected an http(s) URL");
+    }
+}
+
+fn check_required(text: &str, path: &str, problems: &mut Problems) {
+    if text.trim().is_empty() {
+        problems.push(path, "is required");
+    }
+}
+
+impl Setting {
+    pub fn kind(&self) -> SettingKind {
+        match self {
+            Setting::EmailTemplate(_) => SettingKind::EmailTemplate,
+            Setting::SmsTemplate(_) => SettingKind::SmsTemplate,
+            Setting::ZnsTemplate(_) => SettingKind::ZnsTemplate,
+            Setting::PrintTemplate(_) => SettingKind::PrintTemplate,
+            Setting::EmailSender(_) => SettingKind::EmailSender,
+            Setting::SmsProvider(_) => SettingKind::SmsProvider,
+            Setting::ZnsProvider(_) => SettingKind::ZnsProvider,
+            Setting::AllocationRule(_) => SettingKind::AllocationRule,
+            Setting::TaskConnection(_) => SettingKind::TaskConnection,
+        }
+    }
+
+    /// What workflow validation needs to know of it.
+    pub fn info(&self) -> SettingInfo {
+        match self {
+            Setting::EmailTemplate(t) => SettingInfo {
+                module: Some(t.module),
+                parameters: vec![],
+            },
+            Setting::SmsTemplate(t) => SettingInfo {
+                module: Some(t.module),
+                parameters: vec![],
+            },
+            Setting::PrintTemplate(t) => SettingInfo {
+                module: Some(t.module),
+                parameters: vec![],
+            },
+            Setting::AllocationRule(r) => SettingInfo {
+                module: Some(r.module),
+                parameters: vec![],
+            },
+            Setting::ZnsTemplate(t) => SettingInfo {
+                module: None,
+                parameters: t.parameters.clone(),
+            },
+            _ => SettingInfo::default(),
+        }
+    }
+
+    /// Every problem of the setting; `user_exists` checks the users an allocation rule names.
+    pub fn validate(&self, schema: &Schema, user_exists: &dyn Fn(&UserId) -> bool) -> Problems {
+        let mut problems = Problems::default();
+        match self {
+            Setting::EmailTemplate(t) => problems = t.validate(schema),
+            Setting::SmsTemplate(t) => problems = t.validate(schema),
+            Setting::ZnsTemplate(t) => problems = t.validate(),
+            Setting::PrintTemplate(t) => problems = t.validate(schema),
+            Setting::EmailSender(s) => {
+                check_required(&s.name, "/name", &mut problems);
+                if !is_plausible_email(&s.from_address) {
+                    problems.push("/from_address", "not an email address");
+                }
+                if s.reply_to
+                    .as_deref()
+                    .is_some_and(|r| !is_plausible_email(r))
+                {
+                    problems.push("/reply_to", "not an email address");
+                }
+                if s.from_name.contains(['\r', '\n', '"', '<', '>']) {
+                    problems.push(
+                        "/from_name",
+                        "may not contain line breaks, quotes or angle brackets",
+                    );
+                }
+            }
+            Setting::SmsProvider(p) => {
+                check_required(&p.name, "/name", &mut problems);
+                match &p.gateway {
+                    SmsGateway::Sns { sender_id } => {
+                        if sender_id.len() > 11
+                            || !sender_id.chars().all(|c| c.is_ascii_alphanumeric())
+                        {
+                            problems.push("/gateway/sender_id", "1 to 11 letters or digits");
+                        }
+                    }
+                    SmsGateway::Brandname {
+                        base_url,
+                        brandname,
+                        credentials_secret,
+                    } => {
+                        check_url(base_url, "/gateway/base_url", &mut problems);
+                        check_required(brandname, "/gateway/brandname", &mut problems);
+                        check_required(
+                            credentials_secret,
+                            "/gateway/credentials_secret",
+                            &mut problems,
+                        );
+                    }
+                }
+            }
+            Setting::ZnsProvider(p) => {
+                check_required(&p.name, "/name", &mut problems);
+                check_required(&p.oa_id, "/oa_id", &mut problems);
+                check_url(&p.base_url, "/base_url", &mut problems);
+                check_required(
+                    &p.access_token_secret,
+                    "/access_token_secret",
+                    &mut problems,
+                );
+            }
+            Setting::AllocationRule(r) => {
+                check_required(&r.name, "/name", &mut problems);
+                if r.users.is_empty() {
+                    problems.push("/users", "a round robin needs at least one user");
+                }
+                for (i, user) in r.users.iter().enumerate() {
+                    if r.users[..i].contains(user) {
+                        problems.push(format!("/users/{i}"), format!("'{user}' is listed twice"));
+                    } else if !user_exists(user) {
+                        problems.push(format!("/users/{i}"), format!("no user '{user}'"));
+                    }
+                }
+                if let Err(p) = CompiledCondition::compile(
+                    &r.condition,
+                    schema.module(r.module),
+                    ConditionScope::RecordState,
+                    "/condition",
+                ) {
+                    problems.extend(p);
+                }
+            }
+            Setting::TaskConnection(c) => {
+                check_required(&c.name, "/name", &mut problems);
+                check_url(&c.url, "/url", &mut problems);
+                check_required(&c.signing_secret, "/signing_secret", &mut problems);
+            }
+        }
+        problems
+    }
+}
+
+/// A tenant's own settings: time zone, Feb 29 default, custom fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    #[serde(default)]
+    pub feb29_default: Feb29Policy,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+    /// Loyalty points and ranks from orders; none means the tenant does not run a programme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<crate::record::loyalty::LoyaltyRule>,
+}
+
+fn default_time_zone() -> String {
+    DEFAULT_TIME_ZONE.name().to_owned()
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            time_zone: default_time_zone(),
+            feb29_default: Feb29Policy::default(),
+            custom_fields: Vec::new(),
+            loyalty: None,
+        }
+    }
+}
+
+impl TenantSettings {
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(DEFAULT_TIME_ZONE)
+    }
+
+    /// The tenant's schema; settings are validated before they are stored, so a failure here
+    /// means stored data went bad and the built-in schema is the safe fallback.
+    pub fn schema(&self) -> Schema {
+        Schema::with_custom_fields(&self.custom_fields).unwrap_or_else(|_| Schema::builtin())
+    }
+
+    pub fn validate(&self) -> Problems {
+        let mut problems = Problems::default();
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(
+                "/time_zone",
+                format!("'{}' is not an IANA time zone", self.time_zone),
+            );
+        }
+        if let Err(p) = Schema::with_custom_fields(&self.custom_fields) {
+            problems.extend(p);
+        }
+        if let Some(rule) = &self.loyalty {
+            let schema = Schema::builtin();
+            let ranks: Vec<&str> = schema
+                .module(Module::Customer)
+                .field("Rank")
+                .map(|f| f.kind.options().iter().map(|o| o.value.as_str()).collect())
+                .unwrap_or_default();
+            problems.extend(rule.validate(&ranks).under("/loyalty"));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_parse_by_kind_and_validate() {
+        let setting: Setting = serde_json::from_value(json!({
+            "kind": "sms_provider", "name": "eSMS",
+            "gateway": {"type": "brandname", "base_url": "ftp://x", "brandname": "", "credentials_secret": "esms"}
+        }))
+        .unwrap();
+        let problems = setting.validate(&Schema::builtin(), &|_| true);
+        assert!(
+            problems.has("/gateway/base_url") && problems.has("/gateway/brandname"),
+            "{problems}"
+        );
+        assert_eq!(
+            SettingKind::from_slug("sms-providers"),
+            Some(setting.kind())
+        );
+    }
+
+    #[test]
+    fn allocation_rules_name_unknown_and_repeated_users() {
+        let rule = Setting::AllocationRule(AllocationRule {
+            name: "Vòng tròn".into(),
+            module: Module::Customer,
+            users: vec![
+                UserId::new("u1").unwrap(),
+                UserId::new("u2").unwrap(),
+                UserId::new("u1").unwrap(),
+            ],
+            condition: Condition::AllRecords {},
+        });
+        let problems = rule.validate(&Schema::builtin(), &|u| u.as_str() == "u1");
+        assert!(
+            problems.has("/users/1") && problems.has("/users/2"),
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn tenant_settings_default_to_ho_chi_minh_city() {
+        let settings: TenantSettings = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(settings.tz(), chrono_tz::Asia::Ho_Chi_Minh);
+        let bad = TenantSettings {
+            time_zone: "Saigon".into(),
+            ..TenantSettings::default()
+        };
+        assert!(bad.validate().has("/time_zone"));
+    }
+}

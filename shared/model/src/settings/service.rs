@@ -1,0 +1,183 @@
+//! The settings use cases: the templates, senders, providers, allocation rules and task
+//! connections that actions name, and the tenant's own settings. A setting is validated against
+//! the tenant's schema and users before it is saved, and one that a workflow still names cannot
+//! be deleted.
+
+use crate::action::SettingKind;
+use crate::ids::{SettingId, TenantId};
+use crate::settings::store::SettingsStore;
+use crate::settings::{Setting, TenantSettings};
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
+use crate::user::directory::UserDirectory;
+use crate::validation::Problems;
+use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
+
+/// Why a settings operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    #[error("the setting is not valid")]
+    Invalid(Problems),
+    #[error("no such setting")]
+    NotFound,
+    #[error("a setting with this id already exists")]
+    AlreadyExists,
+    /// The caller's If-Match revision is no longer current.
+    #[error("the setting changed since revision {expected}; reload it and try again")]
+    Stale { expected: u64 },
+    /// Deleting it would leave these workflows naming nothing.
+    #[error("still used by the workflows {}", .0.join(", "))]
+    InUse(Vec<String>),
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for SettingError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => SettingError::NotFound,
+            StoreError::AlreadyExists => SettingError::AlreadyExists,
+            StoreError::Conflict { expected } => SettingError::Stale { expected },
+            other => SettingError::Store(other),
+        }
+    }
+}
+
+/// The settings use cases over their ports.
+pub struct Settings<'a> {
+    pub settings: &'a dyn SettingsStore,
+    pub users: &'a dyn UserDirectory,
+    pub workflows: &'a dyn WorkflowCatalog,
+}
+
+impl Settings<'_> {
+    /// Checks a setting against the tenant's schema and users.
+    async fn validate(&self, tenant: &TenantId, setting: &Setting) -> Result<(), SettingError> {
+        let schema = self.settings.tenant_settings(tenant).await?.value.schema();
+        let mut named = match setting {
+            Setting::AllocationRule(rule) => rule.users.clone(),
+            _ => Vec::new(),
+        };
+        // A batch read refuses duplicate keys; a rule may name a user twice.
+        named.sort();
+        named.dedup();
+        let existing = self.users.existing(tenant, &named).await?;
+        let problems = setting.validate(&schema, &|user| existing.contains(user));
+        problems.into_result(()).map_err(SettingError::Invalid)
+    }
+
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+    ) -> Result<Revisioned<Setting>, SettingError> {
+        self.validate(tenant, setting).await?;
+        Ok(self.settings.create(tenant, id, setting).await?)
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Revisioned<Setting>, SettingError> {
+        self.settings
+            .get(tenant, kind, id)
+            .await?
+            .ok_or(SettingError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        page: &PageRequest,
+    ) -> Result<Page<(SettingId, Revisioned<Setting>)>, SettingError> {
+        Ok(self.settings.list(tenant, kind, page).await?)
+    }
+
+    /// Replaces a setting if the stored revision is still `expected`.
+    pub async fn replace(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        setting: &Setting,
+        expected: u64,
+    ) -> Result<Revisioned<Setting>, SettingError> {
+        self.validate(tenant, setting).await?;
+        Ok(self.settings.replace(tenant, id, setting, expected).await?)
+    }
+
+    /// Deletes a setting that no workflow names (active or not: a draft activated later would
+    /// otherwise fail at send time).
+    pub async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+        expected: u64,
+    ) -> Result<(), SettingError> {
+        let users = self.workflows_naming(tenant, kind, id).await?;
+        if !users.is_empty() {
+            return Err(SettingError::InUse(users));
+        }
+        Ok(self.settings.delete(tenant, kind, id, expected).await?)
+    }
+
+    /// The workflows whose actions name the setting, as `'name' (id)`.
+    async fn workflows_naming(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Vec<String>, SettingError> {
+        let mut names = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = self
+                .workflows
+                .list(tenant, WorkflowFilter::default(), &page)
+                .await?;
+            for workflow in found.items {
+                let mut refs = Vec::new();
+                for action in &workflow.value.definition.actions {
+                    action.settings(&mut refs);
+                }
+                if refs.iter().any(|(k, i)| *k == kind && i == id) {
+                    names.push(format!(
+                        "'{}' ({})",
+                        workflow.value.definition.name, workflow.value.id
+                    ));
+                }
+            }
+            match found.next {
+                Some(next) => page.cursor = Some(next),
+                None => return Ok(names),
+            }
+        }
+    }
+
+    pub async fn tenant_settings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Revisioned<TenantSettings>, SettingError> {
+        Ok(self.settings.tenant_settings(tenant).await?)
+    }
+
+    /// Saves the tenant's settings if valid and the stored revision is still `expected`.
+    pub async fn put_tenant_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        expected: u64,
+    ) -> Result<Revisioned<TenantSettings>, SettingError> {
+        settings
+            .validate()
+            .into_result(())
+            .map_err(SettingError::Invalid)?;
+        Ok(self
+            .settings
+            .put_tenant_settings(tenant, settings, expected)
+            .await?)
+    }
+}

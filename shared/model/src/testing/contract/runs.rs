@@ -1,0 +1,285 @@
+//! The run ledger's runs: claims that lose races, takeovers, retries, runs that stay succeeded,
+//! and the histories. Commits with effects are in [`super::commits`].
+
+use super::{Tenants, all_pages, at, second_page};
+use crate::ids::{ActionId, RecordId, TenantId, WorkflowId};
+use crate::run::ledger::RunLedger;
+use crate::run::{RunRecord, RunStatus};
+use crate::store::ClaimOutcome::{Claimed, LostRace};
+use crate::store::{ClaimOutcome, PageRequest, StoreError};
+
+/// A run of action `a1` of workflow `wf-runs` for record `r-runs`, keyed by `name`.
+pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64) -> RunRecord {
+    RunRecord {
+        key: format!("{tenant}/wf-runs/v1/r-runs/Y2026/{name}"),
+        tenant: tenant.clone(),
+        workflow: WorkflowId::new("wf-runs").expect("a valid workflow id"),
+        version: 1,
+        record: RecordId::new("r-runs").expect("a valid record id"),
+        action: ActionId::new("a1").expect("a valid action id"),
+        kind: "sms".into(),
+        cause: "Y2026".into(),
+        status,
+        attempts: 1,
+        started_at: at(minutes),
+        updated_at: at(minutes),
+        lease_until: None,
+        output: Vec::new(),
+        error: None,
+    }
+}
+
+pub(super) async fn stored(ledger: &dyn RunLedger, r: &RunRecord) -> Option<RunRecord> {
+    ledger.get(&r.tenant, &r.key).await.expect("get a run")
+}
+
+async fn claim(ledger: &dyn RunLedger, r: &RunRecord, over: Option<&RunRecord>) -> ClaimOutcome {
+    ledger.claim(r, over).await.expect("claim a run")
+}
+
+async fn record(ledger: &dyn RunLedger, r: &RunRecord) {
+    let outcome = ledger.record(r).await.expect("record a run");
+    assert_eq!(outcome, Claimed, "recording {} (not succeeded yet)", r.key);
+}
+
+pub async fn a_run_is_claimed_once(ledger: &dyn RunLedger, t: &Tenants) {
+    let first = RunRecord {
+        lease_until: Some(at(5)),
+        ..run(&t.tenant, "claim", RunStatus::InProgress, 0)
+    };
+    assert_eq!(
+        claim(ledger, &first, None).await,
+        Claimed,
+        "the first claim"
+    );
+    let second = RunRecord {
+        attempts: 2,
+        ..first.clone()
+    };
+    let outcome = claim(ledger, &second, None).await;
+    assert_eq!(outcome, LostRace, "a second claim loses");
+    assert_eq!(
+        stored(ledger, &first).await.as_ref(),
+        Some(&first),
+        "the first stays"
+    );
+    let elsewhere = RunRecord {
+        tenant: t.other.clone(),
+        ..first
+    };
+    assert_eq!(
+        stored(ledger, &elsewhere).await,
+        None,
+        "another tenant sees no run"
+    );
+    let outcome = claim(ledger, &elsewhere, None).await;
+    assert_eq!(outcome, Claimed, "each tenant has a ledger of its own");
+}
+
+pub async fn an_expired_run_is_taken_over_once(ledger: &dyn RunLedger, t: &Tenants) {
+    let expired = RunRecord {
+        lease_until: Some(at(5)),
+        ..run(&t.tenant, "takeover", RunStatus::InProgress, 0)
+    };
+    claim(ledger, &expired, None).await;
+    let takeover = RunRecord {
+        attempts: 2,
+        updated_at: at(10),
+        lease_until: Some(at(15)),
+        ..expired.clone()
+    };
+    let outcome = claim(ledger, &takeover, Some(&expired)).await;
+    assert_eq!(outcome, Claimed, "the expired run is taken over");
+    let rival = RunRecord {
+        lease_until: Some(at(16)),
+        ..takeover.clone()
+    };
+    let outcome = claim(ledger, &rival, Some(&expired)).await;
+    assert_eq!(outcome, LostRace, "the run seen is no longer stored");
+    let failed = RunRecord {
+        status: RunStatus::Failed,
+        ..takeover.clone()
+    };
+    let outcome = claim(ledger, &rival, Some(&failed)).await;
+    assert_eq!(outcome, LostRace, "the stored run has another status");
+    assert_eq!(
+        stored(ledger, &expired).await,
+        Some(takeover),
+        "one takeover"
+    );
+    let ghost = run(&t.tenant, "ghost", RunStatus::InProgress, 0);
+    let outcome = claim(ledger, &ghost, Some(&ghost)).await;
+    assert_eq!(outcome, LostRace, "there is no run to take over");
+    assert_eq!(stored(ledger, &ghost).await, None, "and none is written");
+}
+
+pub async fn a_retry_is_requested_only_for_failed_or_unknown_runs(
+    ledger: &dyn RunLedger,
+    t: &Tenants,
+) {
+    for status in [RunStatus::Failed, RunStatus::Unknown] {
+        let done = RunRecord {
+            lease_until: Some(at(5)),
+            error: Some("rejected".into()),
+            ..run(&t.tenant, &format!("retry-{status:?}"), status, 0)
+        };
+        record(ledger, &done).await;
+        let retry = ledger.request_retry(&done, at(30)).await;
+        let expected = RunRecord {
+            status: RunStatus::Retrying,
+            updated_at: at(30),
+            lease_until: None,
+            ..done.clone()
+        };
+        let retry = retry.expect("request a retry");
+        assert_eq!(
+            retry.as_ref(),
+            Some(&expected),
+            "a {status:?} run is retried"
+        );
+        assert_eq!(
+            stored(ledger, &done).await.as_ref(),
+            Some(&expected),
+            "as stored"
+        );
+        let again = ledger.request_retry(&done, at(31)).await;
+        assert_eq!(
+            again.expect("retry"),
+            None,
+            "the run seen is no longer {status:?}"
+        );
+        assert_eq!(stored(ledger, &done).await, Some(expected), "unchanged");
+    }
+    for status in [
+        RunStatus::Succeeded,
+        RunStatus::InProgress,
+        RunStatus::Retrying,
+    ] {
+        let other = run(&t.tenant, &format!("no-retry-{status:?}"), status, 0);
+        record(ledger, &other).await;
+        let retry = ledger.request_retry(&other, at(30)).await;
+        assert_eq!(
+            retry.expect("retry"),
+            None,
+            "a {status:?} run is not retried"
+        );
+        assert_eq!(stored(ledger, &other).await, Some(other), "unchanged");
+    }
+    let changed = RunRecord {
+        attempts: 2,
+        ..run(&t.tenant, "retry-changed", RunStatus::Failed, 0)
+    };
+    record(ledger, &changed).await;
+    let seen = RunRecord {
+        attempts: 1,
+        ..changed.clone()
+    };
+    let retry = ledger.request_retry(&seen, at(30)).await;
+    assert_eq!(
+        retry.expect("retry"),
+        None,
+        "a run changed since it was read"
+    );
+    assert_eq!(stored(ledger, &changed).await, Some(changed), "unchanged");
+    let ghost = run(&t.tenant, "retry-ghost", RunStatus::Failed, 0);
+    let retry = ledger.request_retry(&ghost, at(30)).await;
+    assert_eq!(retry.expect("retry"), None, "a missing run is not retried");
+    assert_eq!(stored(ledger, &ghost).await, None, "nor written");
+}
+
+pub async fn a_succeeded_run_is_never_overwritten(ledger: &dyn RunLedger, t: &Tenants) {
+    let failed = run(&t.tenant, "final", RunStatus::Failed, 0);
+    record(ledger, &failed).await;
+    let retried = RunRecord {
+        attempts: 2,
+        status: RunStatus::Retrying,
+        ..failed.clone()
+    };
+    record(ledger, &retried).await;
+    let succeeded = RunRecord {
+        attempts: 3,
+        status: RunStatus::Succeeded,
+        output: vec!["msg-1".into()],
+        ..failed.clone()
+    };
+    record(ledger, &succeeded).await;
+    let late = RunRecord {
+        output: vec!["msg-2".into()],
+        ..succeeded.clone()
+    };
+    for later in [&failed, &late] {
+        let outcome = ledger.record(later).await.expect("record");
+        assert_eq!(outcome, LostRace, "a succeeded run stays as it is");
+    }
+    assert_eq!(stored(ledger, &failed).await, Some(succeeded), "unchanged");
+}
+
+/// The names the runs were keyed by ([`run`]).
+fn keys(runs: &[RunRecord]) -> Vec<&str> {
+    runs.iter()
+        .map(|r| r.key.rsplit('/').next().unwrap_or_default())
+        .collect()
+}
+
+pub async fn history_lists_a_workflows_runs_latest_first(ledger: &dyn RunLedger, t: &Tenants) {
+    for (name, minutes) in [("h-1", 10), ("h-3", 30), ("h-2", 20)] {
+        record(ledger, &run(&t.tenant, name, RunStatus::Failed, minutes)).await;
+    }
+    let elsewhere = RunRecord {
+        workflow: WorkflowId::new("wf-else").expect("a valid workflow id"),
+        ..run(&t.tenant, "h-else", RunStatus::Failed, 40)
+    };
+    record(ledger, &elsewhere).await;
+    record(ledger, &run(&t.other, "h-x", RunStatus::Failed, 50)).await;
+    let workflow = WorkflowId::new("wf-runs").expect("a valid workflow id");
+    let workflow = &workflow;
+    let history = |limit| {
+        all_pages("history", limit, move |page| async move {
+            ledger.history(&t.tenant, workflow, &page).await
+        })
+    };
+    let expected = ["h-3", "h-2", "h-1"];
+    assert_eq!(keys(&history(2).await), expected, "latest first");
+    let again = run(&t.tenant, "h-1", RunStatus::Failed, 60);
+    record(ledger, &again).await;
+    let listed = history(10).await;
+    let expected = ["h-1", "h-3", "h-2"];
+    assert_eq!(
+        keys(&listed),
+        expected,
+        "a run recorded again moves up, once"
+    );
+    assert_eq!(listed[0], again, "listed as stored");
+    let page = second_page("history", 2, |p| async move {
+        ledger.history(&t.tenant, workflow, &p).await
+    })
+    .await;
+    let result = ledger.history(&t.other, workflow, &page).await;
+    refused!(result, StoreError::BadCursor, "another tenant's cursor");
+}
+
+pub async fn record_history_lists_a_records_runs_latest_first(ledger: &dyn RunLedger, t: &Tenants) {
+    let of = |name: &str, workflow: &str, record: &str, minutes| RunRecord {
+        workflow: WorkflowId::new(workflow).expect("a valid workflow id"),
+        record: RecordId::new(record).expect("a valid record id"),
+        ..run(&t.tenant, name, RunStatus::Failed, minutes)
+    };
+    record(ledger, &of("rh-1", "wf-a", "r-x", 10)).await;
+    record(ledger, &of("rh-2", "wf-b", "r-x", 20)).await;
+    record(ledger, &of("rh-3", "wf-a", "r-y", 30)).await;
+    let x = RecordId::new("r-x").expect("a valid record id");
+    let x = &x;
+    let listed = all_pages("record history", 1, |page| async move {
+        ledger.record_history(&t.tenant, x, &page).await
+    })
+    .await;
+    let expected = ["rh-2", "rh-1"];
+    assert_eq!(keys(&listed), expected, "of every workflow, latest first");
+    let first = PageRequest::first(10);
+    let stranger = ledger.record_history(&t.other, x, &first).await;
+    let stranger = stranger.expect("record history").items;
+    assert!(
+        stranger.is_empty(),
+        "another tenant sees none: {stranger:?}"
+    );
+}

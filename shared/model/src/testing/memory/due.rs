@@ -1,0 +1,351 @@
+//! The `due` index of the schedule table in memory, and the scan window.
+//!
+//! As in the adapter, the index is sparse and sharded: it holds armed entries (those with a next
+//! occurrence), every outbox and every maintenance request, each in shard
+//! [`due_shard`](crate::schedule::due_shard) of (tenant, workflow, record) (record `M` for a
+//! maintenance request), under `due_at`:
+//!
+//! | item | due_at |
+//! |------|--------|
+//! | entry | `<fire instant>#E#<tenant>/<workflow>/<record>` |
+//! | maintenance | `<request instant>#M#<tenant>/<workflow>` |
+//! | outbox | `<retry instant>#O#<tenant>/<workflow>/<record>` |
+//!
+//! with instants at whole seconds. `due(shard, now, page)` is the adapter's Query `due_shard =
+//! S<nn> AND due_at <= <now>#~`: what is due by `now` at whole seconds, ordered by `due_at` as a
+//! string (oldest first; at one instant entries, then maintenance, then outboxes; ties by the
+//! table key), in pages of up to 1,000 (the adapter's own clamp), with `items_read` the Query's
+//! Count (no filter, so every item of the page).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::paging::{Position, Query, SortKey};
+use super::schedule::{MemoryScheduleStore, TenantSchedule, instant, whole_seconds};
+use crate::ids::{RecordId, TenantId};
+use crate::schedule::due_shard;
+use crate::schedule::ports::{DueIndex, DueItem, DuePage};
+use crate::store::{PageRequest, StoreError};
+
+/// The adapter's page clamp for the due index.
+const MAX_DUE_PAGE: u32 = 1000;
+
+fn entry_due_at(at: DateTime<Utc>, tenant: &TenantId, item: &str) -> String {
+    format!("{}#E#{tenant}/{item}", instant(at))
+}
+
+/// Every item of one tenant's partitions that sits in `shard` of the index, with its position.
+fn indexed(tenant: &TenantId, t: &TenantSchedule, shard: u32) -> Vec<(Position, DueItem)> {
+    let mut items = Vec::new();
+    for ((workflow, record), entry) in &t.entries {
+        let Some(next) = &entry.next else {
+            continue;
+        };
+        if due_shard(tenant, workflow, record) != shard {
+            continue;
+        }
+        let position = vec![
+            entry_due_at(next.fire_at, tenant, &format!("{workflow}/{record}")),
+            format!("T#{tenant}#W#{workflow}"),
+            format!("R#{record}"),
+        ];
+        items.push((position, DueItem::Entry(entry.clone())));
+    }
+    for ((workflow, record, cause), stored) in &t.outboxes {
+        if due_shard(tenant, workflow, record) != shard {
+            continue;
+        }
+        let mut outbox = stored.outbox.clone();
+        // The due index gives back the retry instant of `due_at`, at whole seconds.
+        let retry = stored
+            .due_at
+            .split('#')
+            .next()
+            .and_then(|at| at.parse().ok());
+        outbox.retry_after = retry.unwrap_or_else(|| whole_seconds(outbox.retry_after));
+        let position = vec![
+            stored.due_at.clone(),
+            format!("T#{tenant}#W#{workflow}"),
+            format!("O#{record}#{cause}"),
+        ];
+        items.push((position, DueItem::Outbox(outbox)));
+    }
+    let maintenance_record = RecordId::new("M");
+    for (workflow, stored) in &t.maintenance {
+        let in_shard = maintenance_record
+            .as_ref()
+            .is_ok_and(|m| due_shard(tenant, workflow, m) == shard);
+        if !in_shard {
+            continue;
+        }
+        let position = vec![
+            stored.due_at.clone(),
+            format!("T#{tenant}#W#{workflow}"),
+            "M".to_owned(),
+        ];
+        items.push((position, DueItem::Maintenance(stored.request.clone())));
+    }
+    items
+}
+
+#[async_trait]
+impl DueIndex for MemoryScheduleStore {
+    async fn due(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError> {
+        let query = Query::new("due_shard", format!("S{shard:02}"))
+            .sort(SortKey::AtMost(format!("{}#~", instant(now))))
+            .max_limit(MAX_DUE_PAGE);
+        self.read(|s| {
+            let items = s
+                .tenants
+                .iter()
+                .flat_map(|(tenant, t)| indexed(tenant, t, shard));
+            let found = query.page(items, page, |_| true)?;
+            Ok(DuePage {
+                items_read: found.evaluated as u64,
+                items: found.items,
+                next: found.next,
+            })
+        })
+    }
+
+    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|s| {
+            s.scan_end
+                .as_deref()
+                .map(|end| {
+                    end.parse::<DateTime<Utc>>()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))
+                })
+                .transpose()
+        })
+    }
+
+    /// `attribute_not_exists(last_end) OR last_end < :end`; an earlier or equal end is dropped
+    /// without an error.
+    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|s| {
+            let end = instant(end);
+            if s.schedule.scan_end.as_ref().is_none_or(|last| *last < end) {
+                s.schedule.scan_end = Some(end);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::WorkflowId;
+    use crate::schedule::ports::{
+        Maintenance, MaintenanceKind, MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes,
+        ScheduleEntries, ScheduleEntry,
+    };
+    use crate::store::ClaimOutcome;
+    use crate::trigger::{Occurrence, OccurrenceKey};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// Record ids of tenant/workflow that fall in one shard.
+    fn same_shard(tenant: &TenantId, workflow: &WorkflowId, n: usize) -> (u32, Vec<RecordId>) {
+        let shard = due_shard(tenant, workflow, &RecordId::new("r0").unwrap());
+        let ids = (0..1000)
+            .map(|i| RecordId::new(format!("r{i}")).unwrap())
+            .filter(|r| due_shard(tenant, workflow, r) == shard)
+            .take(n)
+            .collect();
+        (shard, ids)
+    }
+
+    fn entry(
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+        fire: &str,
+    ) -> ScheduleEntry {
+        ScheduleEntry {
+            tenant: tenant.clone(),
+            workflow: workflow.clone(),
+            version: 1,
+            record: record.clone(),
+            next: Some(Occurrence {
+                key: OccurrenceKey::Year(2026),
+                fire_at: at(fire),
+            }),
+            last_fired: None,
+            revision: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn due_lists_one_shard_oldest_first_up_to_now_at_whole_seconds() {
+        let store = MemoryScheduleStore::new();
+        let tenant = TenantId::new("t1").unwrap();
+        let workflow = WorkflowId::new("w1").unwrap();
+        let (shard, ids) = same_shard(&tenant, &workflow, 4);
+        let fires = [
+            "2026-05-17T01:00:00.500Z",
+            "2026-05-17T00:00:00Z",
+            "2026-05-17T01:00:01Z",
+        ];
+        for (record, fire) in ids.iter().zip(fires) {
+            store
+                .put(&entry(&tenant, &workflow, record, fire))
+                .await
+                .unwrap();
+        }
+        let mut disarmed = entry(&tenant, &workflow, &ids[3], fires[1]);
+        disarmed.next = None;
+        store.put(&disarmed).await.unwrap();
+        let page = store
+            .due(
+                shard,
+                at("2026-05-17T01:00:00.200Z"),
+                &PageRequest::first(10),
+            )
+            .await
+            .unwrap();
+        let due: Vec<&RecordId> = page
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                DueItem::Entry(e) => Some(&e.record),
+                _ => None,
+            })
+            .collect();
+        // 01:00:00.5 is due at 01:00:00.2: both are 01:00:00 at whole seconds.
+        assert_eq!(due, [&ids[1], &ids[0]]);
+        assert_eq!(page.items_read, 2);
+        let other = store
+            .due(
+                (shard + 1) % 16,
+                at("2030-01-01T00:00:00Z"),
+                &PageRequest::first(10),
+            )
+            .await
+            .unwrap();
+        assert!(other.items.iter().all(
+            |i| !matches!(i, DueItem::Entry(e) if e.tenant == tenant && ids.contains(&e.record))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_claim_moves_the_entry_with_its_outbox_and_a_stale_claim_loses() {
+        let store = MemoryScheduleStore::new();
+        let tenant = TenantId::new("t1").unwrap();
+        let workflow = WorkflowId::new("w1").unwrap();
+        let (shard, ids) = same_shard(&tenant, &workflow, 1);
+        store
+            .put(&entry(&tenant, &workflow, &ids[0], "2026-05-17T01:00:00Z"))
+            .await
+            .unwrap();
+        let stored = store
+            .get(&tenant, &workflow, &ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.revision, 1);
+        let outbox = Outbox {
+            tenant: tenant.clone(),
+            workflow: workflow.clone(),
+            record: ids[0].clone(),
+            cause: "Y2026".into(),
+            jobs: Vec::new(),
+            retry_after: at("2026-05-17T01:05:00.700Z"),
+        };
+        let next = Occurrence {
+            key: OccurrenceKey::Year(2027),
+            fire_at: at("2027-05-17T01:00:00.900Z"),
+        };
+        let key = OccurrenceKey::Year(2026);
+        let claimed = store.claim(&stored, Some(&next), &key, Some(&outbox)).await;
+        assert_eq!(claimed.unwrap(), ClaimOutcome::Claimed);
+        let again = store.claim(&stored, Some(&next), &key, Some(&outbox)).await;
+        assert_eq!(again.unwrap(), ClaimOutcome::LostRace);
+        let moved = store
+            .get(&tenant, &workflow, &ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((moved.revision, moved.last_fired), (2, Some(key)));
+        assert_eq!(moved.next.unwrap().fire_at, at("2027-05-17T01:00:00Z"));
+        // The outbox is due at its retry instant and can be taken over once.
+        let page = store
+            .due(shard, at("2026-05-17T01:05:00Z"), &PageRequest::first(10))
+            .await
+            .unwrap();
+        let Some(DueItem::Outbox(due)) = page.items.first() else {
+            panic!("the outbox should be due: {page:?}");
+        };
+        assert_eq!(due.retry_after, at("2026-05-17T01:05:00Z"));
+        let until = at("2026-05-17T01:10:00Z");
+        assert_eq!(
+            store.take_outbox(due, until).await.unwrap(),
+            ClaimOutcome::Claimed
+        );
+        assert_eq!(
+            store.take_outbox(due, until).await.unwrap(),
+            ClaimOutcome::LostRace
+        );
+        store.clear_outbox(due).await.unwrap();
+        assert!(store.outboxes(&tenant).is_empty());
+    }
+
+    #[tokio::test]
+    async fn maintenance_checkpoints_only_their_own_request_and_the_scan_end_never_goes_back() {
+        let store = MemoryScheduleStore::new();
+        let request = Maintenance {
+            tenant: TenantId::new("t1").unwrap(),
+            workflow: WorkflowId::new("w1").unwrap(),
+            version: 2,
+            kind: MaintenanceKind::Backfill,
+            cursor: None,
+        };
+        store
+            .request_maintenance(&request, at("2026-05-17T00:00:00Z"))
+            .await
+            .unwrap();
+        let stale = Maintenance {
+            version: 1,
+            ..request.clone()
+        };
+        store.checkpoint_maintenance(&stale, None).await.unwrap();
+        store
+            .checkpoint_maintenance(&request, Some("c1".into()))
+            .await
+            .unwrap();
+        let shard = due_shard(
+            &request.tenant,
+            &request.workflow,
+            &RecordId::new("M").unwrap(),
+        );
+        let page = store
+            .due(shard, at("2026-05-17T00:00:00Z"), &PageRequest::first(10))
+            .await
+            .unwrap();
+        let expected = Maintenance {
+            cursor: Some("c1".into()),
+            ..request
+        };
+        assert_eq!(page.items, vec![DueItem::Maintenance(expected)]);
+        store
+            .save_scan_end(at("2026-05-17T00:05:00Z"))
+            .await
+            .unwrap();
+        store
+            .save_scan_end(at("2026-05-17T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.last_scan_end().await.unwrap(),
+            Some(at("2026-05-17T00:05:00Z"))
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! The due schedule in memory, as `DynamoScheduleStore` keeps it in the schedule table: per
+//! (tenant, workflow) partition, the entries (`R#<record>`), outboxes (`O#<record>#<cause>`), the
+//! maintenance request (`M`), handled stream events (`V#<event>`) and last work-workflow runs
+//! (`L#<record>`); and one global scan state. The due index is in `due.rs`.
+//!
+//! What the adapter stores as an instant string at whole seconds comes back here at whole
+//! seconds too: an entry's next fire instant after a claim, an outbox's `retry_after` as the due
+//! index returns it, a last run, the scan end. Conditions on those compare the same strings the
+//! adapter compares (`take_outbox`'s `due_at = :seen`).
+//!
+//! Conditions, as the adapter's:
+//! - `put`: revision 0 must not exist, else the stored revision must be `entry.revision`;
+//!   refused is `LostRace`. `delete` is unconditional.
+//! - `claim`: the stored revision must be `entry.revision` (absent: `LostRace`); the entry moves
+//!   to `next` (or is disarmed), its `last_fired` and revision move on, its version stays, and the
+//!   outbox (when given) is put in the same step.
+//! - `claim_event`: the event mark must not exist (`LostRace`); mark, last run and outbox together.
+//! - `take_outbox`: the stored outbox's due instant must still be the one seen (`LostRace`).
+//! - `checkpoint_maintenance`: only the request of that version and kind; otherwise a no-op.
+//!
+//! Handled-event marks never expire here (their TTL is three days in the table).
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::paging::{Query, SortKey};
+use super::world::{Access, State, StoreKind, World, store_controls};
+use crate::ids::{RecordId, TenantId, WorkflowId};
+use crate::schedule::ports::{
+    Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes, ScheduleEntries,
+    ScheduleEntry,
+};
+use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
+use crate::trigger::{Occurrence, OccurrenceKey};
+
+#[derive(Default)]
+pub(super) struct Tables {
+    pub(super) tenants: HashMap<TenantId, TenantSchedule>,
+    /// `SCAN`/`STATE` `last_end`, as its instant string.
+    pub(super) scan_end: Option<String>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantSchedule {
+    /// `revision` is the stored one.
+    pub(super) entries: BTreeMap<(WorkflowId, RecordId), ScheduleEntry>,
+    pub(super) outboxes: BTreeMap<(WorkflowId, RecordId, String), StoredOutbox>,
+    pub(super) maintenance: BTreeMap<WorkflowId, StoredMaintenance>,
+    events: BTreeSet<(WorkflowId, String)>,
+    last_runs: BTreeMap<(WorkflowId, RecordId), DateTime<Utc>>,
+}
+
+/// An outbox and its `due_at` (`<retry instant>#O#<tenant>/<workflow>/<record>`).
+#[derive(Debug, Clone)]
+pub(super) struct StoredOutbox {
+    pub(super) outbox: Outbox,
+    pub(super) due_at: String,
+}
+
+/// A maintenance request and its `due_at` (`<request instant>#M#<tenant>/<workflow>`).
+#[derive(Debug, Clone)]
+pub(super) struct StoredMaintenance {
+    pub(super) request: Maintenance,
+    pub(super) due_at: String,
+}
+
+/// A sortable UTC instant at whole seconds, as the adapter writes them.
+pub(super) fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// An instant as it reads back from its whole-second string.
+pub(super) fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.with_nanosecond(0).unwrap_or(at)
+}
+
+pub(super) fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> String {
+    format!(
+        "{}#O#{}/{}/{}",
+        instant(retry_after),
+        outbox.tenant,
+        outbox.workflow,
+        outbox.record
+    )
+}
+
+fn outbox_key(outbox: &Outbox) -> (WorkflowId, RecordId, String) {
+    (
+        outbox.workflow.clone(),
+        outbox.record.clone(),
+        outbox.cause.clone(),
+    )
+}
+
+fn put_outbox(state: &mut State, outbox: &Outbox) {
+    let stored = StoredOutbox {
+        outbox: outbox.clone(),
+        due_at: outbox_due_at(outbox, outbox.retry_after),
+    };
+    state
+        .schedule
+        .tenants
+        .entry(outbox.tenant.clone())
+        .or_default()
+        .outboxes
+        .insert(outbox_key(outbox), stored);
+}
+
+/// The in-memory schedule store: all five schedule traits, hence a
+/// [`ScheduleStore`](crate::schedule::ports::ScheduleStore).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryScheduleStore {
+    pub(super) world: World,
+}
+
+store_controls!(MemoryScheduleStore, StoreKind::Schedule);
+
+impl MemoryScheduleStore {
+    /// A schedule with a table (and so a due index and scan window) of its own.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The outboxes of a tenant still stored (for assertions).
+    pub fn outboxes(&self, tenant: &TenantId) -> Vec<Outbox> {
+        self.world.peek(|s| {
+            s.schedule
+                .tenants
+                .get(tenant)
+                .map(|t| t.outboxes.values().map(|o| o.outbox.clone()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    pub(super) fn read<T>(
+        &self,
+        op: impl FnOnce(&Tables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.world
+            .call(StoreKind::Schedule, Access::Read, |s| op(&s.schedule))
+    }
+
+    pub(super) fn write<T>(
+        &self,
+        op: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.world.call(StoreKind::Schedule, Access::Write, op)
+    }
+}
+
+#[async_trait]
+impl ScheduleEntries for MemoryScheduleStore {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<Option<ScheduleEntry>, StoreError> {
+        self.read(|s| {
+            Ok(s.tenants
+                .get(tenant)
+                .and_then(|t| t.entries.get(&(workflow.clone(), record.clone())).cloned()))
+        })
+    }
+
+    async fn put(&self, entry: &ScheduleEntry) -> Result<ClaimOutcome, StoreError> {
+        self.write(|s| {
+            let t = s.schedule.tenants.entry(entry.tenant.clone()).or_default();
+            let key = (entry.workflow.clone(), entry.record.clone());
+            let admitted = match t.entries.get(&key) {
+                None => entry.revision == 0,
+                Some(stored) => entry.revision != 0 && stored.revision == entry.revision,
+            };
+            if !admitted {
+                return Ok(ClaimOutcome::LostRace);
+            }
+            let mut stored = entry.clone();
+            stored.revision = entry.revision + 1;
+            t.entries.insert(key, stored);
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            if let Some(t) = s.schedule.tenants.get_mut(tenant) {
+                t.entries.remove(&(workflow.clone(), record.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    /// Query `pk = T#<tenant>#W#<workflow> AND begins_with(sk, R#)`: by record id.
+    async fn entries_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        page: &PageRequest,
+    ) -> Result<Page<ScheduleEntry>, StoreError> {
+        let query = Query::new("pk", format!("T#{tenant}#W#{workflow}"))
+            .sort(SortKey::Prefix("R#".to_owned()));
+        self.read(|s| {
+            let items = s
+                .tenants
+                .get(tenant)
+                .into_iter()
+                .flat_map(|t| t.entries.iter())
+                .filter(|((w, _), _)| w == workflow)
+                .map(|((_, record), entry)| (vec![format!("R#{record}")], entry.clone()));
+            let found = query.page(items, page, |_| true)?;
+            Ok(Page {
+                items: found.items,
+                next: found.next,
+            })
+        })
+    }
+}
+
+#[async_trait]
+impl OccurrenceClaims for MemoryScheduleStore {
+    async fn claim(
+        &self,
+        entry: &ScheduleEntry,
+        next: Option<&Occurrence>,
+        occurrence: &OccurrenceKey,
+        outbox: Option<&Outbox>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.write(|s| {
+            let key = (entry.workflow.clone(), entry.record.clone());
+            let stored = s
+                .schedule
+                .tenants
+                .get_mut(&entry.tenant)
+                .and_then(|t| t.entries.get_mut(&key));
+            let Some(stored) = stored.filter(|stored| stored.revision == entry.revision) else {
+                return Ok(ClaimOutcome::LostRace);
+            };
+            stored.revision = entry.revision + 1;
+            stored.last_fired = Some(occurrence.clone());
+            stored.next = next.map(|next| Occurrence {
+                key: next.key.clone(),
+                fire_at: whole_seconds(next.fire_at),
+            });
+            if let Some(outbox) = outbox {
+                put_outbox(s, outbox);
+            }
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn claim_event(
+        &self,
+        outbox: &Outbox,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.write(|s| {
+            let t = s.schedule.tenants.entry(outbox.tenant.clone()).or_default();
+            let mark = (outbox.workflow.clone(), event_id.to_owned());
+            if !t.events.insert(mark) {
+                return Ok(ClaimOutcome::LostRace);
+            }
+            t.last_runs.insert(
+                (outbox.workflow.clone(), outbox.record.clone()),
+                whole_seconds(now),
+            );
+            put_outbox(s, outbox);
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn last_run(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|s| {
+            Ok(s.tenants.get(tenant).and_then(|t| {
+                t.last_runs
+                    .get(&(workflow.clone(), record.clone()))
+                    .copied()
+            }))
+        })
+    }
+}
+
+#[async_trait]
+impl Outboxes for MemoryScheduleStore {
+    async fn take_outbox(
+        &self,
+        outbox: &Outbox,
+        until: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.write(|s| {
+            let seen = outbox_due_at(outbox, outbox.retry_after);
+            let stored = s
+                .schedule
+                .tenants
+                .get_mut(&outbox.tenant)
+                .and_then(|t| t.outboxes.get_mut(&outbox_key(outbox)));
+            let Some(stored) = stored.filter(|stored| stored.due_at == seen) else {
+                return Ok(ClaimOutcome::LostRace);
+            };
+            stored.due_at = outbox_due_at(outbox, until);
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn clear_outbox(&self, outbox: &Outbox) -> Result<(), StoreError> {
+        self.write(|s| {
+            if let Some(t) = s.schedule.tenants.get_mut(&outbox.tenant) {
+                t.outboxes.remove(&outbox_key(outbox));
+            }
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl MaintenanceRequests for MemoryScheduleStore {
+    async fn request_maintenance(
+        &self,
+        request: &Maintenance,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            let due_at = format!("{}#M#{}/{}", instant(now), request.tenant, request.workflow);
+            let stored = StoredMaintenance {
+                request: request.clone(),
+                due_at,
+            };
+            s.schedule
+                .tenants
+                .entry(request.tenant.clone())
+                .or_default()
+                .maintenance
+                .insert(request.workflow.clone(), stored);
+            Ok(())
+        })
+    }
+
+    async fn checkpoint_maintenance(
+        &self,
+        request: &Maintenance,
+        cursor: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            let Some(t) = s.schedule.tenants.get_mut(&request.tenant) else {
+                return Ok(());
+            };
+            // `version = :version AND kind = :kind`: a newer request (another version) stays.
+            let same = t.maintenance.get(&request.workflow).is_some_and(|stored| {
+                stored.request.version == request.version && stored.request.kind == request.kind
+            });
+            if !same {
+                return Ok(());
+            }
+            match cursor {
+                // Only the cursor changes: the request keeps its place in the due index.
+                Some(cursor) => {
+                    if let Some(stored) = t.maintenance.get_mut(&request.workflow) {
+                        stored.request.cursor = Some(cursor);
+                    }
+                }
+                None => {
+                    t.maintenance.remove(&request.workflow);
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! Defining, versioning and activating workflows.
+
+use std::collections::HashMap;
+
+use crate::action::{Catalog, SettingInfo, SettingKind};
+use crate::clock::Clock;
+use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
+use crate::schedule::ports::{Maintenance, MaintenanceKind, ScheduleStore};
+use crate::settings::store::SettingsStore;
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
+use crate::user::directory::UserDirectory;
+use crate::validation::Problems;
+use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
+use crate::workflow::{Stamp, TransitionError, Workflow, WorkflowDefinition, WorkflowStatus};
+
+/// Why a workflow operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("the workflow is not valid")]
+    Invalid(Problems),
+    #[error("no such workflow")]
+    NotFound,
+    #[error("no version {0} of this workflow")]
+    VersionNotFound(u32),
+    #[error("a workflow with this id already exists")]
+    AlreadyExists,
+    /// The caller's If-Match revision is no longer current.
+    #[error("the workflow changed since revision {expected}; reload it and try again")]
+    Stale { expected: u64 },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("an active workflow cannot be deleted; deactivate it first")]
+    DeleteActive,
+    #[error("{0}")]
+    LimitReached(String),
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for WorkflowError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => WorkflowError::NotFound,
+            StoreError::AlreadyExists => WorkflowError::AlreadyExists,
+            StoreError::Conflict { expected } => WorkflowError::Stale { expected },
+            StoreError::LimitReached(message) => WorkflowError::LimitReached(message),
+            other => WorkflowError::Store(other),
+        }
+    }
+}
+
+/// The settings and users a definition names, loaded in one batch each.
+struct LoadedCatalog {
+    settings: HashMap<(SettingKind, SettingId), SettingInfo>,
+    users: std::collections::HashSet<UserId>,
+}
+
+impl Catalog for LoadedCatalog {
+    fn setting(&self, kind: SettingKind, id: &SettingId) -> Option<SettingInfo> {
+        self.settings.get(&(kind, id.clone())).cloned()
+    }
+    fn user_exists(&self, id: &UserId) -> bool {
+        self.users.contains(id)
+    }
+}
+
+/// The workflow use cases over their ports.
+pub struct Workflows<'a> {
+    pub workflows: &'a dyn WorkflowCatalog,
+    pub settings: &'a dyn SettingsStore,
+    pub users: &'a dyn UserDirectory,
+    pub schedule: &'a dyn ScheduleStore,
+    pub clock: &'a dyn Clock,
+}
+
+impl Workflows<'_> {
+    fn stamp(&self, actor: &UserId) -> Stamp {
+        Stamp {
+            by: actor.clone(),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Validates against the tenant's schema and current settings.
+    pub async fn validate(
+        &self,
+        tenant: &TenantId,
+        definition: &WorkflowDefinition,
+    ) -> Result<(), WorkflowError> {
+        let mut refs = Vec::new();
+        let mut users = Vec::new();
+        for action in &definition.actions {
+            action.settings(&mut refs);
+            action.users(&mut users);
+        }
+        refs.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
+        refs.dedup();
+        users.sort();
+        users.dedup();
+        let catalog = LoadedCatalog {
+            settings: self.settings.infos(tenant, &refs).await?,
+            users: self.users.existing(tenant, &users).await?,
+        };
+        let schema = self.settings.tenant_settings(tenant).await?.value.schema();
+        definition
+            .validate(&schema, &catalog)
+            .map(|_| ())
+            .map_err(WorkflowError::Invalid)
+    }
+
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        id: WorkflowId,
+        definition: WorkflowDefinition,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        self.validate(tenant, &definition).await?;
+        let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
+        Ok(self.workflows.create(&workflow).await?)
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        self.workflows
+            .get(tenant, id)
+            .await?
+            .ok_or(WorkflowError::NotFound)
+    }
+
+    /// The current workflow, checked against the caller's If-Match revision when given.
+    async fn current(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        if_match: Option<u64>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let current = self.get(tenant, id).await?;
+        match if_match {
+            Some(expected) if expected != current.revision => {
+                Err(WorkflowError::Stale { expected })
+            }
+            _ => Ok(current),
+        }
+    }
+
+    /// Saves, keeping the due schedule in step: a care workflow that becomes active at a version
+    /// gets a backfill over its module's records, requested before the save so that a crash
+    /// between the two cannot leave it active and unscheduled (a request for a save that then
+    /// fails is dropped by the scan); one that stops being active gets its entries removed.
+    async fn save(
+        &self,
+        current: &Revisioned<Workflow>,
+        next: Workflow,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let change = current.value.active_care_change(&next);
+        let is_care = next.kind == crate::workflow::WorkflowKind::Care;
+        let active_now = next.status == WorkflowStatus::Active;
+        let was_active_at =
+            (current.value.status == WorkflowStatus::Active).then_some(current.value.version);
+        let request = |kind| Maintenance {
+            tenant: next.tenant.clone(),
+            workflow: next.id.clone(),
+            version: next.version,
+            kind,
+            cursor: None,
+        };
+        if is_care && active_now && was_active_at != Some(next.version) {
+            let backfill = request(MaintenanceKind::Backfill);
+            self.schedule
+                .request_maintenance(&backfill, self.clock.now())
+                .await?;
+        }
+        let saved = self.workflows.save(&next, current.revision, change).await?;
+        if is_care && !active_now && was_active_at.is_some() {
+            let cleanup = request(MaintenanceKind::Cleanup);
+            self.schedule
+                .request_maintenance(&cleanup, self.clock.now())
+                .await?;
+        }
+        Ok(saved)
+    }
+
+    /// Replaces the definition; after the first activation this makes a new version.
+    pub async fn update(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        id: &WorkflowId,
+        definition: WorkflowDefinition,
+        if_match: Option<u64>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let current = self.current(tenant, id, if_match).await?;
+        self.validate(tenant, &definition).await?;
+        let (next, _) = current.value.edit(definition, self.stamp(actor))?;
+        self.save(&current, next).await
+    }
+
+    /// Activates after validating again: a setting it names may have gone since it was saved.
+    pub async fn activate(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        id: &WorkflowId,
+        if_match: Option<u64>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let current = self.current(tenant, id, if_match).await?;
+        self.validate(tenant, &current.value.definition).await?;
+        let next = current.value.activate(self.stamp(actor))?;
+        self.save(&current, next).await
+    }
+
+    pub async fn deactivate(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        id: &WorkflowId,
+        if_match: Option<u64>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let current = self.current(tenant, id, if_match).await?;
+        let next = current.value.deactivate(self.stamp(actor))?;
+        self.save(&current, next).await
+    }
+
+    pub async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        if_match: Option<u64>,
+    ) -> Result<(), WorkflowError> {
+        let current = self.current(tenant, id, if_match).await?;
+        if current.value.status == WorkflowStatus::Active {
+            return Err(WorkflowError::DeleteActive);
+        }
+        Ok(self.workflows.delete(tenant, id, current.revision).await?)
+    }
+
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: WorkflowFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<Workflow>>, WorkflowError> {
+        Ok(self.workflows.list(tenant, filter, page).await?)
+    }
+
+    pub async fn versions(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+    ) -> Result<Vec<u32>, WorkflowError> {
+        self.get(tenant, id).await?;
+        Ok(self.workflows.versions(tenant, id).await?)
+    }
+
+    pub async fn version(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        version: u32,
+    ) -> Result<WorkflowDefinition, WorkflowError> {
+        self.get(tenant, id).await?;
+        self.workflows
+            .get_version(tenant, id, version)
+            .await?
+            .ok_or(WorkflowError::VersionNotFound(version))
+    }
+}

@@ -1,0 +1,67 @@
+//! The workflow ports: workflows and every version ever saved, tenant-scoped.
+
+use async_trait::async_trait;
+
+use super::{ActiveCareChange, Workflow, WorkflowDefinition};
+use crate::ids::{TenantId, WorkflowId};
+use crate::schema::Module;
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
+
+/// Workflows and their versions, tenant-scoped.
+#[async_trait]
+pub trait WorkflowStore: Send + Sync {
+    /// Stores a new workflow and its first version; `AlreadyExists` if the id is taken.
+    async fn create(&self, workflow: &Workflow) -> Result<Revisioned<Workflow>, StoreError>;
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+    ) -> Result<Option<Revisioned<Workflow>>, StoreError>;
+
+    /// One version's definition; every version ever saved stays readable.
+    async fn get_version(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        version: u32,
+    ) -> Result<Option<WorkflowDefinition>, StoreError>;
+
+    /// Saves `next` if the stored revision is still `expected`, writing its version when it is
+    /// new and applying `active` atomically with it.
+    async fn save(
+        &self,
+        next: &Workflow,
+        expected: u64,
+        active: ActiveCareChange,
+    ) -> Result<Revisioned<Workflow>, StoreError>;
+}
+
+/// Listing filter for workflows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkflowFilter {
+    pub module: Option<Module>,
+}
+
+/// Listing and deleting workflows.
+#[async_trait]
+pub trait WorkflowCatalog: WorkflowStore {
+    /// The tenant's workflows, ordered by module then id.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        filter: WorkflowFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Revisioned<Workflow>>, StoreError>;
+
+    /// Every version number of a workflow, oldest first.
+    async fn versions(&self, tenant: &TenantId, id: &WorkflowId) -> Result<Vec<u32>, StoreError>;
+
+    /// Deletes the workflow and its versions if the stored revision is still `expected`.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        id: &WorkflowId,
+        expected: u64,
+    ) -> Result<(), StoreError>;
+}

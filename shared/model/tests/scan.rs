@@ -1,0 +1,397 @@
+//! The trigger scan over the in-memory stores: backfill on activation, exactly one firing per
+//! occurrence, crash recovery through the outbox, re-scheduling after an edit, deactivation,
+//! catch-up after an outage, and one record due in several workflows at once.
+
+mod support;
+
+use crm_model::ids::{RecordId, WorkflowId};
+use crm_model::ports::{
+    FixedClock, JobPublisher, RecordStore, ScheduleEntries, SettingsStore, StoredRecord,
+    WorkflowStore,
+};
+use crm_model::schedule::scan::{ScanError, ScanReport, Scanner};
+use crm_model::schedule::{ActionJob, due_shard};
+use crm_model::testing::memory::PublishFault;
+use serde_json::json;
+use support::{World, at};
+
+impl World {
+    async fn scan_with(
+        &self,
+        now: &str,
+        publisher: &dyn JobPublisher,
+    ) -> Result<ScanReport, ScanError> {
+        let clock = FixedClock(at(now));
+        Scanner {
+            schedule: &self.stores.schedule,
+            records: &self.stores.records,
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            publisher,
+            clock: &clock,
+            page_size: 100,
+            maintenance_pages: 20,
+            on_time_grace: chrono::Duration::minutes(15),
+        }
+        .run()
+        .await
+    }
+
+    async fn scan(&self, now: &str) -> ScanReport {
+        self.scan_with(now, &self.publisher).await.unwrap()
+    }
+
+    fn published_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .publisher
+            .jobs()
+            .iter()
+            .map(ActionJob::idempotency_key)
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+#[tokio::test]
+async fn a_birthday_fires_once_at_eight_for_matching_records_only() {
+    let w = World::new().await;
+    w.customer(
+        "c-today",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-tomorrow",
+        json!({"Name": "Bình", "Phone": "0912345679", "Birthday": "1991-05-18"}),
+    )
+    .await;
+    w.customer(
+        "c-no-phone",
+        json!({"Name": "Chi", "Birthday": "1992-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-no-birthday",
+        json!({"Name": "Dũng", "Phone": "0912345670"}),
+    )
+    .await;
+    // Activated the evening before; its backfill runs with the next scan.
+    w.active_workflow("wf-birthday", "2027-05-16T12:00:00Z")
+        .await;
+    let backfill = w.scan("2027-05-16T12:05:00Z").await;
+    assert_eq!(
+        (backfill.entries_armed, backfill.maintenance_finished),
+        (3, 1),
+        "{backfill:?}"
+    );
+    assert_eq!(backfill.occurrences_fired, 0);
+
+    // 07:59 local (00:59 UTC): nothing yet.
+    assert_eq!(w.scan("2027-05-17T00:59:00Z").await.due_pairs, 0);
+    // 08:00 local: An fires; Chi is due but has no phone.
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!(
+        (
+            eight.due_pairs,
+            eight.occurrences_fired,
+            eight.condition_not_met
+        ),
+        (2, 1, 1),
+        "{eight:?}"
+    );
+    assert_eq!((eight.jobs_published, eight.bus_calls), (2, 1));
+    assert_eq!((eight.index_items_read, eight.records_read), (2, 2));
+    // Scanning again (overlap, retry) fires nothing more.
+    let again = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!((again.due_pairs, again.occurrences_fired), (0, 0));
+    let t = &w.tenant;
+    assert_eq!(
+        w.published_keys(),
+        [
+            format!("{t}/wf-birthday/v1/c-today/Y2027/sms"),
+            format!("{t}/wf-birthday/v1/c-today/Y2027/tell")
+        ]
+    );
+
+    // The next day Bình's turn comes; An is armed for 2028.
+    assert_eq!(w.scan("2027-05-18T01:00:00Z").await.occurrences_fired, 1);
+    let workflow = WorkflowId::new("wf-birthday").unwrap();
+    let an = w
+        .stores
+        .schedule
+        .get(t, &workflow, &RecordId::new("c-today").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(an.next.unwrap().key.to_string(), "Y2028");
+}
+
+#[tokio::test]
+async fn one_record_due_in_two_workflows_is_read_once_and_fires_in_both() {
+    let w = World::new().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    // Two workflows whose entries for c1 share a shard, so one due page holds both.
+    let record = RecordId::new("c1").unwrap();
+    let shard = |name: &str| due_shard(&w.tenant, &WorkflowId::new(name).unwrap(), &record);
+    let second = (0..)
+        .map(|i| format!("wf-note-{i}"))
+        .find(|name| shard(name) == shard("wf-sms"))
+        .unwrap();
+    w.active_workflow("wf-sms", "2027-05-16T12:00:00Z").await;
+    w.active_workflow(&second, "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!(
+        (eight.due_pairs, eight.occurrences_fired, eight.records_read),
+        (2, 2, 1),
+        "{eight:?}"
+    );
+    assert_eq!(eight.bus_calls, 1, "one page, one PutEvents call");
+    assert_eq!(w.publisher.jobs().len(), 4);
+}
+
+#[tokio::test]
+async fn overlapping_scans_fire_each_occurrence_once() {
+    let w = World::new().await;
+    for i in 0..20 {
+        w.customer(
+            &format!("c{i:02}"),
+            json!({"Name": format!("Khách {i}"), "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    }
+    w.active_workflow("wf-race", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    let (a, b, c) = tokio::join!(
+        w.scan("2027-05-17T01:00:00Z"),
+        w.scan("2027-05-17T01:00:05Z"),
+        w.scan("2027-05-17T01:00:10Z")
+    );
+    assert_eq!(
+        a.occurrences_fired + b.occurrences_fired + c.occurrences_fired,
+        20,
+        "{a:?}\n{b:?}\n{c:?}"
+    );
+    let mut keys = w.published_keys();
+    assert_eq!(keys.len(), 40);
+    keys.dedup();
+    assert_eq!(keys.len(), 40, "no job published twice");
+}
+
+#[tokio::test]
+async fn a_scan_killed_after_claiming_loses_nothing_and_the_next_one_publishes_once() {
+    let w = World::new().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.active_workflow("wf-crash", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    w.publisher.fail_next(1, PublishFault::DOWN);
+    assert!(
+        w.scan_with("2027-05-17T01:00:00Z", &w.publisher)
+            .await
+            .is_err()
+    );
+    assert!(w.publisher.jobs().is_empty());
+    // Before the outbox's lease ends no other scan takes it; after, one does, once.
+    let early = w.scan("2027-05-17T01:00:30Z").await;
+    assert_eq!(early.outboxes_replayed, 0, "{early:?}");
+    let recovery = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!(
+        (
+            recovery.outboxes_replayed,
+            recovery.occurrences_fired,
+            recovery.jobs_published
+        ),
+        (1, 0, 2),
+        "{recovery:?}"
+    );
+    assert_eq!(w.publisher.jobs().len(), 2);
+    let later = w.scan("2027-05-17T01:10:00Z").await;
+    assert_eq!((later.outboxes_replayed, later.jobs_published), (0, 0));
+}
+
+#[tokio::test]
+async fn a_store_outage_mid_scan_keeps_the_window_and_the_next_scan_fires_once() {
+    let w = World::new().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.active_workflow("wf-outage", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    w.stores.records.fail_next_reads(1);
+    assert!(
+        w.scan_with("2027-05-17T01:00:00Z", &w.publisher)
+            .await
+            .is_err()
+    );
+    let next = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!(
+        next.window_start,
+        Some(at("2027-05-16T12:05:00Z")),
+        "a failed scan does not move the window"
+    );
+    assert_eq!(
+        (next.occurrences_fired, next.jobs_published),
+        (1, 2),
+        "{next:?}"
+    );
+    assert_eq!(w.publisher.jobs().len(), 2);
+}
+
+#[tokio::test]
+async fn a_birthday_corrected_after_it_fired_waits_for_next_year() {
+    let w = World::new().await;
+    let id = w
+        .customer(
+            "c1",
+            json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    let workflow = w.active_workflow("wf-edit", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    assert_eq!(w.scan("2027-05-17T01:00:00Z").await.occurrences_fired, 1);
+
+    // The birthday was wrong: it is May 20. Upkeep (the records stream) re-plans the entry.
+    let stored = w.stores.records.get(&w.tenant, &id).await.unwrap().unwrap();
+    let mut fields = stored.value.fields.clone();
+    fields.insert("Birthday".into(), json!("1990-05-20"));
+    let changed = StoredRecord {
+        fields,
+        ..stored.value.clone()
+    };
+    w.stores
+        .records
+        .replace(&w.tenant, &changed, stored.revision)
+        .await
+        .unwrap();
+    let settings = w
+        .stores
+        .settings
+        .tenant_settings(&w.tenant)
+        .await
+        .unwrap()
+        .value;
+    let head = w
+        .stores
+        .workflows
+        .get(&w.tenant, &workflow)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let clock = FixedClock(at("2027-05-17T03:00:00Z"));
+    let upkeep = crm_model::schedule::upkeep::Upkeep {
+        schedule: &w.stores.schedule,
+        clock: &clock,
+    };
+    let record = changed.typed(&settings.schema());
+    let pinned = crm_model::schedule::upkeep::PinnedWorkflow {
+        id: &workflow,
+        version: head.version,
+        definition: &head.definition,
+    };
+    upkeep
+        .refresh(&w.tenant, &settings, pinned, &id, Some(&record))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        w.scan("2027-05-20T01:00:00Z").await.occurrences_fired,
+        0,
+        "2027 already fired"
+    );
+    let entry = w
+        .stores
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().fire_at, at("2028-05-20T01:00:00Z"));
+    assert_eq!(w.publisher.jobs().len(), 2);
+}
+
+#[tokio::test]
+async fn a_deactivated_workflow_fires_nothing_and_its_entries_go() {
+    let w = World::new().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    let workflow = w.active_workflow("wf-off", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    let clock = FixedClock(at("2027-05-16T20:00:00Z"));
+    w.use_cases(&clock)
+        .deactivate(&w.tenant, &support::admin(), &workflow, None)
+        .await
+        .unwrap();
+    let cleanup = w.scan("2027-05-16T20:05:00Z").await;
+    assert_eq!(
+        (cleanup.entries_removed, cleanup.maintenance_finished),
+        (1, 1),
+        "{cleanup:?}"
+    );
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!((eight.due_pairs, eight.occurrences_fired), (0, 0));
+    assert!(w.publisher.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn after_an_outage_the_catch_up_policy_and_max_lateness_decide() {
+    let w = World::new().await;
+    // Due at 08:00 on May 17 (01:00 UTC); max lateness 12 h, latest-only.
+    w.customer(
+        "c-recent",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    w.customer(
+        "c-stale",
+        json!({"Name": "Bình", "Phone": "0912345679", "Birthday": "1990-05-16"}),
+    )
+    .await;
+    w.active_workflow("wf-outage", "2027-05-15T12:00:00Z").await;
+    w.scan("2027-05-15T12:05:00Z").await;
+    // No scan ran from May 15 12:05 until May 17 10:00 UTC.
+    let late = w.scan("2027-05-17T10:00:00Z").await;
+    assert_eq!((late.occurrences_fired, late.too_late), (1, 1), "{late:?}");
+    assert!(
+        w.publisher
+            .jobs()
+            .iter()
+            .all(|j| j.record.as_str() == "c-recent")
+    );
+}
+
+#[tokio::test]
+async fn activating_at_noon_does_not_greet_this_mornings_birthdays() {
+    let w = World::new().await;
+    let id = w
+        .customer(
+            "c-morning",
+            json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-16"}),
+        )
+        .await;
+    let workflow = w.active_workflow("wf-noon", "2027-05-16T05:00:00Z").await;
+    let backfill = w.scan("2027-05-16T05:05:00Z").await;
+    assert_eq!((backfill.entries_armed, backfill.occurrences_fired), (1, 0));
+    let entry = w
+        .stores
+        .schedule
+        .get(&w.tenant, &workflow, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.next.unwrap().key.to_string(), "Y2028");
+}

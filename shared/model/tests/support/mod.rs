@@ -1,0 +1,125 @@
+//! The world the use-case tests run in: one tenant over the in-memory stores, with an
+//! administrator, an SMS provider and template, and a recording bus.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord, UserDirectory};
+use crm_model::settings::{Setting, SmsGateway, SmsProvider};
+use crm_model::template::SmsTemplate;
+use crm_model::testing::memory::{MemoryStores, RecordingPublisher};
+use crm_model::user::{Role, User};
+use crm_model::workflow::WorkflowDefinition;
+use crm_model::workflow::service::Workflows;
+use serde_json::json;
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test instant")
+}
+
+pub fn admin() -> UserId {
+    UserId::new("u-admin").unwrap()
+}
+
+pub struct World {
+    pub stores: MemoryStores,
+    pub publisher: RecordingPublisher,
+    pub tenant: TenantId,
+}
+
+pub fn birthday_definition() -> WorkflowDefinition {
+    serde_json::from_value(json!({
+        "module": "Customer", "name": "Sinh nhật",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00",
+                    "catch_up": {"policy": "latest_only", "max_lateness_minutes": 720}},
+        "condition": {"type": "matching", "group": {"combine": "and", "rules": [{"field": "Phone", "op": "is_not_empty"}]}},
+        "actions": [
+            {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-birthday"},
+            {"kind": "notification", "id": "tell", "name": "Báo", "notify_owner": true, "message": "Sinh nhật #Name"}
+        ]
+    }))
+    .unwrap()
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let stores = MemoryStores::new();
+        let tenant = TenantId::new("acme").unwrap();
+        let user = User {
+            id: admin(),
+            name: "Quản trị".into(),
+            email: "admin@example.vn".into(),
+            phone: None,
+            team: None,
+            role: Role::Administrator,
+            active: true,
+        };
+        stores.users.put(&tenant, &user).await.unwrap();
+        let provider = Setting::SmsProvider(SmsProvider {
+            name: "SNS".into(),
+            gateway: SmsGateway::Sns {
+                sender_id: "CRM".into(),
+            },
+        });
+        let template = Setting::SmsTemplate(SmsTemplate {
+            name: "Sinh nhật".into(),
+            module: crm_model::schema::Module::Customer,
+            body: "Chúc mừng sinh nhật #Name".into(),
+        });
+        stores
+            .settings
+            .create(&tenant, &SettingId::new("sms").unwrap(), &provider)
+            .await
+            .unwrap();
+        stores
+            .settings
+            .create(&tenant, &SettingId::new("sms-birthday").unwrap(), &template)
+            .await
+            .unwrap();
+        World {
+            stores,
+            publisher: RecordingPublisher::new(),
+            tenant,
+        }
+    }
+
+    pub fn use_cases<'a>(&'a self, clock: &'a FixedClock) -> Workflows<'a> {
+        Workflows {
+            workflows: &self.stores.workflows,
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            schedule: &self.stores.schedule,
+            clock,
+        }
+    }
+
+    /// A birthday workflow created and activated at `now`.
+    pub async fn active_workflow(&self, id: &str, now: &str) -> WorkflowId {
+        let clock = FixedClock(at(now));
+        let id = WorkflowId::new(id).unwrap();
+        let cases = self.use_cases(&clock);
+        cases
+            .create(&self.tenant, &admin(), id.clone(), birthday_definition())
+            .await
+            .unwrap();
+        cases
+            .activate(&self.tenant, &admin(), &id, None)
+            .await
+            .unwrap();
+        id
+    }
+
+    pub async fn customer(&self, id: &str, fields: serde_json::Value) -> RecordId {
+        let record = StoredRecord {
+            id: RecordId::new(id).unwrap(),
+            module: crm_model::schema::Module::Customer,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        self.stores
+            .records
+            .create(&self.tenant, &record)
+            .await
+            .unwrap();
+        record.id
+    }
+}
