@@ -39,29 +39,42 @@ impl Deps {
     /// The deployed wiring: DynamoDB tables, SNS and the brandname gateway for SMS, Zalo ZNS,
     /// SES v2, signed task sync, the system clock; names from the template's environment.
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
+        let sdk = crm_adapters::config::load_sdk_config().await;
+        Ok(Self::aws(
+            crm_adapters::dynamo::Stores::from_env(&sdk)?,
+            aws_sdk_sns::Client::new(&sdk),
+            aws_sdk_sesv2::Client::new(&sdk),
+        ))
+    }
+
+    /// The AWS wiring over given stores and clients: what the emulator tests and the benchmark
+    /// run (with a table or an interceptor of their own), exactly as deployed otherwise.
+    pub fn aws(
+        stores: crm_adapters::dynamo::Stores,
+        sns: aws_sdk_sns::Client,
+        ses: aws_sdk_sesv2::Client,
+    ) -> Self {
         use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
         use crm_adapters::send::{SesEmailSender, SnsSmsSender};
-        let sdk = crm_adapters::config::load_sdk_config().await;
-        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
-        Ok(Self {
+        Self {
             workflows: Arc::new(stores.workflows),
             records: Arc::new(stores.records),
             settings: Arc::new(stores.settings),
             users: Arc::new(stores.users),
             ledger: Arc::new(stores.runs),
             sms: Arc::new(SmsGateways {
-                sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
+                sns: SnsSmsSender::new(sns),
                 brandname: BrandnameSmsGateway::new(Secrets::from_env()),
             }),
             zns: Arc::new(ZaloZns::new(Secrets::from_env())),
-            email: Arc::new(SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk))),
+            email: Arc::new(SesEmailSender::new(ses)),
             printer: Arc::new(crm_adapters::print::PdfPrinter),
             task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(
                 Secrets::from_env(),
             )),
             clock: Arc::new(SystemClock),
             cache: ExecutorCache::default(),
-        })
+        }
     }
 
     /// The use case over these dependencies.

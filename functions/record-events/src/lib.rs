@@ -31,16 +31,26 @@ impl Deps {
     /// The deployed wiring: DynamoDB tables and the automation bus the template names.
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
         let sdk = crm_adapters::config::load_sdk_config().await;
-        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
-        Ok(Self {
+        let publisher = crm_adapters::events::EventBridgeJobPublisher::from_env(&sdk)?;
+        Ok(Self::aws(
+            crm_adapters::dynamo::Stores::from_env(&sdk)?,
+            publisher,
+        ))
+    }
+
+    /// The AWS wiring over given stores and bus: what the emulator tests run (with a schedule
+    /// table of their own), exactly as deployed otherwise.
+    pub fn aws(
+        stores: crm_adapters::dynamo::Stores,
+        publisher: crm_adapters::events::EventBridgeJobPublisher,
+    ) -> Self {
+        Self {
             workflows: Arc::new(stores.workflows),
             settings: Arc::new(stores.settings),
             schedule: Arc::new(stores.schedule),
-            publisher: Arc::new(crm_adapters::events::EventBridgeJobPublisher::from_env(
-                &sdk,
-            )?),
+            publisher: Arc::new(publisher),
             clock: Arc::new(SystemClock),
-        })
+        }
     }
 
     /// The use case over these dependencies.

@@ -42,18 +42,28 @@ impl Deps {
     /// The deployed wiring: DynamoDB tables and the automation bus the template names.
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
         let sdk = crm_adapters::config::load_sdk_config().await;
-        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
+        let publisher = crm_adapters::events::EventBridgeJobPublisher::from_env(&sdk)?;
         Ok(Self {
+            allow_clock_override: std::env::var("ALLOW_CLOCK_OVERRIDE").is_ok_and(|v| v == "true"),
+            ..Self::aws(crm_adapters::dynamo::Stores::from_env(&sdk)?, publisher)
+        })
+    }
+
+    /// The AWS wiring over given stores and bus: what the emulator tests and the benchmark run
+    /// (with a schedule table of their own), exactly as deployed otherwise.
+    pub fn aws(
+        stores: crm_adapters::dynamo::Stores,
+        publisher: crm_adapters::events::EventBridgeJobPublisher,
+    ) -> Self {
+        Self {
             schedule: Arc::new(stores.schedule),
             records: Arc::new(stores.records),
             workflows: Arc::new(stores.workflows),
             settings: Arc::new(stores.settings),
-            publisher: Arc::new(crm_adapters::events::EventBridgeJobPublisher::from_env(
-                &sdk,
-            )?),
+            publisher: Arc::new(publisher),
             clock: Arc::new(SystemClock),
-            allow_clock_override: std::env::var("ALLOW_CLOCK_OVERRIDE").is_ok_and(|v| v == "true"),
-        })
+            allow_clock_override: false,
+        }
     }
 
     /// The use case over these dependencies, scanning at `clock`'s now.

@@ -33,7 +33,8 @@ const TENANT: &str = "demo-tenant";
 async fn main() -> Result<(), String> {
     let sdk = config::load_sdk_config().await;
     let tables = Tables::from_env().map_err(|e| e.to_string())?;
-    let stores = Stores::new(&aws_sdk_dynamodb::Client::new(&sdk), &tables);
+    // The functions' data layer, as their composition roots build it.
+    let stores = Stores::from_env(&sdk).map_err(|e| e.to_string())?;
     let tenant = TenantId::new(TENANT).map_err(|e| e.to_string())?;
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -16,11 +16,9 @@ use aws_sdk_dynamodb::error::BoxError;
 use chrono::{DateTime, Utc};
 use crm_adapters::Tables;
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
-use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
-use crm_adapters::send::{SesEmailSender, SnsSmsSender};
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord, UserDirectory};
-use crm_model::run::execute::{Executor, JobOutcome};
+use crm_model::run::execute::JobOutcome;
 use crm_model::schedule::ActionJob;
 use crm_model::user::{Role, User};
 use crm_model::workflow::service::Workflows;
@@ -190,28 +188,12 @@ async fn main() {
         };
         stores.records.create(&tenant, &record).await.unwrap();
     }
-    let sms = SmsGateways {
-        sns: SnsSmsSender::new(sns),
-        brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+    // The executor function's own wiring over the counting clients, at the bench's clock.
+    let deps = action_executor::Deps {
+        clock: std::sync::Arc::new(clock),
+        ..action_executor::Deps::aws(stores.clone(), sns, ses)
     };
-    let zns = ZaloZns::new(Secrets::from_env());
-    let email = SesEmailSender::new(ses);
-    let cache = crm_model::run::execute::ExecutorCache::default();
-    let task_sync = crm_adapters::task_sync::HttpTaskSync::new(Secrets::from_env());
-    let executor = Executor {
-        workflows: &stores.workflows,
-        records: &stores.records,
-        settings: &stores.settings,
-        users: &stores.users,
-        ledger: &stores.runs,
-        sms: &sms,
-        zns: &zns,
-        email: &email,
-        printer: &crm_adapters::print::PdfPrinter,
-        task_sync: &task_sync,
-        clock: &clock,
-        cache: &cache,
-    };
+    let executor = deps.executor();
     println!("jobs_per_kind={jobs}");
     let mut total_actions = 0usize;
     let mut total_seconds = 0f64;

@@ -215,16 +215,18 @@ async fn main() {
     } else {
         &real
     };
+    // The scan function's own wiring over the bench's schedule table and chosen publisher.
+    let deps = trigger_scan::Deps::aws(
+        Stores {
+            schedule: schedule.clone(),
+            ..stores.clone()
+        },
+        real.clone(),
+    );
     let scanner = |clock: &'static FixedClock| Scanner {
-        schedule: &schedule,
-        records: &stores.records,
-        workflows: &stores.workflows,
-        settings: &stores.settings,
         publisher,
-        clock,
-        page_size: 100,
         maintenance_pages: u32::MAX,
-        on_time_grace: Duration::minutes(15),
+        ..deps.scanner(clock)
     };
     let backfill_clock: &'static FixedClock = Box::leak(Box::new(FixedClock(
         "2027-05-16T12:05:00Z".parse().unwrap(),

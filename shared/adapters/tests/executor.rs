@@ -4,10 +4,12 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
-use crm_adapters::send::{SesEmailSender, SnsSmsSender};
+use crm_adapters::send::SnsSmsSender;
 use crm_adapters::task_sync::HttpTaskSync;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
@@ -23,10 +25,8 @@ use serde_json::{Value, json};
 struct World {
     stores: Stores,
     schedule: DynamoScheduleStore,
-    sms: SmsGateways,
-    zns: ZaloZns,
-    email: SesEmailSender,
-    task_sync: HttpTaskSync,
+    /// The executor function's own wiring (`action_executor::Deps::aws`) over the emulator.
+    deps: action_executor::Deps,
     tenant: TenantId,
     /// Digits unique to this test, so SMS and mail read back from the emulator are its own.
     tag: String,
@@ -104,16 +104,15 @@ async fn world() -> World {
             .await
             .unwrap();
     }
+    let deps = action_executor::Deps::aws(
+        stores.clone(),
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_sesv2::Client::new(&sdk),
+    );
     World {
         stores,
         schedule,
-        sms: SmsGateways {
-            sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&sdk)),
-            brandname: BrandnameSmsGateway::new(Secrets::from_env()),
-        },
-        zns: ZaloZns::new(Secrets::from_env()),
-        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(&sdk)),
-        task_sync: HttpTaskSync::new(Secrets::from_env()),
+        deps,
         tenant,
         tag,
     }
@@ -187,18 +186,9 @@ impl World {
         // Every delivery in a sandbox of its own, as concurrent Lambda invocations would be.
         let cache = crm_model::run::execute::ExecutorCache::default();
         Executor {
-            workflows: &self.stores.workflows,
-            records: &self.stores.records,
-            settings: &self.stores.settings,
-            users: &self.stores.users,
-            ledger: &self.stores.runs,
-            sms: &self.sms,
-            zns: &self.zns,
-            email: &self.email,
-            printer: &crm_adapters::print::PdfPrinter,
-            task_sync: &self.task_sync,
             clock: &clock,
             cache: &cache,
+            ..self.deps.executor()
         }
         .execute(job)
         .await
@@ -630,10 +620,10 @@ async fn a_zns_action_sends_its_template_parameters_from_the_record() {
     )
     .await;
     let mut w = world().await;
-    w.zns = ZaloZns::new(Secrets::given([(
+    w.deps.zns = Arc::new(ZaloZns::new(Secrets::given([(
         "zalo/oa".to_owned(),
         "oa-token".to_owned(),
-    )]));
+    )])));
     for (id, setting) in [
         (
             "oa",
@@ -812,13 +802,13 @@ async fn a_provider_outage_leaves_the_send_to_the_next_delivery_which_sends_once
     );
     let base = support::serve(gateway).await;
     let mut w = world().await;
-    w.sms = SmsGateways {
+    w.deps.sms = Arc::new(SmsGateways {
         sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&support::sdk().await)),
         brandname: BrandnameSmsGateway::new(Secrets::given([(
             "esms/main".to_owned(),
             r#"{"api_key": "k", "secret_key": "s"}"#.to_owned(),
         )])),
-    };
+    });
     let provider = json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname", "base_url": base, "brandname": "CRMDEMO", "credentials_secret": "esms/main"}});
     w.stores
         .settings
@@ -900,10 +890,10 @@ async fn a_synced_task_is_posted_once_signed_with_the_connections_secret() {
     );
     let base = support::serve(app).await;
     let mut w = world().await;
-    w.task_sync = HttpTaskSync::new(Secrets::given([(
+    w.deps.task_sync = Arc::new(HttpTaskSync::new(Secrets::given([(
         "tasks/hmac".to_owned(),
         "s3cret".to_owned(),
-    )]));
+    )])));
     let connection = json!({"kind": "task_connection", "name": "Jira", "url": format!("{base}/tasks"), "signing_secret": "tasks/hmac"});
     w.stores
         .settings

@@ -17,8 +17,9 @@ use support::JobProbe;
 
 struct World {
     stores: Stores,
+    /// The record-events function's own wiring (`record_events::Deps::aws`) over the emulator.
+    deps: record_events::Deps,
     schedule: DynamoScheduleStore,
-    publisher: EventBridgeJobPublisher,
     tenant: TenantId,
     probe: JobProbe,
 }
@@ -48,10 +49,17 @@ async fn world() -> World {
         active: true,
     };
     stores.users.put(&tenant, &admin).await.unwrap();
+    let deps = record_events::Deps::aws(
+        Stores {
+            schedule: schedule.clone(),
+            ..stores.clone()
+        },
+        publisher,
+    );
     World {
         stores,
+        deps,
         schedule,
-        publisher,
         tenant,
         probe,
     }
@@ -93,11 +101,8 @@ impl World {
     ) -> crm_model::schedule::record_events::Handled {
         let clock = FixedClock(at(now));
         let events = RecordEvents {
-            workflows: &self.stores.workflows,
-            settings: &self.stores.settings,
-            schedule: &self.schedule,
-            publisher: &self.publisher,
             clock: &clock,
+            ..self.deps.record_events()
         };
         events
             .handle(&self.tenant, event_id, &change, &mut BatchCache::default())

@@ -24,6 +24,8 @@ use support::JobProbe;
 
 struct World {
     stores: Stores,
+    /// The scan function's own wiring (`trigger_scan::Deps::aws`) over the emulator.
+    deps: trigger_scan::Deps,
     schedule: DynamoScheduleStore,
     publisher: EventBridgeJobPublisher,
     tenant: TenantId,
@@ -81,8 +83,16 @@ async fn world() -> World {
         .create(&tenant, &SettingId::new("sms-birthday").unwrap(), &template)
         .await
         .unwrap();
+    let deps = trigger_scan::Deps::aws(
+        Stores {
+            schedule: schedule.clone(),
+            ..stores.clone()
+        },
+        publisher.clone(),
+    );
     World {
         stores,
+        deps,
         schedule,
         publisher,
         tenant,
@@ -151,15 +161,9 @@ impl World {
     ) -> Result<ScanReport, crm_model::schedule::scan::ScanError> {
         let clock = FixedClock(at(now));
         Scanner {
-            schedule: &self.schedule,
-            records: &self.stores.records,
-            workflows: &self.stores.workflows,
-            settings: &self.stores.settings,
             publisher,
-            clock: &clock,
-            page_size: 100,
             maintenance_pages: 20,
-            on_time_grace: chrono::Duration::minutes(15),
+            ..self.deps.scanner(&clock)
         }
         .run()
         .await

@@ -188,7 +188,7 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
     for handle in activations.collect::<Vec<_>>() {
         match handle.await.unwrap() {
             Ok(_) => activated += 1,
-            Err(StoreError::LimitReached(_)) => refused += 1,
+            Err(StoreError::LimitReached { .. }) => refused += 1,
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -235,5 +235,5 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         .save(&on, second.revision, activate)
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::LimitReached(_)), "{err:?}");
+    assert!(matches!(err, StoreError::LimitReached { .. }), "{err:?}");
 }

@@ -157,7 +157,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { expected } => ApiError::PreconditionFailed(format!(
                 "the item changed since revision {expected}; reload it and try again"
             )),
-            StoreError::LimitReached(message) => ApiError::Conflict(message),
+            e @ StoreError::LimitReached { .. } => ApiError::Conflict(e.to_string()),
             StoreError::BadCursor => {
                 ApiError::invalid_field("/cursor", "not a cursor this API handed out")
             }
@@ -185,7 +185,7 @@ impl From<WorkflowError> for ApiError {
             e @ (WorkflowError::AlreadyExists
             | WorkflowError::Transition(_)
             | WorkflowError::DeleteActive
-            | WorkflowError::LimitReached(_)) => ApiError::Conflict(e.to_string()),
+            | WorkflowError::LimitReached { .. }) => ApiError::Conflict(e.to_string()),
             WorkflowError::Store(store) => store.into(),
         }
     }

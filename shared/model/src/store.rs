@@ -11,9 +11,12 @@ pub enum StoreError {
     /// Optimistic concurrency: someone else saved first.
     #[error("changed since revision {expected}")]
     Conflict { expected: u64 },
-    /// A tenant limit would be exceeded (active care workflows per module).
-    #[error("{0}")]
-    LimitReached(String),
+    /// The module already has its limit of active care workflows; the text is the domain's.
+    #[error("{module} already has {limit} active care workflows; deactivate one first")]
+    LimitReached {
+        module: crate::schema::Module,
+        limit: usize,
+    },
     /// The store did not answer as it should; worth retrying.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -88,6 +88,7 @@ pub(crate) async fn batch_delete(
 }
 
 /// The DynamoDB stores, built from one client.
+#[derive(Debug, Clone)]
 pub struct Stores {
     pub workflows: DynamoWorkflowStore,
     pub settings: DynamoSettingsStore,

@@ -252,9 +252,7 @@ impl WorkflowStore for DynamoWorkflowStore {
                     } else if condition_failed(reasons, 2) {
                         match active {
                             ActiveCareChange::Activate { module, limit } => {
-                                StoreError::LimitReached(format!(
-                                    "{module} already has {limit} active care workflows"
-                                ))
+                                StoreError::LimitReached { module, limit }
                             }
                             _ => StoreError::Corrupt(
                                 "active care counter is already zero".to_owned(),

@@ -16,7 +16,7 @@ use crm_adapters::Tables;
 use crm_adapters::dynamo::Stores;
 use crm_api::LocalClaims;
 use crm_model::ids::{TenantId, UserId};
-use crm_model::ports::{SystemClock, UserDirectory};
+use crm_model::ports::UserDirectory;
 use crm_model::user::{Role, User};
 
 pub async fn sdk() -> aws_config::SdkConfig {
@@ -63,18 +63,10 @@ pub async fn workflow_api() -> App {
         aws_sdk_eventbridge::Client::new(&sdk().await),
         bus,
     );
-    let state = crm_api::workflow_api::State {
-        workflows: Arc::new(stores.workflows.clone()),
-        settings: Arc::new(stores.settings.clone()),
-        users: Arc::new(stores.users.clone()),
-        schedule: Arc::new(stores.schedule.clone()),
-        records: Arc::new(stores.records.clone()),
-        runs: Arc::new(stores.runs.clone()),
-        publisher: Arc::new(publisher.clone()),
-        clock: Arc::new(SystemClock),
-    };
+    // The function's own composition root over the emulator's tables.
+    let state = workflow_api::state(stores.clone(), Arc::new(publisher.clone()));
     App {
-        router: crm_api::workflow_api::router(state),
+        router: workflow_api::app(state),
         stores,
     }
 }
@@ -216,16 +208,9 @@ pub async fn call_raw(
 pub async fn records_api() -> App {
     let client = dynamodb().await;
     let stores = Stores::new(&client, &tables());
-    let state = crm_api::records_api::State {
-        records: Arc::new(stores.records.clone()),
-        users: Arc::new(stores.users.clone()),
-        settings: Arc::new(stores.settings.clone()),
-        runs: Arc::new(stores.runs.clone()),
-        inbox: Arc::new(stores.inbox.clone()),
-        clock: Arc::new(SystemClock),
-    };
+    let state = records_api::state(stores.clone());
     App {
-        router: crm_api::records_api::router(state),
+        router: records_api::app(state),
         stores,
     }
 }

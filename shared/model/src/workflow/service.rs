@@ -31,8 +31,11 @@ pub enum WorkflowError {
     Transition(#[from] TransitionError),
     #[error("an active workflow cannot be deleted; deactivate it first")]
     DeleteActive,
-    #[error("{0}")]
-    LimitReached(String),
+    #[error("{module} already has {limit} active care workflows; deactivate one first")]
+    LimitReached {
+        module: crate::schema::Module,
+        limit: usize,
+    },
     #[error("storage failed")]
     Store(#[source] StoreError),
 }
@@ -43,7 +46,9 @@ impl From<StoreError> for WorkflowError {
             StoreError::NotFound => WorkflowError::NotFound,
             StoreError::AlreadyExists => WorkflowError::AlreadyExists,
             StoreError::Conflict { expected } => WorkflowError::Stale { expected },
-            StoreError::LimitReached(message) => WorkflowError::LimitReached(message),
+            StoreError::LimitReached { module, limit } => {
+                WorkflowError::LimitReached { module, limit }
+            }
             other => WorkflowError::Store(other),
         }
     }

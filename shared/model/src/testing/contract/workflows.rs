@@ -243,7 +243,7 @@ pub async fn activation_beyond_the_limit_is_refused_and_saves_nothing(
     let result = try_activate(store, &drafts[2], 2).await;
     refused!(
         result,
-        StoreError::LimitReached(_),
+        StoreError::LimitReached { .. },
         "a third activation with a limit of 2"
     );
     let read = stored(store, &drafts[2].value).await;
@@ -260,7 +260,11 @@ pub async fn deactivation_frees_a_slot(store: &dyn WorkflowCatalog, t: &Tenants)
         .await
         .expect("activate the first");
     let result = try_activate(store, &second, 1).await;
-    refused!(result, StoreError::LimitReached(_), "the module is full");
+    refused!(
+        result,
+        StoreError::LimitReached { .. },
+        "the module is full"
+    );
     let off = active.value.deactivate(stamp()).unwrap();
     let change = ActiveCareChange::Deactivate {
         module: Module::Customer,
@@ -276,7 +280,7 @@ pub async fn deactivation_frees_a_slot(store: &dyn WorkflowCatalog, t: &Tenants)
     let result = try_activate(store, &off, 1).await;
     refused!(
         result,
-        StoreError::LimitReached(_),
+        StoreError::LimitReached { .. },
         "the slot was taken again"
     );
 }

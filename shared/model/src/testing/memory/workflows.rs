@@ -34,11 +34,6 @@ struct TenantWorkflows {
     active_care: BTreeMap<Module, u64>,
 }
 
-/// The text of `LimitReached`, as the DynamoDB adapter currently writes it.
-fn limit_message(module: Module, limit: usize) -> String {
-    format!("{module} already has {limit} active care workflows")
-}
-
 /// The in-memory [`WorkflowStore`] and [`WorkflowCatalog`].
 #[derive(Debug, Clone, Default)]
 pub struct MemoryWorkflowStore {
@@ -155,7 +150,7 @@ impl WorkflowStore for MemoryWorkflowStore {
                     // admits the first activation whatever the limit.
                     if let Some(&active) = tenant.active_care.get(&module) {
                         if active >= limit as u64 {
-                            return Err(StoreError::LimitReached(limit_message(module, limit)));
+                            return Err(StoreError::LimitReached { module, limit });
                         }
                     }
                 }
@@ -312,8 +307,8 @@ mod tests {
         store.save(&a, 1, activate).await.unwrap();
         let refused = store.save(&b, 1, activate).await;
         match refused {
-            Err(StoreError::LimitReached(text)) => {
-                assert_eq!(text, "Customer already has 1 active care workflows");
+            Err(StoreError::LimitReached { module, limit }) => {
+                assert_eq!((module, limit), (Module::Customer, 1));
             }
             other => panic!("expected LimitReached, got {other:?}"),
         }
