@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::errors::{built, condition_failed, corrupt, unavailable};
-use super::records::{RecordItem, key};
+use super::record_item::{RecordItem, key};
 use super::{Item, n, s};
 use crm_model::ids::{RecordId, TenantId};
 use crm_model::ports::{StoreError, StoredRecord};

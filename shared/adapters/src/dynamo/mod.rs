@@ -5,6 +5,7 @@ mod errors;
 mod identity;
 mod notifications;
 mod paging;
+mod record_item;
 mod records;
 mod runs;
 mod schedule;
@@ -16,7 +17,8 @@ mod workflows;
 
 pub use identity::identity_items;
 pub use notifications::DynamoNotificationInbox;
-pub use records::{DynamoRecordStore, RECORD_SK, RecordItem, record_pk};
+pub use record_item::{RECORD_SK, RecordItem, record_pk};
+pub use records::DynamoRecordStore;
 pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;

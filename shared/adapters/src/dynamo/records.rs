@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{corrupt, unavailable};
+use super::record_item::{RecordItem, key, record_pk};
 use super::{Item, batch_get, n, put_revisioned, query_page, s};
 use crm_model::ids::{RecordId, TenantId};
 use crm_model::ports::{
@@ -24,79 +25,11 @@ use crm_model::ports::{
 };
 use crm_model::schema::Module;
 
-pub const RECORD_SK: &str = "RECORD";
-
-/// The stored shape of a record; also what the table's stream carries.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RecordItem {
-    pub pk: String,
-    pub sk: String,
-    pub tenant: TenantId,
-    pub id: RecordId,
-    pub module: Module,
-    pub revision: u64,
-    pub fields: serde_json::Map<String, serde_json::Value>,
-    pub gsi1pk: String,
-    pub gsi1sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gsi2pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gsi2sk: Option<String>,
-}
-
-impl RecordItem {
-    pub fn new(tenant: &TenantId, record: &StoredRecord, revision: u64) -> Self {
-        let updated = record
-            .fields
-            .get("UpdatedAt")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        let customer = record.fields.get("Customer").and_then(|v| v.as_str());
-        Self {
-            pk: record_pk(tenant, &record.id),
-            sk: RECORD_SK.to_owned(),
-            tenant: tenant.clone(),
-            id: record.id.clone(),
-            module: record.module,
-            revision,
-            fields: record.fields.clone(),
-            gsi1pk: format!("T#{tenant}#M#{}", record.module),
-            gsi1sk: format!("{updated}#{}", record.id),
-            gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
-            gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
-        }
-    }
-
-    pub fn into_stored(self) -> Revisioned<StoredRecord> {
-        Revisioned {
-            value: StoredRecord {
-                id: self.id,
-                module: self.module,
-                fields: self.fields,
-            },
-            revision: self.revision,
-        }
-    }
-}
-
-pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {
-    format!("T#{tenant}#R#{id}")
-}
-
 /// A stored item read back as a record with its revision.
 fn stored(item: Item) -> Result<Revisioned<StoredRecord>, StoreError> {
     serde_dynamo::from_item::<_, RecordItem>(item)
         .map(RecordItem::into_stored)
         .map_err(corrupt)
-}
-
-pub(super) fn key(tenant: &TenantId, id: &RecordId) -> Item {
-    [
-        ("pk".to_owned(), s(record_pk(tenant, id))),
-        ("sk".to_owned(), s(RECORD_SK)),
-    ]
-    .into_iter()
-    .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{built, condition_failed, corrupt, unavailable};
-use super::records::RecordItem;
+use super::record_item::RecordItem;
 use super::{Item, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{ClaimOutcome, Page, PageRequest, RunLedger, StoreError};

@@ -3,7 +3,7 @@
 use crm_model::ids::TenantId;
 use crm_model::schedule::record_events::Change;
 
-use super::records::{RECORD_SK, RecordItem};
+use super::record_item::{RECORD_SK, RecordItem};
 
 fn image(item: &serde_dynamo::Item) -> Option<RecordItem> {
     if item.is_empty() {

@@ -1,0 +1,78 @@
+//! The stored shape of a record in the records table, its key, and what the table's stream
+//! carries: shared by the record store, the identity items written with customers, the run
+//! ledger's effects and the stream reader.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Item, s};
+use crm_model::ids::{RecordId, TenantId};
+use crm_model::ports::{Revisioned, StoredRecord};
+use crm_model::schema::Module;
+
+pub const RECORD_SK: &str = "RECORD";
+
+/// The stored shape of a record; also what the table's stream carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordItem {
+    pub pk: String,
+    pub sk: String,
+    pub tenant: TenantId,
+    pub id: RecordId,
+    pub module: Module,
+    pub revision: u64,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+}
+
+impl RecordItem {
+    pub fn new(tenant: &TenantId, record: &StoredRecord, revision: u64) -> Self {
+        let updated = record
+            .fields
+            .get("UpdatedAt")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let customer = record.fields.get("Customer").and_then(|v| v.as_str());
+        Self {
+            pk: record_pk(tenant, &record.id),
+            sk: RECORD_SK.to_owned(),
+            tenant: tenant.clone(),
+            id: record.id.clone(),
+            module: record.module,
+            revision,
+            fields: record.fields.clone(),
+            gsi1pk: format!("T#{tenant}#M#{}", record.module),
+            gsi1sk: format!("{updated}#{}", record.id),
+            gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
+            gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
+        }
+    }
+
+    pub fn into_stored(self) -> Revisioned<StoredRecord> {
+        Revisioned {
+            value: StoredRecord {
+                id: self.id,
+                module: self.module,
+                fields: self.fields,
+            },
+            revision: self.revision,
+        }
+    }
+}
+
+pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {
+    format!("T#{tenant}#R#{id}")
+}
+
+pub(crate) fn key(tenant: &TenantId, id: &RecordId) -> Item {
+    [
+        ("pk".to_owned(), s(record_pk(tenant, id))),
+        ("sk".to_owned(), s(RECORD_SK)),
+    ]
+    .into_iter()
+    .collect()
+}
