@@ -21,7 +21,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::paging::{Position, Query, SortKey};
-use super::schedule::{MemoryScheduleStore, TenantSchedule, instant, whole_seconds};
+use super::schedule::{MemoryScheduleStore, instant, whole_seconds};
+use super::tables::TenantSchedule;
 use crate::ids::{RecordId, TenantId};
 use crate::schedule::due_shard;
 use crate::schedule::ports::{DueIndex, DueItem, DuePage};

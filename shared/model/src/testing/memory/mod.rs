@@ -26,6 +26,7 @@ mod records;
 mod runs;
 mod schedule;
 mod settings;
+mod tables;
 mod users;
 mod workflows;
 mod world;

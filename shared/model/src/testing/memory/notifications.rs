@@ -8,22 +8,16 @@
 //! come back short with a `next`. `mark_read` addresses one user's partition: another user's
 //! notification, or a malformed key, is `NotFound`.
 
-use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
-
 use super::paging::{Query, SortKey};
+use super::tables::InboxTables;
 use super::world::{Access, StoreKind, World, store_controls};
 use crate::ids::{TenantId, UserId};
 use crate::store::{Page, PageRequest, StoreError};
 use crate::user::Notification;
 use crate::user::notifications::NotificationInbox;
+use async_trait::async_trait;
 
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, BTreeMap<UserId, BTreeMap<String, Notification>>>,
-}
-
-impl Tables {
+impl InboxTables {
     /// Puts a notification whatever is stored under its key (the effect's unconditional put).
     pub(super) fn overwrite(&mut self, tenant: &TenantId, notification: &Notification) {
         self.tenants

@@ -12,32 +12,17 @@
 //!
 //! Unlike DynamoDB, the indexes here are never stale (gsi1 and gsi2 are eventually consistent).
 
-use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use super::paging::Query;
+use super::tables::{RecordTables, TenantRecords};
 use super::world::{Access, StoreKind, World, check_batch, store_controls};
 use crate::ids::{RecordId, TenantId};
 use crate::record::store::{MergeMarker, RecordFilter, RecordStore};
 use crate::record::stored::StoredRecord;
 use crate::schema::Module;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
+use async_trait::async_trait;
 
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, TenantRecords>,
-}
-
-#[derive(Default)]
-pub(super) struct TenantRecords {
-    pub(super) records: BTreeMap<RecordId, Revisioned<StoredRecord>>,
-    /// `T#<tenant>#ID#<key>` → the customers under it (sort key: the id).
-    identity: BTreeMap<String, BTreeSet<RecordId>>,
-    /// Survivor → duplicate → marker (`MERGED#<duplicate>` in the survivor's partition).
-    merges: BTreeMap<RecordId, BTreeMap<RecordId, MergeMarker>>,
-}
-
-impl Tables {
+impl RecordTables {
     pub(super) fn tenant(&self, tenant: &TenantId) -> Option<&TenantRecords> {
         self.tenants.get(tenant)
     }
@@ -123,14 +108,17 @@ impl MemoryRecordStore {
         Self::default()
     }
 
-    fn read<T>(&self, op: impl FnOnce(&Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        op: impl FnOnce(&RecordTables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Records, Access::Read, |s| op(&s.records))
     }
 
     fn write<T>(
         &self,
-        op: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
+        op: impl FnOnce(&mut RecordTables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Records, Access::Write, |s| op(&mut s.records))

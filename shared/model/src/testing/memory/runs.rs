@@ -16,27 +16,15 @@
 //!
 //! Runs never expire here (the table's TTL of 400 days).
 
-use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
-
 use super::paging::Query;
 use super::world::{Access, State, StoreKind, World, store_controls};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::run::ledger::RunLedger;
 use crate::run::{Effect, RunRecord, RunStatus};
 use crate::store::{ClaimOutcome, Page, PageRequest, Revisioned, StoreError};
-
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, TenantRuns>,
-}
-
-#[derive(Default)]
-struct TenantRuns {
-    runs: BTreeMap<String, RunRecord>,
-    counters: BTreeMap<String, u64>,
-}
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashSet;
 
 const MAX_TRANSACTION_ITEMS: usize = 100;
 

@@ -20,11 +20,8 @@
 //!
 //! Handled-event marks never expire here (their TTL is three days in the table).
 
-use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use super::paging::{Query, SortKey};
+use super::tables::{ScheduleTables, StoredMaintenance, StoredOutbox};
 use super::world::{Access, State, StoreKind, World, store_controls};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::schedule::ports::{
@@ -33,37 +30,8 @@ use crate::schedule::ports::{
 };
 use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
 use crate::trigger::{Occurrence, OccurrenceKey};
-
-#[derive(Default)]
-pub(super) struct Tables {
-    pub(super) tenants: HashMap<TenantId, TenantSchedule>,
-    /// `SCAN`/`STATE` `last_end`, as its instant string.
-    pub(super) scan_end: Option<String>,
-}
-
-#[derive(Default)]
-pub(super) struct TenantSchedule {
-    /// `revision` is the stored one.
-    pub(super) entries: BTreeMap<(WorkflowId, RecordId), ScheduleEntry>,
-    pub(super) outboxes: BTreeMap<(WorkflowId, RecordId, String), StoredOutbox>,
-    pub(super) maintenance: BTreeMap<WorkflowId, StoredMaintenance>,
-    events: BTreeSet<(WorkflowId, String)>,
-    last_runs: BTreeMap<(WorkflowId, RecordId), DateTime<Utc>>,
-}
-
-/// An outbox and its `due_at` (`<retry instant>#O#<tenant>/<workflow>/<record>`).
-#[derive(Debug, Clone)]
-pub(super) struct StoredOutbox {
-    pub(super) outbox: Outbox,
-    pub(super) due_at: String,
-}
-
-/// A maintenance request and its `due_at` (`<request instant>#M#<tenant>/<workflow>`).
-#[derive(Debug, Clone)]
-pub(super) struct StoredMaintenance {
-    pub(super) request: Maintenance,
-    pub(super) due_at: String,
-}
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 
 /// A sortable UTC instant at whole seconds, as the adapter writes them.
 pub(super) fn instant(at: DateTime<Utc>) -> String {
@@ -135,7 +103,7 @@ impl MemoryScheduleStore {
 
     pub(super) fn read<T>(
         &self,
-        op: impl FnOnce(&Tables) -> Result<T, StoreError>,
+        op: impl FnOnce(&ScheduleTables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Schedule, Access::Read, |s| op(&s.schedule))

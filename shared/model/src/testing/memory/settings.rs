@@ -7,28 +7,16 @@
 //! `Conflict`. Tenant settings are different in the adapter, and here too: every refusal of
 //! `put_tenant_settings` is `Conflict { expected }`, whether the item is absent or not.
 
-use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
-
 use super::paging::{Query, SortKey};
+use super::tables::SettingTables;
 use super::world::{Access, StoreKind, World, check_batch, store_controls};
 use crate::action::{SettingInfo, SettingKind};
 use crate::ids::{SettingId, TenantId};
 use crate::settings::store::SettingsStore;
 use crate::settings::{Setting, TenantSettings};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
-
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, TenantSettingsTable>,
-}
-
-#[derive(Default)]
-struct TenantSettingsTable {
-    /// By sort key `SET#<kind slug>#<id>`.
-    settings: BTreeMap<String, (SettingId, Revisioned<Setting>)>,
-    tenant: Option<Revisioned<TenantSettings>>,
-}
+use async_trait::async_trait;
+use std::collections::HashMap;
 
 fn setting_sk(kind: SettingKind, id: &SettingId) -> String {
     format!("SET#{}#{id}", kind.slug())
@@ -48,14 +36,17 @@ impl MemorySettingsStore {
         Self::default()
     }
 
-    fn read<T>(&self, op: impl FnOnce(&Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        op: impl FnOnce(&SettingTables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Settings, Access::Read, |s| op(&s.settings))
     }
 
     fn write<T>(
         &self,
-        op: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
+        op: impl FnOnce(&mut SettingTables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Settings, Access::Write, |s| op(&mut s.settings))

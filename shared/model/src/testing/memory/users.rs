@@ -2,20 +2,15 @@
 //! user under `T#<tenant>` / `USER#<id>`, so a listing is ordered by id (as bytes). `put`
 //! overwrites; `create` refuses an id that is taken (`attribute_not_exists(pk)`).
 
-use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap, HashSet};
-
 use super::paging::{Query, SortKey};
+use super::tables::UserTables;
 use super::world::{Access, StoreKind, World, check_batch, store_controls};
 use crate::ids::{TenantId, UserId};
 use crate::store::{Page, PageRequest, StoreError};
 use crate::user::User;
 use crate::user::directory::UserDirectory;
-
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, BTreeMap<UserId, User>>,
-}
+use async_trait::async_trait;
+use std::collections::HashSet;
 
 /// The in-memory [`UserDirectory`].
 #[derive(Debug, Clone, Default)]
@@ -31,14 +26,17 @@ impl MemoryUserDirectory {
         Self::default()
     }
 
-    fn read<T>(&self, op: impl FnOnce(&Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        op: impl FnOnce(&UserTables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Users, Access::Read, |s| op(&s.users))
     }
 
     fn write<T>(
         &self,
-        op: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
+        op: impl FnOnce(&mut UserTables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Users, Access::Write, |s| op(&mut s.users))

@@ -8,10 +8,8 @@
 //! is no head, `Conflict` otherwise), then the counter's (`LimitReached` on activation,
 //! `Corrupt` when a deactivation finds the counter at zero or absent).
 
-use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
-
 use super::paging::{Query, SortKey};
+use super::tables::WorkflowTables;
 use super::world::{Access, StoreKind, World, store_controls};
 use crate::ids::{TenantId, WorkflowId};
 use crate::schema::Module;
@@ -19,20 +17,7 @@ use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::workflow::ActiveCareChange;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, WorkflowStore};
 use crate::workflow::{Workflow, WorkflowDefinition};
-
-#[derive(Default)]
-pub(super) struct Tables {
-    tenants: HashMap<TenantId, TenantWorkflows>,
-}
-
-#[derive(Default)]
-struct TenantWorkflows {
-    heads: BTreeMap<WorkflowId, Revisioned<Workflow>>,
-    /// Every version ever written (`WFV#<id>#<version>`), until the workflow is deleted.
-    versions: BTreeMap<(WorkflowId, u32), WorkflowDefinition>,
-    /// `ACTIVECARE#<module>`: absent until the first activation, like the counter item.
-    active_care: BTreeMap<Module, u64>,
-}
+use async_trait::async_trait;
 
 /// The in-memory [`WorkflowStore`] and [`WorkflowCatalog`].
 #[derive(Debug, Clone, Default)]
@@ -58,14 +43,14 @@ impl MemoryWorkflowStore {
         })
     }
 
-    fn read<T>(&self, op: impl FnOnce(&Tables) -> T) -> Result<T, StoreError> {
+    fn read<T>(&self, op: impl FnOnce(&WorkflowTables) -> T) -> Result<T, StoreError> {
         self.world
             .call(StoreKind::Workflows, Access::Read, |s| Ok(op(&s.workflows)))
     }
 
     fn write<T>(
         &self,
-        op: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
+        op: impl FnOnce(&mut WorkflowTables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.world.call(
             StoreKind::Workflows,

@@ -76,13 +76,13 @@ struct Faults {
 /// Every table of one set of in-memory stores, plus the faults and counts.
 #[derive(Default)]
 pub(super) struct State {
-    pub(super) workflows: super::workflows::Tables,
-    pub(super) settings: super::settings::Tables,
-    pub(super) users: super::users::Tables,
-    pub(super) records: super::records::Tables,
-    pub(super) inbox: super::notifications::Tables,
-    pub(super) runs: super::runs::Tables,
-    pub(super) schedule: super::schedule::Tables,
+    pub(super) workflows: super::tables::WorkflowTables,
+    pub(super) settings: super::tables::SettingTables,
+    pub(super) users: super::tables::UserTables,
+    pub(super) records: super::tables::RecordTables,
+    pub(super) inbox: super::tables::InboxTables,
+    pub(super) runs: super::tables::RunTables,
+    pub(super) schedule: super::tables::ScheduleTables,
     /// `None`: faults of whichever store is called next.
     faults: BTreeMap<Option<StoreKind>, Faults>,
     counts: BTreeMap<StoreKind, CallCounts>,

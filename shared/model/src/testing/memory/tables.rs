@@ -1,0 +1,108 @@
+//! The tables of the in-memory stores: what each store keeps, one struct per DynamoDB table
+//! layout it mirrors. Only data lives here; the stores in the sibling files hold the rules.
+
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crate::record::store::MergeMarker;
+use crate::record::stored::StoredRecord;
+use crate::run::RunRecord;
+use crate::schedule::ports::{Maintenance, Outbox, ScheduleEntry};
+use crate::schema::Module;
+use crate::settings::{Setting, TenantSettings};
+use crate::store::Revisioned;
+use crate::user::{Notification, User};
+use crate::workflow::{Workflow, WorkflowDefinition};
+
+#[derive(Default)]
+pub(super) struct InboxTables {
+    pub(super) tenants: HashMap<TenantId, BTreeMap<UserId, BTreeMap<String, Notification>>>,
+}
+
+#[derive(Default)]
+pub(super) struct RecordTables {
+    pub(super) tenants: HashMap<TenantId, TenantRecords>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantRecords {
+    pub(super) records: BTreeMap<RecordId, Revisioned<StoredRecord>>,
+    /// `T#<tenant>#ID#<key>` → the customers under it (sort key: the id).
+    pub(super) identity: BTreeMap<String, BTreeSet<RecordId>>,
+    /// Survivor → duplicate → marker (`MERGED#<duplicate>` in the survivor's partition).
+    pub(super) merges: BTreeMap<RecordId, BTreeMap<RecordId, MergeMarker>>,
+}
+
+#[derive(Default)]
+pub(super) struct RunTables {
+    pub(super) tenants: HashMap<TenantId, TenantRuns>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantRuns {
+    pub(super) runs: BTreeMap<String, RunRecord>,
+    pub(super) counters: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+pub(super) struct ScheduleTables {
+    pub(super) tenants: HashMap<TenantId, TenantSchedule>,
+    /// `SCAN`/`STATE` `last_end`, as its instant string.
+    pub(super) scan_end: Option<String>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantSchedule {
+    /// `revision` is the stored one.
+    pub(super) entries: BTreeMap<(WorkflowId, RecordId), ScheduleEntry>,
+    pub(super) outboxes: BTreeMap<(WorkflowId, RecordId, String), StoredOutbox>,
+    pub(super) maintenance: BTreeMap<WorkflowId, StoredMaintenance>,
+    pub(super) events: BTreeSet<(WorkflowId, String)>,
+    pub(super) last_runs: BTreeMap<(WorkflowId, RecordId), DateTime<Utc>>,
+}
+
+/// An outbox and its `due_at` (`<retry instant>#O#<tenant>/<workflow>/<record>`).
+#[derive(Debug, Clone)]
+pub(super) struct StoredOutbox {
+    pub(super) outbox: Outbox,
+    pub(super) due_at: String,
+}
+
+/// A maintenance request and its `due_at` (`<request instant>#M#<tenant>/<workflow>`).
+#[derive(Debug, Clone)]
+pub(super) struct StoredMaintenance {
+    pub(super) request: Maintenance,
+    pub(super) due_at: String,
+}
+
+#[derive(Default)]
+pub(super) struct SettingTables {
+    pub(super) tenants: HashMap<TenantId, TenantSettingsTable>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantSettingsTable {
+    /// By sort key `SET#<kind slug>#<id>`.
+    pub(super) settings: BTreeMap<String, (SettingId, Revisioned<Setting>)>,
+    pub(super) tenant: Option<Revisioned<TenantSettings>>,
+}
+
+#[derive(Default)]
+pub(super) struct UserTables {
+    pub(super) tenants: HashMap<TenantId, BTreeMap<UserId, User>>,
+}
+
+#[derive(Default)]
+pub(super) struct WorkflowTables {
+    pub(super) tenants: HashMap<TenantId, TenantWorkflows>,
+}
+
+#[derive(Default)]
+pub(super) struct TenantWorkflows {
+    pub(super) heads: BTreeMap<WorkflowId, Revisioned<Workflow>>,
+    /// Every version ever written (`WFV#<id>#<version>`), until the workflow is deleted.
+    pub(super) versions: BTreeMap<(WorkflowId, u32), WorkflowDefinition>,
+    /// `ACTIVECARE#<module>`: absent until the first activation, like the counter item.
+    pub(super) active_care: BTreeMap<Module, u64>,
+}
