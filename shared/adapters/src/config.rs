@@ -1,4 +1,4 @@
-//! Configuration read once per Lambda sandbox: the shared SDK config, the clients built from it,
+//! Configuration read once per Lambda sandbox: the shared SDK config every client is built from,
 //! and the names of the template's resources (from the environment the template sets).
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -41,24 +41,4 @@ impl Tables {
 /// instance role). `AWS_ENDPOINT_URL` redirects every client, which is how local runs work.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
-}
-
-/// The AWS clients, built once from one `SdkConfig`. Building a client makes no network call.
-#[derive(Debug, Clone)]
-pub struct Clients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub sesv2: aws_sdk_sesv2::Client,
-    pub eventbridge: aws_sdk_eventbridge::Client,
-    pub sqs: aws_sdk_sqs::Client,
-}
-
-impl Clients {
-    pub fn new(sdk: &SdkConfig) -> Self {
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            sesv2: aws_sdk_sesv2::Client::new(sdk),
-            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-        }
-    }
 }

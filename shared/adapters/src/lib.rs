@@ -10,4 +10,4 @@ pub mod providers;
 pub mod send;
 pub mod task_sync;
 
-pub use config::{Clients, ConfigError, Tables};
+pub use config::{ConfigError, Tables};

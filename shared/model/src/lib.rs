@@ -1,8 +1,9 @@
 //! The CRM automation model: modules and records, care and work workflows (triggers, conditions,
-//! actions), merge-field templates, validation, and the ports the adapters implement.
-//!
-//! Pure and synchronous except for the port traits; no AWS dependency, so every rule here is
-//! testable without a network.
+//! actions), merge-field templates, validation, the use cases, and the ports the adapters
+//! implement. One folder per aggregate, each with its types, rules, ports and use cases
+//! (docs/architecture.md). The rules are synchronous; the use cases are async only where they
+//! call a port. No AWS dependency: with the in-memory stores of `testing` every use case runs
+//! without a network.
 
 pub mod action;
 pub mod clock;

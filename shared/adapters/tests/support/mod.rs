@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use crm_adapters::{Clients, Tables};
+use crm_adapters::Tables;
 use crm_model::ids::TenantId;
 
 const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -23,6 +23,26 @@ pub async fn sdk() -> SdkConfig {
         .test_credentials()
         .load()
         .await
+}
+
+/// The AWS clients the tests talk to the emulator with.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sesv2: aws_sdk_sesv2::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+        }
+    }
 }
 
 pub async fn clients() -> Clients {

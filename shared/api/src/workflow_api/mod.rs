@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::routes::{self, Route};
 use crm_model::ports::{
-    Clock, JobPublisher, RecordStore, RunLedger, ScheduleStore, SettingsStore, UserDirectory,
+    Clock, JobPublisher, MaintenanceRequests, RecordStore, RunLedger, SettingsStore, UserDirectory,
     WorkflowCatalog,
 };
 use crm_model::run::service::Runs;
@@ -26,7 +26,8 @@ pub struct State {
     pub workflows: Arc<dyn WorkflowCatalog>,
     pub settings: Arc<dyn SettingsStore>,
     pub users: Arc<dyn UserDirectory>,
-    pub schedule: Arc<dyn ScheduleStore>,
+    /// Only to request backfill and cleanup of the due schedule.
+    pub schedule: Arc<dyn MaintenanceRequests>,
     pub records: Arc<dyn RecordStore>,
     pub runs: Arc<dyn RunLedger>,
     pub publisher: Arc<dyn JobPublisher>,

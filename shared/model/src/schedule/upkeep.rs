@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::record::Record;
 use crate::schedule::next_to_arm;
-use crate::schedule::ports::{ScheduleEntry, ScheduleStore};
+use crate::schedule::ports::{ScheduleEntries, ScheduleEntry};
 use crate::settings::TenantSettings;
 use crate::store::{ClaimOutcome, StoreError};
 use crate::trigger::Trigger;
@@ -14,7 +14,7 @@ use crate::workflow::WorkflowDefinition;
 /// Keeps a record's schedule entries right after it changed: one entry per active care workflow
 /// of its module, re-planned from the record's current values without losing what was claimed.
 pub struct Upkeep<'a> {
-    pub schedule: &'a dyn ScheduleStore,
+    pub schedule: &'a dyn ScheduleEntries,
     pub clock: &'a dyn Clock,
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::action::{Catalog, SettingInfo, SettingKind};
 use crate::clock::Clock;
 use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
-use crate::schedule::ports::{Maintenance, MaintenanceKind, ScheduleStore};
+use crate::schedule::ports::{Maintenance, MaintenanceKind, MaintenanceRequests};
 use crate::settings::store::SettingsStore;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::directory::UserDirectory;
@@ -74,7 +74,8 @@ pub struct Workflows<'a> {
     pub workflows: &'a dyn WorkflowCatalog,
     pub settings: &'a dyn SettingsStore,
     pub users: &'a dyn UserDirectory,
-    pub schedule: &'a dyn ScheduleStore,
+    /// Only to request backfill and cleanup of the due schedule.
+    pub schedule: &'a dyn MaintenanceRequests,
     pub clock: &'a dyn Clock,
 }
 
