@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crm_api::LocalClaims;
+use crm_api::{ApiError, LocalClaims};
 
 /// The claims of a bearer token's payload, flattened as API Gateway flattens them (arrays become
 /// `[a b]`). `None` when there is no readable token: the handlers then answer 401.
@@ -44,6 +44,35 @@ fn claims(request: &Request) -> Option<HashMap<String, String>> {
             })
             .collect(),
     )
+}
+
+/// Whether a Host header names this machine's loopback (with or without a port). A page on
+/// another site may make the browser send requests to 127.0.0.1 under its own name (DNS
+/// rebinding); the unsigned dev tokens make such a request worth refusing.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // [::1]:3000
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn loopback_only(request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !is_loopback_host(host) {
+        return axum::response::IntoResponse::into_response(ApiError::MisdirectedRequest(format!(
+            "this development server answers only on loopback, not to Host '{host}'"
+        )));
+    }
+    next.run(request).await
 }
 
 async fn dev_claims(mut request: Request, next: Next) -> Response {
@@ -98,7 +127,8 @@ async fn main() -> Result<(), String> {
             };
             async move { tower::ServiceExt::oneshot(api, request).await }
         })
-        .layer(middleware::from_fn(dev_claims));
+        .layer(middleware::from_fn(dev_claims))
+        .layer(middleware::from_fn(loopback_only));
     // Loopback only: the tokens are not verified.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -131,5 +161,57 @@ mod tests {
         assert!(caller.admin);
         let none = Request::builder().body(axum::body::Body::empty()).unwrap();
         assert!(claims(&none).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_request_for_another_host_is_refused_before_any_handler_runs() {
+        let app = axum::Router::new()
+            .route("/workflows", axum::routing::get(|| async { "served" }))
+            .layer(middleware::from_fn(loopback_only));
+        let request = |host: &str| {
+            Request::builder()
+                .uri("/workflows")
+                .header("host", host)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let refused = tower::ServiceExt::oneshot(app.clone(), request("rebound.example:3000"))
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            axum::http::StatusCode::MISDIRECTED_REQUEST
+        );
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+        let served = tower::ServiceExt::oneshot(app, request("127.0.0.1:3000"))
+            .await
+            .unwrap();
+        assert_eq!(served.status(), axum::http::StatusCode::OK);
+    }
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        for host in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "LOCALHOST",
+            "[::1]:3000",
+            "127.0.0.2",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "10.0.0.1:3000",
+            "[fe80::1]:3000",
+            "0.0.0.0:3000",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

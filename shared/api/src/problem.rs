@@ -39,6 +39,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("send If-Match with the ETag you read, so that no one else's change is overwritten")]
     PreconditionRequired,
+    /// A request for a host this server does not serve (the local server answers loopback only).
+    #[error("{0}")]
+    MisdirectedRequest(String),
     #[error("the service is temporarily unavailable; try again")]
     Unavailable,
     #[error("an internal error occurred")]
@@ -102,6 +105,11 @@ impl ApiError {
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition-required",
                 "Precondition required",
+            ),
+            MisdirectedRequest(_) => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "misdirected-request",
+                "Misdirected request",
             ),
             Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
