@@ -2,6 +2,13 @@
 //! administrator, an SMS provider and template, and a recording bus.
 #![allow(dead_code)]
 
+pub mod clock;
+pub mod crm;
+pub mod definitions;
+pub mod flaky;
+pub mod scanning;
+pub mod stream;
+
 use chrono::{DateTime, Utc};
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord, UserDirectory};
