@@ -308,12 +308,15 @@ async fn hand_over_moves_the_customer_with_the_chosen_open_activities_and_notifi
             at("2026-06-02T03:00:00Z")
         )
     );
-    // Asked again (a retry after a lost answer): the customer is not written again, no second note.
-    let (again, _) = cases
+    // Asked again (a retry after a lost answer): the customer is not written again, no second note,
+    // and the new owner's own open tasks stay assigned as they are.
+    let (again, moved_again) = cases
         .hand_over(&crm.sales(), &rid("c1"), &hand_over("u-manager"))
         .await
         .unwrap();
     assert_eq!(again.revision, customer.revision);
+    assert!(moved_again.is_empty(), "{moved_again:?}");
+    assert_eq!(crm.field("t-theirs", "Assignee").await, "u-admin");
     assert_eq!(inbox("u-manager").await.len(), 1);
     assert!(inbox("u-sales").await.is_empty());
 }

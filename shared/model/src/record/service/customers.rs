@@ -246,7 +246,10 @@ impl Records<'_> {
                 Module::CareCard => ActivityKind::CareCard,
                 _ => continue,
             };
-            let owned = related.value.fields.get("Owner") == previous.as_ref();
+            // Handed over already (a retry): the activities are the new owner's own, and stay
+            // assigned as they are.
+            let owned = previous.as_ref() != Some(&new_owner)
+                && related.value.fields.get("Owner") == previous.as_ref();
             if !request.activities.contains(&kind) || !owned || !is_open(&related.value) {
                 continue;
             }

@@ -15,7 +15,7 @@
 //! The checks do not need a runtime of their own; a runner supplies one. [`contract_tests!`]
 //! expands the whole list into `#[tokio::test]` functions for a fixture:
 //!
-//! ```ignore
+//! ```text
 //! crm_model::contract_tests! {
 //!     stores: my_stores().await,      // pub fields workflows, settings, users, records, runs, inbox
 //!     schedule: my_schedule().await,  // a schedule store with a due index of its own
