@@ -395,3 +395,44 @@ async fn activating_at_noon_does_not_greet_this_mornings_birthdays() {
         .unwrap();
     assert_eq!(entry.next.unwrap().key.to_string(), "Y2028");
 }
+
+#[tokio::test]
+async fn an_edit_that_fails_to_save_leaves_the_active_version_scheduled() {
+    let w = World::new().await;
+    w.customer(
+        "c1",
+        json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    let workflow = w.active_workflow("wf-edit", "2027-05-16T10:00:00Z").await;
+    // Before any scan, an edit files the backfill of version 2, then its save fails: version 1
+    // stays active, and its own backfill request was replaced.
+    let clock = FixedClock(at("2027-05-16T11:00:00Z"));
+    let mut edited = support::birthday_definition();
+    edited.name = "Sinh nhật (mới)".into();
+    w.stores.workflows.fail_next_writes(1);
+    let failed = w
+        .use_cases(&clock)
+        .update(&w.tenant, &support::admin(), &workflow, edited, None)
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    let head = w
+        .stores
+        .workflows
+        .get(&w.tenant, &workflow)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.value.version, 1);
+
+    w.scan("2027-05-16T12:05:00Z").await;
+    let backfill = w.scan("2027-05-16T12:10:00Z").await;
+    assert_eq!(
+        (backfill.entries_armed, backfill.maintenance_finished),
+        (1, 1),
+        "{backfill:?}"
+    );
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!(eight.occurrences_fired, 1, "{eight:?}");
+    assert!(w.publisher.jobs().iter().all(|j| j.version == 1));
+}

@@ -26,10 +26,29 @@ impl Scanner<'_> {
         });
         let mut cursor = request.cursor.clone();
         match request.kind {
+            MaintenanceKind::Backfill if !active_at_version => {
+                match head.filter(|h| h.value.status == WorkflowStatus::Active) {
+                    // Active at another version: the request was filed for a save that then
+                    // failed, or overtook one; only one request per workflow is kept, so the
+                    // version that is active now would otherwise never be scheduled. Backfill
+                    // that one, from the start, with the next scan.
+                    Some(head) => {
+                        let renewed = Maintenance {
+                            version: head.value.version,
+                            cursor: None,
+                            ..request
+                        };
+                        self.schedule
+                            .request_maintenance(&renewed, self.clock.now())
+                            .await?;
+                    }
+                    // Deactivated or deleted since it was requested.
+                    None => self.schedule.checkpoint_maintenance(&request, None).await?,
+                }
+                return Ok(());
+            }
             MaintenanceKind::Backfill => {
-                let Some(head) = head.filter(|_| active_at_version) else {
-                    // Superseded or deactivated since it was requested.
-                    self.schedule.checkpoint_maintenance(&request, None).await?;
+                let Some(head) = head else {
                     return Ok(());
                 };
                 let tenant = self.tenant(&request.tenant, caches).await?;

@@ -156,7 +156,8 @@ impl Workflows<'_> {
     /// Saves, keeping the due schedule in step: a care workflow that becomes active at a version
     /// gets a backfill over its module's records, requested before the save so that a crash
     /// between the two cannot leave it active and unscheduled (a request for a save that then
-    /// fails is dropped by the scan); one that stops being active gets its entries removed.
+    /// fails is dropped by the scan if nothing is active, or renewed for the version that is);
+    /// one that stops being active gets its entries removed.
     async fn save(
         &self,
         current: &Revisioned<Workflow>,
