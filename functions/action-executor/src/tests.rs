@@ -184,8 +184,7 @@ async fn only_the_job_that_met_a_passing_fault_is_redelivered_and_a_redelivery_a
 #[tokio::test]
 async fn a_job_that_cannot_succeed_fails_for_good_instead_of_being_retried() {
     let w = world().await;
-    let mut orphan = w.job("c-deleted");
-    orphan.record = RecordId::new("c-deleted").unwrap();
+    let orphan = w.job("c-deleted");
     let mut unknown_action = w.job("c1");
     unknown_action.action = ActionId::new("no-such-action").unwrap();
     let event = batch(vec![

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crm_model::ports::{
@@ -82,25 +81,23 @@ impl Deps {
     }
 }
 
-/// The instant to scan at: the event's `detail.scan_at` when allowed, else the deps' clock.
-fn scan_clock<'a>(deps: &'a Deps, event: &Value) -> Result<Box<dyn Clock + 'a>, HandlerError> {
-    struct Shared<'a>(&'a dyn Clock);
-    impl Clock for Shared<'_> {
-        fn now(&self) -> DateTime<Utc> {
-            self.0.now()
-        }
-    }
+/// The instant to scan at, when the event names one: only where the deployment allows it.
+fn chosen_instant(deps: &Deps, event: &Value) -> Result<Option<FixedClock>, HandlerError> {
     match event.pointer("/detail/scan_at").and_then(Value::as_str) {
-        Some(at) if deps.allow_clock_override => Ok(Box::new(FixedClock(at.parse()?))),
+        Some(at) if deps.allow_clock_override => Ok(Some(FixedClock(at.parse()?))),
         Some(_) => Err(HandlerError::ClockOverrideRefused),
-        None => Ok(Box::new(Shared(deps.clock.as_ref()))),
+        None => Ok(None),
     }
 }
 
 /// Runs one scan.
 pub async fn handle(deps: &Deps, event: &Value) -> Result<ScanReport, HandlerError> {
-    let clock = scan_clock(deps, event)?;
-    let report = deps.scanner(clock.as_ref()).run().await?;
+    let chosen = chosen_instant(deps, event)?;
+    let clock: &dyn Clock = match &chosen {
+        Some(fixed) => fixed,
+        None => deps.clock.as_ref(),
+    };
+    let report = deps.scanner(clock).run().await?;
     tracing::info!(
         due_pairs = report.due_pairs,
         fired = report.occurrences_fired,

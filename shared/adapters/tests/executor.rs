@@ -4,7 +4,7 @@
 //! concurrently; round robin under real conditional writes; ZNS, brandname SMS and task sync
 //! over HTTP; the PDF attachment in SES's raw message. The executor's rules (half-done sends,
 //! missing recipients, retries, care cards, snapshots, outages) are tested over the in-memory
-//! stores in `shared/model/tests/executor.rs`.
+//! stores in `shared/model/tests/executor/`.
 
 mod support;
 

@@ -185,10 +185,9 @@ impl From<WorkflowError> for ApiError {
     fn from(error: WorkflowError) -> Self {
         match error {
             WorkflowError::Invalid(problems) => ApiError::Invalid(problems),
-            WorkflowError::NotFound => ApiError::NotFound("no such workflow".into()),
-            WorkflowError::VersionNotFound(v) => {
-                ApiError::NotFound(format!("no version {v} of this workflow"))
-            }
+            e @ (WorkflowError::NotFound
+            | WorkflowError::VersionNotFound(_)
+            | WorkflowError::SampleNotFound(_)) => ApiError::NotFound(e.to_string()),
             e @ WorkflowError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
             e @ (WorkflowError::AlreadyExists
             | WorkflowError::Transition(_)
@@ -203,7 +202,7 @@ impl From<RecordError> for ApiError {
     fn from(error: RecordError) -> Self {
         match error {
             RecordError::Invalid(problems) => ApiError::Invalid(problems),
-            RecordError::NotFound(what) => ApiError::NotFound(format!("no such {what}")),
+            e @ RecordError::NotFound(_) => ApiError::NotFound(e.to_string()),
             e @ RecordError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
             e @ (RecordError::InUse(_) | RecordError::Conflict(_)) => {
                 ApiError::Conflict(e.to_string())
@@ -248,7 +247,7 @@ impl From<RunError> for ApiError {
 impl From<PreviewError> for ApiError {
     fn from(error: PreviewError) -> Self {
         match error {
-            PreviewError::NotFound => ApiError::NotFound("no such workflow".into()),
+            e @ PreviewError::NotFound => ApiError::NotFound(e.to_string()),
             e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
             PreviewError::Store(store) => store.into(),
         }

@@ -214,15 +214,14 @@ pub(crate) async fn put_revisioned(
 }
 
 /// One page of a Query: its items and the cursor of the next page. A cursor given in `page` must
-/// lie in the partition `partition_attr = partition` (the caller's own).
+/// lie in `scope`: the caller's partition, and the listing's sort-key prefix.
 pub(crate) async fn query_page(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     page: &crm_model::ports::PageRequest,
-    partition_attr: &str,
-    partition: &str,
+    scope: paging::Scope<'_>,
 ) -> Result<(Vec<Item>, Option<String>), crm_model::ports::StoreError> {
     let start = match &page.cursor {
-        Some(cursor) => Some(paging::decode(cursor, partition_attr, partition)?),
+        Some(cursor) => Some(paging::decode(cursor, scope)?),
         None => None,
     };
     let limit = page

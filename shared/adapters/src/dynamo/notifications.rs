@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{condition_failed, corrupt, unavailable};
+use super::paging::Scope;
 use super::{Item, query_page, s};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{NotificationInbox, Page, PageRequest, StoreError};
@@ -143,7 +144,8 @@ impl NotificationInbox for DynamoNotificationInbox {
                     aws_sdk_dynamodb::types::AttributeValue::Bool(false),
                 );
         }
-        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let scope = Scope::partition("pk", &pk).prefixed("sk", "N#");
+        let (items, next) = query_page(query, page, scope).await?;
         let items = items
             .into_iter()
             .map(|item| {

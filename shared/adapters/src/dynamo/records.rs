@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{corrupt, unavailable};
+use super::paging::Scope;
 use super::record_item::{RecordItem, key, record_pk};
 use super::{Item, batch_get, n, put_revisioned, query_page, s};
 use crm_model::ids::{RecordId, TenantId};
@@ -263,7 +264,7 @@ impl RecordStore for DynamoRecordStore {
             }
             query = query.filter_expression(conditions.join(" AND "));
         }
-        let (items, next) = query_page(query, page, "gsi1pk", &gsi1pk).await?;
+        let (items, next) = query_page(query, page, Scope::partition("gsi1pk", &gsi1pk)).await?;
         let items = items
             .into_iter()
             .map(stored)

@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{built, condition_failed, corrupt, unavailable};
+use super::paging::Scope;
 use super::record_item::RecordItem;
 use super::{Item, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
@@ -347,7 +348,7 @@ impl DynamoRunLedger {
             .key_condition_expression(format!("{attr} = :pk"))
             .expression_attribute_values(":pk", s(&partition))
             .scan_index_forward(false);
-        let (items, next) = query_page(query, page, &attr, &partition).await?;
+        let (items, next) = query_page(query, page, Scope::partition(&attr, &partition)).await?;
         let items = items
             .into_iter()
             .map(|item| {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::errors::{corrupt, unavailable};
+use super::paging::Scope;
 use super::{Item, batch_get, n, put_revisioned, query_page, s, tenant_pk};
 use crm_model::action::{SettingInfo, SettingKind};
 use crm_model::ids::{SettingId, TenantId};
@@ -167,14 +168,16 @@ impl SettingsStore for DynamoSettingsStore {
         page: &PageRequest,
     ) -> Result<Page<(SettingId, Revisioned<Setting>)>, StoreError> {
         let pk = tenant_pk(tenant);
+        let prefix = format!("SET#{}#", kind.slug());
         let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(format!("SET#{}#", kind.slug())));
-        let (items, next) = query_page(query, page, "pk", &pk).await?;
+            .expression_attribute_values(":prefix", s(&prefix));
+        let scope = Scope::partition("pk", &pk).prefixed("sk", &prefix);
+        let (items, next) = query_page(query, page, scope).await?;
         let items = items
             .into_iter()
             .map(|item| {

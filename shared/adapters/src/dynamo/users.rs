@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use super::errors::{corrupt, unavailable};
+use super::paging::Scope;
 use super::{Item, batch_get, query_page, s, tenant_pk};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{Page, PageRequest, StoreError, UserDirectory};
@@ -137,7 +138,8 @@ impl UserDirectory for DynamoUserDirectory {
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(&pk))
             .expression_attribute_values(":prefix", s("USER#"));
-        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let scope = Scope::partition("pk", &pk).prefixed("sk", "USER#");
+        let (items, next) = query_page(query, page, scope).await?;
         let items = items
             .into_iter()
             .map(|item| {

@@ -277,8 +277,13 @@ impl WorkflowCatalog for DynamoWorkflowStore {
         page: &PageRequest,
     ) -> Result<Page<Revisioned<Workflow>>, StoreError> {
         let gsi1pk = format!("{}#WF", tenant_pk(tenant));
+        let module_prefix = filter.module.map(|module| format!("{module}#"));
+        let mut scope = paging::Scope::partition("gsi1pk", &gsi1pk);
+        if let Some(prefix) = &module_prefix {
+            scope = scope.prefixed("gsi1sk", prefix);
+        }
         let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "gsi1pk", &gsi1pk)?),
+            Some(cursor) => Some(paging::decode(cursor, scope)?),
             None => None,
         };
         let mut query = self
@@ -289,10 +294,10 @@ impl WorkflowCatalog for DynamoWorkflowStore {
             .expression_attribute_values(":pk", s(&gsi1pk))
             .limit(page.limit.clamp(1, PageRequest::MAX_LIMIT) as i32)
             .set_exclusive_start_key(start);
-        query = match filter.module {
-            Some(module) => query
+        query = match &module_prefix {
+            Some(prefix) => query
                 .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :module)")
-                .expression_attribute_values(":module", s(format!("{module}#"))),
+                .expression_attribute_values(":module", s(prefix)),
             None => query.key_condition_expression("gsi1pk = :pk"),
         };
         let output = query.send().await.map_err(unavailable)?;

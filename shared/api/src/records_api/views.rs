@@ -10,6 +10,7 @@ use crate::body::etag;
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::ports::{Revisioned, StoredRecord};
+use crm_model::record::service::RecordError;
 use crm_model::schema::Module;
 
 /// A record as the API shows it; `revision` is also its ETag.
@@ -58,7 +59,7 @@ pub(super) fn module(raw: &str) -> Result<Module, ApiError> {
 
 /// A record id in a path that cannot exist is simply not found.
 pub(super) fn record_id(raw: &str) -> Result<RecordId, ApiError> {
-    RecordId::new(raw).map_err(|_| ApiError::NotFound("no such record".into()))
+    RecordId::new(raw).map_err(|_| RecordError::NotFound("record").into())
 }
 
 /// A new record id: time-ordered, so ids sort roughly by creation.

@@ -14,14 +14,14 @@ use crate::body::ApiJson;
 use crate::problem::ApiError;
 use crm_model::ids::WorkflowId;
 use crm_model::workflow::samples;
+use crm_model::workflow::service::WorkflowError;
 
 pub(super) async fn list(_caller: Caller) -> Response {
     Json(serde_json::json!({ "items": samples::catalogue() })).into_response()
 }
 
 pub(super) async fn get(_caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let sample =
-        samples::find(&id).ok_or_else(|| ApiError::NotFound(format!("no sample '{id}'")))?;
+    let sample = samples::find(&id).ok_or(WorkflowError::SampleNotFound(id))?;
     Ok(Json(sample).into_response())
 }
 
@@ -45,19 +45,18 @@ pub(super) async fn create_workflow(
     ApiJson(body): ApiJson<FromSample>,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
-    let sample = samples::find(&sample_id)
-        .ok_or_else(|| ApiError::NotFound(format!("no sample '{sample_id}'")))?;
-    let mut definition = sample
-        .instantiate(&body.bindings)
-        .map_err(ApiError::Invalid)?;
-    if let Some(name) = body.name {
-        definition.name = name;
-    }
     let id = WorkflowId::new(body.id.unwrap_or_else(new_id))
         .map_err(|e| ApiError::invalid_field("/id", e.to_string()))?;
     let created = state
         .use_cases()
-        .create(&caller.tenant, &caller.user, id, definition)
+        .create_from_sample(
+            &caller.tenant,
+            &caller.user,
+            &sample_id,
+            id,
+            body.name,
+            &body.bindings,
+        )
         .await?;
     tracing::info!(workflow = %created.value.id, "workflow created from sample");
     Ok(respond(StatusCode::CREATED, created))

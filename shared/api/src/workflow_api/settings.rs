@@ -270,7 +270,7 @@ pub(super) async fn module(
         .find(|m| m.as_str() == name)
         .ok_or_else(|| ApiError::NotFound(format!("no module '{name}'")))?;
     let schema = state
-        .settings
+        .settings_use_cases()
         .tenant_settings(&caller.tenant)
         .await?
         .value

@@ -256,7 +256,7 @@ pub(super) async fn version(
 ) -> Result<Response, ApiError> {
     let number: u32 = version
         .parse()
-        .map_err(|_| ApiError::NotFound(format!("no version {version} of this workflow")))?;
+        .map_err(|_| WorkflowError::VersionNotFound(version))?;
     let definition = state
         .use_cases()
         .version(&caller.tenant, &workflow_id(&id)?, number)

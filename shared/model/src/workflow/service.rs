@@ -20,8 +20,11 @@ pub enum WorkflowError {
     Invalid(Problems),
     #[error("no such workflow")]
     NotFound,
+    /// A version that does not exist, as the caller named it.
     #[error("no version {0} of this workflow")]
-    VersionNotFound(u32),
+    VersionNotFound(String),
+    #[error("no sample '{0}'")]
+    SampleNotFound(String),
     #[error("a workflow with this id already exists")]
     AlreadyExists,
     /// The caller's If-Match revision is no longer current.
@@ -124,6 +127,28 @@ impl Workflows<'_> {
         self.validate(tenant, &definition).await?;
         let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
         Ok(self.workflows.create(&workflow).await?)
+    }
+
+    /// A draft made from a sample template, its bindings naming the tenant's own settings and
+    /// users; `name` replaces the sample's.
+    pub async fn create_from_sample(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        sample: &str,
+        id: WorkflowId,
+        name: Option<String>,
+        bindings: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let sample = crate::workflow::samples::find(sample)
+            .ok_or_else(|| WorkflowError::SampleNotFound(sample.to_owned()))?;
+        let mut definition = sample
+            .instantiate(bindings)
+            .map_err(WorkflowError::Invalid)?;
+        if let Some(name) = name {
+            definition.name = name;
+        }
+        self.create(tenant, actor, id, definition).await
     }
 
     pub async fn get(
@@ -273,6 +298,6 @@ impl Workflows<'_> {
         self.workflows
             .get_version(tenant, id, version)
             .await?
-            .ok_or(WorkflowError::VersionNotFound(version))
+            .ok_or_else(|| WorkflowError::VersionNotFound(version.to_string()))
     }
 }

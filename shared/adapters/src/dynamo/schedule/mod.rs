@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::errors::{condition_failed, corrupt, unavailable};
+use super::paging::Scope;
 use super::{Item, n, paging, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
 use crm_model::ports::{
@@ -149,7 +150,8 @@ impl ScheduleEntries for DynamoScheduleStore {
             .key_condition_expression("pk = :pk AND begins_with(sk, :entries)")
             .expression_attribute_values(":pk", s(&pk))
             .expression_attribute_values(":entries", s("R#"));
-        let (items, next) = query_page(query, page, "pk", &pk).await?;
+        let scope = Scope::partition("pk", &pk).prefixed("sk", "R#");
+        let (items, next) = query_page(query, page, scope).await?;
         let items = items
             .into_iter()
             .map(|item| {
@@ -172,7 +174,10 @@ impl DueIndex for DynamoScheduleStore {
     ) -> Result<DuePage, StoreError> {
         let shard = shard_name(shard);
         let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(cursor, "due_shard", &shard)?),
+            Some(cursor) => Some(paging::decode(
+                cursor,
+                Scope::partition("due_shard", &shard),
+            )?),
             None => None,
         };
         let output = self

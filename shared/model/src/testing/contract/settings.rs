@@ -201,6 +201,12 @@ pub async fn listing_returns_one_kind_in_id_order(store: &dyn SettingsStore, t: 
     .await;
     let result = store.list(&t.other, kind, &page).await;
     refused!(result, StoreError::BadCursor, "another tenant's cursor");
+    let result = store.list(&t.tenant, SettingKind::SmsProvider, &page).await;
+    refused!(
+        result,
+        StoreError::BadCursor,
+        "a cursor of another kind's listing"
+    );
 }
 
 pub async fn infos_describe_only_the_settings_that_exist(store: &dyn SettingsStore, t: &Tenants) {

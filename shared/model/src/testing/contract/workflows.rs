@@ -369,6 +369,12 @@ pub async fn listing_filters_by_module_and_pages_with_cursors(
     .await;
     let result = store.list(&t.other, customers, &page).await;
     refused!(result, StoreError::BadCursor, "another tenant's cursor");
+    let result = store.list(&t.tenant, leads, &page).await;
+    refused!(
+        result,
+        StoreError::BadCursor,
+        "a cursor of another module's listing"
+    );
 }
 
 pub async fn deleting_needs_the_current_revision_and_removes_every_version(

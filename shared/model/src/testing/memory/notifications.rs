@@ -86,6 +86,13 @@ impl NotificationInbox for MemoryNotificationInbox {
         notification: &Notification,
     ) -> Result<(), StoreError> {
         self.world.call(StoreKind::Inbox, Access::Write, |s| {
+            // One transaction of two conditional puts, as the adapter writes it: the `NID#<id>`
+            // guard and the notification; either already there cancels both.
+            let guard = (
+                tenant.clone(),
+                notification.user.clone(),
+                notification.id.clone(),
+            );
             let inbox = s
                 .inbox
                 .tenants
@@ -93,9 +100,10 @@ impl NotificationInbox for MemoryNotificationInbox {
                 .or_default()
                 .entry(notification.user.clone())
                 .or_default();
-            // Once per id, whenever it is delivered again (the adapter's `NID#<id>` guard).
-            if !inbox.values().any(|stored| stored.id == notification.id) {
-                inbox.insert(sort_key(notification), notification.clone());
+            let key = sort_key(notification);
+            if !s.inbox.delivered.contains(&guard) && !inbox.contains_key(&key) {
+                inbox.insert(key, notification.clone());
+                s.inbox.delivered.insert(guard);
             }
             Ok(())
         })

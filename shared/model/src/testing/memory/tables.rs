@@ -18,6 +18,8 @@ use crate::workflow::{Workflow, WorkflowDefinition};
 #[derive(Default)]
 pub(super) struct InboxTables {
     pub(super) tenants: HashMap<TenantId, BTreeMap<UserId, BTreeMap<String, Notification>>>,
+    /// The `NID#<id>` guards `deliver` writes beside a notification (a run's effects do not).
+    pub(super) delivered: BTreeSet<(TenantId, UserId, String)>,
 }
 
 #[derive(Default)]
