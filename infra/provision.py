@@ -2,9 +2,10 @@
 
 Every table, index, stream, TTL, queue, dead-letter queue, event bus, rule, target and SES
 identity is read from template.yaml (see cfn.py); nothing here lists resources by hand. Lambda
-functions and the HTTP API are not created: locally they run as binaries under the Lambda Runtime
-Interface Emulator. Rule targets that are Lambda functions are skipped too: the emulator cannot
-deliver to them, and a scheduled rule is fired by invoking the function with a scheduled event.
+functions, their log groups and the HTTP API (with its access log group) are not created: locally
+they run as binaries under the Lambda Runtime Interface Emulator, logging to the console. Rule
+targets that are Lambda functions are skipped too: the emulator cannot deliver to them, and a
+scheduled rule is fired by invoking the function with a scheduled event.
 
 Prints the environment the functions and tests need (`export NAME=value` lines) on stdout.
 """
@@ -26,6 +27,7 @@ SKIPPED_KINDS = {
     "AWS::Serverless::HttpApi",
     "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy",  # moto accepts but does not enforce queue policies
+    "AWS::Logs::LogGroup",  # the functions' and the API's logs; locally they log to the console
 }
 
 
