@@ -6,6 +6,10 @@
 //! in the same step as the workflow save, claims that lose races, the run ledger's commit applying
 //! its effects atomically, listing orders and page cursors (see `paging.rs`), identity items,
 //! and the sharded due index of the schedule. Each file says which adapter it mirrors and how.
+//! One difference is deliberate: the indexes here are never stale (DynamoDB's GSIs are eventually
+//! consistent), so the code paths that make up for a lagging index (a merge's extra move passes,
+//! the overlay of the order just written on a customer's purchase facts) are exercised by
+//! neither these stores nor the emulator.
 //!
 //! [`MemoryStores`] bundles one of each store over one shared state, with fields named like the
 //! adapters' `Stores`, so that the run ledger's effects land in its `records` and `inbox`. The
