@@ -9,7 +9,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export SAM_CLI_TELEMETRY=0 CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# Each step says when it starts (seconds since the run began), so a slow run shows where.
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
+# A clean build (CI's) gains nothing from incremental compilation of the workspace's crates.
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
@@ -77,5 +80,6 @@ fi
 passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
 echo
+echo "test command: ${SECONDS} s" >&2
 echo "tests: $passed passed, $failed failed"
 exit "$status"
