@@ -12,11 +12,12 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use tracing::Instrument;
 
 use crm_model::ports::{
-    Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SettingsStore, SmsSender,
-    SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
+    Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SecretVault, SettingsStore,
+    SmsSender, SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
 };
 use crm_model::run::execute::{Executor, ExecutorCache, JobOutcome};
 use crm_model::schedule::ActionJob;
+use crm_model::settings::outbound::OutboundPolicy;
 
 /// Everything the executor talks to.
 pub struct Deps {
@@ -30,6 +31,8 @@ pub struct Deps {
     pub email: Arc<dyn EmailSender>,
     pub printer: Arc<dyn DocumentPrinter>,
     pub task_sync: Arc<dyn TaskSync>,
+    /// Provider credentials, cached per sandbox.
+    pub secrets: Arc<dyn SecretVault>,
     pub clock: Arc<dyn Clock>,
     /// Kept for the sandbox's life: warm invocations reuse workflow versions and settings.
     pub cache: ExecutorCache,
@@ -37,13 +40,18 @@ pub struct Deps {
 
 impl Deps {
     /// The deployed wiring: DynamoDB tables, SNS and the brandname gateway for SMS, Zalo ZNS,
-    /// SES v2, signed task sync, the system clock; names from the template's environment.
+    /// SES v2, signed task sync, credentials from Secrets Manager, the system clock; names and
+    /// the outbound policy from the template's environment.
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
         let sdk = crm_adapters::config::load_sdk_config().await;
         Ok(Self::aws(
             crm_adapters::dynamo::Stores::from_env(&sdk)?,
-            aws_sdk_sns::Client::new(&sdk),
-            aws_sdk_sesv2::Client::new(&sdk),
+            AwsClients {
+                sns: aws_sdk_sns::Client::new(&sdk),
+                ses: aws_sdk_sesv2::Client::new(&sdk),
+                secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            },
+            crm_adapters::outbound::policy_from_env(),
         ))
     }
 
@@ -51,10 +59,11 @@ impl Deps {
     /// run (with a table or an interceptor of their own), exactly as deployed otherwise.
     pub fn aws(
         stores: crm_adapters::dynamo::Stores,
-        sns: aws_sdk_sns::Client,
-        ses: aws_sdk_sesv2::Client,
+        clients: AwsClients,
+        outbound: OutboundPolicy,
     ) -> Self {
-        use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
+        use crm_adapters::providers::{BrandnameSmsGateway, SmsGateways, ZaloZns};
+        use crm_adapters::secrets::{CachedVault, SecretsManagerVault};
         use crm_adapters::send::{SesEmailSender, SnsSmsSender};
         Self {
             workflows: Arc::new(stores.workflows),
@@ -63,15 +72,14 @@ impl Deps {
             users: Arc::new(stores.users),
             ledger: Arc::new(stores.runs),
             sms: Arc::new(SmsGateways {
-                sns: SnsSmsSender::new(sns),
-                brandname: BrandnameSmsGateway::new(Secrets::from_env()),
+                sns: SnsSmsSender::new(clients.sns),
+                brandname: BrandnameSmsGateway::new(outbound),
             }),
-            zns: Arc::new(ZaloZns::new(Secrets::from_env())),
-            email: Arc::new(SesEmailSender::new(ses)),
+            zns: Arc::new(ZaloZns::new(outbound)),
+            email: Arc::new(SesEmailSender::new(clients.ses)),
             printer: Arc::new(crm_adapters::print::PdfPrinter),
-            task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(
-                Secrets::from_env(),
-            )),
+            task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(outbound)),
+            secrets: Arc::new(CachedVault::new(SecretsManagerVault::new(clients.secrets))),
             clock: Arc::new(SystemClock),
             cache: ExecutorCache::default(),
         }
@@ -90,10 +98,18 @@ impl Deps {
             email: self.email.as_ref(),
             printer: self.printer.as_ref(),
             task_sync: self.task_sync.as_ref(),
+            secrets: self.secrets.as_ref(),
             clock: self.clock.as_ref(),
             cache: &self.cache,
         }
     }
+}
+
+/// The AWS clients the executor sends and reads credentials through.
+pub struct AwsClients {
+    pub sns: aws_sdk_sns::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 /// Carries out every job of the batch; the messages to redeliver come back as failures.

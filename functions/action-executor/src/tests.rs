@@ -93,6 +93,7 @@ async fn world() -> World {
         email: Arc::new(RecordingEmail::new()),
         printer: Arc::new(TextPrinter::new()),
         task_sync: Arc::new(RecordingTaskSync::new()),
+        secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock: Arc::new(FixedClock(at(NOW))),
         cache: ExecutorCache::default(),
     };

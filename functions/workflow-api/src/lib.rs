@@ -1,15 +1,25 @@
 //! The automation settings API's composition root: the router's state built from the
-//! environment (DynamoDB tables, the automation bus, the system clock) once per sandbox. Tests
-//! and the local server build the same router over other stores.
+//! environment (DynamoDB tables, the automation bus, Secrets Manager, the system clock and
+//! resolver) once per sandbox. Tests and the local server build the same router over other
+//! stores.
 
 use std::sync::Arc;
 
 use crm_adapters::dynamo::Stores;
+use crm_adapters::outbound::SystemResolver;
+use crm_adapters::secrets::SecretsManagerVault;
 use crm_api::workflow_api::State;
 use crm_model::ports::{JobPublisher, SystemClock};
+use crm_model::settings::outbound::OutboundPolicy;
 
-/// The state over the DynamoDB stores and `publisher`.
-pub fn state(stores: Stores, publisher: Arc<dyn JobPublisher>) -> State {
+/// The state over the DynamoDB stores, `publisher`, Secrets Manager through `secrets`, and the
+/// outbound policy providers are held to.
+pub fn state(
+    stores: Stores,
+    publisher: Arc<dyn JobPublisher>,
+    secrets: aws_sdk_secretsmanager::Client,
+    outbound: OutboundPolicy,
+) -> State {
     State {
         workflows: Arc::new(stores.workflows),
         settings: Arc::new(stores.settings),
@@ -19,6 +29,9 @@ pub fn state(stores: Stores, publisher: Arc<dyn JobPublisher>) -> State {
         runs: Arc::new(stores.runs),
         publisher,
         clock: Arc::new(SystemClock),
+        secrets: Arc::new(SecretsManagerVault::new(secrets)),
+        resolver: Arc::new(SystemResolver),
+        outbound,
     }
 }
 
@@ -26,7 +39,12 @@ pub fn state(stores: Stores, publisher: Arc<dyn JobPublisher>) -> State {
 pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
     let sdk = crm_adapters::config::load_sdk_config().await;
     let publisher = crm_adapters::events::EventBridgeJobPublisher::from_env(&sdk)?;
-    Ok(state(Stores::from_env(&sdk)?, Arc::new(publisher)))
+    Ok(state(
+        Stores::from_env(&sdk)?,
+        Arc::new(publisher),
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        crm_adapters::outbound::policy_from_env(),
+    ))
 }
 
 /// The API's router over `state`.

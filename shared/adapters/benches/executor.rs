@@ -191,7 +191,15 @@ async fn main() {
     // The executor function's own wiring over the counting clients, at the bench's clock.
     let deps = action_executor::Deps {
         clock: std::sync::Arc::new(clock),
-        ..action_executor::Deps::aws(stores.clone(), sns, ses)
+        ..action_executor::Deps::aws(
+            stores.clone(),
+            action_executor::AwsClients {
+                sns,
+                ses,
+                secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            },
+            crm_model::settings::outbound::OutboundPolicy::PUBLIC,
+        )
     };
     let executor = deps.executor();
     println!("jobs_per_kind={jobs}");

@@ -1,6 +1,7 @@
 //! HTTP providers for Vietnamese carriers: a brandname SMS gateway with an eSMS-style JSON API,
-//! and Zalo's ZNS template-message API. Credentials come from secrets named in the provider
-//! settings, never from the settings themselves.
+//! and Zalo's ZNS template-message API. The executor hands each call the tenant's credentials
+//! (read from the vault under the tenant's own name); every request goes through the
+//! outbound-checked client of `outbound`.
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -8,64 +9,12 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::outbound::{checked_url, http_client};
 use crate::send::SnsSmsSender;
 use crm_model::ports::{SendError, SmsSender, ZnsSender};
+use crm_model::settings::outbound::OutboundPolicy;
+use crm_model::settings::secrets::{AccessToken, GatewayKeys};
 use crm_model::settings::{SmsGateway, ZnsProvider};
-
-/// Secrets by name. Deployed, they come from the environment: `esms/main` is read from
-/// `CRM_SECRET_ESMS_MAIN` (filled from Secrets Manager or SSM by the deployment). Tests and local
-/// runs may give them directly instead.
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    given: Option<std::collections::HashMap<String, String>>,
-}
-
-impl Secrets {
-    pub fn from_env() -> Self {
-        Self { given: None }
-    }
-
-    /// Exactly these secrets, whatever the environment holds.
-    pub fn given(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self {
-            given: Some(pairs.into_iter().collect()),
-        }
-    }
-
-    pub fn variable(name: &str) -> String {
-        let upper: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("CRM_SECRET_{upper}")
-    }
-
-    pub fn get(&self, name: &str) -> Result<String, SendError> {
-        let found = match &self.given {
-            Some(given) => given.get(name).cloned(),
-            None => std::env::var(Self::variable(name)).ok(),
-        };
-        found.ok_or_else(|| {
-            SendError::Permanent(format!(
-                "secret '{name}' is not configured ({})",
-                Self::variable(name)
-            ))
-        })
-    }
-}
-
-pub(crate) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
-}
 
 /// Sends a request and reads a JSON answer, mapping transport failures and HTTP statuses.
 pub(crate) async fn post_json(
@@ -110,11 +59,21 @@ fn transport(error: reqwest::Error) -> SendError {
     SendError::Transient(format!("HTTP: {error}"))
 }
 
+/// How much of an error body a failure quotes: the provider's reason, not its whole page.
+const QUOTED_BODY_CHARS: usize = 300;
+
 fn status(status: reqwest::StatusCode, body: &str) -> Option<SendError> {
-    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        Some(SendError::Transient(format!("HTTP {status}: {body}")))
+    let quoted: String = body.chars().take(QUOTED_BODY_CHARS).collect();
+    if status.is_redirection() {
+        // Redirects are not followed: a provider API has no reason to send one, and following
+        // it would take the credentials wherever it points.
+        Some(SendError::Permanent(format!(
+            "HTTP {status}: redirects are not followed"
+        )))
+    } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        Some(SendError::Transient(format!("HTTP {status}: {quoted}")))
     } else if !status.is_success() {
-        Some(SendError::Permanent(format!("HTTP {status}: {body}")))
+        Some(SendError::Permanent(format!("HTTP {status}: {quoted}")))
     } else {
         None
     }
@@ -124,13 +83,7 @@ fn status(status: reqwest::StatusCode, body: &str) -> Option<SendError> {
 #[derive(Debug, Clone)]
 pub struct BrandnameSmsGateway {
     http: reqwest::Client,
-    secrets: Secrets,
-}
-
-#[derive(Deserialize)]
-struct GatewayCredentials {
-    api_key: String,
-    secret_key: String,
+    policy: OutboundPolicy,
 }
 
 #[derive(Deserialize)]
@@ -144,10 +97,10 @@ struct GatewayAnswer {
 }
 
 impl BrandnameSmsGateway {
-    pub fn new(secrets: Secrets) -> Self {
+    pub fn new(policy: OutboundPolicy) -> Self {
         Self {
-            http: http(),
-            secrets,
+            http: http_client(policy),
+            policy,
         }
     }
 
@@ -155,26 +108,23 @@ impl BrandnameSmsGateway {
         &self,
         base_url: &str,
         brandname: &str,
-        credentials: &str,
+        credentials: &GatewayKeys,
         to: &str,
         text: &str,
         request_id: &str,
     ) -> Result<String, SendError> {
-        let credentials: GatewayCredentials = serde_json::from_str(&self.secrets.get(credentials)?)
-            .map_err(|e| {
-                SendError::Permanent(format!(
-                    "secret '{credentials}' is not {{api_key, secret_key}}: {e}"
-                ))
-            })?;
         // The gateway takes national numbers (0912…).
         let national = to
             .strip_prefix("+84")
             .map(|n| format!("0{n}"))
             .unwrap_or_else(|| to.to_owned());
-        let url = format!(
-            "{}/MainService.svc/json/SendMultipleMessage_V4_post_json/",
-            base_url.trim_end_matches('/')
-        );
+        let url = checked_url(
+            self.policy,
+            &format!(
+                "{}/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+                base_url.trim_end_matches('/')
+            ),
+        )?;
         let response = self
             .http
             .post(url)
@@ -222,6 +172,7 @@ impl SmsSender for SmsGateways {
     async fn send(
         &self,
         gateway: &SmsGateway,
+        keys: Option<&GatewayKeys>,
         to: &str,
         text: &str,
         request_id: &str,
@@ -231,18 +182,14 @@ impl SmsSender for SmsGateways {
             SmsGateway::Brandname {
                 base_url,
                 brandname,
-                credentials_secret,
             } => {
+                let keys = keys.ok_or_else(|| {
+                    SendError::Permanent("the gateway's credentials are not set".into())
+                })?;
                 // The request id lets the gateway drop a retried duplicate.
                 with_retries(|| {
-                    self.brandname.send(
-                        base_url,
-                        brandname,
-                        credentials_secret,
-                        to,
-                        text,
-                        request_id,
-                    )
+                    self.brandname
+                        .send(base_url, brandname, keys, to, text, request_id)
                 })
                 .await
             }
@@ -254,7 +201,7 @@ impl SmsSender for SmsGateways {
 #[derive(Debug, Clone)]
 pub struct ZaloZns {
     http: reqwest::Client,
-    secrets: Secrets,
+    policy: OutboundPolicy,
 }
 
 #[derive(Deserialize)]
@@ -275,10 +222,10 @@ struct ZaloData {
 const ZALO_RATE_LIMITED: i64 = -32;
 
 impl ZaloZns {
-    pub fn new(secrets: Secrets) -> Self {
+    pub fn new(policy: OutboundPolicy) -> Self {
         Self {
-            http: http(),
-            secrets,
+            http: http_client(policy),
+            policy,
         }
     }
 }
@@ -288,12 +235,14 @@ impl ZnsSender for ZaloZns {
     async fn send(
         &self,
         provider: &ZnsProvider,
+        token: &AccessToken,
         phone: &str,
         template_id: &str,
         data: &BTreeMap<String, String>,
         tracking_id: &str,
     ) -> Result<String, SendError> {
-        with_retries(|| self.send_once(provider, phone, template_id, data, tracking_id)).await
+        with_retries(|| self.send_once(provider, token, phone, template_id, data, tracking_id))
+            .await
     }
 }
 
@@ -301,20 +250,23 @@ impl ZaloZns {
     async fn send_once(
         &self,
         provider: &ZnsProvider,
+        token: &AccessToken,
         phone: &str,
         template_id: &str,
         data: &BTreeMap<String, String>,
         tracking_id: &str,
     ) -> Result<String, SendError> {
-        let token = self.secrets.get(&provider.access_token_secret)?;
-        let url = format!(
-            "{}/message/template",
-            provider.base_url.trim_end_matches('/')
-        );
+        let url = checked_url(
+            self.policy,
+            &format!(
+                "{}/message/template",
+                provider.base_url.trim_end_matches('/')
+            ),
+        )?;
         let response = self
             .http
             .post(url)
-            .header("access_token", token)
+            .header("access_token", &token.access_token)
             .json(&json!({"phone": phone, "template_id": template_id, "template_data": data, "tracking_id": tracking_id}))
             .send()
             .await

@@ -5,14 +5,17 @@
 use async_trait::async_trait;
 use aws_lc_rs::hmac;
 
-use crate::providers::{Secrets, post_json, with_retries};
+use crate::outbound::{checked_url, http_client};
+use crate::providers::{post_json, with_retries};
 use crm_model::ports::{SendError, TaskSync};
 use crm_model::settings::TaskConnection;
+use crm_model::settings::outbound::OutboundPolicy;
+use crm_model::settings::secrets::SigningKey;
 
 #[derive(Debug, Clone)]
 pub struct HttpTaskSync {
     http: reqwest::Client,
-    secrets: Secrets,
+    policy: OutboundPolicy,
 }
 
 /// `sha256=<hex>` of the body under the key.
@@ -24,10 +27,10 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 impl HttpTaskSync {
-    pub fn new(secrets: Secrets) -> Self {
+    pub fn new(policy: OutboundPolicy) -> Self {
         Self {
-            http: crate::providers::http(),
-            secrets,
+            http: http_client(policy),
+            policy,
         }
     }
 }
@@ -37,16 +40,17 @@ impl TaskSync for HttpTaskSync {
     async fn push(
         &self,
         connection: &TaskConnection,
+        key: &SigningKey,
         task: &serde_json::Value,
         idempotency_key: &str,
     ) -> Result<String, SendError> {
-        let secret = self.secrets.get(&connection.signing_secret)?;
+        let url = checked_url(self.policy, &connection.url)?;
         let body = serde_json::to_vec(task).map_err(|e| SendError::Permanent(e.to_string()))?;
-        let signed = signature(&secret, &body);
+        let signed = signature(&key.signing_key, &body);
         with_retries(|| {
             let request = self
                 .http
-                .post(&connection.url)
+                .post(url.clone())
                 .header("content-type", "application/json")
                 .header("x-signature", &signed)
                 .header("idempotency-key", idempotency_key)

@@ -8,20 +8,19 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
-use crm_adapters::providers::{BrandnameSmsGateway, Secrets, SmsGateways, ZaloZns};
-use crm_adapters::send::SnsSmsSender;
-use crm_adapters::task_sync::HttpTaskSync;
+use crm_adapters::secrets::SecretsManagerVault;
+use crm_model::action::SettingKind;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    FixedClock, RecordStore, RunLedger, SettingsStore, StoredRecord, UserDirectory,
+    FixedClock, RecordStore, RunLedger, SecretVault, SettingsStore, StoredRecord, UserDirectory,
 };
 use crm_model::run::RunStatus;
 use crm_model::run::execute::{ExecuteError, Executor, JobOutcome};
 use crm_model::schedule::ActionJob;
+use crm_model::settings::outbound::OutboundPolicy;
+use crm_model::settings::secrets::{SecretName, SecretValue};
 use crm_model::user::{Role, User};
 use crm_model::workflow::service::Workflows;
 use serde_json::{Value, json};
@@ -108,10 +107,15 @@ async fn world() -> World {
             .await
             .unwrap();
     }
+    // The local stack's policy: the stub providers below listen on loopback over http.
     let deps = action_executor::Deps::aws(
         stores.clone(),
-        aws_sdk_sns::Client::new(&sdk),
-        aws_sdk_sesv2::Client::new(&sdk),
+        action_executor::AwsClients {
+            sns: aws_sdk_sns::Client::new(&sdk),
+            ses: aws_sdk_sesv2::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        },
+        OutboundPolicy::LOCAL,
     );
     World {
         stores,
@@ -123,6 +127,18 @@ async fn world() -> World {
 }
 
 impl World {
+    /// Stores a provider's credentials in Secrets Manager under this tenant, as the settings
+    /// API does.
+    async fn credentials(&self, kind: SettingKind, id: &str, value: Value) {
+        let vault =
+            SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&support::sdk().await));
+        let name = SecretName::for_setting(&self.tenant, kind, &SettingId::new(id).unwrap());
+        vault
+            .put(&name, &SecretValue::new(value.to_string()))
+            .await
+            .unwrap();
+    }
+
     fn phone(&self) -> String {
         format!("0912{:0>6}", &self.tag[..6])
     }
@@ -493,15 +509,17 @@ async fn a_zns_action_sends_its_template_parameters_from_the_record() {
             .with_state(seen.clone()),
     )
     .await;
-    let mut w = world().await;
-    w.deps.zns = Arc::new(ZaloZns::new(Secrets::given([(
-        "zalo/oa".to_owned(),
-        "oa-token".to_owned(),
-    )])));
+    let w = world().await;
+    w.credentials(
+        SettingKind::ZnsProvider,
+        "oa",
+        json!({"access_token": "oa-token"}),
+    )
+    .await;
     for (id, setting) in [
         (
             "oa",
-            json!({"kind": "zns_provider", "name": "OA", "oa_id": "1234", "base_url": base, "access_token_secret": "zalo/oa"}),
+            json!({"kind": "zns_provider", "name": "OA", "oa_id": "1234", "base_url": base}),
         ),
         (
             "zns-hpbd",
@@ -570,15 +588,14 @@ async fn a_provider_outage_leaves_the_send_to_the_next_delivery_which_sends_once
         }),
     );
     let base = support::serve(gateway).await;
-    let mut w = world().await;
-    w.deps.sms = Arc::new(SmsGateways {
-        sns: SnsSmsSender::new(aws_sdk_sns::Client::new(&support::sdk().await)),
-        brandname: BrandnameSmsGateway::new(Secrets::given([(
-            "esms/main".to_owned(),
-            r#"{"api_key": "k", "secret_key": "s"}"#.to_owned(),
-        )])),
-    });
-    let provider = json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname", "base_url": base, "brandname": "CRMDEMO", "credentials_secret": "esms/main"}});
+    let w = world().await;
+    w.credentials(
+        SettingKind::SmsProvider,
+        "esms",
+        json!({"api_key": "k", "secret_key": "s"}),
+    )
+    .await;
+    let provider = json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname", "base_url": base, "brandname": "CRMDEMO"}});
     w.stores
         .settings
         .create(
@@ -658,12 +675,15 @@ async fn a_synced_task_is_posted_once_signed_with_the_connections_secret() {
         ),
     );
     let base = support::serve(app).await;
-    let mut w = world().await;
-    w.deps.task_sync = Arc::new(HttpTaskSync::new(Secrets::given([(
-        "tasks/hmac".to_owned(),
-        "s3cret".to_owned(),
-    )])));
-    let connection = json!({"kind": "task_connection", "name": "Jira", "url": format!("{base}/tasks"), "signing_secret": "tasks/hmac"});
+    let w = world().await;
+    w.credentials(
+        SettingKind::TaskConnection,
+        "jira",
+        json!({"signing_key": "s3cret"}),
+    )
+    .await;
+    let connection =
+        json!({"kind": "task_connection", "name": "Jira", "url": format!("{base}/tasks")});
     w.stores
         .settings
         .create(
@@ -836,4 +856,84 @@ async fn an_email_carries_the_print_template_as_a_pdf_with_its_vietnamese_text()
     }
     seen.sort();
     assert_eq!(seen, ["application/pdf", "text/html"]);
+}
+
+/// Two tenants with a brandname provider of the same id: each job is sent with its own
+/// tenant's credentials from Secrets Manager, and a tenant without credentials sends nothing.
+#[tokio::test]
+async fn each_tenants_sms_goes_out_with_its_own_credentials_only() {
+    use axum::routing::post;
+    let keys: support::Seen = Default::default();
+    let recorder = keys.clone();
+    let gateway = axum::Router::new().route(
+        "/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let recorder = recorder.clone();
+            async move {
+                recorder
+                    .lock()
+                    .unwrap()
+                    .push((Default::default(), body.clone()));
+                axum::Json(json!({"CodeResult": "100", "SMSID": format!("sms-{}", body["RequestId"].as_str().unwrap_or(""))}))
+            }
+        }),
+    );
+    let base = support::serve(gateway).await;
+    let (a, b) = (world().await, world().await);
+    assert_ne!(a.tenant, b.tenant);
+    let mut jobs = Vec::new();
+    for w in [&a, &b] {
+        let provider = json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname", "base_url": base, "brandname": "CRMDEMO"}});
+        w.stores
+            .settings
+            .create(
+                &w.tenant,
+                &SettingId::new("esms").unwrap(),
+                &serde_json::from_value(provider).unwrap(),
+            )
+            .await
+            .unwrap();
+        let customer = w
+            .customer(
+                "c1",
+                json!({"Name": "An", "Phone": w.phone(), "Owner": "u-owner"}),
+            )
+            .await;
+        let mut definition = birthday_workflow();
+        definition["actions"][0]["provider"] = json!("esms");
+        let workflow = w.workflow("wf-keys", definition).await;
+        jobs.push(w.job(&workflow, &customer, "sms"));
+    }
+    // Only B has credentials: A's job fails for good without a request, and says why.
+    b.credentials(
+        SettingKind::SmsProvider,
+        "esms",
+        json!({"api_key": "key-of-b", "secret_key": "secret-of-b"}),
+    )
+    .await;
+    let JobOutcome::Failed(reason) = a.execute(&jobs[0]).await.unwrap() else {
+        panic!("A has no credentials")
+    };
+    assert!(reason.contains("no credentials"), "{reason}");
+    assert!(
+        !reason.contains("crm/"),
+        "no secret name in the run: {reason}"
+    );
+    assert!(
+        keys.lock().unwrap().is_empty(),
+        "nothing reached the gateway"
+    );
+    assert!(matches!(
+        b.execute(&jobs[1]).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    let sent = keys.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (
+            sent[0].1["ApiKey"].as_str(),
+            sent[0].1["SecretKey"].as_str()
+        ),
+        (Some("key-of-b"), Some("secret-of-b"))
+    );
 }

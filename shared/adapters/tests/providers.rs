@@ -12,9 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use crm_adapters::providers::{BrandnameSmsGateway, Secrets, ZaloZns};
+use crm_adapters::providers::{BrandnameSmsGateway, ZaloZns};
 use crm_model::ports::{SendError, ZnsSender};
 use crm_model::settings::ZnsProvider;
+use crm_model::settings::outbound::OutboundPolicy;
+use crm_model::settings::secrets::{AccessToken, GatewayKeys};
 use serde_json::{Value, json};
 
 async fn esms(
@@ -36,14 +38,17 @@ async fn esms(
     (StatusCode::OK, Json(answer))
 }
 
-fn secrets() -> Secrets {
-    Secrets::given([
-        (
-            "esms/main".to_owned(),
-            r#"{"api_key": "key", "secret_key": "secret"}"#.to_owned(),
-        ),
-        ("zalo/oa".to_owned(), "oa-token".to_owned()),
-    ])
+fn keys(api_key: &str) -> GatewayKeys {
+    GatewayKeys {
+        api_key: api_key.into(),
+        secret_key: "secret".into(),
+    }
+}
+
+fn token(access_token: &str) -> AccessToken {
+    AccessToken {
+        access_token: access_token.into(),
+    }
 }
 
 #[tokio::test]
@@ -65,15 +70,21 @@ async fn the_brandname_gateway_sends_national_numbers_in_unicode_and_maps_its_co
                 .behavior_version_latest()
                 .build(),
         )),
-        brandname: BrandnameSmsGateway::new(secrets()),
+        brandname: BrandnameSmsGateway::new(OutboundPolicy::LOCAL),
     };
     let gateway = crm_model::settings::SmsGateway::Brandname {
         base_url: base.clone(),
         brandname: "CRMDEMO".into(),
-        credentials_secret: "esms/main".into(),
     };
+    let right = keys("key");
     let id = gateways
-        .send(&gateway, "+84912345678", "Chúc mừng sinh nhật An!", "req-1")
+        .send(
+            &gateway,
+            Some(&right),
+            "+84912345678",
+            "Chúc mừng sinh nhật An!",
+            "req-1",
+        )
         .await
         .unwrap();
     assert_eq!(id, "sms-req-1");
@@ -90,10 +101,12 @@ async fn the_brandname_gateway_sends_national_numbers_in_unicode_and_maps_its_co
     );
 
     assert!(
-        matches!(gateways.send(&gateway, "+84900000000", "x", "req-2").await, Err(SendError::Permanent(m)) if m.contains("118"))
+        matches!(gateways.send(&gateway, Some(&right), "+84900000000", "x", "req-2").await, Err(SendError::Permanent(m)) if m.contains("118"))
     );
     assert!(matches!(
-        gateways.send(&gateway, "+84900000099", "x", "req-3").await,
+        gateways
+            .send(&gateway, Some(&right), "+84900000099", "x", "req-3")
+            .await,
         Err(SendError::Transient(_))
     ));
     let tries = seen
@@ -106,13 +119,28 @@ async fn the_brandname_gateway_sends_national_numbers_in_unicode_and_maps_its_co
         tries, 3,
         "a transient failure is retried twice before it goes back to the queue"
     );
-    let wrong_key = crm_model::settings::SmsGateway::Brandname {
-        base_url: base,
-        brandname: "CRMDEMO".into(),
-        credentials_secret: "missing".into(),
-    };
     assert!(
-        matches!(gateways.send(&wrong_key, "+84912345678", "x", "req-4").await, Err(SendError::Permanent(m)) if m.contains("CRM_SECRET_MISSING"))
+        matches!(gateways.send(&gateway, Some(&keys("wrong")), "+84912345678", "x", "req-4").await, Err(SendError::Permanent(m)) if m.contains("101"))
+    );
+    assert!(
+        matches!(gateways.send(&gateway, None, "+84912345678", "x", "req-5").await, Err(SendError::Permanent(m)) if m.contains("not set")),
+        "no call without credentials"
+    );
+    // Deployed (https to public hosts only), the loopback stub is refused before any request.
+    let before = seen.lock().unwrap().len();
+    let deployed = BrandnameSmsGateway::new(OutboundPolicy::PUBLIC);
+    let deployed = crm_adapters::providers::SmsGateways {
+        brandname: deployed,
+        sns: gateways.sns.clone(),
+    };
+    assert!(matches!(
+        deployed.send(&gateway, Some(&right), "+84912345678", "x", "req-6").await,
+        Err(SendError::Permanent(m)) if m.contains("refused")
+    ));
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        before,
+        "the stub received nothing"
     );
 }
 
@@ -125,13 +153,13 @@ async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors()
             .with_state(seen.clone()),
     )
     .await;
-    let zns = ZaloZns::new(secrets());
+    let zns = ZaloZns::new(OutboundPolicy::LOCAL);
     let provider = ZnsProvider {
         name: "OA".into(),
         oa_id: "1234".into(),
         base_url: base.clone(),
-        access_token_secret: "zalo/oa".into(),
     };
+    let oa = token("oa-token");
     let data: BTreeMap<String, String> = [
         ("customer_name".to_owned(), "Nguyễn Thị Mai".to_owned()),
         ("birthday".to_owned(), "08/03/1992".to_owned()),
@@ -140,6 +168,7 @@ async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors()
     let id = zns
         .send(
             &provider,
+            &oa,
             "84912345678",
             "231677",
             &data,
@@ -155,20 +184,23 @@ async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors()
     assert_eq!(body["tracking_id"], "t/wf/v1/c1/Y2027/zns");
 
     assert!(
-        matches!(zns.send(&provider, "84900000000", "231677", &data, "t2").await, Err(SendError::Permanent(m)) if m.contains("-108"))
+        matches!(zns.send(&provider, &oa, "84900000000", "231677", &data, "t2").await, Err(SendError::Permanent(m)) if m.contains("-108"))
     );
     assert!(matches!(
-        zns.send(&provider, "84900000032", "231677", &data, "t3")
+        zns.send(&provider, &oa, "84900000032", "231677", &data, "t3")
             .await,
         Err(SendError::Transient(_))
     ));
-    let bad_token = ZnsProvider {
-        access_token_secret: "missing".into(),
-        ..provider.clone()
-    };
     assert!(matches!(
-        zns.send(&bad_token, "84912345678", "231677", &data, "t4")
-            .await,
+        zns.send(
+            &provider,
+            &token("expired"),
+            "84912345678",
+            "231677",
+            &data,
+            "t4"
+        )
+        .await,
         Err(SendError::Permanent(_))
     ));
     let down = ZnsProvider {
@@ -176,7 +208,8 @@ async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors()
         ..provider
     };
     assert!(matches!(
-        zns.send(&down, "84912345678", "231677", &data, "t5").await,
+        zns.send(&down, &oa, "84912345678", "231677", &data, "t5")
+            .await,
         Err(SendError::Transient(_))
     ));
 }

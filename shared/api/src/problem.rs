@@ -216,7 +216,9 @@ impl From<SettingError> for ApiError {
     fn from(error: SettingError) -> Self {
         match error {
             SettingError::Invalid(problems) => ApiError::Invalid(problems),
-            e @ SettingError::NotFound => ApiError::NotFound(e.to_string()),
+            e @ (SettingError::NotFound | SettingError::NoCredentials) => {
+                ApiError::NotFound(e.to_string())
+            }
             e @ SettingError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
             e @ (SettingError::AlreadyExists | SettingError::InUse(_)) => {
                 ApiError::Conflict(e.to_string())

@@ -29,10 +29,16 @@ async fn post(
 /// The settings the birthday sample needs, created through the API.
 async fn birthday_settings(app: &App, tenant: &Tenant) {
     let admin = tenant.admin();
-    let provider = post(app, "/settings/sms-providers", &admin, json!({
-        "id": "sms-main", "name": "eSMS", "gateway": {"type": "brandname",
-        "base_url": "https://rest.esms.vn", "brandname": "CRMDEMO", "credentials_secret": "esms/main"}
-    })).await;
+    let provider = post(
+        app,
+        "/settings/sms-providers",
+        &admin,
+        json!({
+            "id": "sms-main", "name": "eSMS", "gateway": {"type": "brandname",
+            "base_url": "https://rest.esms.vn", "brandname": "CRMDEMO"}
+        }),
+    )
+    .await;
     assert_eq!(provider.status, StatusCode::CREATED, "{}", provider.body);
     let template = post(
         app,

@@ -15,11 +15,7 @@ use support::definitions::{cases, noon, wid};
 use support::{World, admin, birthday_definition};
 
 fn settings(w: &World) -> Settings<'_> {
-    Settings {
-        settings: &w.stores.settings,
-        users: &w.stores.users,
-        workflows: &w.stores.workflows,
-    }
+    w.settings()
 }
 
 fn sid(id: &str) -> SettingId {
@@ -235,4 +231,140 @@ async fn tenant_settings_start_at_revision_zero_with_the_defaults_and_saves_need
     }
     let now = settings.tenant_settings(t).await.unwrap();
     assert_eq!((now.revision, now.value), (1, bangkok));
+}
+
+fn brandname_provider(base_url: &str) -> Setting {
+    serde_json::from_value(json!({
+        "kind": "sms_provider", "name": "eSMS",
+        "gateway": {"type": "brandname", "base_url": base_url, "brandname": "ACME"}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn credentials_are_kept_under_the_tenants_own_name_and_never_read_back() {
+    let w = World::new().await;
+    let settings = settings(&w);
+    let (t, id) = (&w.tenant, sid("esms"));
+    settings
+        .create(t, &id, &brandname_provider("https://api.esms.vn"))
+        .await
+        .unwrap();
+    let status = settings
+        .credentials_status(t, SettingKind::SmsProvider, &id)
+        .await
+        .unwrap();
+    assert!(!status.configured);
+    let status = settings
+        .set_credentials(
+            t,
+            SettingKind::SmsProvider,
+            &id,
+            json!({"api_key": "key-acme", "secret_key": "secret-acme"}),
+        )
+        .await
+        .unwrap();
+    assert!(status.configured && status.updated_at.is_some());
+    assert_eq!(w.secrets.names(), ["crm/acme/sms-providers/esms"]);
+    // What the API answers about the setting says nothing of the value.
+    let shown = serde_json::to_string(
+        &settings
+            .get(t, SettingKind::SmsProvider, &id)
+            .await
+            .unwrap()
+            .value,
+    )
+    .unwrap();
+    assert!(!shown.contains("key-acme"), "{shown}");
+
+    // A body of the wrong shape changes nothing.
+    let wrong = settings
+        .set_credentials(
+            t,
+            SettingKind::SmsProvider,
+            &id,
+            json!({"access_token": "x"}),
+        )
+        .await;
+    assert!(matches!(wrong, Err(SettingError::Invalid(_))), "{wrong:?}");
+    assert!(
+        w.secrets
+            .value(&secret_name(t, "esms"))
+            .unwrap()
+            .contains("key-acme")
+    );
+
+    // Settings without credentials take none; deleting the provider deletes them.
+    settings
+        .create(t, &sid("hello"), &sms_template("Xin chào #Name"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        settings
+            .set_credentials(t, SettingKind::SmsTemplate, &sid("hello"), json!({}))
+            .await,
+        Err(SettingError::NoCredentials)
+    ));
+    settings
+        .delete(t, SettingKind::SmsProvider, &id, 1)
+        .await
+        .unwrap();
+    assert!(w.secrets.names().is_empty());
+}
+
+fn secret_name(
+    tenant: &crm_model::ids::TenantId,
+    id: &str,
+) -> crm_model::settings::secrets::SecretName {
+    crm_model::settings::secrets::SecretName::for_setting(
+        tenant,
+        SettingKind::SmsProvider,
+        &sid(id),
+    )
+}
+
+#[tokio::test]
+async fn provider_urls_reach_public_https_hosts_only() {
+    let w = World::new().await;
+    let settings = settings(&w);
+    let t = &w.tenant;
+    for url in [
+        "http://api.esms.vn",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.5/",
+        "https://localhost:8443/",
+    ] {
+        let refused = settings
+            .create(t, &sid("esms"), &brandname_provider(url))
+            .await;
+        let Err(SettingError::Invalid(problems)) = refused else {
+            panic!("{url}: expected problems, got {refused:?}");
+        };
+        assert!(problems.has("/gateway/base_url"), "{url}: {problems}");
+    }
+    // A public-looking name that resolves inside the network is refused too.
+    w.resolver.answer(
+        "sms.attacker.example",
+        &["169.254.169.254".parse().unwrap()],
+    );
+    let refused = settings
+        .create(
+            t,
+            &sid("esms"),
+            &brandname_provider("https://sms.attacker.example/"),
+        )
+        .await;
+    let Err(SettingError::Invalid(problems)) = refused else {
+        panic!("expected problems, got {refused:?}");
+    };
+    assert!(
+        problems.to_string().contains("169.254.169.254"),
+        "{problems}"
+    );
+    w.resolver
+        .answer("api.esms.vn", &["203.162.1.10".parse().unwrap()]);
+    settings
+        .create(t, &sid("esms"), &brandname_provider("https://api.esms.vn/"))
+        .await
+        .unwrap();
 }

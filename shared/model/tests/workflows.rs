@@ -7,7 +7,6 @@ mod support;
 
 use crm_model::ports::WorkflowFilter;
 use crm_model::schema::Module;
-use crm_model::settings::service::Settings;
 use crm_model::store::PageRequest;
 use crm_model::workflow::samples;
 use crm_model::workflow::service::WorkflowError;
@@ -112,11 +111,7 @@ async fn a_definition_may_use_a_custom_field_once_the_tenant_defines_it() {
         panic!("expected problems, got {before:?}");
     };
     assert!(problems.has("/trigger/watched_fields/0"), "{problems}");
-    let settings = Settings {
-        settings: &w.stores.settings,
-        users: &w.stores.users,
-        workflows: &w.stores.workflows,
-    };
+    let settings = w.settings();
     let mut tenant = settings.tenant_settings(&w.tenant).await.unwrap();
     tenant.value.custom_fields = vec![serde_json::from_value(json!({
         "module": "Customer", "name": "ZaloId", "label_vi": "Zalo ID", "label_en": "Zalo ID", "kind": {"type": "text"}

@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use crate::routes::{self, Route};
 use crm_model::ports::{
-    Clock, JobPublisher, MaintenanceRequests, RecordStore, RunLedger, SettingsStore, UserDirectory,
-    WorkflowCatalog,
+    Clock, HostResolver, JobPublisher, MaintenanceRequests, RecordStore, RunLedger, SecretVault,
+    SettingsStore, UserDirectory, WorkflowCatalog,
 };
 use crm_model::run::service::Runs;
+use crm_model::settings::outbound::OutboundPolicy;
 use crm_model::settings::service::Settings;
 use crm_model::workflow::service::Workflows;
 
@@ -32,6 +33,12 @@ pub struct State {
     pub runs: Arc<dyn RunLedger>,
     pub publisher: Arc<dyn JobPublisher>,
     pub clock: Arc<dyn Clock>,
+    /// Provider credentials: written and described here, never read.
+    pub secrets: Arc<dyn SecretVault>,
+    /// Resolves provider hosts when a setting is saved.
+    pub resolver: Arc<dyn HostResolver>,
+    /// Where providers may be reached (https to public hosts on AWS).
+    pub outbound: OutboundPolicy,
 }
 
 impl State {
@@ -40,6 +47,9 @@ impl State {
             settings: self.settings.as_ref(),
             users: self.users.as_ref(),
             workflows: self.workflows.as_ref(),
+            secrets: self.secrets.as_ref(),
+            resolver: self.resolver.as_ref(),
+            outbound: self.outbound,
         }
     }
 
@@ -86,6 +96,9 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/settings/{kind}/{id}"),
     (Method::PUT, "/settings/{kind}/{id}"),
     (Method::DELETE, "/settings/{kind}/{id}"),
+    (Method::GET, "/settings/{kind}/{id}/credentials"),
+    (Method::PUT, "/settings/{kind}/{id}/credentials"),
+    (Method::DELETE, "/settings/{kind}/{id}/credentials"),
     (Method::GET, "/tenant-settings"),
     (Method::PUT, "/tenant-settings"),
     (Method::GET, "/modules"),
@@ -124,6 +137,12 @@ pub fn router(state: State) -> Router {
             get(settings::get)
                 .put(settings::replace)
                 .delete(settings::delete),
+        )
+        .route(
+            "/settings/{kind}/{id}/credentials",
+            get(settings::credentials_status)
+                .put(settings::set_credentials)
+                .delete(settings::remove_credentials),
         )
         .route(
             "/tenant-settings",

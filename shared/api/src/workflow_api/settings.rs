@@ -54,8 +54,37 @@ fn respond(status: StatusCode, id: SettingId, stored: Revisioned<Setting>) -> Re
     response
 }
 
+/// Members through which a provider once named a secret. Credentials now live under a name the
+/// server derives from the caller's tenant, so a body naming one is refused with that path.
+const SECRET_NAME_MEMBERS: [(&str, &str); 3] = [
+    ("/gateway", "credentials_secret"),
+    ("", "access_token_secret"),
+    ("", "signing_secret"),
+];
+
+fn refuse_secret_names(kind: SettingKind, body: &serde_json::Value) -> Result<(), ApiError> {
+    for (parent, member) in SECRET_NAME_MEMBERS {
+        let named = body
+            .pointer(parent)
+            .and_then(|o| o.as_object())
+            .is_some_and(|o| o.contains_key(member));
+        if named {
+            return Err(ApiError::invalid_field(
+                format!("{parent}/{member}"),
+                format!(
+                    "a provider does not name a secret; set its credentials with \
+                     PUT /settings/{}/{{id}}/credentials",
+                    kind.slug()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parses a setting of `kind` from a body whose kind comes from the URL.
 fn parse_setting(kind: SettingKind, mut body: serde_json::Value) -> Result<Setting, ApiError> {
+    refuse_secret_names(kind, &body)?;
     let tag = serde_json::to_value(kind).map_err(|_| ApiError::Internal)?;
     let object = body
         .as_object_mut()
@@ -193,6 +222,61 @@ pub(super) async fn delete(
         .delete(&caller.tenant, kind, &id, expected)
         .await?;
     tracing::info!("setting deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Sets or rotates a provider's credentials. The body's shape depends on the provider
+/// (`{api_key, secret_key}`, `{access_token}` or `{signing_key}`); the answer says only that they
+/// are set and when, and no route ever returns them.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn set_credentials(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    let status = state
+        .settings_use_cases()
+        .set_credentials(&caller.tenant, kind, &id, body)
+        .await?;
+    tracing::info!("provider credentials set");
+    Ok(Json(status).into_response())
+}
+
+/// Whether a provider's credentials are set, and when they last changed.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn credentials_status(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    let status = state
+        .settings_use_cases()
+        .credentials_status(&caller.tenant, kind, &id)
+        .await?;
+    Ok(Json(status).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
+pub(super) async fn remove_credentials(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let kind = kind(&slug)?;
+    let id = setting_id(&id)?;
+    state
+        .settings_use_cases()
+        .remove_credentials(&caller.tenant, kind, &id)
+        .await?;
+    tracing::info!("provider credentials removed");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -17,6 +17,7 @@ use crm_adapters::dynamo::Stores;
 use crm_api::LocalClaims;
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::UserDirectory;
+use crm_model::settings::outbound::OutboundPolicy;
 use crm_model::user::{Role, User};
 
 pub async fn sdk() -> aws_config::SdkConfig {
@@ -48,7 +49,12 @@ pub struct App {
     pub stores: Stores,
 }
 
+/// The workflow API as the local stack runs it: providers may be loopback stub servers.
 pub async fn workflow_api() -> App {
+    workflow_api_with(OutboundPolicy::LOCAL).await
+}
+
+pub async fn workflow_api_with(outbound: OutboundPolicy) -> App {
     let client = dynamodb().await;
     // A schedule table of its own: activations request backfills in the global due index.
     let mut tables = tables();
@@ -64,7 +70,12 @@ pub async fn workflow_api() -> App {
         bus,
     );
     // The function's own composition root over the emulator's tables.
-    let state = workflow_api::state(stores.clone(), Arc::new(publisher.clone()));
+    let state = workflow_api::state(
+        stores.clone(),
+        Arc::new(publisher.clone()),
+        aws_sdk_secretsmanager::Client::new(&sdk().await),
+        outbound,
+    );
     App {
         router: workflow_api::app(state),
         stores,

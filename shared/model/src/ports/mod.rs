@@ -16,6 +16,8 @@ pub use crate::schedule::ports::{
     OccurrenceClaims, Outbox, Outboxes, PublishError, ScheduleEntries, ScheduleEntry,
     ScheduleStore,
 };
+pub use crate::settings::outbound::HostResolver;
+pub use crate::settings::secrets::SecretVault;
 pub use crate::settings::store::SettingsStore;
 pub use crate::store::{ClaimOutcome, Page, PageRequest, Revisioned, StoreError};
 pub use crate::user::directory::UserDirectory;

@@ -4,6 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::settings::secrets::{AccessToken, GatewayKeys, SigningKey, scrub};
+
+/// Longest provider error text a run keeps: enough to act on, never a whole error page.
+pub const MAX_ERROR_TEXT: usize = 500;
+
 /// Why a provider did not take a message.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
@@ -15,14 +20,27 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl SendError {
+    /// The same error with every credential value removed from its text and the text cut to
+    /// [`MAX_ERROR_TEXT`]: what a run may store and show.
+    pub fn scrubbed(self, credentials: &[&str]) -> Self {
+        match self {
+            SendError::Transient(t) => SendError::Transient(scrub(&t, credentials, MAX_ERROR_TEXT)),
+            SendError::Permanent(t) => SendError::Permanent(scrub(&t, credentials, MAX_ERROR_TEXT)),
+        }
+    }
+}
+
 /// Text messages (SMS), through the gateway a provider setting names.
 #[async_trait]
 pub trait SmsSender: Send + Sync {
     /// Sends `text` to an E.164 number; the provider's message id. `request_id` lets the
-    /// gateway drop a duplicate of the same request.
+    /// gateway drop a duplicate of the same request. `keys` are the tenant's credentials for a
+    /// brandname gateway (none for SNS).
     async fn send(
         &self,
         gateway: &crate::settings::SmsGateway,
+        keys: Option<&GatewayKeys>,
         to: &str,
         text: &str,
         request_id: &str,
@@ -37,6 +55,7 @@ pub trait ZnsSender: Send + Sync {
     async fn send(
         &self,
         provider: &crate::settings::ZnsProvider,
+        token: &AccessToken,
         phone: &str,
         template_id: &str,
         data: &std::collections::BTreeMap<String, String>,
@@ -47,11 +66,12 @@ pub trait ZnsSender: Send + Sync {
 /// Outbound sync of created tasks to an external task app.
 #[async_trait]
 pub trait TaskSync: Send + Sync {
-    /// Posts `task` to the connection's URL, signed with its secret; the id the app answers
-    /// with. `idempotency_key` travels along so the app can drop a duplicate.
+    /// Posts `task` to the connection's URL, signed with the tenant's key; the id the app
+    /// answers with. `idempotency_key` travels along so the app can drop a duplicate.
     async fn push(
         &self,
         connection: &crate::settings::TaskConnection,
+        key: &SigningKey,
         task: &serde_json::Value,
         idempotency_key: &str,
     ) -> Result<String, SendError>;

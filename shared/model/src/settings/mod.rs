@@ -1,7 +1,9 @@
 //! The settings actions reference (templates, senders, providers, allocation rules, external
-//! task connections) and the tenant's own settings. Secrets are never stored here: providers
-//! name a secret (an SSM parameter or Secrets Manager name) that only the executor reads.
+//! task connections) and the tenant's own settings. Credentials are never stored here: they live
+//! in the secret vault under a name derived from the tenant and the setting (see `secrets`).
 
+pub mod outbound;
+pub mod secrets;
 pub mod service;
 pub mod store;
 
@@ -15,6 +17,7 @@ use crate::schema::{CustomField, Module, Schema};
 use crate::template::{EmailTemplate, PrintTemplate, SmsTemplate, ZnsTemplate};
 use crate::trigger::{DEFAULT_TIME_ZONE, Feb29Policy};
 use crate::validation::Problems;
+use outbound::OutboundPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,12 +37,7 @@ pub enum SmsGateway {
     /// Amazon SNS direct SMS.
     Sns { sender_id: String },
     /// A Vietnamese brandname gateway with an eSMS-style JSON API.
-    Brandname {
-        base_url: String,
-        brandname: String,
-        /// Name of the secret holding the API key and secret.
-        credentials_secret: String,
-    },
+    Brandname { base_url: String, brandname: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +54,6 @@ pub struct ZnsProvider {
     /// Zalo Official Account id.
     pub oa_id: String,
     pub base_url: String,
-    /// Name of the secret holding the OA access token.
-    pub access_token_secret: String,
 }
 
 /// Round robin over users, optionally only for records matching a condition.
@@ -77,8 +73,6 @@ pub struct TaskConnection {
     pub name: String,
     /// Where created tasks are POSTed.
     pub url: String,
-    /// Name of the secret holding the HMAC signing key.
-    pub signing_secret: String,
 }
 
 /// One setting, of any kind.
@@ -129,11 +123,9 @@ impl SettingKind {
     }
 }
 
-fn check_url(url: &str, path: &str, problems: &mut Problems) {
-    if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.contains(char::is_whitespace)
-    {
-        problems.push(path, "expected an http(s) URL");
+fn check_url(outbound: OutboundPolicy, url: &str, path: &str, problems: &mut Problems) {
+    if let Err(reason) = outbound.check_url(url) {
+        problems.push(path, reason);
     }
 }
 
@@ -185,8 +177,28 @@ impl Setting {
         }
     }
 
-    /// Every problem of the setting; `user_exists` checks the users an allocation rule names.
-    pub fn validate(&self, schema: &Schema, user_exists: &dyn Fn(&UserId) -> bool) -> Problems {
+    /// The provider URL the setting sends to, with its JSON pointer.
+    pub fn outbound_url(&self) -> Option<(&str, &'static str)> {
+        match self {
+            Setting::SmsProvider(SmsProvider {
+                gateway: SmsGateway::Brandname { base_url, .. },
+                ..
+            }) => Some((base_url, "/gateway/base_url")),
+            Setting::ZnsProvider(p) => Some((&p.base_url, "/base_url")),
+            Setting::TaskConnection(c) => Some((&c.url, "/url")),
+            _ => None,
+        }
+    }
+
+    /// Every problem of the setting; `user_exists` checks the users an allocation rule names,
+    /// `outbound` the provider URLs the deployment allows (as written; resolution is checked by
+    /// the use case).
+    pub fn validate(
+        &self,
+        schema: &Schema,
+        user_exists: &dyn Fn(&UserId) -> bool,
+        outbound: OutboundPolicy,
+    ) -> Problems {
         let mut problems = Problems::default();
         match self {
             Setting::EmailTemplate(t) => problems = t.validate(schema),
@@ -224,27 +236,16 @@ impl Setting {
                     SmsGateway::Brandname {
                         base_url,
                         brandname,
-                        credentials_secret,
                     } => {
-                        check_url(base_url, "/gateway/base_url", &mut problems);
+                        check_url(outbound, base_url, "/gateway/base_url", &mut problems);
                         check_required(brandname, "/gateway/brandname", &mut problems);
-                        check_required(
-                            credentials_secret,
-                            "/gateway/credentials_secret",
-                            &mut problems,
-                        );
                     }
                 }
             }
             Setting::ZnsProvider(p) => {
                 check_required(&p.name, "/name", &mut problems);
                 check_required(&p.oa_id, "/oa_id", &mut problems);
-                check_url(&p.base_url, "/base_url", &mut problems);
-                check_required(
-                    &p.access_token_secret,
-                    "/access_token_secret",
-                    &mut problems,
-                );
+                check_url(outbound, &p.base_url, "/base_url", &mut problems);
             }
             Setting::AllocationRule(r) => {
                 check_required(&r.name, "/name", &mut problems);
@@ -269,8 +270,7 @@ impl Setting {
             }
             Setting::TaskConnection(c) => {
                 check_required(&c.name, "/name", &mut problems);
-                check_url(&c.url, "/url", &mut problems);
-                check_required(&c.signing_secret, "/signing_secret", &mut problems);
+                check_url(outbound, &c.url, "/url", &mut problems);
             }
         }
         problems
@@ -351,10 +351,10 @@ mod tests {
     fn settings_parse_by_kind_and_validate() {
         let setting: Setting = serde_json::from_value(json!({
             "kind": "sms_provider", "name": "eSMS",
-            "gateway": {"type": "brandname", "base_url": "ftp://x", "brandname": "", "credentials_secret": "esms"}
+            "gateway": {"type": "brandname", "base_url": "ftp://x", "brandname": ""}
         }))
         .unwrap();
-        let problems = setting.validate(&Schema::builtin(), &|_| true);
+        let problems = setting.validate(&Schema::builtin(), &|_| true, OutboundPolicy::PUBLIC);
         assert!(
             problems.has("/gateway/base_url") && problems.has("/gateway/brandname"),
             "{problems}"
@@ -377,7 +377,11 @@ mod tests {
             ],
             condition: Condition::AllRecords {},
         });
-        let problems = rule.validate(&Schema::builtin(), &|u| u.as_str() == "u1");
+        let problems = rule.validate(
+            &Schema::builtin(),
+            &|u| u.as_str() == "u1",
+            OutboundPolicy::PUBLIC,
+        );
         assert!(
             problems.has("/users/1") && problems.has("/users/2"),
             "{problems}"

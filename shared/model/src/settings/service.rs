@@ -1,10 +1,13 @@
 //! The settings use cases: the templates, senders, providers, allocation rules and task
 //! connections that actions name, and the tenant's own settings. A setting is validated against
 //! the tenant's schema and users before it is saved, and one that a workflow still names cannot
-//! be deleted.
+//! be deleted. A provider's credentials are written to the secret vault under the name the
+//! tenant and the setting give, and never read back here.
 
 use crate::action::SettingKind;
 use crate::ids::{SettingId, TenantId};
+use crate::settings::outbound::{HostResolver, OutboundPolicy, check_provider_url};
+use crate::settings::secrets::{Credentials, SecretName, SecretStatus, SecretVault};
 use crate::settings::store::SettingsStore;
 use crate::settings::{Setting, TenantSettings};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -27,6 +30,9 @@ pub enum SettingError {
     /// Deleting it would leave these workflows naming nothing.
     #[error("still used by the workflows {}", .0.join(", "))]
     InUse(Vec<String>),
+    /// The setting sends with no credentials (a template, an SES sender, SNS SMS).
+    #[error("this setting takes no credentials")]
+    NoCredentials,
     #[error("storage failed")]
     Store(#[source] StoreError),
 }
@@ -47,10 +53,14 @@ pub struct Settings<'a> {
     pub settings: &'a dyn SettingsStore,
     pub users: &'a dyn UserDirectory,
     pub workflows: &'a dyn WorkflowCatalog,
+    pub secrets: &'a dyn SecretVault,
+    pub resolver: &'a dyn HostResolver,
+    pub outbound: OutboundPolicy,
 }
 
 impl Settings<'_> {
-    /// Checks a setting against the tenant's schema and users.
+    /// Checks a setting against the tenant's schema and users, and its provider URL against
+    /// what its host resolves to now.
     async fn validate(&self, tenant: &TenantId, setting: &Setting) -> Result<(), SettingError> {
         let schema = self.settings.tenant_settings(tenant).await?.value.schema();
         let mut named = match setting {
@@ -61,7 +71,13 @@ impl Settings<'_> {
         named.sort();
         named.dedup();
         let existing = self.users.existing(tenant, &named).await?;
-        let problems = setting.validate(&schema, &|user| existing.contains(user));
+        let mut problems =
+            setting.validate(&schema, &|user| existing.contains(user), self.outbound);
+        if let (true, Some((url, path))) = (problems.is_empty(), setting.outbound_url()) {
+            if let Err(reason) = check_provider_url(self.outbound, self.resolver, url).await {
+                problems.push(path, reason);
+            }
+        }
         problems.into_result(()).map_err(SettingError::Invalid)
     }
 
@@ -121,7 +137,66 @@ impl Settings<'_> {
         if !users.is_empty() {
             return Err(SettingError::InUse(users));
         }
-        Ok(self.settings.delete(tenant, kind, id, expected).await?)
+        self.settings.delete(tenant, kind, id, expected).await?;
+        // The credentials go with their setting, so a setting created later under the same id
+        // starts without them. Deleting a secret that was never set is not an error.
+        Ok(self
+            .secrets
+            .delete(&SecretName::for_setting(tenant, kind, id))
+            .await?)
+    }
+
+    /// Sets or rotates a provider setting's credentials; the body's shape depends on the
+    /// setting (`{api_key, secret_key}`, `{access_token}` or `{signing_key}`).
+    pub async fn set_credentials(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+        body: serde_json::Value,
+    ) -> Result<SecretStatus, SettingError> {
+        let setting = self.get(tenant, kind, id).await?.value;
+        let shape = setting
+            .credential_shape()
+            .ok_or(SettingError::NoCredentials)?;
+        let credentials = Credentials::parse(shape, body).map_err(SettingError::Invalid)?;
+        let name = SecretName::for_setting(tenant, kind, id);
+        self.secrets.put(&name, &credentials.to_secret()).await?;
+        Ok(self.secrets.status(&name).await?)
+    }
+
+    /// Whether a provider setting's credentials are set, and when; never their value.
+    pub async fn credentials_status(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<SecretStatus, SettingError> {
+        let setting = self.get(tenant, kind, id).await?.value;
+        setting
+            .credential_shape()
+            .ok_or(SettingError::NoCredentials)?;
+        Ok(self
+            .secrets
+            .status(&SecretName::for_setting(tenant, kind, id))
+            .await?)
+    }
+
+    /// Removes a provider setting's credentials (its sends fail until new ones are set).
+    pub async fn remove_credentials(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<(), SettingError> {
+        let setting = self.get(tenant, kind, id).await?.value;
+        setting
+            .credential_shape()
+            .ok_or(SettingError::NoCredentials)?;
+        Ok(self
+            .secrets
+            .delete(&SecretName::for_setting(tenant, kind, id))
+            .await?)
     }
 
     /// The workflows whose actions name the setting, as `'name' (id)`.

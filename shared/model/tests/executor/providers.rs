@@ -1,12 +1,20 @@
 //! Zalo ZNS parameters, task sync to external apps, print attachments.
 
 use super::*;
+use crm_model::action::SettingKind;
+use crm_model::ids::SettingId;
 
 async fn zns_world() -> World {
     let w = World::new().await;
     w.setting(
         "oa",
-        json!({"kind": "zns_provider", "name": "OA", "oa_id": "1234", "base_url": "https://business.openapi.zalo.me", "access_token_secret": "zalo/oa"}),
+        json!({"kind": "zns_provider", "name": "OA", "oa_id": "1234", "base_url": "https://business.openapi.zalo.me"}),
+    )
+    .await;
+    w.credentials(
+        SettingKind::ZnsProvider,
+        "oa",
+        json!({"access_token": "zalo-token-acme"}),
     )
     .await;
     w.setting(
@@ -50,6 +58,7 @@ async fn a_zns_action_sends_its_template_parameters_from_the_record() {
     );
     assert_eq!(sent[0].template_id, "231677");
     assert_eq!(sent[0].provider.oa_id, "1234");
+    assert_eq!(sent[0].access_token, "zalo-token-acme");
     assert_eq!(
         serde_json::to_value(&sent[0].data).unwrap(),
         json!({"customer_name": "Trần Thu Hà", "birthday": "08/03/1992"})
@@ -91,7 +100,13 @@ async fn synced_task_world() -> (World, ActionJob) {
     let w = World::new().await;
     w.setting(
         "jira",
-        json!({"kind": "task_connection", "name": "Jira", "url": "https://tasks.example.vn/tasks", "signing_secret": "tasks/hmac"}),
+        json!({"kind": "task_connection", "name": "Jira", "url": "https://tasks.example.vn/tasks"}),
+    )
+    .await;
+    w.credentials(
+        SettingKind::TaskConnection,
+        "jira",
+        json!({"signing_key": "hmac-key-acme"}),
     )
     .await;
     let customer = w
@@ -120,7 +135,10 @@ async fn a_synced_task_is_posted_once_with_its_idempotency_key() {
         format!("{}/sync", job.idempotency_key())
     );
     assert_eq!(post.connection.name, "Jira");
-    assert_eq!(post.connection.signing_secret, "tasks/hmac");
+    assert_eq!(
+        post.signing_key, "hmac-key-acme",
+        "signed with the tenant's key"
+    );
     assert_eq!(
         post.task,
         json!({
@@ -362,4 +380,90 @@ async fn an_attachment_the_printer_cannot_print_fails_the_email_for_good_and_sen
         (run.status, run.error.as_deref()),
         (RunStatus::Failed, Some(reason))
     );
+}
+
+#[tokio::test]
+async fn a_job_sends_with_its_own_tenants_credentials_only() {
+    let w = zns_world().await;
+    // Another tenant's provider of the same id has credentials; this tenant's has none.
+    let other = crm_model::ids::TenantId::new("globex").unwrap();
+    let name = crm_model::settings::secrets::SecretName::for_setting(
+        &other,
+        SettingKind::ZnsProvider,
+        &SettingId::new("oa").unwrap(),
+    );
+    use crm_model::ports::SecretVault;
+    w.secrets
+        .put(
+            &name,
+            &crm_model::settings::secrets::SecretValue::new(r#"{"access_token":"globex-token"}"#),
+        )
+        .await
+        .unwrap();
+    w.secrets
+        .delete(&crm_model::settings::secrets::SecretName::for_setting(
+            &w.tenant,
+            SettingKind::ZnsProvider,
+            &SettingId::new("oa").unwrap(),
+        ))
+        .await
+        .unwrap();
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "Hà", "Phone": PHONE, "Birthday": "1992-03-08"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-zns", zns_workflow()).await;
+    let job = w.job(&workflow, &customer, "zns");
+    let outcome = w.execute(&job).await.unwrap();
+    let JobOutcome::Failed(reason) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(w.zns.delivered().is_empty(), "nothing sent");
+    assert!(reason.contains("no credentials"), "{reason}");
+    assert!(
+        !reason.contains("crm/"),
+        "no secret name in the run: {reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_error_that_echoes_a_key_is_stored_without_it_and_cut_short() {
+    let w = zns_world().await;
+    let echoed = format!("bad token zalo-token-acme {}", "x".repeat(2000));
+    w.zns.fail_next(1, SendError::Permanent(echoed));
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "Hà", "Phone": PHONE, "Birthday": "1992-03-08"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-zns", zns_workflow()).await;
+    let job = w.job(&workflow, &customer, "zns");
+    w.execute(&job).await.unwrap();
+    let run = w.run(&job.idempotency_key()).await;
+    let error = run.error.unwrap();
+    assert!(!error.contains("zalo-token-acme"), "{error}");
+    assert!(error.chars().count() <= 501, "{}", error.len());
+}
+
+#[tokio::test]
+async fn a_vault_outage_is_retried_not_failed() {
+    let w = zns_world().await;
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "Hà", "Phone": PHONE, "Birthday": "1992-03-08"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-zns", zns_workflow()).await;
+    let job = w.job(&workflow, &customer, "zns");
+    w.secrets.fail_next(1);
+    assert!(w.execute(&job).await.is_err(), "handed back to the queue");
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.zns.delivered().len(), 1);
 }

@@ -12,7 +12,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use crm_model::action::SettingKind;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
+use crm_model::ports::SecretVault;
 use crm_model::ports::{
     ClaimOutcome, FixedClock, NotificationInbox, Page, PageRequest, RecordStore, Revisioned,
     RunLedger, SendError, SettingsStore, SmsSender, StoreError, StoredRecord, TaskSync,
@@ -22,10 +24,11 @@ use crm_model::run::execute::{ExecuteError, Executor, ExecutorCache, JobOutcome}
 use crm_model::run::{Effect, RunRecord};
 use crm_model::schedule::ActionJob;
 use crm_model::schema::Module;
+use crm_model::settings::secrets::{GatewayKeys, SecretName, SecretValue, SigningKey};
 use crm_model::settings::{SmsGateway, TaskConnection};
 use crm_model::testing::memory::{
-    MemoryRunLedger, MemoryStores, RecordingEmail, RecordingSms, RecordingTaskSync, RecordingZns,
-    TextPrinter,
+    MemoryRunLedger, MemorySecretVault, MemoryStores, RecordingEmail, RecordingSms,
+    RecordingTaskSync, RecordingZns, TextPrinter,
 };
 use crm_model::user::{Role, User};
 use crm_model::workflow::service::Workflows;
@@ -63,6 +66,7 @@ pub struct World {
     pub email: RecordingEmail,
     pub task_sync: RecordingTaskSync,
     pub printer: TextPrinter,
+    pub secrets: MemorySecretVault,
     pub tenant: TenantId,
     after_accept: Mutex<Option<StoreFault>>,
 }
@@ -117,6 +121,7 @@ impl World {
             email: RecordingEmail::new(),
             task_sync: RecordingTaskSync::new(),
             printer: TextPrinter::new(),
+            secrets: MemorySecretVault::new(),
             tenant,
             after_accept: Mutex::new(None),
         };
@@ -159,6 +164,16 @@ impl World {
                 &SettingId::new(id).unwrap(),
                 &serde_json::from_value(setting).unwrap(),
             )
+            .await
+            .unwrap();
+    }
+
+    /// Stores credentials for setting `id` of `kind` under this world's tenant, as the settings
+    /// API would.
+    pub async fn credentials(&self, kind: SettingKind, id: &str, value: Value) {
+        let name = SecretName::for_setting(&self.tenant, kind, &SettingId::new(id).unwrap());
+        self.secrets
+            .put(&name, &SecretValue::new(value.to_string()))
             .await
             .unwrap();
     }
@@ -243,6 +258,7 @@ impl World {
             email: &self.email,
             printer: &self.printer,
             task_sync: &TaskApp(self),
+            secrets: &self.secrets,
             clock: &clock,
             cache: &cache,
         }
@@ -340,12 +356,13 @@ impl SmsSender for SlowSms<'_> {
     async fn send(
         &self,
         gateway: &SmsGateway,
+        keys: Option<&GatewayKeys>,
         to: &str,
         text: &str,
         request_id: &str,
     ) -> Result<String, SendError> {
         tokio::task::yield_now().await;
-        let sent = self.0.sms.send(gateway, to, text, request_id).await;
+        let sent = self.0.sms.send(gateway, keys, to, text, request_id).await;
         if sent.is_ok() {
             self.0.accepted();
         }
@@ -361,13 +378,14 @@ impl TaskSync for TaskApp<'_> {
     async fn push(
         &self,
         connection: &TaskConnection,
+        key: &SigningKey,
         task: &Value,
         idempotency_key: &str,
     ) -> Result<String, SendError> {
         let pushed = self
             .0
             .task_sync
-            .push(connection, task, idempotency_key)
+            .push(connection, key, task, idempotency_key)
             .await;
         if pushed.is_ok() {
             self.0.accepted();

@@ -12,9 +12,13 @@ pub mod stream;
 use chrono::{DateTime, Utc};
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord, UserDirectory};
+use crm_model::settings::outbound::OutboundPolicy;
+use crm_model::settings::service::Settings;
 use crm_model::settings::{Setting, SmsGateway, SmsProvider};
 use crm_model::template::SmsTemplate;
-use crm_model::testing::memory::{MemoryStores, RecordingPublisher};
+use crm_model::testing::memory::{
+    FixedResolver, MemorySecretVault, MemoryStores, RecordingPublisher,
+};
 use crm_model::user::{Role, User};
 use crm_model::workflow::WorkflowDefinition;
 use crm_model::workflow::service::Workflows;
@@ -31,6 +35,8 @@ pub fn admin() -> UserId {
 pub struct World {
     pub stores: MemoryStores,
     pub publisher: RecordingPublisher,
+    pub secrets: MemorySecretVault,
+    pub resolver: FixedResolver,
     pub tenant: TenantId,
 }
 
@@ -86,7 +92,21 @@ impl World {
         World {
             stores,
             publisher: RecordingPublisher::new(),
+            secrets: MemorySecretVault::new(),
+            resolver: FixedResolver::new(),
             tenant,
+        }
+    }
+
+    /// The settings use cases as deployed: https to public hosts only.
+    pub fn settings(&self) -> Settings<'_> {
+        Settings {
+            settings: &self.stores.settings,
+            users: &self.stores.users,
+            workflows: &self.stores.workflows,
+            secrets: &self.secrets,
+            resolver: &self.resolver,
+            outbound: OutboundPolicy::PUBLIC,
         }
     }
 

@@ -95,6 +95,8 @@ pub struct Executor<'a> {
     pub email: &'a dyn EmailSender,
     pub printer: &'a dyn crate::run::providers::DocumentPrinter,
     pub task_sync: &'a dyn crate::run::providers::TaskSync,
+    /// Provider credentials, read under the job's tenant only.
+    pub secrets: &'a dyn crate::settings::secrets::SecretVault,
     pub clock: &'a dyn Clock,
     pub cache: &'a ExecutorCache,
 }
@@ -153,6 +155,7 @@ impl Context {
 }
 
 mod care_cards;
+mod credentials;
 mod effects;
 mod print;
 mod sends;

@@ -9,7 +9,8 @@ use crate::record::FieldValue;
 use crate::run::providers::{Email, SendError, lease};
 use crate::run::{RunRecord, RunStatus};
 use crate::schedule::ActionJob;
-use crate::settings::Setting;
+use crate::settings::secrets::{AccessToken, GatewayKeys};
+use crate::settings::{Setting, SmsGateway};
 use crate::store::ClaimOutcome;
 use crate::template::Escape;
 use crate::workflow::ExternalSendGuarantee;
@@ -85,11 +86,25 @@ impl Executor<'_> {
                 return Err(ExecuteError::Busy);
             }
         }
-        let result = match &c.action {
-            Action::Sms(a) => self.send_sms(job, c, a).await?,
-            Action::Zns(a) => self.send_zns(job, c, a).await?,
-            Action::Email(a) => self.send_email(job, c, a).await?,
-            _ => Err(SendError::Permanent("not a send".into())),
+        let prepared = match &c.action {
+            Action::Sms(a) => self.send_sms(job, c, a).await,
+            Action::Zns(a) => self.send_zns(job, c, a).await,
+            Action::Email(a) => self.send_email(job, c, a).await,
+            _ => Ok(Err(SendError::Permanent("not a send".into()))),
+        };
+        let result = match prepared {
+            Ok(result) => result,
+            Err(error) => {
+                // Every read a send needs comes before its first provider call, so nothing went
+                // out: the run is left retrying, and the redelivery sends without waiting for
+                // the lease (best effort: if this write fails too, the lease decides).
+                run.status = RunStatus::Retrying;
+                run.lease_until = None;
+                run.updated_at = self.clock.now();
+                run.error = Some(format!("not sent yet: {error}"));
+                let _ = self.ledger.record(&run).await;
+                return Err(error);
+            }
         };
         run.updated_at = self.clock.now();
         run.lease_until = None;
@@ -177,6 +192,20 @@ impl Executor<'_> {
                 "no recipient has a valid phone number".into(),
             )));
         }
+        let keys: Option<GatewayKeys> = match &gateway {
+            SmsGateway::Sns { .. } => None,
+            SmsGateway::Brandname { .. } => match self
+                .credentials(job, SettingKind::SmsProvider, &a.provider)
+                .await?
+            {
+                Ok(keys) => Some(keys),
+                Err(error) => return Ok(Err(error)),
+            },
+        };
+        let secrets: Vec<&str> = keys
+            .iter()
+            .flat_map(|k| [k.api_key.as_str(), k.secret_key.as_str()])
+            .collect();
         let mut ids = Vec::new();
         let key = job.idempotency_key();
         for (i, number) in e164.iter().enumerate() {
@@ -184,11 +213,11 @@ impl Executor<'_> {
             let request_id = derived_id("sms", &key, i);
             match self
                 .sms
-                .send(&gateway, number, &body, request_id.as_str())
+                .send(&gateway, keys.as_ref(), number, &body, request_id.as_str())
                 .await
             {
                 Ok(id) => ids.push(id),
-                Err(error) => return Ok(Err(error)),
+                Err(error) => return Ok(Err(error.scrubbed(&secrets))),
             }
         }
         Ok(Ok(ids))
@@ -244,6 +273,13 @@ impl Executor<'_> {
                 "no recipient has a valid phone number".into(),
             )));
         }
+        let token: AccessToken = match self
+            .credentials(job, SettingKind::ZnsProvider, &a.provider)
+            .await?
+        {
+            Ok(token) => token,
+            Err(error) => return Ok(Err(error)),
+        };
         let key = job.idempotency_key();
         let mut ids = Vec::new();
         for (i, number) in numbers.iter().enumerate() {
@@ -257,6 +293,7 @@ impl Executor<'_> {
                 .zns
                 .send(
                     &provider,
+                    &token,
                     number,
                     &template.zalo_template_id,
                     &data,
@@ -265,7 +302,7 @@ impl Executor<'_> {
                 .await
             {
                 Ok(id) => ids.push(id),
-                Err(error) => return Ok(Err(error)),
+                Err(error) => return Ok(Err(error.scrubbed(&[&token.access_token]))),
             }
         }
         Ok(Ok(ids))
@@ -338,6 +375,11 @@ impl Executor<'_> {
             html,
             attachments,
         };
-        Ok(self.email.send(&email).await.map(|id| vec![id]))
+        Ok(self
+            .email
+            .send(&email)
+            .await
+            .map(|id| vec![id])
+            .map_err(|e| e.scrubbed(&[])))
     }
 }

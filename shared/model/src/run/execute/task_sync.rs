@@ -10,6 +10,7 @@ use crate::run::providers::{SendError, lease};
 use crate::run::{RunRecord, RunStatus};
 use crate::schedule::ActionJob;
 use crate::settings::Setting;
+use crate::settings::secrets::SigningKey;
 use crate::store::ClaimOutcome;
 use crate::template::Escape;
 
@@ -81,7 +82,23 @@ impl Executor<'_> {
             "project": sync.project,
             "task_group": sync.task_group,
         });
-        let result = self.task_sync.push(&connection, &payload, &run.key).await;
+        let key: SigningKey = match self
+            .credentials(job, SettingKind::TaskConnection, &sync.connection)
+            .await?
+        {
+            Ok(key) => key,
+            Err(SendError::Permanent(reason) | SendError::Transient(reason)) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(reason);
+                self.ledger.record(&run).await?;
+                return Ok(());
+            }
+        };
+        let result = self
+            .task_sync
+            .push(&connection, &key, &payload, &run.key)
+            .await
+            .map_err(|e| e.scrubbed(&[&key.signing_key]));
         run.updated_at = self.clock.now();
         run.lease_until = None;
         match result {

@@ -19,7 +19,8 @@
 //!
 //! The provider fakes ([`RecordingPublisher`], [`RecordingSms`], [`RecordingZns`],
 //! [`RecordingEmail`], [`RecordingTaskSync`], [`TextPrinter`]) record what they were asked to do,
-//! so that tests can assert exactly-once sends, and can be told to fail.
+//! so that tests can assert exactly-once sends, and can be told to fail. [`MemorySecretVault`]
+//! holds provider credentials; [`FixedResolver`] answers host names as a test says.
 
 mod due;
 mod notifications;
@@ -29,6 +30,7 @@ mod publisher;
 mod records;
 mod runs;
 mod schedule;
+mod secrets;
 mod settings;
 mod tables;
 mod users;
@@ -47,6 +49,7 @@ pub use publisher::{PublishFault, RecordingPublisher};
 pub use records::MemoryRecordStore;
 pub use runs::MemoryRunLedger;
 pub use schedule::MemoryScheduleStore;
+pub use secrets::{FixedResolver, MemorySecretVault};
 pub use settings::MemorySettingsStore;
 pub use users::MemoryUserDirectory;
 pub use workflows::MemoryWorkflowStore;

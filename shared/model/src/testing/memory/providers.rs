@@ -17,6 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::run::providers::{
     DocumentPrinter, Email, EmailSender, SendError, SmsSender, TaskSync, ZnsSender,
 };
+use crate::settings::secrets::{AccessToken, GatewayKeys, SigningKey};
 use crate::settings::{SmsGateway, TaskConnection, ZnsProvider};
 
 /// What a fake provider does with the calls no planned failure is left for.
@@ -40,6 +41,8 @@ pub trait Message: Clone + Send + 'static {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsMessage {
     pub gateway: SmsGateway,
+    /// The API key the gateway was called with (brandname gateways).
+    pub api_key: Option<String>,
     pub to: String,
     pub text: String,
     pub request_id: String,
@@ -50,6 +53,8 @@ pub struct SmsMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZnsMessage {
     pub provider: ZnsProvider,
+    /// The access token Zalo was called with.
+    pub access_token: String,
     pub phone: String,
     pub template_id: String,
     pub data: BTreeMap<String, String>,
@@ -68,6 +73,8 @@ pub struct SentEmail {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPush {
     pub connection: TaskConnection,
+    /// The key the request was signed with.
+    pub signing_key: String,
     pub task: serde_json::Value,
     pub idempotency_key: String,
     pub task_id: String,
@@ -199,12 +206,14 @@ impl SmsSender for RecordingSms {
     async fn send(
         &self,
         gateway: &SmsGateway,
+        keys: Option<&GatewayKeys>,
         to: &str,
         text: &str,
         request_id: &str,
     ) -> Result<String, SendError> {
         self.call(|message_id| SmsMessage {
             gateway: gateway.clone(),
+            api_key: keys.map(|k| k.api_key.clone()),
             to: to.to_owned(),
             text: text.to_owned(),
             request_id: request_id.to_owned(),
@@ -218,6 +227,7 @@ impl ZnsSender for RecordingZns {
     async fn send(
         &self,
         provider: &ZnsProvider,
+        token: &AccessToken,
         phone: &str,
         template_id: &str,
         data: &BTreeMap<String, String>,
@@ -225,6 +235,7 @@ impl ZnsSender for RecordingZns {
     ) -> Result<String, SendError> {
         self.call(|message_id| ZnsMessage {
             provider: provider.clone(),
+            access_token: token.access_token.clone(),
             phone: phone.to_owned(),
             template_id: template_id.to_owned(),
             data: data.clone(),
@@ -249,11 +260,13 @@ impl TaskSync for RecordingTaskSync {
     async fn push(
         &self,
         connection: &TaskConnection,
+        key: &SigningKey,
         task: &serde_json::Value,
         idempotency_key: &str,
     ) -> Result<String, SendError> {
         self.call(|task_id| TaskPush {
             connection: connection.clone(),
+            signing_key: key.signing_key.clone(),
             task: task.clone(),
             idempotency_key: idempotency_key.to_owned(),
             task_id,
@@ -339,9 +352,20 @@ mod tests {
         };
         sms.fail_next(1, SendError::Transient("throttled".into()));
         sms.deliver_then_fail_next(1, SendError::Transient("timeout".into()));
-        assert!(sms.send(&gateway, "+84912345678", "a", "r1").await.is_err());
-        assert!(sms.send(&gateway, "+84912345678", "b", "r2").await.is_err());
-        let id = sms.send(&gateway, "+84912345678", "c", "r3").await.unwrap();
+        assert!(
+            sms.send(&gateway, None, "+84912345678", "a", "r1")
+                .await
+                .is_err()
+        );
+        assert!(
+            sms.send(&gateway, None, "+84912345678", "b", "r2")
+                .await
+                .is_err()
+        );
+        let id = sms
+            .send(&gateway, None, "+84912345678", "c", "r3")
+            .await
+            .unwrap();
         assert_eq!(id, "sms-2");
         let texts: Vec<String> = sms.delivered().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, ["b", "c"]);
