@@ -43,6 +43,8 @@ provision() {
     echo "export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     echo "export AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
     echo "export AWS_REGION=$AWS_REGION"
+    # Local stub providers listen on loopback over http; AWS deployments never set this.
+    echo "export CRM_ALLOW_LOCAL_PROVIDERS=true"
     (cd "$root/infra" && "$root/.venv/bin/python" provision.py)
   } > "$env_file.tmp"
   mv "$env_file.tmp" "$env_file"
