@@ -1,0 +1,223 @@
+//! records-api through `records_api::state` and `app`: every route, as salespeople and an
+//! administrator would use them: records of several modules created, listed, read, edited,
+//! cloned and deleted; the customer page (related lists, histories, sales, purchase statistics,
+//! orders, quotes, opportunities); duplicates and a merge; a hand-over with its notification;
+//! users and teams; the inbox.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::harness::Audited;
+use super::http::Caller;
+use super::seed::Seed;
+
+async fn create(api: &Caller, module: &str, fields: Value) -> String {
+    let answer = api
+        .post(StatusCode::CREATED, &format!("/records/{module}"), fields)
+        .await;
+    answer.body["id"].as_str().expect("an id").to_owned()
+}
+
+async fn records(api: &Caller) {
+    let id = create(
+        api,
+        "Customer",
+        json!({"Name": "Nguyễn Thị Hằng", "Phone": "0912345678", "Province": "Hà Nội"}),
+    )
+    .await;
+    api.get("/records/Customer?Province=H%C3%A0%20N%E1%BB%99i&sort=Name&order=asc&limit=2")
+        .await;
+    api.get("/records/Customer").await;
+    let path = format!("/records/Customer/{id}");
+    let read = api.get(&path).await;
+    let mut fields = read.body["fields"].clone();
+    fields["Province"] = json!("Huế");
+    api.ok(
+        StatusCode::OK,
+        Method::PUT,
+        &path,
+        Some(fields),
+        Some(&read.etag),
+    )
+    .await;
+    api.ok(
+        StatusCode::OK,
+        Method::PATCH,
+        &path,
+        Some(json!({"Phone": "+84 987 654 321"})),
+        None,
+    )
+    .await;
+    let copy = api
+        .ok(
+            StatusCode::CREATED,
+            Method::POST,
+            &format!("{path}/clone"),
+            None,
+            None,
+        )
+        .await;
+    let contact = create(api, "Contact", json!({"Name": "Chị Mai", "Customer": id})).await;
+    api.ok(
+        StatusCode::NO_CONTENT,
+        Method::DELETE,
+        &format!("/records/Contact/{contact}"),
+        None,
+        None,
+    )
+    .await;
+    let copy = copy.body["id"].as_str().expect("an id").to_owned();
+    api.ok(
+        StatusCode::NO_CONTENT,
+        Method::DELETE,
+        &format!("/records/Customer/{copy}"),
+        None,
+        None,
+    )
+    .await;
+}
+
+async fn customer_page(api: &Caller) -> String {
+    let customer = create(
+        api,
+        "Customer",
+        json!({"Name": "Hoàng Văn Nam", "Email": "nam@example.vn"}),
+    )
+    .await;
+    let base = format!("/customers/{customer}");
+    let line =
+        json!({"product": "Trà sen", "category": "Trà", "quantity": 2.0, "unit_price": 150000});
+    let order = json!({"OrderDate": "2026-01-05", "Lines": [line]});
+    let order = api
+        .post(StatusCode::CREATED, &format!("{base}/orders"), order)
+        .await;
+    api.post(StatusCode::CREATED, &format!("{base}/quotes"), json!({}))
+        .await;
+    api.post(
+        StatusCode::CREATED,
+        &format!("{base}/opportunities"),
+        json!({"Amount": 5000000}),
+    )
+    .await;
+    create(
+        api,
+        "Task",
+        json!({"Title": "Gọi lại", "Customer": customer, "Status": "Open"}),
+    )
+    .await;
+    create(
+        api,
+        "CareCard",
+        json!({"Title": "Chăm sóc", "Customer": customer, "Status": "Open"}),
+    )
+    .await;
+    for view in [
+        "related",
+        "activities",
+        "sales",
+        "purchase-stats?from=2026-01-01&to=2026-12-31",
+        "duplicates",
+    ] {
+        api.get(&format!("{base}/{view}")).await;
+    }
+    let order = order.body["id"].as_str().expect("an id").to_owned();
+    api.ok(
+        StatusCode::NO_CONTENT,
+        Method::DELETE,
+        &format!("/records/Order/{order}"),
+        None,
+        None,
+    )
+    .await;
+    customer
+}
+
+async fn duplicates_and_merge(api: &Caller) {
+    let keep = create(
+        api,
+        "Customer",
+        json!({"Name": "Bùi Thu Trang", "Phone": "0912 345 679"}),
+    )
+    .await;
+    let duplicate = create(
+        api,
+        "Customer",
+        json!({"Name": "Trang Bùi", "Phone": "+84912345679", "Email": "trang@example.vn"}),
+    )
+    .await;
+    api.post(
+        StatusCode::CREATED,
+        &format!("/customers/{duplicate}/orders"),
+        json!({"OrderDate": "2026-06-01"}),
+    )
+    .await;
+    create(
+        api,
+        "Task",
+        json!({"Title": "Gửi báo giá", "Customer": duplicate}),
+    )
+    .await;
+    api.get("/customers/duplicates?phone=%2B84912345679").await;
+    api.get("/customers/duplicates?email=trang@example.vn")
+        .await;
+    let merge = json!({"duplicate": duplicate});
+    api.post(
+        StatusCode::OK,
+        &format!("/customers/{keep}/merge"),
+        merge.clone(),
+    )
+    .await;
+    api.post(StatusCode::OK, &format!("/customers/{keep}/merge"), merge)
+        .await;
+}
+
+async fn hand_over_and_inbox(api: &Caller, customer: &str) {
+    api.post(
+        StatusCode::OK,
+        &format!("/customers/{customer}/hand-over"),
+        json!({"to": "u-manager", "activities": ["task", "care_card"]}),
+    )
+    .await;
+    let manager = api.as_user("u-manager");
+    let inbox = manager.get("/me/notifications?unread=true").await;
+    let key = inbox.body["items"][0]["key"]
+        .as_str()
+        .expect("a notification")
+        .to_owned();
+    let read = format!("/me/notifications/{key}/read");
+    manager
+        .ok(StatusCode::OK, Method::POST, &read, None, None)
+        .await;
+    manager.get("/me/notifications").await;
+}
+
+async fn people(admin: &Caller) {
+    let user = json!({"id": "u-hoa", "name": "Trịnh Hoa", "email": "hoa@example.vn", "team": "Miền Bắc", "role": "salesperson"});
+    admin.post(StatusCode::CREATED, "/users", user).await;
+    admin
+        .ok(
+            StatusCode::OK,
+            Method::PUT,
+            "/users/u-hoa",
+            Some(json!({"name": "Trịnh Hoa", "email": "hoa@example.vn", "team": "Miền Bắc", "role": "salesperson", "active": false})),
+            None,
+        )
+        .await;
+    admin.get("/users").await;
+    admin.get("/users/u-hoa").await;
+    admin.get("/teams").await;
+}
+
+pub async fn exercise(audited: &mut Audited) {
+    let seed = Seed::new().await;
+    let stores = audited.stores(&seed.schedule_table);
+    let router = records_api::app(records_api::state(stores));
+    let sales = Caller::new(router.clone(), &seed.tenant, "u-owner", "[sales]");
+    let admin = Caller::new(router, &seed.tenant, "u-admin", "[admin]");
+
+    records(&sales).await;
+    let customer = customer_page(&sales).await;
+    duplicates_and_merge(&sales).await;
+    hand_over_and_inbox(&sales, &customer).await;
+    people(&admin).await;
+}
