@@ -84,7 +84,9 @@ def http_event(method: str, path: str, tenant: str, user: str = "u-admin", body:
             "accountId": "123456789012",
             "apiId": "local",
             "authorizer": {"jwt": {"claims": {
-                "sub": user, "custom:tenant_id": tenant, "cognito:groups": "[admin]"},
+                "sub": user, "custom:tenant_id": tenant, "cognito:groups": "[admin]",
+                # Sets the new tenant up with this caller as its first administrator.
+                "email": f"{user}@{tenant}.example.vn"},
                 "scopes": []}},
             "domainName": "api.local",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
@@ -209,8 +211,9 @@ def test_the_main_job_end_to_end_through_the_lambda_runtime_api(functions):
     tenant = f"t-e2e-{uuid.uuid4().hex[:12]}"
     api = Api(functions["workflow-api"], tenant)
     records = Api(functions["records-api"], tenant)
-    records("POST", "/users", {"id": "u-admin", "name": "Quản trị", "email": "admin@example.vn",
-                               "role": "administrator"}, expect=201)
+    # The first request sets the new tenant up with its caller (u-admin) as administrator.
+    records("POST", "/users", {"id": "u-sales", "name": "Nhân viên", "email": "sales@example.vn",
+                               "role": "salesperson"}, expect=201)
     api("POST", "/settings/sms-providers", {"id": "sns", "name": "SNS",
                                            "gateway": {"type": "sns", "sender_id": "CRMDEMO"}}, expect=201)
     api("POST", "/settings/sms-templates", {"id": "welcome", "name": "Chào", "module": "Customer",

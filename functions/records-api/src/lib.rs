@@ -17,6 +17,7 @@ pub fn state(stores: Stores) -> State {
         runs: Arc::new(stores.runs),
         inbox: Arc::new(stores.inbox),
         clock: Arc::new(SystemClock),
+        members: Arc::default(),
     }
 }
 

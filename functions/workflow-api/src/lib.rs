@@ -29,6 +29,7 @@ pub fn state(
         runs: Arc::new(stores.runs),
         publisher,
         clock: Arc::new(SystemClock),
+        members: Arc::default(),
         secrets: Arc::new(SecretsManagerVault::new(secrets)),
         resolver: Arc::new(SystemResolver),
         outbound,

@@ -64,6 +64,9 @@ async fn main() -> Result<(), String> {
         ("custom:tenant_id", TENANT),
         ("sub", "u-admin"),
         ("cognito:groups", "[admin]"),
+        // The tenant's first administrator is set up from these on the first request.
+        ("email", "u-admin@demo.example.vn"),
+        ("name", "Trần Quản Trị"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))

@@ -85,8 +85,12 @@ async fn dev_claims(mut request: Request, next: Next) -> Response {
 /// An unsigned token with the claims the authorizer would pass.
 fn dev_token(tenant: &str, user: &str, role: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload =
-        serde_json::json!({"sub": user, "custom:tenant_id": tenant, "cognito:groups": [role]});
+    // The email lets an administrator's token set up a tenant that has no user yet (its first
+    // administrator); every other caller must already be an active user of the tenant.
+    let payload = serde_json::json!({
+        "sub": user, "custom:tenant_id": tenant, "cognito:groups": [role],
+        "email": format!("{user}@{tenant}.local.test"),
+    });
     format!("{header}.{}.", URL_SAFE_NO_PAD.encode(payload.to_string()))
 }
 
@@ -157,8 +161,8 @@ mod tests {
         let read = claims(&request).unwrap();
         assert_eq!(read["custom:tenant_id"], "acme");
         assert_eq!(read["cognito:groups"], "[admin]");
-        let caller = crm_api::Caller::from_claims(&read).unwrap();
-        assert!(caller.admin);
+        let claimed = crm_api::Caller::claimed(&read).unwrap();
+        assert!(claimed.administrator && claimed.email.is_some());
         let none = Request::builder().body(axum::body::Body::empty()).unwrap();
         assert!(claims(&none).is_none());
     }

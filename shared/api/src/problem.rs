@@ -9,6 +9,7 @@ use crm_model::ports::StoreError;
 use crm_model::record::service::RecordError;
 use crm_model::run::service::RunError;
 use crm_model::settings::service::SettingError;
+use crm_model::user::membership::MembershipError;
 use crm_model::user::service::PeopleError;
 use crm_model::validation::{Problem, Problems};
 use crm_model::workflow::preview::PreviewError;
@@ -29,6 +30,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("only administrators may do this")]
     Forbidden,
+    /// The token is valid but its subject is not an active user of its tenant.
+    #[error("{0}")]
+    NotAMember(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -89,6 +93,7 @@ impl ApiError {
                 "Unauthenticated",
             ),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotAMember(_) => (StatusCode::FORBIDDEN, "not-a-member", "Not a member"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             PreconditionFailed(_) => (
@@ -256,6 +261,17 @@ impl From<PreviewError> for ApiError {
     }
 }
 
+impl From<MembershipError> for ApiError {
+    fn from(error: MembershipError) -> Self {
+        match error {
+            e @ (MembershipError::NotAMember | MembershipError::Inactive) => {
+                ApiError::NotAMember(e.to_string())
+            }
+            MembershipError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<PeopleError> for ApiError {
     fn from(error: PeopleError) -> Self {
         match error {
@@ -263,7 +279,9 @@ impl From<PeopleError> for ApiError {
             e @ (PeopleError::UserNotFound | PeopleError::NotificationNotFound) => {
                 ApiError::NotFound(e.to_string())
             }
-            e @ PeopleError::UserExists(_) => ApiError::Conflict(e.to_string()),
+            e @ (PeopleError::UserExists(_) | PeopleError::LastAdministrator) => {
+                ApiError::Conflict(e.to_string())
+            }
             PeopleError::Store(store) => store.into(),
         }
     }

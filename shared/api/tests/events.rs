@@ -4,6 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use crm_model::user::Role;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -16,6 +17,8 @@ async fn the_list_workflows_sample_is_answered_for_the_tenant_its_claims_name() 
     let text = std::fs::read_to_string(&path).unwrap();
     let request = lambda_http::request::from_str(&text).unwrap();
     let app = common::workflow_api().await;
+    // The claims' subject is a user of the claims' tenant (the demo's administrator).
+    common::ensure_user(&app, "demo-tenant", "u-admin", Role::Administrator).await;
     let response = app
         .router
         .clone()

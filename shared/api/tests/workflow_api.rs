@@ -136,6 +136,9 @@ async fn another_tenants_ids_answer_404_on_every_route() {
                 Some(json!({"name": "x", "module": "Customer", "body": "hi"}))
             }
             (Method::PUT, "/tenant-settings") => Some(json!({})),
+            (Method::PUT, "/settings/{kind}/{id}/credentials") => {
+                Some(json!({"api_key": "k", "secret_key": "s"}))
+            }
             (Method::POST, "/workflows/{id}/runs/retry") => Some(json!({"key": "x"})),
             (Method::POST, _) => Some(json!({})),
             _ => None,

@@ -12,12 +12,13 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Members};
 use crate::routes::{self, Route};
 use crm_model::ports::{
     Clock, NotificationInbox, RecordStore, RunLedger, SettingsStore, UserDirectory,
 };
 use crm_model::record::service::{Actor, Records};
+use crm_model::user::membership::MembershipCache;
 use crm_model::user::service::People;
 
 /// What the handlers need, built once per Lambda sandbox.
@@ -29,6 +30,20 @@ pub struct State {
     pub runs: Arc<dyn RunLedger>,
     pub inbox: Arc<dyn NotificationInbox>,
     pub clock: Arc<dyn Clock>,
+    /// The users this sandbox checked callers against recently.
+    pub members: Arc<MembershipCache>,
+}
+
+impl Members for State {
+    fn users(&self) -> &dyn UserDirectory {
+        self.users.as_ref()
+    }
+    fn membership_cache(&self) -> &MembershipCache {
+        &self.members
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
 }
 
 impl State {

@@ -11,6 +11,7 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
+use crate::auth::Members;
 use crate::routes::{self, Route};
 use crm_model::ports::{
     Clock, HostResolver, JobPublisher, MaintenanceRequests, RecordStore, RunLedger, SecretVault,
@@ -19,6 +20,7 @@ use crm_model::ports::{
 use crm_model::run::service::Runs;
 use crm_model::settings::outbound::OutboundPolicy;
 use crm_model::settings::service::Settings;
+use crm_model::user::membership::MembershipCache;
 use crm_model::workflow::service::Workflows;
 
 /// What the handlers need, built once per Lambda sandbox.
@@ -39,6 +41,20 @@ pub struct State {
     pub resolver: Arc<dyn HostResolver>,
     /// Where providers may be reached (https to public hosts on AWS).
     pub outbound: OutboundPolicy,
+    /// The users this sandbox checked callers against recently.
+    pub members: Arc<MembershipCache>,
+}
+
+impl Members for State {
+    fn users(&self) -> &dyn UserDirectory {
+        self.users.as_ref()
+    }
+    fn membership_cache(&self) -> &MembershipCache {
+        &self.members
+    }
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
 }
 
 impl State {

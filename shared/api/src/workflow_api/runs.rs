@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::State;
 use super::workflows::{check_limit, default_limit, workflow_id};
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::body::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
 use crm_model::ports::PageRequest;
@@ -92,11 +92,10 @@ pub(super) struct RetryBody {
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
 pub(super) async fn retry(
     AxumState(state): AxumState<State>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RetryBody>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
     let workflow = workflow_id(&id)?;
     let retrying = state
         .run_use_cases()

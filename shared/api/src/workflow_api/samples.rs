@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::State;
 use super::workflows::{new_id, respond};
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::body::ApiJson;
 use crate::problem::ApiError;
 use crm_model::ids::WorkflowId;
@@ -40,11 +40,10 @@ pub(super) struct FromSample {
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, sample = %sample_id))]
 pub(super) async fn create_workflow(
     AxumState(state): AxumState<State>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(sample_id): Path<String>,
     ApiJson(body): ApiJson<FromSample>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
     let id = WorkflowId::new(body.id.unwrap_or_else(new_id))
         .map_err(|e| ApiError::invalid_field("/id", e.to_string()))?;
     let created = state

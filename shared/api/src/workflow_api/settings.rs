@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::State;
 use super::workflows::{check_limit, default_limit, new_id, required_if_match};
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::body::{ApiJson, ApiQuery, etag, from_value, take_id};
 use crate::problem::ApiError;
 use crm_model::action::SettingKind;
@@ -313,11 +313,10 @@ pub(super) async fn get_tenant(
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
 pub(super) async fn put_tenant(
     AxumState(state): AxumState<State>,
-    caller: Caller,
+    Admin(caller): Admin,
     headers: HeaderMap,
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
     let expected = required_if_match(&headers)?;
     let saved = state
         .settings_use_cases()

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::State;
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::body::{ApiJson, ApiQuery, etag, from_value, if_match, take_id};
 use crate::problem::ApiError;
 use crm_model::ids::WorkflowId;
@@ -151,12 +151,11 @@ pub(super) fn required_if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
 pub(super) async fn update(
     AxumState(state): AxumState<State>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(definition): ApiJson<WorkflowDefinition>,
 ) -> Result<Response, ApiError> {
-    caller.require_admin()?;
     let expected = required_if_match(&headers)?;
     let id = workflow_id(&id)?;
     let saved = state

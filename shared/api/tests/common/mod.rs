@@ -82,6 +82,24 @@ pub async fn workflow_api_with(outbound: OutboundPolicy) -> App {
     }
 }
 
+/// Stores `user` as an active user of `tenant` with `role`.
+pub async fn ensure_user(app: &App, tenant: &str, user: &str, role: Role) {
+    let user = User {
+        id: UserId::new(user).unwrap(),
+        name: format!("Người dùng {user}"),
+        email: format!("{user}@example.vn"),
+        phone: None,
+        team: None,
+        role,
+        active: true,
+    };
+    app.stores
+        .users
+        .put(&TenantId::new(tenant).unwrap(), &user)
+        .await
+        .unwrap();
+}
+
 /// A tenant of its own with an administrator, a salesperson and a manager.
 pub struct Tenant {
     pub id: TenantId,
@@ -117,7 +135,7 @@ impl Tenant {
         self.claims("u-sales", "[sales]")
     }
 
-    fn claims(&self, user: &str, groups: &str) -> HashMap<String, String> {
+    pub fn claims(&self, user: &str, groups: &str) -> HashMap<String, String> {
         [
             ("custom:tenant_id".to_owned(), self.id.to_string()),
             ("sub".to_owned(), user.to_owned()),

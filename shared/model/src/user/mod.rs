@@ -1,6 +1,7 @@
 //! CRM users: the people actions assign tasks to, hand records over to and notify.
 
 pub mod directory;
+pub mod membership;
 pub mod notifications;
 pub mod service;
 

@@ -22,6 +22,11 @@ pub enum PeopleError {
     UserExists(UserId),
     #[error("no such notification")]
     NotificationNotFound,
+    /// The change would leave nobody able to manage the tenant.
+    #[error(
+        "the tenant would have no active administrator left; make another user an administrator first"
+    )]
+    LastAdministrator,
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -39,6 +44,10 @@ pub struct Member {
     pub id: UserId,
     pub name: String,
     pub active: bool,
+}
+
+fn is_active_admin(user: &User) -> bool {
+    user.active && user.role == crate::user::Role::Administrator
 }
 
 /// The people use cases over their ports.
@@ -78,12 +87,37 @@ impl People<'_> {
     /// Replaces an existing user (name, contact, team, role, active); deactivating keeps their
     /// history.
     pub async fn replace(&self, tenant: &TenantId, user: User) -> Result<User, PeopleError> {
-        self.get(tenant, &user.id).await?;
+        let before = self.get(tenant, &user.id).await?;
         user.validate()
             .into_result(())
             .map_err(PeopleError::Invalid)?;
+        if is_active_admin(&before)
+            && !is_active_admin(&user)
+            && !self.another_admin(tenant, &user.id).await?
+        {
+            return Err(PeopleError::LastAdministrator);
+        }
         self.users.put(tenant, &user).await?;
         Ok(user)
+    }
+
+    /// Whether an active administrator other than `except` exists.
+    async fn another_admin(&self, tenant: &TenantId, except: &UserId) -> Result<bool, PeopleError> {
+        let mut request = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = self.users.list(tenant, &request).await?;
+            if found
+                .items
+                .iter()
+                .any(|u| &u.id != except && is_active_admin(u))
+            {
+                return Ok(true);
+            }
+            match found.next {
+                Some(next) => request.cursor = Some(next),
+                None => return Ok(false),
+            }
+        }
     }
 
     /// Every user grouped by team, teams by name, the users in no team first.
