@@ -40,10 +40,13 @@ pub enum MembershipError {
     Store(#[from] StoreError),
 }
 
+/// A user of a tenant, with the instant it was read.
+type Remembered = HashMap<(TenantId, UserId), (DateTime<Utc>, User)>;
+
 /// The users a sandbox read recently.
 #[derive(Debug, Default)]
 pub struct MembershipCache {
-    users: Mutex<HashMap<(TenantId, UserId), (DateTime<Utc>, User)>>,
+    users: Mutex<Remembered>,
 }
 
 impl MembershipCache {
