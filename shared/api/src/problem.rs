@@ -30,6 +30,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("only administrators may do this")]
     Forbidden,
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    NotPermitted(String),
     /// The token is valid but its subject is not an active user of its tenant.
     #[error("{0}")]
     NotAMember(String),
@@ -94,6 +97,7 @@ impl ApiError {
             ),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotAMember(_) => (StatusCode::FORBIDDEN, "not-a-member", "Not a member"),
+            NotPermitted(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             PreconditionFailed(_) => (
@@ -212,6 +216,7 @@ impl From<RecordError> for ApiError {
             e @ (RecordError::InUse(_) | RecordError::Conflict(_)) => {
                 ApiError::Conflict(e.to_string())
             }
+            RecordError::Forbidden(reason) => ApiError::NotPermitted(reason),
             RecordError::Store(store) => store.into(),
         }
     }

@@ -47,7 +47,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     let customer = create(&app, &tenant, "Customer", json!({"Name": "Võ Thị Lan"})).await;
     let facts = |app: &App| {
         let app_router = app.router.clone();
-        let claims = tenant.salesperson();
+        let claims = tenant.admin();
         let customer = customer.clone();
         async move {
             let a = call(
@@ -76,7 +76,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     ] {
         let a = send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::POST,
             &format!("/customers/{customer}/orders"),
             Some(order(date, amount)),
@@ -94,7 +94,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     // The most recent order moves earlier: the date follows.
     let moved = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::PATCH,
         &format!("/records/Order/{}", ids[1]),
         Some(json!({"OrderDate": "2026-02-01"})),
@@ -105,7 +105,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     // A cancelled order no longer counts.
     send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::PATCH,
         &format!("/records/Order/{}", ids[0]),
         Some(json!({"Status": "Cancelled"})),
@@ -118,7 +118,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     // Deleting the most recent order falls back to the one before it.
     let gone = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::DELETE,
         &format!("/records/Order/{}", ids[2]),
         None,
@@ -128,7 +128,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
     assert_eq!(facts(&app).await.0, json!("2026-02-01"));
     send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::DELETE,
         &format!("/records/Order/{}", ids[1]),
         None,
@@ -139,7 +139,7 @@ async fn last_purchase_date_points_and_rank_follow_orders_created_edited_and_del
 
     let forged = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::PATCH,
         &format!("/records/Customer/{customer}"),
         Some(json!({"LastPurchaseDate": "2030-01-01"})),
@@ -184,7 +184,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
     ] {
         let a = send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::POST,
             &format!("/customers/{customer}/orders"),
             Some(json!({"OrderDate": date, "Lines": l})),
@@ -194,7 +194,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
     }
     send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{customer}/opportunities"),
         Some(json!({"Amount": 5000000})),
@@ -203,7 +203,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
 
     let related = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{customer}/related"),
         None,
@@ -224,7 +224,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
     );
     let sales = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{customer}/sales"),
         None,
@@ -233,7 +233,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
     assert_eq!(sales.body["items"].as_array().unwrap().len(), 4);
     let activities = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{customer}/activities"),
         None,
@@ -251,7 +251,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
 
     let stats = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{customer}/purchase-stats?from=2026-01-01&to=2026-12-31"),
         None,
@@ -266,7 +266,7 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
     assert_eq!(stats.body["products"][0]["quantity"], 3.0);
     let backwards = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{customer}/purchase-stats?from=2026-02-01&to=2026-01-01"),
         None,
@@ -304,7 +304,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
 
     let found = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{keep}/duplicates"),
         None,
@@ -320,7 +320,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     assert_eq!(found.body["items"][0]["shared"], json!(["phone"]));
     let by_email = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         "/customers/duplicates?email=TRANG.BUI@example.VN",
         None,
@@ -334,7 +334,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     );
     let unusable = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         "/customers/duplicates?phone=abc",
         None,
@@ -345,7 +345,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     for date in ["2026-06-01", "2026-07-01"] {
         send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::POST,
             &format!("/customers/{dup}/orders"),
             Some(json!({"OrderDate": date})),
@@ -362,7 +362,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
 
     let merged = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": dup})),
@@ -389,7 +389,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     assert_eq!(
         send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::GET,
             &format!("/records/Customer/{dup}"),
             None
@@ -400,7 +400,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     );
     let related = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{keep}/related"),
         None,
@@ -415,7 +415,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     );
     let again = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": dup})),
@@ -425,7 +425,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     // The merged duplicate is no longer found; the other customer sharing the email still is.
     let now = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{keep}/duplicates"),
         None,
@@ -440,7 +440,7 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     assert_eq!(ids, [other.as_str()]);
     let itself = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": keep})),
@@ -471,7 +471,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
     for date in ["2026-01-01", "2026-02-01", "2026-03-01"] {
         let a = send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::POST,
             &format!("/customers/{dup}/orders"),
             Some(json!({"OrderDate": date})),
@@ -496,7 +496,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
         .unwrap();
     let moved = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::PATCH,
         &format!("/records/Order/{}", orders[0]),
         Some(json!({"Customer": keep})),
@@ -506,7 +506,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
 
     let finished = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": dup})),
@@ -519,7 +519,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
     );
     let related = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::GET,
         &format!("/customers/{keep}/related"),
         None,
@@ -556,7 +556,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
         .unwrap();
     let gone = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::DELETE,
         &format!("/records/Customer/{third}"),
         None,
@@ -565,7 +565,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     let closed = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": third})),
@@ -579,7 +579,7 @@ async fn an_interrupted_merge_finishes_when_asked_again_and_loses_nothing() {
     );
     let never = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
         Some(json!({"duplicate": "no-such"})),
@@ -617,7 +617,7 @@ async fn hand_over_moves_the_customer_with_the_chosen_open_activities_and_notifi
 
     let inactive = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{customer}/hand-over"),
         Some(json!({"to": "u-nobody", "activities": ["task"]})),
@@ -626,7 +626,7 @@ async fn hand_over_moves_the_customer_with_the_chosen_open_activities_and_notifi
     assert!(inactive.field_error("/to"), "{}", inactive.body);
     let handed = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/customers/{customer}/hand-over"),
         Some(json!({"to": "u-manager", "activities": ["task"]})),
@@ -670,7 +670,7 @@ async fn hand_over_moves_the_customer_with_the_chosen_open_activities_and_notifi
     let key = items[0]["key"].as_str().unwrap();
     let not_theirs = send(
         &app,
-        &tenant.salesperson(),
+        &tenant.admin(),
         Method::POST,
         &format!("/me/notifications/{key}/read"),
         None,

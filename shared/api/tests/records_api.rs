@@ -293,7 +293,7 @@ async fn a_customer_with_orders_quotes_or_opportunities_cannot_be_deleted() {
     .await;
 
     let path = format!("/records/Customer/{customer}");
-    let refused = send(&app, &tenant.salesperson(), Method::DELETE, &path, None).await;
+    let refused = send(&app, &tenant.admin(), Method::DELETE, &path, None).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     let detail = refused.body["detail"].as_str().unwrap();
     assert!(
@@ -301,7 +301,7 @@ async fn a_customer_with_orders_quotes_or_opportunities_cannot_be_deleted() {
         "{detail}"
     );
     assert_eq!(
-        send(&app, &tenant.salesperson(), Method::GET, &path, None)
+        send(&app, &tenant.admin(), Method::GET, &path, None)
             .await
             .status,
         StatusCode::OK
@@ -310,7 +310,7 @@ async fn a_customer_with_orders_quotes_or_opportunities_cannot_be_deleted() {
     for (module, id) in [("Order", &order.body["id"]), ("Quote", &quote.body["id"])] {
         let gone = send(
             &app,
-            &tenant.salesperson(),
+            &tenant.admin(),
             Method::DELETE,
             &format!("/records/{module}/{}", id.as_str().unwrap()),
             None,
@@ -319,10 +319,10 @@ async fn a_customer_with_orders_quotes_or_opportunities_cannot_be_deleted() {
         assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
     }
     // Contacts do not block (seed 003 §2.6 names orders, quotes, opportunities).
-    let deleted = send(&app, &tenant.salesperson(), Method::DELETE, &path, None).await;
+    let deleted = send(&app, &tenant.admin(), Method::DELETE, &path, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
     assert_eq!(
-        send(&app, &tenant.salesperson(), Method::GET, &path, None)
+        send(&app, &tenant.admin(), Method::GET, &path, None)
             .await
             .status,
         StatusCode::NOT_FOUND

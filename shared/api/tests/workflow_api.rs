@@ -597,6 +597,18 @@ async fn settings_in_use_cannot_be_deleted_and_tenant_settings_are_versioned() {
         ),
         (json!("Asia/Ho_Chi_Minh"), "\"0\"".to_owned())
     );
+    assert_eq!(tenant_settings.body["message_countries"], json!(["VN"]));
+    let unknown_country = call(
+        r,
+        Method::PUT,
+        "/tenant-settings",
+        Some(&admin),
+        Some(json!({"message_countries": ["VN", "Viet Nam"]})),
+        &[("if-match", "\"0\"")],
+    )
+    .await;
+    assert_eq!(unknown_country.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown_country.field_error("/message_countries/1"));
     let custom = json!({"time_zone": "Asia/Bangkok", "feb29_default": "mar1", "custom_fields": [
         {"module": "Customer", "name": "ZaloId", "label_vi": "Zalo ID", "label_en": "Zalo ID", "kind": {"type": "text"}}]});
     let saved = call(
@@ -743,6 +755,11 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_once() {
     let mut run = RunRecord::start(&job, "sms", chrono::Utc::now());
     run.status = RunStatus::Failed;
     run.error = Some("no recipient has a valid phone number".into());
+    run.skipped = vec![crm_model::run::SkippedRecipient {
+        recipient: "0612 345 678".into(),
+        reason: crm_model::run::SkipReason::InvalidNumber,
+        detail: "not a valid phone number".into(),
+    }];
     app.stores.runs.record(&run).await.unwrap();
 
     let history = call(
@@ -759,6 +776,12 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_once() {
     assert_eq!(
         history.body["items"][0]["error"],
         "no recipient has a valid phone number"
+    );
+    assert_eq!(
+        history.body["items"][0]["skipped"],
+        json!([{"recipient": "0612 345 678", "reason": "invalid_number",
+                "detail": "not a valid phone number"}]),
+        "stored in the runs table and shown"
     );
     let key = history.body["items"][0]["key"].as_str().unwrap().to_owned();
 

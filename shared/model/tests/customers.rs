@@ -114,7 +114,7 @@ async fn related_lists_and_the_sales_history_show_the_customers_records_newest_f
     crm.tea_customer().await;
     let related = crm
         .records()
-        .related(&crm.w.tenant, &rid("c1"))
+        .related(&crm.sales(), &rid("c1"))
         .await
         .unwrap();
     let lists: Vec<(&str, Vec<&str>)> = related
@@ -135,13 +135,9 @@ async fn related_lists_and_the_sales_history_show_the_customers_records_newest_f
         ]
     );
     // The opportunity has no close date and files under its creation (June 2026).
-    let sales = crm
-        .records()
-        .sales(&crm.w.tenant, &rid("c1"))
-        .await
-        .unwrap();
+    let sales = crm.records().sales(&crm.sales(), &rid("c1")).await.unwrap();
     assert_eq!(ids(&sales), ["p1", "o2", "o1", "o3"]);
-    let not_customer = crm.records().related(&crm.w.tenant, &rid("o1")).await;
+    let not_customer = crm.records().related(&crm.sales(), &rid("o1")).await;
     assert!(
         matches!(not_customer, Err(RecordError::NotFound("Customer"))),
         "{not_customer:?}"
@@ -192,7 +188,7 @@ async fn activities_are_tasks_care_cards_and_the_automations_runs_including_a_me
         .unwrap();
     let activities = crm
         .records()
-        .activities(&crm.w.tenant, &rid("c1"), 10)
+        .activities(&crm.sales(), &rid("c1"), 10)
         .await
         .unwrap();
     let seen: Vec<String> = activities

@@ -60,7 +60,7 @@ async fn duplicates_share_a_phone_email_or_tax_code_in_any_spelling() {
         json!({"Name": "Trang", "Phone": "0912345678"}),
     )
     .await;
-    let (cases, t) = (crm.records(), &crm.w.tenant);
+    let (cases, t) = (crm.records(), &crm.sales());
     let of = |id: &'static str| {
         let cases = &cases;
         async move { cases.duplicates_of(t, &rid(id)).await.unwrap() }
@@ -175,12 +175,12 @@ async fn merged(crm: &Crm) {
     for id in ["o1", "o2", "t1"] {
         assert_eq!(crm.field(id, "Customer").await, "c-keep", "{id} moved");
     }
-    let (cases, t) = (crm.records(), &crm.w.tenant);
+    let (cases, t) = (crm.records(), &crm.sales());
     let markers = crm
         .w
         .stores
         .records
-        .merges(t, &rid("c-keep"))
+        .merges(&t.tenant, &rid("c-keep"))
         .await
         .unwrap();
     assert_eq!(
@@ -222,7 +222,7 @@ async fn a_merge_moves_everything_to_the_survivor_and_asking_again_changes_nothi
     merged(&crm).await;
     let related = crm
         .records()
-        .related(&crm.w.tenant, &rid("c-keep"))
+        .related(&crm.sales(), &rid("c-keep"))
         .await
         .unwrap();
     let counts: Vec<(&str, usize)> = related.lists.iter().map(|(n, r)| (*n, r.len())).collect();

@@ -128,14 +128,14 @@ async fn purchase_statistics_cover_the_period_product_by_product() {
     crm.tea_customer().await;
     let stats = |from: Option<&str>, to: Option<&str>| {
         let cases = crm.records();
-        let (tenant, from, to) = (
-            crm.w.tenant.clone(),
+        let (actor, from, to) = (
+            crm.sales(),
             from.map(|d| d.parse().unwrap()),
             to.map(|d| d.parse().unwrap()),
         );
         async move {
             cases
-                .purchase_stats(&tenant, &rid("c1"), from, to)
+                .purchase_stats(&actor, &rid("c1"), from, to)
                 .await
                 .unwrap()
         }

@@ -66,7 +66,7 @@ async fn every_problem_of_a_new_record_names_its_field_and_nothing_is_stored() {
     let listed = crm
         .records()
         .list(
-            &crm.w.tenant,
+            &crm.sales(),
             Module::Customer,
             &query(&[], None, SortOrder::Desc, 10),
         )
@@ -243,19 +243,21 @@ async fn a_record_of_another_module_or_tenant_is_not_found() {
     crm.create(Module::Customer, "c1", json!({"Name": "Bí mật"}))
         .await;
     let cases = crm.records();
-    let as_order = cases.get(&crm.w.tenant, Module::Order, &rid("c1")).await;
+    let as_order = cases.read(&crm.sales(), Module::Order, &rid("c1")).await;
     assert!(
         matches!(as_order, Err(RecordError::NotFound("Order"))),
         "{as_order:?}"
     );
     let stranger = crm_model::ids::TenantId::new("stranger").unwrap();
-    let foreign = cases.get(&stranger, Module::Customer, &rid("c1")).await;
+    let mut outsider = crm.sales();
+    outsider.tenant = stranger;
+    let foreign = cases.read(&outsider, Module::Customer, &rid("c1")).await;
     assert!(
         matches!(foreign, Err(RecordError::NotFound("Customer"))),
         "{foreign:?}"
     );
     let mine = cases
-        .get(&crm.w.tenant, Module::Customer, &rid("c1"))
+        .read(&crm.sales(), Module::Customer, &rid("c1"))
         .await
         .unwrap();
     assert_eq!(mine.value.fields["Name"], "Bí mật");
@@ -279,8 +281,8 @@ async fn listing_filters_by_any_field_sorts_by_any_field_with_empty_values_last_
     }
     let list = |q: ListQuery| {
         let cases = crm.records();
-        let tenant = crm.w.tenant.clone();
-        async move { cases.list(&tenant, Module::Customer, &q).await }
+        let actor = crm.sales();
+        async move { cases.list(&actor, Module::Customer, &q).await }
     };
     // By default the most recently updated first, by the index.
     let newest = list(query(&[], None, SortOrder::Desc, 2)).await.unwrap();

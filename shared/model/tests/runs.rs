@@ -299,13 +299,28 @@ async fn histories_list_a_workflows_runs_and_a_records_runs_latest_first() {
         [late.key.clone(), other.key.clone(), early.key.clone()]
     );
     let c1 = RecordId::new("c1").unwrap();
-    let of_record = cases.of_record(&w.tenant, &c1, &page).await.unwrap();
+    let of_record = cases
+        .of_record(
+            &w.tenant,
+            &crm_model::user::access::Access::everything(),
+            &c1,
+            &page,
+        )
+        .await
+        .unwrap();
     assert_eq!(keys(of_record), [late.key.clone(), early.key.clone()]);
     // c2 has runs but is no record of this tenant; nor is c1 of another tenant.
     let c2 = RecordId::new("c2").unwrap();
     let stranger = TenantId::new("stranger").unwrap();
     for (tenant, record) in [(&w.tenant, &c2), (&stranger, &c1)] {
-        let refused = cases.of_record(tenant, record, &page).await;
+        let refused = cases
+            .of_record(
+                tenant,
+                &crm_model::user::access::Access::everything(),
+                record,
+                &page,
+            )
+            .await;
         assert!(
             matches!(refused, Err(RunError::RecordNotFound)),
             "{refused:?}"

@@ -233,6 +233,38 @@ async fn tenant_settings_start_at_revision_zero_with_the_defaults_and_saves_need
     assert_eq!((now.revision, now.value), (1, bangkok));
 }
 
+#[tokio::test]
+async fn message_countries_are_saved_only_as_known_regions_each_listed_once() {
+    let w = World::new().await;
+    let settings = settings(&w);
+    let t = &w.tenant;
+    let defaults = settings.tenant_settings(t).await.unwrap();
+    assert_eq!(defaults.value.message_countries, ["VN"], "Vietnam only");
+    let mut invalid = defaults.value.clone();
+    invalid.message_countries = ["VN", "Vietnam", "SG", "SG"].map(String::from).to_vec();
+    let refused = settings.put_tenant_settings(t, &invalid, 0).await;
+    let Err(SettingError::Invalid(problems)) = refused else {
+        panic!("expected problems, got {refused:?}");
+    };
+    assert!(
+        problems.has("/message_countries/1") && problems.has("/message_countries/3"),
+        "{problems}"
+    );
+    assert!(
+        !problems.has("/message_countries/0") && !problems.has("/message_countries/2"),
+        "{problems}"
+    );
+    let mut abroad = defaults.value.clone();
+    abroad.message_countries = ["VN", "SG"].map(String::from).to_vec();
+    let saved = settings.put_tenant_settings(t, &abroad, 0).await.unwrap();
+    assert_eq!(saved.value.message_countries, ["VN", "SG"]);
+    assert_eq!(
+        settings.tenant_settings(t).await.unwrap().value,
+        abroad,
+        "read back"
+    );
+}
+
 fn brandname_provider(base_url: &str) -> Setting {
     serde_json::from_value(json!({
         "kind": "sms_provider", "name": "eSMS",

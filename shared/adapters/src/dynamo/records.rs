@@ -252,7 +252,7 @@ impl RecordStore for DynamoRecordStore {
             .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", s(&gsi1pk))
             .scan_index_forward(false);
-        if !filter.equals.is_empty() {
+        if !filter.equals.is_empty() || !filter.any_of.is_empty() {
             let mut conditions = Vec::new();
             query = query.expression_attribute_names("#fields", "fields");
             for (i, (field, value)) in filter.equals.iter().enumerate() {
@@ -261,6 +261,28 @@ impl RecordStore for DynamoRecordStore {
                     .expression_attribute_names(format!("#f{i}"), field)
                     .expression_attribute_values(format!(":v{i}"), value);
                 conditions.push(format!("#fields.#f{i} = :v{i}"));
+            }
+            for (i, (field, values)) in filter.any_of.iter().enumerate() {
+                query = query.expression_attribute_names(format!("#a{i}"), field);
+                // IN takes at most 100 operands: longer lists become ORed groups.
+                let mut groups = Vec::new();
+                for (g, chunk) in values.chunks(100).enumerate() {
+                    let mut names = Vec::new();
+                    for (j, value) in chunk.iter().enumerate() {
+                        let name = format!(":a{i}_{g}_{j}");
+                        let value = serde_dynamo::to_attribute_value(value).map_err(corrupt)?;
+                        query = query.expression_attribute_values(&name, value);
+                        names.push(name);
+                    }
+                    groups.push(format!("#fields.#a{i} IN ({})", names.join(", ")));
+                }
+                if groups.is_empty() {
+                    // Nothing matches an empty list.
+                    groups.push(
+                        "(attribute_exists(#fields) AND attribute_not_exists(#fields))".into(),
+                    );
+                }
+                conditions.push(format!("({})", groups.join(" OR ")));
             }
             query = query.filter_expression(conditions.join(" AND "));
         }

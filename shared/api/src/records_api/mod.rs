@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 
 use crate::auth::{Caller, Members};
+use crate::problem::ApiError;
 use crate::routes::{self, Route};
 use crm_model::ports::{
     Clock, NotificationInbox, RecordStore, RunLedger, SettingsStore, UserDirectory,
@@ -66,11 +67,12 @@ impl State {
     }
 }
 
-fn actor(caller: &Caller) -> Actor {
-    Actor {
-        tenant: caller.tenant.clone(),
-        user: caller.user.clone(),
-    }
+/// The caller as the records use cases see them: with the access the tenant gives their role.
+async fn actor(state: &State, caller: &Caller) -> Result<Actor, ApiError> {
+    Ok(state
+        .use_cases()
+        .actor_of(&caller.tenant, &caller.stored)
+        .await?)
 }
 
 /// Every route of the API; the OpenAPI document lists exactly these.

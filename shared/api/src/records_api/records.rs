@@ -27,7 +27,7 @@ pub(super) async fn list(
     let query = list_query(raw.as_deref().unwrap_or(""))?;
     let found = state
         .use_cases()
-        .list(&caller.tenant, module, &query)
+        .list(&actor(&state, &caller).await?, module, &query)
         .await?;
     Ok(Json(ListView {
         items: views(found.items),
@@ -84,7 +84,12 @@ pub(super) async fn create(
     let fields = fields_of(body)?;
     let created = state
         .use_cases()
-        .create(&actor(&caller), module, new_record_id(), &fields)
+        .create(
+            &actor(&state, &caller).await?,
+            module,
+            new_record_id(),
+            &fields,
+        )
         .await?;
     Ok(respond(StatusCode::CREATED, created))
 }
@@ -98,7 +103,7 @@ pub(super) async fn get(
     let module = module(&raw_module)?;
     let found = state
         .use_cases()
-        .get(&caller.tenant, module, &record_id(&id)?)
+        .read(&actor(&state, &caller).await?, module, &record_id(&id)?)
         .await?;
     Ok(respond(StatusCode::OK, found))
 }
@@ -116,11 +121,19 @@ pub(super) async fn replace(
     let id = record_id(&id)?;
     let cases = state.use_cases();
     // Not found answers before a missing precondition: another tenant learns nothing.
-    cases.get(&caller.tenant, module, &id).await?;
+    cases
+        .read(&actor(&state, &caller).await?, module, &id)
+        .await?;
     let expected = if_match(&headers)?.ok_or(ApiError::PreconditionRequired)?;
     let fields = fields_of(body)?;
     let saved = cases
-        .replace(&actor(&caller), module, &id, &fields, expected)
+        .replace(
+            &actor(&state, &caller).await?,
+            module,
+            &id,
+            &fields,
+            expected,
+        )
         .await?;
     Ok(respond(StatusCode::OK, saved))
 }
@@ -140,7 +153,13 @@ pub(super) async fn patch(
     // The use case reads the record first: another tenant's id is not found there.
     let saved = state
         .use_cases()
-        .patch(&actor(&caller), module, &id, &fields, if_match(&headers)?)
+        .patch(
+            &actor(&state, &caller).await?,
+            module,
+            &id,
+            &fields,
+            if_match(&headers)?,
+        )
         .await?;
     Ok(respond(StatusCode::OK, saved))
 }
@@ -173,7 +192,7 @@ pub(super) async fn clone(
     let created = state
         .use_cases()
         .clone_record(
-            &actor(&caller),
+            &actor(&state, &caller).await?,
             module,
             &record_id(&id)?,
             new_record_id(),
@@ -195,7 +214,12 @@ pub(super) async fn delete(
     let id = record_id(&id)?;
     state
         .use_cases()
-        .delete(&actor(&caller), module, &id, if_match(&headers)?)
+        .delete(
+            &actor(&state, &caller).await?,
+            module,
+            &id,
+            if_match(&headers)?,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

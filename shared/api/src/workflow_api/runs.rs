@@ -15,6 +15,7 @@ use crate::problem::ApiError;
 use crm_model::ports::PageRequest;
 use crm_model::run::RunRecord;
 use crm_model::run::service::RunError;
+use crm_model::user::access::Access;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,9 +72,22 @@ pub(super) async fn record_history(
         limit: query.limit,
         cursor: query.cursor,
     };
+    let policies = state
+        .settings
+        .tenant_settings(&caller.tenant)
+        .await?
+        .value
+        .access;
+    let access = Access::resolve(
+        &policies,
+        state.users.as_ref(),
+        &caller.tenant,
+        &caller.stored,
+    )
+    .await?;
     let found = state
         .run_use_cases()
-        .of_record(&caller.tenant, &record, &page)
+        .of_record(&caller.tenant, &access, &record, &page)
         .await?;
     Ok(Json(RunsView {
         items: found.items,

@@ -81,17 +81,27 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<Vec<MergeMarker>, StoreError>;
 }
 
-/// Field equality conditions on a listing, on the stored JSON values.
+/// Conditions on a listing, on the stored JSON values: every `equals` holds, and each `any_of`
+/// field holds one of its values (a caller's access level: the owners they reach).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordFilter {
     pub equals: Vec<(String, serde_json::Value)>,
+    pub any_of: Vec<(String, Vec<serde_json::Value>)>,
 }
 
 impl RecordFilter {
+    /// Most values one `any_of` condition may list (a team's members; DynamoDB's `IN` takes 100,
+    /// and the adapter splits longer lists).
+    pub const MAX_ANY_OF: usize = 1000;
+
     pub fn matches(&self, record: &StoredRecord) -> bool {
         self.equals
             .iter()
             .all(|(field, value)| record.fields.get(field) == Some(value))
+            && self
+                .any_of
+                .iter()
+                .all(|(field, values)| record.fields.get(field).is_some_and(|v| values.contains(v)))
     }
 }
 

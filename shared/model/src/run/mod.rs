@@ -68,6 +68,44 @@ pub struct RunRecord {
     pub output: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// SMS and ZNS recipients not sent to, each with why (absent when none was skipped; runs
+    /// stored before the field existed read as none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRecipient>,
+}
+
+/// A recipient a send left out: never sent to, recorded in the run for the tenant to see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRecipient {
+    /// The number as entered on the record or the user (the run history is the tenant's own;
+    /// logs never carry it).
+    pub recipient: String,
+    pub reason: SkipReason,
+    /// The reason in words, with the country or the type that decided it.
+    pub detail: String,
+}
+
+/// Why a recipient was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Not a valid phone number (libphonenumber's metadata).
+    InvalidNumber,
+    /// A type that never receives texts (premium rate, toll free, …; see
+    /// [`crate::phone::NumberType::receives_messages`]).
+    NumberType,
+    /// A country the tenant does not send to (`TenantSettings::message_countries`).
+    Country,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::InvalidNumber => "invalid_number",
+            SkipReason::NumberType => "number_type",
+            SkipReason::Country => "country",
+        }
+    }
 }
 
 impl RunRecord {
@@ -88,6 +126,7 @@ impl RunRecord {
             lease_until: None,
             output: Vec::new(),
             error: None,
+            skipped: Vec::new(),
         }
     }
 }
@@ -126,4 +165,43 @@ pub enum Effect {
         counter: String,
         expected: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_run_stored_before_skipped_recipients_were_recorded_reads_with_none() {
+        let stored = json!({
+            "key": "acme/wf/v1/c1/Y2027/sms", "tenant": "acme", "workflow": "wf", "version": 1,
+            "record": "c1", "action": "sms", "kind": "sms", "cause": "Y2027",
+            "status": "succeeded", "attempts": 1,
+            "started_at": "2027-05-17T01:00:00Z", "updated_at": "2027-05-17T01:00:00Z",
+            "output": ["sms-1"]
+        });
+        let run: RunRecord = serde_json::from_value(stored.clone()).unwrap();
+        assert!(run.skipped.is_empty());
+        assert_eq!(
+            serde_json::to_value(&run).unwrap(),
+            stored,
+            "written back unchanged"
+        );
+        let mut skipped = run;
+        skipped.skipped.push(SkippedRecipient {
+            recipient: "1900 1234".into(),
+            reason: SkipReason::NumberType,
+            detail: "a premium-rate number".into(),
+        });
+        let written = serde_json::to_value(&skipped).unwrap();
+        assert_eq!(
+            written["skipped"],
+            json!([{"recipient": "1900 1234", "reason": "number_type", "detail": "a premium-rate number"}])
+        );
+        assert_eq!(
+            serde_json::from_value::<RunRecord>(written).unwrap(),
+            skipped
+        );
+    }
 }

@@ -46,17 +46,24 @@ impl Runs<'_> {
     }
 
     /// Every automation run on one of the tenant's records, across workflows.
+    /// The runs on a record the caller's `access` reaches (another tenant's record, or one
+    /// outside the caller's access level, is simply not found).
     pub async fn of_record(
         &self,
         tenant: &TenantId,
+        access: &crate::user::access::Access,
         record: &RecordId,
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, RunError> {
-        // Another tenant's id is simply not found.
-        self.records
+        let found = self
+            .records
             .get(tenant, record)
             .await?
             .ok_or(RunError::RecordNotFound)?;
+        let readable = access.may(found.value.module, crate::user::access::Permission::Read);
+        if !access.reaches(&found.value) || !readable {
+            return Err(RunError::RecordNotFound);
+        }
         Ok(self.runs.record_history(tenant, record, page).await?)
     }
 

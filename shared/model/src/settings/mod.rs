@@ -290,10 +290,26 @@ pub struct TenantSettings {
     /// Loyalty points and ranks from orders; none means the tenant does not run a programme.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loyalty: Option<crate::record::loyalty::LoyaltyRule>,
+    /// The countries SMS and Zalo ZNS messages may go to, as ISO 3166-1 region codes (`VN`);
+    /// Vietnam only by default. A recipient of another country is skipped, recorded in the run
+    /// and never sent to; an empty list sends no SMS or ZNS at all.
+    #[serde(default = "default_message_countries")]
+    pub message_countries: Vec<String>,
+    /// What each role may do to which records (the defaults: administrators everything,
+    /// salespeople their own records).
+    #[serde(default)]
+    pub access: crate::user::access::AccessPolicies,
 }
 
 fn default_time_zone() -> String {
     DEFAULT_TIME_ZONE.name().to_owned()
+}
+
+/// How many countries a tenant may send SMS and ZNS to.
+pub const MAX_MESSAGE_COUNTRIES: usize = 50;
+
+fn default_message_countries() -> Vec<String> {
+    vec![crate::phone::DEFAULT_REGION.to_owned()]
 }
 
 impl Default for TenantSettings {
@@ -303,6 +319,8 @@ impl Default for TenantSettings {
             feb29_default: Feb29Policy::default(),
             custom_fields: Vec::new(),
             loyalty: None,
+            message_countries: default_message_countries(),
+            access: Default::default(),
         }
     }
 }
@@ -338,6 +356,26 @@ impl TenantSettings {
                 .unwrap_or_default();
             problems.extend(rule.validate(&ranks).under("/loyalty"));
         }
+        if self.message_countries.len() > MAX_MESSAGE_COUNTRIES {
+            problems.push(
+                "/message_countries",
+                format!("at most {MAX_MESSAGE_COUNTRIES} countries"),
+            );
+        }
+        for (i, code) in self.message_countries.iter().enumerate() {
+            if self.message_countries[..i].contains(code) {
+                problems.push(
+                    format!("/message_countries/{i}"),
+                    format!("'{code}' is listed twice"),
+                );
+            } else if !crate::phone::is_known_region(code) {
+                problems.push(
+                    format!("/message_countries/{i}"),
+                    format!("'{code}' is not a region code (ISO 3166-1, in capitals: VN, SG, US)"),
+                );
+            }
+        }
+        problems.extend(self.access.validate());
         problems
     }
 }
@@ -397,5 +435,46 @@ mod tests {
             ..TenantSettings::default()
         };
         assert!(bad.validate().has("/time_zone"));
+    }
+
+    #[test]
+    fn message_countries_default_to_vietnam_and_are_known_regions_listed_once() {
+        let settings: TenantSettings = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(settings.message_countries, ["VN"]);
+        assert_eq!(TenantSettings::default().message_countries, ["VN"]);
+        let allowed = TenantSettings {
+            message_countries: vec!["VN".into(), "SG".into(), "US".into()],
+            ..TenantSettings::default()
+        };
+        assert!(allowed.validate().is_empty(), "{}", allowed.validate());
+        let none = TenantSettings {
+            message_countries: Vec::new(),
+            ..TenantSettings::default()
+        };
+        assert!(none.validate().is_empty(), "an empty list sends nothing");
+        let bad = TenantSettings {
+            message_countries: ["VN", "vn", "UK", "VN", "XX"].map(String::from).to_vec(),
+            ..TenantSettings::default()
+        };
+        let problems = bad.validate();
+        for path in [
+            "/message_countries/1",
+            "/message_countries/2",
+            "/message_countries/3",
+            "/message_countries/4",
+        ] {
+            assert!(problems.has(path), "no problem at {path}: {problems}");
+        }
+        assert!(!problems.has("/message_countries/0"), "{problems}");
+        let too_many = TenantSettings {
+            message_countries: phonenumber::metadata::DATABASE
+                .iter()
+                .map(|region| region.id().to_owned())
+                .filter(|id| crate::phone::is_known_region(id))
+                .take(MAX_MESSAGE_COUNTRIES + 1)
+                .collect(),
+            ..TenantSettings::default()
+        };
+        assert!(too_many.validate().has("/message_countries"));
     }
 }

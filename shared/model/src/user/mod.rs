@@ -1,5 +1,6 @@
 //! CRM users: the people actions assign tasks to, hand records over to and notify.
 
+pub mod access;
 pub mod directory;
 pub mod membership;
 pub mod notifications;

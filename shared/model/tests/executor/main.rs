@@ -7,6 +7,7 @@
 mod effects;
 mod handovers;
 mod providers;
+mod recipients;
 mod sends;
 mod world;
 

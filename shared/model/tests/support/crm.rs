@@ -91,10 +91,13 @@ impl Crm {
         }
     }
 
+    /// `user` acting with every permission tenant-wide: the use cases' mechanics, whatever
+    /// the roles (the access levels have tests of their own).
     pub fn actor(&self, user: &str) -> Actor {
         Actor {
             tenant: self.w.tenant.clone(),
             user: UserId::new(user).unwrap(),
+            access: crm_model::user::access::Access::everything(),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::record::ParseMode;
 use crate::record::stored::StoredRecord;
 use crate::schema::{Module, Schema};
 use crate::store::Revisioned;
+use crate::user::access::Permission;
 
 /// Modules whose records keep a customer from being deleted.
 const BLOCKING: [(Module, &str, &str); 3] = [
@@ -36,13 +37,17 @@ impl Records<'_> {
         id: RecordId,
         input: &Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        actor.require(module, Permission::Create)?;
         let settings = self.tenant_settings(&actor.tenant).await?;
         let schema = settings.schema();
         let mut fields = parse_input(&schema, module, input, ParseMode::Create)?;
-        fields
-            .entry("Owner")
-            .or_insert_with(|| Value::String(actor.user.to_string()));
-        self.check_references(&actor.tenant, schema.module(module), &fields, "/fields")
+        let me = Value::String(actor.user.to_string());
+        let owner = fields.entry("Owner").or_insert_with(|| me.clone()).clone();
+        if owner != me {
+            // Creating a record for someone else hands it over to them.
+            actor.require(module, Permission::HandOver)?;
+        }
+        self.check_references(actor, schema.module(module), &fields, None, "/fields")
             .await?;
         stamp(&mut fields, actor, self.clock.now(), true);
         let record = StoredRecord { id, module, fields };
@@ -62,7 +67,7 @@ impl Records<'_> {
         input: &Map<String, Value>,
         expected: u64,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
-        let stored = self.get(&actor.tenant, module, id).await?;
+        let stored = self.reach(actor, module, id, Permission::Edit).await?;
         if stored.revision != expected {
             return Err(RecordError::Stale { expected });
         }
@@ -77,8 +82,15 @@ impl Records<'_> {
                 fields.insert(name.clone(), v.clone());
             }
         }
-        self.check_references(&actor.tenant, schema.module(module), &fields, "/fields")
-            .await?;
+        let before = &stored.value.fields;
+        self.check_references(
+            actor,
+            schema.module(module),
+            &fields,
+            Some(before),
+            "/fields",
+        )
+        .await?;
         stamp(&mut fields, actor, self.clock.now(), false);
         self.save(actor, stored, fields).await
     }
@@ -99,14 +111,21 @@ impl Records<'_> {
                 "a quick edit changes exactly one field",
             )));
         }
-        let stored = self.get(&actor.tenant, module, id).await?;
+        let stored = self.reach(actor, module, id, Permission::Edit).await?;
         if let Some(expected) = expected.filter(|e| *e != stored.revision) {
             return Err(RecordError::Stale { expected });
         }
         let schema = self.tenant_settings(&actor.tenant).await?.schema();
         let parsed = parse_input(&schema, module, input, ParseMode::Update)?;
-        self.check_references(&actor.tenant, schema.module(module), &parsed, "/fields")
-            .await?;
+        let before = &stored.value.fields;
+        self.check_references(
+            actor,
+            schema.module(module),
+            &parsed,
+            Some(before),
+            "/fields",
+        )
+        .await?;
         let mut fields = stored.value.fields.clone();
         for name in input.keys() {
             match parsed.get(name) {
@@ -124,6 +143,15 @@ impl Records<'_> {
         stored: Revisioned<StoredRecord>,
         fields: Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        if fields.get("Owner") != stored.value.fields.get("Owner") {
+            actor.require(stored.value.module, Permission::HandOver)?;
+            if fields.get("Owner").is_none() && !actor.access.tenant_wide() {
+                // A record without an owner is out of everyone's reach but the tenant-wide roles.
+                return Err(RecordError::Forbidden(
+                    "your role may not leave a record without an owner".into(),
+                ));
+            }
+        }
         let next = StoredRecord {
             fields,
             ..stored.value.clone()
@@ -147,7 +175,7 @@ impl Records<'_> {
         id: RecordId,
         overrides: &Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
-        let stored = self.get(&actor.tenant, module, source).await?;
+        let stored = self.read(actor, module, source).await?;
         let schema = self.tenant_settings(&actor.tenant).await?.schema();
         let system = system_fields(&schema, module);
         let mut input = stored.value.fields.clone();
@@ -180,7 +208,7 @@ impl Records<'_> {
         id: &RecordId,
         expected: Option<u64>,
     ) -> Result<(), RecordError> {
-        let stored = self.get(&actor.tenant, module, id).await?;
+        let stored = self.reach(actor, module, id, Permission::Delete).await?;
         if let Some(expected) = expected.filter(|e| *e != stored.revision) {
             return Err(RecordError::Stale { expected });
         }

@@ -6,12 +6,13 @@ use serde_json::{Map, Value};
 use super::purchases::sales_date;
 use super::{Actor, RecordError, Records};
 use crate::action::ActivityKind;
-use crate::ids::{RecordId, TenantId, UserId};
+use crate::ids::{RecordId, UserId};
 use crate::record::stored::StoredRecord;
 use crate::run::RunRecord;
 use crate::schema::Module;
 use crate::store::{PageRequest, Revisioned, StoreError};
 use crate::user::Notification;
+use crate::user::access::Permission;
 
 /// A customer's related lists, in the order the page shows them.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,8 @@ const RELATED: [(Module, &str); 7] = [
 
 /// One entry of the activity history: a task or care card, or something the automation did.
 #[derive(Debug, Clone, PartialEq)]
+// A run (with its skipped SMS/ZNS recipients) is a few hundred bytes; a page holds a few dozen.
+#[allow(clippy::large_enum_variant)]
 pub enum Activity {
     Record(Revisioned<StoredRecord>),
     Run(RunRecord),
@@ -71,21 +74,27 @@ fn is_open(record: &StoredRecord) -> bool {
 }
 
 impl Records<'_> {
+    /// The records related to a customer the actor may read: the customer must be within
+    /// reach, and so must each related record (by its owner and module permission).
     async fn customer_related(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         customer: &RecordId,
     ) -> Result<Vec<Revisioned<StoredRecord>>, RecordError> {
-        self.get(tenant, Module::Customer, customer).await?;
-        Ok(self.records.related(tenant, customer).await?)
+        self.read(actor, Module::Customer, customer).await?;
+        let mut related = self.records.related(&actor.tenant, customer).await?;
+        related.retain(|r| {
+            actor.access.reaches(&r.value) && actor.access.may(r.value.module, Permission::Read)
+        });
+        Ok(related)
     }
 
     pub async fn related(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         customer: &RecordId,
     ) -> Result<RelatedLists, RecordError> {
-        let mut related = self.customer_related(tenant, customer).await?;
+        let mut related = self.customer_related(actor, customer).await?;
         related.sort_by(|a, b| sales_date(&b.value).cmp(&sales_date(&a.value)));
         let lists = RELATED
             .iter()
@@ -105,11 +114,12 @@ impl Records<'_> {
     /// it), newest first, at most `limit` runs per record.
     pub async fn activities(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         customer: &RecordId,
         limit: u32,
     ) -> Result<Vec<Activity>, RecordError> {
-        let related = self.customer_related(tenant, customer).await?;
+        let tenant = &actor.tenant;
+        let related = self.customer_related(actor, customer).await?;
         let mut activities: Vec<Activity> = related
             .into_iter()
             .filter(|r| matches!(r.value.module, Module::Task | Module::CareCard))
@@ -137,11 +147,11 @@ impl Records<'_> {
     /// Opportunities, quotes, orders and invoices, newest first.
     pub async fn sales(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         customer: &RecordId,
     ) -> Result<Vec<Revisioned<StoredRecord>>, RecordError> {
         let mut sales: Vec<_> = self
-            .customer_related(tenant, customer)
+            .customer_related(actor, customer)
             .await?
             .into_iter()
             .filter(|r| {
@@ -165,7 +175,7 @@ impl Records<'_> {
         id: RecordId,
         input: &Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
-        let stored = self.get(&actor.tenant, Module::Customer, customer).await?;
+        let stored = self.read(actor, Module::Customer, customer).await?;
         let tz = self.tenant_settings(&actor.tenant).await?.tz();
         let today = self.clock.now().with_timezone(&tz).date_naive();
         let name = stored
@@ -226,7 +236,16 @@ impl Records<'_> {
         request: &HandOver,
     ) -> Result<(Revisioned<StoredRecord>, Vec<RecordId>), RecordError> {
         let tenant = &actor.tenant;
-        let stored = self.get(tenant, Module::Customer, customer).await?;
+        let stored = self
+            .reach(actor, Module::Customer, customer, Permission::HandOver)
+            .await?;
+        for kind in &request.activities {
+            let module = match kind {
+                ActivityKind::Task => Module::Task,
+                ActivityKind::CareCard => Module::CareCard,
+            };
+            actor.require(module, Permission::HandOver)?;
+        }
         match self.users.get(tenant, &request.to).await? {
             Some(user) if user.active => {}
             _ => {

@@ -4,13 +4,13 @@
 use serde_json::Value;
 use std::cmp::Ordering;
 
-use super::{RecordError, Records};
-use crate::ids::TenantId;
+use super::{Actor, RecordError, Records};
 use crate::record::FieldValue;
 use crate::record::store::RecordFilter;
 use crate::record::stored::StoredRecord;
 use crate::schema::{FieldKind, Module};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
+use crate::user::access::Permission;
 use crate::validation::Problems;
 
 /// Sorting by a field other than the index's reads every matching record; beyond this many, the
@@ -74,16 +74,22 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 }
 
 impl Records<'_> {
+    /// The module's records the actor reaches, filtered by field values and sorted.
     pub async fn list(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         module: Module,
         query: &ListQuery,
     ) -> Result<Page<Revisioned<StoredRecord>>, RecordError> {
+        actor.require(module, Permission::Read)?;
+        let tenant = &actor.tenant;
         let schema = self.tenant_settings(tenant).await?.schema();
         let module_schema = schema.module(module);
         let mut problems = Problems::default();
-        let mut filter = RecordFilter::default();
+        let mut filter = RecordFilter {
+            any_of: actor.owner_filter().into_iter().collect(),
+            ..RecordFilter::default()
+        };
         for (name, raw) in &query.filters {
             match module_schema.field(name) {
                 None => problems.push(

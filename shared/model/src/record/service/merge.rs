@@ -10,12 +10,13 @@
 use serde_json::Value;
 
 use super::{Actor, RecordError, Records};
-use crate::ids::{RecordId, TenantId};
+use crate::ids::RecordId;
 use crate::record::identity::{self, IdentityKind};
 use crate::record::store::{MergeMarker, MergeState};
 use crate::record::stored::StoredRecord;
 use crate::schema::Module;
 use crate::store::{Revisioned, StoreError};
+use crate::user::access::Permission;
 
 /// A customer sharing an identity with the one checked, and what they share.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,10 +50,12 @@ impl Records<'_> {
     /// Customers sharing one of `keys`, excluding `except`, checked against their current values.
     pub async fn duplicates_of_keys(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         keys: &[String],
         except: Option<&RecordId>,
     ) -> Result<Vec<Duplicate>, RecordError> {
+        actor.require(Module::Customer, Permission::Read)?;
+        let tenant = &actor.tenant;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -65,6 +68,8 @@ impl Records<'_> {
             .get_many(tenant, &ids)
             .await?
             .into_iter()
+            // A duplicate outside the caller's reach is not shown (nor that it exists).
+            .filter(|record| actor.access.reaches(&record.value))
             .filter_map(|record| {
                 let current = identity::keys(record.value.module, &record.value.fields);
                 let shared: Vec<IdentityKind> = keys
@@ -82,12 +87,12 @@ impl Records<'_> {
     /// Customers that look like the same customer as `id`.
     pub async fn duplicates_of(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         id: &RecordId,
     ) -> Result<Vec<Duplicate>, RecordError> {
-        let customer = self.get(tenant, Module::Customer, id).await?;
+        let customer = self.read(actor, Module::Customer, id).await?;
         let keys = identity::keys(Module::Customer, &customer.value.fields);
-        self.duplicates_of_keys(tenant, &keys, Some(id)).await
+        self.duplicates_of_keys(actor, &keys, Some(id)).await
     }
 
     /// Merges `duplicate` into `survivor`.
@@ -104,7 +109,8 @@ impl Records<'_> {
                 "a customer cannot be merged into itself",
             )));
         }
-        self.get(tenant, Module::Customer, survivor).await?;
+        self.reach(actor, Module::Customer, survivor, Permission::Merge)
+            .await?;
         // Two people merging the same pair in opposite directions would delete both customers.
         let opposite = self.records.merges(tenant, duplicate).await?;
         if opposite
@@ -130,11 +136,22 @@ impl Records<'_> {
             });
         }
         let dup = match self.records.get(tenant, duplicate).await? {
-            Some(d) if d.value.module == Module::Customer => Some(d),
+            Some(d) if d.value.module == Module::Customer && actor.access.reaches(&d.value) => {
+                Some(d)
+            }
             Some(_) => return Err(RecordError::NotFound("Customer")),
             None if marker.is_some() => None,
             None => return Err(RecordError::NotFound("Customer")),
         };
+        if let (Some(_), false) = (&dup, actor.access.tenant_wide()) {
+            // A merge moves every record of the duplicate: all of them must be within reach.
+            let related = self.records.related(tenant, duplicate).await?;
+            if related.iter().any(|r| !actor.access.reaches(&r.value)) {
+                return Err(RecordError::Forbidden(
+                    "the duplicate has records outside your access level; ask someone who sees them all to merge".into(),
+                ));
+            }
+        }
         let mut marker = marker.unwrap_or(MergeMarker {
             survivor: survivor.clone(),
             duplicate: duplicate.clone(),

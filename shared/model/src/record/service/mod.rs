@@ -23,6 +23,8 @@ use crate::schema::{FieldKind, Module, ModuleSchema, Schema};
 use crate::settings::TenantSettings;
 use crate::settings::store::SettingsStore;
 use crate::store::{Revisioned, StoreError};
+use crate::user::User;
+use crate::user::access::{Access, Permission};
 use crate::user::directory::UserDirectory;
 use crate::user::notifications::NotificationInbox;
 use crate::validation::Problems;
@@ -42,6 +44,9 @@ pub enum RecordError {
     InUse(Vec<String>),
     #[error("{0}")]
     Conflict(String),
+    /// The caller's role may not do this (records outside its access level are not found).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("storage failed")]
     Store(#[source] StoreError),
 }
@@ -65,11 +70,38 @@ impl From<Problems> for RecordError {
     }
 }
 
-/// Who acts: the tenant and user from the caller's token.
+/// Who acts: the tenant and user the caller was verified as, and what their role may do.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub tenant: TenantId,
     pub user: UserId,
+    pub access: Access,
+}
+
+impl Actor {
+    /// Refuses what the role may not do to `module`'s records.
+    pub fn require(&self, module: Module, permission: Permission) -> Result<(), RecordError> {
+        if self.access.may(module, permission) {
+            Ok(())
+        } else {
+            Err(RecordError::Forbidden(format!(
+                "your role may not {} {} records",
+                permission.as_str().replace('_', " "),
+                module.as_str()
+            )))
+        }
+    }
+
+    /// The listing restriction of the caller's access level.
+    fn owner_filter(&self) -> Option<(String, Vec<Value>)> {
+        self.access.owners().map(|owners| {
+            let values = owners
+                .iter()
+                .map(|o| Value::String(o.to_string()))
+                .collect();
+            ("Owner".to_owned(), values)
+        })
+    }
 }
 
 /// The use cases, over the ports.
@@ -87,8 +119,45 @@ impl Records<'_> {
         Ok(self.settings.tenant_settings(tenant).await?.value)
     }
 
-    /// A record of `module`; another module's record under that id is not found either.
-    pub async fn get(
+    /// The actor `user` of `tenant` is, with the access the tenant gives their role.
+    pub async fn actor_of(&self, tenant: &TenantId, user: &User) -> Result<Actor, RecordError> {
+        let policies = self.tenant_settings(tenant).await?.access;
+        Ok(Actor {
+            tenant: tenant.clone(),
+            user: user.id.clone(),
+            access: Access::resolve(&policies, self.users, tenant, user).await?,
+        })
+    }
+
+    /// A record of `module` the actor reaches and may `permission`: one outside their access
+    /// level is not found, as another tenant's is.
+    pub async fn reach(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+        permission: Permission,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        let found = self.get(&actor.tenant, module, id).await?;
+        if !actor.access.reaches(&found.value) {
+            return Err(RecordError::NotFound(module.as_str()));
+        }
+        actor.require(module, permission)?;
+        Ok(found)
+    }
+
+    /// A record of `module`, for reading.
+    pub async fn read(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+    ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        self.reach(actor, module, id, Permission::Read).await
+    }
+
+    /// A record of `module`, whoever may see it: for the use cases' own reads.
+    pub(super) async fn get(
         &self,
         tenant: &TenantId,
         module: Module,
@@ -100,14 +169,17 @@ impl Records<'_> {
         }
     }
 
-    /// Checks what parsing cannot: the users and records a record names exist in this tenant.
+    /// Checks what parsing cannot: the users and records a record names exist in this tenant,
+    /// and the records it newly names (not in `before`) are within the actor's reach.
     async fn check_references(
         &self,
-        tenant: &TenantId,
+        actor: &Actor,
         schema: &ModuleSchema,
         fields: &Map<String, Value>,
+        before: Option<&Map<String, Value>>,
         base: &str,
     ) -> Result<(), RecordError> {
+        let tenant = &actor.tenant;
         let mut problems = Problems::default();
         let mut users = Vec::new();
         let mut records = Vec::new();
@@ -122,8 +194,9 @@ impl Records<'_> {
                     }
                 }
                 FieldKind::Reference { module } => {
+                    let kept = before.and_then(|b| b.get(&def.name)) == fields.get(&def.name);
                     if let Ok(id) = RecordId::new(raw.as_str()) {
-                        records.push((def.name.clone(), *module, id));
+                        records.push((def.name.clone(), *module, id, kept));
                     }
                 }
                 _ => {}
@@ -138,14 +211,16 @@ impl Records<'_> {
                 problems.push(format!("{base}/{field}"), format!("no user '{id}'"));
             }
         }
-        let mut ids: Vec<RecordId> = records.iter().map(|(_, _, id)| id.clone()).collect();
+        let mut ids: Vec<RecordId> = records.iter().map(|(_, _, id, _)| id.clone()).collect();
         ids.sort();
         ids.dedup();
         let found = self.records.get_many(tenant, &ids).await?;
-        for (field, module, id) in records {
-            let ok = found
-                .iter()
-                .any(|r| r.value.id == id && r.value.module == module);
+        for (field, module, id, kept) in records {
+            let ok = found.iter().any(|r| {
+                r.value.id == id
+                    && r.value.module == module
+                    && (kept || actor.access.reaches(&r.value))
+            });
             if !ok {
                 problems.push(
                     format!("{base}/{field}"),

@@ -111,6 +111,8 @@ struct Context {
     record: Record,
     schema: Schema,
     tz: chrono_tz::Tz,
+    /// The regions SMS and ZNS may go to (the tenant's `message_countries`).
+    message_countries: Vec<String>,
     now: DateTime<Utc>,
 }
 
@@ -389,6 +391,7 @@ impl Executor<'_> {
             record,
             schema,
             tz,
+            message_countries: tenant.message_countries,
             now: self.clock.now(),
         }))
     }

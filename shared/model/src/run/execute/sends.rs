@@ -4,10 +4,10 @@
 use super::{Context, ExecuteError, Executor, JobOutcome, SEND_LEASE_SECONDS, derived_id};
 use crate::action::{Action, FieldPath, SettingKind};
 use crate::ids::{RecordId, UserId};
-use crate::phone::normalize_vn;
+use crate::phone::NumberType;
 use crate::record::FieldValue;
 use crate::run::providers::{Email, SendError, lease};
-use crate::run::{RunRecord, RunStatus};
+use crate::run::{RunRecord, RunStatus, SkipReason, SkippedRecipient};
 use crate::schedule::ActionJob;
 use crate::settings::secrets::{AccessToken, GatewayKeys};
 use crate::settings::{Setting, SmsGateway};
@@ -86,12 +86,25 @@ impl Executor<'_> {
                 return Err(ExecuteError::Busy);
             }
         }
+        let mut skipped = Vec::new();
         let prepared = match &c.action {
-            Action::Sms(a) => self.send_sms(job, c, a).await,
-            Action::Zns(a) => self.send_zns(job, c, a).await,
+            Action::Sms(a) => self.send_sms(job, c, a, &mut skipped).await,
+            Action::Zns(a) => self.send_zns(job, c, a, &mut skipped).await,
             Action::Email(a) => self.send_email(job, c, a).await,
             _ => Ok(Err(SendError::Permanent("not a send".into()))),
         };
+        if !skipped.is_empty() {
+            // Counts only: the numbers themselves stay in the tenant's run history.
+            let count = |reason| skipped.iter().filter(|s| s.reason == reason).count();
+            tracing::info!(
+                kind,
+                invalid_number = count(SkipReason::InvalidNumber),
+                number_type = count(SkipReason::NumberType),
+                country = count(SkipReason::Country),
+                "recipients skipped, not sent to"
+            );
+        }
+        run.skipped = skipped;
         let result = match prepared {
             Ok(result) => result,
             Err(error) => {
@@ -154,6 +167,7 @@ impl Executor<'_> {
         job: &ActionJob,
         c: &Context,
         a: &crate::action::SmsAction,
+        skipped: &mut Vec<SkippedRecipient>,
     ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
         let provider = self
             .setting(&job.tenant, SettingKind::SmsProvider, &a.provider)
@@ -184,13 +198,9 @@ impl Executor<'_> {
             numbers.extend(self.field_values(job, c, path).await?);
         }
         numbers.extend(self.user_contacts(job, &a.users, true).await?);
-        let mut e164: Vec<String> = numbers.iter().filter_map(|n| normalize_vn(n)).collect();
-        e164.sort();
-        e164.dedup();
+        let e164 = text_recipients(&numbers, &c.message_countries, skipped);
         if e164.is_empty() {
-            return Ok(Err(SendError::Permanent(
-                "no recipient has a valid phone number".into(),
-            )));
+            return Ok(Err(SendError::Permanent(nobody_to_text(skipped))));
         }
         let keys: Option<GatewayKeys> = match &gateway {
             SmsGateway::Sns { .. } => None,
@@ -228,6 +238,7 @@ impl Executor<'_> {
         job: &ActionJob,
         c: &Context,
         a: &crate::action::ZnsAction,
+        skipped: &mut Vec<SkippedRecipient>,
     ) -> Result<Result<Vec<String>, SendError>, ExecuteError> {
         let provider = match self
             .setting(&job.tenant, SettingKind::ZnsProvider, &a.provider)
@@ -261,17 +272,12 @@ impl Executor<'_> {
         let mut phones = self.field_values(job, c, &a.recipient_field).await?;
         phones.extend(self.user_contacts(job, &a.users, true).await?);
         // Zalo takes 84… without the plus.
-        let mut numbers: Vec<String> = phones
+        let numbers: Vec<String> = text_recipients(&phones, &c.message_countries, skipped)
             .iter()
-            .filter_map(|p| normalize_vn(p))
             .filter_map(|e164| e164.strip_prefix('+').map(str::to_owned))
             .collect();
-        numbers.sort();
-        numbers.dedup();
         if numbers.is_empty() {
-            return Ok(Err(SendError::Permanent(
-                "no recipient has a valid phone number".into(),
-            )));
+            return Ok(Err(SendError::Permanent(nobody_to_text(skipped))));
         }
         let token: AccessToken = match self
             .credentials(job, SettingKind::ZnsProvider, &a.provider)
@@ -382,4 +388,113 @@ impl Executor<'_> {
             .map(|id| vec![id])
             .map_err(|e| e.scrubbed(&[])))
     }
+}
+
+/// The numbers an SMS or ZNS goes to (E.164, sorted, each once) out of the phone numbers as
+/// entered; every other number is added to `skipped` once, with why: not a valid number, of a
+/// type texts never go to ([`NumberType::receives_messages`]), or of a country not in
+/// `countries` (the tenant's `message_countries`). Blank values are nobody, not skipped.
+fn text_recipients(
+    entered: &[String],
+    countries: &[String],
+    skipped: &mut Vec<SkippedRecipient>,
+) -> Vec<String> {
+    let mut numbers = Vec::new();
+    // Skipped spellings of one number are one skipped recipient.
+    let mut skipped_numbers: Vec<String> = Vec::new();
+    for raw in entered {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        let (number, reason, detail) = match crate::phone::parse(raw) {
+            None => (
+                raw.to_owned(),
+                SkipReason::InvalidNumber,
+                "not a valid phone number".to_owned(),
+            ),
+            Some(n) if !n.kind.receives_messages() => {
+                let detail = format!(
+                    "a {} number: SMS and ZNS never go to premium-rate, shared-cost, toll-free, \
+                     personal, UAN, voicemail or pager numbers",
+                    type_words(n.kind)
+                );
+                (n.e164, SkipReason::NumberType, detail)
+            }
+            Some(n) => match n.region {
+                Some(region) if countries.contains(&region) => {
+                    numbers.push(n.e164);
+                    continue;
+                }
+                Some(region) => {
+                    let detail = format!(
+                        "a number of {region} (+{}), not among the countries the tenant sends \
+                         SMS and ZNS to",
+                        n.country_code
+                    );
+                    (n.e164, SkipReason::Country, detail)
+                }
+                None => {
+                    let detail = format!(
+                        "a non-geographic number (+{}), of no country the tenant sends SMS and \
+                         ZNS to",
+                        n.country_code
+                    );
+                    (n.e164, SkipReason::Country, detail)
+                }
+            },
+        };
+        if !skipped_numbers.contains(&number) {
+            skipped_numbers.push(number);
+            skipped.push(SkippedRecipient {
+                recipient: raw.to_owned(),
+                reason,
+                detail,
+            });
+        }
+    }
+    numbers.sort();
+    numbers.dedup();
+    numbers
+}
+
+fn type_words(kind: NumberType) -> &'static str {
+    match kind {
+        NumberType::Mobile => "mobile",
+        NumberType::FixedLine => "fixed-line",
+        NumberType::FixedLineOrMobile => "fixed-line or mobile",
+        NumberType::TollFree => "toll-free",
+        NumberType::PremiumRate => "premium-rate",
+        NumberType::SharedCost => "shared-cost",
+        NumberType::Voip => "VoIP",
+        NumberType::PersonalNumber => "personal",
+        NumberType::Pager => "pager",
+        NumberType::Uan => "UAN (company)",
+        NumberType::Voicemail => "voicemail",
+        NumberType::Unknown => "unclassified",
+    }
+}
+
+/// Why an SMS or ZNS with no number left to send to fails.
+fn nobody_to_text(skipped: &[SkippedRecipient]) -> String {
+    let count = |reason| skipped.iter().filter(|s| s.reason == reason).count();
+    if count(SkipReason::InvalidNumber) == skipped.len() {
+        return "no recipient has a valid phone number".into();
+    }
+    let parts: Vec<String> = [
+        (SkipReason::InvalidNumber, "not a valid phone number"),
+        (SkipReason::NumberType, "of a type texts never go to"),
+        (
+            SkipReason::Country,
+            "of a country the tenant does not send to",
+        ),
+    ]
+    .into_iter()
+    .filter(|(reason, _)| count(*reason) > 0)
+    .map(|(reason, words)| format!("{} {words}", count(reason)))
+    .collect();
+    format!(
+        "every recipient was skipped ({}); nothing was sent",
+        parts.join(", ")
+    )
 }

@@ -346,6 +346,7 @@ pub async fn a_filter_keeps_only_matching_records_across_pages(
     }
     let open = RecordFilter {
         equals: vec![("Status".into(), json!("open"))],
+        ..RecordFilter::default()
     };
     let listed = all_pages("open tasks", 2, |page| {
         let filter = open.clone();
@@ -362,6 +363,7 @@ pub async fn a_filter_keeps_only_matching_records_across_pages(
             ("Status".into(), json!("open")),
             ("Owner".into(), json!("u-b")),
         ],
+        ..RecordFilter::default()
     };
     let listed = all_pages("open tasks of u-b", 2, |page| {
         let filter = open_of_b.clone();
@@ -369,6 +371,29 @@ pub async fn a_filter_keeps_only_matching_records_across_pages(
     })
     .await;
     assert_eq!(ids(&listed), ["r-f-4"], "every condition must hold");
+    // An access level: the owners a caller reaches, with another condition; long lists too.
+    let mut owners: Vec<serde_json::Value> = (0..150).map(|i| json!(format!("u-x{i}"))).collect();
+    owners.push(json!("u-b"));
+    let cases: [(Vec<serde_json::Value>, &[&str]); 2] = [
+        (vec![json!("u-a"), json!("u-c")], &["r-f-1"]),
+        (owners, &["r-f-5", "r-f-3"]),
+    ];
+    for (owners, expected) in cases {
+        let reached = RecordFilter {
+            equals: vec![("Status".into(), json!("done"))],
+            any_of: vec![("Owner".into(), owners)],
+        };
+        let listed = all_pages("done tasks of the owners reached", 2, |page| {
+            let filter = reached.clone();
+            async move { store.list(&t.tenant, Module::Task, &filter, &page).await }
+        })
+        .await;
+        assert_eq!(
+            ids(&listed),
+            expected,
+            "any of the owners, and every equality"
+        );
+    }
 }
 
 pub async fn pages_follow_cursors_and_refuse_another_tenants(store: &dyn RecordStore, t: &Tenants) {

@@ -26,6 +26,7 @@ pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64
         lease_until: None,
         output: Vec::new(),
         error: None,
+        skipped: Vec::new(),
     }
 }
 

@@ -86,12 +86,20 @@ fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 }
 
 fn matches(filter: &RecordFilter, record: &StoredRecord) -> bool {
-    filter.equals.iter().all(|(field, value)| {
+    let equal = |field: &String, value: &serde_json::Value| {
         record
             .fields
             .get(field)
             .is_some_and(|stored| same_value(stored, value))
-    })
+    };
+    filter
+        .equals
+        .iter()
+        .all(|(field, value)| equal(field, value))
+        && filter
+            .any_of
+            .iter()
+            .all(|(field, values)| values.iter().any(|value| equal(field, value)))
 }
 
 /// The in-memory [`RecordStore`].

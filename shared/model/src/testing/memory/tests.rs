@@ -41,6 +41,7 @@ fn run(key: &str, status: RunStatus) -> RunRecord {
         lease_until: None,
         output: Vec::new(),
         error: None,
+        skipped: Vec::new(),
     }
 }
 
@@ -337,6 +338,7 @@ async fn a_filtered_listing_reads_the_limit_then_filters_newest_first() {
     }
     let filter = RecordFilter {
         equals: vec![("Rank".to_owned(), json!(1))],
+        ..RecordFilter::default()
     };
     let first = store
         .list(&tenant, Module::Contact, &filter, &PageRequest::first(1))
