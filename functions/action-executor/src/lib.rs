@@ -43,6 +43,7 @@ impl Deps {
     /// SES v2, signed task sync, credentials from Secrets Manager, the system clock; names and
     /// the outbound policy from the template's environment.
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
+        crm_model::phone::load_metadata();
         let sdk = crm_adapters::config::load_sdk_config().await;
         Ok(Self::aws(
             crm_adapters::dynamo::Stores::from_env(&sdk)?,

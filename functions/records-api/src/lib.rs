@@ -23,6 +23,7 @@ pub fn state(stores: Stores) -> State {
 
 /// The deployed wiring: the tables the template names in the environment.
 pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
+    crm_model::phone::load_metadata();
     let sdk = crm_adapters::config::load_sdk_config().await;
     Ok(state(Stores::from_env(&sdk)?))
 }

@@ -38,6 +38,7 @@ pub fn state(
 
 /// The deployed wiring: the tables and bus the template names in the environment.
 pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
+    crm_model::phone::load_metadata();
     let sdk = crm_adapters::config::load_sdk_config().await;
     let publisher = crm_adapters::events::EventBridgeJobPublisher::from_env(&sdk)?;
     Ok(state(

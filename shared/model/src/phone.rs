@@ -146,6 +146,12 @@ pub fn parse(input: &str) -> Option<PhoneNumber> {
     })
 }
 
+/// Loads libphonenumber's metadata now (it loads on first use, about 150 ms of CPU): the
+/// functions' composition roots call this at start-up, so that no request pays for it.
+pub fn load_metadata() {
+    let _ = parse("0912345678");
+}
+
 /// The E.164 form (`+84912345678`) of a phone number, or `None` when it is not a valid one
 /// (see [`parse`]). Vietnamese spellings (0xxx, +84xxx, 84xxx) give the same number; numbers
 /// with another country code keep it.

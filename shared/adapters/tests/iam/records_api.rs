@@ -212,12 +212,16 @@ pub async fn exercise(audited: &mut Audited) {
     let seed = Seed::new().await;
     let stores = audited.stores(&seed.schedule_table);
     let router = records_api::app(records_api::state(stores));
-    let sales = Caller::new(router.clone(), &seed.tenant, "u-owner", "[sales]");
-    let admin = Caller::new(router, &seed.tenant, "u-admin", "[admin]");
+    // The administrator reaches every record and may do everything (deletes and merges
+    // included), so every path that calls AWS is taken; a salesperson's listing then reads
+    // through their access level (own records: a filter on the owner).
+    let admin = Caller::new(router.clone(), &seed.tenant, "u-admin", "[admin]");
+    let sales = Caller::new(router, &seed.tenant, "u-owner", "[sales]");
 
-    records(&sales).await;
-    let customer = customer_page(&sales).await;
-    duplicates_and_merge(&sales).await;
-    hand_over_and_inbox(&sales, &customer).await;
+    records(&admin).await;
+    let customer = customer_page(&admin).await;
+    duplicates_and_merge(&admin).await;
+    hand_over_and_inbox(&admin, &customer).await;
     people(&admin).await;
+    sales.get("/records/Customer").await;
 }
