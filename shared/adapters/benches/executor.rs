@@ -1,5 +1,6 @@
-//! Executor cost against the local emulator: AWS calls per action kind, counted at the client by
-//! an SDK interceptor (not estimated), and actions per second next to the emulator's raw PutItem
+//! Executor cost against the local emulator: AWS calls per action kind (Secrets Manager's
+//! included, for the ZNS send's credentials), counted at the client by an SDK interceptor (not
+//! estimated), and actions per second next to the emulator's raw PutItem
 //! rate measured in the same run. Prints `key=value` lines.
 //!
 //!     infra/stack.sh up && source .local/env
@@ -68,8 +69,27 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let sdk = sdk().await;
-    let (dynamo_calls, sns_calls, ses_calls) =
-        (Calls::default(), Calls::default(), Calls::default());
+    let (dynamo_calls, sns_calls, ses_calls, secret_calls) = (
+        Calls::default(),
+        Calls::default(),
+        Calls::default(),
+        Calls::default(),
+    );
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&sdk)
+            .interceptor(secret_calls.clone())
+            .build(),
+    );
+    // A Zalo ZNS stand-in on loopback: the provider's own latency is not what is measured.
+    let zalo = axum::Router::new().route(
+        "/message/template",
+        axum::routing::post(|| async {
+            axum::Json(json!({"error": 0, "message": "Success", "data": {"msg_id": "m"}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let zalo_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, zalo).await });
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(dynamo_calls.clone())
@@ -129,6 +149,14 @@ async fn main() {
             json!({"kind": "email_sender", "name": "CSKH", "from_address": "noreply@example.com"}),
         ),
         (
+            "oa",
+            json!({"kind": "zns_provider", "name": "OA", "oa_id": "1", "base_url": zalo_url}),
+        ),
+        (
+            "zns-t",
+            json!({"kind": "zns_template", "name": "T", "zalo_template_id": "1", "parameters": ["name"]}),
+        ),
+        (
             "mail-t",
             json!({"kind": "email_template", "name": "T", "module": "Customer", "subject": "Chúc mừng #Name", "html_body": "<p>#Name</p>"}),
         ),
@@ -159,6 +187,7 @@ async fn main() {
         "actions": [
             {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-t"},
             {"kind": "email", "id": "email", "name": "Email", "sender": "mailer", "recipient_fields": [{"field": "Email"}], "template": "mail-t"},
+            {"kind": "zns", "id": "zns", "name": "ZNS", "provider": "oa", "recipient_field": {"field": "Phone"}, "template": "zns-t", "parameters": {"name": "#Name"}},
             {"kind": "task", "id": "task", "name": "Task", "title": "Gọi #Name", "due": {"days_after": 1}, "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}},
             {"kind": "notification", "id": "notification", "name": "N", "notify_owner": true, "message": "#Name"},
             {"kind": "update_fields", "id": "update_fields", "name": "U", "values": [{"field": "Rank", "value": {"type": "literal", "value": "Gold"}}]},
@@ -193,20 +222,31 @@ async fn main() {
         clock: std::sync::Arc::new(clock),
         ..action_executor::Deps::aws(
             stores.clone(),
-            action_executor::AwsClients {
-                sns,
-                ses,
-                secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            },
-            crm_model::settings::outbound::OutboundPolicy::PUBLIC,
+            action_executor::AwsClients { sns, ses, secrets },
+            // The ZNS stand-in listens on loopback.
+            crm_model::settings::outbound::OutboundPolicy::LOCAL,
         )
     };
+    // The tenant's Zalo token, where the settings API puts it.
+    use crm_model::ports::SecretVault;
+    crm_adapters::secrets::SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&sdk))
+        .put(
+            &crm_model::settings::secrets::SecretName::for_setting(
+                &tenant,
+                crm_model::action::SettingKind::ZnsProvider,
+                &SettingId::new("oa").unwrap(),
+            ),
+            &crm_model::settings::secrets::SecretValue::new(r#"{"access_token":"bench"}"#),
+        )
+        .await
+        .unwrap();
     let executor = deps.executor();
     println!("jobs_per_kind={jobs}");
     let mut total_actions = 0usize;
     let mut total_seconds = 0f64;
     for kind in [
         "sms",
+        "zns",
         "email",
         "task",
         "notification",
@@ -216,6 +256,7 @@ async fn main() {
         dynamo_calls.take();
         sns_calls.take();
         ses_calls.take();
+        secret_calls.take();
         let start = Instant::now();
         let mut succeeded = 0;
         for i in 0..jobs {
@@ -228,7 +269,7 @@ async fn main() {
                 action: ActionId::new(kind).unwrap(),
                 due_at: clock.0,
                 // As the scan hands it over: sends carry the record's fields.
-                snapshot: matches!(kind, "sms" | "email").then(|| fields(i)),
+                snapshot: matches!(kind, "sms" | "zns" | "email").then(|| fields(i)),
             };
             if matches!(executor.execute(&job).await, Ok(JobOutcome::Succeeded(_))) {
                 succeeded += 1;
@@ -238,9 +279,14 @@ async fn main() {
         total_actions += succeeded;
         total_seconds += seconds;
         let (d, n, e) = (dynamo_calls.take(), sns_calls.take(), ses_calls.take());
+        let k = secret_calls.take();
         let per = |calls: u64| calls as f64 / jobs as f64;
         println!("{kind}_succeeded={succeeded}");
-        println!("{kind}_aws_calls_per_action={:.2}", per(d + n + e));
+        println!("{kind}_aws_calls_per_action={:.2}", per(d + n + e + k));
+        if k > 0 {
+            // One read per sandbox (and per provider) every five minutes, not one per send.
+            println!("{kind}_secretsmanager_calls={k}");
+        }
         println!("{kind}_dynamodb_calls_per_action={:.2}", per(d));
         if n > 0 {
             println!("{kind}_sns_calls_per_action={:.2}", per(n));

@@ -61,7 +61,10 @@ pub fn http_client(policy: OutboundPolicy) -> reqwest::Client {
         .no_proxy()
         .dns_resolver(Arc::new(AllowedAddresses(policy)))
         .build()
-        .unwrap_or_default()
+        // Built once per sandbox, before any request. A default client instead would follow
+        // redirects, honour proxies and resolve without the check: failing the sandbox's start
+        // is the safe answer (it only fails if the TLS backend cannot start at all).
+        .expect("the provider HTTP client builds")
 }
 
 /// Refuses a URL the policy does not allow, before any connection is made.

@@ -395,3 +395,77 @@ async fn related_lists_and_purchase_statistics_count_only_what_you_reach() {
         "B's order is not counted for A"
     );
 }
+
+#[tokio::test]
+async fn a_merge_needs_every_record_of_the_duplicate_within_reach() {
+    let app = records_api().await;
+    let tenant = teams(&app).await;
+    // Team level, and salespeople may merge customers.
+    let mut settings = app
+        .stores
+        .settings
+        .tenant_settings(&tenant.id)
+        .await
+        .unwrap();
+    settings.value.access.salesperson.level = AccessLevel::Team;
+    settings
+        .value
+        .access
+        .salesperson
+        .modules
+        .get_mut(&crm_model::schema::Module::Customer)
+        .unwrap()
+        .insert(crm_model::user::access::Permission::Merge);
+    app.stores
+        .settings
+        .put_tenant_settings(&tenant.id, &settings.value, settings.revision)
+        .await
+        .unwrap();
+    let (a, a2) = (as_user(&tenant, "u-sales"), as_user(&tenant, "u-sales-a2"));
+    let keep = created(
+        &app,
+        &a,
+        "Customer",
+        json!({"Name": "Giữ lại", "Phone": "0912000222"}),
+    )
+    .await;
+    let dup = created(
+        &app,
+        &a2,
+        "Customer",
+        json!({"Name": "Trùng", "Phone": "0912000222"}),
+    )
+    .await;
+    // Team B's contact under the duplicate: merging would move a record A cannot see.
+    let contact = json!({"Name": "Liên hệ của B", "Customer": dup, "Owner": "u-sales-b"});
+    created(&app, &tenant.admin(), "Contact", contact).await;
+    let merge = format!("/customers/{keep}/merge");
+    let refused = send(
+        &app,
+        &a,
+        Method::POST,
+        &merge,
+        Some(json!({"duplicate": dup})),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let still = send(
+        &app,
+        &a,
+        Method::GET,
+        &format!("/records/Customer/{dup}"),
+        None,
+    )
+    .await;
+    assert_eq!(still.status, StatusCode::OK, "nothing was merged");
+    // The administrator reaches everything and merges it.
+    let merged = send(
+        &app,
+        &tenant.admin(),
+        Method::POST,
+        &merge,
+        Some(json!({"duplicate": dup})),
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+}

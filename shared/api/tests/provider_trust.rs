@@ -161,6 +161,39 @@ async fn credentials_are_write_only_and_kept_under_the_callers_tenant() {
         send(&app, Method::GET, path, &a.admin(), None).await.body["configured"],
         false
     );
+    let again = send(
+        &app,
+        Method::PUT,
+        path,
+        &b.admin(),
+        Some(json!({"api_key": "k-b", "secret_key": "s-b"})),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    let deleted = call(
+        &app.router,
+        Method::DELETE,
+        "/settings/sms-providers/esms",
+        Some(&b.admin()),
+        None,
+        &[("if-match", "\"1\"")],
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let recreated = send(
+        &app,
+        Method::POST,
+        "/settings/sms-providers",
+        &b.admin(),
+        Some(brandname(&stub)),
+    )
+    .await;
+    assert_eq!(recreated.status, StatusCode::CREATED, "{}", recreated.body);
+    let fresh = send(&app, Method::GET, path, &b.admin(), None).await;
+    assert_eq!(
+        fresh.body["configured"], false,
+        "a new provider of the same id starts without credentials"
+    );
 }
 
 #[tokio::test]

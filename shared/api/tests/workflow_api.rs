@@ -677,7 +677,7 @@ async fn a_preview_lists_the_coming_occurrences_and_renders_the_first_messages()
         &app.router,
         Method::GET,
         "/workflows/wf-preview/preview?days=30&render=5",
-        Some(&tenant.salesperson()),
+        Some(&tenant.admin()),
         None,
         &[],
     )
@@ -762,11 +762,23 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_once() {
     }];
     app.stores.runs.record(&run).await.unwrap();
 
-    let history = call(
+    // A salesperson sees the runs on the records they reach: here, none of them.
+    let theirs = call(
         &app.router,
         Method::GET,
         "/workflows/wf-runs/runs",
         Some(&tenant.salesperson()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    assert_eq!(theirs.body["items"], json!([]), "{}", theirs.body);
+    let history = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-runs/runs",
+        Some(&tenant.admin()),
         None,
         &[],
     )

@@ -291,7 +291,12 @@ async fn histories_list_a_workflows_runs_and_a_records_runs_latest_first() {
     let keys = |page: Page<RunRecord>| page.items.into_iter().map(|r| r.key).collect::<Vec<_>>();
     let page = PageRequest::first(10);
     let of_workflow = cases
-        .of_workflow(&w.tenant, &workflow(), &page)
+        .of_workflow(
+            &w.tenant,
+            &crm_model::user::access::Access::everything(),
+            &workflow(),
+            &page,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -35,6 +35,21 @@ struct SettingItem {
     setting: Setting,
 }
 
+/// Reads a stored setting. Settings saved before credentials moved to the secret vault still
+/// carry the name of a secret; it means nothing now and is dropped, so those settings stay
+/// readable (and deletable) instead of failing every read of their kind.
+fn setting_item(mut item: Item) -> Result<SettingItem, StoreError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    if let Some(AttributeValue::M(setting)) = item.get_mut("setting") {
+        setting.remove("access_token_secret");
+        setting.remove("signing_secret");
+        if let Some(AttributeValue::M(gateway)) = setting.get_mut("gateway") {
+            gateway.remove("credentials_secret");
+        }
+    }
+    serde_dynamo::from_item(item).map_err(corrupt)
+}
+
 #[derive(Serialize, Deserialize)]
 struct TenantItem {
     pk: String,
@@ -111,7 +126,7 @@ impl SettingsStore for DynamoSettingsStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let stored = setting_item(item)?;
         Ok(Some(Revisioned {
             value: stored.setting,
             revision: stored.revision,
@@ -181,7 +196,7 @@ impl SettingsStore for DynamoSettingsStore {
         let items = items
             .into_iter()
             .map(|item| {
-                let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                let stored = setting_item(item)?;
                 Ok((
                     stored.id,
                     Revisioned {
@@ -212,7 +227,7 @@ impl SettingsStore for DynamoSettingsStore {
             .collect();
         let mut found = HashMap::new();
         for item in batch_get(&self.client, &self.table, keys, None, false).await? {
-            let stored: SettingItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+            let stored = setting_item(item)?;
             found.insert((stored.setting.kind(), stored.id), stored.setting.info());
         }
         Ok(found)
@@ -283,6 +298,30 @@ impl SettingsStore for DynamoSettingsStore {
                 }
                 _ => unavailable(error),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_stored_with_a_secrets_name_still_reads_without_it() {
+        for setting in [
+            serde_json::json!({"kind": "sms_provider", "name": "eSMS", "gateway": {"type": "brandname",
+                "base_url": "https://rest.esms.vn", "brandname": "ACME", "credentials_secret": "esms/main"}}),
+            serde_json::json!({"kind": "zns_provider", "name": "OA", "oa_id": "1",
+                "base_url": "https://business.openapi.zalo.me", "access_token_secret": "zalo/oa"}),
+            serde_json::json!({"kind": "task_connection", "name": "Jira",
+                "url": "https://tasks.example.vn", "signing_secret": "tasks/hmac"}),
+        ] {
+            let stored = serde_json::json!({"pk": "T#acme", "sk": "SET#x#y", "id": "esms", "revision": 3, "setting": setting});
+            let item: Item = serde_dynamo::to_item(stored).unwrap();
+            let read = setting_item(item).unwrap();
+            assert_eq!(read.revision, 3);
+            let shown = serde_json::to_string(&read.setting).unwrap();
+            assert!(!shown.contains("_secret"), "{shown}");
         }
     }
 }

@@ -25,6 +25,23 @@ pub(super) struct PageQuery {
     cursor: Option<String>,
 }
 
+/// What the caller's role reaches, as the tenant's settings say.
+async fn access_of(state: &State, caller: &Caller) -> Result<Access, ApiError> {
+    let policies = state
+        .settings
+        .tenant_settings(&caller.tenant)
+        .await?
+        .value
+        .access;
+    Ok(Access::resolve(
+        &policies,
+        state.users.as_ref(),
+        &caller.tenant,
+        &caller.stored,
+    )
+    .await?)
+}
+
 #[derive(Serialize)]
 struct RunsView {
     items: Vec<RunRecord>,
@@ -46,9 +63,10 @@ pub(super) async fn history(
         limit: query.limit,
         cursor: query.cursor,
     };
+    let access = access_of(&state, &caller).await?;
     let found = state
         .run_use_cases()
-        .of_workflow(&caller.tenant, &workflow, &page)
+        .of_workflow(&caller.tenant, &access, &workflow, &page)
         .await?;
     Ok(Json(RunsView {
         items: found.items,

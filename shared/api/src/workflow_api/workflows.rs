@@ -287,7 +287,8 @@ fn default_render() -> usize {
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
 pub(super) async fn preview(
     AxumState(state): AxumState<State>,
-    caller: Caller,
+    // The preview renders messages from any of the module's records: a settings tool.
+    Admin(caller): Admin,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PreviewQuery>,
 ) -> Result<Response, ApiError> {

@@ -84,6 +84,11 @@ pub async fn workflow_api_with(outbound: OutboundPolicy) -> App {
 
 /// Stores `user` as an active user of `tenant` with `role`.
 pub async fn ensure_user(app: &App, tenant: &str, user: &str, role: Role) {
+    ensure_user_in(app, &TenantId::new(tenant).unwrap(), user, role).await;
+}
+
+/// Stores `user` as an active user of `tenant` with `role`.
+pub async fn ensure_user_in(app: &App, tenant: &TenantId, user: &str, role: Role) {
     let user = User {
         id: UserId::new(user).unwrap(),
         name: format!("Người dùng {user}"),
@@ -93,11 +98,7 @@ pub async fn ensure_user(app: &App, tenant: &str, user: &str, role: Role) {
         role,
         active: true,
     };
-    app.stores
-        .users
-        .put(&TenantId::new(tenant).unwrap(), &user)
-        .await
-        .unwrap();
+    app.stores.users.put(tenant, &user).await.unwrap();
 }
 
 /// A tenant of its own with an administrator, a salesperson and a manager.

@@ -90,10 +90,6 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
-    /// Most values one `any_of` condition may list (a team's members; DynamoDB's `IN` takes 100,
-    /// and the adapter splits longer lists).
-    pub const MAX_ANY_OF: usize = 1000;
-
     pub fn matches(&self, record: &StoredRecord) -> bool {
         self.equals
             .iter()

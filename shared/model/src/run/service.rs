@@ -8,6 +8,7 @@ use crate::run::ledger::RunLedger;
 use crate::run::{RunRecord, RunStatus};
 use crate::schedule::ports::{JobPublisher, PublishError};
 use crate::store::{Page, PageRequest, StoreError};
+use crate::user::access::{Access, Permission};
 
 /// Why a history read or a retry failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,22 +37,39 @@ pub struct Runs<'a> {
 
 impl Runs<'_> {
     /// A workflow's runs, latest first.
+    /// The workflow's runs on the records `access` reaches (a page may come back short below
+    /// tenant level; the cursor goes on).
     pub async fn of_workflow(
         &self,
         tenant: &TenantId,
+        access: &Access,
         workflow: &WorkflowId,
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, RunError> {
-        Ok(self.runs.history(tenant, workflow, page).await?)
+        let mut found = self.runs.history(tenant, workflow, page).await?;
+        if !access.tenant_wide() {
+            let mut ids: Vec<RecordId> = found.items.iter().map(|r| r.record.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            let records = self.records.get_many(tenant, &ids).await?;
+            found.items.retain(|run| {
+                records.iter().any(|r| {
+                    r.value.id == run.record
+                        && access.reaches(&r.value)
+                        && access.may(r.value.module, Permission::Read)
+                })
+            });
+        }
+        Ok(found)
     }
 
-    /// Every automation run on one of the tenant's records, across workflows.
-    /// The runs on a record the caller's `access` reaches (another tenant's record, or one
+    /// Every automation run on one of the tenant's records, across workflows: the runs on a
+    /// record the caller's `access` reaches (another tenant's record, or one
     /// outside the caller's access level, is simply not found).
     pub async fn of_record(
         &self,
         tenant: &TenantId,
-        access: &crate::user::access::Access,
+        access: &Access,
         record: &RecordId,
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, RunError> {
@@ -60,7 +78,7 @@ impl Runs<'_> {
             .get(tenant, record)
             .await?
             .ok_or(RunError::RecordNotFound)?;
-        let readable = access.may(found.value.module, crate::user::access::Permission::Read);
+        let readable = access.may(found.value.module, Permission::Read);
         if !access.reaches(&found.value) || !readable {
             return Err(RunError::RecordNotFound);
         }

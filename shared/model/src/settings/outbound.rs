@@ -83,18 +83,27 @@ impl OutboundPolicy {
 const INTERNAL_SUFFIXES: [&str; 5] = [".local", ".internal", ".intranet", ".lan", ".home.arpa"];
 const INTERNAL_NAMES: [&str; 2] = ["instance-data.ec2.internal", "metadata.google.internal"];
 
-/// IPv4-mapped and NAT64 addresses are judged by the IPv4 address inside.
+/// IPv6 addresses that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by
+/// the IPv4 address inside.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
+        IpAddr::V6(v6) if v6.is_loopback() || v6.is_unspecified() => IpAddr::V6(v6),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+            };
+            if let Some(v4) = v6.to_ipv4() {
+                // ::ffff:a.b.c.d and the deprecated ::a.b.c.d
                 return IpAddr::V4(v4);
             }
-            let s = v6.segments();
             if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+                return embedded(s[6], s[7]);
+            }
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]);
             }
             IpAddr::V6(v6)
         }
@@ -135,7 +144,9 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link local
         || (first & 0xffc0) == 0xfec0 // site local (deprecated)
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0100 && ip.segments()[1..4] == [0, 0, 0]; // discard
+        || first == 0x0100 && ip.segments()[1..4] == [0, 0, 0] // discard
+        || first == 0x2001 && ip.segments()[1] == 0 // Teredo: a tunnel to any IPv4 address
+        || first == 0x0064 && ip.segments()[1] == 0xff9b; // NAT64, the local-use range too
     !special
 }
 
@@ -181,6 +192,11 @@ mod tests {
             "https://[fd00:ec2::254]/",
             "https://[::ffff:127.0.0.1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::a9fe:a9fe]/",
+            "https://[::a9fe:a9fe]/",
+            "https://[2002:a9fe:a9fe::1]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://[::1]/",
             "https://127.1/",
             "https://0x7f000001/",
             "https://2130706433/",

@@ -137,13 +137,18 @@ impl Settings<'_> {
         if !users.is_empty() {
             return Err(SettingError::InUse(users));
         }
-        self.settings.delete(tenant, kind, id, expected).await?;
-        // The credentials go with their setting, so a setting created later under the same id
-        // starts without them. Deleting a secret that was never set is not an error.
-        Ok(self
-            .secrets
+        // The credentials go first: should the setting's delete then fail (a stale revision),
+        // the setting is left without credentials, never credentials without their setting
+        // that a setting created later under the same id would inherit. Deleting a secret that
+        // was never set is not an error.
+        let current = self.get(tenant, kind, id).await?;
+        if current.revision != expected {
+            return Err(SettingError::Stale { expected });
+        }
+        self.secrets
             .delete(&SecretName::for_setting(tenant, kind, id))
-            .await?)
+            .await?;
+        Ok(self.settings.delete(tenant, kind, id, expected).await?)
     }
 
     /// Sets or rotates a provider setting's credentials; the body's shape depends on the

@@ -13,6 +13,10 @@ use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::access::Permission;
 use crate::validation::Problems;
 
+/// Most owners a listing's store condition names (an `IN` of 100 values stays well within
+/// DynamoDB's 4 KB expression limit).
+const MAX_OWNERS_IN_STORE: usize = 100;
+
 /// Sorting by a field other than the index's reads every matching record; beyond this many, the
 /// caller is asked to narrow the filter instead of paying for a read of the whole module.
 pub const MAX_SORTED: usize = 2000;
@@ -86,9 +90,20 @@ impl Records<'_> {
         let schema = self.tenant_settings(tenant).await?.schema();
         let module_schema = schema.module(module);
         let mut problems = Problems::default();
+        // The owners the caller reaches go to the store as a condition while they fit in one
+        // DynamoDB expression; a larger team is filtered here instead.
+        let owners = actor.owner_filter();
+        let in_store = owners
+            .as_ref()
+            .is_none_or(|(_, values)| values.len() <= MAX_OWNERS_IN_STORE);
         let mut filter = RecordFilter {
-            any_of: actor.owner_filter().into_iter().collect(),
+            any_of: owners.into_iter().filter(|_| in_store).collect(),
             ..RecordFilter::default()
+        };
+        let reached = |items: &mut Vec<Revisioned<StoredRecord>>| {
+            if !in_store {
+                items.retain(|r| actor.access.reaches(&r.value));
+            }
         };
         for (name, raw) in &query.filters {
             match module_schema.field(name) {
@@ -113,10 +128,12 @@ impl Records<'_> {
         };
         problems.into_result(()).map_err(RecordError::Invalid)?;
         if by_index {
-            return Ok(self
+            let mut found = self
                 .records
                 .list(tenant, module, &filter, &query.page)
-                .await?);
+                .await?;
+            reached(&mut found.items);
+            return Ok(found);
         }
         let field = query.sort.as_deref().unwrap_or("UpdatedAt");
         let offset = match query.page.cursor.as_deref() {
@@ -129,7 +146,8 @@ impl Records<'_> {
         let mut all = Vec::new();
         let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         for pages in 1.. {
-            let found = self.records.list(tenant, module, &filter, &page).await?;
+            let mut found = self.records.list(tenant, module, &filter, &page).await?;
+            reached(&mut found.items);
             all.extend(found.items);
             if all.len() > MAX_SORTED || pages >= MAX_SORT_PAGES && found.next.is_some() {
                 return Err(RecordError::Invalid(Problems::single(

@@ -1,7 +1,7 @@
 //! External sends (SMS, Zalo ZNS, email): claimed in the ledger first, the provider's id
 //! recorded after, a half-done send following the workflow's guarantee.
 
-use super::{Context, ExecuteError, Executor, JobOutcome, SEND_LEASE_SECONDS, derived_id};
+use super::{Context, ExecuteError, Executor, JobOutcome, SEND_LEASE_SECONDS, recipient_id};
 use crate::action::{Action, FieldPath, SettingKind};
 use crate::ids::{RecordId, UserId};
 use crate::phone::NumberType;
@@ -218,9 +218,9 @@ impl Executor<'_> {
             .collect();
         let mut ids = Vec::new();
         let key = job.idempotency_key();
-        for (i, number) in e164.iter().enumerate() {
+        for number in &e164 {
             // One request id per recipient, stable across redeliveries.
-            let request_id = derived_id("sms", &key, i);
+            let request_id = recipient_id("sms", &key, number);
             match self
                 .sms
                 .send(&gateway, keys.as_ref(), number, &body, request_id.as_str())
@@ -288,12 +288,13 @@ impl Executor<'_> {
         };
         let key = job.idempotency_key();
         let mut ids = Vec::new();
-        for (i, number) in numbers.iter().enumerate() {
-            // Zalo's tracking id is short: the job's key when it fits, else a digest of it.
+        for number in &numbers {
+            // Zalo's tracking id is short: the job's key when it fits, else a digest of it and
+            // the number.
             let tracking = if numbers.len() == 1 && key.len() <= 48 {
                 key.clone()
             } else {
-                derived_id("zns", &key, i).to_string()
+                recipient_id("zns", &key, number).to_string()
             };
             match self
                 .zns

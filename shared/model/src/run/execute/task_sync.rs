@@ -90,6 +90,8 @@ impl Executor<'_> {
             Err(SendError::Permanent(reason) | SendError::Transient(reason)) => {
                 run.status = RunStatus::Failed;
                 run.error = Some(reason);
+                run.updated_at = self.clock.now();
+                run.lease_until = None;
                 self.ledger.record(&run).await?;
                 return Ok(());
             }
