@@ -11,6 +11,7 @@ pub mod iam_audit;
 pub mod outbound;
 pub mod print;
 pub mod providers;
+mod sdk_errors;
 pub mod secrets;
 pub mod send;
 pub mod task_sync;

@@ -34,14 +34,7 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     // The code and message say what went wrong; the secret's value is never in them.
-    let described = match error.as_service_error() {
-        Some(service) => format!(
-            "Secrets Manager {}: {}",
-            service.code().unwrap_or("unknown"),
-            service.message().unwrap_or("")
-        ),
-        None => aws_sdk_secretsmanager::error::DisplayErrorContext(&error).to_string(),
-    };
+    let described = format!("Secrets Manager {}", crate::sdk_errors::described(&error));
     StoreError::Unavailable(described.into())
 }
 

@@ -10,16 +10,7 @@ where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    // The SDK's own Display says only "service error"; operators need the code and message.
-    let described = match error.as_service_error() {
-        Some(service) => format!(
-            "{}: {}",
-            service.code().unwrap_or("unknown"),
-            service.message().unwrap_or("")
-        ),
-        None => aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
-    };
-    StoreError::Unavailable(described.into())
+    StoreError::Unavailable(crate::sdk_errors::described(&error).into())
 }
 
 pub(crate) fn corrupt(error: serde_dynamo::Error) -> StoreError {

@@ -27,19 +27,8 @@ pub(super) struct PageQuery {
 
 /// What the caller's role reaches, as the tenant's settings say.
 async fn access_of(state: &State, caller: &Caller) -> Result<Access, ApiError> {
-    let policies = state
-        .settings
-        .tenant_settings(&caller.tenant)
-        .await?
-        .value
-        .access;
-    Ok(Access::resolve(
-        &policies,
-        state.users.as_ref(),
-        &caller.tenant,
-        &caller.stored,
-    )
-    .await?)
+    let (settings, users) = (state.settings.as_ref(), state.users.as_ref());
+    Ok(Access::of_user(settings, users, &caller.tenant, &caller.stored).await?)
 }
 
 #[derive(Serialize)]

@@ -7,7 +7,9 @@
 use crate::action::SettingKind;
 use crate::ids::{SettingId, TenantId};
 use crate::settings::outbound::{HostResolver, OutboundPolicy, check_provider_url};
-use crate::settings::secrets::{Credentials, SecretName, SecretStatus, SecretVault};
+use crate::settings::secrets::{
+    CredentialShape, Credentials, SecretName, SecretStatus, SecretVault,
+};
 use crate::settings::store::SettingsStore;
 use crate::settings::{Setting, TenantSettings};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -160,12 +162,8 @@ impl Settings<'_> {
         id: &SettingId,
         body: serde_json::Value,
     ) -> Result<SecretStatus, SettingError> {
-        let setting = self.get(tenant, kind, id).await?.value;
-        let shape = setting
-            .credential_shape()
-            .ok_or(SettingError::NoCredentials)?;
+        let (shape, name) = self.secret_of(tenant, kind, id).await?;
         let credentials = Credentials::parse(shape, body).map_err(SettingError::Invalid)?;
-        let name = SecretName::for_setting(tenant, kind, id);
         self.secrets.put(&name, &credentials.to_secret()).await?;
         Ok(self.secrets.status(&name).await?)
     }
@@ -177,14 +175,8 @@ impl Settings<'_> {
         kind: SettingKind,
         id: &SettingId,
     ) -> Result<SecretStatus, SettingError> {
-        let setting = self.get(tenant, kind, id).await?.value;
-        setting
-            .credential_shape()
-            .ok_or(SettingError::NoCredentials)?;
-        Ok(self
-            .secrets
-            .status(&SecretName::for_setting(tenant, kind, id))
-            .await?)
+        let (_, name) = self.secret_of(tenant, kind, id).await?;
+        Ok(self.secrets.status(&name).await?)
     }
 
     /// Removes a provider setting's credentials (its sends fail until new ones are set).
@@ -194,14 +186,24 @@ impl Settings<'_> {
         kind: SettingKind,
         id: &SettingId,
     ) -> Result<(), SettingError> {
-        let setting = self.get(tenant, kind, id).await?.value;
-        setting
+        let (_, name) = self.secret_of(tenant, kind, id).await?;
+        Ok(self.secrets.delete(&name).await?)
+    }
+
+    /// The credentials' shape and vault name of an existing setting that takes credentials.
+    async fn secret_of(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<(CredentialShape, SecretName), SettingError> {
+        let shape = self
+            .get(tenant, kind, id)
+            .await?
+            .value
             .credential_shape()
             .ok_or(SettingError::NoCredentials)?;
-        Ok(self
-            .secrets
-            .delete(&SecretName::for_setting(tenant, kind, id))
-            .await?)
+        Ok((shape, SecretName::for_setting(tenant, kind, id)))
     }
 
     /// The workflows whose actions name the setting, as `'name' (id)`.

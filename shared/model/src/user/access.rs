@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::ids::{TenantId, UserId};
 use crate::record::stored::StoredRecord;
 use crate::schema::Module;
+use crate::settings::store::SettingsStore;
 use crate::store::{PageRequest, StoreError};
 use crate::user::directory::UserDirectory;
 use crate::user::{Role, User};
@@ -225,6 +226,17 @@ impl Access {
             }
         }
         Ok(Self::of_policy(policy, owners))
+    }
+
+    /// The access the tenant's settings give `user`'s role.
+    pub async fn of_user(
+        settings: &dyn SettingsStore,
+        users: &dyn UserDirectory,
+        tenant: &TenantId,
+        user: &User,
+    ) -> Result<Self, StoreError> {
+        let policies = settings.tenant_settings(tenant).await?.value.access;
+        Self::resolve(&policies, users, tenant, user).await
     }
 
     pub fn may(&self, module: Module, permission: Permission) -> bool {

@@ -121,11 +121,10 @@ impl Records<'_> {
 
     /// The actor `user` of `tenant` is, with the access the tenant gives their role.
     pub async fn actor_of(&self, tenant: &TenantId, user: &User) -> Result<Actor, RecordError> {
-        let policies = self.tenant_settings(tenant).await?.access;
         Ok(Actor {
             tenant: tenant.clone(),
             user: user.id.clone(),
-            access: Access::resolve(&policies, self.users, tenant, user).await?,
+            access: Access::of_user(self.settings, self.users, tenant, user).await?,
         })
     }
 

@@ -171,13 +171,10 @@ fn is_final(status: RunStatus) -> bool {
     )
 }
 
-/// A stable id for what a job creates, so that even a replayed effect names the same item.
-/// An id for one recipient of a job, from the recipient itself (not its position): a redelivery
-/// whose recipient list changed meanwhile (a number edited, a country allowed) still gives each
-/// number the id it had, so a gateway drops exactly the repeats.
-fn recipient_id(prefix: &str, key: &str, recipient: &str) -> RecordId {
+/// `prefix-<FNV-1a of the bytes>`: the ids below, stable across deliveries.
+fn hashed_id(prefix: &str, bytes: impl Iterator<Item = u8>) -> RecordId {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes().chain([0]).chain(recipient.bytes()) {
+    for byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -185,14 +182,16 @@ fn recipient_id(prefix: &str, key: &str, recipient: &str) -> RecordId {
         .unwrap_or_else(|_| RecordId::new("invalid").expect("literal id"))
 }
 
+/// An id for one recipient of a job, from the recipient itself (not its position): a redelivery
+/// whose recipient list changed meanwhile (a number edited, a country allowed) still gives each
+/// number the id it had, so a gateway drops exactly the repeats.
+fn recipient_id(prefix: &str, key: &str, recipient: &str) -> RecordId {
+    hashed_id(prefix, key.bytes().chain([0]).chain(recipient.bytes()))
+}
+
+/// A stable id for what a job creates, so that even a replayed effect names the same item.
 fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes().chain(n.to_le_bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    RecordId::new(format!("{prefix}-{hash:016x}"))
-        .unwrap_or_else(|_| RecordId::new("invalid").expect("literal id"))
+    hashed_id(prefix, key.bytes().chain(n.to_le_bytes()))
 }
 
 impl Executor<'_> {
