@@ -102,6 +102,7 @@ impl Deps {
             secrets: self.secrets.as_ref(),
             clock: self.clock.as_ref(),
             cache: &self.cache,
+            deadline: None,
         }
     }
 }

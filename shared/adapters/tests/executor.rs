@@ -208,6 +208,7 @@ impl World {
         Executor {
             clock: &clock,
             cache: &cache,
+            deadline: None,
             ..self.deps.executor()
         }
         .execute(job)

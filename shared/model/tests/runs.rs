@@ -162,6 +162,9 @@ impl RunLedger for FailsAgainMeanwhile<'_> {
     ) -> Result<Option<RunRecord>, StoreError> {
         self.0.request_retry(run, now).await
     }
+    async fn progress(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        self.0.progress(run).await
+    }
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
         self.0.record(run).await
     }

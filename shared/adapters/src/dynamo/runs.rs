@@ -196,20 +196,21 @@ impl RunLedger for DynamoRunLedger {
         run: &RunRecord,
         now: DateTime<Utc>,
     ) -> Result<Option<RunRecord>, StoreError> {
-        let mut retry = run.clone();
-        retry.status = RunStatus::Retrying;
-        retry.updated_at = now;
-        retry.lease_until = None;
+        let retry = run.retried(now);
         let result = self
             .client
             .put_item()
             .table_name(&self.runs)
             .set_item(Some(self.run_item(&retry)?))
-            .condition_expression("#status IN (:failed, :unknown) AND #run.attempts = :attempts")
+            .condition_expression(
+                "#status IN (:failed, :unknown, :retrying, :cancelled) AND #run.attempts = :attempts",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#run", "run")
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":unknown", s("unknown"))
+            .expression_attribute_values(":failed", s(RunStatus::Failed.as_str()))
+            .expression_attribute_values(":unknown", s(RunStatus::Unknown.as_str()))
+            .expression_attribute_values(":retrying", s(RunStatus::Retrying.as_str()))
+            .expression_attribute_values(":cancelled", s(RunStatus::Cancelled.as_str()))
             .expression_attribute_values(":attempts", super::n(run.attempts))
             .send()
             .await;
@@ -217,6 +218,30 @@ impl RunLedger for DynamoRunLedger {
             Ok(_) => Ok(Some(retry)),
             Err(error) => match error.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(None),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn progress(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .set_item(Some(self.run_item(run)?))
+            .condition_expression("#status = :in_progress AND #run.attempts = :attempts")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":in_progress", s(RunStatus::InProgress.as_str()))
+            .expression_attribute_values(":attempts", super::n(run.attempts))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Ok(ClaimOutcome::LostRace)
+                }
                 _ => Err(unavailable(error)),
             },
         }

@@ -21,13 +21,19 @@ pub trait RunLedger: Send + Sync {
         takeover: Option<&RunRecord>,
     ) -> Result<ClaimOutcome, StoreError>;
 
-    /// Marks a failed or unknown run for another try and returns it as stored; `None` when the
-    /// run is in another state (or changed meanwhile).
+    /// Marks a retryable run ([`RunStatus::is_retryable`](super::RunStatus::is_retryable)) for
+    /// another try, as [`RunRecord::retried`] leaves it, and returns it as stored; `None` when the
+    /// stored run is in another state or at other attempts (it changed meanwhile).
     async fn request_retry(
         &self,
         run: &RunRecord,
         now: DateTime<Utc>,
     ) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Records the progress or the outcome of a send this delivery claimed: written only while the
+    /// stored run is still in progress at `run.attempts` (no other delivery took it over);
+    /// `LostRace` otherwise, and nothing is written.
+    async fn progress(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
 
     /// Records a run's final state (or a failed attempt), unless it already succeeded.
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;

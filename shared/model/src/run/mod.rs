@@ -23,8 +23,11 @@ pub enum RunStatus {
     /// A send may or may not have reached the provider (the executor stopped in between);
     /// shown for review, never retried under the at-most-once guarantee.
     Unknown,
-    /// An administrator asked for this failed or unknown run to be tried again.
+    /// Waiting for its next delivery: a transient failure, a batch out of time, or an
+    /// administrator's retry. Recipients already sent to are not sent to again.
     Retrying,
+    /// Not carried out: the workflow was deactivated or deleted before the job ran.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -36,13 +39,27 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Unknown => "unknown",
             RunStatus::Retrying => "retrying",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
-    /// Only a run that failed, or whose send may not have happened, is tried again on request:
-    /// a succeeded one would send twice, one in progress is someone else's.
+    /// What an administrator may ask to try again: a failed, unknown or cancelled run, or one
+    /// waiting for a redelivery that may never come (its job dead-lettered). A succeeded one
+    /// would send twice; one in progress is someone else's. A retry only ever sends to the
+    /// recipients not sent to yet.
     pub fn is_retryable(self) -> bool {
-        matches!(self, RunStatus::Failed | RunStatus::Unknown)
+        matches!(
+            self,
+            RunStatus::Failed | RunStatus::Unknown | RunStatus::Retrying | RunStatus::Cancelled
+        )
+    }
+
+    /// Whether a delivery finding the run settled does nothing more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown | RunStatus::Cancelled
+        )
     }
 }
 
@@ -72,6 +89,48 @@ pub struct RunRecord {
     /// stored before the field existed read as none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedRecipient>,
+    /// An external send's recipients in the order they are sent to, each with its own state:
+    /// the ledger of exactly once per recipient (absent for effects, and in runs stored before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<RecipientRun>,
+}
+
+/// One recipient of an external send: an E.164 number, a Zalo phone, or an email's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientRun {
+    pub to: String,
+    pub state: RecipientState,
+    /// The provider's message id, once sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RecipientRun {
+    pub fn pending(to: impl Into<String>) -> Self {
+        Self {
+            to: to.into(),
+            state: RecipientState::Pending,
+            id: None,
+            error: None,
+        }
+    }
+}
+
+/// Where one recipient of a send stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientState {
+    /// Not sent yet. Sends go in list order and every outcome is stored before the next send,
+    /// so in a run found abandoned mid-send only the first pending recipient may have been sent.
+    Pending,
+    Sent,
+    /// Refused by the provider for good.
+    Failed,
+    /// May or may not have been sent (the executor stopped during its send); never sent again
+    /// under the at-most-once guarantee unless an administrator retries.
+    Unknown,
 }
 
 /// A recipient a send left out: never sent to, recorded in the run for the tenant to see.
@@ -127,7 +186,23 @@ impl RunRecord {
             output: Vec::new(),
             error: None,
             skipped: Vec::new(),
+            recipients: Vec::new(),
         }
+    }
+
+    /// The run as an administrator's retry leaves it: every recipient not sent to (failed,
+    /// unknown or pending) is pending again; those sent to stay sent.
+    pub fn retried(&self, now: DateTime<Utc>) -> Self {
+        let mut retry = self.clone();
+        retry.status = RunStatus::Retrying;
+        retry.updated_at = now;
+        retry.lease_until = None;
+        for recipient in &mut retry.recipients {
+            if recipient.state != RecipientState::Sent {
+                recipient.state = RecipientState::Pending;
+            }
+        }
+        retry
     }
 }
 

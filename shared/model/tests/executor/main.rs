@@ -6,6 +6,7 @@
 
 mod effects;
 mod handovers;
+mod per_recipient;
 mod providers;
 mod recipients;
 mod sends;

@@ -261,6 +261,7 @@ impl World {
             secrets: &self.secrets,
             clock: &clock,
             cache: &cache,
+            deadline: None,
         }
         .execute(job)
         .await
@@ -421,6 +422,11 @@ impl RunLedger for YieldingLedger<'_> {
     ) -> Result<Option<RunRecord>, StoreError> {
         tokio::task::yield_now().await;
         self.0.request_retry(run, now).await
+    }
+
+    async fn progress(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.progress(run).await
     }
 
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {

@@ -99,6 +99,9 @@ pub struct Executor<'a> {
     pub secrets: &'a dyn crate::settings::secrets::SecretVault,
     pub clock: &'a dyn Clock,
     pub cache: &'a ExecutorCache,
+    /// When the batch must be done (the function's timeout less a margin): no provider call
+    /// starts that could end after it; the job waits for its next delivery instead.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// Everything one job's action needs, loaded once.
@@ -163,14 +166,6 @@ mod print;
 mod sends;
 mod task_sync;
 
-/// Whether a run is settled: a delivery finding it does nothing more.
-fn is_final(status: RunStatus) -> bool {
-    matches!(
-        status,
-        RunStatus::Succeeded | RunStatus::Failed | RunStatus::Unknown
-    )
-}
-
 /// `prefix-<FNV-1a of the bytes>`: the ids below, stable across deliveries.
 fn hashed_id(prefix: &str, bytes: impl Iterator<Item = u8>) -> RecordId {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -199,18 +194,7 @@ impl Executor<'_> {
         let key = job.idempotency_key();
         let context = match self.load(job).await? {
             Ok(context) => context,
-            Err(reason) => {
-                // A redelivery of a job already handled stays a duplicate whatever changed since.
-                if self
-                    .ledger
-                    .get(&job.tenant, &key)
-                    .await?
-                    .is_some_and(|done| is_final(done.status))
-                {
-                    return Ok(JobOutcome::Duplicate);
-                }
-                return self.fail(job, "unknown", reason).await;
-            }
+            Err(reason) => return self.fail(job, "unknown", reason, Vec::new()).await,
         };
         if context.action.is_external_send() {
             return self.send(job, &context).await;
@@ -225,7 +209,7 @@ impl Executor<'_> {
             _ => None,
         };
         let previous = self.ledger.get(&job.tenant, &key).await?;
-        if previous.as_ref().is_some_and(|done| is_final(done.status)) {
+        if previous.as_ref().is_some_and(|done| done.status.is_final()) {
             if let Some((task, sync, context)) = &sync {
                 self.sync_task(job, context, task, sync).await?;
             }
@@ -250,7 +234,7 @@ impl Executor<'_> {
                 loop {
                     let (effects, output) = match self.effects(job, &context).await? {
                         Ok(planned) => planned,
-                        Err(reason) => return self.fail(job, kind, reason).await,
+                        Err(reason) => return self.fail(job, kind, reason, Vec::new()).await,
                     };
                     let mut run = RunRecord::start(job, kind, context.now);
                     run.attempts = attempts;
@@ -263,7 +247,9 @@ impl Executor<'_> {
                             attempt += 1;
                             context = match self.load(job).await? {
                                 Ok(context) => context,
-                                Err(reason) => return self.fail(job, kind, reason).await,
+                                Err(reason) => {
+                                    return self.fail(job, kind, reason, Vec::new()).await;
+                                }
                             };
                         }
                         Err(error) => return Err(error.into()),
@@ -280,19 +266,6 @@ impl Executor<'_> {
             }
         }
         Ok(outcome)
-    }
-
-    async fn fail(
-        &self,
-        job: &ActionJob,
-        kind: &str,
-        reason: String,
-    ) -> Result<JobOutcome, ExecuteError> {
-        let mut run = RunRecord::start(job, kind, self.clock.now());
-        run.status = RunStatus::Failed;
-        run.error = Some(reason.clone());
-        self.ledger.record(&run).await?;
-        Ok(JobOutcome::Failed(reason))
     }
 
     /// Loads the pinned workflow version, its action and the record; `Err` is a permanent reason.

@@ -242,7 +242,8 @@ macro_rules! contract_tests {
             [
                 a_run_is_claimed_once,
                 an_expired_run_is_taken_over_once,
-                a_retry_is_requested_only_for_failed_or_unknown_runs,
+                a_retry_is_requested_only_for_retryable_runs,
+                progress_is_recorded_only_by_the_delivery_holding_the_claim,
                 a_succeeded_run_is_never_overwritten,
                 history_lists_a_workflows_runs_latest_first,
                 record_history_lists_a_records_runs_latest_first,

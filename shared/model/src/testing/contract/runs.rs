@@ -4,7 +4,7 @@
 use super::{Tenants, all_pages, at, second_page};
 use crate::ids::{ActionId, RecordId, TenantId, WorkflowId};
 use crate::run::ledger::RunLedger;
-use crate::run::{RunRecord, RunStatus};
+use crate::run::{RecipientRun, RecipientState, RunRecord, RunStatus};
 use crate::store::ClaimOutcome::{Claimed, LostRace};
 use crate::store::{ClaimOutcome, PageRequest, StoreError};
 
@@ -27,6 +27,14 @@ pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64
         output: Vec::new(),
         error: None,
         skipped: Vec::new(),
+        recipients: Vec::new(),
+    }
+}
+
+fn recipient(to: &str, state: RecipientState) -> RecipientRun {
+    RecipientRun {
+        state,
+        ..RecipientRun::pending(to)
     }
 }
 
@@ -114,48 +122,48 @@ pub async fn an_expired_run_is_taken_over_once(ledger: &dyn RunLedger, t: &Tenan
     assert_eq!(stored(ledger, &ghost).await, None, "and none is written");
 }
 
-pub async fn a_retry_is_requested_only_for_failed_or_unknown_runs(
-    ledger: &dyn RunLedger,
-    t: &Tenants,
-) {
-    for status in [RunStatus::Failed, RunStatus::Unknown] {
+pub async fn a_retry_is_requested_only_for_retryable_runs(ledger: &dyn RunLedger, t: &Tenants) {
+    for status in [
+        RunStatus::Failed,
+        RunStatus::Unknown,
+        RunStatus::Retrying,
+        RunStatus::Cancelled,
+    ] {
         let done = RunRecord {
             lease_until: Some(at(5)),
             error: Some("rejected".into()),
+            recipients: vec![
+                recipient("+84901111111", RecipientState::Sent),
+                recipient("+84902222222", RecipientState::Failed),
+                recipient("+84903333333", RecipientState::Unknown),
+                recipient("+84904444444", RecipientState::Pending),
+            ],
             ..run(&t.tenant, &format!("retry-{status:?}"), status, 0)
         };
         record(ledger, &done).await;
         let retry = ledger.request_retry(&done, at(30)).await;
-        let expected = RunRecord {
+        let mut expected = RunRecord {
             status: RunStatus::Retrying,
             updated_at: at(30),
             lease_until: None,
             ..done.clone()
         };
+        for r in &mut expected.recipients[1..] {
+            r.state = RecipientState::Pending;
+        }
         let retry = retry.expect("request a retry");
         assert_eq!(
             retry.as_ref(),
             Some(&expected),
-            "a {status:?} run is retried"
+            "a {status:?} run is retried: only the recipients not sent to are pending again"
         );
         assert_eq!(
             stored(ledger, &done).await.as_ref(),
             Some(&expected),
             "as stored"
         );
-        let again = ledger.request_retry(&done, at(31)).await;
-        assert_eq!(
-            again.expect("retry"),
-            None,
-            "the run seen is no longer {status:?}"
-        );
-        assert_eq!(stored(ledger, &done).await, Some(expected), "unchanged");
     }
-    for status in [
-        RunStatus::Succeeded,
-        RunStatus::InProgress,
-        RunStatus::Retrying,
-    ] {
+    for status in [RunStatus::Succeeded, RunStatus::InProgress] {
         let other = run(&t.tenant, &format!("no-retry-{status:?}"), status, 0);
         record(ledger, &other).await;
         let retry = ledger.request_retry(&other, at(30)).await;
@@ -186,6 +194,57 @@ pub async fn a_retry_is_requested_only_for_failed_or_unknown_runs(
     let retry = ledger.request_retry(&ghost, at(30)).await;
     assert_eq!(retry.expect("retry"), None, "a missing run is not retried");
     assert_eq!(stored(ledger, &ghost).await, None, "nor written");
+}
+
+pub async fn progress_is_recorded_only_by_the_delivery_holding_the_claim(
+    ledger: &dyn RunLedger,
+    t: &Tenants,
+) {
+    let claimed = RunRecord {
+        lease_until: Some(at(2)),
+        recipients: vec![
+            recipient("+84901111111", RecipientState::Pending),
+            recipient("+84902222222", RecipientState::Pending),
+        ],
+        ..run(&t.tenant, "progress", RunStatus::InProgress, 0)
+    };
+    assert_eq!(claim(ledger, &claimed, None).await, Claimed);
+    let mut first = claimed.clone();
+    first.recipients[0].state = RecipientState::Sent;
+    first.recipients[0].id = Some("sms-1".into());
+    let outcome = ledger.progress(&first).await.expect("progress");
+    assert_eq!(
+        outcome, Claimed,
+        "the claiming delivery records a recipient sent"
+    );
+    assert_eq!(stored(ledger, &first).await.as_ref(), Some(&first));
+    // Another delivery takes the run over (attempt 2): the first may no longer write.
+    let takeover = RunRecord {
+        attempts: 2,
+        ..first.clone()
+    };
+    assert_eq!(claim(ledger, &takeover, Some(&first)).await, Claimed);
+    let mut late = first.clone();
+    late.recipients[1].state = RecipientState::Sent;
+    let outcome = ledger.progress(&late).await.expect("progress");
+    assert_eq!(outcome, LostRace, "a delivery whose claim was taken over");
+    assert_eq!(
+        stored(ledger, &late).await,
+        Some(takeover.clone()),
+        "unchanged"
+    );
+    // Once settled, no progress is written either.
+    let done = RunRecord {
+        status: RunStatus::Succeeded,
+        ..takeover.clone()
+    };
+    assert_eq!(ledger.progress(&done).await.expect("progress"), Claimed);
+    let outcome = ledger.progress(&done).await.expect("progress");
+    assert_eq!(outcome, LostRace, "the run is no longer in progress");
+    let ghost = run(&t.tenant, "progress-ghost", RunStatus::InProgress, 0);
+    let outcome = ledger.progress(&ghost).await.expect("progress");
+    assert_eq!(outcome, LostRace, "no claim, no progress");
+    assert_eq!(stored(ledger, &ghost).await, None, "and nothing is written");
 }
 
 pub async fn a_succeeded_run_is_never_overwritten(ledger: &dyn RunLedger, t: &Tenants) {

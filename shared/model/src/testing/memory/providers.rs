@@ -95,6 +95,7 @@ impl Message for TaskPush {
 
 #[derive(Debug, Clone)]
 enum Planned {
+    Deliver,
     Refuse(SendError),
     DeliverThenFail(SendError),
 }
@@ -155,6 +156,14 @@ impl<M: Message> Recording<M> {
         state
             .planned
             .extend(std::iter::repeat_n(Planned::Refuse(error), n));
+    }
+
+    /// Delivers the next `n` calls whatever the mode (to place a failure after them).
+    pub fn deliver_next(&self, n: usize) {
+        let mut state = self.lock();
+        state
+            .planned
+            .extend(std::iter::repeat_n(Planned::Deliver, n));
     }
 
     /// Delivers the next `n` calls, then answers each with `error`.

@@ -5,7 +5,9 @@
 //! The conditions are the adapter's:
 //! - `claim`: no run yet, or (takeover) the stored run still has the status and attempts of
 //!   `takeover`; otherwise `LostRace`.
-//! - `request_retry`: the stored run is failed or unknown with `run.attempts`; otherwise `None`.
+//! - `request_retry`: the stored run is retryable (failed, unknown, retrying or cancelled) with
+//!   `run.attempts`; otherwise `None`.
+//! - `progress`: the stored run is in progress with `run.attempts`; otherwise `LostRace`.
 //! - `record`: unless the stored run succeeded (`LostRace`).
 //! - `commit`: one transaction of the run (unless it already succeeded: `LostRace`) and its
 //!   effects on the records, the inbox and the counters sharing this state (a created record
@@ -255,20 +257,29 @@ impl RunLedger for MemoryRunLedger {
         run: &RunRecord,
         now: DateTime<Utc>,
     ) -> Result<Option<RunRecord>, StoreError> {
-        let mut retry = run.clone();
-        retry.status = RunStatus::Retrying;
-        retry.updated_at = now;
-        retry.lease_until = None;
+        let retry = run.retried(now);
         self.world.call(StoreKind::Runs, Access::Write, |state| {
             let admitted = stored_run(state, run).is_some_and(|stored| {
-                matches!(stored.status, RunStatus::Failed | RunStatus::Unknown)
-                    && stored.attempts == run.attempts
+                stored.status.is_retryable() && stored.attempts == run.attempts
             });
             if !admitted {
                 return Ok(None);
             }
             put_run(state, &retry);
             Ok(Some(retry))
+        })
+    }
+
+    async fn progress(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        self.write(|state| {
+            let owned = stored_run(state, run).is_some_and(|stored| {
+                stored.status == RunStatus::InProgress && stored.attempts == run.attempts
+            });
+            if !owned {
+                return Ok(ClaimOutcome::LostRace);
+            }
+            put_run(state, run);
+            Ok(ClaimOutcome::Claimed)
         })
     }
 

@@ -42,6 +42,7 @@ fn run(key: &str, status: RunStatus) -> RunRecord {
         output: Vec::new(),
         error: None,
         skipped: Vec::new(),
+        recipients: Vec::new(),
     }
 }
 
