@@ -137,6 +137,7 @@ pub async fn handle(deps: &Deps, event: &SqsEvent) -> SqsBatchResponse {
                     JobOutcome::Duplicate => tracing::info!("already done by an earlier delivery"),
                     JobOutcome::Failed(reason) => tracing::warn!(%reason, "action failed for good"),
                     JobOutcome::Unknown => tracing::warn!("send outcome unknown; left for review"),
+                    JobOutcome::Cancelled(reason) => tracing::info!(%reason, "job cancelled"),
                 }
             }
             Err(error) => {

@@ -217,7 +217,10 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
     let deactivate = ActiveCareChange::Deactivate {
         module: Module::Customer,
     };
-    let off = leaving.value.deactivate(stamp()).unwrap();
+    let off = leaving
+        .value
+        .deactivate(stamp(), crm_model::workflow::QueuedJobs::Cancel)
+        .unwrap();
     store
         .save(&off, leaving.revision, deactivate)
         .await

@@ -460,16 +460,31 @@ async fn edits_need_the_current_etag_and_active_edits_make_versions() {
         StatusCode::CONFLICT,
         "an active workflow is not deleted"
     );
+    let unknown_choice = call(
+        r,
+        Method::POST,
+        "/workflows/wf-v/deactivate?queued_jobs=later",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(unknown_choice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown_choice.body["errors"][0]["path"], "/query");
     let off = call(
         r,
         Method::POST,
-        "/workflows/wf-v/deactivate",
+        "/workflows/wf-v/deactivate?queued_jobs=finish",
         Some(&admin),
         None,
         &[],
     )
     .await;
     assert_eq!(off.body["status"], "inactive");
+    assert_eq!(
+        off.body["queued_jobs"], "finish",
+        "the jobs already queued will still run"
+    );
     let deleted = call(
         r,
         Method::DELETE,

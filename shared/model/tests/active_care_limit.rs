@@ -101,7 +101,13 @@ async fn deactivating_one_frees_exactly_one_place() {
     }
     let clock = noon();
     cases(&w, &clock)
-        .deactivate(&w.tenant, &admin(), &wid("wf-03"), None)
+        .deactivate(
+            &w.tenant,
+            &admin(),
+            &wid("wf-03"),
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -333,7 +333,13 @@ async fn a_deactivated_workflow_fires_nothing_and_its_entries_go() {
     w.scan("2027-05-16T12:05:00Z").await;
     let clock = FixedClock(at("2027-05-16T20:00:00Z"));
     w.use_cases(&clock)
-        .deactivate(&w.tenant, &support::admin(), &workflow, None)
+        .deactivate(
+            &w.tenant,
+            &support::admin(),
+            &workflow,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
         .await
         .unwrap();
     let cleanup = w.scan("2027-05-16T20:05:00Z").await;

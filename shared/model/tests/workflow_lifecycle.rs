@@ -23,7 +23,15 @@ async fn activating_an_active_workflow_or_deactivating_a_draft_is_refused() {
         .create(t, &admin(), id.clone(), birthday_definition())
         .await
         .unwrap();
-    let off = cases.deactivate(t, &admin(), id, None).await;
+    let off = cases
+        .deactivate(
+            t,
+            &admin(),
+            id,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
+        .await;
     assert!(matches!(
         off,
         Err(WorkflowError::Transition(TransitionError::AlreadyInStatus(
@@ -101,7 +109,16 @@ async fn care_activation_requests_a_backfill_per_version_and_deactivation_a_clea
         .await
         .unwrap();
     assert_eq!(requested().await, [(MaintenanceKind::Backfill, 2)]);
-    cases.deactivate(t, &admin(), id, None).await.unwrap();
+    cases
+        .deactivate(
+            t,
+            &admin(),
+            id,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
+        .await
+        .unwrap();
     assert_eq!(requested().await, [(MaintenanceKind::Cleanup, 2)]);
     cases.activate(t, &admin(), id, None).await.unwrap();
     assert_eq!(requested().await, [(MaintenanceKind::Backfill, 2)]);
@@ -112,7 +129,16 @@ async fn care_activation_requests_a_backfill_per_version_and_deactivation_a_clea
         .await
         .unwrap();
     cases.activate(t, &admin(), &work, None).await.unwrap();
-    cases.deactivate(t, &admin(), &work, None).await.unwrap();
+    cases
+        .deactivate(
+            t,
+            &admin(),
+            &work,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
+        .await
+        .unwrap();
     assert_eq!(requested().await, [(MaintenanceKind::Backfill, 2)]);
 }
 
@@ -133,7 +159,16 @@ async fn an_active_workflow_is_deleted_only_once_deactivated_and_its_versions_go
         cases.get(t, id).await.unwrap().value.status,
         WorkflowStatus::Active
     );
-    let off = cases.deactivate(t, &admin(), id, None).await.unwrap();
+    let off = cases
+        .deactivate(
+            t,
+            &admin(),
+            id,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
+        .await
+        .unwrap();
     cases.delete(t, id, Some(off.revision)).await.unwrap();
     assert!(matches!(
         cases.get(t, id).await,
@@ -176,7 +211,15 @@ async fn another_tenants_workflow_is_not_found_by_any_use_case() {
         .await;
     assert!(matches!(update, Err(WorkflowError::NotFound)), "{update:?}");
     assert!(matches!(
-        cases.deactivate(&stranger, &admin(), &id, None).await,
+        cases
+            .deactivate(
+                &stranger,
+                &admin(),
+                &id,
+                None,
+                crm_model::workflow::QueuedJobs::Cancel
+            )
+            .await,
         Err(WorkflowError::NotFound)
     ));
     assert!(matches!(

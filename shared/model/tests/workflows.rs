@@ -179,7 +179,16 @@ async fn a_draft_is_edited_in_place_and_every_edit_after_activation_is_a_new_ver
         (v2.value.version, v2.value.status),
         (2, WorkflowStatus::Active)
     );
-    let off = cases.deactivate(t, &admin(), id, None).await.unwrap();
+    let off = cases
+        .deactivate(
+            t,
+            &admin(),
+            id,
+            None,
+            crm_model::workflow::QueuedJobs::Cancel,
+        )
+        .await
+        .unwrap();
     let v3 = cases
         .update(t, &admin(), id, named("Bản 3"), Some(off.revision))
         .await

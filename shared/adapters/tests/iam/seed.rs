@@ -131,7 +131,13 @@ impl Seed {
         let clock = FixedClock(at(now));
         let admin = UserId::new("u-admin").unwrap();
         self.workflows(&clock)
-            .deactivate(&self.tenant, &admin, id, None)
+            .deactivate(
+                &self.tenant,
+                &admin,
+                id,
+                None,
+                crm_model::workflow::QueuedJobs::Cancel,
+            )
             .await
             .unwrap();
     }

@@ -212,15 +212,30 @@ pub(super) async fn deactivate(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DeactivateQuery>,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     let expected = if_match(&headers)?;
     let saved = state
         .use_cases()
-        .deactivate(&caller.tenant, &caller.user, &workflow_id(&id)?, expected)
+        .deactivate(
+            &caller.tenant,
+            &caller.user,
+            &workflow_id(&id)?,
+            expected,
+            query.queued_jobs,
+        )
         .await?;
-    tracing::info!("workflow deactivated");
+    tracing::info!(queued_jobs = ?query.queued_jobs, "workflow deactivated");
     Ok(respond(StatusCode::OK, saved))
+}
+
+/// `?queued_jobs=cancel` (the default) or `finish`: what becomes of the jobs already queued.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeactivateQuery {
+    #[serde(default)]
+    queued_jobs: crm_model::workflow::QueuedJobs,
 }
 
 #[derive(Serialize)]

@@ -160,6 +160,21 @@ pub struct Workflow {
     pub definition: WorkflowDefinition,
     pub created: Stamp,
     pub updated: Stamp,
+    /// What the executor does with jobs of this workflow still queued while it is inactive (or
+    /// once it is deleted): cancel them (the default) or let them finish. Set on deactivation.
+    #[serde(default)]
+    pub queued_jobs: QueuedJobs,
+}
+
+/// The kill switch's setting: what becomes of a workflow's queued jobs once it is deactivated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueuedJobs {
+    /// Not carried out: each shows as cancelled in the run history.
+    #[default]
+    Cancel,
+    /// Carried out as if the workflow were still active.
+    Finish,
 }
 
 /// A lifecycle change that is not allowed.
@@ -190,6 +205,7 @@ impl Workflow {
             definition,
             created: stamp.clone(),
             updated: stamp,
+            queued_jobs: QueuedJobs::default(),
         }
     }
 
@@ -225,6 +241,7 @@ impl Workflow {
         let mut next = self.clone();
         next.status = WorkflowStatus::Active;
         next.ever_activated = true;
+        next.queued_jobs = QueuedJobs::default();
         next.updated = stamp;
         Ok(next)
     }
@@ -248,12 +265,19 @@ impl Workflow {
         }
     }
 
-    pub fn deactivate(&self, stamp: Stamp) -> Result<Workflow, TransitionError> {
+    /// The workflow stopped: nothing new is scheduled, and its queued jobs are cancelled or
+    /// finish as `queued_jobs` says.
+    pub fn deactivate(
+        &self,
+        stamp: Stamp,
+        queued_jobs: QueuedJobs,
+    ) -> Result<Workflow, TransitionError> {
         if self.status != WorkflowStatus::Active {
             return Err(TransitionError::AlreadyInStatus(self.status));
         }
         let mut next = self.clone();
         next.status = WorkflowStatus::Inactive;
+        next.queued_jobs = queued_jobs;
         next.updated = stamp;
         Ok(next)
     }

@@ -251,9 +251,10 @@ impl Workflows<'_> {
         actor: &UserId,
         id: &WorkflowId,
         if_match: Option<u64>,
+        queued_jobs: crate::workflow::QueuedJobs,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let current = self.current(tenant, id, if_match).await?;
-        let next = current.value.deactivate(self.stamp(actor))?;
+        let next = current.value.deactivate(self.stamp(actor), queued_jobs)?;
         self.save(&current, next).await
     }
 

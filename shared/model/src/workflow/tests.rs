@@ -195,7 +195,9 @@ fn editing_a_draft_keeps_its_version_and_editing_after_activation_makes_a_new_on
         .unwrap();
     assert!(new_version);
     assert_eq!((edited.version, edited.status), (2, WorkflowStatus::Active));
-    let inactive = edited.deactivate(stamp("u-owner", 1_800_000_400)).unwrap();
+    let inactive = edited
+        .deactivate(stamp("u-owner", 1_800_000_400), QueuedJobs::Cancel)
+        .unwrap();
     let (again, new_version) = inactive.edit(def, stamp("u-owner", 1_800_000_500)).unwrap();
     assert!(new_version, "runs may still be pinned to version 2");
     assert_eq!(again.version, 3);
@@ -226,7 +228,9 @@ fn activation_and_deactivation_move_the_active_care_count() {
         .edit(definition(birthday_workflow()), stamp("u-owner", 3))
         .unwrap();
     assert_eq!(active.active_care_change(&edited), ActiveCareChange::None);
-    let off = edited.deactivate(stamp("u-owner", 4)).unwrap();
+    let off = edited
+        .deactivate(stamp("u-owner", 4), QueuedJobs::Cancel)
+        .unwrap();
     assert_eq!(
         edited.active_care_change(&off),
         ActiveCareChange::Deactivate {

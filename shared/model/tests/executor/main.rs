@@ -6,6 +6,7 @@
 
 mod effects;
 mod handovers;
+mod kill_switch;
 mod per_recipient;
 mod providers;
 mod recipients;

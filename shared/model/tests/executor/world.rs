@@ -197,15 +197,20 @@ impl World {
     }
 
     /// A workflow created and activated by the owner at the start of the year.
-    pub async fn workflow(&self, id: &str, definition: Value) -> WorkflowId {
-        let clock = FixedClock(at("2027-01-01T00:00:00Z"));
-        let cases = Workflows {
+    /// The workflow use cases, acting at `now`.
+    pub fn workflows<'a>(&'a self, clock: &'a FixedClock) -> Workflows<'a> {
+        Workflows {
             workflows: &self.stores.workflows,
             settings: &self.stores.settings,
             users: &self.stores.users,
             schedule: &self.stores.schedule,
-            clock: &clock,
-        };
+            clock,
+        }
+    }
+
+    pub async fn workflow(&self, id: &str, definition: Value) -> WorkflowId {
+        let clock = FixedClock(at("2027-01-01T00:00:00Z"));
+        let cases = self.workflows(&clock);
         let id = WorkflowId::new(id).unwrap();
         let admin = user("u-owner");
         cases

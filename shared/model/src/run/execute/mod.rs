@@ -38,6 +38,8 @@ pub enum JobOutcome {
     Failed(String),
     /// A half-done send under the at-most-once guarantee: left for review.
     Unknown,
+    /// Not carried out: the workflow was switched off before the job ran.
+    Cancelled(String),
 }
 
 /// A failure worth retrying the whole job for (the queue redelivers it).
@@ -59,6 +61,8 @@ pub struct ExecutorCache {
     definitions: Cached<(TenantId, WorkflowId, u32), WorkflowDefinition>,
     tenants: Cached<TenantId, TenantSettings>,
     settings: Cached<(TenantId, SettingKind, SettingId), Option<Setting>>,
+    /// Each workflow's head as last read, for the kill switch ([`switch::SWITCH_SECONDS`]).
+    heads: Cached<(TenantId, WorkflowId), Option<crate::workflow::Workflow>>,
 }
 
 /// Values with the instant they were read.
@@ -72,9 +76,18 @@ fn fresh<K: std::hash::Hash + Eq, V: Clone>(
     key: &K,
     now: DateTime<Utc>,
 ) -> Option<V> {
+    fresh_within(map, key, now, CACHE_SECONDS)
+}
+
+fn fresh_within<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Cached<K, V>,
+    key: &K,
+    now: DateTime<Utc>,
+    seconds: i64,
+) -> Option<V> {
     let map = map.lock().ok()?;
     map.get(key)
-        .filter(|(at, _)| now - *at < Duration::seconds(CACHE_SECONDS))
+        .filter(|(at, _)| now - *at < Duration::seconds(seconds))
         .map(|(_, v)| v.clone())
 }
 
@@ -164,7 +177,10 @@ mod credentials;
 mod effects;
 mod print;
 mod sends;
+mod switch;
 mod task_sync;
+
+pub use switch::SWITCH_SECONDS;
 
 /// `prefix-<FNV-1a of the bytes>`: the ids below, stable across deliveries.
 fn hashed_id(prefix: &str, bytes: impl Iterator<Item = u8>) -> RecordId {
@@ -192,6 +208,9 @@ fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
 impl Executor<'_> {
     pub async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let key = job.idempotency_key();
+        if let Some(switched_off) = self.switched_off(job).await? {
+            return self.cancel(job, switched_off).await;
+        }
         let context = match self.load(job).await? {
             Ok(context) => context,
             Err(reason) => return self.fail(job, "unknown", reason, Vec::new()).await,
@@ -280,11 +299,11 @@ impl Executor<'_> {
         if let Some(definition) = fresh(&self.cache.definitions, &key, now) {
             return Ok(Ok(definition));
         }
-        let Some(head) = self.workflows.get(&job.tenant, &job.workflow).await? else {
+        let Some(head) = self.head(&job.tenant, &job.workflow).await? else {
             return Ok(Err("the workflow no longer exists".into()));
         };
-        let definition = if head.value.version == job.version {
-            head.value.definition
+        let definition = if head.version == job.version {
+            head.definition
         } else {
             match self
                 .workflows

@@ -265,7 +265,10 @@ pub async fn deactivation_frees_a_slot(store: &dyn WorkflowCatalog, t: &Tenants)
         StoreError::LimitReached { .. },
         "the module is full"
     );
-    let off = active.value.deactivate(stamp()).unwrap();
+    let off = active
+        .value
+        .deactivate(stamp(), crate::workflow::QueuedJobs::Cancel)
+        .unwrap();
     let change = ActiveCareChange::Deactivate {
         module: Module::Customer,
     };
