@@ -28,6 +28,7 @@ SKIPPED_KINDS = {
     "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy",  # moto accepts but does not enforce queue policies
     "AWS::Logs::LogGroup",  # the functions' and the API's logs; locally they log to the console
+    "AWS::CloudWatch::Alarm",  # the dead-letter alarms; locally the queues are read directly
 }
 
 

@@ -4,12 +4,13 @@
 //!
 //! Each message is an EventBridge event whose detail is an `ActionJob`. A failure worth a retry
 //! is reported as a batch item failure (the queue redelivers it, then moves it to the dead-letter
-//! queue); a message that is not a job, or a job that failed for good, is not retried.
+//! queue); a job that failed for good is not retried; a message that is not a job is reported as
+//! a failure too, so that it reaches the dead-letter queue instead of vanishing.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use tracing::Instrument;
+use chrono::{DateTime, Utc};
 
 use crm_model::ports::{
     Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SecretVault, SettingsStore,
@@ -36,6 +37,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// Kept for the sandbox's life: warm invocations reuse workflow versions and settings.
     pub cache: ExecutorCache,
+    /// Jobs of one tenant carried out at once within a batch.
+    pub lanes_per_tenant: usize,
 }
 
 impl Deps {
@@ -83,6 +86,7 @@ impl Deps {
             secrets: Arc::new(CachedVault::new(SecretsManagerVault::new(clients.secrets))),
             clock: Arc::new(SystemClock),
             cache: ExecutorCache::default(),
+            lanes_per_tenant: lanes_per_tenant(),
         }
     }
 
@@ -114,43 +118,83 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
-/// Carries out every job of the batch; the messages to redeliver come back as failures.
-pub async fn handle(deps: &Deps, event: &SqsEvent) -> SqsBatchResponse {
-    let executor = deps.executor();
+/// How much of the invocation's time is kept for storing outcomes and answering: no provider call
+/// starts later than this before the function's deadline.
+pub const ANSWER_MARGIN_MS: i64 = 3_000;
+
+/// Jobs of one tenant carried out at once within a batch, unless `EXECUTOR_LANES_PER_TENANT`
+/// (the template's `ExecutorLanesPerTenant`) says otherwise.
+pub const DEFAULT_LANES_PER_TENANT: usize = 2;
+
+/// The per-tenant lanes from the environment.
+pub fn lanes_per_tenant() -> usize {
+    std::env::var("EXECUTOR_LANES_PER_TENANT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_LANES_PER_TENANT)
+}
+
+/// The instant by which the batch must be done: the invocation's deadline (milliseconds since
+/// the epoch, from the Lambda context) less [`ANSWER_MARGIN_MS`].
+pub fn budget(deadline_ms: u64) -> Option<DateTime<Utc>> {
+    let deadline = i64::try_from(deadline_ms).ok()?;
+    DateTime::from_timestamp_millis(deadline - ANSWER_MARGIN_MS)
+}
+
+/// Carries out every job of the batch concurrently (at most `deps.lanes_per_tenant` of one
+/// tenant at a time) within `budget`; the messages to redeliver come back as failures. A message
+/// that is not a job is logged with its id and reported as a failure too, so that it ends in the
+/// dead-letter queue where it can be seen, never dropped.
+pub async fn handle(
+    deps: &Deps,
+    event: &SqsEvent,
+    budget: Option<DateTime<Utc>>,
+) -> SqsBatchResponse {
+    let mut executor = deps.executor();
+    executor.deadline = budget;
     let mut response = SqsBatchResponse::default();
+    let mut jobs = Vec::new();
+    let mut ids = Vec::new();
     for message in &event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let job = message.body.as_deref().and_then(ActionJob::from_event_json);
-        let Some(job) = job else {
-            // Not a job: retrying cannot help, so it is dropped with an error in the log.
-            tracing::error!(message = %id, "message is not an action job");
-            continue;
-        };
-        let span = tracing::info_span!("action_job", tenant = %job.tenant, workflow = %job.workflow, record = %job.record, action = %job.action);
-        match executor.execute(&job).instrument(span.clone()).await {
-            Ok(outcome) => {
-                let _entered = span.enter();
-                match outcome {
-                    JobOutcome::Succeeded(ids) => {
-                        tracing::info!(outputs = ids.len(), "action done")
-                    }
-                    JobOutcome::Duplicate => tracing::info!("already done by an earlier delivery"),
-                    JobOutcome::Failed(reason) => tracing::warn!(%reason, "action failed for good"),
-                    JobOutcome::Unknown => tracing::warn!("send outcome unknown; left for review"),
-                    JobOutcome::Cancelled(reason) => tracing::info!(%reason, "job cancelled"),
-                }
+        match message.body.as_deref().and_then(ActionJob::from_event_json) {
+            Some(job) => {
+                jobs.push(job);
+                ids.push(id);
             }
+            None => {
+                tracing::error!(message = %id, "message is not an action job; left to the dead-letter queue");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+    }
+    let outcomes = executor.execute_batch(&jobs, deps.lanes_per_tenant).await;
+    for ((job, id), outcome) in jobs.iter().zip(ids).zip(outcomes) {
+        let span = tracing::info_span!("action_job", tenant = %job.tenant, workflow = %job.workflow, record = %job.record, action = %job.action);
+        let _entered = span.enter();
+        match outcome {
+            Ok(JobOutcome::Succeeded(ids)) => tracing::info!(outputs = ids.len(), "action done"),
+            Ok(JobOutcome::Duplicate) => tracing::info!("already done by an earlier delivery"),
+            Ok(JobOutcome::Failed(reason)) => tracing::warn!(%reason, "action failed for good"),
+            Ok(JobOutcome::Unknown) => tracing::warn!("send outcome unknown; left for review"),
+            Ok(JobOutcome::Cancelled(reason)) => tracing::info!(%reason, "job cancelled"),
             Err(error) => {
-                let _entered = span.enter();
                 tracing::warn!(error = %error, "action will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                response.batch_item_failures.push(failure(id));
             }
         }
     }
     response
 }
 
+fn failure(id: String) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = id;
+    failure
+}
+
+#[cfg(test)]
+mod isolation_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let deps = &action_executor::Deps::from_env().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(action_executor::handle(deps, &event.payload).await)
+        let budget = action_executor::budget(event.context.deadline);
+        Ok::<_, Error>(action_executor::handle(deps, &event.payload, budget).await)
     }))
     .await
 }

@@ -96,6 +96,7 @@ async fn world() -> World {
         secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock: Arc::new(FixedClock(at(NOW))),
         cache: ExecutorCache::default(),
+        lanes_per_tenant: 2,
     };
     World {
         stores,
@@ -167,18 +168,24 @@ async fn only_the_job_that_met_a_passing_fault_is_redelivered_and_a_redelivery_a
     ]);
     // The first read the batch makes (job c1's) meets a store outage.
     w.stores.fail_next_reads(1);
-    let response = handle(&w.deps, &event).await;
+    let response = handle(&w.deps, &event, None).await;
     assert_eq!(
         failed_ids(&response),
-        ["m-c1"],
-        "a message that is no job is not retried"
+        ["m-garbage", "m-c1"],
+        "a message that is no job goes back to the queue (then to the dead-letter queue, where it is seen)"
     );
     assert_eq!(w.notifications().await, 1, "c2 delivered");
 
     // The queue redelivers c1 alone; a duplicate delivery of the whole batch changes nothing more.
     let retry = batch(vec![message("m-c1", event_of(&w.job("c1")))]);
-    assert!(handle(&w.deps, &retry).await.batch_item_failures.is_empty());
-    assert!(handle(&w.deps, &event).await.batch_item_failures.is_empty());
+    assert!(
+        handle(&w.deps, &retry, None)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let whole_again = handle(&w.deps, &event, None).await;
+    assert_eq!(failed_ids(&whole_again), ["m-garbage"]);
     assert_eq!(w.notifications().await, 2, "one notification per job");
 }
 
@@ -192,7 +199,7 @@ async fn a_job_that_cannot_succeed_fails_for_good_instead_of_being_retried() {
         message("m-orphan", event_of(&orphan)),
         message("m-unknown", event_of(&unknown_action)),
     ]);
-    let response = handle(&w.deps, &event).await;
+    let response = handle(&w.deps, &event, None).await;
     assert!(failed_ids(&response).is_empty(), "{response:?}");
     let run = w
         .stores
@@ -213,9 +220,14 @@ async fn a_store_outage_for_the_whole_batch_returns_every_job_for_a_retry() {
         message("m-c2", event_of(&w.job("c2"))),
     ]);
     w.stores.fail_next_reads(1000);
-    let response = handle(&w.deps, &event).await;
+    let response = handle(&w.deps, &event, None).await;
     assert_eq!(failed_ids(&response), ["m-c1", "m-c2"]);
     w.stores.clear_faults();
-    assert!(handle(&w.deps, &event).await.batch_item_failures.is_empty());
+    assert!(
+        handle(&w.deps, &event, None)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     assert_eq!(w.notifications().await, 2);
 }

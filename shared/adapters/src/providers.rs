@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::outbound::{checked_url, http_client};
 use crate::send::SnsSmsSender;
 use crm_model::ports::{SendError, SmsSender, ZnsSender};
+use crm_model::run::execute::PROVIDER_CALL_SECONDS;
 use crm_model::settings::outbound::OutboundPolicy;
 use crm_model::settings::secrets::{AccessToken, GatewayKeys};
 use crm_model::settings::{SmsGateway, ZnsProvider};
@@ -31,22 +32,48 @@ pub(crate) async fn post_json(
 
 /// Tries a send up to three times while the provider answers with a transient error, waiting
 /// 200 ms, then 400 ms, each with up to 50 % random jitter (so that concurrent executors do not
-/// retry in step). A send that still fails goes back to the queue, which redelivers it later.
-pub(crate) async fn with_retries<F, Fut>(mut send: F) -> Result<String, SendError>
+/// retry in step), all within [`PROVIDER_CALL_SECONDS`]: an attempt is cut off when that time is
+/// spent, and none starts after it. A send that still fails goes back to the queue, which
+/// redelivers it later.
+pub(crate) async fn with_retries<F, Fut>(send: F) -> Result<String, SendError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<String, SendError>>,
 {
+    let budget = Duration::from_secs(PROVIDER_CALL_SECONDS.unsigned_abs());
+    within(budget, send).await
+}
+
+async fn within<F, Fut>(budget: Duration, mut send: F) -> Result<String, SendError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<String, SendError>>,
+{
+    let started = tokio::time::Instant::now();
     let mut attempt = 0u32;
     loop {
-        match send().await {
+        let left = budget.saturating_sub(started.elapsed());
+        let result = match tokio::time::timeout(left, send()).await {
+            Ok(result) => result,
+            Err(_) => {
+                return Err(SendError::Transient(format!(
+                    "no answer within {} s",
+                    budget.as_secs()
+                )));
+            }
+        };
+        match result {
             Err(SendError::Transient(_)) if attempt < 2 => {
                 let base = 200u64 << attempt;
                 let nanos = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.subsec_nanos());
                 let jitter = u64::from(nanos) % (base / 2 + 1);
-                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                let pause = Duration::from_millis(base + jitter);
+                if started.elapsed() + pause >= budget {
+                    return result;
+                }
+                tokio::time::sleep(pause).await;
                 attempt += 1;
             }
             other => return other,
@@ -292,5 +319,49 @@ impl ZaloZns {
                 answer.message
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_provider_that_never_answers_is_given_up_on_within_the_call_budget() {
+        let started = tokio::time::Instant::now();
+        let outcome = with_retries(|| async {
+            std::future::pending::<()>().await;
+            Ok("never".to_owned())
+        })
+        .await;
+        assert!(matches!(outcome, Err(SendError::Transient(ref t)) if t.contains("no answer")));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(PROVIDER_CALL_SECONDS.unsigned_abs())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_transient_failures_are_not_retried_past_the_call_budget() {
+        let started = tokio::time::Instant::now();
+        let mut calls = 0;
+        let outcome = with_retries(|| {
+            calls += 1;
+            async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Err::<String, _>(SendError::Transient("HTTP 503".into()))
+            }
+        })
+        .await;
+        assert!(
+            matches!(outcome, Err(SendError::Transient(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(PROVIDER_CALL_SECONDS.unsigned_abs()),
+            "the third attempt is cut off at the budget"
+        );
+        assert_eq!(calls, 3);
     }
 }

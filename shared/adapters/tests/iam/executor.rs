@@ -211,7 +211,7 @@ pub async fn exercise(audited: &mut Audited) {
     // Every job twice: the second delivery finds the first one's run.
     for _ in 0..2 {
         for chunk in jobs.chunks(10) {
-            action_executor::handle(&deps, &batch(chunk)).await;
+            action_executor::handle(&deps, &batch(chunk), None).await;
         }
     }
 }

@@ -51,6 +51,8 @@ pub enum ExecuteError {
     Provider(String),
     #[error("another delivery is working on this job")]
     Busy,
+    #[error("the batch ran out of time before this job started")]
+    OutOfTime,
 }
 
 /// What an executor keeps between jobs in one sandbox, so that a warm executor reads only the
@@ -172,6 +174,7 @@ impl Context {
     }
 }
 
+mod batch;
 mod care_cards;
 mod credentials;
 mod effects;
@@ -180,6 +183,7 @@ mod sends;
 mod switch;
 mod task_sync;
 
+pub use sends::PROVIDER_CALL_SECONDS;
 pub use switch::SWITCH_SECONDS;
 
 /// `prefix-<FNV-1a of the bytes>`: the ids below, stable across deliveries.

@@ -292,7 +292,7 @@ impl Executor<'_> {
     }
 
     /// Whether the batch's budget leaves too little for another provider call.
-    fn out_of_time(&self) -> bool {
+    pub(in crate::run::execute) fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|deadline| {
             self.clock.now() + Duration::seconds(PROVIDER_CALL_SECONDS) > deadline
         })
