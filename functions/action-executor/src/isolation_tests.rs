@@ -133,6 +133,7 @@ async fn tenant(stores: &MemoryStores, name: &str, customers: usize) -> Vec<Acti
         };
         stores.records.create(&tenant, &record).await.unwrap();
         jobs.push(ActionJob {
+            depth: 0,
             tenant: tenant.clone(),
             workflow: workflow.clone(),
             version: 1,

@@ -109,6 +109,7 @@ async fn world() -> World {
 impl World {
     fn job(&self, record: &str) -> ActionJob {
         ActionJob {
+            depth: 0,
             tenant: self.tenant.clone(),
             workflow: self.workflow.clone(),
             version: 1,

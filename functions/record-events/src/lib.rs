@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crm_adapters::dynamo::record_change;
 use crm_model::ports::{
-    Clock, JobPublisher, ScheduleStore, SettingsStore, SystemClock, WorkflowCatalog,
+    Clock, JobPublisher, RunLedger, ScheduleStore, SettingsStore, SystemClock, WorkflowCatalog,
 };
 use crm_model::schedule::record_events::{BatchCache, RecordEvents};
 
@@ -24,6 +24,8 @@ pub struct Deps {
     pub settings: Arc<dyn SettingsStore>,
     pub schedule: Arc<dyn ScheduleStore>,
     pub publisher: Arc<dyn JobPublisher>,
+    /// Where a work workflow stopped at the end of a chain of automation writes says so.
+    pub runs: Arc<dyn RunLedger>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -48,6 +50,7 @@ impl Deps {
             workflows: Arc::new(stores.workflows),
             settings: Arc::new(stores.settings),
             schedule: Arc::new(stores.schedule),
+            runs: Arc::new(stores.runs),
             publisher: Arc::new(publisher),
             clock: Arc::new(SystemClock),
         }
@@ -60,6 +63,7 @@ impl Deps {
             settings: self.settings.as_ref(),
             schedule: self.schedule.as_ref(),
             publisher: self.publisher.as_ref(),
+            runs: self.runs.as_ref(),
             clock: self.clock.as_ref(),
         }
     }
@@ -71,7 +75,7 @@ pub async fn handle(deps: &Deps, event: &Event) -> DynamoDbEventResponse {
     let mut cache = BatchCache::default();
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        let Some((tenant, change)) =
+        let Some((tenant, change, origin)) =
             record_change(&record.change.old_image, &record.change.new_image)
         else {
             continue;
@@ -79,7 +83,13 @@ pub async fn handle(deps: &Deps, event: &Event) -> DynamoDbEventResponse {
         let current = change.current();
         let span = tracing::info_span!("record_change", tenant = %tenant, record = %current.id, module = %current.module);
         let handled = events
-            .handle(&tenant, &record.event_id, &change, &mut cache)
+            .handle(
+                &tenant,
+                &record.event_id,
+                &change,
+                origin.as_ref(),
+                &mut cache,
+            )
             .instrument(span.clone())
             .await;
         let _entered = span.enter();

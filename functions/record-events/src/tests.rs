@@ -60,6 +60,7 @@ async fn world() -> World {
         settings: Arc::new(stores.settings.clone()),
         schedule: Arc::new(stores.schedule.clone()),
         publisher: Arc::new(RecordingPublisher::new()),
+        runs: Arc::new(stores.runs.clone()),
         clock: Arc::new(FixedClock(at("2027-03-01T00:00:00Z"))),
     };
     World {

@@ -261,6 +261,7 @@ async fn main() {
         let mut succeeded = 0;
         for i in 0..jobs {
             let job = ActionJob {
+                depth: 0,
                 tenant: tenant.clone(),
                 workflow: workflow.clone(),
                 version: 1,

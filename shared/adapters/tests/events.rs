@@ -17,8 +17,9 @@ fn the_stream_sample_is_a_customer_edit_of_the_demo_tenant() {
     let event: Event = serde_json::from_str(&sample("record-events.json")).unwrap();
     assert_eq!(event.records.len(), 1);
     let record = &event.records[0];
-    let (tenant, change) =
+    let (tenant, change, origin) =
         record_change(&record.change.old_image, &record.change.new_image).unwrap();
+    assert_eq!(origin, None, "a person's edit");
     assert_eq!(tenant.as_str(), "demo-tenant");
     let Change::Modified { old, new } = change else {
         panic!("a modification")

@@ -8,6 +8,7 @@
 
 mod support;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::secrets::SecretsManagerVault;
@@ -190,6 +191,7 @@ impl World {
 
     fn job(&self, workflow: &WorkflowId, record: &RecordId, action: &str) -> ActionJob {
         ActionJob {
+            depth: 0,
             tenant: self.tenant.clone(),
             workflow: workflow.clone(),
             version: 1,
@@ -277,6 +279,29 @@ async fn every_action_happens_once_when_each_job_is_delivered_twice_at_once() {
             "{action}: {outcome:?}"
         );
     }
+
+    // The field update's item names the workflow that wrote it, for the stream's loop guard.
+    let item = support::clients()
+        .await
+        .dynamodb
+        .get_item()
+        .table_name(support::tables().records)
+        .key("pk", AttributeValue::S(format!("T#{}#R#c1", w.tenant)))
+        .key("sk", AttributeValue::S("RECORD".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let (_, _, origin) =
+        crm_adapters::dynamo::record_change(&Default::default(), &item.into()).unwrap();
+    assert_eq!(
+        origin,
+        Some(crm_model::record::origin::AutomationWrite {
+            workflow: workflow.clone(),
+            depth: 1
+        })
+    );
 
     let state = emulator_state();
     let sms: Vec<&Value> = state["sns"]["SMS"]
@@ -422,6 +447,7 @@ async fn round_robin_hand_overs_stay_fair_under_concurrency_and_move_open_tasks(
     let jobs: Vec<ActionJob> = customers
         .iter()
         .map(|c| ActionJob {
+            depth: 0,
             cause: "Eevt".into(),
             ..w.job(&workflow, c, "give")
         })

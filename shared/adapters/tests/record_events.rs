@@ -105,7 +105,13 @@ impl World {
             ..self.deps.record_events()
         };
         events
-            .handle(&self.tenant, event_id, &change, &mut BatchCache::default())
+            .handle(
+                &self.tenant,
+                event_id,
+                &change,
+                None,
+                &mut BatchCache::default(),
+            )
             .await
             .unwrap()
     }

@@ -758,6 +758,7 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_while_it_waits() {
         StatusCode::CREATED
     );
     let job = crm_model::schedule::ActionJob {
+        depth: 0,
         tenant: tenant.id.clone(),
         workflow: crm_model::ids::WorkflowId::new("wf-runs").unwrap(),
         version: 1,

@@ -146,6 +146,7 @@ async fn related_lists_and_the_sales_history_show_the_customers_records_newest_f
 
 fn automation(crm: &Crm, record: &str, action: &str, at_: &str) -> RunRecord {
     let job = ActionJob {
+        depth: 0,
         tenant: crm.w.tenant.clone(),
         workflow: WorkflowId::new("wf-care").unwrap(),
         version: 1,

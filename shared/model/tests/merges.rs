@@ -139,6 +139,7 @@ async fn two_trangs(crm: &Crm) {
     )
     .await;
     let job = ActionJob {
+        depth: 0,
         tenant: crm.w.tenant.clone(),
         workflow: crm_model::ids::WorkflowId::new("wf-welcome").unwrap(),
         version: 1,

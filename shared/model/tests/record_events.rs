@@ -163,7 +163,7 @@ async fn the_active_workflows_are_read_once_per_batch() {
     for id in ["c1", "c2", "c3"] {
         let born = customer(id, json!({"Name": id, "Birthday": "1990-05-17"}));
         let handled = events
-            .handle(&w.tenant, id, &Change::Inserted(born), &mut batch)
+            .handle(&w.tenant, id, &Change::Inserted(born), None, &mut batch)
             .await
             .unwrap();
         assert_eq!(handled.entries_armed, 1);
@@ -174,12 +174,18 @@ async fn the_active_workflows_are_read_once_per_batch() {
     let born = customer("c4", json!({"Name": "Dũng", "Birthday": "1990-05-17"}));
     let change = Change::Inserted(born);
     events
-        .handle(&w.tenant, "c4", &change, &mut batch)
+        .handle(&w.tenant, "c4", &change, None, &mut batch)
         .await
         .unwrap();
     assert!(w.entry(&late, "c4").await.is_none());
     let next_batch = events
-        .handle(&w.tenant, "c4-again", &change, &mut BatchCache::default())
+        .handle(
+            &w.tenant,
+            "c4-again",
+            &change,
+            None,
+            &mut BatchCache::default(),
+        )
         .await
         .unwrap();
     assert_eq!(next_batch.entries_armed, 1, "wf-care's entry is unchanged");

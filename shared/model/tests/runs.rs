@@ -21,6 +21,7 @@ const NOW: &str = "2027-05-17T03:00:00Z";
 /// A run of `wf-runs` for `record`, in `status`, last touched at `updated`.
 fn run(w: &World, record: &str, action: &str, status: RunStatus, updated: &str) -> RunRecord {
     let job = ActionJob {
+        depth: 0,
         tenant: w.tenant.clone(),
         workflow: WorkflowId::new("wf-runs").unwrap(),
         version: 1,

@@ -27,6 +27,10 @@ pub struct RecordItem {
     pub gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi2sk: Option<String>,
+    /// The automation that wrote this item (absent when a person did): what the stream hands to
+    /// the work workflows' loop guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<crm_model::record::origin::AutomationWrite>,
 }
 
 impl RecordItem {
@@ -49,6 +53,7 @@ impl RecordItem {
             gsi1sk: format!("{updated}#{}", record.id),
             gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
             gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
+            automation: None,
         }
     }
 

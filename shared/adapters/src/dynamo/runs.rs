@@ -97,19 +97,21 @@ impl DynamoRunLedger {
         )
     }
 
-    fn effect_put(&self, tenant: &TenantId, effect: &Effect) -> Result<Put, StoreError> {
+    /// One effect's write; records carry the run's origin, for the stream's loop guard.
+    fn effect_put(&self, run: &RunRecord, effect: &Effect) -> Result<Put, StoreError> {
+        let tenant = &run.tenant;
+        let written = |record, revision| {
+            let mut item = RecordItem::new(tenant, record, revision);
+            item.automation = Some(run.write_origin());
+            serde_dynamo::to_item(item).map_err(corrupt)
+        };
         let put = Put::builder().table_name(&self.records);
         let put = match effect {
             Effect::Create(record) => put
-                .set_item(Some(
-                    serde_dynamo::to_item(RecordItem::new(tenant, record, 1)).map_err(corrupt)?,
-                ))
+                .set_item(Some(written(record, 1)?))
                 .condition_expression("attribute_not_exists(pk)"),
             Effect::Replace { record, expected } => put
-                .set_item(Some(
-                    serde_dynamo::to_item(RecordItem::new(tenant, record, expected + 1))
-                        .map_err(corrupt)?,
-                ))
+                .set_item(Some(written(record, expected + 1)?))
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", super::n(*expected)),
             Effect::Advance { counter, expected } => {
@@ -282,7 +284,7 @@ impl RunLedger for DynamoRunLedger {
         for effect in effects {
             request = request.transact_items(
                 TransactWriteItem::builder()
-                    .put(self.effect_put(&run.tenant, effect)?)
+                    .put(self.effect_put(run, effect)?)
                     .build(),
             );
         }

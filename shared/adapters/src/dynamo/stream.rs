@@ -1,6 +1,7 @@
 //! Reading the records table's stream: the old and new images of an item, as a record change.
 
 use crm_model::ids::TenantId;
+use crm_model::record::origin::AutomationWrite;
 use crm_model::schedule::record_events::Change;
 
 use super::record_item::{RECORD_SK, RecordItem};
@@ -15,14 +16,16 @@ fn image(item: &serde_dynamo::Item) -> Option<RecordItem> {
 }
 
 /// The tenant and change a stream record's images describe, when they are a CRM record's (users,
-/// notifications and other items of the table are not).
+/// notifications and other items of the table are not), with the automation that made the
+/// change (none for a person's write or a removal).
 pub fn record_change(
     old: &serde_dynamo::Item,
     new: &serde_dynamo::Item,
-) -> Option<(TenantId, Change)> {
+) -> Option<(TenantId, Change, Option<AutomationWrite>)> {
     let new = image(new);
     let old = image(old);
     let tenant = new.as_ref().or(old.as_ref())?.tenant.clone();
+    let origin = new.as_ref().and_then(|n| n.automation.clone());
     let change = match (old, new) {
         (None, Some(new)) => Change::Inserted(new.into_stored().value),
         (Some(old), Some(new)) => Change::Modified {
@@ -32,5 +35,5 @@ pub fn record_change(
         (Some(old), None) => Change::Removed(old.into_stored().value),
         (None, None) => return None,
     };
-    Some((tenant, change))
+    Some((tenant, change, origin))
 }

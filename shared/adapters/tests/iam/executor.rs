@@ -124,6 +124,7 @@ fn order_workflow() -> Value {
 
 fn job(seed: &Seed, workflow: &WorkflowId, record: &RecordId, action: &str) -> ActionJob {
     ActionJob {
+        depth: 0,
         tenant: seed.tenant.clone(),
         workflow: workflow.clone(),
         version: 1,

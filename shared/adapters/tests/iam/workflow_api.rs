@@ -172,6 +172,7 @@ async fn workflow_life(api: &Caller) {
 
 async fn runs_and_retry(api: &Caller, seed: &Seed) {
     let job = ActionJob {
+        depth: 0,
         tenant: seed.tenant.clone(),
         workflow: crm_model::ids::WorkflowId::new("wf-welcome").unwrap(),
         version: 1,

@@ -2,6 +2,7 @@
 
 pub mod identity;
 pub mod loyalty;
+pub mod origin;
 pub mod service;
 pub mod store;
 pub mod stored;

@@ -93,6 +93,14 @@ pub struct RunRecord {
     /// the ledger of exactly once per recipient (absent for effects, and in runs stored before).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<RecipientRun>,
+    /// The job's depth in a chain of automation writes (0 when a person or the schedule set it
+    /// off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// One recipient of an external send: an E.164 number, a Zalo phone, or an email's addresses.
@@ -187,6 +195,15 @@ impl RunRecord {
             error: None,
             skipped: Vec::new(),
             recipients: Vec::new(),
+            depth: job.depth,
+        }
+    }
+
+    /// The origin of the record writes this run commits: its workflow, one deeper than its job.
+    pub fn write_origin(&self) -> crate::record::origin::AutomationWrite {
+        crate::record::origin::AutomationWrite {
+            workflow: self.workflow.clone(),
+            depth: self.depth.saturating_add(1),
         }
     }
 
@@ -219,6 +236,7 @@ impl RunRecord {
             due_at,
             // A retry reads the record as it is now.
             snapshot: None,
+            depth: self.depth,
         }
     }
 }

@@ -102,6 +102,14 @@ pub struct ActionJob {
     /// the record (effects inside DynamoDB still read it, to write against its revision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How many automation writes led to this job (0: a person's change or the schedule); its
+    /// own writes are one deeper ([`crate::record::origin`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl ActionJob {
@@ -239,6 +247,7 @@ mod tests {
     #[test]
     fn idempotency_keys_name_every_part() {
         let job = ActionJob {
+            depth: 0,
             tenant: TenantId::new("t").unwrap(),
             workflow: WorkflowId::new("w").unwrap(),
             version: 3,

@@ -11,7 +11,10 @@ use crate::clock::Clock;
 use crate::condition::EvalContext;
 use crate::ids::TenantId;
 use crate::record::Record;
+use crate::record::origin::{AutomationWrite, MAX_CHAIN_DEPTH};
 use crate::record::stored::StoredRecord;
+use crate::run::ledger::RunLedger;
+use crate::run::{RunRecord, RunStatus};
 use crate::schedule::ports::{JobPublisher, Outbox, PublishError, ScheduleStore};
 use crate::schedule::{ActionJob, fire_zone};
 use crate::schema::Module;
@@ -58,6 +61,11 @@ pub struct Handled {
     pub work_workflows_fired: u32,
     pub redeliveries_ignored: u32,
     pub jobs_published: u32,
+    /// Work workflows that did not run on a change their own actions made.
+    pub own_writes_ignored: u32,
+    /// Work workflows stopped because the change came at the end of a chain of automation
+    /// writes ([`MAX_CHAIN_DEPTH`]); each has a failed run saying so.
+    pub chains_stopped: u32,
 }
 
 /// The active workflows of a module, read once per batch.
@@ -72,6 +80,8 @@ pub struct RecordEvents<'a> {
     pub settings: &'a dyn SettingsStore,
     pub schedule: &'a dyn ScheduleStore,
     pub publisher: &'a dyn JobPublisher,
+    /// Where a workflow stopped at the end of a chain of automation writes says so.
+    pub runs: &'a dyn RunLedger,
     pub clock: &'a dyn Clock,
 }
 
@@ -131,12 +141,14 @@ impl RecordEvents<'_> {
         Ok(settings)
     }
 
-    /// Handles one change; `event_id` is the stream record's id.
+    /// Handles one change; `event_id` is the stream record's id, `origin` the automation that
+    /// made the change (none for a person's).
     pub async fn handle(
         &self,
         tenant: &TenantId,
         event_id: &str,
         change: &Change,
+        origin: Option<&AutomationWrite>,
         cache: &mut BatchCache,
     ) -> Result<Handled, RecordEventError> {
         let settings = self.tenant(tenant, cache).await?;
@@ -183,6 +195,11 @@ impl RecordEvents<'_> {
                     let Trigger::RecordEvent(trigger) = &workflow.definition.trigger else {
                         continue;
                     };
+                    if origin.is_some_and(|o| o.workflow == workflow.id) {
+                        // A workflow never runs on its own write.
+                        handled.own_writes_ignored += 1;
+                        continue;
+                    }
                     let record_change = match previous.as_ref() {
                         Some(old) => RecordChange::Updated { old, new: record },
                         None => RecordChange::Created(record),
@@ -211,11 +228,13 @@ impl RecordEvents<'_> {
                     {
                         continue;
                     }
+                    let depth = origin.map_or(0, |o| o.depth);
                     let jobs: Vec<ActionJob> = workflow
                         .definition
                         .actions
                         .iter()
                         .map(|action| ActionJob {
+                            depth,
                             tenant: tenant.clone(),
                             workflow: workflow.id.clone(),
                             version: workflow.version,
@@ -228,6 +247,11 @@ impl RecordEvents<'_> {
                                 .then(|| change.current().fields.clone()),
                         })
                         .collect();
+                    if let Some(origin) = origin.filter(|o| !o.chain_may_go_on()) {
+                        self.stop_chain(workflow, &jobs, origin).await?;
+                        handled.chains_stopped += 1;
+                        continue;
+                    }
                     let outbox = Outbox {
                         tenant: tenant.clone(),
                         workflow: workflow.id.clone(),
@@ -250,5 +274,35 @@ impl RecordEvents<'_> {
             }
         }
         Ok(handled)
+    }
+
+    /// Records, for each job the chain would have set off, a failed run saying why it stopped.
+    async fn stop_chain(
+        &self,
+        workflow: &Workflow,
+        jobs: &[ActionJob],
+        origin: &AutomationWrite,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let reason = format!(
+            "not run: the change was made by workflow '{}' at the end of a chain of {MAX_CHAIN_DEPTH} \
+             automation writes in a row, where chains stop so that workflows cannot set each other \
+             off forever",
+            origin.workflow
+        );
+        tracing::warn!(stopped = %workflow.id, by = %origin.workflow, depth = origin.depth, "chain of automation writes stopped");
+        for job in jobs {
+            let kind = workflow
+                .definition
+                .actions
+                .iter()
+                .find(|a| a.id() == &job.action)
+                .map_or("unknown", |a| a.kind_name());
+            let mut run = RunRecord::start(job, kind, now);
+            run.status = RunStatus::Failed;
+            run.error = Some(reason.clone());
+            self.runs.record(&run).await?;
+        }
+        Ok(())
     }
 }

@@ -378,6 +378,7 @@ fn jobs_for(
         .actions
         .iter()
         .map(|action| ActionJob {
+            depth: 0,
             tenant: entry.tenant.clone(),
             workflow: entry.workflow.clone(),
             version: entry.version,

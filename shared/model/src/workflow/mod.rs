@@ -121,10 +121,61 @@ impl WorkflowDefinition {
             checker.action(action, &format!("/actions/{i}"));
         }
         problems.extend(checker.problems);
+        if let Some(written) = self.fields_that_retrigger_it() {
+            problems.push(
+                "/trigger/watched_fields",
+                format!(
+                    "this workflow runs on every edit and its actions write {} of the record it \
+                     runs on, so its own change would set it off again: watch only fields its \
+                     actions do not write, or run it only the first time a record matches",
+                    written.join(", ")
+                ),
+            );
+        }
         match condition {
             Some(condition) if problems.is_empty() => Ok(condition),
             _ => Err(problems),
         }
+    }
+
+    /// The fields of the record itself a work workflow running on every edit writes and listens
+    /// to: its own change would set it off again (the stream's guard stops it at run time; a
+    /// definition like this is refused when saved). `None` when it cannot set itself off.
+    pub fn fields_that_retrigger_it(&self) -> Option<Vec<String>> {
+        use crate::trigger::{RecordEvent, WatchMode};
+        let Trigger::RecordEvent(trigger) = &self.trigger else {
+            return None;
+        };
+        if trigger.on == RecordEvent::Created || !trigger.repeat_on_every_edit {
+            return None;
+        }
+        let mut written: Vec<String> = Vec::new();
+        for action in &self.actions {
+            match action {
+                crate::action::Action::UpdateFields(a) if a.via.is_none() => {
+                    written.extend(a.values.iter().map(|v| v.field.clone()));
+                }
+                crate::action::Action::Handover(_) => written.push("Owner".into()),
+                _ => {}
+            }
+        }
+        if written.is_empty() {
+            return None;
+        }
+        // Every write of the executor also stamps the record's UpdatedAt.
+        written.push("UpdatedAt".into());
+        written.sort();
+        written.dedup();
+        let watched = &trigger.watched_fields;
+        let listens = match trigger.watch {
+            _ if watched.is_empty() => true,
+            WatchMode::Any => watched.iter().any(|f| written.contains(f)),
+            WatchMode::All => watched.iter().all(|f| written.contains(f)),
+        };
+        listens.then(|| {
+            written.retain(|f| f != "UpdatedAt" || watched.contains(f));
+            written
+        })
     }
 
     /// The compiled condition of a definition already validated when it was stored.

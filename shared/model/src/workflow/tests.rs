@@ -254,3 +254,50 @@ fn module_and_kind_are_fixed_for_a_workflow() {
         TransitionError::ModuleChanged
     );
 }
+
+fn ranking(trigger: serde_json::Value) -> WorkflowDefinition {
+    serde_json::from_value(json!({
+        "module": "Customer", "name": "Xếp hạng",
+        "trigger": trigger,
+        "actions": [{"kind": "update_fields", "id": "rank", "name": "Hạng", "values": [
+            {"field": "Rank", "value": {"type": "literal", "value": "Gold"}}]}]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_work_workflow_that_would_set_itself_off_with_its_own_write_is_refused_naming_the_watched_fields()
+ {
+    for trigger in [
+        json!({"type": "record_event", "on": "updated", "repeat_on_every_edit": true}),
+        json!({"type": "record_event", "on": "created_or_updated", "repeat_on_every_edit": true}),
+        json!({"type": "record_event", "on": "updated", "watched_fields": ["Rank"], "repeat_on_every_edit": true}),
+        json!({"type": "record_event", "on": "updated", "watched_fields": ["Rank", "Phone"], "repeat_on_every_edit": true}),
+    ] {
+        let problems = ranking(trigger.clone())
+            .validate(&Schema::builtin(), &catalog())
+            .unwrap_err();
+        let text = serde_json::to_value(&problems).unwrap();
+        assert_eq!(
+            text[0]["path"], "/trigger/watched_fields",
+            "{trigger}: {text}"
+        );
+        assert!(
+            text[0]["message"].as_str().unwrap().contains("Rank"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_work_workflow_watching_fields_its_actions_do_not_write_or_running_once_is_accepted() {
+    for trigger in [
+        json!({"type": "record_event", "on": "updated", "watched_fields": ["Phone"], "repeat_on_every_edit": true}),
+        json!({"type": "record_event", "on": "updated", "watched_fields": ["Rank", "Phone"], "watch": "all", "repeat_on_every_edit": true}),
+        json!({"type": "record_event", "on": "updated"}),
+        json!({"type": "record_event", "on": "created"}),
+    ] {
+        let result = ranking(trigger.clone()).validate(&Schema::builtin(), &catalog());
+        assert!(result.is_ok(), "{trigger}: {result:?}");
+    }
+}

@@ -369,3 +369,40 @@ async fn care_cards_are_added_per_product_or_category_for_the_orders_salesperson
     );
     assert!(w.inbox("u-owner").await.is_empty(), "not asked to notify");
 }
+
+#[tokio::test]
+async fn a_field_update_is_marked_as_the_workflows_write_one_deeper_than_its_job_and_a_persons_edit_clears_it()
+ {
+    use crm_model::record::origin::AutomationWrite;
+    let w = World::new().await;
+    let customer = w
+        .customer("c1", json!({"Name": "Lan", "Owner": "u-owner"}))
+        .await;
+    let workflow = w.workflow("wf-mark", birthday_workflow()).await;
+    let job = ActionJob {
+        depth: 1,
+        ..w.job(&workflow, &customer, "mark")
+    };
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    assert_eq!(
+        w.stores.records.origin(&w.tenant, &customer),
+        Some(AutomationWrite {
+            workflow: workflow.clone(),
+            depth: 2
+        })
+    );
+    let written = w.stored(&customer).await;
+    w.stores
+        .records
+        .replace(&w.tenant, &written.value, written.revision)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.stores.records.origin(&w.tenant, &customer),
+        None,
+        "a person's write"
+    );
+}

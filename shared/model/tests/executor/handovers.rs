@@ -36,6 +36,7 @@ async fn round_robin_hand_overs_stay_fair_under_concurrency_and_move_open_tasks(
     let jobs: Vec<ActionJob> = customers
         .iter()
         .map(|c| ActionJob {
+            depth: 0,
             cause: "Eevt".into(),
             ..w.job(&workflow, c, "give")
         })

@@ -231,6 +231,7 @@ impl World {
 
     pub fn job(&self, workflow: &WorkflowId, record: &RecordId, action: &str) -> ActionJob {
         ActionJob {
+            depth: 0,
             tenant: self.tenant.clone(),
             workflow: workflow.clone(),
             version: 1,

@@ -3,6 +3,7 @@
 
 use crm_model::ids::{RecordId, WorkflowId};
 use crm_model::ports::{FixedClock, ScheduleEntries, ScheduleEntry, StoredRecord};
+use crm_model::record::origin::AutomationWrite;
 use crm_model::schedule::record_events::{
     BatchCache, Change, Handled, RecordEventError, RecordEvents,
 };
@@ -35,6 +36,7 @@ impl Stream {
             settings: &self.stores.settings,
             schedule: &self.stores.schedule,
             publisher: &self.publisher,
+            runs: &self.stores.runs,
             clock,
         }
     }
@@ -63,9 +65,26 @@ impl Stream {
         change: &Change,
         now: &str,
     ) -> Result<Handled, RecordEventError> {
+        self.try_handle_written_by(event, change, None, now).await
+    }
+
+    /// Handles one stream record of a change `origin` made (none: a person's).
+    pub async fn try_handle_written_by(
+        &self,
+        event: &str,
+        change: &Change,
+        origin: Option<&AutomationWrite>,
+        now: &str,
+    ) -> Result<Handled, RecordEventError> {
         let clock = FixedClock(at(now));
         self.events(&clock)
-            .handle(&self.tenant, event, change, &mut BatchCache::default())
+            .handle(
+                &self.tenant,
+                event,
+                change,
+                origin,
+                &mut BatchCache::default(),
+            )
             .await
     }
 

@@ -28,6 +28,7 @@ pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64
         error: None,
         skipped: Vec::new(),
         recipients: Vec::new(),
+        depth: 0,
     }
 }
 

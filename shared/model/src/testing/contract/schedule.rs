@@ -55,6 +55,7 @@ pub(super) fn entry(
 
 pub(super) fn outbox(e: &ScheduleEntry, cause: &str, retry_minutes: i64) -> Outbox {
     let job = |action: &str| ActionJob {
+        depth: 0,
         tenant: e.tenant.clone(),
         workflow: e.workflow.clone(),
         version: e.version,

@@ -137,6 +137,7 @@ mod tests {
     fn jobs(n: usize) -> Vec<ActionJob> {
         (0..n)
             .map(|i| ActionJob {
+                depth: 0,
                 tenant: TenantId::new("t1").unwrap(),
                 workflow: WorkflowId::new("w1").unwrap(),
                 version: 1,

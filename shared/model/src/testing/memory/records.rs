@@ -22,6 +22,22 @@ use crate::schema::Module;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use async_trait::async_trait;
 
+impl MemoryRecordStore {
+    /// The automation that made the record's last write, as the stream's image shows it (none
+    /// for a person's write).
+    pub fn origin(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+    ) -> Option<crate::record::origin::AutomationWrite> {
+        self.world.peek(|s| {
+            s.records
+                .tenant(tenant)
+                .and_then(|t| t.origins.get(id).cloned())
+        })
+    }
+}
+
 impl RecordTables {
     pub(super) fn tenant(&self, tenant: &TenantId) -> Option<&TenantRecords> {
         self.tenants.get(tenant)
@@ -169,6 +185,8 @@ impl MemoryRecordStore {
                 revision: expected.map_or(1, |r| r + 1),
             };
             t.records.insert(record.id.clone(), stored.clone());
+            // A person's write replaces the whole item: no automation made it.
+            t.origins.remove(&record.id);
             Ok(stored)
         })
     }
@@ -245,6 +263,7 @@ impl RecordStore for MemoryRecordStore {
                 t.delete_identity(&key, id);
             }
             t.records.remove(id);
+            t.origins.remove(id);
             Ok(())
         })
     }

@@ -16,6 +16,9 @@
 //!   of it or nothing. Like DynamoDB, a transaction that touches one item twice or holds more than
 //!   100 items is refused (`Unavailable`, a validation error in the adapter).
 //!
+//! Records a commit writes carry the run's origin ([`RunRecord::write_origin`]), as the adapter's
+//! items carry their `automation` attribute.
+//!
 //! Runs never expire here (the table's TTL of 400 days).
 
 use super::paging::Query;
@@ -311,6 +314,16 @@ impl RunLedger for MemoryRunLedger {
             put_run(state, run);
             for effect in effects {
                 apply(state, &run.tenant, effect);
+            }
+            // Every record the commit writes carries the run's workflow and depth.
+            for effect in effects {
+                if let Effect::Create(record) | Effect::Replace { record, .. } = effect {
+                    state
+                        .records
+                        .tenant_mut(&run.tenant)
+                        .origins
+                        .insert(record.id.clone(), run.write_origin());
+                }
             }
             // A customer written by the automation stays findable by the duplicate check.
             for effect in effects {

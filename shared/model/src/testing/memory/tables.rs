@@ -34,6 +34,9 @@ pub(super) struct TenantRecords {
     pub(super) identity: BTreeMap<String, BTreeSet<RecordId>>,
     /// Survivor → duplicate → marker (`MERGED#<duplicate>` in the survivor's partition).
     pub(super) merges: BTreeMap<RecordId, BTreeMap<RecordId, MergeMarker>>,
+    /// The automation that made each record's last write (the item's `automation` attribute);
+    /// a person's write removes it.
+    pub(super) origins: BTreeMap<RecordId, crate::record::origin::AutomationWrite>,
 }
 
 #[derive(Default)]

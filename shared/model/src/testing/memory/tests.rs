@@ -43,6 +43,7 @@ fn run(key: &str, status: RunStatus) -> RunRecord {
         error: None,
         skipped: Vec::new(),
         recipients: Vec::new(),
+        depth: 0,
     }
 }
 
