@@ -345,3 +345,52 @@ async fn listing_filters_by_any_field_sorts_by_any_field_with_empty_values_last_
     forged.page.cursor = Some("page-two".into());
     assert!(matches!(list(forged).await, Err(RecordError::Store(_))));
 }
+
+#[tokio::test]
+async fn a_text_past_its_limit_or_a_record_past_its_size_is_refused_naming_the_field_and_nothing_is_stored()
+ {
+    use crm_model::record::limits::MAX_TEXT_CHARS;
+    let crm = Crm::new().await;
+    let long = "ệ".repeat(MAX_TEXT_CHARS + 1);
+    let refused = crm
+        .records()
+        .create(
+            &crm.sales(),
+            Module::Customer,
+            rid("c-long"),
+            &fields(json!({"Name": "An", "Description": long})),
+        )
+        .await;
+    problems_at(refused, &["/fields/Description"]);
+    assert!(crm.stored("c-long").await.is_none());
+
+    // Each text within its limit, the record past 40 KiB all the same.
+    let full = "ệ".repeat(9_000);
+    let created = crm
+        .records()
+        .create(
+            &crm.sales(),
+            Module::Customer,
+            rid("c-big"),
+            &fields(json!({"Name": "An", "Description": full})),
+        )
+        .await
+        .unwrap();
+    let grown = fields(json!({"Name": "An", "Description": full, "Address": full}));
+    let refused = crm
+        .records()
+        .replace(
+            &crm.sales(),
+            Module::Customer,
+            &rid("c-big"),
+            &grown,
+            created.revision,
+        )
+        .await;
+    problems_at(refused, &["/fields"]);
+    assert_eq!(
+        crm.stored("c-big").await.unwrap().revision,
+        created.revision,
+        "unchanged"
+    );
+}

@@ -1,6 +1,7 @@
 //! Records: field values typed by the module schema.
 
 pub mod identity;
+pub mod limits;
 pub mod loyalty;
 pub mod origin;
 pub mod service;
@@ -259,8 +260,13 @@ pub fn parse_fields(
         }
         match FieldValue::parse(&def.kind, value) {
             Ok(Some(v)) => {
+                let too_big = (mode != ParseMode::Stored)
+                    .then(|| limits::value_problem(&v))
+                    .flatten();
                 if mode != ParseMode::Stored && is_blank_required(def, &v) {
                     problems.push(path, "is required");
+                } else if let Some(problem) = too_big {
+                    problems.push(path, problem);
                 } else {
                     fields.insert(name.clone(), v);
                 }

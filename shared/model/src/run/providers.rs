@@ -6,6 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::settings::secrets::{AccessToken, GatewayKeys, SigningKey, scrub};
 
+/// The largest email the executor sends, attachments included (as encoded in the message):
+/// SES v2 takes up to 40 MB, many receiving servers refuse more than 10 MB.
+pub const MAX_EMAIL_BYTES: usize = 10 * 1024 * 1024;
+
 /// Longest provider error text a run keeps: enough to act on, never a whole error page.
 pub const MAX_ERROR_TEXT: usize = 500;
 
@@ -86,6 +90,22 @@ pub struct Email {
     pub subject: String,
     pub html: String,
     pub attachments: Vec<Attachment>,
+}
+
+impl Email {
+    /// The message's size as sent: its texts, and its attachments in base64.
+    pub fn encoded_bytes(&self) -> usize {
+        let attachments: usize = self
+            .attachments
+            .iter()
+            .map(|a| a.data.len().div_ceil(3) * 4 + a.file_name.len())
+            .sum();
+        self.from.len()
+            + self.to.iter().map(String::len).sum::<usize>()
+            + self.subject.len()
+            + self.html.len()
+            + attachments
+    }
 }
 
 /// A file sent with an email.

@@ -520,3 +520,44 @@ async fn a_provider_outage_leaves_the_send_to_the_next_delivery_which_sends_once
         (RunStatus::Succeeded, 2, None)
     );
 }
+
+#[tokio::test]
+async fn an_sms_merged_past_five_segments_fails_for_good_and_sends_nothing() {
+    let w = World::new().await;
+    let name = "Nguyễn ".repeat(60);
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": name, "Phone": PHONE, "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-long", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "sms");
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Failed(reason) if reason.contains("at most 335 (five segments)")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.sms.attempts(), 0);
+    assert_eq!(
+        w.run(&job.idempotency_key()).await.status,
+        RunStatus::Failed
+    );
+}
+
+#[tokio::test]
+async fn a_field_update_merged_past_the_text_limit_fails_for_good_and_changes_nothing() {
+    let w = World::new().await;
+    let name = "ệ".repeat(crm_model::record::limits::MAX_TEXT_CHARS - 5);
+    let customer = w
+        .customer("c1", json!({"Name": name, "Owner": "u-owner"}))
+        .await;
+    let workflow = w.workflow("wf-long", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "mark");
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Failed(reason) if reason.starts_with("Description: the merged value is")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.stored(&customer).await.revision, 1, "nothing written");
+}

@@ -50,6 +50,7 @@ impl Records<'_> {
         self.check_references(actor, schema.module(module), &fields, None, "/fields")
             .await?;
         stamp(&mut fields, actor, self.clock.now(), true);
+        super::check_size(&fields)?;
         let record = StoredRecord { id, module, fields };
         let created = self.records.create(&actor.tenant, &record).await?;
         self.after_write(&actor.tenant, None, Some(&created.value))
@@ -152,6 +153,7 @@ impl Records<'_> {
                 ));
             }
         }
+        super::check_size(&fields)?;
         let next = StoredRecord {
             fields,
             ..stored.value.clone()

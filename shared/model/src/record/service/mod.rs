@@ -245,6 +245,14 @@ fn parse_input(
         .collect())
 }
 
+/// A record too big to store is refused, naming its fields.
+fn check_size(fields: &Map<String, Value>) -> Result<(), RecordError> {
+    match crate::record::limits::record_problem(fields) {
+        Some(problem) => Err(RecordError::Invalid(Problems::single("/fields", problem))),
+        None => Ok(()),
+    }
+}
+
 /// Sets the audit fields of a write.
 fn stamp(
     fields: &mut Map<String, Value>,

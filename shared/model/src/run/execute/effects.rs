@@ -8,8 +8,8 @@ use super::care_cards::care_cards;
 use super::{Context, ExecuteError, Executor, derived_id};
 use crate::action::{Action, AssignedValue, Assignee, SettingKind};
 use crate::ids::{RecordId, UserId};
-use crate::record::FieldValue;
 use crate::record::stored::StoredRecord;
+use crate::record::{FieldValue, limits};
 use crate::run::Effect;
 use crate::schedule::ActionJob;
 use crate::schema::Module;
@@ -90,14 +90,15 @@ impl Executor<'_> {
                         .map(str::to_owned),
                 };
                 let mut fields = Map::new();
-                fields.insert(
-                    "Title".into(),
-                    Value::String(c.render(&a.title, Escape::Plain)),
-                );
-                fields.insert(
-                    "Description".into(),
-                    Value::String(c.render(&a.description, Escape::Plain)),
-                );
+                for (field, template) in [("Title", &a.title), ("Description", &a.description)] {
+                    let merged = c.render(template, Escape::Plain);
+                    if let Some(problem) = limits::text_problem(&merged) {
+                        return Ok(Err(format!(
+                            "the task's {field}: the merged text {problem}"
+                        )));
+                    }
+                    fields.insert(field.into(), Value::String(merged));
+                }
                 fields.insert(
                     "DueAt".into(),
                     Value::String(c.due(a.due.days_after, a.due.time_of_day).to_rfc3339()),
@@ -165,7 +166,14 @@ impl Executor<'_> {
                             }
                         }
                         AssignedValue::Merge { text } => {
-                            Value::String(c.render(text, Escape::Plain))
+                            let merged = c.render(text, Escape::Plain);
+                            if let Some(problem) = limits::text_problem(&merged) {
+                                return Ok(Err(format!(
+                                    "{}: the merged value {problem}",
+                                    assignment.field
+                                )));
+                            }
+                            Value::String(merged)
                         }
                         AssignedValue::Today { offset_days } => {
                             let day = c.now.with_timezone(&c.tz).date_naive()
@@ -185,6 +193,9 @@ impl Executor<'_> {
                     }
                 }
                 fields.insert("UpdatedAt".into(), Value::String(c.now.to_rfc3339()));
+                if let Some(problem) = limits::record_problem(&fields) {
+                    return Ok(Err(problem));
+                }
                 let id = target.id.to_string();
                 let record = StoredRecord { fields, ..target };
                 Ok(Ok((

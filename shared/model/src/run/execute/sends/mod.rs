@@ -15,7 +15,7 @@ use chrono::Duration;
 
 use self::prepare::{Message, Prepared};
 use super::{Context, ExecuteError, Executor, JobOutcome, SEND_LEASE_SECONDS, recipient_id};
-use crate::run::providers::{SendError, lease};
+use crate::run::providers::{MAX_EMAIL_BYTES, SendError, lease};
 use crate::run::{
     RecipientRun, RecipientState, RunRecord, RunStatus, SkipReason, SkippedRecipient,
 };
@@ -88,25 +88,44 @@ impl Executor<'_> {
                 return Err(ExecuteError::Busy);
             }
         }
-        if let Message::Email {
-            email,
-            print: Some(print),
-        } = &mut prepared.message
-        {
-            match self.print(job, c, print).await? {
-                Ok(file) => email.attachments.push(file),
-                Err(reason) => {
-                    for recipient in &mut run.recipients {
-                        if recipient.state == RecipientState::Pending {
-                            recipient.state = RecipientState::Failed;
-                            recipient.error = Some(reason.clone());
-                        }
-                    }
-                    return self.settle(run, None).await;
+        if let Err(reason) = self.finish_email(job, c, &mut prepared.message).await? {
+            for recipient in &mut run.recipients {
+                if recipient.state == RecipientState::Pending {
+                    recipient.state = RecipientState::Failed;
+                    recipient.error = Some(reason.clone());
                 }
             }
+            return self.settle(run, None).await;
         }
         self.deliver_all(&prepared, run).await
+    }
+
+    /// An email's print attachment, printed once the run is claimed, and its size checked;
+    /// `Err` is why it cannot go out.
+    async fn finish_email(
+        &self,
+        job: &ActionJob,
+        c: &Context,
+        message: &mut Message,
+    ) -> Result<Result<(), String>, ExecuteError> {
+        let Message::Email { email, print } = message else {
+            return Ok(Ok(()));
+        };
+        if let Some(print) = print {
+            match self.print(job, c, print).await? {
+                Ok(file) => email.attachments.push(file),
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+        let bytes = email.encoded_bytes();
+        if bytes > MAX_EMAIL_BYTES {
+            return Ok(Err(format!(
+                "the email is {} MB with its attachment; at most {} MB",
+                bytes.div_ceil(1024 * 1024),
+                MAX_EMAIL_BYTES / (1024 * 1024)
+            )));
+        }
+        Ok(Ok(()))
     }
 
     /// Sends to every pending recipient in order, storing each outcome before the next call,

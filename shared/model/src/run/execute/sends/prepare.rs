@@ -14,7 +14,7 @@ use crate::run::providers::{Email, SendError};
 use crate::schedule::ActionJob;
 use crate::settings::secrets::{AccessToken, GatewayKeys};
 use crate::settings::{Setting, SmsGateway, ZnsProvider};
-use crate::template::Escape;
+use crate::template::{Escape, MAX_SMS_CHARS};
 
 /// A send ready to go.
 pub(in crate::run::execute) struct Prepared {
@@ -145,6 +145,13 @@ impl Executor<'_> {
                 ))));
             }
         };
+        let chars = body.chars().count();
+        if chars > MAX_SMS_CHARS {
+            // Merged values made it longer than the template allowed: five segments at most.
+            return Ok(Err(SendError::Permanent(format!(
+                "the merged SMS is {chars} characters; at most {MAX_SMS_CHARS} (five segments)"
+            ))));
+        }
         let mut numbers = Vec::new();
         for path in &a.recipient_fields {
             numbers.extend(self.field_values(job, c, path).await?);
