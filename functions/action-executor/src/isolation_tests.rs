@@ -15,7 +15,8 @@ use super::{Deps, handle};
 use crm_model::clock::Clock;
 use crm_model::ids::{ActionId, RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    FixedClock, RecordStore, SendError, SettingsStore, SmsSender, StoredRecord, UserDirectory,
+    FixedClock, RecordStore, RunLedger, SendError, SettingsStore, SmsSender, StoredRecord,
+    UserDirectory,
 };
 use crm_model::run::execute::ExecutorCache;
 use crm_model::run::{RecipientState, RunRecord, RunStatus};
@@ -163,6 +164,7 @@ fn deps(stores: &MemoryStores, sms: Arc<SlowForA>, clock: Arc<TokioClock>) -> De
         clock,
         cache: ExecutorCache::default(),
         lanes_per_tenant: 2,
+        max_receives: 5,
     }
 }
 
@@ -264,4 +266,43 @@ async fn a_slow_provider_of_one_tenant_does_not_hold_up_another_tenants_jobs_in_
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), sent.len(), "no message sent twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_failing_on_its_last_delivery_is_marked_dead_lettered_in_its_run() {
+    let stores = MemoryStores::new();
+    let jobs = tenant(&stores, "B", 2).await;
+    let clock = Arc::new(TokioClock(tokio::time::Instant::now()));
+    let sms = Arc::new(SlowForA(RecordingSms::new()));
+    sms.0
+        .fail_next(100, SendError::Transient("HTTP 503".into()));
+    let deps = deps(&stores, sms.clone(), clock);
+    let mut event = batch(&jobs);
+    event.records[0]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "5".into());
+    event.records[1]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "2".into());
+    let response = handle(&deps, &event, None).await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        2,
+        "both go back to the queue"
+    );
+    let last = run_of(&stores, &jobs[0]).unwrap();
+    assert_eq!(last.status, RunStatus::Retrying);
+    assert_eq!(last.dead_letter.as_ref().map(|d| d.deliveries), Some(5));
+    assert!(
+        last.error.as_deref().unwrap().contains("HTTP 503"),
+        "{last:?}"
+    );
+    let earlier = run_of(&stores, &jobs[1]).unwrap();
+    assert_eq!(earlier.dead_letter, None, "the queue still retries it");
+    let listed = stores
+        .runs
+        .dead_letters(&jobs[0].tenant, &crm_model::store::PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, [last]);
 }

@@ -16,7 +16,7 @@ use crm_model::ports::{
     Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SecretVault, SettingsStore,
     SmsSender, SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
 };
-use crm_model::run::execute::{Executor, ExecutorCache, JobOutcome};
+use crm_model::run::execute::{ExecuteError, Executor, ExecutorCache, JobOutcome};
 use crm_model::schedule::ActionJob;
 use crm_model::settings::outbound::OutboundPolicy;
 
@@ -39,6 +39,9 @@ pub struct Deps {
     pub cache: ExecutorCache,
     /// Jobs of one tenant carried out at once within a batch.
     pub lanes_per_tenant: usize,
+    /// Deliveries of a job before the queue moves it to the dead-letter queue (the template's
+    /// `ActionJobMaxReceives`): a job failing on that one is marked dead-lettered in its run.
+    pub max_receives: u32,
 }
 
 impl Deps {
@@ -87,6 +90,7 @@ impl Deps {
             clock: Arc::new(SystemClock),
             cache: ExecutorCache::default(),
             lanes_per_tenant: lanes_per_tenant(),
+            max_receives: max_receives(),
         }
     }
 
@@ -135,6 +139,18 @@ pub fn lanes_per_tenant() -> usize {
         .unwrap_or(DEFAULT_LANES_PER_TENANT)
 }
 
+/// Deliveries before the dead-letter queue, unless `ACTION_JOB_MAX_RECEIVES` says otherwise.
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+
+/// The template's `ActionJobMaxReceives`, from the environment.
+pub fn max_receives() -> u32 {
+    std::env::var("ACTION_JOB_MAX_RECEIVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_MAX_RECEIVES)
+}
+
 /// The instant by which the batch must be done: the invocation's deadline (milliseconds since
 /// the epoch, from the Lambda context) less [`ANSWER_MARGIN_MS`].
 pub fn budget(deadline_ms: u64) -> Option<DateTime<Utc>> {
@@ -156,12 +172,20 @@ pub async fn handle(
     let mut response = SqsBatchResponse::default();
     let mut jobs = Vec::new();
     let mut ids = Vec::new();
+    let mut receives = Vec::new();
     for message in &event.records {
         let id = message.message_id.clone().unwrap_or_default();
         match message.body.as_deref().and_then(ActionJob::from_event_json) {
             Some(job) => {
                 jobs.push(job);
                 ids.push(id);
+                receives.push(
+                    message
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .unwrap_or(1),
+                );
             }
             None => {
                 tracing::error!(message = %id, "message is not an action job; left to the dead-letter queue");
@@ -170,7 +194,7 @@ pub async fn handle(
         }
     }
     let outcomes = executor.execute_batch(&jobs, deps.lanes_per_tenant).await;
-    for ((job, id), outcome) in jobs.iter().zip(ids).zip(outcomes) {
+    for (((job, id), outcome), received) in jobs.iter().zip(ids).zip(outcomes).zip(receives) {
         let span = tracing::info_span!("action_job", tenant = %job.tenant, workflow = %job.workflow, record = %job.record, action = %job.action);
         let _entered = span.enter();
         match outcome {
@@ -180,7 +204,18 @@ pub async fn handle(
             Ok(JobOutcome::Unknown) => tracing::warn!("send outcome unknown; left for review"),
             Ok(JobOutcome::Cancelled(reason)) => tracing::info!(%reason, "job cancelled"),
             Err(error) => {
-                tracing::warn!(error = %error, "action will be retried");
+                let last = received >= deps.max_receives;
+                if last && !matches!(error, ExecuteError::Busy) {
+                    // The queue gives up on it now: its run says so, for an administrator.
+                    if let Err(marking) = executor
+                        .dead_letter(job, &error.to_string(), received)
+                        .await
+                    {
+                        tracing::error!(error = %marking, "could not mark the run dead-lettered; the dead-letter queue still holds the job");
+                    }
+                } else {
+                    tracing::warn!(error = %error, "action will be retried");
+                }
                 response.batch_item_failures.push(failure(id));
             }
         }

@@ -97,6 +97,7 @@ async fn world() -> World {
         clock: Arc::new(FixedClock(at(NOW))),
         cache: ExecutorCache::default(),
         lanes_per_tenant: 2,
+        max_receives: 5,
     };
     World {
         stores,

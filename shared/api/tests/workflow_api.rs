@@ -869,3 +869,112 @@ async fn a_failed_run_shows_in_the_history_and_can_be_retried_while_it_waits() {
     assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
     assert_eq!(again.body["status"], "retrying");
 }
+
+#[tokio::test]
+async fn an_administrator_lists_the_runs_the_queue_gave_up_on_and_a_retry_takes_one_off_the_list() {
+    use crm_model::ports::RunLedger;
+    use crm_model::run::{DeadLetter, RunRecord, RunStatus};
+    let app = workflow_api().await;
+    let tenant = Tenant::new(&app).await;
+    let stranger = Tenant::new(&app).await;
+    birthday_settings(&app, &tenant).await;
+    birthday_workflow(&app, &tenant, "wf-dead").await;
+    let now = chrono::Utc::now();
+    for (record, dead) in [("c1", true), ("c2", false), ("c3", true)] {
+        let job = crm_model::schedule::ActionJob {
+            depth: 0,
+            tenant: tenant.id.clone(),
+            workflow: crm_model::ids::WorkflowId::new("wf-dead").unwrap(),
+            version: 1,
+            record: crm_model::ids::RecordId::new(record).unwrap(),
+            cause: "Y2027".into(),
+            action: crm_model::ids::ActionId::new("greeting-sms").unwrap(),
+            due_at: now,
+            snapshot: None,
+        };
+        let mut run = RunRecord::start(&job, "sms", now);
+        run.status = RunStatus::Retrying;
+        run.error = Some("temporarily unavailable: HTTP 503".into());
+        run.dead_letter = dead.then(|| DeadLetter {
+            at: now + chrono::Duration::seconds(if record == "c3" { 2 } else { 1 }),
+            deliveries: 5,
+        });
+        app.stores.runs.record(&run).await.unwrap();
+    }
+    let listed = call(
+        &app.router,
+        Method::GET,
+        "/dead-letters",
+        Some(&tenant.admin()),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let records: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        records,
+        ["c3", "c1"],
+        "latest first, only the dead-lettered"
+    );
+    assert_eq!(listed.body["items"][0]["dead_letter"]["deliveries"], 5);
+    assert_eq!(
+        listed.body["items"][0]["error"],
+        "temporarily unavailable: HTTP 503"
+    );
+    for (who, claims) in [
+        ("a salesperson", tenant.salesperson()),
+        ("another tenant", stranger.admin()),
+    ] {
+        let other = call(
+            &app.router,
+            Method::GET,
+            "/dead-letters",
+            Some(&claims),
+            None,
+            &[],
+        )
+        .await;
+        match who {
+            "a salesperson" => assert_eq!(other.status, StatusCode::FORBIDDEN, "{who}"),
+            _ => assert_eq!(other.body["items"], json!([]), "{who}: {}", other.body),
+        }
+    }
+    let key = listed.body["items"][0]["key"].as_str().unwrap().to_owned();
+    let retried = call(
+        &app.router,
+        Method::POST,
+        "/workflows/wf-dead/runs/retry",
+        Some(&tenant.admin()),
+        Some(json!({"key": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    assert!(
+        retried.body.get("dead_letter").is_none(),
+        "{}",
+        retried.body
+    );
+    let after = call(
+        &app.router,
+        Method::GET,
+        "/dead-letters",
+        Some(&tenant.admin()),
+        None,
+        &[],
+    )
+    .await;
+    let left: Vec<&str> = after.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["c1"]);
+}

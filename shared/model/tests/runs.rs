@@ -190,6 +190,14 @@ impl RunLedger for FailsAgainMeanwhile<'_> {
     ) -> Result<Page<RunRecord>, StoreError> {
         self.0.record_history(tenant, record, page).await
     }
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        self.0.dead_letters(tenant, page).await
+    }
+
     async fn history(
         &self,
         tenant: &TenantId,

@@ -40,6 +40,11 @@ struct RunItem {
     gsi1sk: String,
     gsi2pk: String,
     gsi2sk: String,
+    /// Dead-lettered runs only (sparse index gsi3): `T#<tenant>#DEAD`, `<at>#<key>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
     expires_at: i64,
     status: RunStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +81,14 @@ impl DynamoRunLedger {
             gsi1sk: format!("{}#{}", stamp(run.updated_at), run.key),
             gsi2pk: format!("T#{}#REC#{}", run.tenant, run.record),
             gsi2sk: format!("{}#{}", stamp(run.updated_at), run.key),
+            gsi3pk: run
+                .dead_letter
+                .as_ref()
+                .map(|_| format!("T#{}#DEAD", run.tenant)),
+            gsi3sk: run
+                .dead_letter
+                .as_ref()
+                .map(|d| format!("{}#{}", stamp(d.at), run.key)),
             expires_at: run.updated_at.timestamp() + KEEP_DAYS * 24 * 3600,
             status: run.status,
             lease_until: run.lease_until.map(stamp),
@@ -335,6 +348,14 @@ impl RunLedger for DynamoRunLedger {
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .unwrap_or(0))
+    }
+
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        self.latest("gsi3", format!("T#{tenant}#DEAD"), page).await
     }
 
     async fn history(

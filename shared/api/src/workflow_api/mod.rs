@@ -104,6 +104,7 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/workflows/{id}/runs"),
     (Method::POST, "/workflows/{id}/runs/retry"),
     (Method::GET, "/records/{id}/runs"),
+    (Method::GET, "/dead-letters"),
     (Method::GET, "/samples"),
     (Method::GET, "/samples/{id}"),
     (Method::POST, "/samples/{id}/workflows"),
@@ -141,6 +142,7 @@ pub fn router(state: State) -> Router {
         .route("/workflows/{id}/runs", get(runs::history))
         .route("/workflows/{id}/runs/retry", post(runs::retry))
         .route("/records/{id}/runs", get(runs::record_history))
+        .route("/dead-letters", get(runs::dead_letters))
         .route("/samples", get(samples::list))
         .route("/samples/{id}", get(samples::get))
         .route("/samples/{id}/workflows", post(samples::create_workflow))

@@ -110,6 +110,30 @@ pub(super) struct RetryBody {
     key: String,
 }
 
+/// The tenant's runs the queue gave up on, latest first, each with its reason: retried one by
+/// one through `POST /workflows/{id}/runs/retry`. Administrators only.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
+pub(super) async fn dead_letters(
+    AxumState(state): AxumState<State>,
+    Admin(caller): Admin,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    check_limit(query.limit)?;
+    let page = PageRequest {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let found = state
+        .run_use_cases()
+        .dead_letters(&caller.tenant, &page)
+        .await?;
+    Ok(Json(RunsView {
+        items: found.items,
+        next_cursor: found.next,
+    })
+    .into_response())
+}
+
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
 pub(super) async fn retry(
     AxumState(state): AxumState<State>,

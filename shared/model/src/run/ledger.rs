@@ -54,6 +54,13 @@ pub trait RunLedger: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, StoreError>;
 
+    /// The tenant's dead-lettered runs ([`RunRecord::dead_letter`]), latest first.
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError>;
+
     /// A workflow's runs, latest first.
     async fn history(
         &self,

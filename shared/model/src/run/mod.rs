@@ -13,7 +13,7 @@ use crate::user::Notification;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Claimed by a delivery that holds a lease.
@@ -97,6 +97,17 @@ pub struct RunRecord {
     /// off).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub depth: u8,
+    /// Set when the queue gave up on the job (every delivery failed): nothing retries it until
+    /// an administrator does; listed by the dead-letter route, cleared by a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<DeadLetter>,
+}
+
+/// When and after how many deliveries the queue gave up on a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub at: DateTime<Utc>,
+    pub deliveries: u32,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -196,6 +207,7 @@ impl RunRecord {
             skipped: Vec::new(),
             recipients: Vec::new(),
             depth: job.depth,
+            dead_letter: None,
         }
     }
 
@@ -214,6 +226,7 @@ impl RunRecord {
         retry.status = RunStatus::Retrying;
         retry.updated_at = now;
         retry.lease_until = None;
+        retry.dead_letter = None;
         for recipient in &mut retry.recipients {
             if recipient.state != RecipientState::Sent {
                 recipient.state = RecipientState::Pending;

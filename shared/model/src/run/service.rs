@@ -85,6 +85,15 @@ impl Runs<'_> {
         Ok(self.runs.record_history(tenant, record, page).await?)
     }
 
+    /// The tenant's dead-lettered runs, latest first.
+    pub async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, RunError> {
+        Ok(self.runs.dead_letters(tenant, page).await?)
+    }
+
     /// Marks a failed or unknown run of `workflow` for another try and hands its job to the
     /// executor again; the run as now stored.
     pub async fn retry(

@@ -25,6 +25,8 @@ use crate::workflow::store::WorkflowStore;
 pub const PREVIEW_RECORD_LIMIT: usize = 5_000;
 /// Occurrences listed at most.
 pub const PREVIEW_OCCURRENCE_LIMIT: usize = 500;
+/// How long a preview may read records before it answers with what it found (truncated).
+pub const PREVIEW_SECONDS: i64 = 10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewOccurrence {
@@ -153,16 +155,21 @@ impl Previews<'_> {
                     ));
                 }
             }
+            // Memory stays bounded: only the earliest occurrences (and their records) are kept.
+            if found.len() > 2 * PREVIEW_OCCURRENCE_LIMIT {
+                earliest_first(&mut found);
+                found.truncate(PREVIEW_OCCURRENCE_LIMIT);
+            }
+            if self.clock.now() - from > Duration::seconds(PREVIEW_SECONDS) {
+                truncated = listed.next.is_some();
+                break;
+            }
             match listed.next {
                 Some(next) if !truncated => page.cursor = Some(next),
                 _ => break,
             }
         }
-        found.sort_by(|a, b| {
-            a.0.fire_at
-                .cmp(&b.0.fire_at)
-                .then_with(|| a.0.record.cmp(&b.0.record))
-        });
+        earliest_first(&mut found);
         found.truncate(PREVIEW_OCCURRENCE_LIMIT);
 
         let mut rendered = Vec::new();
@@ -272,4 +279,13 @@ impl Previews<'_> {
             text,
         })
     }
+}
+
+/// Occurrences by fire instant, then record.
+fn earliest_first(found: &mut [(PreviewOccurrence, Record)]) {
+    found.sort_by(|a, b| {
+        a.0.fire_at
+            .cmp(&b.0.fire_at)
+            .then_with(|| a.0.record.cmp(&b.0.record))
+    });
 }

@@ -464,6 +464,15 @@ impl RunLedger for YieldingLedger<'_> {
         self.0.record_history(tenant, record, page).await
     }
 
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.dead_letters(tenant, page).await
+    }
+
     async fn history(
         &self,
         tenant: &TenantId,

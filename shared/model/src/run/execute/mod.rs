@@ -177,12 +177,14 @@ impl Context {
 mod batch;
 mod care_cards;
 mod credentials;
+mod dead_letters;
 mod effects;
 mod print;
 mod sends;
 mod switch;
 mod task_sync;
 
+use sends::IN_DOUBT;
 pub use sends::PROVIDER_CALL_SECONDS;
 pub use switch::SWITCH_SECONDS;
 

@@ -244,6 +244,7 @@ macro_rules! contract_tests {
                 an_expired_run_is_taken_over_once,
                 a_retry_is_requested_only_for_retryable_runs,
                 progress_is_recorded_only_by_the_delivery_holding_the_claim,
+                dead_lettered_runs_are_listed_latest_first_until_retried,
                 a_succeeded_run_is_never_overwritten,
                 history_lists_a_workflows_runs_latest_first,
                 record_history_lists_a_records_runs_latest_first,

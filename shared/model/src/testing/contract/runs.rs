@@ -29,6 +29,7 @@ pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64
         skipped: Vec::new(),
         recipients: Vec::new(),
         depth: 0,
+        dead_letter: None,
     }
 }
 
@@ -343,4 +344,50 @@ pub async fn record_history_lists_a_records_runs_latest_first(ledger: &dyn RunLe
         stranger.is_empty(),
         "another tenant sees none: {stranger:?}"
     );
+}
+
+pub async fn dead_lettered_runs_are_listed_latest_first_until_retried(
+    ledger: &dyn RunLedger,
+    t: &Tenants,
+) {
+    use crate::run::DeadLetter;
+    let dead = |name: &str, minutes: i64| RunRecord {
+        status: RunStatus::Retrying,
+        dead_letter: Some(DeadLetter {
+            at: at(minutes),
+            deliveries: 5,
+        }),
+        ..run(&t.tenant, name, RunStatus::Retrying, minutes)
+    };
+    record(ledger, &dead("dl-1", 10)).await;
+    record(ledger, &dead("dl-2", 20)).await;
+    record(ledger, &run(&t.tenant, "dl-alive", RunStatus::Retrying, 30)).await;
+    record(
+        ledger,
+        &RunRecord {
+            tenant: t.other.clone(),
+            ..dead("dl-x", 40)
+        },
+    )
+    .await;
+    let listed = all_pages("dead letters", 1, move |page| async move {
+        ledger.dead_letters(&t.tenant, &page).await
+    })
+    .await;
+    assert_eq!(
+        keys(&listed),
+        ["dl-2", "dl-1"],
+        "latest first, this tenant's only"
+    );
+    let retried = ledger
+        .request_retry(&dead("dl-2", 20), at(50))
+        .await
+        .expect("retry")
+        .expect("a dead-lettered run is retried");
+    assert_eq!(retried.dead_letter, None, "the retry clears the mark");
+    let listed = ledger
+        .dead_letters(&t.tenant, &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(keys(&listed.items), ["dl-1"]);
 }

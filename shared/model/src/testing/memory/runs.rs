@@ -355,6 +355,37 @@ impl RunLedger for MemoryRunLedger {
         self.latest(tenant, query, page, |run| &run.record == record)
     }
 
+    async fn dead_letters(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StoreError> {
+        // gsi3, sparse: `T#<tenant>#DEAD`, sorted by `<dead-lettered at>#<key>`.
+        let query = Query::new("gsi3pk", format!("T#{tenant}#DEAD")).descending();
+        self.world.call(StoreKind::Runs, Access::Read, |s| {
+            let items = s
+                .runs
+                .tenants
+                .get(tenant)
+                .into_iter()
+                .flat_map(|t| t.runs.values())
+                .filter_map(|run| {
+                    let dead = run.dead_letter.as_ref()?;
+                    let position = vec![
+                        format!("{}#{}", stamp(dead.at), run.key),
+                        format!("T#{tenant}#J#{}", run.key),
+                        "RUN".to_owned(),
+                    ];
+                    Some((position, run.clone()))
+                });
+            let found = query.page(items, page, |_| true)?;
+            Ok(Page {
+                items: found.items,
+                next: found.next,
+            })
+        })
+    }
+
     async fn history(
         &self,
         tenant: &TenantId,

@@ -44,6 +44,7 @@ fn run(key: &str, status: RunStatus) -> RunRecord {
         skipped: Vec::new(),
         recipients: Vec::new(),
         depth: 0,
+        dead_letter: None,
     }
 }
 

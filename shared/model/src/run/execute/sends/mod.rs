@@ -27,7 +27,7 @@ use crate::workflow::ExternalSendGuarantee;
 /// retries inside an SDK call): no call starts unless this much of the batch's budget is left.
 pub const PROVIDER_CALL_SECONDS: i64 = 12;
 
-const IN_DOUBT: &str =
+pub(super) const IN_DOUBT: &str =
     "the executor stopped during this send; it may or may not have been delivered";
 
 impl Executor<'_> {
