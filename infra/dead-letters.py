@@ -82,16 +82,22 @@ def run_error(dynamodb, table: str, job: dict[str, Any]) -> str:
     return f"{status}: {error}" if error else status
 
 
+def release(sqs, queue: str, kept: list[dict[str, Any]]) -> None:
+    """Makes messages looked at but left alone visible again at once."""
+    for message in kept:
+        sqs.change_message_visibility(
+            QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+
 def list_dead_letters(args) -> int:
     sqs, dynamodb = client("sqs"), client("dynamodb")
     table = os.environ.get("RUNS_TABLE", "")
-    shown = 0
-    for message in messages(sqs, args.dlq, args.peek_seconds):
+    shown, others = 0, []
+    for message in list(messages(sqs, args.dlq, args.peek_seconds)):
         job = job_of(message.get("Body", ""))
-        if args.tenant and (job is None or job["tenant"] != args.tenant):
-            sqs.change_message_visibility(
-                QueueUrl=args.dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
+        if shown >= args.limit or (args.tenant and (job is None or job["tenant"] != args.tenant)):
+            others.append(message)
             continue
         deliveries = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
         if job is None:
@@ -101,28 +107,25 @@ def list_dead_letters(args) -> int:
             reason = run_error(dynamodb, table, job) if table else "RUNS_TABLE not set"
             print(f"{message['MessageId']}\t{key_of(job)}\tdeliveries={deliveries}\t{reason}")
         shown += 1
-        if shown >= args.limit:
-            break
+    release(sqs, args.dlq, others)
     print(f"dead_letters_listed={shown}", file=sys.stderr)
     return 0
 
 
 def redrive(args) -> int:
     sqs = client("sqs")
-    moved = kept = 0
-    for message in messages(sqs, args.dlq, PEEK_SECONDS):
+    moved, kept = 0, []
+    for message in list(messages(sqs, args.dlq, PEEK_SECONDS)):
         job = job_of(message.get("Body", ""))
         if job is None or (args.tenant and job["tenant"] != args.tenant):
             # Not a job (nothing could carry it out), or another tenant's: left where it is.
-            sqs.change_message_visibility(
-                QueueUrl=args.dlq, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-            kept += 1
+            kept.append(message)
             continue
         sqs.send_message(QueueUrl=args.queue, MessageBody=message["Body"])
         sqs.delete_message(QueueUrl=args.dlq, ReceiptHandle=message["ReceiptHandle"])
         moved += 1
-    print(f"dead_letters_redriven={moved} dead_letters_kept={kept}", file=sys.stderr)
+    release(sqs, args.dlq, kept)
+    print(f"dead_letters_redriven={moved} dead_letters_kept={len(kept)}", file=sys.stderr)
     return 0
 
 

@@ -59,6 +59,9 @@ trap finish EXIT
 # From here on every runner runs whatever failed before it, so that one report covers them all.
 status=0
 
+# The soak (shared/adapters/tests/soak.rs) runs 1,000 jobs here, about 45 s on the emulator;
+# its full 10,000 take about eight minutes: `cargo test -p crm-adapters --test soak`.
+export SOAK_JOBS="${SOAK_JOBS:-1000}"
 step "cargo test (unit, property, integration against the emulator)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
 

@@ -3,6 +3,8 @@
 //! other's data.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use crm_adapters::Tables;
 use crm_model::ids::TenantId;
