@@ -178,6 +178,10 @@ impl From<StoreError> for ApiError {
             StoreError::BadCursor => {
                 ApiError::invalid_field("/cursor", "not a cursor this API handed out")
             }
+            e @ StoreError::TooMany { .. } => ApiError::invalid_field(
+                "/related",
+                format!("{e}: this customer has too many related records to handle in one request"),
+            ),
             StoreError::Unavailable(source) => {
                 tracing::warn!(error = %source, "store unavailable");
                 ApiError::Unavailable

@@ -26,6 +26,10 @@ pub enum StoreError {
     /// A page cursor that this store did not hand out (or for another tenant).
     #[error("invalid page cursor")]
     BadCursor,
+    /// A read that would hold more than `limit` items (a customer's related records): refused
+    /// rather than read without bound.
+    #[error("more than {limit} related records; this is read at most {limit} at a time")]
+    TooMany { limit: usize },
 }
 
 impl StoreError {

@@ -317,3 +317,55 @@ async fn hand_over_moves_the_customer_with_the_chosen_open_activities_and_notifi
     assert_eq!(inbox("u-manager").await.len(), 1);
     assert!(inbox("u-sales").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_customer_with_more_related_records_than_a_request_reads_is_refused_not_read_without_bound()
+ {
+    use crm_model::record::store::MAX_RELATED;
+    use crm_model::store::StoreError;
+    let crm = Crm::new().await;
+    crm.create(Module::Customer, "c-big", json!({"Name": "Công ty lớn"}))
+        .await;
+    for n in 0..=MAX_RELATED {
+        let task = StoredRecord {
+            id: rid(&format!("t-{n}")),
+            module: Module::Task,
+            fields: fields(json!({"Title": "Gọi", "Customer": "c-big", "Owner": "u-sales"})),
+        };
+        crm.w
+            .stores
+            .records
+            .create(&crm.w.tenant, &task)
+            .await
+            .unwrap();
+    }
+    let page = crm.records().related(&crm.sales(), &rid("c-big")).await;
+    assert!(
+        matches!(
+            page,
+            Err(RecordError::Store(StoreError::TooMany { limit })) if limit == MAX_RELATED
+        ),
+        "{page:?}"
+    );
+    let activities = crm
+        .records()
+        .activities(&crm.sales(), &rid("c-big"), 10)
+        .await;
+    assert!(
+        matches!(
+            activities,
+            Err(RecordError::Store(StoreError::TooMany { .. }))
+        ),
+        "{activities:?}"
+    );
+    // Deleting it is refused for what it holds, as with a few orders.
+    let admin = crm.actor("u-admin");
+    let deleted = crm
+        .records()
+        .delete(&admin, Module::Customer, &rid("c-big"), None)
+        .await;
+    assert!(
+        matches!(&deleted, Err(RecordError::InUse(why)) if why[0].contains("more than 2000")),
+        "{deleted:?}"
+    );
+}

@@ -142,11 +142,14 @@ impl RecordStore for DynamoRecordStore {
         &self,
         tenant: &TenantId,
         record: &RecordId,
+        limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
         let gsi2pk = format!("T#{tenant}#REF#{record}");
         let mut keys = Vec::new();
         let mut start = None;
         loop {
+            // Pages of keys only (the index projects them): one more than the limit tells.
+            let left = i32::try_from(limit + 1 - keys.len()).unwrap_or(i32::MAX);
             let output = self
                 .client
                 .query()
@@ -154,6 +157,7 @@ impl RecordStore for DynamoRecordStore {
                 .index_name("gsi2")
                 .key_condition_expression("gsi2pk = :pk")
                 .expression_attribute_values(":pk", s(&gsi2pk))
+                .limit(left.min(1000))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -164,6 +168,9 @@ impl RecordStore for DynamoRecordStore {
                     .filter(|(k, _)| k == "pk" || k == "sk")
                     .collect();
                 keys.push(key);
+            }
+            if keys.len() > limit {
+                return Err(StoreError::TooMany { limit });
             }
             start = output.last_evaluated_key;
             if start.is_none() {

@@ -7,6 +7,10 @@ use crate::ids::{RecordId, TenantId};
 use crate::schema::Module;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 
+/// The most related records any use case reads for one customer: about 80 MB of the largest
+/// records, a bound on every request's memory and time.
+pub const MAX_RELATED: usize = 2_000;
+
 /// CRM records, tenant-scoped.
 #[async_trait]
 pub trait RecordStore: Send + Sync {
@@ -44,11 +48,13 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The records that reference `record` through their Customer field (its related lists:
-    /// contacts, orders, tasks, care cards, …).
+    /// contacts, orders, tasks, care cards, …), read page by page; `TooMany` as soon as there
+    /// are more than `limit` (use [`MAX_RELATED`] unless a test wants a small one).
     async fn related(
         &self,
         tenant: &TenantId,
         record: &RecordId,
+        limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
 
     /// A module's records, most recently updated first, keeping those that match `filter`.

@@ -221,7 +221,7 @@ async fn a_lost_answer_from_an_effects_commit_still_counts_and_the_redelivery_ch
     let tasks = w
         .stores
         .records
-        .related(&w.tenant, &customer)
+        .related(&w.tenant, &customer, 100)
         .await
         .unwrap();
     assert_eq!(tasks.len(), 1, "one task");
@@ -356,7 +356,7 @@ async fn care_cards_are_added_per_product_or_category_for_the_orders_salesperson
     let all_cards = w
         .stores
         .records
-        .related(&w.tenant, &RecordId::new("c1").unwrap())
+        .related(&w.tenant, &RecordId::new("c1").unwrap(), 100)
         .await
         .unwrap();
     assert_eq!(

@@ -188,7 +188,7 @@ async fn two_deliveries_of_a_synced_task_at_once_create_it_and_post_it_once() {
     assert_eq!(
         w.stores
             .records
-            .related(&w.tenant, &customer)
+            .related(&w.tenant, &customer, 100)
             .await
             .unwrap()
             .len(),

@@ -132,8 +132,9 @@ impl RecordStore for FlakyRecords {
         &self,
         tenant: &TenantId,
         record: &RecordId,
+        limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        self.inner.related(tenant, record).await
+        self.inner.related(tenant, record, limit).await
     }
 
     async fn list(

@@ -5,9 +5,11 @@ use serde_json::{Map, Value};
 use super::{Actor, RecordError, Records, parse_input, stamp};
 use crate::ids::RecordId;
 use crate::record::ParseMode;
+use crate::record::store::MAX_RELATED;
 use crate::record::stored::StoredRecord;
 use crate::schema::{Module, Schema};
 use crate::store::Revisioned;
+use crate::store::StoreError;
 use crate::user::access::Permission;
 
 /// Modules whose records keep a customer from being deleted.
@@ -215,7 +217,15 @@ impl Records<'_> {
             return Err(RecordError::Stale { expected });
         }
         if module == Module::Customer {
-            let related = self.records.related(&actor.tenant, id).await?;
+            let related = match self.records.related(&actor.tenant, id, MAX_RELATED).await {
+                // More than the bound: it certainly has orders or the like.
+                Err(StoreError::TooMany { limit }) => {
+                    return Err(RecordError::InUse(vec![format!(
+                        "more than {limit} related records"
+                    )]));
+                }
+                other => other?,
+            };
             let reasons: Vec<String> = BLOCKING
                 .iter()
                 .filter_map(|(m, one, many)| {

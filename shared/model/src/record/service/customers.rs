@@ -1,6 +1,7 @@
 //! What the customer page shows and does (seed 003 §3.7, §3.8, §4.1, §4.4): related lists,
 //! activity and sales history, records created from the customer, hand-over.
 
+use crate::record::store::MAX_RELATED;
 use serde_json::{Map, Value};
 
 use super::purchases::sales_date;
@@ -82,7 +83,10 @@ impl Records<'_> {
         customer: &RecordId,
     ) -> Result<Vec<Revisioned<StoredRecord>>, RecordError> {
         self.read(actor, Module::Customer, customer).await?;
-        let mut related = self.records.related(&actor.tenant, customer).await?;
+        let mut related = self
+            .records
+            .related(&actor.tenant, customer, MAX_RELATED)
+            .await?;
         related.retain(|r| {
             actor.access.reaches(&r.value) && actor.access.may(r.value.module, Permission::Read)
         });
@@ -259,7 +263,7 @@ impl Records<'_> {
         let new_owner = Value::String(request.to.to_string());
         let now = self.clock.now();
         let mut moved = Vec::new();
-        for related in self.records.related(tenant, customer).await? {
+        for related in self.records.related(tenant, customer, MAX_RELATED).await? {
             let kind = match related.value.module {
                 Module::Task => ActivityKind::Task,
                 Module::CareCard => ActivityKind::CareCard,

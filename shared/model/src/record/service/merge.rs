@@ -7,6 +7,7 @@
 //! closed. Every step can be repeated, so asking again after a failure finishes the merge and
 //! loses nothing; the marker also keeps the duplicate's automation history on the survivor.
 
+use crate::record::store::MAX_RELATED;
 use serde_json::Value;
 
 use super::{Actor, RecordError, Records};
@@ -145,7 +146,7 @@ impl Records<'_> {
         };
         if let (Some(_), false) = (&dup, actor.access.tenant_wide()) {
             // A merge moves every record of the duplicate: all of them must be within reach.
-            let related = self.records.related(tenant, duplicate).await?;
+            let related = self.records.related(tenant, duplicate, MAX_RELATED).await?;
             if related.iter().any(|r| !actor.access.reaches(&r.value)) {
                 return Err(RecordError::Forbidden(
                     "the duplicate has records outside your access level; ask someone who sees them all to merge".into(),
@@ -251,7 +252,11 @@ impl Records<'_> {
         to: &RecordId,
     ) -> Result<Vec<StoredRecord>, RecordError> {
         let mut moved = Vec::new();
-        for related in self.records.related(&actor.tenant, from).await? {
+        for related in self
+            .records
+            .related(&actor.tenant, from, MAX_RELATED)
+            .await?
+        {
             if related.value.fields.get("Customer").and_then(Value::as_str) != Some(from.as_str()) {
                 continue;
             }

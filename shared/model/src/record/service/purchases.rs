@@ -60,7 +60,7 @@ impl Records<'_> {
     ) -> Result<Vec<StoredRecord>, RecordError> {
         let mut orders: Vec<StoredRecord> = self
             .records
-            .related(tenant, customer)
+            .related(tenant, customer, crate::record::store::MAX_RELATED)
             .await?
             .into_iter()
             .map(|r| r.value)

@@ -295,7 +295,20 @@ impl Executor<'_> {
         });
         let mut output = vec![c.stored.id.to_string()];
         if !a.move_open_activities.is_empty() {
-            for related in self.records.related(&job.tenant, &c.stored.id).await? {
+            let related = match self
+                .records
+                .related(&job.tenant, &c.stored.id, crate::record::store::MAX_RELATED)
+                .await
+            {
+                Err(StoreError::TooMany { limit }) => {
+                    return Ok(Err(format!(
+                        "the record has more than {limit} related records; its open activities \
+                         were not moved and it was not handed over"
+                    )));
+                }
+                other => other?,
+            };
+            for related in related {
                 let kind = match related.value.module {
                     Module::Task => ActivityKind::Task,
                     Module::CareCard => ActivityKind::CareCard,

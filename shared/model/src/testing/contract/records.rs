@@ -251,13 +251,19 @@ pub async fn related_lists_the_records_that_reference_a_customer(
     create(store, &t.tenant, &order("r-rel-4", 0)).await;
     create(store, &t.other, &of("r-rel-5", Module::Task, "r-rel-c")).await;
     let related = store
-        .related(&t.tenant, &rid("r-rel-c"))
+        .related(&t.tenant, &rid("r-rel-c"), 2)
         .await
         .expect("related");
     assert_eq!(
         sorted_ids(&related),
         ["r-rel-1", "r-rel-2"],
-        "what references the customer"
+        "what references the customer, up to the limit"
+    );
+    let over = store.related(&t.tenant, &rid("r-rel-c"), 1).await;
+    refused!(
+        over,
+        StoreError::TooMany { limit: 1 },
+        "more than the limit"
     );
     assert!(
         related.iter().all(|r| r.revision == 1),
@@ -269,7 +275,7 @@ pub async fn related_lists_the_records_that_reference_a_customer(
         .await
         .expect("replace");
     let related = store
-        .related(&t.tenant, &rid("r-rel-c"))
+        .related(&t.tenant, &rid("r-rel-c"), 1)
         .await
         .expect("related");
     assert_eq!(
@@ -278,7 +284,7 @@ pub async fn related_lists_the_records_that_reference_a_customer(
         "a moved record leaves the related list"
     );
     let elsewhere = store
-        .related(&t.other, &rid("r-rel-other"))
+        .related(&t.other, &rid("r-rel-other"), 10)
         .await
         .expect("related");
     assert!(

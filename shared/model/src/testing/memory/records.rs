@@ -269,11 +269,13 @@ impl RecordStore for MemoryRecordStore {
     }
 
     /// gsi2 (`T#<tenant>#REF#<customer>`, the records whose `Customer` field is the id), read
-    /// whole, then BatchGetItem (no particular order; here the reverse of gsi2's).
+    /// up to `limit` keys (`TooMany` beyond), then BatchGetItem (no particular order; here the
+    /// reverse of gsi2's).
     async fn related(
         &self,
         tenant: &TenantId,
         record: &RecordId,
+        limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
         self.read(|tables| {
             let Some(t) = tables.tenant(tenant) else {
@@ -287,6 +289,9 @@ impl RecordStore for MemoryRecordStore {
                 })
                 .map(|r| (format!("{}#{}", r.value.module, r.value.id), r.clone()))
                 .collect();
+            if related.len() > limit {
+                return Err(StoreError::TooMany { limit });
+            }
             related.sort_by(|a, b| b.0.cmp(&a.0));
             Ok(related.into_iter().map(|(_, r)| r).collect())
         })
