@@ -362,3 +362,82 @@ async fn a_change_at_the_end_of_a_chain_of_automation_writes_stops_the_next_work
         "{stopped:?}"
     );
 }
+
+/// The users' directory, down for its next read: a send's preparation fails before any claim.
+struct UsersDownOnce {
+    inner: std::sync::Arc<dyn crm_model::ports::UserDirectory>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl crm_model::ports::UserDirectory for UsersDownOnce {
+    async fn put(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        user: &crm_model::user::User,
+    ) -> Result<(), crm_model::ports::StoreError> {
+        self.inner.put(tenant, user).await
+    }
+    async fn create(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        user: &crm_model::user::User,
+    ) -> Result<(), crm_model::ports::StoreError> {
+        self.inner.create(tenant, user).await
+    }
+    async fn get(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        id: &UserId,
+    ) -> Result<Option<crm_model::user::User>, crm_model::ports::StoreError> {
+        if self.down.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(crm_model::ports::StoreError::Unavailable(
+                "injected: down".into(),
+            ));
+        }
+        self.inner.get(tenant, id).await
+    }
+    async fn existing(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        ids: &[UserId],
+    ) -> Result<std::collections::HashSet<UserId>, crm_model::ports::StoreError> {
+        self.inner.existing(tenant, ids).await
+    }
+    async fn list(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        page: &PageRequest,
+    ) -> Result<crm_model::ports::Page<crm_model::user::User>, crm_model::ports::StoreError> {
+        self.inner.list(tenant, page).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_before_a_send_claims_nothing_and_the_redelivery_sends_to_everyone_once() {
+    let w = SmsWorld::new().await;
+    let workflow = w.workflow("wf-outage", hello_three()).await;
+    let mut deps = w.deps().await;
+    deps.users = std::sync::Arc::new(UsersDownOnce {
+        inner: deps.users.clone(),
+        down: std::sync::atomic::AtomicBool::new(true),
+    });
+    let fields = customer(&w, 4);
+    let job = w.job(&workflow, "c4", "sms", fields.clone());
+    let first = action_executor::handle(&deps, &batch(vec![message(&job, "m1", 1)]), None).await;
+    assert_eq!(first.batch_item_failures.len(), 1);
+    assert!(
+        w.stores
+            .runs
+            .get(&w.tenant, &job.idempotency_key())
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing claimed: no lease to wait for, nothing left unknown"
+    );
+    let second = action_executor::handle(&deps, &batch(vec![message(&job, "m1", 2)]), None).await;
+    assert!(second.batch_item_failures.is_empty(), "{second:?}");
+    let sent = sms_by_number();
+    assert_eq!(sent.get(&e164(fields["Phone"].as_str().unwrap())), Some(&1));
+    assert_eq!(sent.get(&e164(&format!("0981{}001", w.prefix))), Some(&1));
+}

@@ -527,3 +527,55 @@ async fn another_tenants_ids_answer_404_on_every_route() {
         "Bí mật 2"
     );
 }
+
+#[tokio::test]
+async fn a_text_past_its_limit_or_a_record_past_its_size_answers_422_naming_the_field_and_stores_nothing()
+ {
+    let app = records_api().await;
+    let tenant = Tenant::new(&app).await;
+    let long = "ệ".repeat(10_001);
+    let refused = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        "/records/Customer",
+        Some(json!({"Name": "An", "Description": long})),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.field_error("/fields/Description"),
+        "{}",
+        refused.body
+    );
+    let full = "ệ".repeat(9_000);
+    let too_big = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        "/records/Customer",
+        Some(json!({"Name": "An", "Description": full, "Address": full})),
+    )
+    .await;
+    assert_eq!(
+        too_big.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        too_big.body
+    );
+    assert!(too_big.field_error("/fields"), "{}", too_big.body);
+    let listed = send(
+        &app,
+        &tenant.salesperson(),
+        Method::GET,
+        "/records/Customer",
+        None,
+    )
+    .await;
+    assert_eq!(listed.body["items"], json!([]), "nothing stored");
+}
