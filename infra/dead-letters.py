@@ -59,7 +59,8 @@ def messages(sqs, queue: str, visibility: int) -> Iterator[dict[str, Any]]:
             QueueUrl=queue,
             MaxNumberOfMessages=10,
             VisibilityTimeout=visibility,
-            WaitTimeSeconds=0,
+            # A long poll: a short one samples only some of the queue's servers.
+            WaitTimeSeconds=1,
             AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in seen]

@@ -40,9 +40,10 @@ impl Tables {
 /// Loads region, credentials and endpoint the standard way (environment, profile, container or
 /// instance role). `AWS_ENDPOINT_URL` redirects every client, which is how local runs work.
 ///
-/// Every call is bounded (the SDK sets no operation timeout of its own): 3 s to connect, 5 s per
-/// attempt, and the executor's provider-call budget for the whole operation with its retries, so
-/// that a slow SES or SNS cannot hold a batch past its budget.
+/// Every call is bounded (the SDK sets no operation timeout of its own): 3 s to connect and the
+/// executor's provider-call budget for the whole operation with its retries, so that a slow SES
+/// or SNS cannot hold a batch past its budget. No per-attempt timeout: an attempt cut short
+/// after SNS or SES took the message would be retried inside the call and send it twice.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(call_timeouts())
@@ -56,7 +57,6 @@ pub fn call_timeouts() -> aws_config::timeout::TimeoutConfig {
     let operation = crm_model::run::execute::PROVIDER_CALL_SECONDS.unsigned_abs();
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(operation))
         .build()
 }

@@ -17,7 +17,7 @@ pub enum RunError {
     RunNotFound,
     #[error("no such record")]
     RecordNotFound,
-    #[error("only failed or unknown runs are retried; this one is {}", .0.as_str())]
+    #[error("only failed, unknown, retrying or cancelled runs are retried; this one is {}", .0.as_str())]
     NotRetryable(RunStatus),
     #[error("the run changed meanwhile; reload the history")]
     Changed,

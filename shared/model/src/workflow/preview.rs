@@ -161,7 +161,7 @@ impl Previews<'_> {
                 found.truncate(PREVIEW_OCCURRENCE_LIMIT);
             }
             if self.clock.now() - from > Duration::seconds(PREVIEW_SECONDS) {
-                truncated = listed.next.is_some();
+                truncated |= listed.next.is_some();
                 break;
             }
             match listed.next {

@@ -406,3 +406,36 @@ async fn a_field_update_is_marked_as_the_workflows_write_one_deeper_than_its_job
         "a person's write"
     );
 }
+
+#[tokio::test]
+async fn a_task_whose_merged_texts_make_it_bigger_than_a_record_may_be_fails_for_good_and_creates_nothing()
+ {
+    let w = World::new().await;
+    let long = "ệ".repeat(9_000);
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": long, "Description": long, "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w
+        .workflow(
+            "wf-big-task",
+            json!({
+                "module": "Customer", "name": "Việc",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [{"kind": "task", "id": "task", "name": "Gọi", "title": "#Name",
+                             "description": "#Description", "due": {"days_after": 0},
+                             "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}}]
+            }),
+        )
+        .await;
+    let job = w.job(&workflow, &customer, "task");
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Failed(reason) if reason.contains("at most 40 KiB")),
+        "{outcome:?}"
+    );
+    let run = w.run(&job.idempotency_key()).await;
+    assert!(run.output.is_empty(), "no task created: {run:?}");
+}

@@ -184,7 +184,6 @@ mod sends;
 mod switch;
 mod task_sync;
 
-use sends::IN_DOUBT;
 pub use sends::PROVIDER_CALL_SECONDS;
 pub use switch::SWITCH_SECONDS;
 
@@ -261,6 +260,17 @@ impl Executor<'_> {
                         Ok(planned) => planned,
                         Err(reason) => return self.fail(job, kind, reason, Vec::new()).await,
                     };
+                    // Every record an action writes fits the record limit, as a person's must.
+                    let too_big = effects.iter().find_map(|effect| match effect {
+                        crate::run::Effect::Create(record)
+                        | crate::run::Effect::Replace { record, .. } => {
+                            crate::record::limits::record_problem(&record.fields)
+                        }
+                        _ => None,
+                    });
+                    if let Some(problem) = too_big {
+                        return self.fail(job, kind, problem, Vec::new()).await;
+                    }
                     let mut run = RunRecord::start(job, kind, context.now);
                     run.attempts = attempts;
                     run.status = RunStatus::Succeeded;

@@ -1,9 +1,10 @@
 //! The kill switch: a job of a workflow deactivated (or deleted) before it runs is not carried
 //! out, unless the deactivation asked for queued jobs to finish; its run shows as cancelled.
 
+use super::sends::Overwrite;
 use super::{ExecuteError, Executor, JobOutcome, fresh_within, remember};
 use crate::ids::{TenantId, WorkflowId};
-use crate::run::{RunRecord, RunStatus};
+use crate::run::RunStatus;
 use crate::schedule::ActionJob;
 use crate::workflow::{QueuedJobs, Workflow, WorkflowStatus};
 
@@ -59,24 +60,20 @@ impl Executor<'_> {
         job: &ActionJob,
         (reason, kind): (&str, &str),
     ) -> Result<JobOutcome, ExecuteError> {
-        let now = self.clock.now();
-        let mut run = match self.ledger.get(&job.tenant, &job.idempotency_key()).await? {
-            Some(done) if done.status.is_final() => return Ok(JobOutcome::Duplicate),
-            Some(busy)
-                if busy.status == RunStatus::InProgress
-                    && busy.lease_until.is_some_and(|until| until > now) =>
-            {
-                return Err(ExecuteError::Busy);
+        let written = self
+            .overwrite_run(job, kind, true, |run| {
+                run.status = RunStatus::Cancelled;
+                run.error = Some(reason.to_owned());
+                run.dead_letter = None;
+            })
+            .await?;
+        match written {
+            Overwrite::Written => {
+                tracing::info!(reason, "job cancelled");
+                Ok(JobOutcome::Cancelled(reason.to_owned()))
             }
-            Some(previous) => previous,
-            None => RunRecord::start(job, kind, now),
-        };
-        run.status = RunStatus::Cancelled;
-        run.updated_at = now;
-        run.lease_until = None;
-        run.error = Some(reason.to_owned());
-        self.ledger.record(&run).await?;
-        tracing::info!(reason, "job cancelled");
-        Ok(JobOutcome::Cancelled(reason.to_owned()))
+            Overwrite::Settled => Ok(JobOutcome::Duplicate),
+            Overwrite::Busy => Err(ExecuteError::Busy),
+        }
     }
 }

@@ -81,14 +81,34 @@ impl Executor<'_> {
                 self.ledger.record(&unknown).await?;
                 return Ok(JobOutcome::Unknown);
             }
-            run.recipients = resume(&takeover, abandoned, guarantee, &prepared.recipients);
+            let one_unit = matches!(prepared.message, Message::Email { .. });
+            run.recipients = resume(
+                &takeover,
+                abandoned,
+                guarantee,
+                &prepared.recipients,
+                one_unit,
+            );
             run.attempts = takeover.attempts + 1;
             run.started_at = takeover.started_at;
             if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
                 return Err(ExecuteError::Busy);
             }
         }
-        if let Err(reason) = self.finish_email(job, c, &mut prepared.message).await? {
+        let finished = match self.finish_email(job, c, &mut prepared.message).await {
+            Ok(finished) => finished,
+            Err(error) => {
+                // Nothing went out yet: leave the run retrying, so the redelivery sends without
+                // waiting for the lease and nothing is taken for in doubt.
+                run.status = RunStatus::Retrying;
+                run.lease_until = None;
+                run.updated_at = self.clock.now();
+                run.error = Some(format!("not sent yet: {error}"));
+                let _ = self.ledger.progress(&run).await;
+                return Err(error);
+            }
+        };
+        if let Err(reason) = finished {
             for recipient in &mut run.recipients {
                 if recipient.state == RecipientState::Pending {
                     recipient.state = RecipientState::Failed;
@@ -289,25 +309,57 @@ impl Executor<'_> {
         reason: String,
         skipped: Vec<SkippedRecipient>,
     ) -> Result<JobOutcome, ExecuteError> {
+        let written = self
+            .overwrite_run(job, kind, true, |run| {
+                run.status = RunStatus::Failed;
+                run.error = Some(reason.clone());
+                run.skipped = skipped;
+                run.dead_letter = None;
+            })
+            .await?;
+        match written {
+            Overwrite::Written => Ok(JobOutcome::Failed(reason)),
+            Overwrite::Settled => Ok(JobOutcome::Duplicate),
+            Overwrite::Busy => Err(ExecuteError::Busy),
+        }
+    }
+
+    /// Writes the end of a job that will not (or no longer) be carried out (failed, cancelled,
+    /// dead-lettered) over the run as read, only if it is still as read (a compare-and-set on
+    /// its status and attempts): a delivery that claimed it meanwhile wins. A settled run is
+    /// left alone; one in progress under a live lease is another delivery's (`Busy`) unless
+    /// `live_is_busy` is off; an abandoned send's first pending recipient is marked in doubt.
+    pub(in crate::run::execute) async fn overwrite_run(
+        &self,
+        job: &ActionJob,
+        kind: &str,
+        live_is_busy: bool,
+        change: impl FnOnce(&mut RunRecord),
+    ) -> Result<Overwrite, ExecuteError> {
         let now = self.clock.now();
-        let mut run = match self.ledger.get(&job.tenant, &job.idempotency_key()).await? {
-            Some(done) if done.status.is_final() => return Ok(JobOutcome::Duplicate),
+        let previous = self.ledger.get(&job.tenant, &job.idempotency_key()).await?;
+        let mut run = match &previous {
+            Some(done) if done.status.is_final() => return Ok(Overwrite::Settled),
             Some(busy)
-                if busy.status == RunStatus::InProgress
+                if live_is_busy
+                    && busy.status == RunStatus::InProgress
                     && busy.lease_until.is_some_and(|until| until > now) =>
             {
-                return Err(ExecuteError::Busy);
+                return Ok(Overwrite::Busy);
             }
-            Some(previous) => previous,
+            Some(previous) => previous.clone(),
             None => RunRecord::start(job, kind, now),
         };
-        run.status = RunStatus::Failed;
+        if run.status == RunStatus::InProgress {
+            mark_in_doubt(&mut run);
+        }
+        change(&mut run);
         run.updated_at = now;
         run.lease_until = None;
-        run.error = Some(reason.clone());
-        run.skipped = skipped;
-        self.ledger.record(&run).await?;
-        Ok(JobOutcome::Failed(reason))
+        Ok(match self.ledger.claim(&run, previous.as_ref()).await? {
+            ClaimOutcome::Claimed => Overwrite::Written,
+            ClaimOutcome::LostRace => Overwrite::Busy,
+        })
     }
 
     /// Whether the batch's budget leaves too little for another provider call.
@@ -321,21 +373,26 @@ impl Executor<'_> {
 /// The recipients a takeover goes on with: those of the run it takes over (the one in doubt
 /// settled by the guarantee when the run was abandoned mid-send), without pending ones no longer
 /// among the recipients, then the recipients added since.
+/// An email to several addresses is one unit: once sent (or in doubt) it is never planned again,
+/// whatever its address list is now.
 fn resume(
     previous: &RunRecord,
     abandoned: bool,
     guarantee: ExternalSendGuarantee,
     now_planned: &[String],
+    one_unit: bool,
 ) -> Vec<RecipientRun> {
-    let mut recipients = previous.recipients.clone();
+    let mut taken = previous.clone();
     if abandoned && guarantee == ExternalSendGuarantee::AtMostOnce {
-        if let Some(in_doubt) = recipients
-            .iter_mut()
-            .find(|r| r.state == RecipientState::Pending)
-        {
-            in_doubt.state = RecipientState::Unknown;
-            in_doubt.error = Some(IN_DOUBT.into());
-        }
+        mark_in_doubt(&mut taken);
+    }
+    let mut recipients = taken.recipients;
+    if one_unit
+        && recipients
+            .iter()
+            .any(|r| r.state != RecipientState::Pending)
+    {
+        return recipients;
     }
     recipients.retain(|r| r.state != RecipientState::Pending || now_planned.contains(&r.to));
     for to in now_planned {
@@ -344,6 +401,27 @@ fn resume(
         }
     }
     recipients
+}
+
+/// What [`Executor::overwrite_run`] did.
+pub(in crate::run::execute) enum Overwrite {
+    Written,
+    /// The run was settled already: left as it is.
+    Settled,
+    /// Another delivery holds or took the run.
+    Busy,
+}
+
+/// Marks the first pending recipient of an abandoned send as in doubt: it may have been sent.
+pub(in crate::run::execute) fn mark_in_doubt(run: &mut RunRecord) {
+    if let Some(in_doubt) = run
+        .recipients
+        .iter_mut()
+        .find(|r| r.state == RecipientState::Pending)
+    {
+        in_doubt.state = RecipientState::Unknown;
+        in_doubt.error = Some(IN_DOUBT.into());
+    }
 }
 
 fn log_skipped(kind: &str, skipped: &[SkippedRecipient]) {

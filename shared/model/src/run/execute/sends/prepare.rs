@@ -251,6 +251,24 @@ impl Executor<'_> {
         c: &Context,
         a: &crate::action::EmailAction,
     ) -> Preparation {
+        if let Some(print) = &a.attachment {
+            // Read now, before the claim (and kept in the sandbox's cache for the printing
+            // after it): a store outage here leaves nothing claimed.
+            if self
+                .setting(
+                    &job.tenant,
+                    SettingKind::PrintTemplate,
+                    &print.print_template,
+                )
+                .await?
+                .is_none()
+            {
+                return Ok(Err(SendError::Permanent(format!(
+                    "print template '{}' no longer exists",
+                    print.print_template
+                ))));
+            }
+        }
         let sender = match self
             .setting(&job.tenant, SettingKind::EmailSender, &a.sender)
             .await?
