@@ -8,8 +8,11 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use crm_model::ports::{Email, EmailSender, SendError};
 
-/// Throttling, server errors and transport failures are worth a retry; anything else the
-/// provider said no to is permanent.
+/// Throttling and server errors are worth a retry; anything else the provider said no to is
+/// permanent. SNS and SES drop no repeated request, so a call that may have reached them without
+/// an answer (a timeout, an answer lost or unreadable, a connection broken once the request was
+/// on its way) is in doubt, never simply retried; only a request that certainly never left (it
+/// could not be built or no connection was made) is.
 fn classify<E, R>(error: SdkError<E, R>) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error,
@@ -32,7 +35,12 @@ where
                 SendError::Permanent(text)
             }
         }
-        other => SendError::Transient(format!("{other:?}")),
+        SdkError::ConstructionFailure(_) => SendError::Transient(format!("{error:?}")),
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+            SendError::InDoubt(format!("{error:?}"))
+        }
+        SdkError::DispatchFailure(_) => SendError::Transient(format!("{error:?}")),
+        _ => SendError::InDoubt(format!("{error:?}")),
     }
 }
 
@@ -43,8 +51,17 @@ pub struct SnsSmsSender {
 }
 
 impl SnsSmsSender {
+    /// The client without the SDK's own retries: a retried `Publish` whose first answer was
+    /// lost would send the SMS twice (the executor decides what to do with a call in doubt).
     pub fn new(client: aws_sdk_sns::Client) -> Self {
-        Self { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+            .build();
+        Self {
+            client: aws_sdk_sns::Client::from_conf(config),
+        }
     }
 }
 
@@ -85,8 +102,16 @@ pub struct SesEmailSender {
 }
 
 impl SesEmailSender {
+    /// The client without the SDK's own retries, as for SNS: SES drops no repeated request.
     pub fn new(client: aws_sdk_sesv2::Client) -> Self {
-        Self { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+            .build();
+        Self {
+            client: aws_sdk_sesv2::Client::from_conf(config),
+        }
     }
 }
 

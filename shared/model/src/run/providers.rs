@@ -22,6 +22,11 @@ pub enum SendError {
     /// Invalid address, rejected content: retrying will not help.
     #[error("rejected: {0}")]
     Permanent(String),
+    /// The call may have reached a provider that drops no repeat (no answer in time, an
+    /// answer lost on the way): the message may or may not have gone out. Treated like a send
+    /// the executor stopped in: unknown under at most once, sent again under at least once.
+    #[error("no answer, may have been sent: {0}")]
+    InDoubt(String),
 }
 
 impl SendError {
@@ -31,6 +36,7 @@ impl SendError {
         match self {
             SendError::Transient(t) => SendError::Transient(scrub(&t, credentials, MAX_ERROR_TEXT)),
             SendError::Permanent(t) => SendError::Permanent(scrub(&t, credentials, MAX_ERROR_TEXT)),
+            SendError::InDoubt(t) => SendError::InDoubt(scrub(&t, credentials, MAX_ERROR_TEXT)),
         }
     }
 }

@@ -203,3 +203,48 @@ async fn a_store_outage_before_any_send_leaves_nothing_claimed_and_the_redeliver
     );
     assert_eq!(sends_to(&w), [1, 1, 1]);
 }
+
+#[tokio::test]
+async fn a_call_left_in_doubt_is_unknown_under_at_most_once_while_the_others_go_out() {
+    let w = World::new().await;
+    let job = sms_job(&w, "at_most_once").await;
+    w.sms.deliver_next(1);
+    w.sms
+        .deliver_then_fail_next(1, SendError::InDoubt("no answer within 12 s".into()));
+    let outcome = w.execute(&job).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Unknown);
+    let run = w.run(&job.idempotency_key()).await;
+    assert_eq!(
+        states(&run),
+        [
+            (E164, RecipientState::Sent),
+            (OWNER, RecipientState::Unknown),
+            (MANAGER, RecipientState::Sent)
+        ]
+    );
+    assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
+    assert_eq!(
+        sends_to(&w),
+        [1, 1, 1],
+        "the one in doubt is not sent again"
+    );
+}
+
+#[tokio::test]
+async fn a_call_left_in_doubt_is_sent_again_under_at_least_once() {
+    let w = World::new().await;
+    let job = sms_job(&w, "at_least_once").await;
+    w.sms.deliver_next(1);
+    w.sms
+        .deliver_then_fail_next(1, SendError::InDoubt("no answer within 12 s".into()));
+    assert!(matches!(
+        w.execute(&job).await,
+        Err(ExecuteError::Provider(_))
+    ));
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(
+        matches!(outcome, JobOutcome::Succeeded(ref ids) if ids.len() == 3),
+        "{outcome:?}"
+    );
+    assert_eq!(sends_to(&w), [1, 2, 1], "again, under the same request id");
+}

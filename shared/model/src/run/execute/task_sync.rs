@@ -87,7 +87,11 @@ impl Executor<'_> {
             .await?
         {
             Ok(key) => key,
-            Err(SendError::Permanent(reason) | SendError::Transient(reason)) => {
+            Err(
+                SendError::Permanent(reason)
+                | SendError::Transient(reason)
+                | SendError::InDoubt(reason),
+            ) => {
                 run.status = RunStatus::Failed;
                 run.error = Some(reason);
                 run.updated_at = self.clock.now();
@@ -116,7 +120,8 @@ impl Executor<'_> {
                 self.ledger.record(&run).await?;
                 Ok(())
             }
-            Err(SendError::Transient(reason)) => {
+            // A task app drops a repeat of the same idempotency key: in doubt, it is sent again.
+            Err(SendError::Transient(reason) | SendError::InDoubt(reason)) => {
                 run.status = RunStatus::Retrying;
                 run.error = Some(reason.clone());
                 self.ledger.record(&run).await?;

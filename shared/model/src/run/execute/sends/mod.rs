@@ -45,7 +45,9 @@ impl Executor<'_> {
             Err(SendError::Permanent(reason)) => {
                 return self.fail(job, kind, reason, skipped).await;
             }
-            Err(SendError::Transient(reason)) => return Err(ExecuteError::Provider(reason)),
+            Err(SendError::Transient(reason) | SendError::InDoubt(reason)) => {
+                return Err(ExecuteError::Provider(reason));
+            }
         };
         let mut run = RunRecord::start(job, kind, c.now);
         run.lease_until = Some(lease(c.now, SEND_LEASE_SECONDS));
@@ -117,7 +119,8 @@ impl Executor<'_> {
             }
             return self.settle(run, None).await;
         }
-        self.deliver_all(&prepared, run).await
+        self.deliver_all(&prepared, run, c.definition.external_sends)
+            .await
     }
 
     /// An email's print attachment, printed once the run is claimed, and its size checked;
@@ -154,6 +157,7 @@ impl Executor<'_> {
         &self,
         prepared: &Prepared,
         mut run: RunRecord,
+        guarantee: ExternalSendGuarantee,
     ) -> Result<JobOutcome, ExecuteError> {
         let pending: Vec<usize> = (0..run.recipients.len())
             .filter(|&i| run.recipients[i].state == RecipientState::Pending)
@@ -182,6 +186,19 @@ impl Executor<'_> {
                 }
                 Err(SendError::Transient(reason)) => {
                     // Not sent: stays pending for the redelivery.
+                    recipient.error = Some(reason.clone());
+                    stopped = Some(reason);
+                    break;
+                }
+                Err(SendError::InDoubt(reason))
+                    if guarantee == ExternalSendGuarantee::AtMostOnce =>
+                {
+                    // May have gone out: never sent again but by an administrator's choice.
+                    recipient.state = RecipientState::Unknown;
+                    recipient.error = Some(reason);
+                }
+                Err(SendError::InDoubt(reason)) => {
+                    // At least once: sent again on the redelivery.
                     recipient.error = Some(reason.clone());
                     stopped = Some(reason);
                     break;
