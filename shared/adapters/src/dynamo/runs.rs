@@ -150,6 +150,25 @@ impl DynamoRunLedger {
     }
 }
 
+/// A conditional PutItem's answer: written, or refused by its condition (`LostRace`).
+fn conditional_put<T>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            PutItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<ClaimOutcome, StoreError> {
+    match result {
+        Ok(_) => Ok(ClaimOutcome::Claimed),
+        Err(error) => match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(ClaimOutcome::LostRace),
+            _ => Err(unavailable(error)),
+        },
+    }
+}
+
 #[async_trait]
 impl RunLedger for DynamoRunLedger {
     async fn get(&self, tenant: &TenantId, key: &str) -> Result<Option<RunRecord>, StoreError> {
@@ -195,15 +214,7 @@ impl RunLedger for DynamoRunLedger {
                     .expression_attribute_values(":attempts", super::n(previous.attempts))
             }
         };
-        match request.send().await {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Ok(ClaimOutcome::LostRace)
-                }
-                _ => Err(unavailable(error)),
-            },
-        }
+        conditional_put(request.send().await)
     }
 
     async fn request_retry(
@@ -251,15 +262,7 @@ impl RunLedger for DynamoRunLedger {
             .expression_attribute_values(":attempts", super::n(run.attempts))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Ok(ClaimOutcome::LostRace)
-                }
-                _ => Err(unavailable(error)),
-            },
-        }
+        conditional_put(result)
     }
 
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
@@ -273,15 +276,7 @@ impl RunLedger for DynamoRunLedger {
             .expression_attribute_values(":succeeded", s("succeeded"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Ok(ClaimOutcome::LostRace)
-                }
-                _ => Err(unavailable(error)),
-            },
-        }
+        conditional_put(result)
     }
 
     async fn commit(
