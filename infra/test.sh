@@ -17,7 +17,7 @@ if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
 
-step "python tools (.venv)"
+step "python tools (.venv); free disk: $(df -Ph . | awk 'NR == 2 {print $4}')"
 infra/venv.sh
 
 started_stack=0
@@ -70,6 +70,10 @@ cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
 # a third of the build time, which keeps a clean run on two cores under 30 minutes. `sam build`
 # below inherits the same settings and so reuses these artifacts. Deployments and infra/demo.sh
 # build with the full release profile.
+# A clean run has no later use for the test binaries (several GB of them): freeing the disk
+# before the release build keeps the run's peak near the size of one build, not of two.
+if [[ "${CI:-}" == true ]]; then rm -rf target/debug; fi
+step "free disk before the Lambda build: $(df -Ph . | awk 'NR == 2 {print $4}')"
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_INCREMENTAL=false
 step "Lambda functions: bootstraps through cargo-lambda (release, unoptimised), glibc checked against AL2023"
