@@ -21,8 +21,11 @@ fn deps(allow_clock_override: bool) -> Deps {
         workflows: Arc::new(stores.workflows.clone()),
         settings: Arc::new(stores.settings.clone()),
         publisher: Arc::new(RecordingPublisher::new()),
+        runs: Arc::new(stores.runs.clone()),
         clock: Arc::new(FixedClock(at("2027-05-17T00:00:00Z"))),
         allow_clock_override,
+        concurrency: 4,
+        shard_groups: 4,
     }
 }
 
@@ -47,4 +50,21 @@ async fn a_chosen_instant_is_refused_unless_the_deployment_allows_it() {
         handle(&deps(true), &garbled).await,
         Err(HandlerError::BadInstant(_))
     ));
+}
+
+#[tokio::test]
+async fn each_invocation_scans_the_shard_group_its_event_names() {
+    let report = handle(&deps(false), &json!({"detail": {"shard_group": 2}}))
+        .await
+        .unwrap();
+    assert_eq!(report.shards, [2, 6, 10, 14]);
+    let all = handle(&deps(false), &json!({"detail": {}})).await.unwrap();
+    assert_eq!(all.shards, [0, 4, 8, 12], "no group named: the first");
+    for bad in [json!(4), json!(-1), json!("two")] {
+        let refused = handle(&deps(false), &json!({"detail": {"shard_group": bad}})).await;
+        assert!(
+            matches!(refused, Err(HandlerError::BadShardGroup { groups: 4 })),
+            "{refused:?}"
+        );
+    }
 }

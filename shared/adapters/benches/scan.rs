@@ -24,9 +24,10 @@ use crm_adapters::events::EventBridgeJobPublisher;
 use crm_model::condition::EvalContext;
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    FixedClock, JobPublisher, PublishError, SettingsStore, StoredRecord, UserDirectory,
+    BatchOutcome, FixedClock, JobPublisher, PublishError, SettingsStore, StoredRecord,
+    UserDirectory,
 };
-use crm_model::schedule::scan::Scanner;
+use crm_model::schedule::scan::{Scanner, ShardGroup};
 use crm_model::schedule::{ActionJob, next_to_arm};
 use crm_model::settings::{Setting, SmsGateway, SmsProvider, TenantSettings};
 use crm_model::template::SmsTemplate;
@@ -59,10 +60,13 @@ struct CountingPublisher(std::sync::atomic::AtomicU64);
 
 #[async_trait::async_trait]
 impl JobPublisher for CountingPublisher {
-    async fn publish(&self, jobs: &[ActionJob]) -> Result<usize, PublishError> {
+    async fn publish_batch(&self, batch: &[ActionJob]) -> Result<BatchOutcome, PublishError> {
         self.0
-            .fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(jobs.len().div_ceil(10))
+            .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(BatchOutcome {
+            calls: 1,
+            refused: Vec::new(),
+        })
     }
 }
 
@@ -226,7 +230,7 @@ async fn main() {
     let scanner = |clock: &'static FixedClock| Scanner {
         publisher,
         maintenance_pages: u32::MAX,
-        ..deps.scanner(clock)
+        ..deps.scanner(clock, ShardGroup::ALL)
     };
     let backfill_clock: &'static FixedClock = Box::leak(Box::new(FixedClock(
         "2027-05-16T12:05:00Z".parse().unwrap(),
@@ -421,6 +425,7 @@ async fn arm(
             next: next_to_arm(trigger, &typed, &settings, at - Duration::minutes(15), None),
             last_fired: None,
             revision: 0,
+            failure: None,
         };
         schedule.put(&entry).await.unwrap();
         if (i + 1) % 10_000 == 0 {

@@ -8,6 +8,20 @@ use aws_config::{BehaviorVersion, SdkConfig};
 pub enum ConfigError {
     #[error("environment variable {0} is not set (template.yaml sets it for every function)")]
     Missing(&'static str),
+    #[error("environment variable {0} is not a number from {1} to {2}")]
+    OutOfRange(&'static str, u32, u32),
+}
+
+/// A whole number from the environment within `min..=max`, or `default` when it is not set.
+pub fn number(name: &'static str, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(value) => value
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(ConfigError::OutOfRange(name, min, max)),
+    }
 }
 
 pub(crate) fn var(name: &'static str) -> Result<String, ConfigError> {

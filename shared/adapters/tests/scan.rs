@@ -1,7 +1,8 @@
 //! The trigger scan against the emulator, through the function's own wiring: what only AWS
 //! shows. Backfill on activation and one firing at eight read back from an SQS queue fed by the
-//! real bus, overlapping scans racing on real conditional writes, crash recovery through the
-//! outbox in the due index. The scan's rules (re-scheduling after an edit, deactivation,
+//! real bus, overlapping scans racing on real conditional writes (a job published again only
+//! under its own key), recovery from a scan that died before claiming, and an item of the due
+//! index that reads as nothing set aside while the rest fires. The scan's rules (re-scheduling after an edit, deactivation,
 //! catch-up, activation at noon) are tested over the in-memory stores in
 //! `shared/model/tests/scan.rs`.
 
@@ -12,11 +13,11 @@ use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::events::EventBridgeJobPublisher;
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    FixedClock, JobPublisher, PublishError, RecordStore, ScheduleEntries, SettingsStore,
-    StoredRecord, UserDirectory,
+    BatchOutcome, DueIndex, FixedClock, JobPublisher, PageRequest, PublishError, RecordStore,
+    RunLedger, ScheduleEntries, SettingsStore, StoredRecord, UserDirectory,
 };
-use crm_model::schedule::ActionJob;
-use crm_model::schedule::scan::{ScanReport, Scanner};
+use crm_model::schedule::scan::{ScanReport, Scanner, ShardGroup};
+use crm_model::schedule::{ActionJob, due_shard};
 use crm_model::settings::{Setting, SmsGateway, SmsProvider};
 use crm_model::template::SmsTemplate;
 use crm_model::user::{Role, User};
@@ -30,6 +31,8 @@ struct World {
     /// The scan function's own wiring (`trigger_scan::Deps::aws`) over the emulator.
     deps: trigger_scan::Deps,
     schedule: DynamoScheduleStore,
+    schedule_table: String,
+    dynamodb: aws_sdk_dynamodb::Client,
     publisher: EventBridgeJobPublisher,
     tenant: TenantId,
     probe: JobProbe,
@@ -47,10 +50,8 @@ async fn world() -> World {
     let clients = support::clients().await;
     let tables = support::tables();
     let stores = Stores::new(&clients.dynamodb, &tables);
-    let schedule = DynamoScheduleStore::new(
-        clients.dynamodb.clone(),
-        support::fresh_schedule_table(&clients.dynamodb).await,
-    );
+    let schedule_table = support::fresh_schedule_table(&clients.dynamodb).await;
+    let schedule = DynamoScheduleStore::new(clients.dynamodb.clone(), &schedule_table);
     let publisher =
         EventBridgeJobPublisher::new(clients.eventbridge.clone(), support::automation_bus());
     let tenant = support::fresh_tenant();
@@ -97,6 +98,8 @@ async fn world() -> World {
         stores,
         deps,
         schedule,
+        schedule_table,
+        dynamodb: clients.dynamodb.clone(),
         publisher,
         tenant,
         probe,
@@ -166,7 +169,7 @@ impl World {
         Scanner {
             publisher,
             maintenance_pages: 20,
-            ..self.deps.scanner(&clock)
+            ..self.deps.scanner(&clock, ShardGroup::ALL)
         }
         .run()
         .await
@@ -284,30 +287,30 @@ async fn racing_scans_fire_each_occurrence_once() {
         20,
         "{a:?}\n{b:?}\n{c:?}"
     );
+    // Publish first, claim after: a scan that loses a claim has published that occurrence's
+    // jobs too, under the same keys, which the executor's ledger runs once.
+    let lost = a.lost_races + b.lost_races + c.lost_races;
     let jobs = w.probe.jobs().await;
-    assert_eq!(jobs.len(), 40);
+    assert_eq!(jobs.len() as u64, 40 + 2 * lost, "{a:?}\n{b:?}\n{c:?}");
     let mut keys: Vec<String> = jobs.iter().map(ActionJob::idempotency_key).collect();
     keys.sort();
     keys.dedup();
-    assert_eq!(keys.len(), 40, "no job published twice");
+    assert_eq!(keys.len(), 40, "two keys per occurrence, no other");
     w.probe.remove().await;
 }
 
-/// A bus that is down: the scan dies after claiming.
+/// A bus that does not answer: the scan stops before claiming anything.
 struct DownBus;
 
 #[async_trait::async_trait]
 impl JobPublisher for DownBus {
-    async fn publish(&self, _: &[ActionJob]) -> Result<usize, PublishError> {
-        Err(PublishError::Rejected {
-            failed: 1,
-            total: 1,
-        })
+    async fn publish_batch(&self, _: &[ActionJob]) -> Result<BatchOutcome, PublishError> {
+        Err(PublishError::Unavailable("the bus did not answer".into()))
     }
 }
 
 #[tokio::test]
-async fn a_scan_killed_after_claiming_loses_nothing_and_the_next_one_publishes_once() {
+async fn a_scan_that_dies_before_claiming_loses_nothing_and_the_next_one_fires_once() {
     let w = world().await;
     w.customer(
         "c1",
@@ -320,16 +323,80 @@ async fn a_scan_killed_after_claiming_loses_nothing_and_the_next_one_publishes_o
     assert!(w.probe.jobs().await.is_empty());
     let recovery = w.scan("2027-05-17T01:05:00Z").await;
     assert_eq!(
-        (
-            recovery.outboxes_replayed,
-            recovery.occurrences_fired,
-            recovery.jobs_published
-        ),
-        (1, 0, 2),
+        (recovery.occurrences_fired, recovery.jobs_published),
+        (1, 2),
         "{recovery:?}"
     );
     assert_eq!(w.probe.jobs().await.len(), 2);
     let later = w.scan("2027-05-17T01:10:00Z").await;
-    assert_eq!((later.outboxes_replayed, later.jobs_published), (0, 0));
+    assert_eq!((later.due_pairs, later.jobs_published), (0, 0));
+    w.probe.remove().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_index_item_is_set_aside_and_shown_while_the_rest_fires() {
+    let w = world().await;
+    let an = w
+        .customer(
+            "c1",
+            json!({"Name": "An", "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    let workflow = w.active_workflow("wf-poison", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    // In An's shard, due first: an entry whose revision is text, as a hand edit leaves it.
+    let shard = due_shard(&w.tenant, &workflow, &an, w.schedule.shards());
+    let t = &w.tenant;
+    let s = |v: String| aws_sdk_dynamodb::types::AttributeValue::S(v);
+    w.dynamodb
+        .put_item()
+        .table_name(&w.schedule_table)
+        .item("pk", s(format!("T#{t}#W#{workflow}")))
+        .item("sk", s("R#c-broken".into()))
+        .item("tenant", s(t.to_string()))
+        .item("workflow", s(workflow.to_string()))
+        .item("record", s("c-broken".into()))
+        .item("version", s("one".into()))
+        .item("revision", s("two".into()))
+        .item("due_shard", s(format!("S{shard:02}")))
+        .item(
+            "due_at",
+            s(format!("2027-05-17T00:00:00Z#E#{t}/{workflow}/c-broken")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eight = w.scan("2027-05-17T01:00:00Z").await;
+    assert_eq!(
+        (
+            eight.items_set_aside,
+            eight.occurrences_fired,
+            eight.jobs_published
+        ),
+        (1, 1, 2),
+        "{eight:?}"
+    );
+    assert_eq!(w.probe.jobs().await.len(), 2, "An is greeted at eight");
+    let runs = w
+        .stores
+        .runs
+        .history(t, &workflow, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        runs.iter().any(|run| run.record.as_str() == "c-broken"
+            && run
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("set aside"))),
+        "shown in the run history: {runs:?}"
+    );
+    let next = w.scan("2027-05-17T01:05:00Z").await;
+    assert_eq!(
+        (next.due_pairs, next.items_set_aside),
+        (0, 0),
+        "out of the index"
+    );
     w.probe.remove().await;
 }

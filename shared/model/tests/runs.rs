@@ -172,6 +172,10 @@ impl RunLedger for FailsAgainMeanwhile<'_> {
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
         self.0.record(run).await
     }
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        self.0.record_unstarted(run).await
+    }
+
     async fn commit(
         &self,
         run: &RunRecord,

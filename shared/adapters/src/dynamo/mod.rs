@@ -104,10 +104,20 @@ pub struct Stores {
 impl Stores {
     /// The stores on the tables the template names in the function's environment.
     pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, crate::ConfigError> {
-        Ok(Self::new(
+        let mut stores = Self::new(
             &aws_sdk_dynamodb::Client::new(sdk),
             &crate::Tables::from_env()?,
-        ))
+        );
+        // The due index's shard count (template parameter DueShards): every function that
+        // arms an entry must spread it the way the scan reads it.
+        let shards = crate::config::number(
+            "DUE_SHARDS",
+            crm_model::schedule::DUE_SHARDS,
+            crm_model::schedule::DUE_SHARDS,
+            1000,
+        )?;
+        stores.schedule = stores.schedule.with_shards(shards);
+        Ok(stores)
     }
 
     pub fn new(client: &aws_sdk_dynamodb::Client, tables: &crate::Tables) -> Self {

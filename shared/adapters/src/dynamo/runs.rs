@@ -279,6 +279,20 @@ impl RunLedger for DynamoRunLedger {
         conditional_put(result)
     }
 
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .set_item(Some(self.run_item(run)?))
+            .condition_expression("attribute_not_exists(pk) OR #status = :failed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":failed", s("failed"))
+            .send()
+            .await;
+        conditional_put(result)
+    }
+
     async fn commit(
         &self,
         run: &RunRecord,

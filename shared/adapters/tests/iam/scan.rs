@@ -1,24 +1,37 @@
-//! trigger-scan through `trigger_scan::handle`: a backfill, a scan killed after claiming (the
-//! bus down), the next scan taking its outbox over and firing what is due, and the cleanup after
-//! a deactivation.
+//! trigger-scan through `trigger_scan::handle`: a backfill, a scan whose jobs the bus refuses
+//! (the entry held, its failed runs written), a scan that dies with the bus down, the next scan
+//! firing what is due, and the cleanup after a deactivation.
 
-use crm_model::ports::{FixedClock, JobPublisher, PublishError};
+use crm_model::ports::{BatchOutcome, FixedClock, JobPublisher, PublishError};
 use crm_model::schedule::ActionJob;
+use crm_model::schedule::scan::ShardGroup;
 use crm_model::schema::Module;
 use serde_json::json;
 
 use super::harness::Audited;
 use super::seed::{Seed, at};
 
-/// A bus that is down: the scan dies after claiming, leaving its outbox.
+/// A bus that is down: the scan stops before claiming anything.
 struct DownBus;
 
 #[async_trait::async_trait]
 impl JobPublisher for DownBus {
-    async fn publish(&self, _: &[ActionJob]) -> Result<usize, PublishError> {
-        Err(PublishError::Rejected {
-            failed: 1,
-            total: 1,
+    async fn publish_batch(&self, _: &[ActionJob]) -> Result<BatchOutcome, PublishError> {
+        Err(PublishError::Unavailable("the bus did not answer".into()))
+    }
+}
+
+/// A bus that refuses every entry: the scan holds the entry and records why.
+struct RefusingBus;
+
+#[async_trait::async_trait]
+impl JobPublisher for RefusingBus {
+    async fn publish_batch(&self, batch: &[ActionJob]) -> Result<BatchOutcome, PublishError> {
+        Ok(BatchOutcome {
+            calls: 1,
+            refused: (0..batch.len())
+                .map(|i| (i, "InternalException: refused".to_owned()))
+                .collect(),
         })
     }
 }
@@ -81,9 +94,18 @@ pub async fn exercise(audited: &mut Audited) {
     assert_eq!(backfill.entries_armed, 3, "{backfill:?}");
 
     let eight = FixedClock(at("2027-05-17T01:00:00Z"));
+    let refused = crm_model::schedule::scan::Scanner {
+        publisher: &RefusingBus,
+        ..deps.scanner(&eight, ShardGroup::ALL)
+    }
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(refused.entries_held, 1, "{refused:?}");
+    let retry = FixedClock(at("2027-05-17T01:05:00Z"));
     let killed = crm_model::schedule::scan::Scanner {
         publisher: &DownBus,
-        ..deps.scanner(&eight)
+        ..deps.scanner(&retry, ShardGroup::ALL)
     }
     .run()
     .await;
@@ -92,7 +114,7 @@ pub async fn exercise(audited: &mut Audited) {
         .await
         .unwrap();
     assert_eq!(
-        (recovery.outboxes_replayed, recovery.jobs_published),
+        (recovery.occurrences_fired, recovery.jobs_published),
         (1, 2),
         "{recovery:?}"
     );

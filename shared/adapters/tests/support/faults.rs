@@ -136,6 +136,10 @@ impl RunLedger for CrashingLedger {
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
         self.inner.record(run).await
     }
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        self.inner.record_unstarted(run).await
+    }
+
     async fn commit(
         &self,
         run: &RunRecord,

@@ -12,9 +12,9 @@ pub use crate::run::providers::{
     lease,
 };
 pub use crate::schedule::ports::{
-    DueIndex, DueItem, DuePage, JobPublisher, Maintenance, MaintenanceKind, MaintenanceRequests,
-    OccurrenceClaims, Outbox, Outboxes, PublishError, ScheduleEntries, ScheduleEntry,
-    ScheduleStore,
+    BatchOutcome, DueIndex, DueItem, DuePage, EntryFailure, JobPublisher, Maintenance,
+    MaintenanceKind, MaintenanceRequests, MalformedItem, OccurrenceClaims, Outbox, Outboxes,
+    PublishError, ScheduleEntries, ScheduleEntry, ScheduleStore,
 };
 pub use crate::settings::outbound::HostResolver;
 pub use crate::settings::secrets::SecretVault;

@@ -38,6 +38,11 @@ pub trait RunLedger: Send + Sync {
     /// Records a run's final state (or a failed attempt), unless it already succeeded.
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
 
+    /// Records a failure of a job that never reached the executor (the scan could not publish
+    /// it): only where no run exists yet or the stored one failed, so that a delivery of the
+    /// same key, in progress or done, is never disturbed; `LostRace` otherwise.
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
+
     /// Records a succeeded run together with its DynamoDB effects, in one transaction; `LostRace`
     /// when the run had already succeeded (a redelivery), in which case nothing is written.
     async fn commit(&self, run: &RunRecord, effects: &[Effect])

@@ -13,7 +13,7 @@ impl Scanner<'_> {
     pub(super) async fn maintain(
         &self,
         request: Maintenance,
-        caches: &mut Caches,
+        caches: &Caches,
         report: &mut ScanReport,
     ) -> Result<(), ScanError> {
         let head = self

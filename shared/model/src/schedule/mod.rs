@@ -4,6 +4,7 @@
 
 mod maintenance;
 pub mod ports;
+pub mod publish;
 pub mod record_events;
 pub mod scan;
 pub mod upkeep;
@@ -64,12 +65,14 @@ pub fn arm_horizon(now: DateTime<Utc>) -> DateTime<Utc> {
     now - Duration::minutes(ARM_GRACE_MINUTES)
 }
 
-/// Number of write shards of the due index: spreads a popular instant (every birthday at 8:00)
-/// over several partitions; the scan queries each.
+/// Number of write shards of the due index unless the deployment sets more: spreads a popular
+/// instant (every birthday at 8:00) over several partitions; the scan queries each, several at
+/// once. The number may grow (entries already written stay readable in their shard, since the
+/// scan reads every shard below the new number) but never shrink.
 pub const DUE_SHARDS: u32 = 16;
 
-/// The shard of an entry: stable for the entry, spread over [`DUE_SHARDS`] (FNV-1a).
-pub fn due_shard(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> u32 {
+/// The shard of an entry among `shards`: stable for the entry, spread evenly (FNV-1a).
+pub fn due_shard(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId, shards: u32) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for part in [
         tenant.as_str(),
@@ -83,7 +86,7 @@ pub fn due_shard(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) ->
             hash = hash.wrapping_mul(0x0100_0193);
         }
     }
-    hash % DUE_SHARDS
+    hash % shards.max(1)
 }
 
 /// One job for the executor: one action of one occurrence of one workflow version for one record.
@@ -237,8 +240,8 @@ mod tests {
         let mut seen = [0u32; DUE_SHARDS as usize];
         for i in 0..1600 {
             let record = RecordId::new(format!("r{i}")).unwrap();
-            let shard = due_shard(&tenant, &workflow, &record);
-            assert_eq!(shard, due_shard(&tenant, &workflow, &record));
+            let shard = due_shard(&tenant, &workflow, &record, DUE_SHARDS);
+            assert_eq!(shard, due_shard(&tenant, &workflow, &record, DUE_SHARDS));
             seen[shard as usize] += 1;
         }
         assert!(seen.iter().all(|&n| (50..=150).contains(&n)), "{seen:?}");

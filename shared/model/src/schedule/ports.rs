@@ -19,6 +19,42 @@ pub struct ScheduleEntry {
     pub last_fired: Option<crate::trigger::OccurrenceKey>,
     /// Optimistic concurrency between the scan and schedule upkeep; 0 for a new entry.
     pub revision: u64,
+    /// Why the scan could not handle the entry's occurrence, when it could not: the entry waits
+    /// in the due index until `retry_at`, or is parked (out of the index) once its attempts are
+    /// spent. A claim or a re-plan clears it.
+    pub failure: Option<EntryFailure>,
+}
+
+/// The scan's failed attempts at one entry (a record it cannot read, a workflow version that no
+/// longer compiles, a job the bus refuses), kept on the entry so that one bad entry waits on its
+/// own and never stops the scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryFailure {
+    pub attempts: u32,
+    pub reason: String,
+    /// When the scan tries again; `None`: parked, out of the due index until the record or the
+    /// workflow changes.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl ScheduleEntry {
+    /// When the due index offers the entry: its retry instant after a failure, else its next
+    /// occurrence; never while parked or disarmed.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match &self.failure {
+            Some(failure) => self.next.as_ref().and(failure.retry_at),
+            None => self.next.as_ref().map(|next| next.fire_at),
+        }
+    }
+}
+
+/// An item of the due index that does not read as any schedule item (a hand-edited or damaged
+/// item): the scan sets it aside, out of the index, instead of failing on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MalformedItem {
+    pub pk: String,
+    pub sk: String,
+    pub reason: String,
 }
 
 /// Jobs claimed but not yet known to be published: the scan's outbox.
@@ -60,6 +96,7 @@ pub enum DueItem {
     /// An outbox a crashed scan left behind: publish it again.
     Outbox(Outbox),
     Maintenance(Maintenance),
+    Malformed(MalformedItem),
 }
 
 /// A page of due items and how many index items DynamoDB read for it (its Count).
@@ -90,6 +127,10 @@ pub trait ScheduleEntries: Send + Sync {
         record: &crate::ids::RecordId,
     ) -> Result<(), StoreError>;
 
+    /// Takes a malformed item out of the due index (it stays in the table, with `reason`, for
+    /// whoever repairs it).
+    async fn set_aside(&self, item: &MalformedItem, reason: &str) -> Result<(), StoreError>;
+
     /// A workflow's entries, for removal on deactivation.
     async fn entries_of(
         &self,
@@ -99,9 +140,12 @@ pub trait ScheduleEntries: Send + Sync {
     ) -> Result<Page<ScheduleEntry>, StoreError>;
 }
 
-/// The sharded due index the scan reads, and the window it has covered.
+/// The sharded due index the scan reads, and the windows its shard groups have covered.
 #[async_trait]
 pub trait DueIndex: Send + Sync {
+    /// How many shards entries are spread over (a deployment setting that may only grow).
+    fn shards(&self) -> u32;
+
     /// Due items of one shard with a due instant at or before `now`, oldest first.
     async fn due(
         &self,
@@ -110,24 +154,25 @@ pub trait DueIndex: Send + Sync {
         page: &PageRequest,
     ) -> Result<DuePage, StoreError>;
 
-    /// The end of the last completed scan window.
-    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// The end of the last completed scan window of one shard group (`scope`).
+    async fn last_scan_end(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 
-    /// Records a completed window; never moves backwards.
-    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a completed window of one shard group; never moves backwards.
+    async fn save_scan_end(&self, scope: &str, end: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
-/// Exactly-once claims: an occurrence (care) or a stream event (work) is claimed once, with its outbox, in one atomic step.
+/// Exactly-once claims: an occurrence (care) is claimed once after its jobs are published (their
+/// idempotency keys make a job published again by a racing or crashed scan harmless); a stream
+/// event (work) is claimed once with its outbox, in one atomic step.
 #[async_trait]
 pub trait OccurrenceClaims: Send + Sync {
-    /// Advances `entry` (at its revision) to `next` after firing `occurrence`, and stores the
-    /// outbox (due again at its `retry_after`) in the same transaction when it has jobs.
+    /// Advances `entry` (at its revision) to `next` after firing `occurrence`, clearing any
+    /// failure: one conditional update.
     async fn claim(
         &self,
         entry: &ScheduleEntry,
         next: Option<&crate::trigger::Occurrence>,
         occurrence: &crate::trigger::OccurrenceKey,
-        outbox: Option<&Outbox>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Claims a stream event for a work workflow exactly once: marks the event handled, records
@@ -194,6 +239,15 @@ impl<T> ScheduleStore for T where
 {
 }
 
+/// What one PutEvents call made of its jobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Calls made (the first, and retries of the entries the bus rejected for a while).
+    pub calls: usize,
+    /// Jobs of the batch the bus still refused, by their index in it, with its reason.
+    pub refused: Vec<(usize, String)>,
+}
+
 /// Why publishing jobs failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -206,6 +260,16 @@ pub enum PublishError {
 /// Hands action jobs to the executor (EventBridge bus → rule → SQS).
 #[async_trait]
 pub trait JobPublisher: Send + Sync {
+    /// One PutEvents call (and its retries of rejected entries) for a batch that
+    /// [`crate::schedule::publish::batches`] formed: at most 10 jobs within the request size.
+    /// `Err` only when the bus did not answer.
+    async fn publish_batch(
+        &self,
+        batch: &[crate::schedule::ActionJob],
+    ) -> Result<BatchOutcome, PublishError>;
+
     /// Publishes every job or fails; the count of bus calls made is returned.
-    async fn publish(&self, jobs: &[crate::schedule::ActionJob]) -> Result<usize, PublishError>;
+    async fn publish(&self, jobs: &[crate::schedule::ActionJob]) -> Result<usize, PublishError> {
+        crate::schedule::publish::publish_all(self, jobs).await
+    }
 }

@@ -76,11 +76,12 @@ impl Upkeep<'_> {
                 next: next.clone(),
                 last_fired,
                 revision: current.as_ref().map_or(0, |e| e.revision),
+                // A re-plan is a fresh start for an entry the scan had held or parked.
+                failure: None,
             };
-            if current
-                .as_ref()
-                .is_some_and(|c| c.next == entry.next && c.version == version)
-            {
+            if current.as_ref().is_some_and(|c| {
+                c.next == entry.next && c.version == version && c.failure.is_none()
+            }) {
                 return Ok(UpkeepOutcome::Unchanged);
             }
             if current.is_none() && next.is_none() {

@@ -440,6 +440,11 @@ impl RunLedger for YieldingLedger<'_> {
         self.0.record(run).await
     }
 
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.record_unstarted(run).await
+    }
+
     async fn commit(
         &self,
         run: &RunRecord,

@@ -56,8 +56,17 @@ pub fn birthday_definition() -> WorkflowDefinition {
 
 impl World {
     pub async fn new() -> Self {
-        let stores = MemoryStores::new();
-        let tenant = TenantId::new("acme").unwrap();
+        Self::seeded(MemoryStores::new(), "acme").await
+    }
+
+    /// Another tenant on the same tables (the same due index, the same scan), seeded alike,
+    /// publishing to a bus of its own.
+    pub async fn beside(&self, tenant: &str) -> Self {
+        Self::seeded(self.stores.clone(), tenant).await
+    }
+
+    async fn seeded(stores: MemoryStores, tenant: &str) -> Self {
+        let tenant = TenantId::new(tenant).unwrap();
         let user = User {
             id: admin(),
             name: "Quản trị".into(),

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::super::errors::corrupt;
 use super::super::{Item, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
-use crm_model::ports::{DueItem, Maintenance, MaintenanceKind, Outbox, ScheduleEntry, StoreError};
+use crm_model::ports::{
+    DueItem, EntryFailure, Maintenance, MaintenanceKind, MalformedItem, Outbox, ScheduleEntry,
+    StoreError,
+};
 use crm_model::schedule::{ActionJob, due_shard};
 use crm_model::trigger::{Occurrence, OccurrenceKey};
 
@@ -29,6 +32,14 @@ pub(super) struct EntryItem {
     pub(super) due_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) due_at: Option<String>,
+    /// The scan's failed attempts at the occurrence, their last reason, and when it tries again
+    /// (absent while parked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) failed_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) retry_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -111,8 +122,14 @@ pub(super) fn key(tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -
 }
 
 impl EntryItem {
-    pub(super) fn new(entry: &ScheduleEntry, revision: u64) -> Self {
-        let shard = shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record));
+    pub(super) fn new(entry: &ScheduleEntry, revision: u64, shards: u32) -> Self {
+        let shard = shard_name(due_shard(
+            &entry.tenant,
+            &entry.workflow,
+            &entry.record,
+            shards,
+        ));
+        let due = entry.due_at();
         Self {
             pk: entry_pk(&entry.tenant, &entry.workflow),
             sk: entry_sk(&entry.record),
@@ -124,11 +141,11 @@ impl EntryItem {
             next_key: entry.next.as_ref().map(|o| o.key.clone()),
             next_at: entry.next.as_ref().map(|o| o.fire_at),
             last_fired: entry.last_fired.clone(),
-            due_shard: entry.next.as_ref().map(|_| shard),
-            due_at: entry
-                .next
-                .as_ref()
-                .map(|o| entry_due_at(o.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
+            due_shard: due.map(|_| shard),
+            due_at: due.map(|at| entry_due_at(at, &entry.tenant, &entry.workflow, &entry.record)),
+            failed_attempts: entry.failure.as_ref().map(|f| f.attempts),
+            failure: entry.failure.as_ref().map(|f| f.reason.clone()),
+            retry_at: entry.failure.as_ref().and_then(|f| f.retry_at),
         }
     }
 
@@ -137,6 +154,11 @@ impl EntryItem {
             (Some(key), Some(fire_at)) => Some(Occurrence { key, fire_at }),
             _ => None,
         };
+        let failure = self.failed_attempts.map(|attempts| EntryFailure {
+            attempts,
+            reason: self.failure.unwrap_or_default(),
+            retry_at: self.retry_at,
+        });
         ScheduleEntry {
             tenant: self.tenant,
             workflow: self.workflow,
@@ -145,11 +167,32 @@ impl EntryItem {
             next,
             last_fired: self.last_fired,
             revision: self.revision,
+            failure,
         }
     }
 }
 
-pub(super) fn parse_due(item: Item) -> Result<DueItem, StoreError> {
+/// A due item as the scan needs it; one that does not read as any schedule item comes back as
+/// [`DueItem::Malformed`], so that the scan sets it aside instead of failing on it.
+pub(super) fn parse_due(item: Item) -> DueItem {
+    let key = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (pk, sk) = (key("pk"), key("sk"));
+    match read_due(item) {
+        Ok(due) => due,
+        Err(error) => DueItem::Malformed(MalformedItem {
+            pk,
+            sk,
+            reason: error.to_string(),
+        }),
+    }
+}
+
+fn read_due(item: Item) -> Result<DueItem, StoreError> {
     let sk = item
         .get("sk")
         .and_then(|v| v.as_s().ok())

@@ -2,28 +2,31 @@
 //!
 //! | item         | pk                        | sk                         | due_shard (sparse) | due_at                                   |
 //! |--------------|---------------------------|----------------------------|--------------------|------------------------------------------|
-//! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`…`S15` when armed | `<fire instant, UTC>#E#<tenant>/<workflow>/<record>` |
+//! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`… when armed  | `<fire or retry instant, UTC>#E#<tenant>/<workflow>/<record>` |
 //! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<cause>`       | always             | `<retry instant>#O#…`                    |
 //! | event mark   | `T#<tenant>#W#<workflow>` | `V#<stream event id>`      | –                  | – (TTL `expires_at`)                     |
 //! | last run     | `T#<tenant>#W#<workflow>` | `L#<record>`               | –                  | –                                        |
 //! | maintenance  | `T#<tenant>#W#<workflow>` | `M`                        | always             | `<request instant>#M#<tenant>/<workflow>` |
-//! | scan state   | `SCAN`                    | `STATE`                    | –                  | –                                        |
+//! | scan state   | `SCAN`                    | `STATE`, `STATE#<group>`   | –                  | –                                        |
 //!
-//! The `due` index holds only armed entries and pending outboxes, so a scan's Query reads what is
-//! due and nothing else. A claim is one transaction: the entry moves on (conditional on its
-//! revision) and, when there are jobs, the outbox is written with it.
+//! The `due` index holds only armed entries, pending outboxes (of stream events whose publish
+//! failed) and maintenance requests, so a scan's Query reads what is due and nothing else. A
+//! claim is one conditional UpdateItem of the entry (on its revision), made after its jobs are
+//! published. An entry the scan holds after a failure sits in the index at its retry instant; a
+//! parked one, and an item set aside as unreadable, is out of the index.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::errors::{condition_failed, corrupt, unavailable};
 use super::paging::Scope;
 use super::{Item, n, paging, query_page, s};
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
+use crm_model::ports::MalformedItem;
 use crm_model::ports::{
     ClaimOutcome, DueIndex, DuePage, Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox,
     Outboxes, Page, PageRequest, ScheduleEntries, ScheduleEntry, StoreError,
@@ -42,6 +45,7 @@ use items::{
 pub struct DynamoScheduleStore {
     client: Client,
     table: String,
+    shards: u32,
 }
 
 impl DynamoScheduleStore {
@@ -49,7 +53,20 @@ impl DynamoScheduleStore {
         Self {
             client,
             table: table.into(),
+            shards: crm_model::schedule::DUE_SHARDS,
         }
+    }
+
+    /// Spreads entries over `shards` shards of the due index (the deployment's `DueShards`).
+    pub fn with_shards(self, shards: u32) -> Self {
+        Self {
+            shards: shards.max(1),
+            ..self
+        }
+    }
+
+    fn shard_of(&self, tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> String {
+        shard_name(due_shard(tenant, workflow, record, self.shards))
     }
 
     fn outbox_item(&self, outbox: &Outbox) -> Result<Item, StoreError> {
@@ -63,7 +80,7 @@ impl DynamoScheduleStore {
             record: outbox.record.clone(),
             cause: outbox.cause.clone(),
             jobs,
-            due_shard: shard_name(due_shard(&outbox.tenant, &outbox.workflow, &outbox.record)),
+            due_shard: self.shard_of(&outbox.tenant, &outbox.workflow, &outbox.record),
             due_at: outbox_due_at(outbox, outbox.retry_after),
         })
         .map_err(corrupt)
@@ -96,7 +113,8 @@ impl ScheduleEntries for DynamoScheduleStore {
 
     async fn put(&self, entry: &ScheduleEntry) -> Result<ClaimOutcome, StoreError> {
         let item: Item =
-            serde_dynamo::to_item(EntryItem::new(entry, entry.revision + 1)).map_err(corrupt)?;
+            serde_dynamo::to_item(EntryItem::new(entry, entry.revision + 1, self.shards))
+                .map_err(corrupt)?;
         let request = self
             .client
             .put_item()
@@ -136,6 +154,32 @@ impl ScheduleEntries for DynamoScheduleStore {
         Ok(())
     }
 
+    async fn set_aside(&self, item: &MalformedItem, reason: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&item.pk))
+            .key("sk", s(&item.sk))
+            .update_expression("SET set_aside = :reason REMOVE due_shard, due_at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":reason", s(reason))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone meanwhile: nothing left to set aside.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     async fn entries_of(
         &self,
         tenant: &TenantId,
@@ -164,8 +208,21 @@ impl ScheduleEntries for DynamoScheduleStore {
     }
 }
 
+/// The scan state item of a shard group: `STATE` for the whole scan (the historic item).
+fn scan_state_sk(scope: &str) -> String {
+    if scope.is_empty() {
+        "STATE".to_owned()
+    } else {
+        format!("STATE#{scope}")
+    }
+}
+
 #[async_trait]
 impl DueIndex for DynamoScheduleStore {
+    fn shards(&self) -> u32 {
+        self.shards
+    }
+
     async fn due(
         &self,
         shard: u32,
@@ -200,7 +257,7 @@ impl DueIndex for DynamoScheduleStore {
             .unwrap_or_default()
             .into_iter()
             .map(parse_due)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         Ok(DuePage {
             items,
             items_read,
@@ -208,13 +265,13 @@ impl DueIndex for DynamoScheduleStore {
         })
     }
 
-    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn last_scan_end(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("pk", s("SCAN"))
-            .key("sk", s("STATE"))
+            .key("sk", s(scan_state_sk(scope)))
             .consistent_read(true)
             .send()
             .await
@@ -232,13 +289,13 @@ impl DueIndex for DynamoScheduleStore {
         Ok(end)
     }
 
-    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn save_scan_end(&self, scope: &str, end: DateTime<Utc>) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s("SCAN"))
-            .key("sk", s("STATE"))
+            .key("sk", s(scan_state_sk(scope)))
             .update_expression("SET last_end = :end")
             .condition_expression("attribute_not_exists(last_end) OR last_end < :end")
             .expression_attribute_values(":end", s(instant(end)))
@@ -266,59 +323,47 @@ impl OccurrenceClaims for DynamoScheduleStore {
         entry: &ScheduleEntry,
         next: Option<&Occurrence>,
         occurrence: &OccurrenceKey,
-        outbox: Option<&Outbox>,
     ) -> Result<ClaimOutcome, StoreError> {
-        let mut update = Update::builder()
+        // One conditional update, no transaction: the jobs are on the bus already.
+        let mut update = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&entry.tenant, &entry.workflow, &entry.record)))
             .condition_expression("revision = :expected")
             .expression_attribute_values(":expected", n(entry.revision))
             .expression_attribute_values(":revision", n(entry.revision + 1))
             .expression_attribute_values(":fired", s(occurrence.to_string()));
+        const CLEARED: &str = "failed_attempts, failure, retry_at";
         update = match next {
             Some(next) => update
-                .update_expression(
-                    "SET revision = :revision, last_fired = :fired, next_key = :key, next_at = :at, due_shard = :shard, due_at = :due",
-                )
+                .update_expression(format!(
+                    "SET revision = :revision, last_fired = :fired, next_key = :key, next_at = :at, due_shard = :shard, due_at = :due REMOVE {CLEARED}"
+                ))
                 .expression_attribute_values(":key", s(next.key.to_string()))
                 .expression_attribute_values(":at", s(instant(next.fire_at)))
                 .expression_attribute_values(
                     ":shard",
-                    s(shard_name(due_shard(&entry.tenant, &entry.workflow, &entry.record))),
+                    s(self.shard_of(&entry.tenant, &entry.workflow, &entry.record)),
                 )
                 .expression_attribute_values(
                     ":due",
                     s(entry_due_at(next.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
                 ),
-            None => update.update_expression(
-                "SET revision = :revision, last_fired = :fired REMOVE next_key, next_at, due_shard, due_at",
-            ),
+            None => update.update_expression(format!(
+                "SET revision = :revision, last_fired = :fired REMOVE next_key, next_at, due_shard, due_at, {CLEARED}"
+            )),
         };
-        let update = update
-            .build()
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build());
-        if let Some(outbox) = outbox {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(self.outbox_item(outbox)?))
-                .build()
-                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-            request = request.transact_items(TransactWriteItem::builder().put(put).build());
-        }
-        match request.send().await {
+        match update.send().await {
             Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e))
-                    if condition_failed(e.cancellation_reasons(), 0) =>
-                {
-                    Ok(ClaimOutcome::LostRace)
-                }
-                _ => Err(unavailable(error)),
-            },
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(ClaimOutcome::LostRace)
+            }
+            Err(error) => Err(unavailable(error)),
         }
     }
 
@@ -458,6 +503,7 @@ impl MaintenanceRequests for DynamoScheduleStore {
             &request.tenant,
             &request.workflow,
             &RecordId::new("M").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            self.shards,
         );
         let item: Item = serde_dynamo::to_item(MaintenanceItem {
             pk: entry_pk(&request.tenant, &request.workflow),

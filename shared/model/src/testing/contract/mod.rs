@@ -246,6 +246,7 @@ macro_rules! contract_tests {
                 progress_is_recorded_only_by_the_delivery_holding_the_claim,
                 dead_lettered_runs_are_listed_latest_first_until_retried,
                 a_succeeded_run_is_never_overwritten,
+                an_unstarted_failure_never_covers_a_run_that_started,
                 history_lists_a_workflows_runs_latest_first,
                 record_history_lists_a_records_runs_latest_first,
             ]
@@ -277,6 +278,7 @@ macro_rules! contract_tests {
                 due_returns_only_what_is_due_in_its_shard_oldest_first,
                 deleting_an_entry_removes_it_from_the_index,
                 the_scan_end_never_moves_backwards,
+                a_held_entry_waits_for_its_retry_and_a_parked_one_leaves_the_index,
             ]
         }
         $crate::__contract_group! {

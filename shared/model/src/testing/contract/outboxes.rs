@@ -16,7 +16,7 @@ pub async fn a_claimed_outbox_is_due_once_its_retry_after_passed(
     let e = entry(&t.tenant, "wf-outbox", "r-1", Some(0));
     let out = claimed_with_outbox(store, &e).await;
     nothing_due(store, at(4), "nothing is due before the retry instant").await;
-    let shard = due_shard(&e.tenant, &e.workflow, &e.record);
+    let shard = due_shard(&e.tenant, &e.workflow, &e.record, store.shards());
     let due = due_all(store, at(5), 100).await;
     assert_eq!(
         due,

@@ -276,6 +276,39 @@ pub async fn a_succeeded_run_is_never_overwritten(ledger: &dyn RunLedger, t: &Te
     assert_eq!(stored(ledger, &failed).await, Some(succeeded), "unchanged");
 }
 
+pub async fn an_unstarted_failure_never_covers_a_run_that_started(
+    ledger: &dyn RunLedger,
+    t: &Tenants,
+) {
+    let failed = RunRecord {
+        error: Some("the bus refused the job".into()),
+        ..run(&t.tenant, "unstarted", RunStatus::Failed, 0)
+    };
+    let outcome = ledger.record_unstarted(&failed).await.expect("record");
+    assert_eq!(outcome, Claimed, "where no run exists");
+    let again = RunRecord {
+        error: Some("the bus refused the job again".into()),
+        ..failed.clone()
+    };
+    let outcome = ledger.record_unstarted(&again).await.expect("record");
+    assert_eq!(outcome, Claimed, "over a failure of its own kind");
+    assert_eq!(stored(ledger, &failed).await, Some(again.clone()));
+    for status in [RunStatus::InProgress, RunStatus::Succeeded] {
+        let started = RunRecord {
+            status,
+            ..run(&t.tenant, &format!("started-{status:?}"), status, 0)
+        };
+        record(ledger, &started).await;
+        let failure = RunRecord {
+            status: RunStatus::Failed,
+            ..started.clone()
+        };
+        let outcome = ledger.record_unstarted(&failure).await.expect("record");
+        assert_eq!(outcome, LostRace, "a {status:?} run is left alone");
+        assert_eq!(stored(ledger, &started).await, Some(started), "unchanged");
+    }
+}
+
 /// The names the runs were keyed by ([`run`]).
 fn keys(runs: &[RunRecord]) -> Vec<&str> {
     runs.iter()

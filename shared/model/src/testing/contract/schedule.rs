@@ -8,9 +8,9 @@ use serde_json::json;
 use super::{Tenants, all_pages, at, second_page};
 use crate::ids::{ActionId, RecordId, TenantId, WorkflowId};
 use crate::schedule::ports::{
-    DueItem, Maintenance, MaintenanceKind, Outbox, ScheduleEntry, ScheduleStore,
+    DueItem, EntryFailure, Maintenance, MaintenanceKind, Outbox, ScheduleEntry, ScheduleStore,
 };
-use crate::schedule::{ActionJob, DUE_SHARDS, due_shard};
+use crate::schedule::{ActionJob, due_shard};
 use crate::store::ClaimOutcome::{Claimed, LostRace};
 use crate::store::{ClaimOutcome, PageRequest, StoreError};
 use crate::trigger::{Occurrence, OccurrenceKey};
@@ -50,6 +50,7 @@ pub(super) fn entry(
         next: minutes.map(|m| occurrence(2026, m)),
         last_fired: None,
         revision: 0,
+        failure: None,
     }
 }
 
@@ -102,14 +103,22 @@ pub(super) async fn get(store: &dyn ScheduleStore, e: &ScheduleEntry) -> Option<
         .expect("get an entry")
 }
 
-/// Claims the stored `e`'s occurrence of 2026, moving it to next year, with an outbox due again
-/// at minute 5.
+/// Claims the stored `e`'s occurrence of 2026, moving it to next year, and leaves the outbox of
+/// a stream event for its record, due again at minute 5 (as a failed publish leaves it).
 pub(super) async fn claimed_with_outbox(store: &dyn ScheduleStore, e: &ScheduleEntry) -> Outbox {
     let stored = put_new(store, e).await;
-    let out = outbox(&stored, "Y2026", 5);
     let next = occurrence(2027, NEXT_YEAR);
-    let outcome = store.claim(&stored, Some(&next), &OccurrenceKey::Year(2026), Some(&out));
+    let outcome = store.claim(&stored, Some(&next), &OccurrenceKey::Year(2026));
     assert_eq!(outcome.await.expect("claim"), Claimed, "claim {}", e.record);
+    let event = format!("ev-{}", e.record);
+    let out = outbox(&stored, &format!("E{event}"), 5);
+    let handled = store.claim_event(&out, &event, at(0)).await;
+    assert_eq!(
+        handled.expect("claim_event"),
+        Claimed,
+        "event of {}",
+        e.record
+    );
     out
 }
 
@@ -120,7 +129,7 @@ pub(super) async fn due_all(
     limit: u32,
 ) -> Vec<(u32, DueItem)> {
     let mut found = Vec::new();
-    for shard in 0..DUE_SHARDS {
+    for shard in 0..store.shards() {
         let mut page = PageRequest::first(limit);
         for round in 0.. {
             assert!(round < 100, "the due listing of shard {shard} does not end");
@@ -226,7 +235,7 @@ pub async fn a_claim_needs_the_entrys_revision(store: &dyn ScheduleStore, t: &Te
     let next = occurrence(2027, NEXT_YEAR);
     let fired = OccurrenceKey::Year(2026);
     let outcome = store
-        .claim(&stored, Some(&next), &fired, None)
+        .claim(&stored, Some(&next), &fired)
         .await
         .expect("claim");
     assert_eq!(outcome, Claimed, "a claim at the stored revision wins");
@@ -241,21 +250,20 @@ pub async fn a_claim_needs_the_entrys_revision(store: &dyn ScheduleStore, t: &Te
         Some(claimed.clone()),
         "moved on and marked fired"
     );
-    let late = outbox(&stored, "Y2026", 5);
-    let outcome = store.claim(&stored, Some(&next), &fired, Some(&late)).await;
+    let outcome = store.claim(&stored, Some(&next), &fired).await;
     assert_eq!(outcome.expect("claim"), LostRace, "a stale claim loses");
     assert_eq!(
         get(store, &stored).await,
         Some(claimed),
         "the lost claim changed nothing"
     );
-    nothing_due(store, at(LATER), "a lost claim stores no outbox").await;
+    nothing_due(store, at(LATER), "only next year's occurrence is armed").await;
     let ghost = ScheduleEntry {
         revision: 1,
         ..entry(&t.tenant, "wf-claim", "r-2", Some(0))
     };
     let outcome = store
-        .claim(&ghost, Some(&next), &fired, None)
+        .claim(&ghost, Some(&next), &fired)
         .await
         .expect("claim");
     assert_eq!(outcome, LostRace, "claiming a missing entry loses");
@@ -270,10 +278,7 @@ pub async fn a_claim_without_next_disarms_the_entry(store: &dyn ScheduleStore, t
         "the armed entry is due"
     );
     let fired = OccurrenceKey::Year(2026);
-    let outcome = store
-        .claim(&stored, None, &fired, None)
-        .await
-        .expect("claim");
+    let outcome = store.claim(&stored, None, &fired).await.expect("claim");
     assert_eq!(outcome, Claimed);
     let disarmed = ScheduleEntry {
         next: None,
@@ -348,7 +353,8 @@ pub async fn due_returns_only_what_is_due_in_its_shard_oldest_first(
     t: &Tenants,
 ) {
     let workflow = wf("wf-due");
-    let shard_of = |record: &str| due_shard(&t.tenant, &workflow, &rid(record));
+    let shards = store.shards();
+    let shard_of = |record: &str| due_shard(&t.tenant, &workflow, &rid(record), shards);
     let shard = shard_of("r-0");
     let same: Vec<String> = (1..)
         .map(|i| format!("r-{i}"))
@@ -408,15 +414,83 @@ pub async fn deleting_an_entry_removes_it_from_the_index(store: &dyn ScheduleSto
 }
 
 pub async fn the_scan_end_never_moves_backwards(store: &dyn ScheduleStore, _: &Tenants) {
-    let end = || store.last_scan_end();
+    let end = |scope| store.last_scan_end(scope);
     assert_eq!(
-        end().await.expect("last_scan_end"),
+        end("").await.expect("last_scan_end"),
         None,
         "no window was ever completed"
     );
     for (save, expected) in [(10, 10), (5, 10), (10, 10), (20, 20)] {
-        store.save_scan_end(at(save)).await.expect("save_scan_end");
-        let now = end().await.expect("last_scan_end");
+        store
+            .save_scan_end("", at(save))
+            .await
+            .expect("save_scan_end");
+        let now = end("").await.expect("last_scan_end");
         assert_eq!(now, Some(at(expected)), "after saving minute {save}");
     }
+    store
+        .save_scan_end("G1of4", at(7))
+        .await
+        .expect("save_scan_end of a group");
+    assert_eq!(
+        (
+            end("G1of4").await.expect("group"),
+            end("G2of4").await.expect("group")
+        ),
+        (Some(at(7)), None),
+        "each shard group has a window of its own"
+    );
+    assert_eq!(
+        end("").await.expect("all"),
+        Some(at(20)),
+        "and the whole scan's stays"
+    );
+}
+
+pub async fn a_held_entry_waits_for_its_retry_and_a_parked_one_leaves_the_index(
+    store: &dyn ScheduleStore,
+    t: &Tenants,
+) {
+    let stored = put_new(store, &entry(&t.tenant, "wf-held", "r-1", Some(0))).await;
+    let held = ScheduleEntry {
+        failure: Some(EntryFailure {
+            attempts: 1,
+            reason: "the record cannot be read".into(),
+            retry_at: Some(at(10)),
+        }),
+        ..stored.clone()
+    };
+    assert_eq!(put(store, &held).await, Claimed, "held at its revision");
+    let stored = get(store, &held).await.expect("stored");
+    assert_eq!(stored.failure, held.failure, "the failure is kept");
+    nothing_due(store, at(9), "a held entry waits for its retry instant").await;
+    let due = due_all(store, at(10), 100).await;
+    assert_eq!(
+        due.iter().map(|(_, item)| item.clone()).collect::<Vec<_>>(),
+        vec![DueItem::Entry(stored.clone())],
+        "then it is due, failure and all"
+    );
+    let parked = ScheduleEntry {
+        failure: Some(EntryFailure {
+            attempts: 5,
+            reason: "the bus refused job 'a1'".into(),
+            retry_at: None,
+        }),
+        ..stored.clone()
+    };
+    assert_eq!(put(store, &parked).await, Claimed);
+    nothing_due(store, at(LATER), "a parked entry is never due").await;
+    let parked = get(store, &parked).await.expect("stored");
+    assert_eq!(parked.failure.as_ref().map(|f| f.attempts), Some(5));
+    assert!(parked.next.is_some(), "it keeps its occurrence");
+    let next = occurrence(2027, NEXT_YEAR);
+    let outcome = store.claim(&parked, Some(&next), &OccurrenceKey::Year(2026));
+    assert_eq!(outcome.await.expect("claim"), Claimed);
+    let claimed = get(store, &parked).await.expect("stored");
+    assert_eq!(claimed.failure, None, "a claim clears the failure");
+    assert_eq!(
+        due_all(store, at(NEXT_YEAR), 100).await.len(),
+        1,
+        "armed again"
+    );
 }

@@ -19,78 +19,110 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::ops::Bound;
 
 use super::paging::{Position, Query, SortKey};
 use super::schedule::{MemoryScheduleStore, instant, whole_seconds};
-use super::tables::TenantSchedule;
-use crate::ids::{RecordId, TenantId};
+use super::tables::ScheduleTables;
+use crate::ids::RecordId;
 use crate::schedule::due_shard;
-use crate::schedule::ports::{DueIndex, DueItem, DuePage};
+use crate::schedule::ports::{DueIndex, DueItem, DuePage, MalformedItem};
 use crate::store::{PageRequest, StoreError};
 
 /// The adapter's page clamp for the due index.
 const MAX_DUE_PAGE: u32 = 1000;
 
-fn entry_due_at(at: DateTime<Utc>, tenant: &TenantId, item: &str) -> String {
-    format!("{}#E#{tenant}/{item}", instant(at))
-}
-
-/// Every item of one tenant's partitions that sits in `shard` of the index, with its position.
-fn indexed(tenant: &TenantId, t: &TenantSchedule, shard: u32) -> Vec<(Position, DueItem)> {
-    let mut items = Vec::new();
-    for ((workflow, record), entry) in &t.entries {
-        let Some(next) = &entry.next else {
-            continue;
-        };
-        if due_shard(tenant, workflow, record) != shard {
-            continue;
+/// The items of `shard` a page can hold after `start`: the first `limit` entries of the ordered
+/// index (no later entry can make the page), every outbox, maintenance request and planted item
+/// of the shard (few, so read whole), with their positions.
+fn candidates(
+    s: &ScheduleTables,
+    shard: u32,
+    start: Option<&Position>,
+    limit: usize,
+) -> Vec<(Position, DueItem)> {
+    let shards = s.shards();
+    let lower = match start {
+        Some(p) if p.len() == 3 => {
+            Bound::Excluded((shard, p[0].clone(), p[1].clone(), p[2].clone()))
         }
-        let position = vec![
-            entry_due_at(next.fire_at, tenant, &format!("{workflow}/{record}")),
-            format!("T#{tenant}#W#{workflow}"),
-            format!("R#{record}"),
-        ];
-        items.push((position, DueItem::Entry(entry.clone())));
+        _ => Bound::Included((shard, String::new(), String::new(), String::new())),
+    };
+    let upper = Bound::Excluded((shard + 1, String::new(), String::new(), String::new()));
+    let mut items: Vec<(Position, DueItem)> = s
+        .armed
+        .range((lower, upper))
+        .take(limit)
+        .filter_map(|((_, due_at, pk, sk), (tenant, workflow, record))| {
+            let entry = s
+                .tenants
+                .get(tenant)?
+                .entries
+                .get(&(workflow.clone(), record.clone()))?;
+            Some((
+                vec![due_at.clone(), pk.clone(), sk.clone()],
+                DueItem::Entry(entry.clone()),
+            ))
+        })
+        .collect();
+    for (tenant, t) in &s.tenants {
+        for ((workflow, record, cause), stored) in &t.outboxes {
+            if due_shard(tenant, workflow, record, shards) != shard {
+                continue;
+            }
+            let mut outbox = stored.outbox.clone();
+            // The due index gives back the retry instant of `due_at`, at whole seconds.
+            let retry = stored
+                .due_at
+                .split('#')
+                .next()
+                .and_then(|at| at.parse().ok());
+            outbox.retry_after = retry.unwrap_or_else(|| whole_seconds(outbox.retry_after));
+            let position = vec![
+                stored.due_at.clone(),
+                format!("T#{tenant}#W#{workflow}"),
+                format!("O#{record}#{cause}"),
+            ];
+            items.push((position, DueItem::Outbox(outbox)));
+        }
+        let maintenance_record = RecordId::new("M");
+        for (workflow, stored) in &t.maintenance {
+            let in_shard = maintenance_record
+                .as_ref()
+                .is_ok_and(|m| due_shard(tenant, workflow, m, shards) == shard);
+            if !in_shard {
+                continue;
+            }
+            let position = vec![
+                stored.due_at.clone(),
+                format!("T#{tenant}#W#{workflow}"),
+                "M".to_owned(),
+            ];
+            items.push((position, DueItem::Maintenance(stored.request.clone())));
+        }
     }
-    for ((workflow, record, cause), stored) in &t.outboxes {
-        if due_shard(tenant, workflow, record) != shard {
-            continue;
+    for ((pk, sk), (item_shard, due_at, reason)) in &s.malformed {
+        if *item_shard == shard {
+            let item = MalformedItem {
+                pk: pk.clone(),
+                sk: sk.clone(),
+                reason: reason.clone(),
+            };
+            items.push((
+                vec![due_at.clone(), pk.clone(), sk.clone()],
+                DueItem::Malformed(item),
+            ));
         }
-        let mut outbox = stored.outbox.clone();
-        // The due index gives back the retry instant of `due_at`, at whole seconds.
-        let retry = stored
-            .due_at
-            .split('#')
-            .next()
-            .and_then(|at| at.parse().ok());
-        outbox.retry_after = retry.unwrap_or_else(|| whole_seconds(outbox.retry_after));
-        let position = vec![
-            stored.due_at.clone(),
-            format!("T#{tenant}#W#{workflow}"),
-            format!("O#{record}#{cause}"),
-        ];
-        items.push((position, DueItem::Outbox(outbox)));
-    }
-    let maintenance_record = RecordId::new("M");
-    for (workflow, stored) in &t.maintenance {
-        let in_shard = maintenance_record
-            .as_ref()
-            .is_ok_and(|m| due_shard(tenant, workflow, m) == shard);
-        if !in_shard {
-            continue;
-        }
-        let position = vec![
-            stored.due_at.clone(),
-            format!("T#{tenant}#W#{workflow}"),
-            "M".to_owned(),
-        ];
-        items.push((position, DueItem::Maintenance(stored.request.clone())));
     }
     items
 }
 
 #[async_trait]
 impl DueIndex for MemoryScheduleStore {
+    fn shards(&self) -> u32 {
+        self.world.peek(|s| s.schedule.shards())
+    }
+
     async fn due(
         &self,
         shard: u32,
@@ -100,11 +132,10 @@ impl DueIndex for MemoryScheduleStore {
         let query = Query::new("due_shard", format!("S{shard:02}"))
             .sort(SortKey::AtMost(format!("{}#~", instant(now))))
             .max_limit(MAX_DUE_PAGE);
+        let start = query.start(page)?;
+        let limit = page.limit.clamp(1, MAX_DUE_PAGE) as usize;
         self.read(|s| {
-            let items = s
-                .tenants
-                .iter()
-                .flat_map(|(tenant, t)| indexed(tenant, t, shard));
+            let items = candidates(s, shard, start.as_ref(), limit);
             let found = query.page(items, page, |_| true)?;
             Ok(DuePage {
                 items_read: found.evaluated as u64,
@@ -114,10 +145,10 @@ impl DueIndex for MemoryScheduleStore {
         })
     }
 
-    async fn last_scan_end(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn last_scan_end(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.read(|s| {
-            s.scan_end
-                .as_deref()
+            s.scan_ends
+                .get(scope)
                 .map(|end| {
                     end.parse::<DateTime<Utc>>()
                         .map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -128,11 +159,12 @@ impl DueIndex for MemoryScheduleStore {
 
     /// `attribute_not_exists(last_end) OR last_end < :end`; an earlier or equal end is dropped
     /// without an error.
-    async fn save_scan_end(&self, end: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn save_scan_end(&self, scope: &str, end: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(|s| {
             let end = instant(end);
-            if s.schedule.scan_end.as_ref().is_none_or(|last| *last < end) {
-                s.schedule.scan_end = Some(end);
+            let ends = &mut s.schedule.scan_ends;
+            if ends.get(scope).is_none_or(|last| *last < end) {
+                ends.insert(scope.to_owned(), end);
             }
             Ok(())
         })
@@ -142,7 +174,7 @@ impl DueIndex for MemoryScheduleStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::WorkflowId;
+    use crate::ids::{TenantId, WorkflowId};
     use crate::schedule::ports::{
         Maintenance, MaintenanceKind, MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes,
         ScheduleEntries, ScheduleEntry,
@@ -156,10 +188,10 @@ mod tests {
 
     /// Record ids of tenant/workflow that fall in one shard.
     fn same_shard(tenant: &TenantId, workflow: &WorkflowId, n: usize) -> (u32, Vec<RecordId>) {
-        let shard = due_shard(tenant, workflow, &RecordId::new("r0").unwrap());
+        let shard = due_shard(tenant, workflow, &RecordId::new("r0").unwrap(), 16);
         let ids = (0..1000)
             .map(|i| RecordId::new(format!("r{i}")).unwrap())
-            .filter(|r| due_shard(tenant, workflow, r) == shard)
+            .filter(|r| due_shard(tenant, workflow, r, 16) == shard)
             .take(n)
             .collect();
         (shard, ids)
@@ -182,6 +214,7 @@ mod tests {
             }),
             last_fired: None,
             revision: 0,
+            failure: None,
         }
     }
 
@@ -238,7 +271,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_claim_moves_the_entry_with_its_outbox_and_a_stale_claim_loses() {
+    async fn a_claim_moves_the_entry_a_stale_claim_loses_and_an_outbox_is_taken_over_once() {
         let store = MemoryScheduleStore::new();
         let tenant = TenantId::new("t1").unwrap();
         let workflow = WorkflowId::new("w1").unwrap();
@@ -266,9 +299,9 @@ mod tests {
             fire_at: at("2027-05-17T01:00:00.900Z"),
         };
         let key = OccurrenceKey::Year(2026);
-        let claimed = store.claim(&stored, Some(&next), &key, Some(&outbox)).await;
+        let claimed = store.claim(&stored, Some(&next), &key).await;
         assert_eq!(claimed.unwrap(), ClaimOutcome::Claimed);
-        let again = store.claim(&stored, Some(&next), &key, Some(&outbox)).await;
+        let again = store.claim(&stored, Some(&next), &key).await;
         assert_eq!(again.unwrap(), ClaimOutcome::LostRace);
         let moved = store
             .get(&tenant, &workflow, &ids[0])
@@ -277,6 +310,11 @@ mod tests {
             .unwrap();
         assert_eq!((moved.revision, moved.last_fired), (2, Some(key)));
         assert_eq!(moved.next.unwrap().fire_at, at("2027-05-17T01:00:00Z"));
+        // A stream event's outbox, left behind by a failed publish.
+        let handled = store
+            .claim_event(&outbox, "ev-1", at("2026-05-17T01:00:00Z"))
+            .await;
+        assert_eq!(handled.unwrap(), ClaimOutcome::Claimed);
         // The outbox is due at its retry instant and can be taken over once.
         let page = store
             .due(shard, at("2026-05-17T01:05:00Z"), &PageRequest::first(10))
@@ -326,6 +364,7 @@ mod tests {
             &request.tenant,
             &request.workflow,
             &RecordId::new("M").unwrap(),
+            16,
         );
         let page = store
             .due(shard, at("2026-05-17T00:00:00Z"), &PageRequest::first(10))
@@ -337,15 +376,15 @@ mod tests {
         };
         assert_eq!(page.items, vec![DueItem::Maintenance(expected)]);
         store
-            .save_scan_end(at("2026-05-17T00:05:00Z"))
+            .save_scan_end("", at("2026-05-17T00:05:00Z"))
             .await
             .unwrap();
         store
-            .save_scan_end(at("2026-05-17T00:00:00Z"))
+            .save_scan_end("", at("2026-05-17T00:00:00Z"))
             .await
             .unwrap();
         assert_eq!(
-            store.last_scan_end().await.unwrap(),
+            store.last_scan_end("").await.unwrap(),
             Some(at("2026-05-17T00:05:00Z"))
         );
     }

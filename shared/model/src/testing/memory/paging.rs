@@ -145,6 +145,12 @@ impl Query {
         })
     }
 
+    /// The position a page starts after, from its cursor (for stores that read an ordered range
+    /// from there instead of every item).
+    pub(super) fn start(&self, page: &PageRequest) -> Result<Option<Position>, StoreError> {
+        page.cursor.as_deref().map(|c| self.decode(c)).transpose()
+    }
+
     fn encode(&self, position: Position) -> String {
         let cursor = Cursor {
             p: self.partition.clone(),

@@ -2,28 +2,24 @@
 //! occurrence was published once (or, after a failure, what was published before it).
 //!
 //! It answers as `EventBridgeJobPublisher` would when every entry is accepted at once: one
-//! PutEvents call per ten jobs (`ceil(jobs / 10)`, none for no jobs). It can be told to fail the
-//! next calls, or every call, with a [`PublishFault`]; a fault may let the first jobs through, as
-//! the real publisher has already put the earlier batches on the bus when a later one fails.
+//! PutEvents call per batch (the model forms batches of up to ten jobs and 256 KiB). It can be
+//! told to fail the next batch calls, or every call, with a [`PublishFault`]; a fault may let the
+//! first jobs of the batch through, as PutEvents answers per entry.
 
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::schedule::ActionJob;
-use crate::schedule::ports::{JobPublisher, PublishError};
+use crate::schedule::ports::{BatchOutcome, JobPublisher, PublishError};
 
-/// PutEvents takes at most 10 entries.
-const BATCH: usize = 10;
-
-/// How a publish call fails.
+/// How a batch call fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishFault {
-    /// The bus stops answering after the first `published` jobs went through:
+    /// The bus stops answering after the first `published` jobs of the batch went through:
     /// `PublishError::Unavailable`.
     Unavailable { published: usize },
-    /// The bus rejects every job after the first `published`: `PublishError::Rejected` with the
-    /// count of the rest.
+    /// The bus refuses every job of the batch after the first `published`.
     Rejected { published: usize },
 }
 
@@ -56,7 +52,7 @@ impl RecordingPublisher {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Fails the next `n` publish calls with `fault`.
+    /// Fails the next `n` batch calls with `fault`.
     pub fn fail_next(&self, n: usize, fault: PublishFault) {
         self.lock().planned.extend(std::iter::repeat_n(fault, n));
     }
@@ -85,46 +81,46 @@ impl RecordingPublisher {
         std::mem::take(&mut self.lock().published)
     }
 
-    /// How many times `publish` was called, failed calls included.
+    /// How many batch calls were made, failed calls included.
     pub fn publish_calls(&self) -> usize {
         self.lock().calls
     }
 
-    /// How many PutEvents calls the successful and partial publishes made.
+    /// How many PutEvents calls were made (one per batch).
     pub fn bus_calls(&self) -> usize {
         self.lock().bus_calls
     }
 }
 
-fn batches(jobs: usize) -> usize {
-    jobs.div_ceil(BATCH)
-}
-
 #[async_trait]
 impl JobPublisher for RecordingPublisher {
-    async fn publish(&self, jobs: &[ActionJob]) -> Result<usize, PublishError> {
+    async fn publish_batch(&self, batch: &[ActionJob]) -> Result<BatchOutcome, PublishError> {
         let mut state = self.lock();
         state.calls += 1;
+        state.bus_calls += 1;
         let fault = state.planned.pop_front().or(state.always);
         let Some(fault) = fault else {
-            state.published.extend_from_slice(jobs);
-            state.bus_calls += batches(jobs.len());
-            return Ok(batches(jobs.len()));
+            state.published.extend_from_slice(batch);
+            return Ok(BatchOutcome {
+                calls: 1,
+                refused: Vec::new(),
+            });
         };
         let (PublishFault::Unavailable { published } | PublishFault::Rejected { published }) =
             fault;
-        let published = published.min(jobs.len());
-        state.published.extend_from_slice(&jobs[..published]);
-        state.bus_calls += batches(published) + 1;
-        Err(match fault {
-            PublishFault::Unavailable { .. } => {
-                PublishError::Unavailable("injected fault: the bus did not answer".into())
-            }
-            PublishFault::Rejected { .. } => PublishError::Rejected {
-                failed: jobs.len() - published,
-                total: jobs.len(),
-            },
-        })
+        let published = published.min(batch.len());
+        state.published.extend_from_slice(&batch[..published]);
+        match fault {
+            PublishFault::Unavailable { .. } => Err(PublishError::Unavailable(
+                "injected fault: the bus did not answer".into(),
+            )),
+            PublishFault::Rejected { .. } => Ok(BatchOutcome {
+                calls: 1,
+                refused: (published..batch.len())
+                    .map(|i| (i, "InternalException: injected rejection".to_owned()))
+                    .collect(),
+            }),
+        }
     }
 }
 
@@ -155,7 +151,8 @@ mod tests {
         let publisher = RecordingPublisher::new();
         assert_eq!(publisher.publish(&jobs(21)).await.unwrap(), 3);
         assert_eq!(publisher.publish(&[]).await.unwrap(), 0);
-        publisher.fail_next(1, PublishFault::Rejected { published: 10 });
+        // The first batch of ten lets five through; the second goes whole.
+        publisher.fail_next(1, PublishFault::Rejected { published: 5 });
         let failed = publisher.publish(&jobs(15)).await;
         assert!(matches!(
             failed,
@@ -167,6 +164,6 @@ mod tests {
         assert_eq!(publisher.jobs().len(), 31);
         publisher.fail_always(Some(PublishFault::DOWN));
         assert!(publisher.publish(&jobs(1)).await.is_err());
-        assert_eq!(publisher.publish_calls(), 4);
+        assert_eq!(publisher.publish_calls(), 6);
     }
 }

@@ -296,6 +296,19 @@ impl RunLedger for MemoryRunLedger {
         })
     }
 
+    /// `attribute_not_exists(pk) OR #status = :failed`.
+    async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
+        self.write(|state| {
+            let free =
+                stored_run(state, run).is_none_or(|stored| stored.status == RunStatus::Failed);
+            if !free {
+                return Ok(ClaimOutcome::LostRace);
+            }
+            put_run(state, run);
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
     async fn commit(
         &self,
         run: &RunRecord,

@@ -12,8 +12,9 @@
 //! - `put`: revision 0 must not exist, else the stored revision must be `entry.revision`;
 //!   refused is `LostRace`. `delete` is unconditional.
 //! - `claim`: the stored revision must be `entry.revision` (absent: `LostRace`); the entry moves
-//!   to `next` (or is disarmed), its `last_fired` and revision move on, its version stays, and the
-//!   outbox (when given) is put in the same step.
+//!   to `next` (or is disarmed), its `last_fired` and revision move on, its version stays, and any
+//!   failure is cleared.
+//! - `set_aside`: the item leaves the due index (a no-op when it is gone).
 //! - `claim_event`: the event mark must not exist (`LostRace`); mark, last run and outbox together.
 //! - `take_outbox`: the stored outbox's due instant must still be the one seen (`LostRace`).
 //! - `checkpoint_maintenance`: only the request of that version and kind; otherwise a no-op.
@@ -21,12 +22,13 @@
 //! Handled-event marks never expire here (their TTL is three days in the table).
 
 use super::paging::{Query, SortKey};
-use super::tables::{ScheduleTables, StoredMaintenance, StoredOutbox};
+use super::tables::{DuePosition, ScheduleTables, StoredMaintenance, StoredOutbox};
 use super::world::{Access, State, StoreKind, World, store_controls};
 use crate::ids::{RecordId, TenantId, WorkflowId};
+use crate::schedule::due_shard;
 use crate::schedule::ports::{
-    Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes, ScheduleEntries,
-    ScheduleEntry,
+    Maintenance, MaintenanceRequests, MalformedItem, OccurrenceClaims, Outbox, Outboxes,
+    ScheduleEntries, ScheduleEntry,
 };
 use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
 use crate::trigger::{Occurrence, OccurrenceKey};
@@ -51,6 +53,63 @@ pub(super) fn outbox_due_at(outbox: &Outbox, retry_after: DateTime<Utc>) -> Stri
         outbox.workflow,
         outbox.record
     )
+}
+
+/// An entry's `due_at`: `<instant>#E#<tenant>/<workflow>/<record>`.
+pub(super) fn entry_due_at(at: DateTime<Utc>, entry: &ScheduleEntry) -> String {
+    format!(
+        "{}#E#{}/{}/{}",
+        instant(at),
+        entry.tenant,
+        entry.workflow,
+        entry.record
+    )
+}
+
+/// Where the due index holds an entry, if anywhere.
+fn entry_position(entry: &ScheduleEntry, shards: u32) -> Option<DuePosition> {
+    let at = entry.due_at()?;
+    Some((
+        due_shard(&entry.tenant, &entry.workflow, &entry.record, shards),
+        entry_due_at(at, entry),
+        format!("T#{}#W#{}", entry.tenant, entry.workflow),
+        format!("R#{}", entry.record),
+    ))
+}
+
+/// Writes an entry and moves its place in the due index with it.
+fn store_entry(tables: &mut ScheduleTables, entry: ScheduleEntry) {
+    let shards = tables.shards();
+    let key = (entry.workflow.clone(), entry.record.clone());
+    let t = tables.tenants.entry(entry.tenant.clone()).or_default();
+    if let Some(old) = t
+        .entries
+        .get(&key)
+        .and_then(|old| entry_position(old, shards))
+    {
+        tables.armed.remove(&old);
+    }
+    if let Some(position) = entry_position(&entry, shards) {
+        let at = (
+            entry.tenant.clone(),
+            entry.workflow.clone(),
+            entry.record.clone(),
+        );
+        tables.armed.insert(position, at);
+    }
+    t.entries.insert(key, entry);
+}
+
+fn remove_entry(tables: &mut ScheduleTables, tenant: &TenantId, key: &(WorkflowId, RecordId)) {
+    let shards = tables.shards();
+    if let Some(old) = tables
+        .tenants
+        .get_mut(tenant)
+        .and_then(|t| t.entries.remove(key))
+        && let Some(position) = entry_position(&old, shards)
+    {
+        tables.armed.remove(&position);
+    }
 }
 
 fn outbox_key(outbox: &Outbox) -> (WorkflowId, RecordId, String) {
@@ -88,6 +147,35 @@ impl MemoryScheduleStore {
     /// A schedule with a table (and so a due index and scan window) of its own.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A schedule whose entries are spread over `shards` shards (a deployment setting).
+    pub fn with_shards(shards: u32) -> Self {
+        let store = Self::default();
+        store.world.peek_mut(|s| s.schedule.shards = shards);
+        store
+    }
+
+    /// Plants an item in the due index that reads as no schedule item, as a damaged or
+    /// hand-edited item would (for tests of the scan's isolation).
+    pub fn plant_malformed(&self, shard: u32, due_at: &str, pk: &str, sk: &str, reason: &str) {
+        self.world.peek_mut(|s| {
+            s.schedule.malformed.insert(
+                (pk.to_owned(), sk.to_owned()),
+                (shard, due_at.to_owned(), reason.to_owned()),
+            );
+        });
+    }
+
+    /// The items the scan set aside, by (`pk`, `sk`), with its reason.
+    pub fn set_aside_items(&self) -> Vec<((String, String), String)> {
+        self.world.peek(|s| {
+            s.schedule
+                .set_aside
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
     }
 
     /// The outboxes of a tenant still stored (for assertions).
@@ -145,7 +233,11 @@ impl ScheduleEntries for MemoryScheduleStore {
             }
             let mut stored = entry.clone();
             stored.revision = entry.revision + 1;
-            t.entries.insert(key, stored);
+            // Stored at whole seconds, as the adapter's instant strings read back.
+            if let Some(failure) = &mut stored.failure {
+                failure.retry_at = failure.retry_at.map(whole_seconds);
+            }
+            store_entry(&mut s.schedule, stored);
             Ok(ClaimOutcome::Claimed)
         })
     }
@@ -157,8 +249,16 @@ impl ScheduleEntries for MemoryScheduleStore {
         record: &RecordId,
     ) -> Result<(), StoreError> {
         self.write(|s| {
-            if let Some(t) = s.schedule.tenants.get_mut(tenant) {
-                t.entries.remove(&(workflow.clone(), record.clone()));
+            remove_entry(&mut s.schedule, tenant, &(workflow.clone(), record.clone()));
+            Ok(())
+        })
+    }
+
+    async fn set_aside(&self, item: &MalformedItem, reason: &str) -> Result<(), StoreError> {
+        self.write(|s| {
+            let key = (item.pk.clone(), item.sk.clone());
+            if s.schedule.malformed.remove(&key).is_some() {
+                s.schedule.set_aside.insert(key, reason.to_owned());
             }
             Ok(())
         })
@@ -197,27 +297,28 @@ impl OccurrenceClaims for MemoryScheduleStore {
         entry: &ScheduleEntry,
         next: Option<&Occurrence>,
         occurrence: &OccurrenceKey,
-        outbox: Option<&Outbox>,
     ) -> Result<ClaimOutcome, StoreError> {
         self.write(|s| {
             let key = (entry.workflow.clone(), entry.record.clone());
             let stored = s
                 .schedule
                 .tenants
-                .get_mut(&entry.tenant)
-                .and_then(|t| t.entries.get_mut(&key));
+                .get(&entry.tenant)
+                .and_then(|t| t.entries.get(&key));
             let Some(stored) = stored.filter(|stored| stored.revision == entry.revision) else {
                 return Ok(ClaimOutcome::LostRace);
             };
-            stored.revision = entry.revision + 1;
-            stored.last_fired = Some(occurrence.clone());
-            stored.next = next.map(|next| Occurrence {
-                key: next.key.clone(),
-                fire_at: whole_seconds(next.fire_at),
-            });
-            if let Some(outbox) = outbox {
-                put_outbox(s, outbox);
-            }
+            let claimed = ScheduleEntry {
+                revision: entry.revision + 1,
+                last_fired: Some(occurrence.clone()),
+                next: next.map(|next| Occurrence {
+                    key: next.key.clone(),
+                    fire_at: whole_seconds(next.fire_at),
+                }),
+                failure: None,
+                ..stored.clone()
+            };
+            store_entry(&mut s.schedule, claimed);
             Ok(ClaimOutcome::Claimed)
         })
     }

@@ -50,11 +50,34 @@ pub(super) struct TenantRuns {
     pub(super) counters: BTreeMap<String, u64>,
 }
 
+/// Where the due index holds an item: shard, `due_at`, then the table key (`pk`, `sk`), in
+/// DynamoDB's order.
+pub(super) type DuePosition = (u32, String, String, String);
+
 #[derive(Default)]
 pub(super) struct ScheduleTables {
     pub(super) tenants: HashMap<TenantId, TenantSchedule>,
-    /// `SCAN`/`STATE` `last_end`, as its instant string.
-    pub(super) scan_end: Option<String>,
+    /// The due index's entries, kept in order as the entries change (a Query reads a range of it
+    /// instead of every entry of every tenant).
+    pub(super) armed: BTreeMap<DuePosition, (TenantId, WorkflowId, RecordId)>,
+    /// Items planted by a test that read as no schedule item, by (`pk`, `sk`): their shard,
+    /// `due_at` and what is wrong with them; and those the scan set aside, with its reason.
+    pub(super) malformed: BTreeMap<(String, String), (u32, String, String)>,
+    pub(super) set_aside: BTreeMap<(String, String), String>,
+    /// `SCAN`/`STATE<scope>` `last_end` of each shard group, as its instant string.
+    pub(super) scan_ends: HashMap<String, String>,
+    /// The deployment's shard count; 0 for the default.
+    pub(super) shards: u32,
+}
+
+impl ScheduleTables {
+    pub(super) fn shards(&self) -> u32 {
+        if self.shards == 0 {
+            crate::schedule::DUE_SHARDS
+        } else {
+            self.shards
+        }
+    }
 }
 
 #[derive(Default)]

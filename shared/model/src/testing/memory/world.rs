@@ -167,6 +167,11 @@ impl World {
         op(&self.lock())
     }
 
+    /// Changes the tables for a test's setup: not a port call either.
+    pub(super) fn peek_mut<T>(&self, op: impl FnOnce(&mut State) -> T) -> T {
+        op(&mut self.lock())
+    }
+
     pub(super) fn fail_next_reads(&self, kind: Option<StoreKind>, n: u32) {
         self.lock().faults.entry(kind).or_default().reads = n;
     }

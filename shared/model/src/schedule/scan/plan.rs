@@ -1,0 +1,332 @@
+//! What the scan does with one due entry, decided before anything is written: fire it (with its
+//! jobs), disarm or forget it, or hold it as a failure. Workflows and tenant settings are read
+//! once per scan and shared by the shards scanned at once.
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{ScanError, Scanner};
+use crate::condition::{CompiledCondition, EvalContext};
+use crate::ids::{TenantId, WorkflowId};
+use crate::record::stored::StoredRecord;
+use crate::schedule::ports::{Maintenance, ScheduleEntry};
+use crate::schedule::{ActionJob, fire_zone, next_to_arm, publish};
+use crate::settings::TenantSettings;
+use crate::store::StoreError;
+use crate::trigger::{Anchor, Disposition, Occurrence, OccurrenceKey, Trigger};
+use crate::workflow::{WorkflowDefinition, WorkflowStatus};
+
+/// A workflow version as the scan needs it.
+pub(super) struct Loaded {
+    active: bool,
+    pub(super) definition: WorkflowDefinition,
+    condition: CompiledCondition,
+}
+
+/// What a workflow version is to the scan: gone, loaded, or unusable for a reason.
+type Version = Result<Option<Arc<Loaded>>, String>;
+
+#[derive(Default)]
+struct Cached {
+    maintenance: Vec<Maintenance>,
+    workflows: HashMap<(TenantId, WorkflowId, u32), Version>,
+    tenants: HashMap<TenantId, TenantSettings>,
+    workflow_reads: u64,
+}
+
+/// What one scan reads once, shared by its shards.
+#[derive(Default)]
+pub(crate) struct Caches(Mutex<Cached>);
+
+impl Caches {
+    fn lock(&self) -> MutexGuard<'_, Cached> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn push_maintenance(&self, request: Maintenance) {
+        self.lock().maintenance.push(request);
+    }
+
+    pub(super) fn take_maintenance(&self) -> Vec<Maintenance> {
+        std::mem::take(&mut self.lock().maintenance)
+    }
+
+    pub(super) fn workflow_reads(&self) -> u64 {
+        self.lock().workflow_reads
+    }
+}
+
+/// What an occurrence claim adds to the report when it wins.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counted {
+    pub(super) fired: u64,
+    pub(super) condition_not_met: u64,
+    pub(super) skipped_by_policy: u64,
+    pub(super) too_late: u64,
+}
+
+/// The scan's decision for one entry.
+pub(super) enum Plan {
+    /// Publish `jobs`, then claim the occurrence `last` and arm `next`; `counted` is what the
+    /// claim adds to the report when it wins.
+    Fire {
+        entry: ScheduleEntry,
+        /// Each with its action's kind, for the run history.
+        jobs: Vec<(ActionJob, &'static str)>,
+        next: Option<Occurrence>,
+        last: OccurrenceKey,
+        counted: Counted,
+    },
+    /// The record is gone: the entry goes too.
+    Forget(ScheduleEntry),
+    /// The workflow is deleted or inactive: the entry stays, unarmed.
+    Disarm(ScheduleEntry),
+    /// The entry cannot be handled now; `jobs` (when known) show the failure in the run history.
+    Fail {
+        entry: ScheduleEntry,
+        jobs: Vec<(ActionJob, &'static str)>,
+        reason: String,
+    },
+    Nothing,
+}
+
+impl Plan {
+    pub(super) fn fail(entry: ScheduleEntry, reason: String) -> Plan {
+        Plan::Fail {
+            entry,
+            jobs: Vec::new(),
+            reason,
+        }
+    }
+
+    pub(super) fn jobs(&self) -> impl Iterator<Item = &ActionJob> {
+        let jobs: &[(ActionJob, &'static str)] = match self {
+            Plan::Fire { jobs, .. } => jobs,
+            _ => &[],
+        };
+        jobs.iter().map(|(job, _)| job)
+    }
+
+    /// The bus refused some of the plan's jobs (by position, with why): the entry is held
+    /// instead of claimed, and only those jobs get a failed run (the others are on the bus; the
+    /// next attempt publishes them again under the same keys, which the executor runs once).
+    pub(super) fn refuse(&mut self, refused: Vec<(usize, String)>) {
+        let Plan::Fire { entry, jobs, .. } = self else {
+            return;
+        };
+        let reason = refused
+            .iter()
+            .map(|(_, why)| why.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let failed = refused
+            .iter()
+            .filter_map(|(position, _)| jobs.get(*position).cloned())
+            .collect();
+        *self = Plan::Fail {
+            entry: entry.clone(),
+            jobs: failed,
+            reason,
+        };
+    }
+}
+
+impl Scanner<'_> {
+    pub(crate) async fn tenant(
+        &self,
+        tenant: &TenantId,
+        caches: &Caches,
+    ) -> Result<TenantSettings, ScanError> {
+        if let Some(settings) = caches.lock().tenants.get(tenant) {
+            return Ok(settings.clone());
+        }
+        let settings = self.settings.tenant_settings(tenant).await?.value;
+        caches
+            .lock()
+            .tenants
+            .insert(tenant.clone(), settings.clone());
+        Ok(settings)
+    }
+
+    async fn workflow(
+        &self,
+        entry: &ScheduleEntry,
+        schema: &crate::schema::Schema,
+        caches: &Caches,
+    ) -> Result<Version, ScanError> {
+        let key = (entry.tenant.clone(), entry.workflow.clone(), entry.version);
+        if let Some(version) = caches.lock().workflows.get(&key) {
+            return Ok(version.clone());
+        }
+        let mut reads = 1;
+        let head = match self.workflows.get(&entry.tenant, &entry.workflow).await {
+            Ok(head) => head,
+            Err(StoreError::Corrupt(why)) => {
+                return Ok(self.remember(caches, key, reads, Err(unreadable(entry, &why))));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let version = match head {
+            None => Ok(None),
+            Some(head) => {
+                let definition = if head.value.version == entry.version {
+                    Ok(Some(head.value.definition.clone()))
+                } else {
+                    // A second read: the entry is pinned to an earlier version.
+                    reads += 1;
+                    match self
+                        .workflows
+                        .get_version(&entry.tenant, &entry.workflow, entry.version)
+                        .await
+                    {
+                        Ok(definition) => Ok(definition),
+                        Err(StoreError::Corrupt(why)) => Err(unreadable(entry, &why)),
+                        Err(error) => return Err(error.into()),
+                    }
+                };
+                definition.and_then(|definition| match definition {
+                    None => Ok(None),
+                    Some(definition) => match definition.compile_condition(schema) {
+                        Ok(condition) => Ok(Some(Arc::new(Loaded {
+                            active: head.value.status == WorkflowStatus::Active,
+                            definition,
+                            condition,
+                        }))),
+                        Err(problems) => Err(format!(
+                            "the condition of version {} no longer compiles against the tenant's fields: {}",
+                            entry.version,
+                            problems
+                                .iter()
+                                .map(|p| format!("{}: {}", p.path, p.message))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )),
+                    },
+                })
+            }
+        };
+        Ok(self.remember(caches, key, reads, version))
+    }
+
+    fn remember(
+        &self,
+        caches: &Caches,
+        key: (TenantId, WorkflowId, u32),
+        reads: u64,
+        version: Version,
+    ) -> Version {
+        let mut cached = caches.lock();
+        cached.workflow_reads += reads;
+        cached.workflows.insert(key, version.clone());
+        version
+    }
+
+    /// The decision for one due entry, given its record (`None`: the record is gone).
+    pub(super) async fn plan(
+        &self,
+        entry: ScheduleEntry,
+        stored: Option<&StoredRecord>,
+        now: DateTime<Utc>,
+        caches: &Caches,
+    ) -> Result<Plan, ScanError> {
+        let Some(stored) = stored else {
+            return Ok(Plan::Forget(entry));
+        };
+        let Some(due) = entry.next.clone() else {
+            return Ok(Plan::Nothing);
+        };
+        let tenant = self.tenant(&entry.tenant, caches).await?;
+        let schema = tenant.schema();
+        let record = stored.typed(&schema);
+        let loaded = match self.workflow(&entry, &schema, caches).await? {
+            Ok(Some(loaded)) if loaded.active => loaded,
+            // Deleted or deactivated: disarm, so it is never read again.
+            Ok(_) => return Ok(Plan::Disarm(entry)),
+            Err(reason) => return Ok(Plan::fail(entry, reason)),
+        };
+        let Trigger::Time(trigger) = &loaded.definition.trigger else {
+            return Ok(Plan::Nothing);
+        };
+
+        // The occurrence the entry names, plus any later ones an outage let pass.
+        let tz = fire_zone(&record, &tenant);
+        let feb29 = trigger.feb29.unwrap_or(tenant.feb29_default);
+        let mut occurrences = vec![due.clone()];
+        if let Some(anchor) = Anchor::of(&record, &trigger.date_field, tz) {
+            occurrences.extend(trigger.occurrences_between(anchor, tz, feb29, due.fire_at, now));
+        }
+        let fates = trigger
+            .catch_up
+            .dispose(&occurrences, now, self.on_time_grace);
+        let matches = loaded.condition.matches(
+            &record,
+            &EvalContext {
+                now,
+                tz,
+                previous: None,
+            },
+        );
+
+        // Tallied into the report only if this scan wins the claim.
+        let mut counted = Counted::default();
+        let mut jobs = Vec::new();
+        for (occurrence, fate) in occurrences.iter().zip(&fates) {
+            match fate {
+                Disposition::Fire if matches => {
+                    jobs.extend(jobs_for(&entry, &loaded.definition, occurrence, stored));
+                    counted.fired += 1;
+                }
+                Disposition::Fire => counted.condition_not_met += 1,
+                Disposition::Skipped => counted.skipped_by_policy += 1,
+                Disposition::TooLate => counted.too_late += 1,
+            }
+        }
+        let last = occurrences.last().map(|o| o.key.clone()).unwrap_or(due.key);
+        let next = next_to_arm(trigger, &record, &tenant, now, Some(&last));
+        Ok(Plan::Fire {
+            entry,
+            jobs,
+            next,
+            last,
+            counted,
+        })
+    }
+}
+
+fn unreadable(entry: &ScheduleEntry, why: &str) -> String {
+    format!(
+        "workflow '{}' version {} cannot be read: {why}",
+        entry.workflow, entry.version
+    )
+}
+
+/// One job per action of the workflow for one occurrence, each small enough for the bus.
+fn jobs_for(
+    entry: &ScheduleEntry,
+    definition: &WorkflowDefinition,
+    occurrence: &Occurrence,
+    record: &StoredRecord,
+) -> Vec<(ActionJob, &'static str)> {
+    definition
+        .actions
+        .iter()
+        .map(|action| {
+            let job = ActionJob {
+                depth: 0,
+                tenant: entry.tenant.clone(),
+                workflow: entry.workflow.clone(),
+                version: entry.version,
+                record: entry.record.clone(),
+                cause: occurrence.key.to_string(),
+                action: action.id().clone(),
+                due_at: occurrence.fire_at,
+                // Sends need the record as it was when the condition held; effects read it
+                // again.
+                snapshot: action.is_external_send().then(|| record.fields.clone()),
+            };
+            // A snapshot too large for the bus is left out: the executor then reads the record.
+            (publish::fit(job.clone()).unwrap_or(job), action.kind_name())
+        })
+        .collect()
+}
