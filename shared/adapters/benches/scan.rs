@@ -24,7 +24,7 @@ use crm_adapters::events::EventBridgeJobPublisher;
 use crm_model::condition::EvalContext;
 use crm_model::ids::{RecordId, SettingId, TenantId, UserId, WorkflowId};
 use crm_model::ports::{
-    BatchOutcome, FixedClock, JobPublisher, PublishError, SettingsStore, StoredRecord,
+    BatchOutcome, DueLane, FixedClock, JobPublisher, PublishError, SettingsStore, StoredRecord,
     UserDirectory,
 };
 use crm_model::schedule::scan::{Scanner, ShardGroup};
@@ -417,12 +417,16 @@ async fn arm(
     let schema = settings.schema();
     for (i, record) in records.iter().enumerate() {
         let typed = record.typed(&schema);
+        let next = next_to_arm(trigger, &typed, &settings, at - Duration::minutes(15), None);
         let entry = ScheduleEntry {
             tenant: tenant.clone(),
             workflow: workflow.clone(),
             version: stored.value.version,
             record: record.id.clone(),
-            next: next_to_arm(trigger, &typed, &settings, at - Duration::minutes(15), None),
+            lane: next
+                .as_ref()
+                .map_or(DueLane::Instant, |next| DueLane::for_next(next, at)),
+            next,
             last_fired: None,
             revision: 0,
             failure: None,

@@ -12,7 +12,7 @@ pub use crate::run::providers::{
     lease,
 };
 pub use crate::schedule::ports::{
-    BatchOutcome, DueIndex, DueItem, DuePage, EntryFailure, JobPublisher, Maintenance,
+    BatchOutcome, DueIndex, DueItem, DueLane, DuePage, EntryFailure, JobPublisher, Maintenance,
     MaintenanceKind, MaintenanceRequests, MalformedItem, OccurrenceClaims, Outbox, Outboxes,
     PublishError, ScheduleEntries, ScheduleEntry, ScheduleStore,
 };

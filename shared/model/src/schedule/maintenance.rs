@@ -51,8 +51,8 @@ impl Scanner<'_> {
                 let Some(head) = head else {
                     return Ok(());
                 };
-                let tenant = self.tenant(&request.tenant, caches).await?;
-                let schema = tenant.schema();
+                let known = self.tenant(&request.tenant, caches).await?;
+                let (tenant, schema) = (&known.settings, &known.schema);
                 let upkeep = Upkeep {
                     schedule: self.schedule,
                     clock: self.clock,
@@ -78,9 +78,9 @@ impl Scanner<'_> {
                         .await?;
                     report.backfill_records_read += found.items.len() as u64;
                     for stored in found.items {
-                        let record = stored.value.typed(&schema);
+                        let record = stored.value.typed(schema);
                         let outcome = upkeep
-                            .refresh(&request.tenant, &tenant, pinned, &record.id, Some(&record))
+                            .refresh(&request.tenant, tenant, pinned, &record.id, Some(&record))
                             .await?;
                         if outcome == UpkeepOutcome::Armed {
                             report.entries_armed += 1;

@@ -23,6 +23,48 @@ pub struct ScheduleEntry {
     /// in the due index until `retry_at`, or is parked (out of the index) once its attempts are
     /// spent. A claim or a re-plan clears it.
     pub failure: Option<EntryFailure>,
+    /// Where the due index holds its next occurrence ([`DueLane`]).
+    pub lane: DueLane,
+}
+
+/// The two parts of the due index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DueLane {
+    /// By fire instant: read by every scan until claimed (`due_at <= now`). Occurrences of
+    /// once-only triggers, held entries, and yearly ones armed at short notice.
+    #[default]
+    Instant,
+    /// By time of year (UTC), for yearly occurrences armed well ahead: each shard reads the
+    /// window since its last scan. Claiming this year's occurrence and arming next year's at the
+    /// same time of year changes no index key and no indexed attribute, so it costs one write.
+    /// An entry read from this lane carries only what stays from one year to the next: its
+    /// `revision` is 0 (unknown) and `last_fired` absent; its claim checks instead that it is
+    /// still armed at that time of year, at its version, and that the occurrence has not fired.
+    Calendar,
+}
+
+/// How far ahead of its fire instant a yearly occurrence must be armed to go on the calendar:
+/// well beyond a scan period and the index's propagation, so that no scan window has passed its
+/// time of year before the index shows it.
+pub const CALENDAR_LEAD_MINUTES: i64 = 15;
+
+impl DueLane {
+    /// The lane for arming `next` at `now`: the calendar for a yearly occurrence armed well
+    /// ahead whose time of year comes round next at its own fire instant (not one skipped for
+    /// this year, as after a birthday moved past an anniversary that already fired, which a
+    /// window would otherwise read a year early).
+    pub fn for_next(next: &crate::trigger::Occurrence, now: DateTime<Utc>) -> DueLane {
+        use chrono::Datelike;
+        let ahead = next.fire_at > now + chrono::Duration::minutes(CALENDAR_LEAD_MINUTES);
+        let a_year_before = at_time_of_year(next.fire_at.year() - 1, &time_of_year(next.fire_at));
+        let comes_round_first = a_year_before.is_none_or(|before| before <= now);
+        match next.key {
+            crate::trigger::OccurrenceKey::Year(_) if ahead && comes_round_first => {
+                DueLane::Calendar
+            }
+            _ => DueLane::Instant,
+        }
+    }
 }
 
 /// The scan's failed attempts at one entry (a record it cannot read, a workflow version that no
@@ -41,11 +83,38 @@ impl ScheduleEntry {
     /// When the due index offers the entry: its retry instant after a failure, else its next
     /// occurrence; never while parked or disarmed.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.placement().map(|(_, at)| at)
+    }
+
+    /// Where and when the due index offers the entry: a held entry waits in the instant lane
+    /// for its retry; otherwise its next occurrence, in its lane.
+    pub fn placement(&self) -> Option<(DueLane, DateTime<Utc>)> {
         match &self.failure {
-            Some(failure) => self.next.as_ref().and(failure.retry_at),
-            None => self.next.as_ref().map(|next| next.fire_at),
+            Some(failure) => self
+                .next
+                .as_ref()
+                .and(failure.retry_at)
+                .map(|at| (DueLane::Instant, at)),
+            None => self.next.as_ref().map(|next| (self.lane, next.fire_at)),
         }
     }
+
+    /// Whether this is an entry as the calendar lane returns it, without its revision.
+    pub fn read_from_calendar(&self) -> bool {
+        self.lane == DueLane::Calendar && self.revision == 0
+    }
+}
+
+/// The time of year of an instant (UTC), as the calendar lane sorts it: `MM-DDTHH:MM:SS`.
+pub fn time_of_year(at: DateTime<Utc>) -> String {
+    at.format("%m-%dT%H:%M:%S").to_string()
+}
+
+/// The instant of `year` at a time of year (`MM-DDTHH:MM:SS`, UTC); none for Feb 29 of a common
+/// year.
+pub fn at_time_of_year(year: i32, time_of_year: &str) -> Option<DateTime<Utc>> {
+    let text = format!("{year:04}-{time_of_year}Z");
+    text.parse::<DateTime<Utc>>().ok()
 }
 
 /// An item of the due index that does not read as any schedule item (a hand-edited or damaged
@@ -146,7 +215,19 @@ pub trait DueIndex: Send + Sync {
     /// How many shards entries are spread over (a deployment setting that may only grow).
     fn shards(&self) -> u32;
 
-    /// Due items of one shard with a due instant at or before `now`, oldest first.
+    /// Calendar-lane entries of one shard whose time of year falls in `from < t <= to`, in time
+    /// order, with their next occurrence in that window ([`DueLane::Calendar`]); `from` and `to`
+    /// lie in one UTC year.
+    async fn due_on_calendar(
+        &self,
+        shard: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError>;
+
+    /// Due items of one shard's instant lane with a due instant at or before `now`, oldest
+    /// first.
     async fn due(
         &self,
         shard: u32,
@@ -166,13 +247,16 @@ pub trait DueIndex: Send + Sync {
 /// event (work) is claimed once with its outbox, in one atomic step.
 #[async_trait]
 pub trait OccurrenceClaims: Send + Sync {
-    /// Advances `entry` (at its revision) to `next` after firing `occurrence`, clearing any
-    /// failure: one conditional update.
+    /// Advances `entry` to `next` (armed in `lane`) after firing `occurrence`, clearing any
+    /// failure: one conditional update, on the entry's revision, or for an entry read from the
+    /// calendar ([`ScheduleEntry::read_from_calendar`]) on its place there, its version and
+    /// `occurrence` not fired yet.
     async fn claim(
         &self,
         entry: &ScheduleEntry,
         next: Option<&crate::trigger::Occurrence>,
         occurrence: &crate::trigger::OccurrenceKey,
+        lane: DueLane,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// Claims a stream event for a work workflow exactly once: marks the event handled, records

@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::record::Record;
 use crate::schedule::next_to_arm;
-use crate::schedule::ports::{ScheduleEntries, ScheduleEntry};
+use crate::schedule::ports::{DueLane, ScheduleEntries, ScheduleEntry};
 use crate::settings::TenantSettings;
 use crate::store::{ClaimOutcome, StoreError};
 use crate::trigger::Trigger;
@@ -78,6 +78,9 @@ impl Upkeep<'_> {
                 revision: current.as_ref().map_or(0, |e| e.revision),
                 // A re-plan is a fresh start for an entry the scan had held or parked.
                 failure: None,
+                lane: next.as_ref().map_or(DueLane::Instant, |next| {
+                    DueLane::for_next(next, self.clock.now())
+                }),
             };
             if current.as_ref().is_some_and(|c| {
                 c.next == entry.next && c.version == version && c.failure.is_none()

@@ -3,6 +3,7 @@
 //! | item         | pk                        | sk                         | due_shard (sparse) | due_at                                   |
 //! |--------------|---------------------------|----------------------------|--------------------|------------------------------------------|
 //! | entry        | `T#<tenant>#W#<workflow>` | `R#<record>`               | `S00`… when armed  | `<fire or retry instant, UTC>#E#<tenant>/<workflow>/<record>` |
+//! | entry (calendar lane) | as above          | as above                   | – (`cal_shard` `C00`…) | – (`cal_at` `<MM-DDTHH:MM:SS>#E#…`) |
 //! | outbox       | `T#<tenant>#W#<workflow>` | `O#<record>#<cause>`       | always             | `<retry instant>#O#…`                    |
 //! | event mark   | `T#<tenant>#W#<workflow>` | `V#<stream event id>`      | –                  | – (TTL `expires_at`)                     |
 //! | last run     | `T#<tenant>#W#<workflow>` | `L#<record>`               | –                  | –                                        |
@@ -12,7 +13,10 @@
 //! The `due` index holds only armed entries, pending outboxes (of stream events whose publish
 //! failed) and maintenance requests, so a scan's Query reads what is due and nothing else. A
 //! claim is one conditional UpdateItem of the entry (on its revision), made after its jobs are
-//! published. An entry the scan holds after a failure sits in the index at its retry instant; a
+//! published. The `calendar` index holds yearly entries armed ahead by time of year, and
+//! projects only what stays from one year to the next (tenant, workflow, record, version,
+//! key_shift): claiming this year's occurrence and arming next year's at the same time of year
+//! writes neither index. An entry the scan holds after a failure sits in the index at its retry instant; a
 //! parked one, and an item set aside as unreadable, is out of the index.
 
 use async_trait::async_trait;
@@ -25,20 +29,23 @@ use chrono::{DateTime, Utc};
 use super::errors::{condition_failed, corrupt, unavailable};
 use super::paging::Scope;
 use super::{Item, n, paging, query_page, s};
+use chrono::Datelike;
 use crm_model::ids::{RecordId, TenantId, WorkflowId};
-use crm_model::ports::MalformedItem;
 use crm_model::ports::{
     ClaimOutcome, DueIndex, DuePage, Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox,
     Outboxes, Page, PageRequest, ScheduleEntries, ScheduleEntry, StoreError,
 };
+use crm_model::ports::{DueLane, MalformedItem};
 use crm_model::schedule::due_shard;
+use crm_model::schedule::ports::time_of_year;
 use crm_model::trigger::{Occurrence, OccurrenceKey};
 
 mod items;
 
 use items::{
-    EntryItem, MAINTENANCE_SK, MaintenanceItem, OutboxItem, entry_due_at, entry_pk, instant, key,
-    outbox_due_at, outbox_sk, parse_due, shard_name,
+    CALENDAR_LANE, EntryItem, MAINTENANCE_SK, MaintenanceItem, OutboxItem, calendar_shard_name,
+    entry_cal_at, entry_due_at, entry_pk, instant, key, key_shift, outbox_due_at, outbox_sk,
+    parse_calendar, parse_due, shard_name,
 };
 
 #[derive(Debug, Clone)]
@@ -67,6 +74,15 @@ impl DynamoScheduleStore {
 
     fn shard_of(&self, tenant: &TenantId, workflow: &WorkflowId, record: &RecordId) -> String {
         shard_name(due_shard(tenant, workflow, record, self.shards))
+    }
+
+    fn calendar_shard_of(
+        &self,
+        tenant: &TenantId,
+        workflow: &WorkflowId,
+        record: &RecordId,
+    ) -> String {
+        calendar_shard_name(due_shard(tenant, workflow, record, self.shards))
     }
 
     fn outbox_item(&self, outbox: &Outbox) -> Result<Item, StoreError> {
@@ -223,6 +239,54 @@ impl DueIndex for DynamoScheduleStore {
         self.shards
     }
 
+    async fn due_on_calendar(
+        &self,
+        shard: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError> {
+        let shard = calendar_shard_name(shard);
+        // `from` exclusive; from an earlier year: the start of `to`'s.
+        let low = if from.year() < to.year() {
+            String::new()
+        } else {
+            time_of_year(from + chrono::Duration::seconds(1))
+        };
+        let start = match &page.cursor {
+            Some(cursor) => Some(paging::decode(
+                cursor,
+                Scope::partition("cal_shard", &shard),
+            )?),
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("calendar")
+            .key_condition_expression("cal_shard = :shard AND cal_at BETWEEN :low AND :high")
+            .expression_attribute_values(":shard", s(&shard))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(format!("{}#~", time_of_year(to))))
+            .limit(page.limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let year = to.year();
+        Ok(DuePage {
+            items_read: output.count.max(0) as u64,
+            next: paging::encode(output.last_evaluated_key.as_ref()),
+            items: output
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| parse_calendar(item, year))
+                .collect(),
+        })
+    }
+
     async fn due(
         &self,
         shard: u32,
@@ -323,38 +387,102 @@ impl OccurrenceClaims for DynamoScheduleStore {
         entry: &ScheduleEntry,
         next: Option<&Occurrence>,
         occurrence: &OccurrenceKey,
+        lane: DueLane,
     ) -> Result<ClaimOutcome, StoreError> {
         // One conditional update, no transaction: the jobs are on the bus already.
+        let (tenant, workflow, record) = (&entry.tenant, &entry.workflow, &entry.record);
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(&entry.tenant, &entry.workflow, &entry.record)))
-            .condition_expression("revision = :expected")
-            .expression_attribute_values(":expected", n(entry.revision))
-            .expression_attribute_values(":revision", n(entry.revision + 1))
+            .set_key(Some(key(tenant, workflow, record)))
             .expression_attribute_values(":fired", s(occurrence.to_string()));
-        const CLEARED: &str = "failed_attempts, failure, retry_at";
-        update = match next {
-            Some(next) => update
-                .update_expression(format!(
-                    "SET revision = :revision, last_fired = :fired, next_key = :key, next_at = :at, due_shard = :shard, due_at = :due REMOVE {CLEARED}"
-                ))
-                .expression_attribute_values(":key", s(next.key.to_string()))
-                .expression_attribute_values(":at", s(instant(next.fire_at)))
-                .expression_attribute_values(
-                    ":shard",
-                    s(self.shard_of(&entry.tenant, &entry.workflow, &entry.record)),
+        let mut set = vec!["last_fired = :fired"];
+        let mut remove = vec!["failed_attempts", "failure", "retry_at"];
+        let mut add = "";
+        let seen_on_calendar = entry
+            .placement()
+            .filter(|(lane, _)| *lane == DueLane::Calendar)
+            .map(|(_, at)| entry_cal_at(at, tenant, workflow, record));
+        if entry.read_from_calendar() {
+            // Read from the calendar lane, without its revision: still there, at this version,
+            // and this occurrence not fired yet.
+            update = update
+                .condition_expression(
+                    "cal_at = :seen AND version = :version AND (attribute_not_exists(last_fired) OR last_fired <> :fired)",
                 )
                 .expression_attribute_values(
-                    ":due",
-                    s(entry_due_at(next.fire_at, &entry.tenant, &entry.workflow, &entry.record)),
-                ),
-            None => update.update_expression(format!(
-                "SET revision = :revision, last_fired = :fired REMOVE next_key, next_at, due_shard, due_at, {CLEARED}"
-            )),
-        };
-        match update.send().await {
+                    ":seen",
+                    s(seen_on_calendar.clone().unwrap_or_default()),
+                )
+                .expression_attribute_values(":version", n(entry.version))
+                .expression_attribute_values(":one", n(1));
+            add = " ADD revision :one";
+        } else {
+            update = update
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(entry.revision))
+                .expression_attribute_values(":revision", n(entry.revision + 1));
+            set.push("revision = :revision");
+        }
+        match next {
+            Some(next) => {
+                set.extend(["next_key = :key", "next_at = :at"]);
+                update = update
+                    .expression_attribute_values(":key", s(next.key.to_string()))
+                    .expression_attribute_values(":at", s(instant(next.fire_at)));
+                match lane {
+                    DueLane::Calendar => {
+                        let cal_at = entry_cal_at(next.fire_at, tenant, workflow, record);
+                        // Next year's occurrence at the same time of year: no index key and no
+                        // attribute the calendar index projects changes, so the index is not
+                        // written at all.
+                        if seen_on_calendar.as_deref() != Some(cal_at.as_str()) {
+                            set.extend([
+                                "cal_shard = :cal_shard",
+                                "cal_at = :cal_at",
+                                "key_shift = :shift",
+                                "lane = :lane",
+                            ]);
+                            update = update
+                                .expression_attribute_values(
+                                    ":cal_shard",
+                                    s(self.calendar_shard_of(tenant, workflow, record)),
+                                )
+                                .expression_attribute_values(":cal_at", s(cal_at))
+                                .expression_attribute_values(":shift", n(key_shift(next)))
+                                .expression_attribute_values(":lane", s(CALENDAR_LANE));
+                        }
+                        remove.extend(["due_shard", "due_at"]);
+                    }
+                    DueLane::Instant => {
+                        set.extend(["due_shard = :shard", "due_at = :due"]);
+                        update = update
+                            .expression_attribute_values(
+                                ":shard",
+                                s(self.shard_of(tenant, workflow, record)),
+                            )
+                            .expression_attribute_values(
+                                ":due",
+                                s(entry_due_at(next.fire_at, tenant, workflow, record)),
+                            );
+                        remove.extend(["cal_shard", "cal_at", "key_shift", "lane"]);
+                    }
+                }
+            }
+            None => remove.extend([
+                "next_key",
+                "next_at",
+                "due_shard",
+                "due_at",
+                "cal_shard",
+                "cal_at",
+                "key_shift",
+                "lane",
+            ]),
+        }
+        let expression = format!("SET {} REMOVE {}{add}", set.join(", "), remove.join(", "));
+        match update.update_expression(expression).send().await {
             Ok(_) => Ok(ClaimOutcome::Claimed),
             Err(error)
                 if error

@@ -8,8 +8,8 @@
 //! keys, and the executor's ledger runs each key once. So an occurrence costs one conditional
 //! update of its entry, and no outbox.
 //!
-//! Throughput: the shards of the scan's group are read at once, and within a page the jobs are
-//! published and the entries claimed with up to `concurrency` calls in flight. Several groups of
+//! Throughput: up to `concurrency` shards of the scan's group are read at once, and within a
+//! page the jobs are published and the entries claimed with up to `concurrency` calls in flight. Several groups of
 //! shards can be scanned by parallel invocations, each with its own window.
 //!
 //! Isolation: an entry the scan cannot handle (its record or workflow unreadable, a condition
@@ -31,7 +31,9 @@ use crate::ids::{RecordId, TenantId};
 use crate::record::store::RecordStore;
 use crate::record::stored::StoredRecord;
 use crate::run::ledger::RunLedger;
-use crate::schedule::ports::{DueItem, JobPublisher, PublishError, ScheduleEntry, ScheduleStore};
+use crate::schedule::ports::{
+    DueItem, DueLane, JobPublisher, PublishError, ScheduleEntry, ScheduleStore,
+};
 use crate::schedule::publish::publish_each;
 use crate::settings::store::SettingsStore;
 use crate::store::{ClaimOutcome, PageRequest, StoreError};
@@ -152,13 +154,36 @@ pub struct Scanner<'a> {
     /// How late an occurrence may be found and still count as on time rather than missed: the
     /// scan's period plus a margin.
     pub on_time_grace: Duration,
-    /// Calls in flight per shard (claims, PutEvents, record reads).
+    /// Calls in flight per shard (claims, PutEvents, record reads), and shards scanned at once.
     pub concurrency: usize,
     pub group: ShardGroup,
 }
 
 /// A scan with no record of an earlier one looks back this far for its window.
 const FIRST_WINDOW: i64 = 5;
+
+/// A shard whose calendar lane was never read looks back this far: beyond the lead with which
+/// entries go on the calendar, so that none armed before its first scan is missed.
+const FIRST_CALENDAR_WINDOW: i64 = 60;
+
+/// The windows of the calendar lane between two instants, one per UTC year they touch (at most
+/// two: a window never spans more than a year).
+fn calendar_windows(
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    use chrono::Datelike;
+    let since = since.max(now - Duration::days(364));
+    if since >= now {
+        return Vec::new();
+    }
+    if since.year() == now.year() {
+        return vec![(since, now)];
+    }
+    let year_end =
+        crate::schedule::ports::at_time_of_year(since.year(), "12-31T23:59:59").unwrap_or(since);
+    vec![(since, year_end), (year_end, now)]
+}
 
 /// How long the scan that claimed a stream event's outbox has to publish it before another scan
 /// takes it over.
@@ -180,9 +205,11 @@ impl Scanner<'_> {
         };
         let caches = Caches::default();
         let shards = self.group.shards(self.schedule.shards());
+        // Up to `concurrency` shards at once: with 1, the scan is sequential throughout.
+        let at_once = self.concurrency.clamp(1, shards.len().max(1));
         let results: Vec<Result<ScanReport, ScanError>> = stream::iter(shards.iter().copied())
             .map(|shard| self.scan_shard(shard, now, &caches))
-            .buffer_unordered(shards.len().max(1))
+            .buffer_unordered(at_once)
             .collect()
             .await;
         let mut failure = None;
@@ -223,6 +250,34 @@ impl Scanner<'_> {
             limit: self.page_size.clamp(1, 1000),
             cursor: None,
         };
+        // The calendar lane first: the window since this shard's last completed scan. A scan
+        // that stops before the end leaves it, and the next reads it again: what this one
+        // claimed then loses its claim, its jobs published again under the same keys. It goes
+        // before the instant lane, whose claims may arm next year's occurrence on the calendar
+        // at a time of year inside this very window.
+        let scope = format!("S{shard:02}");
+        let since = self
+            .schedule
+            .last_scan_end(&scope)
+            .await?
+            .unwrap_or(now - Duration::minutes(FIRST_CALENDAR_WINDOW));
+        for (from, to) in calendar_windows(since, now) {
+            page.cursor = None;
+            loop {
+                let due = self
+                    .schedule
+                    .due_on_calendar(shard, from, to, &page)
+                    .await?;
+                report.index_items_read += due.items_read;
+                self.handle_page(due.items, now, caches, &mut report)
+                    .await?;
+                match due.next {
+                    Some(next) => page.cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        page.cursor = None;
         loop {
             let due = self.schedule.due(shard, now, &page).await?;
             report.index_items_read += due.items_read;
@@ -230,9 +285,11 @@ impl Scanner<'_> {
                 .await?;
             match due.next {
                 Some(next) => page.cursor = Some(next),
-                None => return Ok(report),
+                None => break,
             }
         }
+        self.schedule.save_scan_end(&scope, now).await?;
+        Ok(report)
     }
 
     async fn handle_page(
@@ -328,15 +385,24 @@ impl Scanner<'_> {
                 last,
                 counted,
                 ..
-            } => match self.schedule.claim(&entry, next.as_ref(), &last).await? {
-                ClaimOutcome::LostRace => tally.lost_races += 1,
-                ClaimOutcome::Claimed => {
-                    tally.occurrences_fired += counted.fired;
-                    tally.condition_not_met += counted.condition_not_met;
-                    tally.skipped_by_policy += counted.skipped_by_policy;
-                    tally.too_late += counted.too_late;
+            } => {
+                let lane = next
+                    .as_ref()
+                    .map_or(DueLane::Instant, |next| DueLane::for_next(next, now));
+                match self
+                    .schedule
+                    .claim(&entry, next.as_ref(), &last, lane)
+                    .await?
+                {
+                    ClaimOutcome::LostRace => tally.lost_races += 1,
+                    ClaimOutcome::Claimed => {
+                        tally.occurrences_fired += counted.fired;
+                        tally.condition_not_met += counted.condition_not_met;
+                        tally.skipped_by_policy += counted.skipped_by_policy;
+                        tally.too_late += counted.too_late;
+                    }
                 }
-            },
+            }
             Plan::Forget(entry) => {
                 self.schedule
                     .delete(&entry.tenant, &entry.workflow, &entry.record)
@@ -344,6 +410,10 @@ impl Scanner<'_> {
                 tally.entries_disarmed += 1;
             }
             Plan::Disarm(entry) => {
+                let Some(entry) = self.whole(entry).await? else {
+                    tally.lost_races += 1;
+                    return Ok(tally);
+                };
                 let disarmed = ScheduleEntry {
                     next: None,
                     failure: None,
@@ -358,10 +428,31 @@ impl Scanner<'_> {
                 entry,
                 jobs,
                 reason,
-            } => self.hold(entry, &jobs, &reason, now, &mut tally).await?,
+            } => match self.whole(entry).await? {
+                Some(entry) => self.hold(entry, &jobs, &reason, now, &mut tally).await?,
+                None => tally.lost_races += 1,
+            },
             Plan::Nothing => {}
         }
         Ok(tally)
+    }
+
+    /// The entry with its revision, for a write other than a claim: read again when it came
+    /// from the calendar lane; `None` when it changed since (another scan or upkeep had it).
+    async fn whole(&self, entry: ScheduleEntry) -> Result<Option<ScheduleEntry>, ScanError> {
+        if !entry.read_from_calendar() {
+            return Ok(Some(entry));
+        }
+        let stored = self
+            .schedule
+            .get(&entry.tenant, &entry.workflow, &entry.record)
+            .await?;
+        Ok(stored.filter(|stored| {
+            stored.lane == DueLane::Calendar
+                && stored.version == entry.version
+                && stored.next == entry.next
+                && stored.failure.is_none()
+        }))
     }
 
     /// The due records, one batch read per tenant in the page; a batch the store cannot read

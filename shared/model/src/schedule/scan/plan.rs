@@ -31,8 +31,14 @@ type Version = Result<Option<Arc<Loaded>>, String>;
 struct Cached {
     maintenance: Vec<Maintenance>,
     workflows: HashMap<(TenantId, WorkflowId, u32), Version>,
-    tenants: HashMap<TenantId, TenantSettings>,
+    tenants: HashMap<TenantId, Arc<Tenant>>,
     workflow_reads: u64,
+}
+
+/// A tenant's settings and the schema they make, built once per scan (not once per entry).
+pub(crate) struct Tenant {
+    pub(crate) settings: TenantSettings,
+    pub(crate) schema: crate::schema::Schema,
 }
 
 /// What one scan reads once, shared by its shards.
@@ -137,16 +143,15 @@ impl Scanner<'_> {
         &self,
         tenant: &TenantId,
         caches: &Caches,
-    ) -> Result<TenantSettings, ScanError> {
-        if let Some(settings) = caches.lock().tenants.get(tenant) {
-            return Ok(settings.clone());
+    ) -> Result<Arc<Tenant>, ScanError> {
+        if let Some(known) = caches.lock().tenants.get(tenant) {
+            return Ok(known.clone());
         }
         let settings = self.settings.tenant_settings(tenant).await?.value;
-        caches
-            .lock()
-            .tenants
-            .insert(tenant.clone(), settings.clone());
-        Ok(settings)
+        let schema = settings.schema();
+        let known = Arc::new(Tenant { settings, schema });
+        caches.lock().tenants.insert(tenant.clone(), known.clone());
+        Ok(known)
     }
 
     async fn workflow(
@@ -236,10 +241,10 @@ impl Scanner<'_> {
         let Some(due) = entry.next.clone() else {
             return Ok(Plan::Nothing);
         };
-        let tenant = self.tenant(&entry.tenant, caches).await?;
-        let schema = tenant.schema();
-        let record = stored.typed(&schema);
-        let loaded = match self.workflow(&entry, &schema, caches).await? {
+        let known = self.tenant(&entry.tenant, caches).await?;
+        let (tenant, schema) = (&known.settings, &known.schema);
+        let record = stored.typed(schema);
+        let loaded = match self.workflow(&entry, schema, caches).await? {
             Ok(Some(loaded)) if loaded.active => loaded,
             // Deleted or deactivated: disarm, so it is never read again.
             Ok(_) => return Ok(Plan::Disarm(entry)),
@@ -250,7 +255,7 @@ impl Scanner<'_> {
         };
 
         // The occurrence the entry names, plus any later ones an outage let pass.
-        let tz = fire_zone(&record, &tenant);
+        let tz = fire_zone(&record, tenant);
         let feb29 = trigger.feb29.unwrap_or(tenant.feb29_default);
         let mut occurrences = vec![due.clone()];
         if let Some(anchor) = Anchor::of(&record, &trigger.date_field, tz) {
@@ -283,7 +288,7 @@ impl Scanner<'_> {
             }
         }
         let last = occurrences.last().map(|o| o.key.clone()).unwrap_or(due.key);
-        let next = next_to_arm(trigger, &record, &tenant, now, Some(&last));
+        let next = next_to_arm(trigger, &record, tenant, now, Some(&last));
         Ok(Plan::Fire {
             entry,
             jobs,

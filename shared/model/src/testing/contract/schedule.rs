@@ -8,7 +8,8 @@ use serde_json::json;
 use super::{Tenants, all_pages, at, second_page};
 use crate::ids::{ActionId, RecordId, TenantId, WorkflowId};
 use crate::schedule::ports::{
-    DueItem, EntryFailure, Maintenance, MaintenanceKind, Outbox, ScheduleEntry, ScheduleStore,
+    DueItem, DueLane, EntryFailure, Maintenance, MaintenanceKind, Outbox, ScheduleEntry,
+    ScheduleStore,
 };
 use crate::schedule::{ActionJob, due_shard};
 use crate::store::ClaimOutcome::{Claimed, LostRace};
@@ -51,6 +52,7 @@ pub(super) fn entry(
         last_fired: None,
         revision: 0,
         failure: None,
+        lane: DueLane::Instant,
     }
 }
 
@@ -108,7 +110,12 @@ pub(super) async fn get(store: &dyn ScheduleStore, e: &ScheduleEntry) -> Option<
 pub(super) async fn claimed_with_outbox(store: &dyn ScheduleStore, e: &ScheduleEntry) -> Outbox {
     let stored = put_new(store, e).await;
     let next = occurrence(2027, NEXT_YEAR);
-    let outcome = store.claim(&stored, Some(&next), &OccurrenceKey::Year(2026));
+    let outcome = store.claim(
+        &stored,
+        Some(&next),
+        &OccurrenceKey::Year(2026),
+        DueLane::Instant,
+    );
     assert_eq!(outcome.await.expect("claim"), Claimed, "claim {}", e.record);
     let event = format!("ev-{}", e.record);
     let out = outbox(&stored, &format!("E{event}"), 5);
@@ -235,7 +242,7 @@ pub async fn a_claim_needs_the_entrys_revision(store: &dyn ScheduleStore, t: &Te
     let next = occurrence(2027, NEXT_YEAR);
     let fired = OccurrenceKey::Year(2026);
     let outcome = store
-        .claim(&stored, Some(&next), &fired)
+        .claim(&stored, Some(&next), &fired, DueLane::Instant)
         .await
         .expect("claim");
     assert_eq!(outcome, Claimed, "a claim at the stored revision wins");
@@ -250,7 +257,9 @@ pub async fn a_claim_needs_the_entrys_revision(store: &dyn ScheduleStore, t: &Te
         Some(claimed.clone()),
         "moved on and marked fired"
     );
-    let outcome = store.claim(&stored, Some(&next), &fired).await;
+    let outcome = store
+        .claim(&stored, Some(&next), &fired, DueLane::Instant)
+        .await;
     assert_eq!(outcome.expect("claim"), LostRace, "a stale claim loses");
     assert_eq!(
         get(store, &stored).await,
@@ -263,7 +272,7 @@ pub async fn a_claim_needs_the_entrys_revision(store: &dyn ScheduleStore, t: &Te
         ..entry(&t.tenant, "wf-claim", "r-2", Some(0))
     };
     let outcome = store
-        .claim(&ghost, Some(&next), &fired)
+        .claim(&ghost, Some(&next), &fired, DueLane::Instant)
         .await
         .expect("claim");
     assert_eq!(outcome, LostRace, "claiming a missing entry loses");
@@ -278,7 +287,10 @@ pub async fn a_claim_without_next_disarms_the_entry(store: &dyn ScheduleStore, t
         "the armed entry is due"
     );
     let fired = OccurrenceKey::Year(2026);
-    let outcome = store.claim(&stored, None, &fired).await.expect("claim");
+    let outcome = store
+        .claim(&stored, None, &fired, DueLane::Instant)
+        .await
+        .expect("claim");
     assert_eq!(outcome, Claimed);
     let disarmed = ScheduleEntry {
         next: None,
@@ -484,7 +496,12 @@ pub async fn a_held_entry_waits_for_its_retry_and_a_parked_one_leaves_the_index(
     assert_eq!(parked.failure.as_ref().map(|f| f.attempts), Some(5));
     assert!(parked.next.is_some(), "it keeps its occurrence");
     let next = occurrence(2027, NEXT_YEAR);
-    let outcome = store.claim(&parked, Some(&next), &OccurrenceKey::Year(2026));
+    let outcome = store.claim(
+        &parked,
+        Some(&next),
+        &OccurrenceKey::Year(2026),
+        DueLane::Instant,
+    );
     assert_eq!(outcome.await.expect("claim"), Claimed);
     let claimed = get(store, &parked).await.expect("stored");
     assert_eq!(claimed.failure, None, "a claim clears the failure");

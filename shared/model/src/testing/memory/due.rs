@@ -26,8 +26,12 @@ use super::schedule::{MemoryScheduleStore, instant, whole_seconds};
 use super::tables::ScheduleTables;
 use crate::ids::RecordId;
 use crate::schedule::due_shard;
-use crate::schedule::ports::{DueIndex, DueItem, DuePage, MalformedItem};
+use crate::schedule::ports::{
+    DueIndex, DueItem, DuePage, MalformedItem, ScheduleEntry, at_time_of_year, time_of_year,
+};
 use crate::store::{PageRequest, StoreError};
+use crate::trigger::{Occurrence, OccurrenceKey};
+use chrono::Datelike;
 
 /// The adapter's page clamp for the due index.
 const MAX_DUE_PAGE: u32 = 1000;
@@ -117,10 +121,94 @@ fn candidates(
     items
 }
 
+/// Calendar-lane entries of `shard` from `low` to `high` (`cal_at` strings), after `start`, up
+/// to `limit`, as the `calendar` index projects them: what stays from one year to the next, and
+/// the occurrence of `year` at their time of year.
+fn calendar_candidates(
+    s: &ScheduleTables,
+    shard: u32,
+    (low, high): (&str, &str),
+    start: Option<&Position>,
+    limit: usize,
+    year: i32,
+) -> Vec<(Position, DueItem)> {
+    let lower = match start {
+        Some(p) if p.len() == 3 => {
+            Bound::Excluded((shard, p[0].clone(), p[1].clone(), p[2].clone()))
+        }
+        _ => Bound::Included((shard, low.to_owned(), String::new(), String::new())),
+    };
+    let upper = Bound::Excluded((shard + 1, String::new(), String::new(), String::new()));
+    s.calendar
+        .range((lower, upper))
+        .take_while(|((_, cal_at, _, _), _)| cal_at.as_str() <= high)
+        .take(limit)
+        .filter_map(|((_, cal_at, pk, sk), (tenant, workflow, record))| {
+            let stored = s
+                .tenants
+                .get(tenant)?
+                .entries
+                .get(&(workflow.clone(), record.clone()))?;
+            let next = stored.next.as_ref()?;
+            // The key's year moves with the fire instant's (offsets may cross a year end).
+            let shift = match next.key {
+                OccurrenceKey::Year(key_year) => key_year - next.fire_at.year(),
+                _ => return None,
+            };
+            let fire_at = at_time_of_year(year, &time_of_year(next.fire_at))?;
+            let entry = ScheduleEntry {
+                revision: 0,
+                last_fired: None,
+                next: Some(Occurrence {
+                    key: OccurrenceKey::Year(year + shift),
+                    fire_at,
+                }),
+                ..stored.clone()
+            };
+            Some((
+                vec![cal_at.clone(), pk.clone(), sk.clone()],
+                DueItem::Entry(entry),
+            ))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl DueIndex for MemoryScheduleStore {
     fn shards(&self) -> u32 {
         self.world.peek(|s| s.schedule.shards())
+    }
+
+    /// Query `cal_shard = C<nn> AND cal_at BETWEEN <from + 1 s> AND <to>#~` on the `calendar`
+    /// index, `from` read as the start of `to`'s year when it lies in an earlier one.
+    async fn due_on_calendar(
+        &self,
+        shard: u32,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> Result<DuePage, StoreError> {
+        let low = if from.year() < to.year() {
+            String::new()
+        } else {
+            time_of_year(from + chrono::Duration::seconds(1))
+        };
+        let high = format!("{}#~", time_of_year(to));
+        let query = Query::new("cal_shard", format!("C{shard:02}"))
+            .sort(SortKey::Between(low.clone(), high.clone()))
+            .max_limit(MAX_DUE_PAGE);
+        let start = query.start(page)?;
+        let limit = page.limit.clamp(1, MAX_DUE_PAGE) as usize;
+        self.read(|s| {
+            let items =
+                calendar_candidates(s, shard, (&low, &high), start.as_ref(), limit, to.year());
+            let found = query.page(items, page, |_| true)?;
+            Ok(DuePage {
+                items_read: found.evaluated as u64,
+                items: found.items,
+                next: found.next,
+            })
+        })
     }
 
     async fn due(
@@ -176,8 +264,8 @@ mod tests {
     use super::*;
     use crate::ids::{TenantId, WorkflowId};
     use crate::schedule::ports::{
-        Maintenance, MaintenanceKind, MaintenanceRequests, OccurrenceClaims, Outbox, Outboxes,
-        ScheduleEntries, ScheduleEntry,
+        DueLane, Maintenance, MaintenanceKind, MaintenanceRequests, OccurrenceClaims, Outbox,
+        Outboxes, ScheduleEntries, ScheduleEntry,
     };
     use crate::store::ClaimOutcome;
     use crate::trigger::{Occurrence, OccurrenceKey};
@@ -215,6 +303,7 @@ mod tests {
             last_fired: None,
             revision: 0,
             failure: None,
+            lane: DueLane::Instant,
         }
     }
 
@@ -299,9 +388,13 @@ mod tests {
             fire_at: at("2027-05-17T01:00:00.900Z"),
         };
         let key = OccurrenceKey::Year(2026);
-        let claimed = store.claim(&stored, Some(&next), &key).await;
+        let claimed = store
+            .claim(&stored, Some(&next), &key, DueLane::Instant)
+            .await;
         assert_eq!(claimed.unwrap(), ClaimOutcome::Claimed);
-        let again = store.claim(&stored, Some(&next), &key).await;
+        let again = store
+            .claim(&stored, Some(&next), &key, DueLane::Instant)
+            .await;
         assert_eq!(again.unwrap(), ClaimOutcome::LostRace);
         let moved = store
             .get(&tenant, &workflow, &ids[0])

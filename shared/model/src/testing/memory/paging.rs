@@ -31,6 +31,8 @@ pub(super) enum SortKey {
     Prefix(String),
     /// `sk <= :bound`.
     AtMost(String),
+    /// `sk BETWEEN :low AND :high`.
+    Between(String, String),
 }
 
 impl SortKey {
@@ -39,6 +41,7 @@ impl SortKey {
             SortKey::Any => true,
             SortKey::Prefix(prefix) => key.starts_with(prefix.as_str()),
             SortKey::AtMost(bound) => key <= bound.as_str(),
+            SortKey::Between(low, high) => low.as_str() <= key && key <= high.as_str(),
         }
     }
 }

@@ -11,8 +11,10 @@
 //! Conditions, as the adapter's:
 //! - `put`: revision 0 must not exist, else the stored revision must be `entry.revision`;
 //!   refused is `LostRace`. `delete` is unconditional.
-//! - `claim`: the stored revision must be `entry.revision` (absent: `LostRace`); the entry moves
-//!   to `next` (or is disarmed), its `last_fired` and revision move on, its version stays, and any
+//! - `claim`: the stored revision must be `entry.revision` (absent: `LostRace`), or, for an entry
+//!   read from the calendar lane, the stored entry must still be on the calendar at the same time
+//!   of year and version, with `occurrence` not its `last_fired`; the entry moves to `next` in
+//!   its lane (or is disarmed), its `last_fired` and revision move on, its version stays, and any
 //!   failure is cleared.
 //! - `set_aside`: the item leaves the due index (a no-op when it is gone).
 //! - `claim_event`: the event mark must not exist (`LostRace`); mark, last run and outbox together.
@@ -26,8 +28,9 @@ use super::tables::{DuePosition, ScheduleTables, StoredMaintenance, StoredOutbox
 use super::world::{Access, State, StoreKind, World, store_controls};
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::schedule::due_shard;
+use crate::schedule::ports::time_of_year;
 use crate::schedule::ports::{
-    Maintenance, MaintenanceRequests, MalformedItem, OccurrenceClaims, Outbox, Outboxes,
+    DueLane, Maintenance, MaintenanceRequests, MalformedItem, OccurrenceClaims, Outbox, Outboxes,
     ScheduleEntries, ScheduleEntry,
 };
 use crate::store::{ClaimOutcome, Page, PageRequest, StoreError};
@@ -66,38 +69,70 @@ pub(super) fn entry_due_at(at: DateTime<Utc>, entry: &ScheduleEntry) -> String {
     )
 }
 
-/// Where the due index holds an entry, if anywhere.
-fn entry_position(entry: &ScheduleEntry, shards: u32) -> Option<DuePosition> {
-    let at = entry.due_at()?;
+/// A calendar-lane entry's `cal_at`: `<time of year>#E#<tenant>/<workflow>/<record>`.
+pub(super) fn entry_cal_at(at: DateTime<Utc>, entry: &ScheduleEntry) -> String {
+    format!(
+        "{}#E#{}/{}/{}",
+        time_of_year(at),
+        entry.tenant,
+        entry.workflow,
+        entry.record
+    )
+}
+
+/// Where the due index holds an entry, if anywhere: its lane and position there.
+fn entry_position(entry: &ScheduleEntry, shards: u32) -> Option<(DueLane, DuePosition)> {
+    let (lane, at) = entry.placement()?;
+    let sort = match lane {
+        DueLane::Instant => entry_due_at(at, entry),
+        DueLane::Calendar => entry_cal_at(at, entry),
+    };
     Some((
-        due_shard(&entry.tenant, &entry.workflow, &entry.record, shards),
-        entry_due_at(at, entry),
-        format!("T#{}#W#{}", entry.tenant, entry.workflow),
-        format!("R#{}", entry.record),
+        lane,
+        (
+            due_shard(&entry.tenant, &entry.workflow, &entry.record, shards),
+            sort,
+            format!("T#{}#W#{}", entry.tenant, entry.workflow),
+            format!("R#{}", entry.record),
+        ),
     ))
+}
+
+type Index = std::collections::BTreeMap<DuePosition, (TenantId, WorkflowId, RecordId)>;
+
+fn index(tables: &mut ScheduleTables, lane: DueLane) -> &mut Index {
+    match lane {
+        DueLane::Instant => &mut tables.armed,
+        DueLane::Calendar => &mut tables.calendar,
+    }
 }
 
 /// Writes an entry and moves its place in the due index with it.
 fn store_entry(tables: &mut ScheduleTables, entry: ScheduleEntry) {
     let shards = tables.shards();
     let key = (entry.workflow.clone(), entry.record.clone());
-    let t = tables.tenants.entry(entry.tenant.clone()).or_default();
-    if let Some(old) = t
-        .entries
-        .get(&key)
-        .and_then(|old| entry_position(old, shards))
-    {
-        tables.armed.remove(&old);
+    let old = tables
+        .tenants
+        .get(&entry.tenant)
+        .and_then(|t| t.entries.get(&key))
+        .and_then(|old| entry_position(old, shards));
+    if let Some((lane, position)) = old {
+        index(tables, lane).remove(&position);
     }
-    if let Some(position) = entry_position(&entry, shards) {
+    if let Some((lane, position)) = entry_position(&entry, shards) {
         let at = (
             entry.tenant.clone(),
             entry.workflow.clone(),
             entry.record.clone(),
         );
-        tables.armed.insert(position, at);
+        index(tables, lane).insert(position, at);
     }
-    t.entries.insert(key, entry);
+    tables
+        .tenants
+        .entry(entry.tenant.clone())
+        .or_default()
+        .entries
+        .insert(key, entry);
 }
 
 fn remove_entry(tables: &mut ScheduleTables, tenant: &TenantId, key: &(WorkflowId, RecordId)) {
@@ -106,10 +141,26 @@ fn remove_entry(tables: &mut ScheduleTables, tenant: &TenantId, key: &(WorkflowI
         .tenants
         .get_mut(tenant)
         .and_then(|t| t.entries.remove(key))
-        && let Some(position) = entry_position(&old, shards)
+        && let Some((lane, position)) = entry_position(&old, shards)
     {
-        tables.armed.remove(&position);
+        index(tables, lane).remove(&position);
     }
+}
+
+/// Whether `stored` is the calendar-lane entry `seen` was read as, with `occurrence` not fired:
+/// the adapter's `cal_at = :seen AND version = :version AND last_fired <> :occurrence`.
+fn still_on_calendar(
+    stored: &ScheduleEntry,
+    seen: &ScheduleEntry,
+    occurrence: &OccurrenceKey,
+) -> bool {
+    let at = |e: &ScheduleEntry| e.next.as_ref().map(|n| time_of_year(n.fire_at));
+    stored.lane == DueLane::Calendar
+        && stored.failure.is_none()
+        && stored.version == seen.version
+        && at(stored).is_some()
+        && at(stored) == at(seen)
+        && stored.last_fired.as_ref() != Some(occurrence)
 }
 
 fn outbox_key(outbox: &Outbox) -> (WorkflowId, RecordId, String) {
@@ -297,6 +348,7 @@ impl OccurrenceClaims for MemoryScheduleStore {
         entry: &ScheduleEntry,
         next: Option<&Occurrence>,
         occurrence: &OccurrenceKey,
+        lane: DueLane,
     ) -> Result<ClaimOutcome, StoreError> {
         self.write(|s| {
             let key = (entry.workflow.clone(), entry.record.clone());
@@ -305,11 +357,19 @@ impl OccurrenceClaims for MemoryScheduleStore {
                 .tenants
                 .get(&entry.tenant)
                 .and_then(|t| t.entries.get(&key));
-            let Some(stored) = stored.filter(|stored| stored.revision == entry.revision) else {
+            let admitted = |stored: &&ScheduleEntry| {
+                if entry.read_from_calendar() {
+                    still_on_calendar(stored, entry, occurrence)
+                } else {
+                    stored.revision == entry.revision
+                }
+            };
+            let Some(stored) = stored.filter(admitted) else {
                 return Ok(ClaimOutcome::LostRace);
             };
             let claimed = ScheduleEntry {
-                revision: entry.revision + 1,
+                revision: stored.revision + 1,
+                lane,
                 last_fired: Some(occurrence.clone()),
                 next: next.map(|next| Occurrence {
                     key: next.key.clone(),

@@ -60,6 +60,9 @@ pub(super) struct ScheduleTables {
     /// The due index's entries, kept in order as the entries change (a Query reads a range of it
     /// instead of every entry of every tenant).
     pub(super) armed: BTreeMap<DuePosition, (TenantId, WorkflowId, RecordId)>,
+    /// The `calendar` index: entries armed ahead for a yearly occurrence, by shard and
+    /// `cal_at` (`<time of year>#E#<tenant>/<workflow>/<record>`).
+    pub(super) calendar: BTreeMap<DuePosition, (TenantId, WorkflowId, RecordId)>,
     /// Items planted by a test that read as no schedule item, by (`pk`, `sk`): their shard,
     /// `due_at` and what is wrong with them; and those the scan set aside, with its reason.
     pub(super) malformed: BTreeMap<(String, String), (u32, String, String)>,
