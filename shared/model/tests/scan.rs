@@ -449,3 +449,63 @@ async fn an_edit_that_fails_to_save_leaves_the_active_version_scheduled() {
     assert_eq!(eight.occurrences_fired, 1, "{eight:?}");
     assert!(w.publisher.jobs().iter().all(|j| j.version == 1));
 }
+
+#[tokio::test]
+async fn a_scan_stopped_midway_reads_its_calendar_window_again_and_fires_nothing_twice() {
+    let w = World::new().await;
+    for i in 0..20 {
+        w.customer(
+            &format!("c{i:02}"),
+            json!({"Name": format!("Khách {i}"), "Phone": "0912345678", "Birthday": "1990-05-17"}),
+        )
+        .await;
+    }
+    w.active_workflow("wf-stop", "2027-05-16T12:00:00Z").await;
+    w.scan("2027-05-16T12:05:00Z").await;
+    // Armed the evening before: on the calendar.
+    let entry = w
+        .stores
+        .schedule
+        .get(
+            &w.tenant,
+            &WorkflowId::new("wf-stop").unwrap(),
+            &RecordId::new("c00").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.lane, crm_model::ports::DueLane::Calendar);
+    // The store stops answering after a few claims: those shards keep their windows.
+    w.stores.schedule.fail_next_writes(3);
+    let stopped = w.scan_with("2027-05-17T01:00:00Z", &w.publisher).await;
+    assert!(stopped.is_err());
+    let again = w.scan("2027-05-17T01:05:00Z").await;
+    let fired: u64 = w
+        .publisher
+        .jobs()
+        .iter()
+        .filter(|job| job.action.as_str() == "sms")
+        .count() as u64;
+    assert!(fired >= 20, "every birthday published at least once");
+    let mut keys = w.published_keys();
+    keys.dedup();
+    assert_eq!(keys.len(), 40, "under its own keys only: {again:?}");
+    let later = w.scan("2027-05-17T01:10:00Z").await;
+    assert_eq!((later.due_pairs, later.jobs_published), (0, 0), "{later:?}");
+    // And every entry waits for 2028, on the calendar.
+    for i in 0..20 {
+        let entry = w
+            .stores
+            .schedule
+            .get(
+                &w.tenant,
+                &WorkflowId::new("wf-stop").unwrap(),
+                &RecordId::new(format!("c{i:02}")).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.next.unwrap().key.to_string(), "Y2028");
+        assert_eq!(entry.lane, crm_model::ports::DueLane::Calendar);
+    }
+}

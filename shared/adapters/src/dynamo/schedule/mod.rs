@@ -248,8 +248,9 @@ impl DueIndex for DynamoScheduleStore {
     ) -> Result<DuePage, StoreError> {
         let shard = calendar_shard_name(shard);
         // `from` exclusive; from an earlier year: the start of `to`'s.
+        // A key may not be empty: every time of year sorts after "00".
         let low = if from.year() < to.year() {
-            String::new()
+            "00".to_owned()
         } else {
             time_of_year(from + chrono::Duration::seconds(1))
         };

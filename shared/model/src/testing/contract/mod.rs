@@ -279,6 +279,8 @@ macro_rules! contract_tests {
                 deleting_an_entry_removes_it_from_the_index,
                 the_scan_end_never_moves_backwards,
                 a_held_entry_waits_for_its_retry_and_a_parked_one_leaves_the_index,
+                a_yearly_entry_on_the_calendar_is_read_by_its_time_of_year_and_keeps_its_place,
+                the_calendar_is_read_across_a_years_end_and_a_held_entry_leaves_it,
             ]
         }
         $crate::__contract_group! {

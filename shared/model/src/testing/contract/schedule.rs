@@ -511,3 +511,243 @@ pub async fn a_held_entry_waits_for_its_retry_and_a_parked_one_leaves_the_index(
         "armed again"
     );
 }
+
+/// An instant given in full, for the calendar checks that cross years.
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().expect("a valid instant")
+}
+
+/// Everything on the calendar of every shard between `from` and `to`, page by page.
+async fn on_calendar(
+    store: &dyn ScheduleStore,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<ScheduleEntry> {
+    let mut found = Vec::new();
+    for shard in 0..store.shards() {
+        let mut page = PageRequest::first(1);
+        for round in 0.. {
+            assert!(round < 100, "the calendar of shard {shard} does not end");
+            let due = store
+                .due_on_calendar(shard, from, to, &page)
+                .await
+                .expect("due_on_calendar");
+            assert_eq!(
+                due.items_read,
+                due.items.len() as u64,
+                "items_read counts the page"
+            );
+            found.extend(due.items.into_iter().map(|item| match item {
+                DueItem::Entry(entry) => entry,
+                other => panic!("only entries are on the calendar: {other:?}"),
+            }));
+            match due.next {
+                Some(next) => page.cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    found
+}
+
+fn yearly(year: i32, at: &str) -> Occurrence {
+    Occurrence {
+        key: OccurrenceKey::Year(year),
+        fire_at: utc(at),
+    }
+}
+
+pub async fn a_yearly_entry_on_the_calendar_is_read_by_its_time_of_year_and_keeps_its_place(
+    store: &dyn ScheduleStore,
+    t: &Tenants,
+) {
+    let armed = ScheduleEntry {
+        next: Some(yearly(2027, "2027-05-17T01:00:00Z")),
+        lane: DueLane::Calendar,
+        ..entry(&t.tenant, "wf-cal", "r-1", None)
+    };
+    let stored = put_new(store, &armed).await;
+    assert_eq!(stored.lane, DueLane::Calendar, "its lane is kept");
+    nothing_due(
+        store,
+        utc("2030-01-01T00:00:00Z"),
+        "not in the instant lane",
+    )
+    .await;
+    let before = on_calendar(
+        store,
+        utc("2027-05-17T00:00:00Z"),
+        utc("2027-05-17T00:59:59Z"),
+    )
+    .await;
+    assert!(before.is_empty(), "not before its time of year: {before:?}");
+    let seen = on_calendar(
+        store,
+        utc("2027-05-17T00:59:59Z"),
+        utc("2027-05-17T01:00:00Z"),
+    )
+    .await;
+    let expected = ScheduleEntry {
+        revision: 0,
+        last_fired: None,
+        ..stored.clone()
+    };
+    assert_eq!(
+        seen,
+        vec![expected.clone()],
+        "read with what stays, revision unknown"
+    );
+
+    let next = yearly(2028, "2028-05-17T01:00:00Z");
+    let fired = OccurrenceKey::Year(2027);
+    let outcome = store.claim(&seen[0], Some(&next), &fired, DueLane::Calendar);
+    assert_eq!(
+        outcome.await.expect("claim"),
+        Claimed,
+        "claimed from the calendar"
+    );
+    let claimed = get(store, &armed).await.expect("stored");
+    assert_eq!(
+        (
+            claimed.revision,
+            claimed.last_fired.clone(),
+            claimed.next.clone(),
+            claimed.lane
+        ),
+        (
+            2,
+            Some(fired.clone()),
+            Some(next.clone()),
+            DueLane::Calendar
+        ),
+        "next year's occurrence, at the same place"
+    );
+    let again = store.claim(&seen[0], Some(&next), &fired, DueLane::Calendar);
+    assert_eq!(
+        again.await.expect("claim"),
+        LostRace,
+        "an occurrence is claimed once"
+    );
+    let next_year = on_calendar(
+        store,
+        utc("2028-05-17T00:59:59Z"),
+        utc("2028-05-17T01:00:00Z"),
+    )
+    .await;
+    assert_eq!(
+        next_year.iter().map(|e| e.next.clone()).collect::<Vec<_>>(),
+        vec![Some(next.clone())],
+        "due again a year later"
+    );
+
+    // A time of year that moves (a birthday corrected, a change of daylight saving time).
+    let moved = yearly(2029, "2029-05-17T02:00:00Z");
+    let outcome = store.claim(
+        &next_year[0],
+        Some(&moved),
+        &OccurrenceKey::Year(2028),
+        DueLane::Calendar,
+    );
+    assert_eq!(outcome.await.expect("claim"), Claimed);
+    let at_one = on_calendar(
+        store,
+        utc("2029-05-17T00:59:59Z"),
+        utc("2029-05-17T01:00:00Z"),
+    )
+    .await;
+    assert!(at_one.is_empty(), "no longer at 01:00: {at_one:?}");
+    let at_two = on_calendar(
+        store,
+        utc("2029-05-17T01:59:59Z"),
+        utc("2029-05-17T02:00:00Z"),
+    )
+    .await;
+    assert_eq!(at_two.len(), 1, "at 02:00 instead");
+
+    // Armed into the instant lane, it leaves the calendar.
+    let soon = yearly(2030, "2030-05-17T02:00:00Z");
+    let outcome = store.claim(
+        &at_two[0],
+        Some(&soon),
+        &OccurrenceKey::Year(2029),
+        DueLane::Instant,
+    );
+    assert_eq!(outcome.await.expect("claim"), Claimed);
+    let anywhere = on_calendar(
+        store,
+        utc("2030-01-01T00:00:00Z"),
+        utc("2030-12-31T23:59:59Z"),
+    )
+    .await;
+    assert!(anywhere.is_empty(), "off the calendar: {anywhere:?}");
+    assert_eq!(
+        due_all(store, utc("2030-05-17T02:00:00Z"), 100).await.len(),
+        1,
+        "due by instant"
+    );
+}
+
+pub async fn the_calendar_is_read_across_a_years_end_and_a_held_entry_leaves_it(
+    store: &dyn ScheduleStore,
+    t: &Tenants,
+) {
+    // 07:30 on Jan 1 in Hồ Chí Minh City is 00:30 UTC; an offset of a day before puts the
+    // occurrence of 2028 on Dec 31 2027.
+    let new_year = ScheduleEntry {
+        next: Some(yearly(2027, "2027-01-01T00:30:00Z")),
+        lane: DueLane::Calendar,
+        ..entry(&t.tenant, "wf-cal-end", "r-1", None)
+    };
+    let eve = ScheduleEntry {
+        next: Some(yearly(2027, "2026-12-31T23:30:00Z")),
+        lane: DueLane::Calendar,
+        ..entry(&t.tenant, "wf-cal-end", "r-2", None)
+    };
+    put_new(store, &new_year).await;
+    let eve = put_new(store, &eve).await;
+    let last_year = on_calendar(
+        store,
+        utc("2026-12-31T23:00:00Z"),
+        utc("2026-12-31T23:59:59Z"),
+    )
+    .await;
+    assert_eq!(
+        last_year.iter().map(|e| e.next.clone()).collect::<Vec<_>>(),
+        vec![Some(yearly(2027, "2026-12-31T23:30:00Z"))],
+        "the eve, its key a year after its instant"
+    );
+    let this_year = on_calendar(
+        store,
+        utc("2026-12-31T23:59:59Z"),
+        utc("2027-01-01T01:00:00Z"),
+    )
+    .await;
+    assert_eq!(
+        this_year.iter().map(|e| e.next.clone()).collect::<Vec<_>>(),
+        vec![Some(yearly(2027, "2027-01-01T00:30:00Z"))],
+        "from the start of the year"
+    );
+    let held = ScheduleEntry {
+        failure: Some(EntryFailure {
+            attempts: 1,
+            reason: "the record cannot be read".into(),
+            retry_at: Some(utc("2026-12-31T23:35:00Z")),
+        }),
+        ..eve.clone()
+    };
+    assert_eq!(put(store, &held).await, Claimed);
+    let still = on_calendar(
+        store,
+        utc("2026-12-31T23:00:00Z"),
+        utc("2026-12-31T23:59:59Z"),
+    )
+    .await;
+    assert!(
+        still.is_empty(),
+        "a held entry waits in the instant lane: {still:?}"
+    );
+    assert_eq!(
+        due_all(store, utc("2026-12-31T23:35:00Z"), 100).await.len(),
+        1
+    );
+}

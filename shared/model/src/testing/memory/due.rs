@@ -188,8 +188,9 @@ impl DueIndex for MemoryScheduleStore {
         to: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<DuePage, StoreError> {
+        // A key may not be empty: every time of year sorts after "00".
         let low = if from.year() < to.year() {
-            String::new()
+            "00".to_owned()
         } else {
             time_of_year(from + chrono::Duration::seconds(1))
         };
