@@ -7,6 +7,7 @@ pub mod ports;
 pub mod publish;
 pub mod record_events;
 pub mod scan;
+pub mod snapshot;
 pub mod upkeep;
 
 use chrono::{DateTime, Duration, Utc};

@@ -55,6 +55,8 @@ pub struct ScanReport {
     pub index_items_read: u64,
     pub records_read: u64,
     pub workflow_reads: u64,
+    /// Message templates read to know which fields a send's job carries.
+    pub template_reads: u64,
     pub occurrences_fired: u64,
     pub condition_not_met: u64,
     pub skipped_by_policy: u64,
@@ -84,6 +86,7 @@ impl ScanReport {
         self.index_items_read += other.index_items_read;
         self.records_read += other.records_read;
         self.workflow_reads += other.workflow_reads;
+        self.template_reads += other.template_reads;
         self.occurrences_fired += other.occurrences_fired;
         self.condition_not_met += other.condition_not_met;
         self.skipped_by_policy += other.skipped_by_policy;
@@ -224,6 +227,7 @@ impl Scanner<'_> {
         }
         report.shards.sort_unstable();
         report.workflow_reads += caches.workflow_reads();
+        report.template_reads += caches.template_reads();
         if let Some(error) = failure {
             return Err(error);
         }

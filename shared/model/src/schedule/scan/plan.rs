@@ -3,15 +3,16 @@
 //! once per scan and shared by the shards scanned at once.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{ScanError, Scanner};
+use crate::action::Action;
 use crate::condition::{CompiledCondition, EvalContext};
-use crate::ids::{TenantId, WorkflowId};
+use crate::ids::{ActionId, TenantId, WorkflowId};
 use crate::record::stored::StoredRecord;
 use crate::schedule::ports::{Maintenance, ScheduleEntry};
-use crate::schedule::{ActionJob, fire_zone, next_to_arm, publish};
+use crate::schedule::{ActionJob, fire_zone, next_to_arm, publish, snapshot};
 use crate::settings::TenantSettings;
 use crate::store::StoreError;
 use crate::trigger::{Anchor, Disposition, Occurrence, OccurrenceKey, Trigger};
@@ -27,12 +28,17 @@ pub(super) struct Loaded {
 /// What a workflow version is to the scan: gone, loaded, or unusable for a reason.
 type Version = Result<Option<Arc<Loaded>>, String>;
 
+/// The fields a send's job carries, per (tenant, workflow, version, action); `None`: all.
+type SnapshotFields = Option<Arc<BTreeSet<String>>>;
+
 #[derive(Default)]
 struct Cached {
     maintenance: Vec<Maintenance>,
     workflows: HashMap<(TenantId, WorkflowId, u32), Version>,
     tenants: HashMap<TenantId, Arc<Tenant>>,
+    snapshots: HashMap<(TenantId, WorkflowId, u32, ActionId), SnapshotFields>,
     workflow_reads: u64,
+    template_reads: u64,
 }
 
 /// A tenant's settings and the schema they make, built once per scan (not once per entry).
@@ -60,6 +66,10 @@ impl Caches {
 
     pub(super) fn workflow_reads(&self) -> u64 {
         self.lock().workflow_reads
+    }
+
+    pub(super) fn template_reads(&self) -> u64 {
+        self.lock().template_reads
     }
 }
 
@@ -214,6 +224,40 @@ impl Scanner<'_> {
         Ok(self.remember(caches, key, reads, version))
     }
 
+    /// The fields a send's job carries (read once per scan and action).
+    async fn snapshot_fields(
+        &self,
+        entry: &ScheduleEntry,
+        action: &Action,
+        module: &crate::schema::ModuleSchema,
+        caches: &Caches,
+    ) -> Result<SnapshotFields, ScanError> {
+        let key = (
+            entry.tenant.clone(),
+            entry.workflow.clone(),
+            entry.version,
+            action.id().clone(),
+        );
+        if let Some(known) = caches.lock().snapshots.get(&key) {
+            return Ok(known.clone());
+        }
+        let template = match snapshot::template_of(action) {
+            Some((kind, id)) => {
+                caches.lock().template_reads += 1;
+                match self.settings.get(&entry.tenant, kind, id).await {
+                    Ok(found) => found.map(|setting| setting.value),
+                    // Unreadable here, the executor says so; the job carries every field.
+                    Err(StoreError::Corrupt(_)) => None,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            None => None,
+        };
+        let fields = snapshot::fields_read(action, template.as_ref(), module).map(Arc::new);
+        caches.lock().snapshots.insert(key, fields.clone());
+        Ok(fields)
+    }
+
     fn remember(
         &self,
         caches: &Caches,
@@ -276,10 +320,29 @@ impl Scanner<'_> {
         // Tallied into the report only if this scan wins the claim.
         let mut counted = Counted::default();
         let mut jobs = Vec::new();
+        let mut carried = Vec::new();
+        if matches && fates.contains(&Disposition::Fire) {
+            let module = schema.module(loaded.definition.module);
+            for action in loaded
+                .definition
+                .actions
+                .iter()
+                .filter(|a| a.is_external_send())
+            {
+                let fields = self.snapshot_fields(&entry, action, module, caches).await?;
+                carried.push((action.id().clone(), fields));
+            }
+        }
         for (occurrence, fate) in occurrences.iter().zip(&fates) {
             match fate {
                 Disposition::Fire if matches => {
-                    jobs.extend(jobs_for(&entry, &loaded.definition, occurrence, stored));
+                    jobs.extend(jobs_for(
+                        &entry,
+                        &loaded.definition,
+                        occurrence,
+                        stored,
+                        &carried,
+                    ));
                     counted.fired += 1;
                 }
                 Disposition::Fire => counted.condition_not_met += 1,
@@ -306,12 +369,14 @@ fn unreadable(entry: &ScheduleEntry, why: &str) -> String {
     )
 }
 
-/// One job per action of the workflow for one occurrence, each small enough for the bus.
+/// One job per action of the workflow for one occurrence, each small enough for the bus; a
+/// send carries the fields it reads (`carried`, by action; all when unknown).
 fn jobs_for(
     entry: &ScheduleEntry,
     definition: &WorkflowDefinition,
     occurrence: &Occurrence,
     record: &StoredRecord,
+    carried: &[(ActionId, SnapshotFields)],
 ) -> Vec<(ActionJob, &'static str)> {
     definition
         .actions
@@ -328,7 +393,21 @@ fn jobs_for(
                 due_at: occurrence.fire_at,
                 // Sends need the record as it was when the condition held; effects read it
                 // again.
-                snapshot: action.is_external_send().then(|| record.fields.clone()),
+                snapshot: action.is_external_send().then(|| {
+                    let fields = carried
+                        .iter()
+                        .find(|(id, _)| id == action.id())
+                        .and_then(|(_, fields)| fields.as_ref());
+                    match fields {
+                        Some(fields) => record
+                            .fields
+                            .iter()
+                            .filter(|(name, _)| fields.contains(name.as_str()))
+                            .map(|(name, value)| (name.clone(), value.clone()))
+                            .collect(),
+                        None => record.fields.clone(),
+                    }
+                }),
             };
             // A snapshot too large for the bus is left out: the executor then reads the record.
             (publish::fit(job.clone()).unwrap_or(job), action.kind_name())
