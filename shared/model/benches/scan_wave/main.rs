@@ -10,7 +10,8 @@
 //! `BENCH_TENANTS` tenants, every customer's birthday today, one scan at 08:00 by
 //! `BENCH_SHARD_GROUPS` parallel invocations over `BENCH_SHARDS` shards with
 //! `BENCH_CONCURRENCY` calls in flight per shard. Latencies: `BENCH_READ_MS` (8),
-//! `BENCH_WRITE_MS` (8), `BENCH_BUS_MS` (20).
+//! `BENCH_WRITE_MS` (8), `BENCH_BUS_MS` (20). `BENCH_TRIGGER=once` or `yearly_instant` measure
+//! the other triggers (see `Scenario`).
 //!
 //! The baseline is today's scan as it was before this design: one invocation, one call at a
 //! time, and per occurrence the transaction of entry and outbox, then the outbox's DeleteItem.
@@ -50,10 +51,34 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("a bench instant")
 }
 
+/// The scenario's trigger (`BENCH_TRIGGER`): `yearly` (the birthday, armed the evening before,
+/// on the calendar lane), `yearly_instant` (armed at short notice, or before the calendar lane
+/// existed: in the instant lane, claimed onto the calendar), `once` (a date this year, fired
+/// once and disarmed).
+#[derive(Clone, Copy, PartialEq)]
+enum Scenario {
+    Yearly,
+    YearlyInstant,
+    Once,
+}
+
+fn scenario() -> Scenario {
+    match std::env::var("BENCH_TRIGGER").as_deref() {
+        Ok("once") => Scenario::Once,
+        Ok("yearly_instant") => Scenario::YearlyInstant,
+        _ => Scenario::Yearly,
+    }
+}
+
 fn birthday() -> WorkflowDefinition {
+    let recurrence = if scenario() == Scenario::Once {
+        "once"
+    } else {
+        "yearly"
+    };
     serde_json::from_value(json!({
         "module": "Customer", "name": "Sinh nhật",
-        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly", "time_of_day": "08:00:00"},
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": recurrence, "time_of_day": "08:00:00"},
         "actions": [
             {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-birthday"},
             {"kind": "task", "id": "task", "name": "Gọi", "title": "Gọi chúc mừng #Name", "description": "SĐT #Phone",
@@ -144,7 +169,11 @@ async fn world(pairs: u64, tenants: u64, shards: u32, calendar: bool) -> MemoryS
                 "Name": format!("Nguyễn Thị Khách {i}"),
                 "Phone": format!("09{:08}", i % 100_000_000),
                 "Email": format!("khach{i}@example.vn"),
-                "Birthday": format!("{}-05-17", 1950 + i % 50),
+                "Birthday": if scenario() == Scenario::Once {
+                    "2027-05-17".to_owned()
+                } else {
+                    format!("{}-05-17", 1950 + i % 50)
+                },
                 "Owner": "u-admin",
             })
             .as_object()
@@ -258,7 +287,7 @@ async fn main() {
     };
 
     let seeding = std::time::Instant::now();
-    let stores = world(pairs, tenants, shards, true).await;
+    let stores = world(pairs, tenants, shards, scenario() == Scenario::Yearly).await;
     println!("seed_seconds={:.1}", seeding.elapsed().as_secs_f64());
     let sim = Sim::new(latency, false, shards);
     let run = scan(&stores, &sim, groups, concurrency).await;
@@ -267,6 +296,14 @@ async fn main() {
     assert_eq!(run.report.jobs_published, 2 * pairs);
     let rate = pairs as f64 / run.simulated_seconds;
     println!("due_pairs={pairs}");
+    println!(
+        "trigger={}",
+        match scenario() {
+            Scenario::Yearly => "yearly",
+            Scenario::YearlyInstant => "yearly_instant",
+            Scenario::Once => "once",
+        }
+    );
     println!("tenants={tenants}");
     println!("shards={shards}");
     println!("shard_groups={groups}");
