@@ -141,10 +141,10 @@ async fn tenant_b_is_greeted_on_time_while_the_bus_refuses_tenant_as_jobs_until_
     assert_eq!(runs.len(), 2, "each refused job has a failed run: {runs:?}");
     assert!(
         runs.iter()
-            .all(|(_, status, error)| *status == RunStatus::Failed
+            .all(|(_, status, error)| *status == RunStatus::Retrying
                 && error.contains("the bus refused job")
                 && error.contains("attempt 1 of 5")),
-        "{runs:?}"
+        "retrying, with the reason: {runs:?}"
     );
 
     // Attempts 2 to 5 at the backoff instants (5, 10, 20, 40 minutes), then parked.
@@ -174,8 +174,9 @@ async fn tenant_b_is_greeted_on_time_while_the_bus_refuses_tenant_as_jobs_until_
     }
     let runs = runs_of(&a).await;
     assert!(
-        runs.iter().all(|(_, _, error)| error.contains("parked")),
-        "{runs:?}"
+        runs.iter()
+            .all(|(_, status, error)| *status == RunStatus::Failed && error.contains("parked")),
+        "failed once parked, for an administrator to retry: {runs:?}"
     );
     let much_later = scan_with(&a, "2027-05-20T00:00:00Z", &refusing).await;
     assert_eq!(

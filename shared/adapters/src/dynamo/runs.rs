@@ -285,9 +285,8 @@ impl RunLedger for DynamoRunLedger {
             .put_item()
             .table_name(&self.runs)
             .set_item(Some(self.run_item(run)?))
-            .condition_expression("attribute_not_exists(pk) OR #status = :failed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":failed", s("failed"))
+            .condition_expression("attribute_not_exists(pk) OR attempts = :zero")
+            .expression_attribute_values(":zero", super::n(0))
             .send()
             .await;
         conditional_put(result)

@@ -38,9 +38,10 @@ pub trait RunLedger: Send + Sync {
     /// Records a run's final state (or a failed attempt), unless it already succeeded.
     async fn record(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
 
-    /// Records a failure of a job that never reached the executor (the scan could not publish
-    /// it): only where no run exists yet or the stored one failed, so that a delivery of the
-    /// same key, in progress or done, is never disturbed; `LostRace` otherwise.
+    /// Records why a job never reached the executor (the scan could not publish it), as a run
+    /// with no attempt (`attempts` 0): only where no run exists yet or the stored one has no
+    /// attempt either, so that a delivery of the same key, in progress or done, is never
+    /// disturbed; `LostRace` otherwise.
     async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError>;
 
     /// Records a succeeded run together with its DynamoDB effects, in one transaction; `LostRace`

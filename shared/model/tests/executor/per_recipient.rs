@@ -248,3 +248,23 @@ async fn a_call_left_in_doubt_is_sent_again_under_at_least_once() {
     );
     assert_eq!(sends_to(&w), [1, 2, 1], "again, under the same request id");
 }
+
+/// The scan records a job the bus refused as a run with no attempt, retrying while it tries
+/// again: when the job does reach the executor, it is carried out, once.
+#[tokio::test]
+async fn a_job_the_scan_could_not_publish_at_first_is_sent_when_it_arrives() {
+    let w = World::new().await;
+    let job = sms_job(&w, "at_most_once").await;
+    let mut held = RunRecord::start(&job, "sms", at(NOW));
+    held.attempts = 0;
+    held.status = RunStatus::Retrying;
+    held.error = Some("the bus refused job 'sms': throttled (attempt 1 of 5)".into());
+    w.stores.runs.record_unstarted(&held).await.unwrap();
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    assert_eq!(sends_to(&w), [1, 1, 1]);
+    let run = w.run(&job.idempotency_key()).await;
+    assert_eq!((run.status, run.attempts), (RunStatus::Succeeded, 1));
+    assert!(matches!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate));
+    assert_eq!(sends_to(&w), [1, 1, 1], "once");
+}

@@ -92,8 +92,16 @@ impl Scanner<'_> {
             Vec::new()
         };
         for (job, kind) in jobs.iter().chain(&step) {
+            // No delivery has made an attempt: while the scan tries again the run is retrying
+            // (the executor takes it over when the job reaches it); parked, it has failed, and
+            // an administrator's retry sends the job.
             let mut run = RunRecord::start(job, kind, now);
-            run.status = RunStatus::Failed;
+            run.attempts = 0;
+            run.status = if retry_at.is_some() {
+                RunStatus::Retrying
+            } else {
+                RunStatus::Failed
+            };
             run.error = Some(shown.clone());
             self.runs.record_unstarted(&run).await?;
         }
@@ -122,6 +130,7 @@ impl Scanner<'_> {
             ) && let Some(job) = scan_step(&tenant, &workflow, 0, &record, "scan".into(), now)
             {
                 let mut run = RunRecord::start(&job, "scan", now);
+                run.attempts = 0;
                 run.status = RunStatus::Failed;
                 run.error = Some(format!(
                     "the schedule entry cannot be read and was set aside: {}",

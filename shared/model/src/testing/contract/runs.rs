@@ -280,31 +280,39 @@ pub async fn an_unstarted_failure_never_covers_a_run_that_started(
     ledger: &dyn RunLedger,
     t: &Tenants,
 ) {
-    let failed = RunRecord {
-        error: Some("the bus refused the job".into()),
-        ..run(&t.tenant, "unstarted", RunStatus::Failed, 0)
+    let held = RunRecord {
+        attempts: 0,
+        error: Some("the bus refused the job (attempt 1 of 5)".into()),
+        ..run(&t.tenant, "unstarted", RunStatus::Retrying, 0)
     };
-    let outcome = ledger.record_unstarted(&failed).await.expect("record");
+    let outcome = ledger.record_unstarted(&held).await.expect("record");
     assert_eq!(outcome, Claimed, "where no run exists");
-    let again = RunRecord {
-        error: Some("the bus refused the job again".into()),
-        ..failed.clone()
+    let parked = RunRecord {
+        status: RunStatus::Failed,
+        error: Some("the bus refused the job (attempt 5 of 5; parked)".into()),
+        ..held.clone()
     };
-    let outcome = ledger.record_unstarted(&again).await.expect("record");
-    assert_eq!(outcome, Claimed, "over a failure of its own kind");
-    assert_eq!(stored(ledger, &failed).await, Some(again.clone()));
-    for status in [RunStatus::InProgress, RunStatus::Succeeded] {
+    let outcome = ledger.record_unstarted(&parked).await.expect("record");
+    assert_eq!(outcome, Claimed, "over a run with no attempt either");
+    assert_eq!(stored(ledger, &held).await, Some(parked));
+    for status in [
+        RunStatus::InProgress,
+        RunStatus::Retrying,
+        RunStatus::Failed,
+        RunStatus::Succeeded,
+    ] {
         let started = RunRecord {
-            status,
+            attempts: 1,
             ..run(&t.tenant, &format!("started-{status:?}"), status, 0)
         };
         record(ledger, &started).await;
         let failure = RunRecord {
-            status: RunStatus::Failed,
+            attempts: 0,
+            status: RunStatus::Retrying,
             ..started.clone()
         };
         let outcome = ledger.record_unstarted(&failure).await.expect("record");
-        assert_eq!(outcome, LostRace, "a {status:?} run is left alone");
+        assert_eq!(outcome, LostRace, "a run a delivery made ({status:?}) is left alone");
         assert_eq!(stored(ledger, &started).await, Some(started), "unchanged");
     }
 }

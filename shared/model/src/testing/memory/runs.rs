@@ -296,11 +296,10 @@ impl RunLedger for MemoryRunLedger {
         })
     }
 
-    /// `attribute_not_exists(pk) OR #status = :failed`.
+    /// `attribute_not_exists(pk) OR attempts = :zero`.
     async fn record_unstarted(&self, run: &RunRecord) -> Result<ClaimOutcome, StoreError> {
         self.write(|state| {
-            let free =
-                stored_run(state, run).is_none_or(|stored| stored.status == RunStatus::Failed);
+            let free = stored_run(state, run).is_none_or(|stored| stored.attempts == 0);
             if !free {
                 return Ok(ClaimOutcome::LostRace);
             }
