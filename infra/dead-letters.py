@@ -47,7 +47,7 @@ def job_of(body: str) -> dict[str, Any] | None:
 
 
 def key_of(job: dict[str, Any]) -> str:
-    return "{tenant}/{workflow}/v{version}/{record}/{cause}/{action}".format(**job)
+    return "{tenant}/{workflow}/{record}/{cause}/{action}".format(**job)
 
 
 def messages(sqs, queue: str, visibility: int) -> Iterator[dict[str, Any]]:

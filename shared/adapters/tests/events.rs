@@ -45,7 +45,7 @@ fn the_queue_sample_carries_one_action_job() {
     let job = ActionJob::from_event_json(event.records[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(
         job.idempotency_key(),
-        "demo-tenant/wf-birthday/v1/cus-00000/Y2027/greeting-sms"
+        "demo-tenant/wf-birthday/cus-00000/Y2027/greeting-sms"
     );
     assert!(ActionJob::from_event_json("{\"detail\": {}}").is_none());
 }

@@ -348,7 +348,7 @@ async fn a_change_at_the_end_of_a_chain_of_automation_writes_stops_the_next_work
         .unwrap();
     let response = record_events::handle(&stream, &event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
-    let key = format!("{}/{listening}/v1/c1/Eev-chain/tell", w.tenant);
+    let key = format!("{}/{listening}/c1/Eev-chain/tell", w.tenant);
     let stopped = w
         .stores
         .runs

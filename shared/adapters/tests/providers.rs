@@ -172,16 +172,16 @@ async fn zns_sends_the_template_data_with_the_tracking_id_and_maps_zalo_errors()
             "84912345678",
             "231677",
             &data,
-            "t/wf/v1/c1/Y2027/zns",
+            "t/wf/c1/Y2027/zns",
         )
         .await
         .unwrap();
-    assert_eq!(id, "zns-t/wf/v1/c1/Y2027/zns");
+    assert_eq!(id, "zns-t/wf/c1/Y2027/zns");
     let (headers, body) = seen.lock().unwrap()[0].clone();
     assert_eq!(headers["access_token"], "oa-token");
     assert_eq!(body["template_id"], "231677");
     assert_eq!(body["template_data"]["customer_name"], "Nguyễn Thị Mai");
-    assert_eq!(body["tracking_id"], "t/wf/v1/c1/Y2027/zns");
+    assert_eq!(body["tracking_id"], "t/wf/c1/Y2027/zns");
 
     assert!(
         matches!(zns.send(&provider, &oa, "84900000000", "231677", &data, "t2").await, Err(SendError::Permanent(m)) if m.contains("-108"))

@@ -171,7 +171,7 @@ async fn a_work_workflow_fires_once_per_event_even_when_the_batch_is_redelivered
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         jobs[0].idempotency_key(),
-        format!("{}/wf-gold/v1/c1/Eevt-1/tell", w.tenant)
+        format!("{}/wf-gold/c1/Eevt-1/tell", w.tenant)
     );
     w.probe.remove().await;
 }

@@ -242,8 +242,8 @@ async fn a_birthday_fires_once_at_eight_for_matching_records_only() {
     assert_eq!(
         keys,
         [
-            format!("{t}/wf-birthday/v1/c-today/Y2027/sms"),
-            format!("{t}/wf-birthday/v1/c-today/Y2027/tell")
+            format!("{t}/wf-birthday/c-today/Y2027/sms"),
+            format!("{t}/wf-birthday/c-today/Y2027/tell")
         ]
     );
 

@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn a_run_stored_before_skipped_recipients_were_recorded_reads_with_none() {
         let stored = json!({
-            "key": "acme/wf/v1/c1/Y2027/sms", "tenant": "acme", "workflow": "wf", "version": 1,
+            "key": "acme/wf/c1/Y2027/sms", "tenant": "acme", "workflow": "wf", "version": 1,
             "record": "c1", "action": "sms", "kind": "sms", "cause": "Y2027",
             "status": "succeeded", "attempts": 1,
             "started_at": "2027-05-17T01:00:00Z", "updated_at": "2027-05-17T01:00:00Z",

@@ -124,11 +124,15 @@ impl ActionJob {
         serde_json::from_value(event.get("detail")?.clone()).ok()
     }
 
-    /// The key under which the executor records the job's effect exactly once.
+    /// The key under which the executor records the job's effect exactly once: one per
+    /// (workflow, record, occurrence or event, action), whichever version of the workflow
+    /// publishes it. The scan publishes before it claims, so an occurrence may be published
+    /// again after the workflow's version changed (a new version's backfill re-pins entries
+    /// meanwhile): the same key makes that second job a duplicate.
     pub fn idempotency_key(&self) -> String {
         format!(
-            "{}/{}/v{}/{}/{}/{}",
-            self.tenant, self.workflow, self.version, self.record, self.cause, self.action
+            "{}/{}/{}/{}/{}",
+            self.tenant, self.workflow, self.record, self.cause, self.action
         )
     }
 }
@@ -261,7 +265,7 @@ mod tests {
             due_at: utc("2027-05-17T01:00:00Z"),
             snapshot: None,
         };
-        assert_eq!(job.idempotency_key(), "t/w/v3/r/Y2027/a1");
+        assert_eq!(job.idempotency_key(), "t/w/r/Y2027/a1");
         let _ = Condition::AllRecords {};
     }
 }

@@ -51,13 +51,18 @@ pub const CALENDAR_LEAD_MINUTES: i64 = 15;
 impl DueLane {
     /// The lane for arming `next` at `now`: the calendar for a yearly occurrence armed well
     /// ahead whose time of year comes round next at its own fire instant (not one skipped for
-    /// this year, as after a birthday moved past an anniversary that already fired, which a
-    /// window would otherwise read a year early).
+    /// this year, as after a birthday moved past an anniversary that already fired, or after an
+    /// activation that does not greet this morning's birthdays, which a window would otherwise
+    /// read as this year's) and exists every year (not Feb 29).
     pub fn for_next(next: &crate::trigger::Occurrence, now: DateTime<Utc>) -> DueLane {
         use chrono::Datelike;
         let ahead = next.fire_at > now + chrono::Duration::minutes(CALENDAR_LEAD_MINUTES);
+        // Its time of year a year earlier must be past and must exist (Feb 29 has no instant in
+        // a common year). Upkeep arms next year's occurrence only once this year's is more than
+        // the arming grace past, beyond the window of any scan to come; a scan claims it after
+        // its own window has passed this year's.
         let a_year_before = at_time_of_year(next.fire_at.year() - 1, &time_of_year(next.fire_at));
-        let comes_round_first = a_year_before.is_none_or(|before| before <= now);
+        let comes_round_first = a_year_before.is_some_and(|before| before <= now);
         match next.key {
             crate::trigger::OccurrenceKey::Year(_) if ahead && comes_round_first => {
                 DueLane::Calendar
@@ -103,6 +108,26 @@ impl ScheduleEntry {
     pub fn read_from_calendar(&self) -> bool {
         self.lane == DueLane::Calendar && self.revision == 0
     }
+}
+
+/// The `cal_at` range a calendar Query reads for the window `from < t <= to` (whole seconds,
+/// `t` in `to`'s year; a `from` in an earlier year reads from the start of `to`'s): `None` when
+/// the window holds no whole second, so that no store reads the range the wrong way round (a
+/// whole year).
+pub fn calendar_bounds(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(String, String)> {
+    use chrono::{Datelike, SubsecRound};
+    let (from, to) = (from.trunc_subsecs(0), to.trunc_subsecs(0));
+    if from >= to {
+        return None;
+    }
+    let low = if from.year() < to.year() {
+        // Every time of year sorts after "00" (a key may not be empty).
+        "00".to_owned()
+    } else {
+        time_of_year(from + chrono::Duration::seconds(1))
+    };
+    let high = format!("{}#~", time_of_year(to));
+    (low <= high).then_some((low, high))
 }
 
 /// The time of year of an instant (UTC), as the calendar lane sorts it: `MM-DDTHH:MM:SS`.

@@ -265,6 +265,9 @@ async fn a_job_the_scan_could_not_publish_at_first_is_sent_when_it_arrives() {
     assert_eq!(sends_to(&w), [1, 1, 1]);
     let run = w.run(&job.idempotency_key()).await;
     assert_eq!((run.status, run.attempts), (RunStatus::Succeeded, 1));
-    assert!(matches!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate));
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Duplicate
+    ));
     assert_eq!(sends_to(&w), [1, 1, 1], "once");
 }

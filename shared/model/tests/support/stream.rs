@@ -106,7 +106,7 @@ impl Stream {
     }
 
     pub fn job_key(&self, workflow: &str, record: &str, event: &str, action: &str) -> String {
-        format!("{}/{workflow}/v1/{record}/E{event}/{action}", self.tenant)
+        format!("{}/{workflow}/{record}/E{event}/{action}", self.tenant)
     }
 }
 

@@ -37,7 +37,7 @@ use crm_model::ports::{
 };
 use crm_model::ports::{DueLane, MalformedItem};
 use crm_model::schedule::due_shard;
-use crm_model::schedule::ports::time_of_year;
+use crm_model::schedule::ports::calendar_bounds;
 use crm_model::trigger::{Occurrence, OccurrenceKey};
 
 mod items;
@@ -177,7 +177,9 @@ impl ScheduleEntries for DynamoScheduleStore {
             .table_name(&self.table)
             .key("pk", s(&item.pk))
             .key("sk", s(&item.sk))
-            .update_expression("SET set_aside = :reason REMOVE due_shard, due_at")
+            .update_expression(
+                "SET set_aside = :reason REMOVE due_shard, due_at, cal_shard, cal_at",
+            )
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":reason", s(reason))
             .send()
@@ -248,11 +250,12 @@ impl DueIndex for DynamoScheduleStore {
     ) -> Result<DuePage, StoreError> {
         let shard = calendar_shard_name(shard);
         // `from` exclusive; from an earlier year: the start of `to`'s.
-        // A key may not be empty: every time of year sorts after "00".
-        let low = if from.year() < to.year() {
-            "00".to_owned()
-        } else {
-            time_of_year(from + chrono::Duration::seconds(1))
+        let Some((low, high)) = calendar_bounds(from, to) else {
+            return Ok(DuePage {
+                items: Vec::new(),
+                items_read: 0,
+                next: None,
+            });
         };
         let start = match &page.cursor {
             Some(cursor) => Some(paging::decode(
@@ -269,7 +272,7 @@ impl DueIndex for DynamoScheduleStore {
             .key_condition_expression("cal_shard = :shard AND cal_at BETWEEN :low AND :high")
             .expression_attribute_values(":shard", s(&shard))
             .expression_attribute_values(":low", s(low))
-            .expression_attribute_values(":high", s(format!("{}#~", time_of_year(to))))
+            .expression_attribute_values(":high", s(high))
             .limit(page.limit.clamp(1, 1000) as i32)
             .set_exclusive_start_key(start)
             .send()

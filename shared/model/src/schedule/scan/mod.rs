@@ -106,6 +106,56 @@ impl ScanReport {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn calendar_windows_split_at_a_years_end_and_are_never_empty() {
+        let windows = calendar_windows(utc("2026-12-31T23:55:00Z"), utc("2027-01-01T00:05:00Z"));
+        assert_eq!(
+            windows,
+            [
+                (utc("2026-12-31T23:55:00Z"), utc("2026-12-31T23:59:59Z")),
+                (utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"))
+            ]
+        );
+        let from_last_second =
+            calendar_windows(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"));
+        assert_eq!(
+            from_last_second,
+            [(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"))]
+        );
+        assert!(
+            calendar_windows(utc("2027-01-01T00:05:00Z"), utc("2027-01-01T00:05:00Z")).is_empty()
+        );
+    }
+
+    #[test]
+    fn calendar_bounds_are_empty_for_an_empty_window_and_start_a_new_year_at_its_start() {
+        use crate::schedule::ports::calendar_bounds;
+        assert_eq!(
+            calendar_bounds(utc("2027-05-17T00:55:00Z"), utc("2027-05-17T01:00:00Z")),
+            Some(("05-17T00:55:01".to_owned(), "05-17T01:00:00#~".to_owned()))
+        );
+        assert_eq!(
+            calendar_bounds(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z")),
+            Some(("00".to_owned(), "01-01T00:05:00#~".to_owned()))
+        );
+        let same = utc("2026-12-31T23:59:59Z");
+        assert_eq!(calendar_bounds(same, same), None);
+        let within_a_second = utc("2026-12-31T23:59:59.900Z");
+        assert_eq!(
+            calendar_bounds(utc("2026-12-31T23:59:59.100Z"), within_a_second),
+            None
+        );
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error("storage failed")]
@@ -165,9 +215,10 @@ pub struct Scanner<'a> {
 /// A scan with no record of an earlier one looks back this far for its window.
 const FIRST_WINDOW: i64 = 5;
 
-/// A shard whose calendar lane was never read looks back this far: beyond the lead with which
-/// entries go on the calendar, so that none armed before its first scan is missed.
-const FIRST_CALENDAR_WINDOW: i64 = 60;
+/// A shard whose calendar lane was never read looks back this far: the lead with which entries
+/// go on the calendar, so that none armed before its first scan is missed, and no further, so
+/// that none armed for next year is read as this year's.
+const FIRST_CALENDAR_WINDOW: i64 = crate::schedule::ports::CALENDAR_LEAD_MINUTES;
 
 /// The windows of the calendar lane between two instants, one per UTC year they touch (at most
 /// two: a window never spans more than a year).
@@ -185,7 +236,13 @@ fn calendar_windows(
     }
     let year_end =
         crate::schedule::ports::at_time_of_year(since.year(), "12-31T23:59:59").unwrap_or(since);
-    vec![(since, year_end), (year_end, now)]
+    // A window that ended on the year's last second has nothing left of that year.
+    let mut windows = Vec::new();
+    if since < year_end {
+        windows.push((since, year_end));
+    }
+    windows.push((year_end, now));
+    windows
 }
 
 /// How long the scan that claimed a stream event's outbox has to publish it before another scan
@@ -232,7 +289,17 @@ impl Scanner<'_> {
             return Err(error);
         }
         for request in caches.take_maintenance() {
-            self.maintain(request, &caches, &mut report).await?;
+            match self.maintain(request.clone(), &caches, &mut report).await {
+                Ok(()) => {}
+                // One workflow's unreadable data leaves its request for later, not the scan.
+                Err(ScanError::Store(StoreError::Corrupt(why))) => tracing::warn!(
+                    tenant = %request.tenant,
+                    workflow = %request.workflow,
+                    reason = %why,
+                    "schedule maintenance cannot go on"
+                ),
+                Err(error) => return Err(error),
+            }
         }
         // Only a scan that got through every shard of its group moves its window on: a crashed
         // one leaves it, and the next scan reads everything still due anyway (due_at <= now).
@@ -447,10 +514,16 @@ impl Scanner<'_> {
         if !entry.read_from_calendar() {
             return Ok(Some(entry));
         }
-        let stored = self
+        let stored = match self
             .schedule
             .get(&entry.tenant, &entry.workflow, &entry.record)
-            .await?;
+            .await
+        {
+            Ok(stored) => stored,
+            // Unreadable: left for whoever repairs it; the scan goes on.
+            Err(StoreError::Corrupt(_)) => None,
+            Err(error) => return Err(error.into()),
+        };
         Ok(stored.filter(|stored| {
             stored.lane == DueLane::Calendar
                 && stored.version == entry.version
@@ -535,7 +608,23 @@ impl Scanner<'_> {
                 continue;
             }
             report.outboxes_replayed += 1;
-            report.bus_calls += self.publisher.publish(&outbox.jobs).await? as u64;
+            match self.publisher.publish(&outbox.jobs).await {
+                Ok(calls) => report.bus_calls += calls as u64,
+                // Refused, not down: the outbox stays and is offered again after its lease;
+                // the other items of the page go on.
+                Err(PublishError::Rejected { failed, total }) => {
+                    tracing::warn!(
+                        tenant = %outbox.tenant,
+                        workflow = %outbox.workflow,
+                        record = %outbox.record,
+                        failed,
+                        total,
+                        "the bus refused an outbox's jobs; it is offered again after its lease"
+                    );
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            }
             report.jobs_published += outbox.jobs.len() as u64;
             self.schedule.clear_outbox(&outbox).await?;
         }

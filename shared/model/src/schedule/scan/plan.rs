@@ -285,7 +285,14 @@ impl Scanner<'_> {
         let Some(due) = entry.next.clone() else {
             return Ok(Plan::Nothing);
         };
-        let known = self.tenant(&entry.tenant, caches).await?;
+        let known = match self.tenant(&entry.tenant, caches).await {
+            Ok(known) => known,
+            Err(ScanError::Store(StoreError::Corrupt(why))) => {
+                let reason = format!("the tenant's settings cannot be read: {why}");
+                return Ok(Plan::fail(entry, reason));
+            }
+            Err(error) => return Err(error),
+        };
         let (tenant, schema) = (&known.settings, &known.schema);
         let record = stored.typed(schema);
         let loaded = match self.workflow(&entry, schema, caches).await? {

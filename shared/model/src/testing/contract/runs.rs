@@ -11,7 +11,7 @@ use crate::store::{ClaimOutcome, PageRequest, StoreError};
 /// A run of action `a1` of workflow `wf-runs` for record `r-runs`, keyed by `name`.
 pub(super) fn run(tenant: &TenantId, name: &str, status: RunStatus, minutes: i64) -> RunRecord {
     RunRecord {
-        key: format!("{tenant}/wf-runs/v1/r-runs/Y2026/{name}"),
+        key: format!("{tenant}/wf-runs/r-runs/Y2026/{name}"),
         tenant: tenant.clone(),
         workflow: WorkflowId::new("wf-runs").expect("a valid workflow id"),
         version: 1,
@@ -312,7 +312,10 @@ pub async fn an_unstarted_failure_never_covers_a_run_that_started(
             ..started.clone()
         };
         let outcome = ledger.record_unstarted(&failure).await.expect("record");
-        assert_eq!(outcome, LostRace, "a run a delivery made ({status:?}) is left alone");
+        assert_eq!(
+            outcome, LostRace,
+            "a run a delivery made ({status:?}) is left alone"
+        );
         assert_eq!(stored(ledger, &started).await, Some(started), "unchanged");
     }
 }

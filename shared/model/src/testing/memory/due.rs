@@ -27,7 +27,8 @@ use super::tables::ScheduleTables;
 use crate::ids::RecordId;
 use crate::schedule::due_shard;
 use crate::schedule::ports::{
-    DueIndex, DueItem, DuePage, MalformedItem, ScheduleEntry, at_time_of_year, time_of_year,
+    DueIndex, DueItem, DuePage, MalformedItem, ScheduleEntry, at_time_of_year, calendar_bounds,
+    time_of_year,
 };
 use crate::store::{PageRequest, StoreError};
 use crate::trigger::{Occurrence, OccurrenceKey};
@@ -155,7 +156,17 @@ fn calendar_candidates(
                 OccurrenceKey::Year(key_year) => key_year - next.fire_at.year(),
                 _ => return None,
             };
-            let fire_at = at_time_of_year(year, &time_of_year(next.fire_at))?;
+            let Some(fire_at) = at_time_of_year(year, &time_of_year(next.fire_at)) else {
+                let item = MalformedItem {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    reason: format!("no instant at '{}' in {year}", time_of_year(next.fire_at)),
+                };
+                return Some((
+                    vec![cal_at.clone(), pk.clone(), sk.clone()],
+                    DueItem::Malformed(item),
+                ));
+            };
             let entry = ScheduleEntry {
                 revision: 0,
                 last_fired: None,
@@ -188,13 +199,13 @@ impl DueIndex for MemoryScheduleStore {
         to: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<DuePage, StoreError> {
-        // A key may not be empty: every time of year sorts after "00".
-        let low = if from.year() < to.year() {
-            "00".to_owned()
-        } else {
-            time_of_year(from + chrono::Duration::seconds(1))
+        let Some((low, high)) = calendar_bounds(from, to) else {
+            return Ok(DuePage {
+                items: Vec::new(),
+                items_read: 0,
+                next: None,
+            });
         };
-        let high = format!("{}#~", time_of_year(to));
         let query = Query::new("cal_shard", format!("C{shard:02}"))
             .sort(SortKey::Between(low.clone(), high.clone()))
             .max_limit(MAX_DUE_PAGE);

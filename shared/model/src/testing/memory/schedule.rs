@@ -308,8 +308,16 @@ impl ScheduleEntries for MemoryScheduleStore {
     async fn set_aside(&self, item: &MalformedItem, reason: &str) -> Result<(), StoreError> {
         self.write(|s| {
             let key = (item.pk.clone(), item.sk.clone());
-            if s.schedule.malformed.remove(&key).is_some() {
-                s.schedule.set_aside.insert(key, reason.to_owned());
+            let tables = &mut s.schedule;
+            // `REMOVE due_shard, due_at, cal_shard, cal_at`: an entry keeps its attributes and
+            // leaves both indexes.
+            let planted = tables.malformed.remove(&key).is_some();
+            let before = tables.armed.len() + tables.calendar.len();
+            for index in [&mut tables.armed, &mut tables.calendar] {
+                index.retain(|(_, _, pk, sk), _| (pk, sk) != (&key.0, &key.1));
+            }
+            if planted || tables.armed.len() + tables.calendar.len() < before {
+                tables.set_aside.insert(key, reason.to_owned());
             }
             Ok(())
         })
