@@ -285,7 +285,8 @@ impl RunLedger for DynamoRunLedger {
             .put_item()
             .table_name(&self.runs)
             .set_item(Some(self.run_item(run)?))
-            .condition_expression("attribute_not_exists(pk) OR attempts = :zero")
+            .condition_expression("attribute_not_exists(pk) OR #run.attempts = :zero")
+            .expression_attribute_names("#run", "run")
             .expression_attribute_values(":zero", super::n(0))
             .send()
             .await;
