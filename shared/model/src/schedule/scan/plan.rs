@@ -47,13 +47,17 @@ pub(crate) struct Tenant {
     pub(crate) schema: crate::schema::Schema,
 }
 
-/// What one scan reads once, shared by its shards.
+/// What one scan reads once, shared by its shards. Loads wait for each other (`loading`), so
+/// that shards starting at once read a tenant's settings or a workflow once, not once each.
 #[derive(Default)]
-pub(crate) struct Caches(Mutex<Cached>);
+pub(crate) struct Caches {
+    cached: Mutex<Cached>,
+    loading: futures_util::lock::Mutex<()>,
+}
 
 impl Caches {
     fn lock(&self) -> MutexGuard<'_, Cached> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.cached.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn push_maintenance(&self, request: Maintenance) {
@@ -157,6 +161,10 @@ impl Scanner<'_> {
         if let Some(known) = caches.lock().tenants.get(tenant) {
             return Ok(known.clone());
         }
+        let _loading = caches.loading.lock().await;
+        if let Some(known) = caches.lock().tenants.get(tenant) {
+            return Ok(known.clone());
+        }
         let settings = self.settings.tenant_settings(tenant).await?.value;
         let schema = settings.schema();
         let known = Arc::new(Tenant { settings, schema });
@@ -171,6 +179,10 @@ impl Scanner<'_> {
         caches: &Caches,
     ) -> Result<Version, ScanError> {
         let key = (entry.tenant.clone(), entry.workflow.clone(), entry.version);
+        if let Some(version) = caches.lock().workflows.get(&key) {
+            return Ok(version.clone());
+        }
+        let _loading = caches.loading.lock().await;
         if let Some(version) = caches.lock().workflows.get(&key) {
             return Ok(version.clone());
         }
@@ -238,6 +250,10 @@ impl Scanner<'_> {
             entry.version,
             action.id().clone(),
         );
+        if let Some(known) = caches.lock().snapshots.get(&key) {
+            return Ok(known.clone());
+        }
+        let _loading = caches.loading.lock().await;
         if let Some(known) = caches.lock().snapshots.get(&key) {
             return Ok(known.clone());
         }
