@@ -12,7 +12,9 @@ letters in the console (GET /dead-letters) and retry them one by one; this is th
 view across tenants, including messages that are not jobs at all (listed, never redriven).
 
 A redriven job goes back under its idempotency key: the executor's ledger sends nothing twice,
-and a send goes only to the recipients its run has not reached. `list` looks at the messages
+and a send goes only to the recipients its run has not reached. A job whose run an earlier
+release recorded under the key of that time (which named the workflow version) is listed but not
+redriven: the executor would run it under today's key, beside that run, and could send again. `list` looks at the messages
 without taking them: each one it shows is hidden from other readers for 30 seconds
 (--peek-seconds).
 """
@@ -70,12 +72,28 @@ def messages(sqs, queue: str, visibility: int) -> Iterator[dict[str, Any]]:
         yield from fresh
 
 
-def run_error(dynamodb, table: str, job: dict[str, Any]) -> str:
-    key = key_of(job)
-    item = dynamodb.get_item(
+def earlier_key_of(job: dict[str, Any]) -> str:
+    """The key an earlier release recorded the job's run under."""
+    return "{tenant}/{workflow}/v{version}/{record}/{cause}/{action}".format(**job)
+
+
+def stored_run(dynamodb, table: str, job: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return dynamodb.get_item(
         TableName=table, Key={"pk": {"S": f"T#{job['tenant']}#J#{key}"}, "sk": {"S": "RUN"}}
     ).get("Item")
+
+
+def recorded_earlier(dynamodb, table: str, job: dict[str, Any]) -> bool:
+    """Whether only an earlier release's key holds the job's run."""
+    return (stored_run(dynamodb, table, job, key_of(job)) is None
+            and stored_run(dynamodb, table, job, earlier_key_of(job)) is not None)
+
+
+def run_error(dynamodb, table: str, job: dict[str, Any]) -> str:
+    item = stored_run(dynamodb, table, job, key_of(job))
     if not item:
+        if recorded_earlier(dynamodb, table, job):
+            return "recorded by an earlier release under another key: not redriven"
         return "no run recorded (the job failed before it could be claimed)"
     run = item.get("run", {}).get("M", {})
     status = run.get("status", {}).get("S", "?")
@@ -114,12 +132,17 @@ def list_dead_letters(args) -> int:
 
 
 def redrive(args) -> int:
-    sqs = client("sqs")
+    sqs, dynamodb = client("sqs"), client("dynamodb")
+    table = os.environ.get("RUNS_TABLE", "")
     moved, kept = 0, []
     for message in list(messages(sqs, args.dlq, PEEK_SECONDS)):
         job = job_of(message.get("Body", ""))
         if job is None or (args.tenant and job["tenant"] != args.tenant):
             # Not a job (nothing could carry it out), or another tenant's: left where it is.
+            kept.append(message)
+            continue
+        if table and recorded_earlier(dynamodb, table, job):
+            # Its run is under an earlier release's key: run again, it could send twice.
             kept.append(message)
             continue
         sqs.send_message(QueueUrl=args.queue, MessageBody=message["Body"])

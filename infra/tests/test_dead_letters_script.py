@@ -67,16 +67,24 @@ def test_an_operator_lists_the_dead_letters_and_redrives_one_tenants_jobs(queues
         "run": {"M": {"status": {"S": "retrying"},
                       "error": {"S": "temporarily unavailable: HTTP 503"}}},
     })
-    for body in [event(failed), event(job(other, "c9")), "not a job at all"]:
+    # A run an earlier release recorded under the key of that time, which named the version.
+    earlier = job(tenant, "c2")
+    earlier_key = "{tenant}/{workflow}/v{version}/{record}/{cause}/{action}".format(**earlier)
+    client("dynamodb").put_item(TableName=runs_table, Item={
+        "pk": {"S": f"T#{tenant}#J#{earlier_key}"}, "sk": {"S": "RUN"},
+        "run": {"M": {"status": {"S": "retrying"}}},
+    })
+    for body in [event(failed), event(earlier), event(job(other, "c9")), "not a job at all"]:
         sqs.send_message(QueueUrl=dlq, MessageBody=body)
 
     listed = run_script("list", "--peek-seconds", "0", dlq=dlq, jobs=jobs)
     lines = listed.stdout.strip().splitlines()
-    assert len(lines) == 3, listed.stdout
+    assert len(lines) == 4, listed.stdout
     mine = next(line for line in lines if key in line)
     assert "retrying: temporarily unavailable: HTTP 503" in mine
+    assert any("earlier release" in line for line in lines), listed.stdout
     assert any("not an action job" in line for line in lines)
-    assert "dead_letters_listed=3" in listed.stderr
+    assert "dead_letters_listed=4" in listed.stderr
 
     moved = run_script("redrive", "--tenant", tenant, dlq=dlq, jobs=jobs)
     assert "dead_letters_redriven=1" in moved.stderr, moved.stderr
@@ -84,4 +92,4 @@ def test_an_operator_lists_the_dead_letters_and_redrives_one_tenants_jobs(queues
     assert [json.loads(m["Body"])["detail"]["record"] for m in back] == ["c1"]
     left = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10,
                                VisibilityTimeout=0).get("Messages", [])
-    assert len(left) == 2, "the other tenant's job and the message that is no job stay"
+    assert len(left) == 3, "the earlier release's job, the other tenant's and the non-job stay"

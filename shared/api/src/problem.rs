@@ -248,9 +248,9 @@ impl From<RunError> for ApiError {
             e @ (RunError::RunNotFound | RunError::RecordNotFound) => {
                 ApiError::NotFound(e.to_string())
             }
-            e @ (RunError::NotRetryable(_) | RunError::Changed) => {
-                ApiError::Conflict(e.to_string())
-            }
+            e @ (RunError::NotRetryable(_)
+            | RunError::Changed
+            | RunError::RecordedUnderAnEarlierKey) => ApiError::Conflict(e.to_string()),
             RunError::Publish(error) => {
                 tracing::warn!(error = %error, "retry not published");
                 ApiError::Unavailable

@@ -351,3 +351,21 @@ async fn histories_list_a_workflows_runs_and_a_records_runs_latest_first() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_run_an_earlier_release_keyed_with_the_version_is_not_retried_under_todays_key() {
+    let w = World::new().await;
+    let clock = FixedClock(at(NOW));
+    let cases = runs(&w, &w.stores.runs, &clock);
+    let mut earlier = run(&w, "c1", "sms", RunStatus::Failed, NOW);
+    earlier.key = format!("{}/wf-runs/v1/c1/Y2027/sms", w.tenant);
+    let earlier = stored(&w, earlier).await;
+    let refused = cases.retry(&w.tenant, &workflow(), &earlier.key).await;
+    assert!(
+        matches!(refused, Err(RunError::RecordedUnderAnEarlierKey)),
+        "{refused:?}"
+    );
+    assert!(w.publisher.jobs().is_empty(), "nothing published");
+    let kept = w.stores.runs.get(&w.tenant, &earlier.key).await.unwrap();
+    assert_eq!(kept, Some(earlier), "the run stays as it was");
+}

@@ -21,6 +21,12 @@ pub enum RunError {
     NotRetryable(RunStatus),
     #[error("the run changed meanwhile; reload the history")]
     Changed,
+    /// Keys named the workflow version before; the job of such a run would run under today's
+    /// key, beside the run, and could send again to whom it reached.
+    #[error(
+        "this run was recorded by an earlier release, under a key the executor no longer uses; it cannot be retried (a retry could send again to whom it reached)"
+    )]
+    RecordedUnderAnEarlierKey,
     #[error("the retry could not be handed to the executor")]
     Publish(#[source] PublishError),
     #[error("storage failed")]
@@ -115,6 +121,9 @@ impl Runs<'_> {
             return Err(RunError::NotRetryable(run.status));
         }
         let now = self.clock.now();
+        if run.job(now).idempotency_key() != run.key {
+            return Err(RunError::RecordedUnderAnEarlierKey);
+        }
         let retrying = self
             .runs
             .request_retry(&run, now)

@@ -92,12 +92,13 @@ impl Scanner<'_> {
             Vec::new()
         };
         for (job, kind) in jobs.iter().chain(&step) {
-            // No delivery has made an attempt: while the scan tries again the run is retrying
-            // (the executor takes it over when the job reaches it); parked, it has failed, and
-            // an administrator's retry sends the job.
+            // No delivery has made an attempt: while the scan tries again a refused job's run
+            // is retrying (the executor takes it over when the job reaches it); parked, it has
+            // failed, and an administrator's retry sends the job. The scan's own step is no job
+            // anyone could send: its run fails at once, the entry's retries notwithstanding.
             let mut run = RunRecord::start(job, kind, now);
             run.attempts = 0;
-            run.status = if retry_at.is_some() {
+            run.status = if retry_at.is_some() && job.action.as_str() != SCAN_STEP {
                 RunStatus::Retrying
             } else {
                 RunStatus::Failed

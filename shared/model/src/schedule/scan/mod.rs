@@ -520,8 +520,17 @@ impl Scanner<'_> {
             .await
         {
             Ok(stored) => stored,
-            // Unreadable: left for whoever repairs it; the scan goes on.
-            Err(StoreError::Corrupt(_)) => None,
+            // Unreadable: left for whoever repairs it; the scan goes on, and says so.
+            Err(StoreError::Corrupt(why)) => {
+                tracing::warn!(
+                    tenant = %entry.tenant,
+                    workflow = %entry.workflow,
+                    record = %entry.record,
+                    reason = %why,
+                    "a due entry cannot be read back; its occurrence is left"
+                );
+                None
+            }
             Err(error) => return Err(error.into()),
         };
         Ok(stored.filter(|stored| {

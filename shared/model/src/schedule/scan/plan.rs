@@ -36,6 +36,8 @@ struct Cached {
     maintenance: Vec<Maintenance>,
     workflows: HashMap<(TenantId, WorkflowId, u32), Version>,
     tenants: HashMap<TenantId, Arc<Tenant>>,
+    /// Tenants whose settings could not be read, with why: read once per scan.
+    unreadable_tenants: HashMap<TenantId, String>,
     snapshots: HashMap<(TenantId, WorkflowId, u32, ActionId), SnapshotFields>,
     workflow_reads: u64,
     template_reads: u64,
@@ -165,7 +167,20 @@ impl Scanner<'_> {
         if let Some(known) = caches.lock().tenants.get(tenant) {
             return Ok(known.clone());
         }
-        let settings = self.settings.tenant_settings(tenant).await?.value;
+        if let Some(why) = caches.lock().unreadable_tenants.get(tenant) {
+            return Err(StoreError::Corrupt(why.clone()).into());
+        }
+        let settings = match self.settings.tenant_settings(tenant).await {
+            Ok(settings) => settings.value,
+            Err(StoreError::Corrupt(why)) => {
+                caches
+                    .lock()
+                    .unreadable_tenants
+                    .insert(tenant.clone(), why.clone());
+                return Err(StoreError::Corrupt(why).into());
+            }
+            Err(error) => return Err(error.into()),
+        };
         let schema = settings.schema();
         let known = Arc::new(Tenant { settings, schema });
         caches.lock().tenants.insert(tenant.clone(), known.clone());

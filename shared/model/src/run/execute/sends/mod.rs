@@ -371,6 +371,8 @@ impl Executor<'_> {
             mark_in_doubt(&mut run);
         }
         change(&mut run);
+        // A delivery wrote it: never a run without attempt, which the scan may write over.
+        run.attempts = run.attempts.max(1);
         run.updated_at = now;
         run.lease_until = None;
         Ok(match self.ledger.claim(&run, previous.as_ref()).await? {
