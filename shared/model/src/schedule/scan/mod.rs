@@ -19,11 +19,12 @@
 
 mod failures;
 mod plan;
+mod report;
+mod windows;
 
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
-use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::clock::Clock;
@@ -41,120 +42,8 @@ use crate::workflow::store::WorkflowStore;
 
 pub(super) use plan::Caches;
 use plan::Plan;
-
-/// What one scan did, in machine-independent figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ScanReport {
-    pub window_start: Option<DateTime<Utc>>,
-    pub window_end: Option<DateTime<Utc>>,
-    /// The shards this scan read.
-    pub shards: Vec<u32>,
-    /// Entries found due.
-    pub due_pairs: u64,
-    /// Index items DynamoDB read (its Count) across every due query.
-    pub index_items_read: u64,
-    pub records_read: u64,
-    pub workflow_reads: u64,
-    /// Message templates read to know which fields a send's job carries.
-    pub template_reads: u64,
-    pub occurrences_fired: u64,
-    pub condition_not_met: u64,
-    pub skipped_by_policy: u64,
-    pub too_late: u64,
-    pub lost_races: u64,
-    pub entries_disarmed: u64,
-    /// Entries the scan could not handle, held for a later attempt…
-    pub entries_held: u64,
-    /// …or parked, their attempts spent.
-    pub entries_parked: u64,
-    /// Index items that read as nothing, taken out of the index.
-    pub items_set_aside: u64,
-    pub jobs_published: u64,
-    pub bus_calls: u64,
-    pub outboxes_replayed: u64,
-    /// Records read by backfills (not part of the due cost).
-    pub backfill_records_read: u64,
-    pub entries_armed: u64,
-    pub entries_removed: u64,
-    pub maintenance_finished: u64,
-}
-
-impl ScanReport {
-    fn absorb(&mut self, other: ScanReport) {
-        self.shards.extend(other.shards);
-        self.due_pairs += other.due_pairs;
-        self.index_items_read += other.index_items_read;
-        self.records_read += other.records_read;
-        self.workflow_reads += other.workflow_reads;
-        self.template_reads += other.template_reads;
-        self.occurrences_fired += other.occurrences_fired;
-        self.condition_not_met += other.condition_not_met;
-        self.skipped_by_policy += other.skipped_by_policy;
-        self.too_late += other.too_late;
-        self.lost_races += other.lost_races;
-        self.entries_disarmed += other.entries_disarmed;
-        self.entries_held += other.entries_held;
-        self.entries_parked += other.entries_parked;
-        self.items_set_aside += other.items_set_aside;
-        self.jobs_published += other.jobs_published;
-        self.bus_calls += other.bus_calls;
-        self.outboxes_replayed += other.outboxes_replayed;
-        self.backfill_records_read += other.backfill_records_read;
-        self.entries_armed += other.entries_armed;
-        self.entries_removed += other.entries_removed;
-        self.maintenance_finished += other.maintenance_finished;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn calendar_windows_split_at_a_years_end_and_are_never_empty() {
-        let windows = calendar_windows(utc("2026-12-31T23:55:00Z"), utc("2027-01-01T00:05:00Z"));
-        assert_eq!(
-            windows,
-            [
-                (utc("2026-12-31T23:55:00Z"), utc("2026-12-31T23:59:59Z")),
-                (utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"))
-            ]
-        );
-        let from_last_second =
-            calendar_windows(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"));
-        assert_eq!(
-            from_last_second,
-            [(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z"))]
-        );
-        assert!(
-            calendar_windows(utc("2027-01-01T00:05:00Z"), utc("2027-01-01T00:05:00Z")).is_empty()
-        );
-    }
-
-    #[test]
-    fn calendar_bounds_are_empty_for_an_empty_window_and_start_a_new_year_at_its_start() {
-        use crate::schedule::ports::calendar_bounds;
-        assert_eq!(
-            calendar_bounds(utc("2027-05-17T00:55:00Z"), utc("2027-05-17T01:00:00Z")),
-            Some(("05-17T00:55:01".to_owned(), "05-17T01:00:00#~".to_owned()))
-        );
-        assert_eq!(
-            calendar_bounds(utc("2026-12-31T23:59:59Z"), utc("2027-01-01T00:05:00Z")),
-            Some(("00".to_owned(), "01-01T00:05:00#~".to_owned()))
-        );
-        let same = utc("2026-12-31T23:59:59Z");
-        assert_eq!(calendar_bounds(same, same), None);
-        let within_a_second = utc("2026-12-31T23:59:59.900Z");
-        assert_eq!(
-            calendar_bounds(utc("2026-12-31T23:59:59.100Z"), within_a_second),
-            None
-        );
-    }
-}
+pub use report::ScanReport;
+use windows::calendar_windows;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -219,31 +108,6 @@ const FIRST_WINDOW: i64 = 5;
 /// go on the calendar, so that none armed before its first scan is missed, and no further, so
 /// that none armed for next year is read as this year's.
 const FIRST_CALENDAR_WINDOW: i64 = crate::schedule::ports::CALENDAR_LEAD_MINUTES;
-
-/// The windows of the calendar lane between two instants, one per UTC year they touch (at most
-/// two: a window never spans more than a year).
-fn calendar_windows(
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    use chrono::Datelike;
-    let since = since.max(now - Duration::days(364));
-    if since >= now {
-        return Vec::new();
-    }
-    if since.year() == now.year() {
-        return vec![(since, now)];
-    }
-    let year_end =
-        crate::schedule::ports::at_time_of_year(since.year(), "12-31T23:59:59").unwrap_or(since);
-    // A window that ended on the year's last second has nothing left of that year.
-    let mut windows = Vec::new();
-    if since < year_end {
-        windows.push((since, year_end));
-    }
-    windows.push((year_end, now));
-    windows
-}
 
 /// How long the scan that claimed a stream event's outbox has to publish it before another scan
 /// takes it over.
