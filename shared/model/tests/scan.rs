@@ -155,8 +155,8 @@ async fn one_record_due_in_two_workflows_is_read_once_and_fires_in_both() {
     assert_eq!(w.publisher.jobs().len(), 4);
 }
 
-#[tokio::test]
-async fn overlapping_scans_claim_each_occurrence_once_and_publish_only_its_keys() {
+/// A world with twenty customers c00…c19, each with a phone and a birthday on May 17.
+async fn twenty_birthdays_on_may_17() -> World {
     let w = World::new().await;
     for i in 0..20 {
         w.customer(
@@ -165,6 +165,12 @@ async fn overlapping_scans_claim_each_occurrence_once_and_publish_only_its_keys(
         )
         .await;
     }
+    w
+}
+
+#[tokio::test]
+async fn overlapping_scans_claim_each_occurrence_once_and_publish_only_its_keys() {
+    let w = twenty_birthdays_on_may_17().await;
     w.active_workflow("wf-race", "2027-05-16T12:00:00Z").await;
     w.scan("2027-05-16T12:05:00Z").await;
     let (a, b, c) = tokio::join!(
@@ -452,14 +458,7 @@ async fn an_edit_that_fails_to_save_leaves_the_active_version_scheduled() {
 
 #[tokio::test]
 async fn a_scan_stopped_midway_reads_its_calendar_window_again_and_fires_nothing_twice() {
-    let w = World::new().await;
-    for i in 0..20 {
-        w.customer(
-            &format!("c{i:02}"),
-            json!({"Name": format!("Khách {i}"), "Phone": "0912345678", "Birthday": "1990-05-17"}),
-        )
-        .await;
-    }
+    let w = twenty_birthdays_on_may_17().await;
     w.active_workflow("wf-stop", "2027-05-16T12:00:00Z").await;
     w.scan("2027-05-16T12:05:00Z").await;
     // Armed the evening before: on the calendar.

@@ -24,18 +24,15 @@ pub fn job_bytes(job: &ActionJob) -> usize {
     serde_json::to_vec(job).map_or(usize::MAX, |detail| detail.len()) + ENTRY_OVERHEAD_BYTES
 }
 
-/// A job small enough for the bus: as it is, or without its record snapshot (the executor then
-/// reads the record when it runs, as it does for every effect); `None` when even that is too
-/// large.
-pub fn fit(job: ActionJob) -> Option<ActionJob> {
-    if job_bytes(&job) <= MAX_JOB_BYTES {
-        return Some(job);
+/// Makes a job small enough for the bus where it can be: as it is, or without its record
+/// snapshot (the executor then reads the record when it runs, as it does for every effect).
+/// `false` when even that is too large (the batching then refuses it on its own).
+pub fn fit(job: &mut ActionJob) -> bool {
+    if job_bytes(job) <= MAX_JOB_BYTES {
+        return true;
     }
-    let bare = ActionJob {
-        snapshot: None,
-        ..job
-    };
-    (job_bytes(&bare) <= MAX_JOB_BYTES).then_some(bare)
+    job.snapshot = None;
+    job_bytes(job) <= MAX_JOB_BYTES
 }
 
 /// The batches PutEvents takes `jobs` in, in order, as index ranges: at most
@@ -188,9 +185,11 @@ mod tests {
 
     #[test]
     fn a_job_too_large_with_its_snapshot_goes_without_it() {
-        let fitted = fit(job(300 * 1024)).unwrap();
+        let mut fitted = job(300 * 1024);
+        assert!(fit(&mut fitted));
         assert!(fitted.snapshot.is_none());
-        let kept = fit(job(1024)).unwrap();
+        let mut kept = job(1024);
+        assert!(fit(&mut kept));
         assert!(kept.snapshot.is_some());
     }
 }

@@ -35,7 +35,7 @@ use crm_model::ports::{
     ClaimOutcome, DueIndex, DuePage, Maintenance, MaintenanceRequests, OccurrenceClaims, Outbox,
     Outboxes, Page, PageRequest, ScheduleEntries, ScheduleEntry, StoreError,
 };
-use crm_model::ports::{DueLane, MalformedItem};
+use crm_model::ports::{DueItem, DueLane, MalformedItem};
 use crm_model::schedule::due_shard;
 use crm_model::schedule::ports::calendar_bounds;
 use crm_model::trigger::{Occurrence, OccurrenceKey};
@@ -226,6 +226,37 @@ impl ScheduleEntries for DynamoScheduleStore {
     }
 }
 
+/// One page of a query on a due index: up to 1,000 items (index items are small, and a page
+/// that few calls read is what lets the scan keep up), each read with `parse`, and DynamoDB's
+/// Count as the items read.
+async fn due_page(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    page: &PageRequest,
+    scope: Scope<'_>,
+    parse: impl Fn(Item) -> DueItem,
+) -> Result<DuePage, StoreError> {
+    let start = match &page.cursor {
+        Some(cursor) => Some(paging::decode(cursor, scope)?),
+        None => None,
+    };
+    let output = query
+        .limit(page.limit.clamp(1, 1000) as i32)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    Ok(DuePage {
+        items_read: output.count.max(0) as u64,
+        next: paging::encode(output.last_evaluated_key.as_ref()),
+        items: output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(parse)
+            .collect(),
+    })
+}
+
 /// The scan state item of a shard group: `STATE` for the whole scan (the historic item).
 fn scan_state_sk(scope: &str) -> String {
     if scope.is_empty() {
@@ -257,14 +288,7 @@ impl DueIndex for DynamoScheduleStore {
                 next: None,
             });
         };
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(
-                cursor,
-                Scope::partition("cal_shard", &shard),
-            )?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -272,23 +296,12 @@ impl DueIndex for DynamoScheduleStore {
             .key_condition_expression("cal_shard = :shard AND cal_at BETWEEN :low AND :high")
             .expression_attribute_values(":shard", s(&shard))
             .expression_attribute_values(":low", s(low))
-            .expression_attribute_values(":high", s(high))
-            .limit(page.limit.clamp(1, 1000) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .expression_attribute_values(":high", s(high));
         let year = to.year();
-        Ok(DuePage {
-            items_read: output.count.max(0) as u64,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-            items: output
-                .items
-                .unwrap_or_default()
-                .into_iter()
-                .map(|item| parse_calendar(item, year))
-                .collect(),
+        due_page(query, page, Scope::partition("cal_shard", &shard), |item| {
+            parse_calendar(item, year)
         })
+        .await
     }
 
     async fn due(
@@ -298,14 +311,7 @@ impl DueIndex for DynamoScheduleStore {
         page: &PageRequest,
     ) -> Result<DuePage, StoreError> {
         let shard = shard_name(shard);
-        let start = match &page.cursor {
-            Some(cursor) => Some(paging::decode(
-                cursor,
-                Scope::partition("due_shard", &shard),
-            )?),
-            None => None,
-        };
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -313,24 +319,14 @@ impl DueIndex for DynamoScheduleStore {
             .key_condition_expression("due_shard = :shard AND due_at <= :bound")
             .expression_attribute_values(":shard", s(&shard))
             // Everything after the instant sorts below '~'.
-            .expression_attribute_values(":bound", s(format!("{}#~", instant(now))))
-            .limit(page.limit.clamp(1, 1000) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items_read = output.count.max(0) as u64;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(parse_due)
-            .collect();
-        Ok(DuePage {
-            items,
-            items_read,
-            next: paging::encode(output.last_evaluated_key.as_ref()),
-        })
+            .expression_attribute_values(":bound", s(format!("{}#~", instant(now))));
+        due_page(
+            query,
+            page,
+            Scope::partition("due_shard", &shard),
+            parse_due,
+        )
+        .await
     }
 
     async fn last_scan_end(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -420,7 +420,7 @@ fn jobs_for(
         .actions
         .iter()
         .map(|action| {
-            let job = ActionJob {
+            let mut job = ActionJob {
                 depth: 0,
                 tenant: entry.tenant.clone(),
                 workflow: entry.workflow.clone(),
@@ -448,7 +448,9 @@ fn jobs_for(
                 }),
             };
             // A snapshot too large for the bus is left out: the executor then reads the record.
-            (publish::fit(job.clone()).unwrap_or(job), action.kind_name())
+            // A job too large even so is refused by the batching, and its entry held.
+            publish::fit(&mut job);
+            (job, action.kind_name())
         })
         .collect()
 }
