@@ -136,11 +136,7 @@ impl EmailSender for SesEmailSender {
             .client
             .send_email()
             .from_email_address(encoded_sender(&email.from))
-            .destination(
-                Destination::builder()
-                    .set_to_addresses(Some(email.to.clone()))
-                    .build(),
-            )
+            .destination(destination(email))
             .set_reply_to_addresses(email.reply_to.clone().map(|r| vec![r]))
             .content(EmailContent::builder().simple(message).build())
             .send()
@@ -150,6 +146,17 @@ impl EmailSender for SesEmailSender {
             .message_id
             .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
     }
+}
+
+/// The envelope: the recipient and every copy. Bcc addresses appear here only, never in a
+/// header.
+fn destination(email: &Email) -> Destination {
+    let some = |list: &[String]| (!list.is_empty()).then(|| list.to_vec());
+    Destination::builder()
+        .to_addresses(email.to.as_str())
+        .set_cc_addresses(some(&email.cc))
+        .set_bcc_addresses(some(&email.bcc))
+        .build()
 }
 
 /// `"Name" <address>` split into its parts.
@@ -195,11 +202,14 @@ impl SesEmailSender {
     async fn send_raw(&self, email: &Email) -> Result<String, SendError> {
         let mut message = mail_builder::MessageBuilder::new()
             .from(mailbox(&email.from))
-            .to(email.to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+            .to(email.to.as_str())
             .subject(email.subject.as_str())
             .html_body(email.html.as_str());
         if let Some(reply_to) = &email.reply_to {
             message = message.reply_to(reply_to.as_str());
+        }
+        if !email.cc.is_empty() {
+            message = message.cc(email.cc.iter().map(String::as_str).collect::<Vec<_>>());
         }
         for file in &email.attachments {
             message = message.attachment(
@@ -220,6 +230,8 @@ impl SesEmailSender {
             .send_email()
             // The display name travels in the message's own (encoded) From header.
             .from_email_address(bare_address(&email.from))
+            // Without it the Bcc copies, absent from the headers, would go nowhere.
+            .destination(destination(email))
             .content(EmailContent::builder().raw(raw).build())
             .send()
             .await

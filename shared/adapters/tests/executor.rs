@@ -328,11 +328,19 @@ async fn every_action_happens_once_when_each_job_is_delivered_twice_at_once() {
         "HTML-escaped merge: {}",
         mails[0]["body"]
     );
+    let manager = format!("u-manager.{}@example.vn", w.tag);
     assert!(
+        !mails[0]["destinations"].to_string().contains(&manager),
+        "the customer's message names no one else: {}",
         mails[0]["destinations"]
-            .to_string()
-            .contains(&format!("u-manager.{}@example.vn", w.tag))
     );
+    let to_manager = state["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(&manager))
+        .count();
+    assert_eq!(to_manager, 1, "the manager's own message");
 
     let task_run = w
         .stores
@@ -883,6 +891,101 @@ async fn an_email_carries_the_print_template_as_a_pdf_with_its_vietnamese_text()
     }
     seen.sort();
     assert_eq!(seen, ["application/pdf", "text/html"]);
+}
+
+#[tokio::test]
+async fn each_recipient_gets_its_own_message_with_cc_in_the_headers_and_bcc_only_in_the_envelope() {
+    let w = world().await;
+    let email = format!("hang.{}@example.vn", w.tag);
+    let guest = format!("guest.{}@example.vn", w.tag);
+    let cc = format!("lead.{}@example.vn", w.tag);
+    let bcc = format!("archive.{}@example.vn", w.tag);
+    let customer = w
+        .customer(
+            "c-copies",
+            json!({"Name": "Nguyễn Thị Hằng", "Email": email, "Owner": "u-owner"}),
+        )
+        .await;
+    let action = |id: &str| {
+        json!({"kind": "email", "id": id, "name": "Thư", "sender": "mailer",
+               "recipient_fields": [{"field": "Email"}], "extra_addresses": [guest],
+               "cc": [cc], "bcc": [bcc], "template": "email-birthday"})
+    };
+    let mut with_pdf = action("pdf");
+    with_pdf["attachment"] = json!({"print_template": "print-voucher", "format": "pdf"});
+    let workflow = w
+        .workflow(
+            "wf-copies",
+            json!({
+                "module": "Customer", "name": "Tri ân",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [action("plain"), with_pdf]
+            }),
+        )
+        .await;
+    for id in ["plain", "pdf"] {
+        let outcome = w
+            .deliver_twice_then_again(&w.job(&workflow, &customer, id))
+            .await;
+        assert!(
+            matches!(outcome, JobOutcome::Succeeded(_)),
+            "{id}: {outcome:?}"
+        );
+    }
+
+    let state = emulator_state();
+    let simple: Vec<&Value> = state["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(&cc))
+        .collect();
+    assert_eq!(
+        simple.len(),
+        2,
+        "one message each to the customer and the guest"
+    );
+    for recipient in [&email, &guest] {
+        let mail = simple
+            .iter()
+            .find(|m| m["destinations"]["ToAddresses"] == json!([recipient]))
+            .unwrap_or_else(|| panic!("no message to {recipient} alone: {simple:?}"));
+        assert_eq!(mail["destinations"]["CcAddresses"], json!([cc]));
+        assert_eq!(mail["destinations"]["BccAddresses"], json!([bcc]));
+    }
+
+    let raw: Vec<&Value> = state["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destinations"].to_string().contains(&cc))
+        .collect();
+    assert_eq!(raw.len(), 2, "{raw:?}");
+    for message in raw {
+        let envelope = message["destinations"].to_string();
+        assert!(
+            envelope.contains(&bcc),
+            "the Bcc copy is delivered: {envelope}"
+        );
+        let bytes = message["raw_data"].as_str().unwrap_or("").as_bytes();
+        let parsed = mail_parser::MessageParser::default().parse(bytes).unwrap();
+        let to: Vec<String> = parsed
+            .to()
+            .into_iter()
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address().map(str::to_owned))
+            .collect();
+        assert!(to == [email.clone()] || to == [guest.clone()], "{to:?}");
+        let copies: Vec<String> = parsed
+            .cc()
+            .into_iter()
+            .flat_map(|a| a.iter())
+            .filter_map(|a| a.address().map(str::to_owned))
+            .collect();
+        assert_eq!(copies, [cc.clone()]);
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&bcc), "no Bcc header: {text}");
+    }
 }
 
 /// Two tenants with a brandname provider of the same id: each job is sent with its own

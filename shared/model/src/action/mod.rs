@@ -150,6 +150,12 @@ pub struct EmailAction {
     pub users: Vec<UserId>,
     #[serde(default)]
     pub extra_addresses: Vec<String>,
+    /// Copied on every message, visible to its recipient (staff following the conversation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Copied on every message, unseen by its recipient.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
     pub template: SettingId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<PrintAttachment>,

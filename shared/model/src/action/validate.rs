@@ -6,6 +6,13 @@ use crate::schema::{FieldDef, FieldKind, Module, Schema};
 use crate::template::check_merge_text;
 use crate::validation::Problems;
 
+/// Cc and Bcc addresses an email action may list, each: every message goes to its recipient and
+/// all of them, within SES's 50 destinations a message.
+pub const MAX_COPIES: usize = 20;
+
+/// Addresses an email action may list besides its fields and users (each gets its own message).
+pub const MAX_EXTRA_ADDRESSES: usize = 100;
+
 /// Checks actions of a workflow of `module`; problems collect in the checker.
 pub(crate) struct Checker<'a> {
     schema: &'a Schema,
@@ -252,12 +259,31 @@ impl Checker<'_> {
                     self.field_path(fp, &format!("{path}/recipient_fields/{i}"), &["email"]);
                 }
                 self.users(&a.users, &format!("{path}/users"));
+                if a.extra_addresses.len() > MAX_EXTRA_ADDRESSES {
+                    self.push(
+                        format!("{path}/extra_addresses"),
+                        format!("at most {MAX_EXTRA_ADDRESSES} addresses"),
+                    );
+                }
                 for (i, address) in a.extra_addresses.iter().enumerate() {
                     if !is_plausible_email(address) {
                         self.push(
                             format!("{path}/extra_addresses/{i}"),
                             "not an email address",
                         );
+                    }
+                }
+                for (list, addresses) in [("cc", &a.cc), ("bcc", &a.bcc)] {
+                    if addresses.len() > MAX_COPIES {
+                        self.push(
+                            format!("{path}/{list}"),
+                            format!("at most {MAX_COPIES} addresses"),
+                        );
+                    }
+                    for (i, address) in addresses.iter().enumerate() {
+                        if !is_plausible_email(address) {
+                            self.push(format!("{path}/{list}/{i}"), "not an email address");
+                        }
                     }
                 }
                 if a.recipient_fields.is_empty()

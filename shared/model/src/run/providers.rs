@@ -91,7 +91,12 @@ pub trait TaskSync: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub from: String,
-    pub to: Vec<String>,
+    /// The one recipient the message is for.
+    pub to: String,
+    /// Copies the recipient sees.
+    pub cc: Vec<String>,
+    /// Copies the recipient does not see.
+    pub bcc: Vec<String>,
     pub reply_to: Option<String>,
     pub subject: String,
     pub html: String,
@@ -107,7 +112,13 @@ impl Email {
             .map(|a| a.data.len().div_ceil(3) * 4 + a.file_name.len())
             .sum();
         self.from.len()
-            + self.to.iter().map(String::len).sum::<usize>()
+            + self.to.len()
+            + self
+                .cc
+                .iter()
+                .chain(&self.bcc)
+                .map(String::len)
+                .sum::<usize>()
             + self.subject.len()
             + self.html.len()
             + attachments

@@ -99,6 +99,8 @@ fn every_problem_is_reported_at_once_with_its_path() {
     w["actions"][1]["title"] = json!("Gọi #Nmae");
     w["actions"][1]["task_type"] = json!("Dance");
     w["actions"][2]["extra_addresses"] = json!(["not-an-address"]);
+    w["actions"][2]["cc"] = json!(["lead@example.vn", "lead-at-example"]);
+    w["actions"][2]["bcc"] = json!(vec!["a@example.vn"; 21]);
     w["actions"][3]["parameters"] = json!({"customer_name": "#Name", "bogus": "x"});
     w["actions"][4]["values"][1] =
         json!({"field": "LoyaltyPoints", "value": {"type": "literal", "value": 5}});
@@ -116,6 +118,8 @@ fn every_problem_is_reported_at_once_with_its_path() {
         "/actions/1/title",
         "/actions/1/task_type",
         "/actions/2/extra_addresses/0",
+        "/actions/2/cc/1",
+        "/actions/2/bcc",
         "/actions/3/parameters",
         "/actions/3/parameters/bogus",
         "/actions/4/values/1/field",

@@ -5,6 +5,7 @@
 //! acceptance, provider outages and rejections, and hand-overs, care cards and task syncs.
 
 mod effects;
+mod emails;
 mod handovers;
 mod kill_switch;
 mod per_recipient;

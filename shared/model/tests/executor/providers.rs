@@ -317,7 +317,7 @@ async fn an_email_carries_the_print_template_as_an_attachment_with_its_vietnames
     );
     for mail in &mails {
         let mail = &mail.email;
-        assert_eq!(mail.to, ["hang@example.vn"]);
+        assert_eq!(mail.to, "hang@example.vn");
         assert_eq!(mail.subject, "Chúc mừng sinh nhật Nguyễn Thị Hằng");
         assert!(
             mail.html.contains("<b>Nguyễn Thị Hằng</b>"),

@@ -83,14 +83,7 @@ impl Executor<'_> {
                 self.ledger.record(&unknown).await?;
                 return Ok(JobOutcome::Unknown);
             }
-            let one_unit = matches!(prepared.message, Message::Email { .. });
-            run.recipients = resume(
-                &takeover,
-                abandoned,
-                guarantee,
-                &prepared.recipients,
-                one_unit,
-            );
+            run.recipients = resume(&takeover, abandoned, guarantee, &prepared.recipients);
             run.attempts = takeover.attempts + 1;
             run.started_at = takeover.started_at;
             if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
@@ -259,7 +252,11 @@ impl Executor<'_> {
                     .map_err(|e| e.scrubbed(&[&token.access_token]))
             }
             Message::Email { email, .. } => {
-                self.email.send(email).await.map_err(|e| e.scrubbed(&[]))
+                let email = crate::run::providers::Email {
+                    to: to.to_owned(),
+                    ..email.clone()
+                };
+                self.email.send(&email).await.map_err(|e| e.scrubbed(&[]))
             }
         }
     }
@@ -392,27 +389,27 @@ impl Executor<'_> {
 /// The recipients a takeover goes on with: those of the run it takes over (the one in doubt
 /// settled by the guarantee when the run was abandoned mid-send), without pending ones no longer
 /// among the recipients, then the recipients added since.
-/// An email to several addresses is one unit: once sent (or in doubt) it is never planned again,
-/// whatever its address list is now.
+/// A run an earlier release stored with one email to several addresses (its recipient a list
+/// joined by commas) stays one unit: once sent or in doubt it is never planned again.
 fn resume(
     previous: &RunRecord,
     abandoned: bool,
     guarantee: ExternalSendGuarantee,
     now_planned: &[String],
-    one_unit: bool,
 ) -> Vec<RecipientRun> {
     let mut taken = previous.clone();
     if abandoned && guarantee == ExternalSendGuarantee::AtMostOnce {
         mark_in_doubt(&mut taken);
     }
     let mut recipients = taken.recipients;
-    if one_unit
-        && recipients
-            .iter()
-            .any(|r| r.state != RecipientState::Pending)
+    let joined_email = |r: &RecipientRun| r.to.contains(", ") && r.to.contains('@');
+    if recipients
+        .iter()
+        .any(|r| joined_email(r) && r.state != RecipientState::Pending)
     {
         return recipients;
     }
+    recipients.retain(|r| !joined_email(r));
     recipients.retain(|r| r.state != RecipientState::Pending || now_planned.contains(&r.to));
     for to in now_planned {
         if !recipients.iter().any(|r| &r.to == to) {

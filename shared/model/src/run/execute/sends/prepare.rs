@@ -36,8 +36,9 @@ pub(in crate::run::execute) enum Message {
         template_id: String,
         data: BTreeMap<String, String>,
     },
-    /// One email to every address at once (its recipients are one unit). A print attachment is
-    /// printed only once the run is claimed, so a redelivery of a sent email prints nothing.
+    /// One email per recipient, addressed to it alone (`email.to` is set for each send), with
+    /// the action's copies. A print attachment is printed only once the run is claimed, so a
+    /// redelivery of a sent email prints nothing.
     Email {
         email: Email,
         print: Option<crate::action::PrintAttachment>,
@@ -303,8 +304,9 @@ impl Executor<'_> {
         to.extend(self.user_contacts(job, &a.users, false).await?);
         to.extend(a.extra_addresses.iter().cloned());
         to.retain(|address| crate::record::is_plausible_email(address));
-        to.sort();
-        to.dedup();
+        // Each address once, whatever its case: each gets a message of its own.
+        let mut seen = std::collections::HashSet::new();
+        to.retain(|address| seen.insert(address.to_lowercase()));
         if to.is_empty() {
             return Ok(Err(SendError::Permanent(
                 "no recipient has a valid email address".into(),
@@ -316,11 +318,13 @@ impl Executor<'_> {
             format!("\"{}\" <{}>", sender.from_name, sender.from_address)
         };
         Ok(Ok(Prepared {
-            recipients: vec![to.join(", ")],
+            recipients: to,
             message: Message::Email {
                 email: Email {
                     from,
-                    to,
+                    to: String::new(),
+                    cc: a.cc.clone(),
+                    bcc: a.bcc.clone(),
                     reply_to: sender.reply_to.clone(),
                     subject,
                     html,
