@@ -158,7 +158,7 @@ async fn main() {
         ),
         (
             "mail-t",
-            json!({"kind": "email_template", "name": "T", "module": "Customer", "subject": "Chúc mừng #Name", "html_body": "<p>#Name</p>"}),
+            json!({"kind": "email_template", "name": "T", "module": "Customer", "subject": "Chúc mừng #Name", "html_body": "<p>#Name</p><p>Người phụ trách: #{Chủ sở hữu}</p>"}),
         ),
     ] {
         stores
@@ -188,7 +188,7 @@ async fn main() {
             {"kind": "sms", "id": "sms", "name": "SMS", "provider": "sms", "recipient_fields": [{"field": "Phone"}], "template": "sms-t"},
             {"kind": "email", "id": "email", "name": "Email", "sender": "mailer", "recipient_fields": [{"field": "Email"}], "template": "mail-t"},
             {"kind": "zns", "id": "zns", "name": "ZNS", "provider": "oa", "recipient_field": {"field": "Phone"}, "template": "zns-t", "parameters": {"name": "#Name"}},
-            {"kind": "task", "id": "task", "name": "Task", "title": "Gọi #Name", "due": {"days_after": 1}, "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}},
+            {"kind": "task", "id": "task", "name": "Task", "title": "Gọi #Name (#Owner)", "due": {"days_after": 1}, "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}},
             {"kind": "notification", "id": "notification", "name": "N", "notify_owner": true, "message": "#Name"},
             {"kind": "update_fields", "id": "update_fields", "name": "U", "values": [{"field": "Rank", "value": {"type": "literal", "value": "Gold"}}]},
             {"kind": "handover", "id": "handover", "name": "H", "to": {"type": "user", "user_id": "u-manager"}, "notify_new_owner": true}

@@ -988,6 +988,62 @@ async fn each_recipient_gets_its_own_message_with_cc_in_the_headers_and_bcc_only
     }
 }
 
+#[tokio::test]
+async fn an_email_names_the_customers_owner_by_name() {
+    let w = world().await;
+    let email = format!("binh.{}@example.vn", w.tag);
+    let customer = w
+        .customer(
+            "c-owner",
+            json!({"Name": "Trần Bình", "Email": email, "Owner": "u-owner"}),
+        )
+        .await;
+    w.stores
+        .settings
+        .create(
+            &w.tenant,
+            &crm_model::ids::SettingId::new("owner-mail").unwrap(),
+            &serde_json::from_value(json!({"kind": "email_template", "name": "Phụ trách",
+                "module": "Customer", "subject": "#Name, gặp #{Chủ sở hữu}",
+                "html_body": "<p>Người phụ trách: #{Chủ sở hữu} (#Owner.Email)</p>"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let workflow = w
+        .workflow(
+            "wf-owner",
+            json!({
+                "module": "Customer", "name": "Giới thiệu",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [{"kind": "email", "id": "mail", "name": "Thư", "sender": "mailer",
+                             "recipient_fields": [{"field": "Email"}], "template": "owner-mail"}]
+            }),
+        )
+        .await;
+    let outcome = w
+        .execute(&w.job(&workflow, &customer, "mail"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    let state = emulator_state();
+    let mail = state["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destinations"].to_string().contains(&email))
+        .cloned()
+        .expect("the customer's message");
+    assert_eq!(mail["subject"], "Trần Bình, gặp Người dùng u-owner");
+    assert_eq!(
+        mail["body"],
+        format!(
+            "<p>Người phụ trách: Người dùng u-owner (u-owner.{}@example.vn)</p>",
+            w.tag
+        )
+    );
+}
+
 /// Two tenants with a brandname provider of the same id: each job is sent with its own
 /// tenant's credentials from Secrets Manager, and a tenant without credentials sends nothing.
 #[tokio::test]

@@ -397,6 +397,13 @@ impl crm_model::ports::UserDirectory for UsersDownOnce {
         }
         self.inner.get(tenant, id).await
     }
+    async fn get_many(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        ids: &[UserId],
+    ) -> Result<Vec<crm_model::user::User>, crm_model::ports::StoreError> {
+        self.inner.get_many(tenant, ids).await
+    }
     async fn existing(
         &self,
         tenant: &crm_model::ids::TenantId,

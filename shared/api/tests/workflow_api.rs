@@ -657,6 +657,61 @@ async fn settings_in_use_cannot_be_deleted_and_tenant_settings_are_versioned() {
 }
 
 #[tokio::test]
+async fn a_template_with_the_owner_merge_field_previews_the_owners_name() {
+    use crm_model::ports::{RecordStore, StoredRecord};
+    let app = workflow_api().await;
+    let tenant = Tenant::new(&app).await;
+    let admin = tenant.admin();
+    birthday_settings(&app, &tenant).await;
+    let template = post(
+        &app,
+        "/settings/sms-templates",
+        &admin,
+        json!({"id": "sms-owner", "name": "Phụ trách", "module": "Customer",
+               "body": "#Name ơi, #{Chủ sở hữu} (#Owner.Email) chúc mừng sinh nhật!"}),
+    )
+    .await;
+    assert_eq!(template.status, StatusCode::CREATED, "{}", template.body);
+    let created = post(
+        &app,
+        "/samples/birthday-sms-and-call/workflows",
+        &admin,
+        json!({"id": "wf-owner", "bindings": {"sms_provider": "sms-main", "sms_template": "sms-owner"}}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let today = chrono::Utc::now().date_naive();
+    let born = (today + chrono::Duration::days(3)).with_year_checked(1990);
+    let record = StoredRecord {
+        id: crm_model::ids::RecordId::new("c-owned").unwrap(),
+        module: crm_model::schema::Module::Customer,
+        fields: json!({"Name": "Lan", "Birthday": born, "Phone": "0912345678", "Owner": "u-sales"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    app.stores
+        .records
+        .create(&tenant.id, &record)
+        .await
+        .unwrap();
+    let preview = call(
+        &app.router,
+        Method::GET,
+        "/workflows/wf-owner/preview?days=30&render=1",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert_eq!(
+        preview.body["rendered"][0]["actions"][0]["text"],
+        "Lan ơi, Người dùng u-sales (u-sales@example.vn) chúc mừng sinh nhật!"
+    );
+}
+
+#[tokio::test]
 async fn a_preview_lists_the_coming_occurrences_and_renders_the_first_messages() {
     use crm_model::ports::{RecordStore, StoredRecord};
     let app = workflow_api().await;

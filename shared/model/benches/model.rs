@@ -85,7 +85,7 @@ fn main() {
     let body = "<p>Kính gửi #Name,</p><p>Nhân dịp sinh nhật ngày #{Ngày sinh}, chúng tôi xin gửi \
                 lời chúc tốt đẹp nhất. Quý khách đang có #LoyaltyPoints điểm tích lũy tại \
                 #Province.</p><p>Mọi thắc mắc xin liên hệ qua #Email hoặc #Phone.</p>";
-    let template = MergeTemplate::parse(body, module).unwrap();
+    let template = MergeTemplate::parse(body, &schema, Module::Customer).unwrap();
     let render_ctx = RenderContext {
         tz: chrono_tz::Asia::Ho_Chi_Minh,
         names: &NoNames,
@@ -96,7 +96,7 @@ fn main() {
         black_box(template.render(module, black_box(&records[i % RECORDS]), &render_ctx));
     });
     let parse_ns = measure(|_| {
-        black_box(MergeTemplate::parse(black_box(body), module).ok());
+        black_box(MergeTemplate::parse(black_box(body), &schema, Module::Customer).ok());
     });
 
     let trigger = TimeTrigger {

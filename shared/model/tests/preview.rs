@@ -51,6 +51,7 @@ async fn preview(
         workflows: &w.stores.workflows,
         records: &w.stores.records,
         settings: &w.stores.settings,
+        users: &w.stores.users,
         clock: &clock,
     }
     .preview(tenant, id, days, render)

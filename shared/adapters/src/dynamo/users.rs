@@ -42,6 +42,15 @@ impl DynamoUserDirectory {
     }
 }
 
+fn user_key(tenant: &TenantId, id: &UserId) -> Item {
+    [
+        ("pk".to_owned(), s(tenant_pk(tenant))),
+        ("sk".to_owned(), s(user_sk(id))),
+    ]
+    .into_iter()
+    .collect()
+}
+
 #[async_trait]
 impl UserDirectory for DynamoUserDirectory {
     async fn put(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
@@ -104,22 +113,24 @@ impl UserDirectory for DynamoUserDirectory {
         Ok(Some(stored.user))
     }
 
+    async fn get_many(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let keys = ids.iter().map(|id| user_key(tenant, id)).collect();
+        batch_get(&self.client, &self.table, keys, None, false)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let stored: UserItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+                Ok(stored.user)
+            })
+            .collect()
+    }
+
     async fn existing(
         &self,
         tenant: &TenantId,
         ids: &[UserId],
     ) -> Result<HashSet<UserId>, StoreError> {
-        let keys = ids
-            .iter()
-            .map(|id| {
-                [
-                    ("pk".to_owned(), s(tenant_pk(tenant))),
-                    ("sk".to_owned(), s(user_sk(id))),
-                ]
-                .into_iter()
-                .collect()
-            })
-            .collect();
+        let keys = ids.iter().map(|id| user_key(tenant, id)).collect();
         let items = batch_get(&self.client, &self.table, keys, Some("sk"), false).await?;
         Ok(items
             .iter()

@@ -320,6 +320,7 @@ pub(super) async fn preview(
         workflows: state.workflows.as_ref(),
         records: state.records.as_ref(),
         settings: state.settings.as_ref(),
+        users: state.users.as_ref(),
         clock: state.clock.as_ref(),
     };
     let preview = previews

@@ -161,6 +161,16 @@ pub struct EmailAction {
     pub attachment: Option<PrintAttachment>,
 }
 
+fn merged(values: &[FieldAssignment]) -> Vec<&str> {
+    values
+        .iter()
+        .filter_map(|v| match &v.value {
+            AssignedValue::Merge { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Who a task is assigned to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -382,6 +392,18 @@ impl Action {
                 out.push((SettingKind::ZnsProvider, a.provider.clone()));
                 out.push((SettingKind::ZnsTemplate, a.template.clone()));
             }
+        }
+    }
+
+    /// The merge texts the action carries itself (its templates' texts live in settings).
+    pub fn merge_texts(&self) -> Vec<&str> {
+        match self {
+            Action::UpdateFields(a) => merged(&a.values),
+            Action::CareCard(a) => merged(&a.fields),
+            Action::Task(a) => vec![a.title.as_str(), a.description.as_str()],
+            Action::Notification(a) => vec![a.message.as_str()],
+            Action::Zns(a) => a.parameters.values().map(String::as_str).collect(),
+            Action::Email(_) | Action::Sms(_) | Action::Handover(_) => Vec::new(),
         }
     }
 

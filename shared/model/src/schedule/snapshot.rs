@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::action::{Action, FieldPath, SettingKind};
 use crate::ids::SettingId;
-use crate::schema::ModuleSchema;
+use crate::schema::{ModuleSchema, Schema};
 use crate::settings::Setting;
 use crate::template::MergeTemplate;
 
@@ -29,6 +29,7 @@ pub fn template_of(action: &Action) -> Option<(SettingKind, &SettingId)> {
 pub fn fields_read(
     action: &Action,
     template: Option<&Setting>,
+    schema: &Schema,
     module: &ModuleSchema,
 ) -> Option<BTreeSet<String>> {
     let mut fields = BTreeSet::from([TIME_ZONE_FIELD.to_owned()]);
@@ -52,7 +53,7 @@ pub fn fields_read(
         _ => return None,
     };
     for text in texts {
-        let template = MergeTemplate::parse(text, module).ok()?;
+        let template = MergeTemplate::parse(text, schema, module.module()).ok()?;
         fields.extend(template.fields(module).map(str::to_owned));
     }
     Some(fields)
@@ -61,7 +62,7 @@ pub fn fields_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Module, Schema};
+    use crate::schema::Module;
     use crate::template::SmsTemplate;
     use serde_json::json;
 
@@ -82,13 +83,13 @@ mod tests {
             body: "Chúc mừng sinh nhật #Name, mã #{Mã khách hàng}".into(),
         });
         let module = schema.module(Module::Customer);
-        let read = fields_read(&sms, Some(&template), module).unwrap();
+        let read = fields_read(&sms, Some(&template), &schema, module).unwrap();
         assert_eq!(
             read.into_iter().collect::<Vec<_>>(),
             ["Code", "Name", "Phone", "TimeZone"]
         );
         assert_eq!(
-            fields_read(&sms, None, module),
+            fields_read(&sms, None, &schema, module),
             None,
             "a template gone: all"
         );
@@ -103,7 +104,7 @@ mod tests {
             "recipient_field": {"via": "Customer", "field": "Phone"}, "template": "t",
             "parameters": {"code": "#Code"}}),
         );
-        let read = fields_read(&zns, None, module).unwrap();
+        let read = fields_read(&zns, None, &schema, module).unwrap();
         assert_eq!(
             read.into_iter().collect::<Vec<_>>(),
             ["Code", "Customer", "TimeZone"]
@@ -113,6 +114,6 @@ mod tests {
             "recipient_fields": [{"via": "Customer", "field": "Email"}], "template": "t",
             "attachment": {"print_template": "invoice", "format": "pdf"}}),
         );
-        assert_eq!(fields_read(&email, None, module), None);
+        assert_eq!(fields_read(&email, None, &schema, module), None);
     }
 }

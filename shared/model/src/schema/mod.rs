@@ -50,6 +50,15 @@ impl Module {
         }
     }
 
+    /// The field that names a record of the module, as a reference to it shows.
+    pub fn title_field(self) -> &'static str {
+        match self {
+            Module::Customer | Module::Contact | Module::Lead | Module::Opportunity => "Name",
+            Module::Quote | Module::Order | Module::Invoice => "Code",
+            Module::Task | Module::CareCard => "Title",
+        }
+    }
+
     /// The label the Vietnamese console shows.
     pub fn label_vi(self) -> &'static str {
         match self {

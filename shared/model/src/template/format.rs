@@ -3,26 +3,26 @@
 use chrono_tz::Tz;
 use std::fmt::Write;
 
-use crate::record::FieldValue;
-use crate::schema::FieldDef;
-use crate::schema::FieldKind;
+use crate::record::{FieldValue, Record};
+use crate::schema::{FieldDef, FieldKind, Module};
+use crate::user::User;
 
-/// Display names the renderer may need beyond the record itself.
+/// The users and records merge fields name, as far as they were looked up.
 pub trait DisplayNames {
-    /// A user's full name, by user id.
-    fn user_name(&self, user_id: &str) -> Option<String>;
-    /// A referenced record's name, by module and id.
-    fn record_name(&self, module: crate::schema::Module, record_id: &str) -> Option<String>;
+    /// A user, by id.
+    fn user(&self, user_id: &str) -> Option<&User>;
+    /// A referenced record, by module and id.
+    fn record(&self, module: Module, record_id: &str) -> Option<&Record>;
 }
 
-/// Names nothing: users and references render as their ids.
+/// Knows nobody: user and reference fields render as empty.
 pub struct NoNames;
 
 impl DisplayNames for NoNames {
-    fn user_name(&self, _: &str) -> Option<String> {
+    fn user(&self, _: &str) -> Option<&User> {
         None
     }
-    fn record_name(&self, _: crate::schema::Module, _: &str) -> Option<String> {
+    fn record(&self, _: Module, _: &str) -> Option<&Record> {
         None
     }
 }
@@ -55,11 +55,20 @@ pub fn write_value(
                 out.push_str(label.unwrap_or(v));
             }
         }
+        // A person reads names: an id nobody could look up shows as nothing.
         (FieldKind::User, FieldValue::Text(id)) => {
-            out.push_str(&names.user_name(id).unwrap_or_else(|| id.clone()))
+            if let Some(user) = names.user(id) {
+                out.push_str(&user.name);
+            }
         }
         (FieldKind::Reference { module }, FieldValue::Text(id)) => {
-            out.push_str(&names.record_name(*module, id).unwrap_or_else(|| id.clone()))
+            if let Some(title) = names
+                .record(*module, id)
+                .and_then(|r| r.get(module.title_field()))
+                .and_then(FieldValue::as_text)
+            {
+                out.push_str(title);
+            }
         }
         (_, FieldValue::Date(d)) => {
             let _ = write!(out, "{}", d.format("%d/%m/%Y"));

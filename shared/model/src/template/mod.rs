@@ -2,9 +2,11 @@
 
 mod format;
 mod merge;
+mod names;
 
 pub use format::{DisplayNames, NoNames, write_value};
-pub use merge::{Escape, MergeError, MergeTemplate, RenderContext, escape_html_into};
+pub use merge::{Escape, MergeError, MergeTemplate, RenderContext, UserPart, escape_html_into};
+pub use names::{Directory, LoadedNames, UserLookup, Wanted, look_up};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +72,7 @@ pub fn check_merge_text(
     path: &str,
     problems: &mut Problems,
 ) {
-    if let Err(errors) = MergeTemplate::parse(text, schema.module(module)) {
+    if let Err(errors) = MergeTemplate::parse(text, schema, module) {
         for error in errors {
             problems.push(path, error.to_string());
         }

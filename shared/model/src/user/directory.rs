@@ -17,6 +17,9 @@ pub trait UserDirectory: Send + Sync {
 
     async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
 
+    /// The users of `ids` that exist, in no particular order: one batched read (at most 100 ids).
+    async fn get_many(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError>;
+
     /// Which of `ids` exist.
     async fn existing(
         &self,

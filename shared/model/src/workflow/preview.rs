@@ -16,7 +16,7 @@ use crate::schema::Schema;
 use crate::settings::Setting;
 use crate::settings::store::SettingsStore;
 use crate::store::{PageRequest, StoreError};
-use crate::template::{Escape, MergeTemplate, NoNames, RenderContext};
+use crate::template::{Directory, Escape, LoadedNames, MergeTemplate, RenderContext, look_up};
 use crate::trigger::{Anchor, Trigger};
 use crate::workflow::WorkflowDefinition;
 use crate::workflow::store::WorkflowStore;
@@ -78,6 +78,7 @@ pub struct Previews<'a> {
     pub workflows: &'a dyn WorkflowStore,
     pub records: &'a dyn RecordStore,
     pub settings: &'a dyn SettingsStore,
+    pub users: &'a dyn crate::user::directory::UserDirectory,
     pub clock: &'a dyn Clock,
 }
 
@@ -208,15 +209,18 @@ impl Previews<'_> {
         tz: chrono_tz::Tz,
     ) -> Result<RenderedAction, StoreError> {
         let module = schema.module(definition.module);
+        let names = self
+            .names(tenant, action, schema, definition.module, record)
+            .await?;
         let merge = |text: &str, escape: Escape| -> String {
-            MergeTemplate::parse(text, module)
+            MergeTemplate::parse(text, schema, definition.module)
                 .map(|t| {
                     t.render(
                         module,
                         record,
                         &RenderContext {
                             tz,
-                            names: &NoNames,
+                            names: &names,
                             escape,
                         },
                     )
@@ -278,6 +282,51 @@ impl Previews<'_> {
             subject,
             text,
         })
+    }
+}
+
+impl Previews<'_> {
+    /// The users and records the action's texts name for `record`, as the executor will show
+    /// them.
+    async fn names(
+        &self,
+        tenant: &TenantId,
+        action: &Action,
+        schema: &Schema,
+        module: crate::schema::Module,
+        record: &Record,
+    ) -> Result<LoadedNames, StoreError> {
+        let mut texts: Vec<String> = action
+            .merge_texts()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let template = match action {
+            Action::Sms(a) => Some((SettingKind::SmsTemplate, &a.template)),
+            Action::Email(a) => Some((SettingKind::EmailTemplate, &a.template)),
+            _ => None,
+        };
+        if let Some((kind, id)) = template {
+            match self.settings.get(tenant, kind, id).await?.map(|s| s.value) {
+                Some(Setting::SmsTemplate(t)) => texts.push(t.body),
+                Some(Setting::EmailTemplate(t)) => texts.extend([t.subject, t.html_body]),
+                _ => {}
+            }
+        }
+        let templates: Vec<MergeTemplate> = texts
+            .iter()
+            .filter_map(|text| MergeTemplate::parse(text, schema, module).ok())
+            .collect();
+        look_up(
+            tenant,
+            &templates,
+            schema,
+            module,
+            record,
+            self.records,
+            &Directory(self.users),
+        )
+        .await
     }
 }
 

@@ -441,3 +441,65 @@ async fn a_task_whose_merged_texts_make_it_bigger_than_a_record_may_be_fails_for
     let run = w.run(&job.idempotency_key()).await;
     assert!(run.output.is_empty(), "no task created: {run:?}");
 }
+
+#[tokio::test]
+async fn merge_fields_show_the_owners_name_and_the_customers_name_never_ids() {
+    let w = World::new().await;
+    let customer = w
+        .customer(
+            "c-names",
+            json!({"Name": "Công ty An Phát", "Email": "an@example.vn", "Owner": "u-owner"}),
+        )
+        .await;
+    let order = w
+        .record(
+            "o-names",
+            Module::Order,
+            json!({"Code": "DH-001", "Customer": "c-names", "Amount": 15000000, "Owner": "u-manager"}),
+        )
+        .await;
+    w.setting(
+        "order-mail",
+        json!({"kind": "email_template", "name": "Đơn", "module": "Order",
+        "subject": "Đơn #Code của #Customer",
+        "html_body": "<p>Người bán #{Chủ sở hữu} (#Owner.Phone), khách #{Khách hàng.Tên khách hàng}, phụ trách #{Khách hàng.Chủ sở hữu}: #Amount</p>"}),
+    )
+    .await;
+    let workflow = w
+        .workflow(
+            "wf-names",
+            json!({
+                "module": "Order", "name": "Đơn mới",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [
+                    {"kind": "email", "id": "mail", "name": "Thư", "sender": "mailer",
+                     "extra_addresses": ["ketoan@example.vn"], "template": "order-mail"},
+                    {"kind": "task", "id": "task", "name": "Gọi", "title": "Gọi #Customer về #Code (#{Chủ sở hữu})",
+                     "due": {"days_after": 1}, "task_type": "Call", "priority": "High",
+                     "assignee": {"type": "record_owner"}}
+                ]
+            }),
+        )
+        .await;
+    for action in ["mail", "task"] {
+        let outcome = w.execute(&w.job(&workflow, &order, action)).await.unwrap();
+        assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    }
+    let mails = w.email.delivered();
+    assert_eq!(mails[0].email.subject, "Đơn DH-001 của Công ty An Phát");
+    assert_eq!(
+        mails[0].email.html,
+        "<p>Người bán Người dùng u-manager (0982000002), khách Công ty An Phát, phụ trách Người dùng u-owner: 15.000.000 ₫</p>"
+    );
+    let run = w
+        .run(&w.job(&workflow, &order, "task").idempotency_key())
+        .await;
+    let task = w
+        .stored(&RecordId::new(run.output[0].clone()).unwrap())
+        .await;
+    assert_eq!(
+        task.value.fields["Title"],
+        "Gọi Công ty An Phát về DH-001 (Người dùng u-manager)"
+    );
+    let _ = customer;
+}

@@ -20,7 +20,7 @@ use crate::schema::Schema;
 use crate::settings::store::SettingsStore;
 use crate::settings::{Setting, TenantSettings};
 use crate::store::{ClaimOutcome, StoreError};
-use crate::template::{Escape, MergeTemplate, NoNames, RenderContext};
+use crate::template::{Escape, LoadedNames, MergeTemplate, RenderContext};
 use crate::user::directory::UserDirectory;
 use crate::workflow::WorkflowDefinition;
 use crate::workflow::store::WorkflowStore;
@@ -63,6 +63,8 @@ pub struct ExecutorCache {
     definitions: Cached<(TenantId, WorkflowId, u32), WorkflowDefinition>,
     tenants: Cached<TenantId, TenantSettings>,
     settings: Cached<(TenantId, SettingKind, SettingId), Option<Setting>>,
+    /// Users merge fields name, found or not.
+    users: Cached<(TenantId, UserId), Option<crate::user::User>>,
     /// Each workflow's head as last read, for the kill switch ([`switch::SWITCH_SECONDS`]).
     heads: Cached<(TenantId, WorkflowId), Option<crate::workflow::Workflow>>,
 }
@@ -132,18 +134,20 @@ struct Context {
     /// The regions SMS and ZNS may go to (the tenant's `message_countries`).
     message_countries: Vec<String>,
     now: DateTime<Utc>,
+    /// The users and records the action's merge fields name.
+    names: std::sync::Arc<LoadedNames>,
 }
 
 impl Context {
     fn render(&self, text: &str, escape: Escape) -> String {
         let module = self.schema.module(self.definition.module);
-        match MergeTemplate::parse(text, module) {
+        match MergeTemplate::parse(text, &self.schema, self.definition.module) {
             Ok(template) => template.render(
                 module,
                 &self.record,
                 &RenderContext {
                     tz: self.tz,
-                    names: &NoNames,
+                    names: self.names.as_ref(),
                     escape,
                 },
             ),
@@ -179,6 +183,7 @@ mod care_cards;
 mod credentials;
 mod dead_letters;
 mod effects;
+mod names;
 mod print;
 mod sends;
 mod switch;
@@ -403,6 +408,16 @@ impl Executor<'_> {
         let schema = tenant.schema();
         let record = stored.value.typed(&schema);
         let tz = fire_zone(&record, &tenant);
+        let names = self
+            .names(
+                &job.tenant,
+                &action,
+                &schema,
+                definition.module,
+                &record,
+                now,
+            )
+            .await?;
         Ok(Ok(Context {
             definition,
             action,
@@ -413,6 +428,7 @@ impl Executor<'_> {
             tz,
             message_countries: tenant.message_countries,
             now: self.clock.now(),
+            names: std::sync::Arc::new(names),
         }))
     }
 }

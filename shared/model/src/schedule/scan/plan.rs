@@ -256,6 +256,7 @@ impl Scanner<'_> {
         &self,
         entry: &ScheduleEntry,
         action: &Action,
+        schema: &crate::schema::Schema,
         module: &crate::schema::ModuleSchema,
         caches: &Caches,
     ) -> Result<SnapshotFields, ScanError> {
@@ -284,7 +285,7 @@ impl Scanner<'_> {
             }
             None => None,
         };
-        let fields = snapshot::fields_read(action, template.as_ref(), module).map(Arc::new);
+        let fields = snapshot::fields_read(action, template.as_ref(), schema, module).map(Arc::new);
         caches.lock().snapshots.insert(key, fields.clone());
         Ok(fields)
     }
@@ -367,7 +368,9 @@ impl Scanner<'_> {
                 .iter()
                 .filter(|a| a.is_external_send())
             {
-                let fields = self.snapshot_fields(&entry, action, module, caches).await?;
+                let fields = self
+                    .snapshot_fields(&entry, action, schema, module, caches)
+                    .await?;
                 carried.push((action.id().clone(), fields));
             }
         }

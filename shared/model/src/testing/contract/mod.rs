@@ -189,6 +189,7 @@ macro_rules! contract_tests {
                 creating_a_taken_id_is_refused,
                 put_adds_or_replaces,
                 existing_names_only_the_tenants_users,
+                get_many_reads_only_the_tenants_users_that_exist,
                 listing_pages_through_every_user_in_id_order,
             ]
         }

@@ -67,6 +67,51 @@ pub async fn put_adds_or_replaces(store: &dyn UserDirectory, t: &Tenants) {
     );
 }
 
+pub async fn get_many_reads_only_the_tenants_users_that_exist(
+    store: &dyn UserDirectory,
+    t: &Tenants,
+) {
+    for (id, name) in [("u-many-1", "Trần Bình"), ("u-many-2", "Lê Lan")] {
+        store
+            .create(&t.tenant, &person(id, name))
+            .await
+            .expect("create a user");
+    }
+    store
+        .create(&t.other, &person("u-many-3", "Người lạ"))
+        .await
+        .expect("create a user");
+    let asked = [
+        user("u-many-2"),
+        user("u-missing"),
+        user("u-many-1"),
+        user("u-many-3"),
+    ];
+    let mut found: Vec<(String, String)> = store
+        .get_many(&t.tenant, &asked)
+        .await
+        .expect("get many")
+        .into_iter()
+        .map(|u| (u.id.to_string(), u.name))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("u-many-1".to_owned(), "Trần Bình".to_owned()),
+            ("u-many-2".to_owned(), "Lê Lan".to_owned())
+        ],
+        "this tenant's users, whole, and nobody else's"
+    );
+    assert!(
+        store
+            .get_many(&t.tenant, &[])
+            .await
+            .expect("get none")
+            .is_empty()
+    );
+}
+
 pub async fn existing_names_only_the_tenants_users(store: &dyn UserDirectory, t: &Tenants) {
     for id in ["u-x", "u-y"] {
         store

@@ -73,6 +73,16 @@ impl UserDirectory for MemoryUserDirectory {
         })
     }
 
+    async fn get_many(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        self.read(|tables| {
+            check_batch(ids)?;
+            let Some(users) = tables.tenants.get(tenant) else {
+                return Ok(Vec::new());
+            };
+            Ok(ids.iter().filter_map(|id| users.get(id).cloned()).collect())
+        })
+    }
+
     async fn existing(
         &self,
         tenant: &TenantId,
