@@ -6,7 +6,7 @@ mod support;
 use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::DynamoWorkflowStore;
 use crm_model::ids::{TenantId, UserId, WorkflowId};
-use crm_model::ports::{ActiveCareChange, StoreError, WorkflowStore};
+use crm_model::ports::{ActiveChange, StoreError, WorkflowStore};
 use crm_model::schema::Module;
 use crm_model::workflow::{
     MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE, Stamp, Workflow, WorkflowDefinition, WorkflowStatus,
@@ -99,16 +99,10 @@ async fn a_stale_revision_is_a_conflict_and_a_missing_workflow_is_not_found() {
     let workflow = new_workflow(&tenant, "wf-occ");
     store.create(&workflow).await.unwrap();
     let (edited, _) = workflow.edit(birthday_sms("Lần 1"), stamp()).unwrap();
-    let saved = store
-        .save(&edited, 1, ActiveCareChange::None)
-        .await
-        .unwrap();
+    let saved = store.save(&edited, 1, ActiveChange::None).await.unwrap();
     assert_eq!(saved.revision, 2);
     let (stale, _) = workflow.edit(birthday_sms("Lần 2"), stamp()).unwrap();
-    let err = store
-        .save(&stale, 1, ActiveCareChange::None)
-        .await
-        .unwrap_err();
+    let err = store.save(&stale, 1, ActiveChange::None).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict { expected: 1 }),
         "{err:?}"
@@ -120,10 +114,7 @@ async fn a_stale_revision_is_a_conflict_and_a_missing_workflow_is_not_found() {
     );
 
     let ghost = new_workflow(&tenant, "wf-ghost");
-    let err = store
-        .save(&ghost, 1, ActiveCareChange::None)
-        .await
-        .unwrap_err();
+    let err = store.save(&ghost, 1, ActiveChange::None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
@@ -134,14 +125,15 @@ async fn editing_after_activation_keeps_every_version_readable() {
     let workflow = new_workflow(&tenant, "wf-versions");
     store.create(&workflow).await.unwrap();
     let active = workflow.activate(stamp()).unwrap();
-    let activate = ActiveCareChange::Activate {
+    let activate = ActiveChange::Activate {
+        kind: crm_model::workflow::WorkflowKind::Care,
         module: Module::Customer,
         limit: 10,
     };
     store.save(&active, 1, activate).await.unwrap();
     let (v2, new_version) = active.edit(birthday_sms("Phiên bản 2"), stamp()).unwrap();
     assert!(new_version);
-    store.save(&v2, 2, ActiveCareChange::None).await.unwrap();
+    store.save(&v2, 2, ActiveChange::None).await.unwrap();
 
     let v1 = store
         .get_version(&tenant, &workflow.id, 1)
@@ -176,7 +168,8 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         let store = store.clone();
         let active = workflow.activate(stamp()).unwrap();
         tokio::spawn(async move {
-            let change = ActiveCareChange::Activate {
+            let change = ActiveChange::Activate {
+                kind: crm_model::workflow::WorkflowKind::Care,
                 module: Module::Customer,
                 limit: MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
             };
@@ -214,7 +207,8 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         }
     }
     let leaving = &active[0];
-    let deactivate = ActiveCareChange::Deactivate {
+    let deactivate = ActiveChange::Deactivate {
+        kind: crm_model::workflow::WorkflowKind::Care,
         module: Module::Customer,
     };
     let off = leaving
@@ -225,7 +219,8 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         .save(&off, leaving.revision, deactivate)
         .await
         .unwrap();
-    let activate = ActiveCareChange::Activate {
+    let activate = ActiveChange::Activate {
+        kind: crm_model::workflow::WorkflowKind::Care,
         module: Module::Customer,
         limit: 10,
     };

@@ -11,9 +11,10 @@ pub enum StoreError {
     /// Optimistic concurrency: someone else saved first.
     #[error("changed since revision {expected}")]
     Conflict { expected: u64 },
-    /// The module already has its limit of active care workflows; the text is the domain's.
-    #[error("{module} already has {limit} active care workflows; deactivate one first")]
+    /// The module already has its limit of active workflows of a kind; the text is the domain's.
+    #[error("{module} already has {limit} active {kind} workflows; deactivate one first")]
     LimitReached {
+        kind: crate::workflow::WorkflowKind,
         module: crate::schema::Module,
         limit: usize,
     },

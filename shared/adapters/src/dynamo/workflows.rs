@@ -5,10 +5,12 @@
 //! | workflow (head)       | `T#<tenant>` | `WF#<id>`                | `T#<tenant>#WF` | `<module>#<id>` |
 //! | workflow version      | `T#<tenant>` | `WFV#<id>#<version:08>`  | –             | –               |
 //! | active care counter   | `T#<tenant>` | `ACTIVECARE#<module>`    | –             | –               |
+//! | active work counter   | `T#<tenant>` | `ACTIVEWORK#<module>`    | –             | –               |
 //!
 //! A save is one transaction: the head (conditional on its revision), the version it names, and
-//! the module's active-care counter when the status changes, so the limit of active care
-//! workflows holds under any number of concurrent activations.
+//! the module's counter of active workflows of the kind when the status changes, so the limit
+//! holds under any number of concurrent activations. A deactivation finding its counter at
+//! zero (a work workflow active before work workflows were counted) saves without it.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -22,11 +24,11 @@ use super::errors::{condition_failed, corrupt, unavailable};
 use super::{Item, batch_delete, n, paging, s, tenant_pk};
 use crm_model::ids::{TenantId, WorkflowId};
 use crm_model::ports::{
-    ActiveCareChange, Page, PageRequest, Revisioned, StoreError, WorkflowCatalog, WorkflowFilter,
+    ActiveChange, Page, PageRequest, Revisioned, StoreError, WorkflowCatalog, WorkflowFilter,
     WorkflowStore,
 };
 use crm_model::schema::Module;
-use crm_model::workflow::{Workflow, WorkflowDefinition};
+use crm_model::workflow::{Workflow, WorkflowDefinition, WorkflowKind};
 
 /// The DynamoDB implementation of [`WorkflowStore`].
 #[derive(Debug, Clone)]
@@ -61,8 +63,11 @@ fn version_sk(id: &WorkflowId, version: u32) -> String {
     format!("WFV#{id}#{version:08}")
 }
 
-fn counter_sk(module: Module) -> String {
-    format!("ACTIVECARE#{module}")
+fn counter_sk(kind: WorkflowKind, module: Module) -> String {
+    match kind {
+        WorkflowKind::Care => format!("ACTIVECARE#{module}"),
+        WorkflowKind::Work => format!("ACTIVEWORK#{module}"),
+    }
 }
 
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
@@ -108,22 +113,26 @@ impl DynamoWorkflowStore {
     fn counter_update(
         &self,
         tenant: &TenantId,
-        change: ActiveCareChange,
+        change: ActiveChange,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
         let builder = Update::builder()
             .table_name(&self.table)
             .key("pk", s(tenant_pk(tenant)))
             .expression_attribute_values(":one", n(1));
         let update = match change {
-            ActiveCareChange::None => return Ok(None),
-            ActiveCareChange::Activate { module, limit } => builder
-                .key("sk", s(counter_sk(module)))
+            ActiveChange::None => return Ok(None),
+            ActiveChange::Activate {
+                kind,
+                module,
+                limit,
+            } => builder
+                .key("sk", s(counter_sk(kind, module)))
                 .update_expression("SET active = if_not_exists(active, :zero) + :one")
                 .condition_expression("attribute_not_exists(active) OR active < :limit")
                 .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":limit", n(limit)),
-            ActiveCareChange::Deactivate { module } => builder
-                .key("sk", s(counter_sk(module)))
+            ActiveChange::Deactivate { kind, module } => builder
+                .key("sk", s(counter_sk(kind, module)))
                 .update_expression("SET active = active - :one")
                 .condition_expression("active >= :one"),
         };
@@ -215,7 +224,7 @@ impl WorkflowStore for DynamoWorkflowStore {
         &self,
         next: &Workflow,
         expected: u64,
-        active: ActiveCareChange,
+        active: ActiveChange,
     ) -> Result<Revisioned<Workflow>, StoreError> {
         let revision = expected + 1;
         let head = Put::builder()
@@ -251,12 +260,22 @@ impl WorkflowStore for DynamoWorkflowStore {
                         }
                     } else if condition_failed(reasons, 2) {
                         match active {
-                            ActiveCareChange::Activate { module, limit } => {
-                                StoreError::LimitReached { module, limit }
+                            ActiveChange::Activate {
+                                kind,
+                                module,
+                                limit,
+                            } => StoreError::LimitReached {
+                                kind,
+                                module,
+                                limit,
+                            },
+                            // Nothing to count down: the same save, without the counter.
+                            ActiveChange::Deactivate { .. } => {
+                                return self.save(next, expected, ActiveChange::None).await;
                             }
-                            _ => StoreError::Corrupt(
-                                "active care counter is already zero".to_owned(),
-                            ),
+                            ActiveChange::None => {
+                                StoreError::Corrupt("a counter changed without a change".into())
+                            }
                         }
                     } else {
                         unavailable(error)

@@ -22,5 +22,5 @@ pub use crate::settings::store::SettingsStore;
 pub use crate::store::{ClaimOutcome, Page, PageRequest, Revisioned, StoreError};
 pub use crate::user::directory::UserDirectory;
 pub use crate::user::notifications::NotificationInbox;
-pub use crate::workflow::ActiveCareChange;
+pub use crate::workflow::ActiveChange;
 pub use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, WorkflowStore};

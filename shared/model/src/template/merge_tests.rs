@@ -79,7 +79,6 @@ fn html_bodies_escape_field_values_not_the_template() {
 #[test]
 fn unknown_and_unclosed_fields_are_named() {
     let schema = Schema::builtin();
-    let module = schema.module(Module::Customer);
     let errors = MergeTemplate::parse(
         "Hi #Nmae, code #SALE50 #{Ngày cưới}",
         &schema,

@@ -18,16 +18,38 @@ use crate::validation::Problems;
 
 /// A module may have at most this many active care workflows (seed 000).
 pub const MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE: usize = 10;
+/// At most this many active work workflows per module (the work workflows' help page).
+pub const MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE: usize = 10;
 /// More actions than this in one workflow is a configuration smell, and bounds one run's fan-out.
 pub const MAX_ACTIONS: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkflowKind {
     /// Time-triggered (Quy trình chăm sóc).
     Care,
     /// Record-event-triggered (Quy trình làm việc).
     Work,
+}
+
+impl WorkflowKind {
+    /// How many workflows of the kind a module may have active at once (both 10 in the product
+    /// the seeds describe).
+    pub fn max_active_per_module(self) -> usize {
+        match self {
+            WorkflowKind::Care => MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
+            WorkflowKind::Work => MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE,
+        }
+    }
+}
+
+impl std::fmt::Display for WorkflowKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WorkflowKind::Care => "care",
+            WorkflowKind::Work => "work",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -284,7 +306,7 @@ impl Workflow {
     }
 
     /// Activation. The limit of active care workflows per module is enforced where it can be
-    /// atomic: by the store, in the same write ([`Workflow::active_care_change`]).
+    /// atomic: by the store, in the same write ([`Workflow::active_change`]).
     pub fn activate(&self, stamp: Stamp) -> Result<Workflow, TransitionError> {
         if self.status == WorkflowStatus::Active {
             return Err(TransitionError::AlreadyInStatus(WorkflowStatus::Active));
@@ -297,22 +319,20 @@ impl Workflow {
         Ok(next)
     }
 
-    /// How saving `next` over `self` changes the module's count of active care workflows.
-    pub fn active_care_change(&self, next: &Workflow) -> ActiveCareChange {
-        if self.kind != WorkflowKind::Care {
-            return ActiveCareChange::None;
-        }
-        let module = self.definition.module;
+    /// How saving `next` over `self` changes the module's count of active workflows of its kind.
+    pub fn active_change(&self, next: &Workflow) -> ActiveChange {
+        let (kind, module) = (self.kind, self.definition.module);
         match (
             self.status == WorkflowStatus::Active,
             next.status == WorkflowStatus::Active,
         ) {
-            (false, true) => ActiveCareChange::Activate {
+            (false, true) => ActiveChange::Activate {
+                kind,
                 module,
-                limit: MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
+                limit: kind.max_active_per_module(),
             },
-            (true, false) => ActiveCareChange::Deactivate { module },
-            _ => ActiveCareChange::None,
+            (true, false) => ActiveChange::Deactivate { kind, module },
+            _ => ActiveChange::None,
         }
     }
 
@@ -334,16 +354,20 @@ impl Workflow {
     }
 }
 
-/// How a save changes the module's count of active care workflows.
+/// How a save changes the module's count of active workflows of one kind (each kind counts
+/// apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActiveCareChange {
+pub enum ActiveChange {
     None,
     /// Activation: fails with `LimitReached` when the module is at its limit.
     Activate {
+        kind: WorkflowKind,
         module: Module,
         limit: usize,
     },
+    /// Deactivation: a count already at zero (workflows active before it was kept) stays there.
     Deactivate {
+        kind: WorkflowKind,
         module: Module,
     },
 }

@@ -34,8 +34,9 @@ pub enum WorkflowError {
     Transition(#[from] TransitionError),
     #[error("an active workflow cannot be deleted; deactivate it first")]
     DeleteActive,
-    #[error("{module} already has {limit} active care workflows; deactivate one first")]
+    #[error("{module} already has {limit} active {kind} workflows; deactivate one first")]
     LimitReached {
+        kind: super::WorkflowKind,
         module: crate::schema::Module,
         limit: usize,
     },
@@ -49,9 +50,15 @@ impl From<StoreError> for WorkflowError {
             StoreError::NotFound => WorkflowError::NotFound,
             StoreError::AlreadyExists => WorkflowError::AlreadyExists,
             StoreError::Conflict { expected } => WorkflowError::Stale { expected },
-            StoreError::LimitReached { module, limit } => {
-                WorkflowError::LimitReached { module, limit }
-            }
+            StoreError::LimitReached {
+                kind,
+                module,
+                limit,
+            } => WorkflowError::LimitReached {
+                kind,
+                module,
+                limit,
+            },
             other => WorkflowError::Store(other),
         }
     }
@@ -188,7 +195,7 @@ impl Workflows<'_> {
         current: &Revisioned<Workflow>,
         next: Workflow,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
-        let change = current.value.active_care_change(&next);
+        let change = current.value.active_change(&next);
         let is_care = next.kind == crate::workflow::WorkflowKind::Care;
         let active_now = next.status == WorkflowStatus::Active;
         let was_active_at =

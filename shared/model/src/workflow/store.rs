@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{ActiveCareChange, Workflow, WorkflowDefinition};
+use super::{ActiveChange, Workflow, WorkflowDefinition};
 use crate::ids::{TenantId, WorkflowId};
 use crate::schema::Module;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -33,7 +33,7 @@ pub trait WorkflowStore: Send + Sync {
         &self,
         next: &Workflow,
         expected: u64,
-        active: ActiveCareChange,
+        active: ActiveChange,
     ) -> Result<Revisioned<Workflow>, StoreError>;
 }
 

@@ -209,7 +209,7 @@ fn editing_a_draft_keeps_its_version_and_editing_after_activation_makes_a_new_on
 
 #[test]
 fn activation_and_deactivation_move_the_active_care_count() {
-    use crate::workflow::ActiveCareChange;
+    use crate::workflow::ActiveChange;
     let wf = Workflow::new(
         WorkflowId::new("w1").unwrap(),
         TenantId::new("t1").unwrap(),
@@ -218,8 +218,9 @@ fn activation_and_deactivation_move_the_active_care_count() {
     );
     let active = wf.activate(stamp("u-owner", 1)).unwrap();
     assert_eq!(
-        wf.active_care_change(&active),
-        ActiveCareChange::Activate {
+        wf.active_change(&active),
+        ActiveChange::Activate {
+            kind: crate::workflow::WorkflowKind::Care,
             module: Module::Customer,
             limit: MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE
         }
@@ -231,13 +232,14 @@ fn activation_and_deactivation_move_the_active_care_count() {
     let (edited, _) = active
         .edit(definition(birthday_workflow()), stamp("u-owner", 3))
         .unwrap();
-    assert_eq!(active.active_care_change(&edited), ActiveCareChange::None);
+    assert_eq!(active.active_change(&edited), ActiveChange::None);
     let off = edited
         .deactivate(stamp("u-owner", 4), QueuedJobs::Cancel)
         .unwrap();
     assert_eq!(
-        edited.active_care_change(&off),
-        ActiveCareChange::Deactivate {
+        edited.active_change(&off),
+        ActiveChange::Deactivate {
+            kind: crate::workflow::WorkflowKind::Care,
             module: Module::Customer
         }
     );

@@ -159,6 +159,7 @@ macro_rules! contract_tests {
                 activation_beyond_the_limit_is_refused_and_saves_nothing,
                 deactivation_frees_a_slot,
                 the_limit_counts_each_module_and_tenant_apart,
+                each_kind_counts_apart_and_a_deactivation_at_zero_still_saves,
                 listing_orders_by_module_then_id,
                 listing_filters_by_module_and_pages_with_cursors,
                 deleting_needs_the_current_revision_and_removes_every_version,

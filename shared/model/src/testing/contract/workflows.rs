@@ -7,9 +7,9 @@ use super::{Tenants, all_pages, at, second_page, user};
 use crate::ids::{TenantId, WorkflowId};
 use crate::schema::Module;
 use crate::store::{PageRequest, Revisioned, StoreError};
-use crate::workflow::ActiveCareChange;
+use crate::workflow::ActiveChange;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
-use crate::workflow::{Stamp, Workflow, WorkflowDefinition, WorkflowStatus};
+use crate::workflow::{Stamp, Workflow, WorkflowDefinition, WorkflowKind, WorkflowStatus};
 
 fn stamp() -> Stamp {
     Stamp {
@@ -62,8 +62,13 @@ async fn stored(store: &dyn WorkflowCatalog, workflow: &Workflow) -> Revisioned<
         .unwrap_or_else(|| panic!("{} should be stored", workflow.id))
 }
 
-fn activate(module: Module, limit: usize) -> ActiveCareChange {
-    ActiveCareChange::Activate { module, limit }
+/// A work workflow (record events) of `module`.
+fn work_workflow(tenant: &TenantId, id: &str, module: Module) -> Workflow {
+    let mut definition = definition(module, "Khách mới");
+    definition.trigger = serde_json::from_value(json!({"type": "record_event", "on": "created"}))
+        .expect("a valid record-event trigger");
+    let id = WorkflowId::new(id).expect("a valid workflow id");
+    Workflow::new(id, tenant.clone(), definition, stamp())
 }
 
 /// Activates the stored `workflow` against `limit`.
@@ -73,7 +78,11 @@ async fn try_activate(
     limit: usize,
 ) -> Result<Revisioned<Workflow>, StoreError> {
     let next = current.value.activate(stamp()).expect("a draft activates");
-    let change = activate(current.value.definition.module, limit);
+    let change = ActiveChange::Activate {
+        kind: current.value.kind,
+        module: current.value.definition.module,
+        limit,
+    };
     store.save(&next, current.revision, change).await
 }
 
@@ -130,13 +139,13 @@ pub async fn a_stale_revision_is_refused(store: &dyn WorkflowCatalog, t: &Tenant
     let (first, _) = wf
         .edit(definition(Module::Customer, "Lần 1"), stamp())
         .unwrap();
-    let saved = store.save(&first, 1, ActiveCareChange::None).await;
+    let saved = store.save(&first, 1, ActiveChange::None).await;
     let saved = saved.expect("saving at the current revision");
     assert_eq!(saved.revision, 2, "a save moves the revision on by one");
     let (late, _) = wf
         .edit(definition(Module::Customer, "Lần 2"), stamp())
         .unwrap();
-    let result = store.save(&late, 1, ActiveCareChange::None).await;
+    let result = store.save(&late, 1, ActiveChange::None).await;
     refused!(
         result,
         StoreError::Conflict { expected: 1 },
@@ -152,7 +161,7 @@ pub async fn a_stale_revision_is_refused(store: &dyn WorkflowCatalog, t: &Tenant
 
 pub async fn saving_a_missing_workflow_is_not_found(store: &dyn WorkflowCatalog, t: &Tenants) {
     let ghost = workflow(&t.tenant, "wf-ghost", Module::Customer);
-    let result = store.save(&ghost, 1, ActiveCareChange::None).await;
+    let result = store.save(&ghost, 1, ActiveChange::None).await;
     refused!(
         result,
         StoreError::NotFound,
@@ -178,7 +187,7 @@ pub async fn an_edited_draft_rewrites_its_current_version(
         .unwrap();
     assert!(!new_version, "a draft is edited in place");
     store
-        .save(&edited, 1, ActiveCareChange::None)
+        .save(&edited, 1, ActiveChange::None)
         .await
         .expect("save the edit");
     let version = version_of(store, &t.tenant, &wf.id, 1).await;
@@ -201,14 +210,14 @@ pub async fn every_saved_version_stays_readable(store: &dyn WorkflowCatalog, t: 
         .unwrap();
     assert!(new_version, "an edit after activation is a new version");
     store
-        .save(&v2, active.revision, ActiveCareChange::None)
+        .save(&v2, active.revision, ActiveChange::None)
         .await
         .expect("save v2");
     let (v3, _) = v2
         .edit(definition(Module::Customer, "V3"), stamp())
         .unwrap();
     store
-        .save(&v3, active.revision + 1, ActiveCareChange::None)
+        .save(&v3, active.revision + 1, ActiveChange::None)
         .await
         .expect("save v3");
     for (version, name) in [(1, "Sinh nhật"), (2, "V2"), (3, "V3")] {
@@ -269,7 +278,8 @@ pub async fn deactivation_frees_a_slot(store: &dyn WorkflowCatalog, t: &Tenants)
         .value
         .deactivate(stamp(), crate::workflow::QueuedJobs::Cancel)
         .unwrap();
-    let change = ActiveCareChange::Deactivate {
+    let change = ActiveChange::Deactivate {
+        kind: WorkflowKind::Care,
         module: Module::Customer,
     };
     let off = store
@@ -302,6 +312,71 @@ pub async fn the_limit_counts_each_module_and_tenant_apart(
     result.expect("Contact's limit does not count Customer's workflows");
     let result = try_activate(store, &elsewhere, 1).await;
     result.expect("another tenant's limit does not count this tenant's workflows");
+}
+
+pub async fn each_kind_counts_apart_and_a_deactivation_at_zero_still_saves(
+    store: &dyn WorkflowCatalog,
+    t: &Tenants,
+) {
+    let care = created(store, &workflow(&t.tenant, "wf-k-care", Module::Customer)).await;
+    let work = created(
+        store,
+        &work_workflow(&t.tenant, "wf-k-work", Module::Customer),
+    )
+    .await;
+    let second = created(
+        store,
+        &work_workflow(&t.tenant, "wf-k-work2", Module::Customer),
+    )
+    .await;
+    assert_eq!(work.value.kind, WorkflowKind::Work);
+    try_activate(store, &care, 1)
+        .await
+        .expect("a care workflow takes the care slot");
+    let active = try_activate(store, &work, 1)
+        .await
+        .expect("the work slot is its own");
+    let result = try_activate(store, &second, 1).await;
+    refused!(
+        result,
+        StoreError::LimitReached {
+            kind: WorkflowKind::Work,
+            ..
+        },
+        "the work slot is full"
+    );
+    // Deactivating twice over what was counted (a workflow active before the count was kept):
+    // the count stays at zero and the save goes through.
+    let off = active
+        .value
+        .deactivate(stamp(), crate::workflow::QueuedJobs::Cancel)
+        .unwrap();
+    let change = ActiveChange::Deactivate {
+        kind: WorkflowKind::Work,
+        module: Module::Customer,
+    };
+    let off = store
+        .save(&off, active.revision, change)
+        .await
+        .expect("deactivate");
+    let mut again = off.value.clone();
+    again.status = WorkflowStatus::Active;
+    let on = store
+        .save(&again, off.revision, ActiveChange::None)
+        .await
+        .expect("an uncounted activation, as before the count was kept");
+    let off_again = on
+        .value
+        .deactivate(stamp(), crate::workflow::QueuedJobs::Cancel)
+        .unwrap();
+    let saved = store
+        .save(&off_again, on.revision, change)
+        .await
+        .expect("a deactivation at zero saves");
+    assert_eq!(saved.value.status, WorkflowStatus::Inactive);
+    try_activate(store, &second, 1)
+        .await
+        .expect("one work slot, free");
 }
 
 fn ids(items: &[Revisioned<Workflow>]) -> Vec<String> {
@@ -391,9 +466,7 @@ pub async fn deleting_needs_the_current_revision_and_removes_every_version(
         .value
         .edit(definition(Module::Customer, "V2"), stamp())
         .unwrap();
-    let saved = store
-        .save(&v2, active.revision, ActiveCareChange::None)
-        .await;
+    let saved = store.save(&v2, active.revision, ActiveChange::None).await;
     let saved = saved.expect("save v2");
     let result = store.delete(&t.tenant, &wf.id, 1).await;
     refused!(

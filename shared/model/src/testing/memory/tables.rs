@@ -134,6 +134,7 @@ pub(super) struct TenantWorkflows {
     pub(super) heads: BTreeMap<WorkflowId, Revisioned<Workflow>>,
     /// Every version ever written (`WFV#<id>#<version>`), until the workflow is deleted.
     pub(super) versions: BTreeMap<(WorkflowId, u32), WorkflowDefinition>,
-    /// `ACTIVECARE#<module>`: absent until the first activation, like the counter item.
-    pub(super) active_care: BTreeMap<Module, u64>,
+    /// `ACTIVECARE#<module>` and `ACTIVEWORK#<module>`: absent until the first activation, like
+    /// the counter items.
+    pub(super) active: BTreeMap<(crate::workflow::WorkflowKind, Module), u64>,
 }

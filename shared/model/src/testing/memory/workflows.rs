@@ -14,9 +14,9 @@ use super::world::{Access, StoreKind, World, store_controls};
 use crate::ids::{TenantId, WorkflowId};
 use crate::schema::Module;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
-use crate::workflow::ActiveCareChange;
+use crate::workflow::ActiveChange;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, WorkflowStore};
-use crate::workflow::{Workflow, WorkflowDefinition};
+use crate::workflow::{Workflow, WorkflowDefinition, WorkflowKind};
 use async_trait::async_trait;
 
 /// The in-memory [`WorkflowStore`] and [`WorkflowCatalog`].
@@ -33,13 +33,18 @@ impl MemoryWorkflowStore {
         Self::default()
     }
 
-    /// The active care counter of a module: `None` while no activation ever wrote it.
-    pub fn active_care(&self, tenant: &TenantId, module: Module) -> Option<u64> {
+    /// A module's counter of active workflows of a kind: `None` while no activation wrote it.
+    pub fn active_count(
+        &self,
+        tenant: &TenantId,
+        kind: WorkflowKind,
+        module: Module,
+    ) -> Option<u64> {
         self.world.peek(|s| {
             s.workflows
                 .tenants
                 .get(tenant)
-                .and_then(|t| t.active_care.get(&module).copied())
+                .and_then(|t| t.active.get(&(kind, module)).copied())
         })
     }
 
@@ -113,7 +118,7 @@ impl WorkflowStore for MemoryWorkflowStore {
         &self,
         next: &Workflow,
         expected: u64,
-        active: ActiveCareChange,
+        active: ActiveChange,
     ) -> Result<Revisioned<Workflow>, StoreError> {
         self.write(|tables| {
             let Some(tenant) = tables.tenants.get_mut(&next.tenant) else {
@@ -129,33 +134,28 @@ impl WorkflowStore for MemoryWorkflowStore {
             }
             // Transaction item 2: the counter.
             match active {
-                ActiveCareChange::None => {}
-                ActiveCareChange::Activate { module, limit } => {
+                ActiveChange::None => {}
+                ActiveChange::Activate {
+                    kind,
+                    module,
+                    limit,
+                } => {
                     // `attribute_not_exists(active) OR active < :limit`: a counter never written
                     // admits the first activation whatever the limit.
-                    if let Some(&active) = tenant.active_care.get(&module) {
-                        if active >= limit as u64 {
-                            return Err(StoreError::LimitReached { module, limit });
-                        }
+                    let key = (kind, module);
+                    if tenant.active.get(&key).is_some_and(|&a| a >= limit as u64) {
+                        return Err(StoreError::LimitReached {
+                            kind,
+                            module,
+                            limit,
+                        });
                     }
+                    *tenant.active.entry(key).or_insert(0) += 1;
                 }
-                ActiveCareChange::Deactivate { module } => {
-                    // `active >= :one`, false on an absent counter too.
-                    if tenant.active_care.get(&module).is_none_or(|&a| a < 1) {
-                        return Err(StoreError::Corrupt(
-                            "active care counter is already zero".to_owned(),
-                        ));
-                    }
-                }
-            }
-            match active {
-                ActiveCareChange::None => {}
-                ActiveCareChange::Activate { module, .. } => {
-                    *tenant.active_care.entry(module).or_insert(0) += 1;
-                }
-                ActiveCareChange::Deactivate { module } => {
-                    if let Some(active) = tenant.active_care.get_mut(&module) {
-                        *active -= 1;
+                ActiveChange::Deactivate { kind, module } => {
+                    // `active >= :one`; at zero the save goes on without the counter.
+                    if let Some(active) = tenant.active.get_mut(&(kind, module)) {
+                        *active = active.saturating_sub(1);
                     }
                 }
             }
@@ -279,20 +279,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_limit_refuses_the_whole_save_and_deactivating_at_zero_is_corrupt() {
+    async fn the_limit_refuses_the_whole_save_and_deactivating_at_zero_leaves_the_count_at_zero() {
         let store = MemoryWorkflowStore::new();
         let a = workflow("t1", "a", Module::Customer);
         let b = workflow("t1", "b", Module::Customer);
         store.create(&a).await.unwrap();
         store.create(&b).await.unwrap();
-        let activate = ActiveCareChange::Activate {
+        let activate = ActiveChange::Activate {
+            kind: crate::workflow::WorkflowKind::Care,
             module: Module::Customer,
             limit: 1,
         };
         store.save(&a, 1, activate).await.unwrap();
         let refused = store.save(&b, 1, activate).await;
         match refused {
-            Err(StoreError::LimitReached { module, limit }) => {
+            Err(StoreError::LimitReached { module, limit, .. }) => {
                 assert_eq!((module, limit), (Module::Customer, 1));
             }
             other => panic!("expected LimitReached, got {other:?}"),
@@ -306,14 +307,22 @@ mod tests {
             store.save(&b, 7, activate).await,
             Err(StoreError::Conflict { expected: 7 })
         ));
-        let deactivate = ActiveCareChange::Deactivate {
+        let deactivate = ActiveChange::Deactivate {
+            kind: crate::workflow::WorkflowKind::Care,
             module: Module::Order,
         };
-        assert!(matches!(
-            store.save(&b, 1, deactivate).await,
-            Err(StoreError::Corrupt(_))
-        ));
-        assert_eq!(store.active_care(&a.tenant, Module::Customer), Some(1));
+        store
+            .save(&b, 1, deactivate)
+            .await
+            .expect("a deactivation at zero saves without the counter");
+        assert_eq!(
+            store.active_count(&a.tenant, WorkflowKind::Care, Module::Order),
+            None
+        );
+        assert_eq!(
+            store.active_count(&a.tenant, WorkflowKind::Care, Module::Customer),
+            Some(1)
+        );
     }
 
     #[tokio::test]

@@ -1,23 +1,23 @@
-//! At most ten active care workflows per module, enforced in the same atomic step as the save:
-//! the eleventh activation is refused whole (its backfill request is dropped by the scan),
-//! deactivating one frees one place, other modules and work workflows do not count, and a race
-//! of fifty activations leaves exactly ten active.
+//! At most ten active care workflows and ten active work workflows per module, enforced in the
+//! same atomic step as the save: the eleventh activation is refused whole (its backfill request is
+//! dropped by the scan), deactivating one frees one place, other modules and the other kind do
+//! not count, and a race of fifty activations leaves exactly ten active.
 
 mod support;
 
-use crm_model::ports::{FixedClock, ScheduleEntries, WorkflowFilter};
+use crm_model::ports::{FixedClock, ScheduleEntries, WorkflowFilter, WorkflowStore};
 use crm_model::schema::Module;
 use crm_model::store::PageRequest;
 use crm_model::testing::memory::MemoryStores;
 use crm_model::workflow::service::{WorkflowError, Workflows};
-use crm_model::workflow::{MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE, WorkflowStatus};
+use crm_model::workflow::{MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE, WorkflowKind, WorkflowStatus};
 use serde_json::json;
 use support::definitions::{NOON, cases, definition, noon, welcome, wid};
 use support::scanning::{maintenance, scan};
 use support::{World, admin, at, birthday_definition};
 
 fn limit_reached(result: &Result<impl std::fmt::Debug, WorkflowError>, module: Module) -> bool {
-    matches!(result, Err(WorkflowError::LimitReached { module: m, limit: 10 }) if *m == module)
+    matches!(result, Err(WorkflowError::LimitReached { module: m, limit: 10, .. }) if *m == module)
 }
 
 /// Creates `count` birthday workflows `wf-00`, `wf-01`, … as drafts.
@@ -70,7 +70,9 @@ async fn the_eleventh_active_care_workflow_of_a_module_is_refused_and_nothing_of
         (WorkflowStatus::Draft, false, 1)
     );
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Customer),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Customer),
         Some(10)
     );
 
@@ -111,7 +113,9 @@ async fn deactivating_one_frees_exactly_one_place() {
         .await
         .unwrap();
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Customer),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Customer),
         Some(9)
     );
     activate(&w, "wf-10").await.unwrap();
@@ -121,13 +125,51 @@ async fn deactivating_one_frees_exactly_one_place() {
     let back = activate(&w, "wf-03").await;
     assert!(limit_reached(&back, Module::Customer), "{back:?}");
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Customer),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Customer),
         Some(10)
     );
 }
 
 #[tokio::test]
-async fn the_limit_counts_care_workflows_of_one_module_and_no_work_workflows() {
+async fn the_eleventh_active_work_workflow_of_a_module_is_refused_in_words() {
+    let w = World::new().await;
+    let clock = noon();
+    let cases = cases(&w, &clock);
+    for i in 0..11 {
+        cases
+            .create(
+                &w.tenant,
+                &admin(),
+                wid(&format!("wf-work-{i:02}")),
+                welcome(),
+            )
+            .await
+            .unwrap();
+    }
+    for i in 0..10 {
+        activate(&w, &format!("wf-work-{i:02}")).await.unwrap();
+    }
+    let refused = activate(&w, "wf-work-10").await;
+    assert!(limit_reached(&refused, Module::Customer), "{refused:?}");
+    let message = refused.unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "Customer already has 10 active work workflows; deactivate one first"
+    );
+    let stored = w
+        .stores
+        .workflows
+        .get(&w.tenant, &wid("wf-work-10"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.value.status, WorkflowStatus::Draft, "saved nothing");
+}
+
+#[tokio::test]
+async fn the_limit_counts_care_workflows_of_one_module_and_work_workflows_apart() {
     let w = World::new().await;
     drafts(&w, 10).await;
     for i in 0..10 {
@@ -151,12 +193,22 @@ async fn the_limit_counts_care_workflows_of_one_module_and_no_work_workflows() {
     assert!(activate(&w, "wf-work").await.is_ok());
     assert!(activate(&w, "wf-order").await.is_ok());
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Order),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Order),
         Some(1)
     );
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Customer),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Customer),
         Some(10)
+    );
+    assert_eq!(
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Work, Module::Customer),
+        Some(1)
     );
 }
 
@@ -214,7 +266,9 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
         .count();
     assert_eq!(active, 10);
     assert_eq!(
-        w.stores.workflows.active_care(&w.tenant, Module::Customer),
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Care, Module::Customer),
         Some(10)
     );
     let backfill = scan(&w, "2027-03-01T05:05:00Z").await;
