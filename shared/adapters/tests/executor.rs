@@ -1044,6 +1044,48 @@ async fn an_email_names_the_customers_owner_by_name() {
     );
 }
 
+#[tokio::test]
+async fn a_care_card_counts_its_care_date_from_the_orders_delivery_date() {
+    let w = world().await;
+    let order = StoredRecord {
+        id: RecordId::new("o-care").unwrap(),
+        module: crm_model::schema::Module::Order,
+        fields: json!({"Code": "DH-9", "Customer": "c-none", "OrderDate": "2027-05-01",
+                       "DeliveryDate": "2027-05-10", "Salesperson": "u-owner", "Owner": "u-owner",
+                       "Lines": [{"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 1}]})
+        .as_object()
+        .unwrap()
+        .clone(),
+    };
+    w.stores.records.create(&w.tenant, &order).await.unwrap();
+    let workflow = w
+        .workflow(
+            "wf-care-date",
+            json!({
+                "module": "Order", "name": "Chăm sóc sau giao",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [{"kind": "care_card", "id": "card", "name": "Thẻ", "based_on": {"type": "product_categories"},
+                             "owner": {"type": "order_salesperson"}, "layout": "Sau bán",
+                             "care_date": {"from_field": "DeliveryDate", "days_after": 30}}]
+            }),
+        )
+        .await;
+    let outcome = w
+        .deliver_twice_then_again(&w.job(&workflow, &order.id, "card"))
+        .await;
+    let JobOutcome::Succeeded(cards) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let card = w
+        .stores
+        .records
+        .get(&w.tenant, &RecordId::new(cards[0].clone()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.value.fields["CareDate"], "2027-06-09");
+}
+
 /// Two tenants with a brandname provider of the same id: each job is sent with its own
 /// tenant's credentials from Secrets Manager, and a tenant without credentials sends nothing.
 #[tokio::test]

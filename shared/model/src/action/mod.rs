@@ -197,6 +197,22 @@ pub struct DueSpec {
     pub time_of_day: Option<NaiveTime>,
 }
 
+/// A care card's care date: N days after (or, negative, before) a date field of the order
+/// (its order date, its delivery date) or the day the action runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareDateSpec {
+    /// A date or date-time field of the order; absent counts from the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_field: Option<String>,
+    /// Days after the base; negative for days before it.
+    #[serde(default)]
+    pub days_after: i32,
+    /// Kept for cards counted from the run: the local time of day the day is taken at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_of_day: Option<NaiveTime>,
+}
+
 /// Outbound sync of a created task to an external task app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,7 +354,7 @@ pub struct CareCardAction {
     pub notify_owner: bool,
     /// The card layout shown in the app.
     pub layout: String,
-    pub care_date: DueSpec,
+    pub care_date: CareDateSpec,
     /// Fields of the card filled automatically.
     #[serde(default)]
     pub fields: Vec<FieldAssignment>,

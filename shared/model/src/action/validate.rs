@@ -437,8 +437,24 @@ impl Checker<'_> {
                     self.user(user_id, &format!("{path}/owner/user_id"));
                 }
                 self.required_text(&a.layout, &format!("{path}/layout"));
-                if a.care_date.days_after > 3660 {
-                    self.push(format!("{path}/care_date/days_after"), "at most 3660 days");
+                if a.care_date.days_after.unsigned_abs() > 3660 {
+                    self.push(
+                        format!("{path}/care_date/days_after"),
+                        "at most 3660 days before or after",
+                    );
+                }
+                if let Some(field) = &a.care_date.from_field {
+                    let dated = self
+                        .schema
+                        .module(Module::Order)
+                        .field(field)
+                        .is_some_and(|d| matches!(d.kind, FieldKind::Date | FieldKind::DateTime));
+                    if !dated {
+                        self.push(
+                            format!("{path}/care_date/from_field"),
+                            format!("'{field}' is not a date field of orders"),
+                        );
+                    }
                 }
                 self.assignments(Module::CareCard, &a.fields, &format!("{path}/fields"));
             }

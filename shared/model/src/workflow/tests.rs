@@ -149,6 +149,23 @@ fn care_cards_belong_to_order_workflows_only() {
     w["trigger"]["date_field"] = json!("DeliveryDate");
     w["trigger"]["recurrence"] = json!("once");
     w["condition"] = json!({"type": "all_records"});
+    definition(w.clone())
+        .validate(&Schema::builtin(), &catalog())
+        .unwrap();
+
+    w["actions"][0]["care_date"] = json!({"from_field": "Code", "days_after": -4000});
+    let problems = definition(w.clone())
+        .validate(&Schema::builtin(), &catalog())
+        .unwrap_err();
+    assert!(
+        problems.has("/actions/0/care_date/from_field"),
+        "{problems}"
+    );
+    assert!(
+        problems.has("/actions/0/care_date/days_after"),
+        "{problems}"
+    );
+    w["actions"][0]["care_date"] = json!({"from_field": "DeliveryDate", "days_after": -3});
     definition(w)
         .validate(&Schema::builtin(), &catalog())
         .unwrap();

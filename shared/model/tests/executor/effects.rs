@@ -503,3 +503,68 @@ async fn merge_fields_show_the_owners_name_and_the_customers_name_never_ids() {
     );
     let _ = customer;
 }
+
+#[tokio::test]
+async fn a_care_date_counts_from_a_date_field_of_the_order_before_or_after() {
+    let w = World::new().await;
+    let order = w
+        .record(
+            "o-dated",
+            Module::Order,
+            json!({
+                "Code": "DH00002", "Customer": "c1", "OrderDate": "2027-05-01", "DeliveryDate": "2027-05-10",
+                "Salesperson": "u-manager", "Owner": "u-manager",
+                "Lines": [{"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 1}]
+            }),
+        )
+        .await;
+    let undelivered = w
+        .record(
+            "o-undelivered",
+            Module::Order,
+            json!({
+                "Code": "DH00003", "Customer": "c1", "OrderDate": "2027-05-01",
+                "Salesperson": "u-manager", "Owner": "u-manager",
+                "Lines": [{"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 1}]
+            }),
+        )
+        .await;
+    let card = |id: &str, care_date: serde_json::Value| {
+        json!({"kind": "care_card", "id": id, "name": id, "based_on": {"type": "product_categories"},
+               "owner": {"type": "order_salesperson"}, "layout": "Sau bán", "care_date": care_date})
+    };
+    let workflow = w
+        .workflow(
+            "wf-dated-cards",
+            json!({
+                "module": "Order", "name": "Chăm sóc theo ngày giao",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [
+                    card("after-delivery", json!({"from_field": "DeliveryDate", "days_after": 30})),
+                    card("before-delivery", json!({"from_field": "DeliveryDate", "days_after": -2})),
+                    card("after-order", json!({"from_field": "OrderDate", "days_after": 7}))
+                ]
+            }),
+        )
+        .await;
+    for (action, expected) in [
+        ("after-delivery", "2027-06-09"),
+        ("before-delivery", "2027-05-08"),
+        ("after-order", "2027-05-08"),
+    ] {
+        let outcome = w.execute(&w.job(&workflow, &order, action)).await.unwrap();
+        let JobOutcome::Succeeded(cards) = outcome else {
+            panic!("{action}: {outcome:?}")
+        };
+        let card = w.stored(&RecordId::new(cards[0].clone()).unwrap()).await;
+        assert_eq!(card.value.fields["CareDate"], expected, "{action}");
+    }
+    let outcome = w
+        .execute(&w.job(&workflow, &undelivered, "after-delivery"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Failed("the order has no Ngày giao hàng to count the care date from".into())
+    );
+}

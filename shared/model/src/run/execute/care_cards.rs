@@ -82,10 +82,7 @@ pub(super) fn care_cards(
         .get("Customer")
         .and_then(FieldValue::as_text)
         .map(str::to_owned);
-    let care_date = c
-        .due(a.care_date.days_after, a.care_date.time_of_day)
-        .with_timezone(&c.tz)
-        .date_naive();
+    let care_date = care_date(c, &a.care_date)?;
     let card_module = c.schema.module(Module::CareCard);
     let mut effects = Vec::new();
     let mut ids = Vec::new();
@@ -159,4 +156,32 @@ pub(super) fn care_cards(
         }));
     }
     Ok((effects, ids))
+}
+
+/// The card's care date: the base day (a date field of the order, in the firing time zone for a
+/// date-time, or the day the action runs) plus the days, negative for days before it.
+fn care_date(c: &Context, spec: &crate::action::CareDateSpec) -> Result<chrono::NaiveDate, String> {
+    let days = Duration::days(i64::from(spec.days_after));
+    let Some(field) = &spec.from_field else {
+        let base = match spec.time_of_day {
+            Some(time) => c.due(0, Some(time)),
+            None => c.now,
+        };
+        return Ok((base + days).with_timezone(&c.tz).date_naive());
+    };
+    let label = c
+        .schema
+        .module(Module::Order)
+        .field(field)
+        .map_or(field.as_str(), |d| d.label_vi.as_str());
+    let base = match c.record.get(field) {
+        Some(FieldValue::Date(day)) => *day,
+        Some(FieldValue::DateTime(at)) => at.with_timezone(&c.tz).date_naive(),
+        _ => {
+            return Err(format!(
+                "the order has no {label} to count the care date from"
+            ));
+        }
+    };
+    Ok(base + days)
 }
