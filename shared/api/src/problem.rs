@@ -175,6 +175,11 @@ impl From<StoreError> for ApiError {
                 "the item changed since revision {expected}; reload it and try again"
             )),
             e @ StoreError::LimitReached { .. } => ApiError::Conflict(e.to_string()),
+            e @ StoreError::InUse => ApiError::Conflict(e.to_string()),
+            StoreError::ReferenceGone { field } => ApiError::invalid_field(
+                format!("/fields/{field}"),
+                "the record it names no longer exists (deleted meanwhile)",
+            ),
             StoreError::BadCursor => {
                 ApiError::invalid_field("/cursor", "not a cursor this API handed out")
             }

@@ -18,6 +18,13 @@ pub enum StoreError {
         module: crate::schema::Module,
         limit: usize,
     },
+    /// A delete refused because records written meanwhile depend on the item (a customer's
+    /// orders, quotes or opportunities).
+    #[error("records written meanwhile still depend on it")]
+    InUse,
+    /// A write refused because the record its `field` names is gone (deleted meanwhile).
+    #[error("the record {field} names no longer exists")]
+    ReferenceGone { field: String },
     /// The store did not answer as it should; worth retrying.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

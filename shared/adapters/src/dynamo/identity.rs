@@ -58,6 +58,13 @@ async fn commit(
                     Some(expected) => StoreError::Conflict { expected },
                 }
             }
+            // Identity items carry no condition: another failed one is the dependents' guard.
+            Some(TransactWriteItemsError::TransactionCanceledException(e))
+                if (1..e.cancellation_reasons().len())
+                    .any(|i| condition_failed(e.cancellation_reasons(), i)) =>
+            {
+                StoreError::InUse
+            }
             _ => unavailable(error),
         }),
     }
@@ -143,6 +150,7 @@ pub(super) async fn delete_customer(
                 .build(),
         );
     }
+    items.push(super::dependents::guard(table, tenant, id)?);
     commit(client, items, Some(expected)).await
 }
 

@@ -1,6 +1,7 @@
 //! DynamoDB stores. Key design: docs/key-design.md. Every key starts with the tenant, so no
 //! request can read across tenants.
 
+mod dependents;
 mod errors;
 mod identity;
 mod notifications;

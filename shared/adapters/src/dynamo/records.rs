@@ -13,10 +13,15 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use crm_model::record::{blocks_customer_delete, depended_customer};
 use serde::{Deserialize, Serialize};
 
-use super::errors::{corrupt, unavailable};
+use super::dependents;
+use super::errors::{built, condition_failed, corrupt, unavailable};
 use super::paging::Scope;
 use super::record_item::{RecordItem, key, record_pk};
 use super::{Item, batch_get, n, put_revisioned, query_page, s};
@@ -79,12 +84,92 @@ impl DynamoRecordStore {
         } else {
             let item: Item = serde_dynamo::to_item(RecordItem::new(tenant, record, revision))
                 .map_err(corrupt)?;
-            put_revisioned(&self.client, &self.table, item, expected).await?;
+            // An order, quote or opportunity: its customer's count moves with it.
+            let old_customer = match expected {
+                Some(expected) if blocks_customer_delete(record.module) => {
+                    match self.get(tenant, &record.id).await? {
+                        None => return Err(StoreError::NotFound),
+                        Some(old) if old.revision != expected => {
+                            return Err(StoreError::Conflict { expected });
+                        }
+                        Some(old) => depended_customer(old.value.module, &old.value.fields)
+                            .map(str::to_owned),
+                    }
+                }
+                _ => None,
+            };
+            let new_customer = depended_customer(record.module, &record.fields);
+            let moves =
+                dependents::moves(&self.table, tenant, old_customer.as_deref(), new_customer)?;
+            if moves.is_empty() {
+                put_revisioned(&self.client, &self.table, item, expected).await?;
+            } else {
+                self.put_moving(item, expected, moves).await?;
+            }
         }
         Ok(Revisioned {
             value: record.clone(),
             revision,
         })
+    }
+
+    /// A dependent's put with the moves of its customer's count, in one transaction.
+    async fn put_moving(
+        &self,
+        item: Item,
+        expected: Option<u64>,
+        moves: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(expected) => put
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(expected)),
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+        ];
+        items.extend(moves);
+        self.transact(items, expected).await
+    }
+
+    /// A record's write (item 0) with the counts it moves; a failed check on a customer (item 1,
+    /// when it moves to one) means that customer is gone.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                    let reasons = e.cancellation_reasons();
+                    if condition_failed(reasons, 0) {
+                        match expected {
+                            None => StoreError::AlreadyExists,
+                            Some(expected) => StoreError::Conflict { expected },
+                        }
+                    } else if condition_failed(reasons, 1) {
+                        StoreError::ReferenceGone {
+                            field: "Customer".into(),
+                        }
+                    } else {
+                        unavailable(error)
+                    }
+                }
+                _ => unavailable(error),
+            }),
+        }
     }
 }
 
@@ -199,12 +284,10 @@ impl RecordStore for DynamoRecordStore {
         id: &RecordId,
         expected: u64,
     ) -> Result<(), StoreError> {
-        // One read tells a customer (a transaction with its identity items) from the rest.
-        if let Some(old) = self
-            .get(tenant, id)
-            .await?
-            .filter(|r| r.value.module == Module::Customer)
-        {
+        // One read tells a customer (a transaction with its identity items and the guard on its
+        // dependents) and a dependent (with its customer's count) from the rest.
+        let old = self.get(tenant, id).await?;
+        if let Some(old) = old.as_ref().filter(|r| r.value.module == Module::Customer) {
             if old.revision != expected {
                 return Err(StoreError::Conflict { expected });
             }
@@ -218,6 +301,28 @@ impl RecordStore for DynamoRecordStore {
                 &keys,
             )
             .await;
+        }
+        if let Some(customer) = old
+            .as_ref()
+            .and_then(|r| depended_customer(r.value.module, &r.value.fields))
+        {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(tenant, id)))
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(expected));
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .delete(built(delete.build())?)
+                    .build(),
+            ];
+            items.extend(dependents::moves(
+                &self.table,
+                tenant,
+                Some(customer),
+                None,
+            )?);
+            return self.transact(items, Some(expected)).await;
         }
         let result = self
             .client

@@ -156,6 +156,14 @@ impl Checker<'_> {
                 );
                 continue;
             }
+            if def.name == "Customer" && crate::record::blocks_customer_delete(target) {
+                // Its customer's count of dependents moves with people's edits only.
+                self.push(
+                    format!("{at}/field"),
+                    format!("the customer of a {target} is changed by hand, not by a workflow"),
+                );
+                continue;
+            }
             let value_path = format!("{at}/value");
             match &assignment.value {
                 AssignedValue::Literal { value } => match FieldValue::parse(&def.kind, value) {

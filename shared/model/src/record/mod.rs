@@ -188,6 +188,24 @@ impl FieldValue {
 }
 
 /// A shape check, not a deliverability check: one '@', a dot in the domain, no spaces.
+/// Whether records of `module` keep their customer from being deleted (seed 003 §2.6): orders,
+/// quotes and opportunities.
+pub fn blocks_customer_delete(module: crate::schema::Module) -> bool {
+    use crate::schema::Module;
+    matches!(module, Module::Order | Module::Quote | Module::Opportunity)
+}
+
+/// The customer a record of such a module depends on, if it names one.
+pub fn depended_customer(
+    module: crate::schema::Module,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Option<&str> {
+    if !blocks_customer_delete(module) {
+        return None;
+    }
+    fields.get("Customer").and_then(serde_json::Value::as_str)
+}
+
 pub fn is_plausible_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;

@@ -279,6 +279,7 @@ async fn a_record_edited_while_its_update_runs_keeps_the_edit_and_gets_the_updat
 #[tokio::test]
 async fn care_cards_are_added_per_product_or_category_for_the_orders_salesperson_once() {
     let w = World::new().await;
+    w.customer("c1", json!({"Name": "Công ty An Phát"})).await;
     let order = w
         .record(
             "o1",
@@ -507,6 +508,7 @@ async fn merge_fields_show_the_owners_name_and_the_customers_name_never_ids() {
 #[tokio::test]
 async fn a_care_date_counts_from_a_date_field_of_the_order_before_or_after() {
     let w = World::new().await;
+    w.customer("c1", json!({"Name": "Công ty An Phát"})).await;
     let order = w
         .record(
             "o-dated",

@@ -59,6 +59,17 @@ impl From<StoreError> for RecordError {
             StoreError::AlreadyExists => {
                 RecordError::Conflict("a record with this id already exists".into())
             }
+            StoreError::InUse => RecordError::InUse(vec![
+                "orders, quotes or opportunities added meanwhile".into(),
+            ]),
+            StoreError::ReferenceGone { field } => {
+                let mut problems = Problems::default();
+                problems.push(
+                    format!("/fields/{field}"),
+                    "the record it names no longer exists (deleted meanwhile)",
+                );
+                RecordError::Invalid(problems)
+            }
             other => RecordError::Store(other),
         }
     }

@@ -156,6 +156,15 @@ impl Executor<'_> {
                             target.module, assignment.field
                         )));
                     };
+                    // Refused when saved; a workflow saved before that rule is stopped here.
+                    if def.name == "Customer"
+                        && crate::record::blocks_customer_delete(target.module)
+                    {
+                        return Ok(Err(format!(
+                            "the customer of a {} is changed by hand, not by a workflow",
+                            target.module
+                        )));
+                    }
                     let value = match &assignment.value {
                         AssignedValue::Literal { value } => {
                             match FieldValue::parse(&def.kind, value) {

@@ -41,6 +41,7 @@ macro_rules! refused {
 }
 
 pub mod commits;
+pub mod dependents;
 pub mod identity;
 pub mod notifications;
 pub mod outboxes;
@@ -212,6 +213,17 @@ macro_rules! contract_tests {
             ]
         }
         $crate::__contract_group! {
+            dependents,
+            (let stores = $stores;),
+            (&stores.records),
+            ($tenant),
+            [
+                a_customer_with_a_dependent_is_not_deleted_and_a_dependent_of_a_gone_customer_is_refused,
+                moving_an_order_to_another_customer_moves_what_blocks_their_deletes,
+                an_order_racing_its_customers_delete_never_outlives_it,
+            ]
+        }
+        $crate::__contract_group! {
             identity,
             (let stores = $stores;),
             (&stores.records),
@@ -349,6 +361,7 @@ mod tests {
             ("settings", include_str!("settings.rs")),
             ("users", include_str!("users.rs")),
             ("records", include_str!("records.rs")),
+            ("dependents", include_str!("dependents.rs")),
             ("identity", include_str!("identity.rs")),
             ("notifications", include_str!("notifications.rs")),
             ("runs", include_str!("runs.rs")),

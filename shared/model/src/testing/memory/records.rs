@@ -167,6 +167,13 @@ impl MemoryRecordStore {
                 }
                 _ => {}
             }
+            // `DEPS`: a ConditionCheck on the new customer and its count, in the same write.
+            let customer = |r: &StoredRecord| {
+                crate::record::depended_customer(r.module, &r.fields).map(str::to_owned)
+            };
+            let (before, after) = (old.and_then(|o| customer(&o.value)), customer(record));
+            t.move_dependent(before.as_deref(), after.as_deref(), true)?;
+            let old = t.records.get(&record.id);
             if record.module == Module::Customer {
                 let new = crate::record::identity::keys(record.module, &record.fields);
                 let gone: Vec<String> = old
@@ -258,6 +265,13 @@ impl RecordStore for MemoryRecordStore {
                 }
                 Some(old) => old.value.clone(),
             };
+            // The guard: a customer with counted dependents stays (the `DEPS` delete's condition).
+            if old.module == Module::Customer && t.dependents.get(id).is_some_and(|&n| n > 0) {
+                return Err(StoreError::InUse);
+            }
+            let customer = crate::record::depended_customer(old.module, &old.fields);
+            t.move_dependent(customer, None, true)?;
+            t.dependents.remove(id);
             // A customer's identity items go with it; its merge markers stay.
             for key in crate::record::identity::keys(old.module, &old.fields) {
                 t.delete_identity(&key, id);

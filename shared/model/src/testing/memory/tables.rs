@@ -37,6 +37,43 @@ pub(super) struct TenantRecords {
     /// The automation that made each record's last write (the item's `automation` attribute);
     /// a person's write removes it.
     pub(super) origins: BTreeMap<RecordId, crate::record::origin::AutomationWrite>,
+    /// `DEPS` beside each customer: how many orders, quotes and opportunities name it, moved in
+    /// the same write as each of them (absent: none counted).
+    pub(super) dependents: BTreeMap<RecordId, i64>,
+}
+
+impl TenantRecords {
+    /// Moves a dependent from the `old` customer's count to the `new` one's, refusing when the
+    /// new customer is gone (`ReferenceGone`); checks only, when `apply` is off.
+    pub(super) fn move_dependent(
+        &mut self,
+        old: Option<&str>,
+        new: Option<&str>,
+        apply: bool,
+    ) -> Result<(), crate::store::StoreError> {
+        if old == new {
+            return Ok(());
+        }
+        if let Some(new) = new {
+            let exists = RecordId::new(new)
+                .ok()
+                .and_then(|id| self.records.get(&id))
+                .is_some_and(|r| r.value.module == crate::schema::Module::Customer);
+            if !exists {
+                return Err(crate::store::StoreError::ReferenceGone {
+                    field: "Customer".into(),
+                });
+            }
+        }
+        if apply {
+            for (customer, step) in [(old, -1), (new, 1)] {
+                if let Some(id) = customer.and_then(|c| RecordId::new(c).ok()) {
+                    *self.dependents.entry(id).or_insert(0) += step;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
