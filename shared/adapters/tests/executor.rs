@@ -1047,10 +1047,12 @@ async fn an_email_names_the_customers_owner_by_name() {
 #[tokio::test]
 async fn a_care_card_counts_its_care_date_from_the_orders_delivery_date() {
     let w = world().await;
+    w.customer("c-care", json!({"Name": "Công ty An Phát"}))
+        .await;
     let order = StoredRecord {
         id: RecordId::new("o-care").unwrap(),
         module: crm_model::schema::Module::Order,
-        fields: json!({"Code": "DH-9", "Customer": "c-none", "OrderDate": "2027-05-01",
+        fields: json!({"Code": "DH-9", "Customer": "c-care", "OrderDate": "2027-05-01",
                        "DeliveryDate": "2027-05-10", "Salesperson": "u-owner", "Owner": "u-owner",
                        "Lines": [{"product": "Máy lọc nước", "category": "Gia dụng", "quantity": 1}]})
         .as_object()

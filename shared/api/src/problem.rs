@@ -205,7 +205,8 @@ impl From<WorkflowError> for ApiError {
             WorkflowError::Invalid(problems) => ApiError::Invalid(problems),
             e @ (WorkflowError::NotFound
             | WorkflowError::VersionNotFound(_)
-            | WorkflowError::SampleNotFound(_)) => ApiError::NotFound(e.to_string()),
+            | WorkflowError::SampleNotFound(_)
+            | WorkflowError::LibraryActionNotFound) => ApiError::NotFound(e.to_string()),
             e @ WorkflowError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
             e @ (WorkflowError::AlreadyExists
             | WorkflowError::Transition(_)

@@ -168,7 +168,9 @@ async fn a_setting_named_by_any_workflow_cannot_be_deleted_and_the_error_names_t
     ] {
         let refused = settings.delete(&w.tenant, kind, &sid(id), 1).await;
         match refused {
-            Err(SettingError::InUse(names)) => assert_eq!(names, ["'Sinh nhật' (wf-uses)"]),
+            Err(SettingError::InUse(names)) => {
+                assert_eq!(names, ["workflow 'Sinh nhật' (wf-uses)"])
+            }
             other => panic!("expected InUse for {id}, got {other:?}"),
         }
         assert!(settings.get(&w.tenant, kind, &sid(id)).await.is_ok());

@@ -1,6 +1,7 @@
 //! The automation settings API (functions/workflow-api): workflows, their versions and lifecycle,
 //! sample templates, the settings actions reference, tenant settings and the module schema.
 
+mod library;
 mod runs;
 mod samples;
 mod settings;
@@ -116,6 +117,8 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/settings/{kind}/{id}/credentials"),
     (Method::PUT, "/settings/{kind}/{id}/credentials"),
     (Method::DELETE, "/settings/{kind}/{id}/credentials"),
+    (Method::GET, "/settings/{kind}/{id}/workflows"),
+    (Method::POST, "/settings/{kind}/{id}/apply"),
     (Method::GET, "/tenant-settings"),
     (Method::PUT, "/tenant-settings"),
     (Method::GET, "/modules"),
@@ -162,6 +165,8 @@ pub fn router(state: State) -> Router {
                 .put(settings::set_credentials)
                 .delete(settings::remove_credentials),
         )
+        .route("/settings/{kind}/{id}/workflows", get(library::uses))
+        .route("/settings/{kind}/{id}/apply", post(library::apply))
         .route(
             "/tenant-settings",
             get(settings::get_tenant).put(settings::put_tenant),

@@ -18,6 +18,8 @@ pub enum SettingKind {
     ZnsProvider,
     AllocationRule,
     TaskConnection,
+    /// An action saved in the module's library, which workflows attach.
+    LibraryAction,
 }
 
 /// What validation needs to know of a referenced setting.

@@ -7,6 +7,9 @@ mod validate;
 pub use catalog::{Catalog, MemoryCatalog, SettingInfo, SettingKind};
 pub(crate) use validate::validate_with;
 
+mod loaded;
+pub use loaded::LoadedCatalog;
+
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -39,6 +42,22 @@ impl Action {
             Action::CareCard(a) => &a.id,
             Action::Notification(a) => &a.id,
         }
+    }
+
+    /// The action under another id (a library action attached to a workflow).
+    pub fn with_id(mut self, id: ActionId) -> Self {
+        let slot = match &mut self {
+            Action::UpdateFields(a) => &mut a.id,
+            Action::Email(a) => &mut a.id,
+            Action::Task(a) => &mut a.id,
+            Action::Handover(a) => &mut a.id,
+            Action::Sms(a) => &mut a.id,
+            Action::Zns(a) => &mut a.id,
+            Action::CareCard(a) => &mut a.id,
+            Action::Notification(a) => &mut a.id,
+        };
+        *slot = id;
+        self
     }
 
     pub fn name(&self) -> &str {

@@ -88,10 +88,23 @@ pub enum Setting {
     ZnsProvider(ZnsProvider),
     AllocationRule(AllocationRule),
     TaskConnection(TaskConnection),
+    LibraryAction(LibraryAction),
+}
+
+/// An action saved in a module's library ("add the action, save, tick it, Attach"): workflows
+/// of the module attach it by id, each keeping a copy in the version it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryAction {
+    pub name: String,
+    pub module: crate::schema::Module,
+    /// The action, as any inline one is written; its `id` is replaced by the id it is attached
+    /// under.
+    pub action: crate::action::Action,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 9] = [
+    pub const ALL: [SettingKind; 10] = [
         SettingKind::EmailTemplate,
         SettingKind::SmsTemplate,
         SettingKind::ZnsTemplate,
@@ -101,6 +114,7 @@ impl SettingKind {
         SettingKind::ZnsProvider,
         SettingKind::AllocationRule,
         SettingKind::TaskConnection,
+        SettingKind::LibraryAction,
     ];
 
     /// The URL segment and key segment of the kind (`email-templates`).
@@ -115,6 +129,7 @@ impl SettingKind {
             SettingKind::ZnsProvider => "zns-providers",
             SettingKind::AllocationRule => "allocation-rules",
             SettingKind::TaskConnection => "task-connections",
+            SettingKind::LibraryAction => "actions",
         }
     }
 
@@ -147,6 +162,7 @@ impl Setting {
             Setting::ZnsProvider(_) => SettingKind::ZnsProvider,
             Setting::AllocationRule(_) => SettingKind::AllocationRule,
             Setting::TaskConnection(_) => SettingKind::TaskConnection,
+            Setting::LibraryAction(_) => SettingKind::LibraryAction,
         }
     }
 
@@ -167,6 +183,10 @@ impl Setting {
             },
             Setting::AllocationRule(r) => SettingInfo {
                 module: Some(r.module),
+                parameters: vec![],
+            },
+            Setting::LibraryAction(a) => SettingInfo {
+                module: Some(a.module),
                 parameters: vec![],
             },
             Setting::ZnsTemplate(t) => SettingInfo {
@@ -271,6 +291,12 @@ impl Setting {
             Setting::TaskConnection(c) => {
                 check_required(&c.name, "/name", &mut problems);
                 check_url(outbound, &c.url, "/url", &mut problems);
+            }
+            // The action itself is checked by the settings use case, which loads what it names.
+            Setting::LibraryAction(a) => {
+                if a.name.trim().is_empty() || a.name.chars().count() > 255 {
+                    problems.push("/name", "is required, at most 255 characters");
+                }
             }
         }
         problems

@@ -30,7 +30,7 @@ pub enum SettingError {
     #[error("the setting changed since revision {expected}; reload it and try again")]
     Stale { expected: u64 },
     /// Deleting it would leave these workflows naming nothing.
-    #[error("still used by the workflows {}", .0.join(", "))]
+    #[error("still used by {}", .0.join(", "))]
     InUse(Vec<String>),
     /// The setting sends with no credentials (a template, an SES sender, SNS SMS).
     #[error("this setting takes no credentials")]
@@ -75,6 +75,20 @@ impl Settings<'_> {
         let existing = self.users.existing(tenant, &named).await?;
         let mut problems =
             setting.validate(&schema, &|user| existing.contains(user), self.outbound);
+        if let Setting::LibraryAction(library) = setting {
+            // Checked as a workflow's own action would be, against what it names now.
+            let catalog = crate::action::LoadedCatalog::load(
+                self.settings,
+                self.users,
+                tenant,
+                [&library.action],
+                &[],
+            )
+            .await?;
+            let mut checker = crate::action::validate_with(&schema, library.module, &catalog);
+            checker.action(&library.action, "/action");
+            problems.extend(checker.problems);
+        }
         if let (true, Some((url, path))) = (problems.is_empty(), setting.outbound_url()) {
             if let Err(reason) = check_provider_url(self.outbound, self.resolver, url).await {
                 problems.push(path, reason);
@@ -135,7 +149,8 @@ impl Settings<'_> {
         id: &SettingId,
         expected: u64,
     ) -> Result<(), SettingError> {
-        let users = self.workflows_naming(tenant, kind, id).await?;
+        let mut users = self.workflows_naming(tenant, kind, id).await?;
+        users.extend(self.library_actions_naming(tenant, kind, id).await?);
         if !users.is_empty() {
             return Err(SettingError::InUse(users));
         }
@@ -206,6 +221,37 @@ impl Settings<'_> {
         Ok((shape, SecretName::for_setting(tenant, kind, id)))
     }
 
+    /// The library actions that name the setting, as `library action 'name' (id)`.
+    async fn library_actions_naming(
+        &self,
+        tenant: &TenantId,
+        kind: SettingKind,
+        id: &SettingId,
+    ) -> Result<Vec<String>, SettingError> {
+        let mut names = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = self
+                .settings
+                .list(tenant, SettingKind::LibraryAction, &page)
+                .await?;
+            for (library_id, setting) in found.items {
+                let Setting::LibraryAction(library) = setting.value else {
+                    continue;
+                };
+                let mut refs = Vec::new();
+                library.action.settings(&mut refs);
+                if refs.iter().any(|(k, i)| *k == kind && i == id) {
+                    names.push(format!("library action '{}' ({library_id})", library.name));
+                }
+            }
+            match found.next {
+                Some(next) => page.cursor = Some(next),
+                None => return Ok(names),
+            }
+        }
+    }
+
     /// The workflows whose actions name the setting, as `'name' (id)`.
     async fn workflows_naming(
         &self,
@@ -225,9 +271,12 @@ impl Settings<'_> {
                 for action in &workflow.value.definition.actions {
                     action.settings(&mut refs);
                 }
+                for attached in &workflow.value.definition.attached {
+                    refs.push((SettingKind::LibraryAction, attached.action.clone()));
+                }
                 if refs.iter().any(|(k, i)| *k == kind && i == id) {
                     names.push(format!(
-                        "'{}' ({})",
+                        "workflow '{}' ({})",
                         workflow.value.definition.name, workflow.value.id
                     ));
                 }

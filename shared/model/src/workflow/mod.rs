@@ -1,6 +1,7 @@
 //! Workflows: a module, a "when", a condition and ordered actions, with a status and versions.
 //! Care workflows fire on time triggers, work workflows on record events.
 
+pub mod library;
 pub mod preview;
 pub mod samples;
 pub mod service;
@@ -84,8 +85,23 @@ pub struct WorkflowDefinition {
     #[serde(default)]
     pub condition: Condition,
     pub actions: Vec<Action>,
+    /// Actions attached from the module's library: each is one of `actions`, under its `id`,
+    /// copied from the library when the workflow is saved (or when an administrator applies an
+    /// edit of the library action to it), so a version runs the copy it was saved with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<AttachedAction>,
     #[serde(default)]
     pub external_sends: ExternalSendGuarantee,
+}
+
+/// A library action attached to a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachedAction {
+    /// The id the action has in the workflow (its runs and jobs name it).
+    pub id: crate::ids::ActionId,
+    /// The library action.
+    pub action: crate::ids::SettingId,
 }
 
 impl WorkflowDefinition {

@@ -1,10 +1,7 @@
 //! Defining, versioning and activating workflows.
 
-use std::collections::HashMap;
-
-use crate::action::{Catalog, SettingInfo, SettingKind};
 use crate::clock::Clock;
-use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
+use crate::ids::{TenantId, UserId, WorkflowId};
 use crate::schedule::ports::{Maintenance, MaintenanceKind, MaintenanceRequests};
 use crate::settings::store::SettingsStore;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -25,6 +22,8 @@ pub enum WorkflowError {
     VersionNotFound(String),
     #[error("no sample '{0}'")]
     SampleNotFound(String),
+    #[error("no such library action")]
+    LibraryActionNotFound,
     #[error("a workflow with this id already exists")]
     AlreadyExists,
     /// The caller's If-Match revision is no longer current.
@@ -64,21 +63,6 @@ impl From<StoreError> for WorkflowError {
     }
 }
 
-/// The settings and users a definition names, loaded in one batch each.
-struct LoadedCatalog {
-    settings: HashMap<(SettingKind, SettingId), SettingInfo>,
-    users: std::collections::HashSet<UserId>,
-}
-
-impl Catalog for LoadedCatalog {
-    fn setting(&self, kind: SettingKind, id: &SettingId) -> Option<SettingInfo> {
-        self.settings.get(&(kind, id.clone())).cloned()
-    }
-    fn user_exists(&self, id: &UserId) -> bool {
-        self.users.contains(id)
-    }
-}
-
 /// The workflow use cases over their ports.
 pub struct Workflows<'a> {
     pub workflows: &'a dyn WorkflowCatalog,
@@ -103,20 +87,14 @@ impl Workflows<'_> {
         tenant: &TenantId,
         definition: &WorkflowDefinition,
     ) -> Result<(), WorkflowError> {
-        let mut refs = Vec::new();
-        let mut users = Vec::new();
-        for action in &definition.actions {
-            action.settings(&mut refs);
-            action.users(&mut users);
-        }
-        refs.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
-        refs.dedup();
-        users.sort();
-        users.dedup();
-        let catalog = LoadedCatalog {
-            settings: self.settings.infos(tenant, &refs).await?,
-            users: self.users.existing(tenant, &users).await?,
-        };
+        let catalog = crate::action::LoadedCatalog::load(
+            self.settings,
+            self.users,
+            tenant,
+            &definition.actions,
+            &[],
+        )
+        .await?;
         let schema = self.settings.tenant_settings(tenant).await?.value.schema();
         definition
             .validate(&schema, &catalog)
@@ -131,6 +109,7 @@ impl Workflows<'_> {
         id: WorkflowId,
         definition: WorkflowDefinition,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        let definition = self.attach(tenant, definition).await?;
         self.validate(tenant, &definition).await?;
         let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
         Ok(self.workflows.create(&workflow).await?)
@@ -233,6 +212,7 @@ impl Workflows<'_> {
         if_match: Option<u64>,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let current = self.current(tenant, id, if_match).await?;
+        let definition = self.attach(tenant, definition).await?;
         self.validate(tenant, &definition).await?;
         let (next, _) = current.value.edit(definition, self.stamp(actor))?;
         self.save(&current, next).await
