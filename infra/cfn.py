@@ -128,6 +128,8 @@ class Stack:
             "AWS::SQS::Queue": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{self.region}:{ACCOUNT_ID}:event-bus/{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}",
+            # Bucket ARNs name neither region nor account.
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
         }
         if kind == "AWS::Events::Rule":
             props = resource["Properties"]
@@ -141,9 +143,16 @@ class Stack:
         raise KeyError(f"GetAtt {logical}.{attribute} is not resolvable locally")
 
     def physical_name(self, logical: str, resource: dict[str, Any]) -> str:
-        """The name a resource gets: its explicit name property, else a stack-scoped one."""
+        """The name a resource gets: its explicit name property, else a stack-scoped one.
+
+        A bucket without BucketName gets CloudFormation's lowercase <stack>-<logical id>-<random
+        suffix>; locally the suffix is left off (crm-local-attachmentsbucket), so that the name
+        is the same on every run.
+        """
         props = resource.get("Properties", {})
-        for key in ("TableName", "QueueName", "Name", "EmailIdentity"):
+        for key in ("TableName", "QueueName", "BucketName", "Name", "EmailIdentity"):
             if key in props:
                 return str(self.resolve(props[key]))
+        if resource.get("Type") == "AWS::S3::Bucket":
+            return f"{self.name}-{logical}".lower()
         return f"{self.name}-{logical}"

@@ -1,7 +1,8 @@
 """Creates the template's resources on the local AWS emulator, idempotently.
 
-Every table, index, stream, TTL, queue, dead-letter queue, event bus, rule, target and SES
-identity is read from template.yaml (see cfn.py); nothing here lists resources by hand. Lambda
+Every table, index, stream, TTL, bucket (with its encryption, public access block, ownership,
+versioning and lifecycle), queue, dead-letter queue, event bus, rule, target and SES identity is
+read from template.yaml (see cfn.py); nothing here lists resources by hand. Lambda
 functions, their log groups and the HTTP API (with its access log group) are not created: locally
 they run as binaries under the Lambda Runtime Interface Emulator, logging to the console. Rule
 targets that are Lambda functions are skipped too: the emulator cannot deliver to them, and a
@@ -78,6 +79,82 @@ def create_table(stack: Stack, logical: str, props: dict[str, Any]) -> str:
         current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if current.get("TimeToLiveStatus") != "ENABLED":
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    stack.physical[logical] = name
+    return name
+
+
+# Bucket properties as CloudFormation names them, and the S3 call that sets each one.
+BUCKET_PROPERTIES = {
+    "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
+    "VersioningConfiguration", "LifecycleConfiguration",
+}
+LIFECYCLE_RULE_PROPERTIES = {
+    "Id", "Status", "Prefix", "ExpirationInDays", "NoncurrentVersionExpiration",
+    "AbortIncompleteMultipartUpload",
+}
+
+
+def bucket_configuration(props: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's bucket properties as S3 API requests (minus the bucket name), by method.
+
+    A property this does not translate stops provisioning, rather than leave the local bucket
+    quietly different from the template's.
+    """
+    unknown = set(props) - BUCKET_PROPERTIES
+    if unknown:
+        raise SystemExit(f"provision.py does not know how to set bucket properties {sorted(unknown)}")
+    requests: dict[str, dict[str, Any]] = {}
+    if "BucketEncryption" in props:
+        rules = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+             **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+            for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        requests["put_bucket_encryption"] = {"ServerSideEncryptionConfiguration": {"Rules": rules}}
+    if "PublicAccessBlockConfiguration" in props:
+        requests["put_public_access_block"] = {
+            "PublicAccessBlockConfiguration": props["PublicAccessBlockConfiguration"]}
+    if "OwnershipControls" in props:
+        requests["put_bucket_ownership_controls"] = {"OwnershipControls": props["OwnershipControls"]}
+    if "VersioningConfiguration" in props:
+        requests["put_bucket_versioning"] = {"VersioningConfiguration": props["VersioningConfiguration"]}
+    if "LifecycleConfiguration" in props:
+        rules = []
+        for rule in props["LifecycleConfiguration"]["Rules"]:
+            unknown = set(rule) - LIFECYCLE_RULE_PROPERTIES
+            if unknown:
+                raise SystemExit(f"provision.py does not know lifecycle rule properties {sorted(unknown)}")
+            api: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+            if "Id" in rule:
+                api["ID"] = rule["Id"]
+            if "ExpirationInDays" in rule:
+                api["Expiration"] = {"Days": rule["ExpirationInDays"]}
+            for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
+                if key in rule:
+                    api[key] = rule[key]
+            rules.append(api)
+        requests["put_bucket_lifecycle_configuration"] = {"LifecycleConfiguration": {"Rules": rules}}
+    return requests
+
+
+def create_bucket(stack: Stack, logical: str, props: dict[str, Any]) -> str:
+    resource = stack.template["Resources"][logical]
+    name = stack.physical_name(logical, resource)
+    props = stack.resolve(props)
+    s3 = client("s3")
+    try:
+        s3.head_bucket(Bucket=name)
+        log(f"bucket {name} exists")
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+            raise
+        request: dict[str, Any] = {"Bucket": name}
+        if stack.region != "us-east-1":
+            request["CreateBucketConfiguration"] = {"LocationConstraint": stack.region}
+        s3.create_bucket(**request)
+        log(f"created bucket {name}")
+    for method, request in bucket_configuration(props).items():
+        getattr(s3, method)(Bucket=name, **request)
     stack.physical[logical] = name
     return name
 
@@ -164,6 +241,7 @@ def create_email_identity(stack: Stack, logical: str, props: dict[str, Any]) -> 
 
 CREATORS = {
     "AWS::DynamoDB::Table": create_table,
+    "AWS::S3::Bucket": create_bucket,
     "AWS::SQS::Queue": create_queue,
     "AWS::Events::EventBus": create_event_bus,
     "AWS::SES::EmailIdentity": create_email_identity,

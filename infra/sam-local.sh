@@ -30,7 +30,8 @@ sam build --beta-features --parameter-overrides "$overrides" > .local/sam-build.
 port="${AWS_ENDPOINT_URL##*:}"
 python3 - "$port" > .local/sam-env.json <<'PY'
 import json, os, sys
-keys = ["SETTINGS_TABLE", "RECORDS_TABLE", "SCHEDULE_TABLE", "RUNS_TABLE", "AUTOMATION_BUS"]
+keys = ["SETTINGS_TABLE", "RECORDS_TABLE", "SCHEDULE_TABLE", "RUNS_TABLE", "AUTOMATION_BUS",
+        "ATTACHMENTS_BUCKET"]
 env = {k: os.environ[k] for k in keys}
 env["AWS_ENDPOINT_URL"] = f"http://host.containers.internal:{sys.argv[1]}"
 print(json.dumps({"Parameters": env}))

@@ -1,5 +1,5 @@
 """The emulator's resources are the template's resources: names, keys, indexes, streams, TTL,
-queues and their redrive, buses, rules and targets, SES identities.
+buckets and their settings, queues and their redrive, buses, rules and targets, SES identities.
 
 Runs after `infra/stack.sh up`; reads the state back from the emulator's own APIs.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cfn import Stack  # noqa: E402
-from provision import client, table_request  # noqa: E402
+from provision import bucket_configuration, client, table_request  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def stack() -> Stack:
     return Stack.local()
+
+
+def function_env(stack: Stack, name: str) -> str:
+    """A variable the template's Globals give every function, resolved for this stack."""
+    return stack.resolve(stack.template["Globals"]["Function"]["Environment"]["Variables"][name])
 
 
 def _key_schema(schema):
@@ -57,6 +64,49 @@ def test_every_table_has_the_templates_keys_indexes_stream_and_ttl(stack: Stack)
             assert ttl["AttributeName"] == want_ttl["AttributeName"]
         else:
             assert ttl.get("TimeToLiveStatus", "DISABLED") == "DISABLED"
+
+
+def test_every_bucket_has_the_templates_encryption_access_block_ownership_and_lifecycle(stack: Stack):
+    s3 = client("s3")
+    buckets = stack.resources("AWS::S3::Bucket")
+    assert buckets, "the template declares buckets"
+    for logical, props in buckets:
+        name = stack.physical_name(logical, stack.template["Resources"][logical])
+        assert name == name.lower() and 3 <= len(name) <= 63, name
+        want = bucket_configuration(stack.resolve(props))
+        got = {
+            "put_bucket_encryption": lambda: {"ServerSideEncryptionConfiguration": {
+                "Rules": s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]}},
+            "put_public_access_block": lambda: {"PublicAccessBlockConfiguration":
+                s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]},
+            "put_bucket_ownership_controls": lambda: {"OwnershipControls":
+                s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]},
+            "put_bucket_versioning": lambda: {"VersioningConfiguration":
+                {"Status": s3.get_bucket_versioning(Bucket=name)["Status"]}},
+            "put_bucket_lifecycle_configuration": lambda: {"LifecycleConfiguration": {
+                "Rules": s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]}},
+        }
+        for method, request in want.items():
+            assert got[method]() == request, (name, method)
+    attachments = stack.template["Resources"]["AttachmentsBucket"]
+    assert function_env(stack, "ATTACHMENTS_BUCKET") == stack.physical_name("AttachmentsBucket", attachments)
+
+
+def test_an_attachment_written_to_the_bucket_is_served_by_a_pre_signed_link(stack: Stack):
+    """What the executor and the records API depend on: PutObject, then a pre-signed GET."""
+    s3 = client("s3")
+    bucket = function_env(stack, "ATTACHMENTS_BUCKET")
+    key = f"parity-probe/{uuid.uuid4().hex}/Phiếu.pdf"
+    written = s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.7 probe",
+                            ContentType="application/pdf")
+    try:
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                        ExpiresIn=60)
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the emulator
+            assert answer.read() == b"%PDF-1.7 probe"
+            assert answer.headers["Content-Type"] == "application/pdf"
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=written["VersionId"])
 
 
 def test_every_queue_exists_with_the_templates_redrive_and_timeouts(stack: Stack):

@@ -159,6 +159,7 @@ fn deps(stores: &MemoryStores, sms: Arc<SlowForA>, clock: Arc<TokioClock>) -> De
         zns: Arc::new(RecordingZns::new()),
         email: Arc::new(RecordingEmail::new()),
         printer: Arc::new(TextPrinter::new()),
+        attachments: Arc::new(crm_model::testing::memory::MemoryAttachments::new()),
         task_sync: Arc::new(RecordingTaskSync::new()),
         secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock,

@@ -13,8 +13,8 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use chrono::{DateTime, Utc};
 
 use crm_model::ports::{
-    Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SecretVault, SettingsStore,
-    SmsSender, SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
+    AttachmentStore, Clock, DocumentPrinter, EmailSender, RecordStore, RunLedger, SecretVault,
+    SettingsStore, SmsSender, SystemClock, TaskSync, UserDirectory, WorkflowStore, ZnsSender,
 };
 use crm_model::run::execute::{ExecuteError, Executor, ExecutorCache, JobOutcome};
 use crm_model::schedule::ActionJob;
@@ -31,6 +31,8 @@ pub struct Deps {
     pub zns: Arc<dyn ZnsSender>,
     pub email: Arc<dyn EmailSender>,
     pub printer: Arc<dyn DocumentPrinter>,
+    /// Where tasks' printed attachments are kept.
+    pub attachments: Arc<dyn AttachmentStore>,
     pub task_sync: Arc<dyn TaskSync>,
     /// Provider credentials, cached per sandbox.
     pub secrets: Arc<dyn SecretVault>,
@@ -57,6 +59,7 @@ impl Deps {
                 sns: aws_sdk_sns::Client::new(&sdk),
                 ses: aws_sdk_sesv2::Client::new(&sdk),
                 secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+                attachments: crm_adapters::attachments::S3Attachments::from_env(&sdk)?,
             },
             crm_adapters::outbound::policy_from_env(),
         ))
@@ -85,6 +88,7 @@ impl Deps {
             zns: Arc::new(ZaloZns::new(outbound)),
             email: Arc::new(SesEmailSender::new(clients.ses)),
             printer: Arc::new(crm_adapters::print::PdfPrinter),
+            attachments: Arc::new(clients.attachments),
             task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(outbound)),
             secrets: Arc::new(CachedVault::new(SecretsManagerVault::new(clients.secrets))),
             clock: Arc::new(SystemClock),
@@ -106,6 +110,7 @@ impl Deps {
             zns: self.zns.as_ref(),
             email: self.email.as_ref(),
             printer: self.printer.as_ref(),
+            attachments: self.attachments.as_ref(),
             task_sync: self.task_sync.as_ref(),
             secrets: self.secrets.as_ref(),
             clock: self.clock.as_ref(),
@@ -120,6 +125,7 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub attachments: crm_adapters::attachments::S3Attachments,
 }
 
 /// How much of the invocation's time is kept for storing outcomes and answering: no provider call

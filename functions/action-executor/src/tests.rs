@@ -92,6 +92,7 @@ async fn world() -> World {
         zns: Arc::new(RecordingZns::new()),
         email: Arc::new(RecordingEmail::new()),
         printer: Arc::new(TextPrinter::new()),
+        attachments: Arc::new(crm_model::testing::memory::MemoryAttachments::new()),
         task_sync: Arc::new(RecordingTaskSync::new()),
         secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock: Arc::new(FixedClock(at(NOW))),

@@ -4,18 +4,20 @@
 
 use std::sync::Arc;
 
+use crm_adapters::attachments::S3Attachments;
 use crm_adapters::dynamo::Stores;
 use crm_api::records_api::State;
 use crm_model::ports::SystemClock;
 
-/// The state over the DynamoDB stores.
-pub fn state(stores: Stores) -> State {
+/// The state over the DynamoDB stores and the attachments bucket.
+pub fn state(stores: Stores, attachments: S3Attachments) -> State {
     State {
         records: Arc::new(stores.records),
         users: Arc::new(stores.users),
         settings: Arc::new(stores.settings),
         runs: Arc::new(stores.runs),
         inbox: Arc::new(stores.inbox),
+        attachments: Arc::new(attachments),
         clock: Arc::new(SystemClock),
         members: Arc::default(),
     }
@@ -25,7 +27,10 @@ pub fn state(stores: Stores) -> State {
 pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
     crm_model::phone::load_metadata();
     let sdk = crm_adapters::config::load_sdk_config().await;
-    Ok(state(Stores::from_env(&sdk)?))
+    Ok(state(
+        Stores::from_env(&sdk)?,
+        S3Attachments::from_env(&sdk)?,
+    ))
 }
 
 /// The API's router over `state`.

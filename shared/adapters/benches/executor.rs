@@ -222,7 +222,16 @@ async fn main() {
         clock: std::sync::Arc::new(clock),
         ..action_executor::Deps::aws(
             stores.clone(),
-            action_executor::AwsClients { sns, ses, secrets },
+            action_executor::AwsClients {
+                sns,
+                ses,
+                secrets,
+                attachments: crm_adapters::attachments::S3Attachments::new(
+                    crm_adapters::attachments::S3Attachments::client(&sdk),
+                    std::env::var("ATTACHMENTS_BUCKET")
+                        .unwrap_or_else(|_| "crm-local-attachmentsbucket".to_owned()),
+                ),
+            },
             // The ZNS stand-in listens on loopback.
             crm_model::settings::outbound::OutboundPolicy::LOCAL,
         )

@@ -3,6 +3,7 @@
 //! Every client is built from one `SdkConfig`, which honours `AWS_ENDPOINT_URL`, so the same code
 //! talks to AWS, LocalStack or the local moto server.
 
+pub mod attachments;
 pub mod config;
 pub mod dynamo;
 pub mod events;

@@ -115,6 +115,7 @@ async fn world() -> World {
             sns: aws_sdk_sns::Client::new(&sdk),
             ses: aws_sdk_sesv2::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            attachments: support::attachments(&sdk),
         },
         OutboundPolicy::LOCAL,
     );
@@ -982,7 +983,7 @@ async fn each_recipient_gets_its_own_message_with_cc_in_the_headers_and_bcc_only
             .flat_map(|a| a.iter())
             .filter_map(|a| a.address().map(str::to_owned))
             .collect();
-        assert_eq!(copies, [cc.clone()]);
+        assert_eq!(copies, std::slice::from_ref(&cc));
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains(&bcc), "no Bcc header: {text}");
     }
@@ -1086,6 +1087,61 @@ async fn a_care_card_counts_its_care_date_from_the_orders_delivery_date() {
         .unwrap()
         .unwrap();
     assert_eq!(card.value.fields["CareDate"], "2027-06-09");
+}
+
+#[tokio::test]
+async fn a_tasks_printed_attachment_is_stored_in_the_bucket_with_its_vietnamese_text() {
+    let w = world().await;
+    let customer = w
+        .customer(
+            "c-task-pdf",
+            json!({"Name": "Nguyễn Thị Hằng", "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w
+        .workflow(
+            "wf-task-pdf",
+            json!({
+                "module": "Customer", "name": "Tri ân",
+                "trigger": {"type": "record_event", "on": "created"},
+                "actions": [{"kind": "task", "id": "task", "name": "Gửi phiếu", "title": "Gửi phiếu cho #Name",
+                             "due": {"days_after": 1}, "task_type": "Care", "priority": "Normal",
+                             "assignee": {"type": "record_owner"}, "related_users": ["u-manager"],
+                             "attachment": {"print_template": "print-voucher", "format": "pdf"}}]
+            }),
+        )
+        .await;
+    let outcome = w
+        .deliver_twice_then_again(&w.job(&workflow, &customer, "task"))
+        .await;
+    let JobOutcome::Succeeded(ids) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let task = w
+        .stores
+        .records
+        .get(&w.tenant, &RecordId::new(ids[0].clone()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let name = "Phiếu ưu đãi Nguyễn Thị Hằng.pdf";
+    assert_eq!(task.value.fields["Attachments"], json!([name]));
+    assert_eq!(task.value.fields["RelatedUsers"], json!(["u-manager"]));
+    let sdk = support::sdk().await;
+    let bucket = std::env::var("ATTACHMENTS_BUCKET")
+        .unwrap_or_else(|_| "crm-local-attachmentsbucket".to_owned());
+    let object = crm_adapters::attachments::S3Attachments::client(&sdk)
+        .get_object()
+        .bucket(bucket)
+        .key(format!("{}/{}/{name}", w.tenant, task.value.id))
+        .send()
+        .await
+        .expect("the attachment is in the bucket, under the tenant and the task");
+    assert_eq!(object.content_type(), Some("application/pdf"));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Kính gửi Nguyễn Thị Hằng,"), "{words}");
 }
 
 /// Two tenants with a brandname provider of the same id: each job is sent with its own

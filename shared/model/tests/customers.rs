@@ -189,7 +189,7 @@ async fn activities_are_tasks_care_cards_and_the_automations_runs_including_a_me
         .unwrap();
     let activities = crm
         .records()
-        .activities(&crm.sales(), &rid("c1"), 10)
+        .activities(&crm.sales(), Module::Customer, &rid("c1"), false, 10)
         .await
         .unwrap();
     let seen: Vec<String> = activities
@@ -349,7 +349,7 @@ async fn a_customer_with_more_related_records_than_a_request_reads_is_refused_no
     );
     let activities = crm
         .records()
-        .activities(&crm.sales(), &rid("c-big"), 10)
+        .activities(&crm.sales(), Module::Customer, &rid("c-big"), false, 10)
         .await;
     assert!(
         matches!(

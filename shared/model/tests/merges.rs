@@ -200,7 +200,10 @@ async fn merged(crm: &Crm) {
         found(&cases.duplicates_of(t, &rid("c-keep")).await.unwrap()),
         [("c-other", vec![IdentityKind::Email])]
     );
-    let activities = cases.activities(t, &rid("c-keep"), 10).await.unwrap();
+    let activities = cases
+        .activities(t, Module::Customer, &rid("c-keep"), false, 10)
+        .await
+        .unwrap();
     assert!(
         activities
             .iter()

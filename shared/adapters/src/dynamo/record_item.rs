@@ -27,6 +27,11 @@ pub struct RecordItem {
     pub gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi2sk: Option<String>,
+    /// The record a workflow made this one for (a task's RelatedRecord): its open activities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
     /// The automation that wrote this item (absent when a person did): what the stream hands to
     /// the work workflows' loop guard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +46,7 @@ impl RecordItem {
             .and_then(|v| v.as_str())
             .unwrap_or("");
         let customer = record.fields.get("Customer").and_then(|v| v.as_str());
+        let linked = record.fields.get("RelatedRecord").and_then(|v| v.as_str());
         Self {
             pk: record_pk(tenant, &record.id),
             sk: RECORD_SK.to_owned(),
@@ -53,6 +59,8 @@ impl RecordItem {
             gsi1sk: format!("{updated}#{}", record.id),
             gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
             gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
+            gsi3pk: linked.map(|r| format!("T#{tenant}#LINK#{r}")),
+            gsi3sk: linked.map(|_| format!("{}#{}", record.module, record.id)),
             automation: None,
         }
     }

@@ -113,6 +113,54 @@ impl DynamoRecordStore {
         })
     }
 
+    /// The records a sparse index (`index`, keys only) lists under `pk`: pages of keys, then
+    /// BatchGetItem; `TooMany` as soon as there are more than `limit`.
+    async fn referencing(
+        &self,
+        index: &str,
+        pk: &str,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            // Pages of keys only (the index projects them): one more than the limit tells.
+            let left = i32::try_from(limit + 1 - keys.len()).unwrap_or(i32::MAX);
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", format!("{index}pk"))
+                .expression_attribute_values(":pk", s(pk))
+                .limit(left.min(1000))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let key: Item = item
+                    .into_iter()
+                    .filter(|(k, _)| k == "pk" || k == "sk")
+                    .collect();
+                keys.push(key);
+            }
+            if keys.len() > limit {
+                return Err(StoreError::TooMany { limit });
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        batch_get(&self.client, &self.table, keys, None, true)
+            .await?
+            .into_iter()
+            .map(stored)
+            .collect()
+    }
+
     /// A dependent's put with the moves of its customer's count, in one transaction.
     async fn put_moving(
         &self,
@@ -229,44 +277,18 @@ impl RecordStore for DynamoRecordStore {
         record: &RecordId,
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        let gsi2pk = format!("T#{tenant}#REF#{record}");
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            // Pages of keys only (the index projects them): one more than the limit tells.
-            let left = i32::try_from(limit + 1 - keys.len()).unwrap_or(i32::MAX);
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi2")
-                .key_condition_expression("gsi2pk = :pk")
-                .expression_attribute_values(":pk", s(&gsi2pk))
-                .limit(left.min(1000))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                let key: Item = item
-                    .into_iter()
-                    .filter(|(k, _)| k == "pk" || k == "sk")
-                    .collect();
-                keys.push(key);
-            }
-            if keys.len() > limit {
-                return Err(StoreError::TooMany { limit });
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        batch_get(&self.client, &self.table, keys, None, true)
-            .await?
-            .into_iter()
-            .map(stored)
-            .collect()
+        self.referencing("gsi2", &format!("T#{tenant}#REF#{record}"), limit)
+            .await
+    }
+
+    async fn linked(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.referencing("gsi3", &format!("T#{tenant}#LINK#{record}"), limit)
+            .await
     }
 
     async fn replace(

@@ -29,6 +29,11 @@ pub enum Resource {
     Secret {
         id: String,
     },
+    /// An S3 object, by bucket and key (as the request path names them, path-style).
+    S3Object {
+        bucket: String,
+        key: String,
+    },
     /// A resource the request names by its ARN (an SNS topic, a stream).
     Arn(String),
     /// An action IAM cannot scope to a resource (an SMS published straight to a phone number):
@@ -58,6 +63,36 @@ pub fn iam_prefix(service: &str) -> String {
         "sesv2" => "ses".to_owned(),
         _ => id,
     }
+}
+
+/// What an S3 request needs: its action (a HeadObject is a GetObject to IAM) on the object of
+/// `bucket` its URI names (the path, as serialized: `/<key>?…`); a request naming no object is
+/// unscoped.
+pub fn s3_accesses(operation: &str, bucket: Option<&str>, uri: &str) -> Vec<Access> {
+    let action = match operation {
+        "HeadObject" => "GetObject",
+        "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => "PutObject",
+        other => other,
+    };
+    let path = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest.find('/').map_or("", |at| &rest[at..]));
+    let path = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let resource = match bucket {
+        Some(bucket) if !path.is_empty() => Resource::S3Object {
+            bucket: bucket.to_owned(),
+            key: path.to_owned(),
+        },
+        _ => Resource::Unscoped,
+    };
+    vec![Access {
+        action: format!("s3:{action}"),
+        resource,
+    }]
 }
 
 /// Every access one request needs. A request whose body cannot be read still needs its action:

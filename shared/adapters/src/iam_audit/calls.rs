@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use super::access::{Access, accesses};
+use super::access::{Access, accesses, iam_prefix, s3_accesses};
 
 /// One operation a client executed (retries of it are one call: IAM authorizes each attempt
 /// alike).
@@ -69,8 +69,20 @@ impl Intercept for CallLog {
             .load::<Metadata>()
             .map(|m| (m.service().to_owned(), m.name().to_owned()))
             .unwrap_or_else(|| ("unknown".to_owned(), "unknown".to_owned()));
-        let body = context.request().body().bytes().unwrap_or_default();
-        let accesses = accesses(&service, &operation, body);
+        let accesses = if iam_prefix(&service) == "s3" {
+            // The object is in the path, not the body (a pre-signed link passes here too, just
+            // before it would be sent).
+            // The bucket is an endpoint parameter, set before serialization; the serialized
+            // path is the key alone (the endpoint, bucket and all, is applied later).
+            let bucket = cfg
+                .load::<aws_smithy_runtime_api::client::endpoint::EndpointResolverParams>()
+                .and_then(|params| params.get::<aws_sdk_s3::config::endpoint::Params>())
+                .and_then(|params| params.bucket());
+            s3_accesses(&operation, bucket, context.request().uri())
+        } else {
+            let body = context.request().body().bytes().unwrap_or_default();
+            accesses(&service, &operation, body)
+        };
         self.push(AwsCall {
             service,
             operation,

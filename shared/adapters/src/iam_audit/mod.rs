@@ -25,7 +25,7 @@ mod policy;
 mod sam;
 mod template;
 
-pub use access::{Access, Resource, accesses, iam_prefix};
+pub use access::{Access, Resource, accesses, iam_prefix, s3_accesses};
 pub use calls::{AwsCall, CallLog};
 pub use policy::{
     Denied, Deployment, Effect, FunctionPolicy, LOCAL_ACCOUNT, Statement, Unused, action_matches,

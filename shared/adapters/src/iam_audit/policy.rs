@@ -87,6 +87,9 @@ impl Deployment {
             Resource::Secret { id } => named(id, &|n| {
                 self.arn("secretsmanager", &format!("secret:{n}-AbCdEf"))
             }),
+            Resource::S3Object { bucket, key } => {
+                format!("arn:{}:s3:::{}/{key}", self.partition, self.name(bucket))
+            }
             Resource::Arn(arn) => arn.clone(),
             Resource::Unscoped => "*".to_owned(),
         }

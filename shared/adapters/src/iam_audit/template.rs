@@ -339,6 +339,9 @@ impl Template {
             ("AWS::Events::EventBus", "Name") => Ok(name),
             ("AWS::SNS::Topic", "TopicArn") => Ok(d.arn("sns", &name)),
             ("AWS::SNS::Topic", "TopicName") => Ok(name),
+            // Bucket ARNs name neither region nor account.
+            ("AWS::S3::Bucket", "Arn") => Ok(format!("arn:{}:s3:::{name}", d.partition)),
+            ("AWS::S3::Bucket", "BucketName") => Ok(name),
             _ => Err(unsupported(
                 at,
                 format!("!GetAtt {logical}.{attribute} ({kind})"),
@@ -358,11 +361,17 @@ impl Template {
             "Name",
             "TopicName",
             "EmailIdentity",
+            "BucketName",
         ] {
             if let Some(value) = properties.and_then(|p| p.get(key)) {
                 return self.resolve(value, &format!("{logical}.Properties.{key}"));
             }
         }
-        Ok(format!("{}-{logical}", self.deployment.stack_name))
+        let name = format!("{}-{logical}", self.deployment.stack_name);
+        // Bucket names are lower case: CloudFormation's, and the local stack's, are.
+        if self.resource_type(logical) == Some("AWS::S3::Bucket") {
+            return Ok(name.to_ascii_lowercase());
+        }
+        Ok(name)
     }
 }

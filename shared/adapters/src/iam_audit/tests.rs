@@ -176,6 +176,40 @@ fn every_function_of_the_template_has_statements_with_resolved_arns() {
         "sqs:SendMessage",
         "arn:aws:sqs:us-east-1:123456789012:crm-local-record-events-failures"
     ));
+    // Task attachments: the executor writes them, the records API only signs links to them.
+    let object = "arn:aws:s3:::crm-local-attachmentsbucket/t1/task-1/Phiếu.pdf";
+    let records = template.function_policy("records-api").unwrap();
+    assert!(executor.allows("s3:PutObject", object));
+    assert!(!executor.allows("s3:GetObject", object));
+    assert!(records.allows("s3:GetObject", object));
+    assert!(!records.allows("s3:PutObject", object));
+    assert!(!records.allows("s3:GetObject", "arn:aws:s3:::another-bucket/t1/x.pdf"));
+}
+
+#[test]
+fn an_s3_request_is_its_action_on_the_object_of_its_bucket_and_key() {
+    let put = s3_accesses(
+        "PutObject",
+        Some("crm-local-attachmentsbucket"),
+        "/t1/task-1/Phi%E1%BA%BFu.pdf?x-id=PutObject",
+    );
+    assert_eq!(
+        put,
+        [Access {
+            action: "s3:PutObject".into(),
+            resource: Resource::S3Object {
+                bucket: "crm-local-attachmentsbucket".into(),
+                key: "t1/task-1/Phi%E1%BA%BFu.pdf".into()
+            }
+        }]
+    );
+    let head = s3_accesses("HeadObject", Some("b"), "/k");
+    assert_eq!(head[0].action, "s3:GetObject");
+    assert_eq!(
+        s3_accesses("ListBuckets", None, "/")[0].resource,
+        Resource::Unscoped
+    );
+    assert!(!resource_matches("arn:aws:s3:::b/*", "arn:aws:s3:::b"));
 }
 
 #[test]

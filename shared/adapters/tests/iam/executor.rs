@@ -89,7 +89,8 @@ fn customer_workflow() -> Value {
             {"kind": "email", "id": "email-pdf", "name": "Email PDF", "sender": "mailer", "recipient_fields": [{"field": "Email"}], "template": "mail-t",
              "attachment": {"print_template": "voucher", "format": "pdf"}},
             {"kind": "task", "id": "task", "name": "Gọi", "title": "Gọi #Name", "due": {"days_after": 0, "time_of_day": "17:00:00"},
-             "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}, "related_users": ["u-manager"]},
+             "task_type": "Call", "priority": "High", "assignee": {"type": "record_owner"}, "related_users": ["u-manager"],
+             "attachment": {"print_template": "voucher", "format": "pdf"}},
             {"kind": "task", "id": "task-sync", "name": "Gọi (Jira)", "title": "Gọi #Name", "due": {"days_after": 1}, "task_type": "Call",
              "priority": "High", "assignee": {"type": "record_owner"}, "external_sync": {"connection": "jira", "project": "CSKH"}},
             {"kind": "notification", "id": "tell", "name": "Báo", "users": ["u-manager"], "notify_owner": true, "message": "Sinh nhật #Name"},
@@ -185,6 +186,7 @@ pub async fn exercise(audited: &mut Audited) {
         sns: audited.sns(),
         ses: audited.sesv2(),
         secrets: audited.secretsmanager(),
+        attachments: audited.attachments(),
     };
     let mut deps = action_executor::Deps::aws(stores, clients, OutboundPolicy::LOCAL);
     deps.clock = Arc::new(FixedClock(at(NOW)));

@@ -45,6 +45,21 @@ impl Audited {
     pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
         audited_client!(aws_sdk_secretsmanager, &self.sdk, &self.log)
     }
+    /// Path-style, as the attachments adapter builds it.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(true)
+                .interceptor(self.log.clone())
+                .build(),
+        )
+    }
+    /// The attachments bucket of the local stack over the audited S3 client.
+    pub fn attachments(&self) -> crm_adapters::attachments::S3Attachments {
+        let bucket = std::env::var("ATTACHMENTS_BUCKET")
+            .unwrap_or_else(|_| "crm-local-attachmentsbucket".to_owned());
+        crm_adapters::attachments::S3Attachments::new(self.s3(), bucket)
+    }
 
     /// The stack's stores over audited clients, with a schedule table of the test's own (the
     /// due index is global: a scan must not take other tests' entries) checked as the stack's.

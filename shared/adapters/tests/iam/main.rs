@@ -63,6 +63,7 @@ async fn action_executor_makes_only_calls_its_statements_allow() {
         ("ses:SendEmail", "identity/noreply@example.com"),
         ("ses:SendRawEmail", "identity/noreply@example.com"),
         ("secretsmanager:GetSecretValue", "-AbCdEf"),
+        ("s3:PutObject", ".pdf"),
     ]);
 }
 
@@ -85,7 +86,10 @@ async fn records_api_makes_only_calls_its_statements_allow() {
     records_api::exercise(&mut audited).await;
     audited.assert_allowed(&[
         ("dynamodb:Query", "table/crm-local-records/index/gsi2"),
+        ("dynamodb:Query", "table/crm-local-records/index/gsi3"),
         ("dynamodb:PutItem", "table/crm-local-records"),
+        ("dynamodb:ConditionCheckItem", "table/crm-local-records"),
         ("dynamodb:Query", "table/crm-local-runs/index/gsi2"),
+        ("s3:GetObject", ".pdf"),
     ]);
 }

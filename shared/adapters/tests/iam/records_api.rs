@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use super::harness::Audited;
 use super::http::Caller;
 use super::seed::Seed;
+use super::support;
+use crm_model::schema::Module;
 
 async fn create(api: &Caller, module: &str, fields: Value) -> String {
     let answer = api
@@ -211,7 +213,7 @@ async fn people(admin: &Caller) {
 pub async fn exercise(audited: &mut Audited) {
     let seed = Seed::new().await;
     let stores = audited.stores(&seed.schedule_table);
-    let router = records_api::app(records_api::state(stores));
+    let router = records_api::app(records_api::state(stores, audited.attachments()));
     // The administrator reaches every record and may do everything (deletes and merges
     // included), so every path that calls AWS is taken; a salesperson's listing then reads
     // through their access level (own records: a filter on the owner).
@@ -223,5 +225,43 @@ pub async fn exercise(audited: &mut Audited) {
     duplicates_and_merge(&admin).await;
     hand_over_and_inbox(&admin, &customer).await;
     people(&admin).await;
+    attachments_and_activities(&admin, &seed).await;
     sales.get("/records/Customer").await;
+}
+
+/// A task a workflow made for a lead, with its printed file: the lead's open activities, and a
+/// link to the file.
+async fn attachments_and_activities(admin: &Caller, seed: &Seed) {
+    use crm_model::ports::{Attachment, AttachmentStore};
+    seed.record(
+        "l-iam",
+        Module::Lead,
+        json!({"Name": "Chị Lan", "Owner": "u-owner"}),
+    )
+    .await;
+    let task = seed
+        .record(
+            "t-iam",
+            Module::Task,
+            json!({"Title": "Gọi", "Status": "Open", "Owner": "u-owner", "RelatedModule": "Lead",
+                   "RelatedRecord": "l-iam", "Attachments": ["Phiếu.pdf"]}),
+        )
+        .await;
+    let sdk = support::sdk().await;
+    support::attachments(&sdk)
+        .put(
+            &seed.tenant,
+            &task,
+            &Attachment {
+                file_name: "Phiếu.pdf".into(),
+                content_type: "application/pdf".into(),
+                data: b"%PDF-1.7".to_vec(),
+            },
+        )
+        .await
+        .unwrap();
+    admin.get("/records/Lead/l-iam/activities?open=true").await;
+    admin
+        .get("/records/Task/t-iam/attachments/Phi%E1%BA%BFu.pdf")
+        .await;
 }

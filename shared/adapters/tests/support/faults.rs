@@ -309,6 +309,7 @@ impl SmsWorld {
                 sns: aws_sdk_sns::Client::new(&sdk),
                 ses: aws_sdk_sesv2::Client::new(&sdk),
                 secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+                attachments: super::attachments(&sdk),
             },
             crm_model::settings::outbound::OutboundPolicy::LOCAL,
         );

@@ -243,3 +243,13 @@ pub async fn zalo(
             "data": {"msg_id": format!("zns-{}", body["tracking_id"].as_str().unwrap_or("")), "sent_time": "1810429200000"}})),
     }
 }
+
+/// The attachments bucket of `.local/env` (the name the local stack gives the template's).
+pub fn attachments(sdk: &SdkConfig) -> crm_adapters::attachments::S3Attachments {
+    let bucket = std::env::var("ATTACHMENTS_BUCKET")
+        .unwrap_or_else(|_| "crm-local-attachmentsbucket".to_owned());
+    crm_adapters::attachments::S3Attachments::new(
+        crm_adapters::attachments::S3Attachments::client(sdk),
+        bucket,
+    )
+}

@@ -159,6 +159,36 @@ enum ActivityView {
 pub(super) struct ActivitiesQuery {
     #[serde(default = "super::views::default_limit")]
     limit: u32,
+    /// Only the tasks and care cards still to do (no automation runs).
+    #[serde(default)]
+    open: bool,
+}
+
+async fn activities_of(
+    state: &State,
+    caller: &Caller,
+    module: Module,
+    id: &str,
+    query: ActivitiesQuery,
+) -> Result<Response, ApiError> {
+    super::views::page(query.limit, None)?;
+    let items: Vec<ActivityView> = state
+        .use_cases()
+        .activities(
+            &actor(state, caller).await?,
+            module,
+            &record_id(id)?,
+            query.open,
+            query.limit,
+        )
+        .await?
+        .into_iter()
+        .map(|a| match a {
+            Activity::Record(r) => ActivityView::Record(r.into()),
+            Activity::Run(run) => ActivityView::Automation(run),
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
 }
 
 /// Tasks, care cards and what the automation did (emails, SMS, ZNS, field updates, hand-overs),
@@ -170,22 +200,19 @@ pub(super) async fn activities(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<ActivitiesQuery>,
 ) -> Result<Response, ApiError> {
-    super::views::page(query.limit, None)?;
-    let items: Vec<ActivityView> = state
-        .use_cases()
-        .activities(
-            &actor(&state, &caller).await?,
-            &record_id(&id)?,
-            query.limit,
-        )
-        .await?
-        .into_iter()
-        .map(|a| match a {
-            Activity::Record(r) => ActivityView::Record(r.into()),
-            Activity::Run(run) => ActivityView::Automation(run),
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    activities_of(&state, &caller, Module::Customer, &id, query).await
+}
+
+/// The same for a record of any module: the tasks a workflow made for it, and its runs.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, module = %module, record = %id))]
+pub(super) async fn record_activities(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((module, id)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<ActivitiesQuery>,
+) -> Result<Response, ApiError> {
+    let module = super::views::module(&module)?;
+    activities_of(&state, &caller, module, &id, query).await
 }
 
 /// Opportunities, quotes, orders and invoices, newest first.

@@ -30,6 +30,8 @@ pub struct State {
     pub settings: Arc<dyn SettingsStore>,
     pub runs: Arc<dyn RunLedger>,
     pub inbox: Arc<dyn NotificationInbox>,
+    /// Files stored with records: only links to them are handed out.
+    pub attachments: Arc<dyn crm_model::record::attachments::AttachmentStore>,
     pub clock: Arc<dyn Clock>,
     /// The users this sandbox checked callers against recently.
     pub members: Arc<MembershipCache>,
@@ -84,6 +86,8 @@ pub const ROUTES: &[Route] = &[
     (Method::PATCH, "/records/{module}/{id}"),
     (Method::DELETE, "/records/{module}/{id}"),
     (Method::POST, "/records/{module}/{id}/clone"),
+    (Method::GET, "/records/{module}/{id}/activities"),
+    (Method::GET, "/records/{module}/{id}/attachments/{name}"),
     (Method::GET, "/customers/duplicates"),
     (Method::GET, "/customers/{id}/duplicates"),
     (Method::POST, "/customers/{id}/merge"),
@@ -129,6 +133,14 @@ pub fn router(state: State) -> Router {
                 .delete(records::delete),
         )
         .route("/records/{module}/{id}/clone", post(records::clone))
+        .route(
+            "/records/{module}/{id}/activities",
+            get(customers::record_activities),
+        )
+        .route(
+            "/records/{module}/{id}/attachments/{name}",
+            get(records::attachment),
+        )
         .route(
             "/customers/duplicates",
             get(customers::duplicates_of_values),

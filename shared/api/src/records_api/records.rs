@@ -223,3 +223,31 @@ pub(super) async fn delete(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// A link to download a file stored with a record (a task's printed attachment), valid for a
+/// few minutes: `{name, url, expires_in}`.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, module = %module, record = %id))]
+pub(super) async fn attachment(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path((module, id, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let module = super::views::module(&module)?;
+    let id = super::views::record_id(&id)?;
+    let url = state
+        .use_cases()
+        .attachment_link(
+            &actor(&state, &caller).await?,
+            module,
+            &id,
+            &name,
+            state.attachments.as_ref(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "name": name,
+        "url": url,
+        "expires_in": crm_model::record::attachments::LINK_SECONDS,
+    }))
+    .into_response())
+}

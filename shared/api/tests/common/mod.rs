@@ -238,7 +238,13 @@ pub async fn call_raw(
 pub async fn records_api() -> App {
     let client = dynamodb().await;
     let stores = Stores::new(&client, &tables());
-    let state = records_api::state(stores.clone());
+    let bucket = std::env::var("ATTACHMENTS_BUCKET")
+        .unwrap_or_else(|_| "crm-local-attachmentsbucket".to_owned());
+    let files = crm_adapters::attachments::S3Attachments::new(
+        crm_adapters::attachments::S3Attachments::client(&sdk().await),
+        bucket,
+    );
+    let state = records_api::state(stores.clone(), files);
     App {
         router: records_api::app(state),
         stores,

@@ -338,6 +338,12 @@ impl Checker<'_> {
                     }
                 }
                 self.users(&a.related_users, &format!("{path}/related_users"));
+                if a.related_users.len() > crate::record::MAX_LISTED {
+                    self.push(
+                        format!("{path}/related_users"),
+                        format!("at most {} users", crate::record::MAX_LISTED),
+                    );
+                }
                 self.attachment(&a.attachment, &format!("{path}/attachment"));
                 if let Some(sync) = &a.external_sync {
                     self.setting(

@@ -208,7 +208,7 @@ enum Family {
     Temporal,
     Boolean,
     MultiChoice,
-    /// Order lines: only "empty" and "not empty" apply.
+    /// Order lines, users, files: only "empty" and "not empty" apply.
     Lines,
 }
 
@@ -223,7 +223,7 @@ fn family(kind: &FieldKind) -> Family {
         FieldKind::Date | FieldKind::DateTime => Family::Temporal,
         FieldKind::Boolean => Family::Boolean,
         FieldKind::MultiPickList { .. } => Family::MultiChoice,
-        FieldKind::LineItems => Family::Lines,
+        FieldKind::LineItems | FieldKind::Users | FieldKind::Files => Family::Lines,
     }
 }
 

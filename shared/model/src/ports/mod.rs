@@ -4,6 +4,7 @@
 //! itself imports them from their aggregates.
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::record::attachments::AttachmentStore;
 pub use crate::record::store::{MergeMarker, MergeState, RecordFilter, RecordStore};
 pub use crate::record::stored::StoredRecord;
 pub use crate::run::ledger::RunLedger;

@@ -1,5 +1,6 @@
 //! Records: field values typed by the module schema.
 
+pub mod attachments;
 pub mod identity;
 pub mod limits;
 pub mod loyalty;
@@ -17,6 +18,9 @@ use std::collections::BTreeMap;
 use crate::ids::{RecordId, UserId};
 use crate::schema::{FieldDef, FieldKind, ModuleSchema};
 use crate::validation::{Problems, pointer_segment};
+
+/// Most users or files one field lists.
+pub const MAX_LISTED: usize = 20;
 
 /// A typed field value. Serialises to plain JSON: dates as `YYYY-MM-DD`, date-times as RFC 3339.
 /// It is read back only through the schema ([`parse_fields`]), since plain JSON alone cannot tell
@@ -142,6 +146,40 @@ impl FieldValue {
                 let s = value.as_str().ok_or_else(wrong)?;
                 UserId::new(s).map_err(|e| format!("user id {e}"))?;
                 FieldValue::Text(s.to_owned())
+            }
+            FieldKind::Users => {
+                let items = value.as_array().ok_or_else(wrong)?;
+                if items.len() > MAX_LISTED {
+                    return Err(format!("at most {MAX_LISTED} users"));
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let s = item.as_str().ok_or_else(wrong)?;
+                    UserId::new(s).map_err(|e| format!("user id {e}"))?;
+                    if !out.iter().any(|o: &String| o == s) {
+                        out.push(s.to_owned());
+                    }
+                }
+                FieldValue::List(out)
+            }
+            FieldKind::Files => {
+                let items = value.as_array().ok_or_else(wrong)?;
+                if items.len() > MAX_LISTED {
+                    return Err(format!("at most {MAX_LISTED} files"));
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let s = item.as_str().ok_or_else(wrong)?;
+                    if s.is_empty()
+                        || s.len() > 255
+                        || s.contains(['/', '\\'])
+                        || s.chars().any(char::is_control)
+                    {
+                        return Err(format!("'{s}' is not a file name"));
+                    }
+                    out.push(s.to_owned());
+                }
+                FieldValue::List(out)
             }
             FieldKind::Reference { module } => {
                 let s = value.as_str().ok_or_else(wrong)?;

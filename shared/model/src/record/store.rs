@@ -57,6 +57,15 @@ pub trait RecordStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
 
+    /// The records linked to `record` through their RelatedRecord field (the tasks a workflow
+    /// made for a lead, an order, …), as [`RecordStore::related`] reads them.
+    async fn linked(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
     /// A module's records, most recently updated first, keeping those that match `filter`.
     /// A page may hold fewer than `limit` records (the filter applies after the read) and still
     /// have a `next`.

@@ -291,6 +291,22 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
                 "Customer",
                 reference(Module::Customer),
             ),
+            field("RelatedUsers", "Người liên quan", "Related users", Users),
+            // The record a workflow made the task for (a lead, an order…): its open activities
+            // list the task.
+            read_only(field(
+                "RelatedModule",
+                "Phân hệ liên quan",
+                "Related module",
+                Text,
+            )),
+            read_only(field(
+                "RelatedRecord",
+                "Bản ghi liên quan",
+                "Related record",
+                Text,
+            )),
+            read_only(field("Attachments", "Tệp đính kèm", "Attachments", Files)),
         ],
         Module::CareCard => vec![
             required(field("Title", "Tên thẻ", "Card title", Text)),

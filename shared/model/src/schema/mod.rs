@@ -116,6 +116,11 @@ pub enum FieldKind {
     TimeZone,
     /// An order's lines: product, product category, quantity, unit price.
     LineItems,
+    /// Several CRM users (a task's related users).
+    Users,
+    /// Files stored with the record, by name (a task's printed attachments); written by the
+    /// system, downloaded through a link.
+    Files,
 }
 
 impl FieldKind {
@@ -135,6 +140,8 @@ impl FieldKind {
             FieldKind::Reference { .. } => "reference",
             FieldKind::TimeZone => "time zone",
             FieldKind::LineItems => "line items",
+            FieldKind::Users => "users",
+            FieldKind::Files => "files",
         }
     }
 
@@ -267,6 +274,10 @@ impl Schema {
                 if options.is_empty() {
                     problems.push(format!("{at}/kind/options"), "a pick-list needs options");
                 }
+            }
+            if field.kind == FieldKind::Files {
+                // Files are stored by the system (printed attachments), never typed in.
+                problems.push(format!("{at}/kind"), "a custom field cannot hold files");
             }
             let module = schema.modules.get_mut(&field.module).map(|m| &mut m.fields);
             let Some(fields) = module else { continue };

@@ -99,8 +99,8 @@ pub struct LibraryAction {
     pub name: String,
     pub module: crate::schema::Module,
     /// The action, as any inline one is written; its `id` is replaced by the id it is attached
-    /// under.
-    pub action: crate::action::Action,
+    /// under. Boxed: an action is several times the size of any other setting.
+    pub action: Box<crate::action::Action>,
 }
 
 impl SettingKind {

@@ -81,7 +81,7 @@ impl Settings<'_> {
                 self.settings,
                 self.users,
                 tenant,
-                [&library.action],
+                [library.action.as_ref()],
                 &[],
             )
             .await?;

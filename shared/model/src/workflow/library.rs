@@ -84,7 +84,7 @@ impl Workflows<'_> {
             }
             match self.library_action(tenant, &attachment.action).await? {
                 Some(found) if found.module == definition.module => {
-                    let copy = found.action.with_id(attachment.id.clone());
+                    let copy = (*found.action).with_id(attachment.id.clone());
                     match definition
                         .actions
                         .iter_mut()
@@ -135,7 +135,7 @@ impl Workflows<'_> {
                 else {
                     continue;
                 };
-                let current = library.action.clone().with_id(attachment.id.clone());
+                let current = (*library.action).clone().with_id(attachment.id.clone());
                 let copy: Option<&Action> = w
                     .definition
                     .actions

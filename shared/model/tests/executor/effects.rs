@@ -570,3 +570,100 @@ async fn a_care_date_counts_from_a_date_field_of_the_order_before_or_after() {
         JobOutcome::Failed("the order has no Ngày giao hàng to count the care date from".into())
     );
 }
+
+#[tokio::test]
+async fn a_task_keeps_its_printed_attachment_its_related_users_and_the_record_it_was_made_for() {
+    let w = World::new().await;
+    w.customer(
+        "c-task",
+        json!({"Name": "Công ty An Phát", "Owner": "u-owner"}),
+    )
+    .await;
+    let order = w
+        .record(
+            "o-task",
+            Module::Order,
+            json!({"Code": "DH-7", "Customer": "c-task", "OrderDate": "2027-05-01", "Owner": "u-owner"}),
+        )
+        .await;
+    let lead = w
+        .record(
+            "l-task",
+            Module::Lead,
+            json!({"Name": "Chị Lan", "Owner": "u-owner"}),
+        )
+        .await;
+    w.setting(
+        "print-order",
+        json!({"kind": "print_template", "name": "Phiếu giao", "module": "Order",
+               "file_name": "Phiếu giao #Code", "body": "Đơn #Code của #Customer"}),
+    )
+    .await;
+    let task = |print: Option<&str>| {
+        let mut task = json!({"kind": "task", "id": "task", "name": "Giao", "title": "Giao đơn",
+            "due": {"days_after": 1}, "task_type": "Call", "priority": "High",
+            "assignee": {"type": "record_owner"}, "related_users": ["u-manager", "u-manager"]});
+        if let Some(print) = print {
+            task["attachment"] = json!({"print_template": print, "format": "pdf"});
+        }
+        task
+    };
+    let on_order = w
+        .workflow(
+            "wf-task-order",
+            json!({"module": "Order", "name": "Giao hàng", "trigger": {"type": "record_event", "on": "created"},
+                   "actions": [task(Some("print-order"))]}),
+        )
+        .await;
+    let on_lead = w
+        .workflow(
+            "wf-task-lead",
+            json!({"module": "Lead", "name": "Tiềm năng", "trigger": {"type": "record_event", "on": "created"},
+                   "actions": [task(None)]}),
+        )
+        .await;
+
+    let outcome = w
+        .deliver_twice(Delivery::InTurn, &w.job(&on_order, &order, "task"))
+        .await;
+    let JobOutcome::Succeeded(ids) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let task_id = RecordId::new(ids[0].clone()).unwrap();
+    let stored = w.stored(&task_id).await.value;
+    assert_eq!(stored.fields["Attachments"], json!(["Phiếu giao DH-7.pdf"]));
+    assert_eq!(stored.fields["RelatedUsers"], json!(["u-manager"]));
+    assert_eq!(stored.fields["RelatedModule"], "Order");
+    assert_eq!(stored.fields["RelatedRecord"], "o-task");
+    assert_eq!(stored.fields["Customer"], "c-task");
+    let file = w
+        .attachments
+        .file(&w.tenant, &task_id, "Phiếu giao DH-7.pdf")
+        .expect("the printed file is kept with the task");
+    assert_eq!(file.content_type, "application/pdf");
+    assert!(
+        String::from_utf8_lossy(&file.data).contains("Đơn DH-7 của Công ty An Phát"),
+        "printed with names, not ids"
+    );
+    assert_eq!(
+        w.attachments.count(),
+        1,
+        "a redelivery stores the same file"
+    );
+
+    let outcome = w.execute(&w.job(&on_lead, &lead, "task")).await.unwrap();
+    let JobOutcome::Succeeded(ids) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let lead_task = w
+        .stored(&RecordId::new(ids[0].clone()).unwrap())
+        .await
+        .value;
+    assert_eq!(lead_task.fields["RelatedRecord"], "l-task");
+    assert!(
+        !lead_task.fields.contains_key("Customer"),
+        "a lead has no customer"
+    );
+    let linked = w.stores.records.linked(&w.tenant, &lead, 10).await.unwrap();
+    assert_eq!(linked.len(), 1, "the lead's activities list its task");
+}

@@ -137,6 +137,15 @@ impl RecordStore for FlakyRecords {
         self.inner.related(tenant, record, limit).await
     }
 
+    async fn linked(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.inner.linked(tenant, record, limit).await
+    }
+
     async fn list(
         &self,
         tenant: &TenantId,

@@ -114,35 +114,80 @@ impl Records<'_> {
         Ok(RelatedLists { lists })
     }
 
-    /// Tasks, care cards and the automation's runs on the customer (and on customers merged into
-    /// it), newest first, at most `limit` runs per record.
+    /// A link to download the file `name` stored with a record the actor may read (a task's
+    /// printed attachment), when the record lists it.
+    pub async fn attachment_link(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: &RecordId,
+        name: &str,
+        files: &dyn crate::record::attachments::AttachmentStore,
+    ) -> Result<String, RecordError> {
+        let record = self.read(actor, module, id).await?;
+        let listed = record
+            .value
+            .fields
+            .get("Attachments")
+            .and_then(Value::as_array)
+            .is_some_and(|names| names.iter().any(|n| n.as_str() == Some(name)));
+        if !listed {
+            return Err(RecordError::NotFound("attachment"));
+        }
+        Ok(files.link(&actor.tenant, id, name).await?)
+    }
+
+    /// A record's activities, newest first: the tasks and care cards of a customer (through
+    /// their Customer field) and the tasks a workflow made for any record (through their
+    /// RelatedRecord field), then the automation's runs on it (and on customers merged into it),
+    /// at most `limit` per record. `open_only` keeps the tasks and cards still to do, and no run.
     pub async fn activities(
         &self,
         actor: &Actor,
-        customer: &RecordId,
+        module: Module,
+        id: &RecordId,
+        open_only: bool,
         limit: u32,
     ) -> Result<Vec<Activity>, RecordError> {
         let tenant = &actor.tenant;
-        let related = self.customer_related(actor, customer).await?;
-        let mut activities: Vec<Activity> = related
+        let mut records = if module == Module::Customer {
+            self.customer_related(actor, id).await?
+        } else {
+            self.read(actor, module, id).await?;
+            Vec::new()
+        };
+        for linked in self.records.linked(tenant, id, MAX_RELATED).await? {
+            if !records.iter().any(|r| r.value.id == linked.value.id) {
+                records.push(linked);
+            }
+        }
+        let mut activities: Vec<Activity> = records
             .into_iter()
             .filter(|r| matches!(r.value.module, Module::Task | Module::CareCard))
+            .filter(|r| {
+                actor.access.reaches(&r.value) && actor.access.may(r.value.module, Permission::Read)
+            })
+            .filter(|r| !open_only || is_open(&r.value))
             .map(Activity::Record)
             .collect();
-        let mut subjects = vec![customer.clone()];
-        subjects.extend(
-            self.records
-                .merges(tenant, customer)
-                .await?
-                .into_iter()
-                .map(|m| m.duplicate),
-        );
-        for subject in subjects {
-            let runs = self
-                .runs
-                .record_history(tenant, &subject, &PageRequest::first(limit))
-                .await?;
-            activities.extend(runs.items.into_iter().map(Activity::Run));
+        if !open_only {
+            let mut subjects = vec![id.clone()];
+            if module == Module::Customer {
+                subjects.extend(
+                    self.records
+                        .merges(tenant, id)
+                        .await?
+                        .into_iter()
+                        .map(|m| m.duplicate),
+                );
+            }
+            for subject in subjects {
+                let runs = self
+                    .runs
+                    .record_history(tenant, &subject, &PageRequest::first(limit))
+                    .await?;
+                activities.extend(runs.items.into_iter().map(Activity::Run));
+            }
         }
         activities.sort_by_key(|a| std::cmp::Reverse(a.at()));
         Ok(activities)

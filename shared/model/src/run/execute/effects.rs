@@ -2,7 +2,7 @@
 //! cards, committed with the run in one transaction.
 
 use chrono::Duration;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::care_cards::care_cards;
 use super::{Context, ExecuteError, Executor, derived_id};
@@ -110,6 +110,35 @@ impl Executor<'_> {
                 fields.insert("Owner".into(), Value::String(assignee.to_string()));
                 if let Some(customer) = customer {
                     fields.insert("Customer".into(), Value::String(customer));
+                }
+                // The record the workflow fired on, whatever its module: its open activities
+                // list the task.
+                fields.insert(
+                    "RelatedModule".into(),
+                    Value::String(c.definition.module.as_str().into()),
+                );
+                fields.insert(
+                    "RelatedRecord".into(),
+                    Value::String(c.record.id.to_string()),
+                );
+                let mut related: Vec<String> = Vec::new();
+                for user in &a.related_users {
+                    if !related.iter().any(|r| r == user.as_str()) {
+                        related.push(user.to_string());
+                    }
+                }
+                if !related.is_empty() {
+                    fields.insert("RelatedUsers".into(), json!(related));
+                }
+                if let Some(print) = &a.attachment {
+                    // Stored before the task's commit under the task's own (stable) id, so a
+                    // redelivery stores the same file again rather than a second one.
+                    let file = match self.print(job, c, print).await? {
+                        Ok(file) => file,
+                        Err(reason) => return Ok(Err(reason)),
+                    };
+                    self.attachments.put(&job.tenant, &task_id, &file).await?;
+                    fields.insert("Attachments".into(), json!([file.file_name]));
                 }
                 fields.insert("CreatedAt".into(), Value::String(c.now.to_rfc3339()));
                 fields.insert("UpdatedAt".into(), Value::String(c.now.to_rfc3339()));

@@ -111,6 +111,8 @@ pub struct Executor<'a> {
     pub zns: &'a dyn ZnsSender,
     pub email: &'a dyn EmailSender,
     pub printer: &'a dyn crate::run::providers::DocumentPrinter,
+    /// Where a task's printed attachment is kept.
+    pub attachments: &'a dyn crate::record::attachments::AttachmentStore,
     pub task_sync: &'a dyn crate::run::providers::TaskSync,
     /// Provider credentials, read under the job's tenant only.
     pub secrets: &'a dyn crate::settings::secrets::SecretVault,

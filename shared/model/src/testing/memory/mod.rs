@@ -22,6 +22,7 @@
 //! so that tests can assert exactly-once sends, and can be told to fail. [`MemorySecretVault`]
 //! holds provider credentials; [`FixedResolver`] answers host names as a test says.
 
+mod attachments;
 mod due;
 mod notifications;
 mod paging;
@@ -40,6 +41,7 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+pub use attachments::MemoryAttachments;
 pub use notifications::MemoryNotificationInbox;
 pub use providers::{
     Message, ProviderMode, Recording, RecordingEmail, RecordingSms, RecordingTaskSync,

@@ -199,6 +199,37 @@ impl MemoryRecordStore {
     }
 }
 
+impl MemoryRecordStore {
+    /// The records whose `field` names `record`, as a sparse index keyed on it reads them:
+    /// `TooMany` beyond `limit`, in no particular order (here by module and id, descending).
+    fn referencing(
+        &self,
+        tenant: &TenantId,
+        field: &str,
+        record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.read(|tables| {
+            let Some(t) = tables.tenant(tenant) else {
+                return Ok(Vec::new());
+            };
+            let mut found: Vec<(String, Revisioned<StoredRecord>)> = t
+                .records
+                .values()
+                .filter(|r| {
+                    r.value.fields.get(field).and_then(|v| v.as_str()) == Some(record.as_str())
+                })
+                .map(|r| (format!("{}#{}", r.value.module, r.value.id), r.clone()))
+                .collect();
+            if found.len() > limit {
+                return Err(StoreError::TooMany { limit });
+            }
+            found.sort_by(|a, b| b.0.cmp(&a.0));
+            Ok(found.into_iter().map(|(_, r)| r).collect())
+        })
+    }
+}
+
 #[async_trait]
 impl RecordStore for MemoryRecordStore {
     async fn create(
@@ -291,24 +322,17 @@ impl RecordStore for MemoryRecordStore {
         record: &RecordId,
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        self.read(|tables| {
-            let Some(t) = tables.tenant(tenant) else {
-                return Ok(Vec::new());
-            };
-            let mut related: Vec<(String, Revisioned<StoredRecord>)> = t
-                .records
-                .values()
-                .filter(|r| {
-                    r.value.fields.get("Customer").and_then(|v| v.as_str()) == Some(record.as_str())
-                })
-                .map(|r| (format!("{}#{}", r.value.module, r.value.id), r.clone()))
-                .collect();
-            if related.len() > limit {
-                return Err(StoreError::TooMany { limit });
-            }
-            related.sort_by(|a, b| b.0.cmp(&a.0));
-            Ok(related.into_iter().map(|(_, r)| r).collect())
-        })
+        self.referencing(tenant, "Customer", record, limit)
+    }
+
+    /// gsi3 (`T#<tenant>#LINK#<record>`), read as gsi2 is.
+    async fn linked(
+        &self,
+        tenant: &TenantId,
+        record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.referencing(tenant, "RelatedRecord", record, limit)
     }
 
     async fn list(
