@@ -118,6 +118,24 @@ async fn a_library_action_is_attached_checked_applied_on_confirmation_and_kept_w
         before.body["definition"]["actions"][0]["message"],
         "Chào #Name"
     );
+    // Saving a workflow for another reason publishes no unreviewed edit of its library actions.
+    let draft = send(&app, Method::GET, "/workflows/wf-lib-b", &admin, None, None).await;
+    let mut renamed = draft.body["definition"].clone();
+    renamed["name"] = json!("Chào khách (đổi tên)");
+    let saved = send(
+        &app,
+        Method::PUT,
+        "/workflows/wf-lib-b",
+        &admin,
+        Some(renamed),
+        Some(&draft.etag()),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        saved.body["definition"]["actions"][0]["message"],
+        "Chào #Name"
+    );
 
     let uses = send(
         &app,
@@ -294,6 +312,18 @@ async fn attaching_what_is_not_in_the_library_or_of_another_module_is_a_field_er
         "{}",
         refused.body
     );
+
+    let mut clash = attaching("Trùng id");
+    clash["id"] = json!("wf-clash");
+    clash["actions"] = json!([{"kind": "notification", "id": "greet", "name": "Báo", "notify_owner": true, "message": "#Name"}]);
+    let refused = send(&app, Method::POST, "/workflows", &admin, Some(clash), None).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.field_error("/attached/0/id"), "{}", refused.body);
 
     let listed = send(&app, Method::GET, "/workflows", &admin, None, None).await;
     assert_eq!(listed.body["items"], json!([]), "nothing saved");

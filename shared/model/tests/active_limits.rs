@@ -275,3 +275,56 @@ async fn fifty_concurrent_activations_leave_exactly_ten_active() {
     assert_eq!(backfill.entries_armed, 10, "only the winners are scheduled");
     assert!(maintenance(&w).await.is_empty());
 }
+
+#[tokio::test]
+async fn work_workflows_active_before_they_were_counted_count_when_the_next_one_is_activated() {
+    use crm_model::ports::WorkflowStore;
+    use crm_model::workflow::ActiveChange;
+    let w = World::new().await;
+    let clock = noon();
+    let cases = cases(&w, &clock);
+    for i in 0..11 {
+        cases
+            .create(
+                &w.tenant,
+                &admin(),
+                wid(&format!("wf-old-{i:02}")),
+                welcome(),
+            )
+            .await
+            .unwrap();
+    }
+    // Ten activated as an earlier release did: no counter moved.
+    for i in 0..10 {
+        let id = wid(&format!("wf-old-{i:02}"));
+        let current = w
+            .stores
+            .workflows
+            .get(&w.tenant, &id)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut on = current.value.clone();
+        on.status = WorkflowStatus::Active;
+        w.stores
+            .workflows
+            .save(&on, current.revision, ActiveChange::None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Work, Module::Customer),
+        None
+    );
+    let refused = activate(&w, "wf-old-10").await;
+    assert!(limit_reached(&refused, Module::Customer), "{refused:?}");
+    assert_eq!(
+        w.stores
+            .workflows
+            .active_count(&w.tenant, WorkflowKind::Work, Module::Customer),
+        Some(10),
+        "the count starts from the ten already active"
+    );
+}

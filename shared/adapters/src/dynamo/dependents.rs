@@ -31,8 +31,10 @@ fn deps_key(tenant: &TenantId, customer: &RecordId) -> Item {
 }
 
 /// The transaction items that move a dependent from the `old` customer to the `new` one: a
-/// check that the new customer exists (first, when there is one) and the two counts. None when
-/// the customer does not change.
+/// check that the new customer exists (first, when there is one) and the two counts, the old
+/// one's last. None when the customer does not change. The old count goes down only while it is
+/// above zero (its condition fails otherwise): a dependent written before the counts existed was
+/// never counted, and a count below zero would let its customer go with a later one.
 pub(super) fn moves(
     table: &str,
     tenant: &TenantId,
@@ -60,7 +62,17 @@ pub(super) fn moves(
         items.push(count(table, tenant, &new, 1)?);
     }
     if let Some(old) = old {
-        items.push(count(table, tenant, &id(old)?, -1)?);
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(deps_key(tenant, &id(old)?)))
+            .update_expression("SET dependents = dependents - :one")
+            .condition_expression("dependents >= :one")
+            .expression_attribute_values(":one", n(1));
+        items.push(
+            TransactWriteItem::builder()
+                .update(built(update.build())?)
+                .build(),
+        );
     }
     Ok(items)
 }
@@ -90,7 +102,7 @@ pub(super) fn guard(
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(deps_key(tenant, customer)))
-        .condition_expression("attribute_not_exists(dependents) OR dependents <= :zero")
+        .condition_expression("attribute_not_exists(dependents) OR dependents = :zero")
         .expression_attribute_values(":zero", n(0));
     Ok(TransactWriteItem::builder()
         .delete(built(delete.build())?)

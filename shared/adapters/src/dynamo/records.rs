@@ -99,12 +99,17 @@ impl DynamoRecordStore {
                 _ => None,
             };
             let new_customer = depended_customer(record.module, &record.fields);
-            let moves =
-                dependents::moves(&self.table, tenant, old_customer.as_deref(), new_customer)?;
-            if moves.is_empty() {
+            if old_customer.as_deref() == new_customer {
                 put_revisioned(&self.client, &self.table, item, expected).await?;
             } else {
-                self.put_moving(item, expected, moves).await?;
+                self.put_moving(
+                    tenant,
+                    item,
+                    expected,
+                    old_customer.as_deref(),
+                    new_customer,
+                )
+                .await?;
             }
         }
         Ok(Revisioned {
@@ -164,9 +169,11 @@ impl DynamoRecordStore {
     /// A dependent's put with the moves of its customer's count, in one transaction.
     async fn put_moving(
         &self,
+        tenant: &TenantId,
         item: Item,
         expected: Option<u64>,
-        moves: Vec<TransactWriteItem>,
+        old: Option<&str>,
+        new: Option<&str>,
     ) -> Result<(), StoreError> {
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = match expected {
@@ -175,48 +182,60 @@ impl DynamoRecordStore {
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", n(expected)),
         };
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(built(put.build())?)
-                .build(),
-        ];
-        items.extend(moves);
-        self.transact(items, expected).await
+        let write = TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build();
+        self.write_moving(tenant, write, expected, old, new).await
     }
 
-    /// A record's write (item 0) with the counts it moves; a failed check on a customer (item 1,
-    /// when it moves to one) means that customer is gone.
-    async fn transact(
+    /// A record's write (item 0) with the moves of its customer's count: a failed check on the
+    /// new customer (item 1) means it is gone; a failed decrement of the old one (the last item)
+    /// means that count never counted this record (written before the counts existed), and the
+    /// write goes again without it.
+    async fn write_moving(
         &self,
-        items: Vec<TransactWriteItem>,
+        tenant: &TenantId,
+        write: TransactWriteItem,
         expected: Option<u64>,
+        old: Option<&str>,
+        new: Option<&str>,
     ) -> Result<(), StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => Err(match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                    let reasons = e.cancellation_reasons();
-                    if condition_failed(reasons, 0) {
-                        match expected {
-                            None => StoreError::AlreadyExists,
-                            Some(expected) => StoreError::Conflict { expected },
-                        }
-                    } else if condition_failed(reasons, 1) {
-                        StoreError::ReferenceGone {
-                            field: "Customer".into(),
-                        }
-                    } else {
-                        unavailable(error)
-                    }
-                }
-                _ => unavailable(error),
-            }),
+        let mut old = old;
+        loop {
+            let mut items = vec![write.clone()];
+            items.extend(dependents::moves(&self.table, tenant, old, new)?);
+            let last = items.len() - 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let Err(error) = result else {
+                return Ok(());
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                error.as_service_error()
+            else {
+                return Err(unavailable(error));
+            };
+            let reasons = e.cancellation_reasons();
+            if condition_failed(reasons, 0) {
+                return Err(match expected {
+                    None => StoreError::AlreadyExists,
+                    Some(expected) => StoreError::Conflict { expected },
+                });
+            }
+            if new.is_some() && condition_failed(reasons, 1) {
+                return Err(StoreError::ReferenceGone {
+                    field: "Customer".into(),
+                });
+            }
+            if old.is_some() && condition_failed(reasons, last) {
+                old = None;
+                continue;
+            }
+            return Err(unavailable(error));
         }
     }
 }
@@ -333,18 +352,12 @@ impl RecordStore for DynamoRecordStore {
                 .set_key(Some(key(tenant, id)))
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", n(expected));
-            let mut items = vec![
-                TransactWriteItem::builder()
-                    .delete(built(delete.build())?)
-                    .build(),
-            ];
-            items.extend(dependents::moves(
-                &self.table,
-                tenant,
-                Some(customer),
-                None,
-            )?);
-            return self.transact(items, Some(expected)).await;
+            let write = TransactWriteItem::builder()
+                .delete(built(delete.build())?)
+                .build();
+            return self
+                .write_moving(tenant, write, Some(expected), Some(customer), None)
+                .await;
         }
         let result = self
             .client

@@ -220,6 +220,36 @@ impl WorkflowStore for DynamoWorkflowStore {
         Ok(Some(stored.definition))
     }
 
+    async fn start_active_count(
+        &self,
+        tenant: &TenantId,
+        kind: WorkflowKind,
+        module: Module,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(tenant_pk(tenant)))
+            .item("sk", s(counter_sk(kind, module)))
+            .item("active", n(count))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     async fn save(
         &self,
         next: &Workflow,

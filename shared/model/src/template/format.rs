@@ -61,6 +61,16 @@ pub fn write_value(
                 out.push_str(&user.name);
             }
         }
+        (FieldKind::Users, FieldValue::List(ids)) => {
+            let mut first = true;
+            for user in ids.iter().filter_map(|id| names.user(id)) {
+                if !first {
+                    out.push_str(", ");
+                }
+                first = false;
+                out.push_str(&user.name);
+            }
+        }
         (FieldKind::Reference { module }, FieldValue::Text(id)) => {
             if let Some(title) = names
                 .record(*module, id)

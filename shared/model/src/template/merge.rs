@@ -218,6 +218,14 @@ impl MergeTemplate {
             let Some(def) = schema.fields().get(field.index) else {
                 continue;
             };
+            if let (FieldKind::Users, Some(FieldValue::List(ids))) =
+                (&def.kind, record.get(&def.name))
+            {
+                for id in ids {
+                    wanted.user(names, id);
+                }
+                continue;
+            }
             let Some(id) = record.get(&def.name).and_then(FieldValue::as_text) else {
                 continue;
             };
@@ -359,9 +367,11 @@ fn braced(inside: &str, schema: &Schema, fields: &ModuleSchema) -> Result<FieldR
 fn part_of(schema: &Schema, def: &FieldDef, sub: &str) -> Option<Part> {
     match &def.kind {
         FieldKind::User => UserPart::parse(sub).map(Part::User),
+        // One level: a part that is itself a reference would name a record not looked up.
         FieldKind::Reference { module } => schema
             .module(*module)
             .field_by_name_or_label(sub.trim())
+            .filter(|target| !matches!(target.kind, FieldKind::Reference { .. }))
             .map(|target| Part::Record {
                 module: *module,
                 def: Box::new(target.clone()),

@@ -56,8 +56,15 @@ pub async fn look_up(
         if wanted.is_empty() {
             break;
         }
-        let mut ids: Vec<RecordId> = wanted.records.iter().map(|(_, id)| id.clone()).collect();
-        ids.dedup();
+        // One id named under two modules (bad data) is still read once: a batch read refuses
+        // repeated keys.
+        let ids: Vec<RecordId> = wanted
+            .records
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for chunk in ids.chunks(BATCH) {
             for stored in records.get_many(tenant, chunk).await? {
                 let found = stored.value.typed(schema);

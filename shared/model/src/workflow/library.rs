@@ -58,12 +58,16 @@ impl Workflows<'_> {
         )
     }
 
-    /// Copies each attached library action into `definition.actions` under its id, in place of
-    /// the copy an earlier save made, else at the end; problems name `/attached/<i>`.
+    /// Copies each newly attached library action into `definition.actions` under its id, at
+    /// the end. An attachment `previous` (the definition being replaced) already had keeps the
+    /// copy the definition carries: only [`Workflows::apply_library_action`] brings a library
+    /// edit into a workflow, so saving it for another reason publishes no unreviewed edit. An
+    /// inline action may not share an attachment's id. Problems name `/attached/<i>`.
     pub(super) async fn attach(
         &self,
         tenant: &TenantId,
         mut definition: WorkflowDefinition,
+        previous: Option<&WorkflowDefinition>,
     ) -> Result<WorkflowDefinition, WorkflowError> {
         let mut problems = Problems::default();
         if definition.attached.len() > MAX_ACTIONS {
@@ -82,17 +86,26 @@ impl Workflows<'_> {
                 );
                 continue;
             }
+            let carried = definition.actions.iter().any(|a| a.id() == &attachment.id);
+            let attached_before = previous.is_some_and(|p| p.attached.contains(attachment));
+            if carried && attached_before {
+                continue;
+            }
+            if carried {
+                problems.push(
+                    format!("/attached/{i}/id"),
+                    format!(
+                        "'{}' is the id of an action written in the workflow",
+                        attachment.id
+                    ),
+                );
+                continue;
+            }
             match self.library_action(tenant, &attachment.action).await? {
                 Some(found) if found.module == definition.module => {
-                    let copy = (*found.action).with_id(attachment.id.clone());
-                    match definition
+                    definition
                         .actions
-                        .iter_mut()
-                        .find(|a| a.id() == &attachment.id)
-                    {
-                        Some(slot) => *slot = copy,
-                        None => definition.actions.push(copy),
-                    }
+                        .push((*found.action).with_id(attachment.id.clone()));
                 }
                 Some(found) => problems.push(
                     format!("/attached/{i}/action"),
@@ -171,12 +184,33 @@ impl Workflows<'_> {
                 continue;
             }
             let current = self.get(tenant, &used.workflow).await?;
+            let mut definition = current.value.definition.clone();
+            let library = self
+                .library_action(tenant, id)
+                .await?
+                .ok_or(WorkflowError::LibraryActionNotFound)?;
+            for attachment in definition
+                .attached
+                .clone()
+                .iter()
+                .filter(|a| &a.action == id)
+            {
+                let copy = (*library.action).clone().with_id(attachment.id.clone());
+                match definition
+                    .actions
+                    .iter_mut()
+                    .find(|a| a.id() == &attachment.id)
+                {
+                    Some(slot) => *slot = copy,
+                    None => definition.actions.push(copy),
+                }
+            }
             let result = self
                 .update(
                     tenant,
                     actor,
                     &used.workflow,
-                    current.value.definition.clone(),
+                    definition,
                     Some(current.revision),
                 )
                 .await;

@@ -8,7 +8,10 @@ use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::directory::UserDirectory;
 use crate::validation::Problems;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
-use crate::workflow::{Stamp, TransitionError, Workflow, WorkflowDefinition, WorkflowStatus};
+use crate::workflow::{
+    ActiveChange, Stamp, TransitionError, Workflow, WorkflowDefinition, WorkflowKind,
+    WorkflowStatus,
+};
 
 /// Why a workflow operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +112,7 @@ impl Workflows<'_> {
         id: WorkflowId,
         definition: WorkflowDefinition,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
-        let definition = self.attach(tenant, definition).await?;
+        let definition = self.attach(tenant, definition, None).await?;
         self.validate(tenant, &definition).await?;
         let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
         Ok(self.workflows.create(&workflow).await?)
@@ -192,6 +195,21 @@ impl Workflows<'_> {
                 .request_maintenance(&backfill, self.clock.now())
                 .await?;
         }
+        if let ActiveChange::Activate {
+            kind: WorkflowKind::Work,
+            module,
+            ..
+        } = change
+        {
+            // Work workflows were not counted at first: a module's count starts from those
+            // active now (nothing is written once it exists).
+            let active = self
+                .active_of(&next.tenant, WorkflowKind::Work, module)
+                .await?;
+            self.workflows
+                .start_active_count(&next.tenant, WorkflowKind::Work, module, active)
+                .await?;
+        }
         let saved = self.workflows.save(&next, current.revision, change).await?;
         if is_care && !active_now && was_active_at.is_some() {
             let cleanup = request(MaintenanceKind::Cleanup);
@@ -200,6 +218,32 @@ impl Workflows<'_> {
                 .await?;
         }
         Ok(saved)
+    }
+
+    /// How many workflows of `kind` are active on `module`.
+    async fn active_of(
+        &self,
+        tenant: &TenantId,
+        kind: WorkflowKind,
+        module: crate::schema::Module,
+    ) -> Result<u64, WorkflowError> {
+        let mut count = 0;
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        let filter = WorkflowFilter {
+            module: Some(module),
+        };
+        loop {
+            let found = self.workflows.list(tenant, filter, &page).await?;
+            count += found
+                .items
+                .iter()
+                .filter(|w| w.value.kind == kind && w.value.status == WorkflowStatus::Active)
+                .count() as u64;
+            match found.next {
+                Some(next) => page.cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
     }
 
     /// Replaces the definition; after the first activation this makes a new version.
@@ -212,7 +256,9 @@ impl Workflows<'_> {
         if_match: Option<u64>,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let current = self.current(tenant, id, if_match).await?;
-        let definition = self.attach(tenant, definition).await?;
+        let definition = self
+            .attach(tenant, definition, Some(&current.value.definition))
+            .await?;
         self.validate(tenant, &definition).await?;
         let (next, _) = current.value.edit(definition, self.stamp(actor))?;
         self.save(&current, next).await

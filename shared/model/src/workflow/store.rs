@@ -35,6 +35,16 @@ pub trait WorkflowStore: Send + Sync {
         expected: u64,
         active: ActiveChange,
     ) -> Result<Revisioned<Workflow>, StoreError>;
+
+    /// Creates a module's counter of active workflows of a kind at `count`, unless it exists:
+    /// the count of a kind whose workflows were active before it was kept.
+    async fn start_active_count(
+        &self,
+        tenant: &TenantId,
+        kind: crate::workflow::WorkflowKind,
+        module: crate::schema::Module,
+        count: u64,
+    ) -> Result<(), StoreError>;
 }
 
 /// Listing filter for workflows.

@@ -183,5 +183,6 @@ fn care_date(c: &Context, spec: &crate::action::CareDateSpec) -> Result<chrono::
             ));
         }
     };
-    Ok(base + days)
+    base.checked_add_signed(days)
+        .ok_or_else(|| format!("the care date counted from {label} is out of range"))
 }

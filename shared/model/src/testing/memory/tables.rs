@@ -66,10 +66,15 @@ impl TenantRecords {
             }
         }
         if apply {
-            for (customer, step) in [(old, -1), (new, 1)] {
-                if let Some(id) = customer.and_then(|c| RecordId::new(c).ok()) {
-                    *self.dependents.entry(id).or_insert(0) += step;
-                }
+            if let Some(id) = new.and_then(|c| RecordId::new(c).ok()) {
+                *self.dependents.entry(id).or_insert(0) += 1;
+            }
+            // Down only while above zero: a record written before the counts was never counted.
+            if let Some(count) = old
+                .and_then(|c| RecordId::new(c).ok())
+                .and_then(|id| self.dependents.get_mut(&id))
+            {
+                *count = (*count - 1).max(0);
             }
         }
         Ok(())

@@ -114,6 +114,21 @@ impl WorkflowStore for MemoryWorkflowStore {
         })
     }
 
+    async fn start_active_count(
+        &self,
+        tenant: &TenantId,
+        kind: WorkflowKind,
+        module: Module,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        self.write(|tables| {
+            if let Some(t) = tables.tenants.get_mut(tenant) {
+                t.active.entry((kind, module)).or_insert(count);
+            }
+            Ok(())
+        })
+    }
+
     async fn save(
         &self,
         next: &Workflow,

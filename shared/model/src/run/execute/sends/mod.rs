@@ -410,9 +410,14 @@ fn resume(
         return recipients;
     }
     recipients.retain(|r| !joined_email(r));
-    recipients.retain(|r| r.state != RecipientState::Pending || now_planned.contains(&r.to));
+    // An address is one recipient whatever its case: a record edited from A@x.vn to a@x.vn
+    // after the send is not sent to again.
+    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
+    recipients.retain(|r| {
+        r.state != RecipientState::Pending || now_planned.iter().any(|to| same(&r.to, to))
+    });
     for to in now_planned {
-        if !recipients.iter().any(|r| &r.to == to) {
+        if !recipients.iter().any(|r| same(&r.to, to)) {
             recipients.push(RecipientRun::pending(to));
         }
     }
