@@ -313,17 +313,31 @@ async fn attaching_what_is_not_in_the_library_or_of_another_module_is_a_field_er
         refused.body
     );
 
-    let mut clash = attaching("Trùng id");
-    clash["id"] = json!("wf-clash");
-    clash["actions"] = json!([{"kind": "notification", "id": "greet", "name": "Báo", "notify_owner": true, "message": "#Name"}]);
-    let refused = send(&app, Method::POST, "/workflows", &admin, Some(clash), None).await;
+    // An action the request carries under an attachment's id is taken as its copy (a workflow
+    // read and posted again, as a clone): the library's content is put in its place.
+    let mut clone = attaching("Bản sao");
+    clone["id"] = json!("wf-clone");
+    clone["actions"] = json!([{"kind": "notification", "id": "greet", "name": "Cũ", "notify_owner": true, "message": "bản cũ #Name"}]);
+    let made = send(&app, Method::POST, "/workflows", &admin, Some(clone), None).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.body
+        made.body["definition"]["actions"].as_array().unwrap().len(),
+        1
     );
-    assert!(refused.field_error("/attached/0/id"), "{}", refused.body);
+    assert_eq!(
+        made.body["definition"]["actions"][0]["message"],
+        "Chào #Name"
+    );
+    let gone = send(
+        &app,
+        Method::DELETE,
+        "/workflows/wf-clone",
+        &admin,
+        None,
+        Some(&made.etag()),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
 
     let listed = send(&app, Method::GET, "/workflows", &admin, None, None).await;
     assert_eq!(listed.body["items"], json!([]), "nothing saved");

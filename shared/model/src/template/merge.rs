@@ -235,12 +235,16 @@ impl MergeTemplate {
                     None => wanted.record(*module, id),
                     Some(referenced) => {
                         if let Some(Part::Record { def, .. }) = part {
-                            if def.kind == FieldKind::User {
-                                if let Some(user) =
-                                    referenced.get(&def.name).and_then(FieldValue::as_text)
-                                {
+                            match (&def.kind, referenced.get(&def.name)) {
+                                (FieldKind::User, Some(FieldValue::Text(user))) => {
                                     wanted.user(names, user);
                                 }
+                                (FieldKind::Users, Some(FieldValue::List(users))) => {
+                                    for user in users {
+                                        wanted.user(names, user);
+                                    }
+                                }
+                                _ => {}
                             }
                         }
                     }

@@ -58,16 +58,17 @@ impl Workflows<'_> {
         )
     }
 
-    /// Copies each newly attached library action into `definition.actions` under its id, at
-    /// the end. An attachment `previous` (the definition being replaced) already had keeps the
-    /// copy the definition carries: only [`Workflows::apply_library_action`] brings a library
-    /// edit into a workflow, so saving it for another reason publishes no unreviewed edit. An
-    /// inline action may not share an attachment's id. Problems name `/attached/<i>`.
+    /// Puts each attached library action's copy into `definition.actions` under its id (in place
+    /// of the action the request carries under that id, else at the end): the copy `previous`
+    /// (the definition being replaced) runs when it had the attachment, so that only
+    /// [`Workflows::apply_library_action`] brings a library edit into a workflow; the library's
+    /// current content for a new attachment. Problems name `/attached/<i>`.
     pub(super) async fn attach(
         &self,
         tenant: &TenantId,
         mut definition: WorkflowDefinition,
         previous: Option<&WorkflowDefinition>,
+        fresh: Option<&SettingId>,
     ) -> Result<WorkflowDefinition, WorkflowError> {
         let mut problems = Problems::default();
         if definition.attached.len() > MAX_ACTIONS {
@@ -86,26 +87,20 @@ impl Workflows<'_> {
                 );
                 continue;
             }
-            let carried = definition.actions.iter().any(|a| a.id() == &attachment.id);
-            let attached_before = previous.is_some_and(|p| p.attached.contains(attachment));
-            if carried && attached_before {
-                continue;
-            }
-            if carried {
-                problems.push(
-                    format!("/attached/{i}/id"),
-                    format!(
-                        "'{}' is the id of an action written in the workflow",
-                        attachment.id
-                    ),
-                );
+            // The copy the stored version runs, when the attachment is unchanged: whatever the
+            // request carries under its id is replaced by it.
+            let kept = previous
+                .filter(|p| p.attached.contains(attachment) && fresh != Some(&attachment.action))
+                .and_then(|p| p.actions.iter().find(|a| a.id() == &attachment.id))
+                .cloned();
+            if let Some(copy) = kept {
+                put_copy(&mut definition.actions, copy);
                 continue;
             }
             match self.library_action(tenant, &attachment.action).await? {
                 Some(found) if found.module == definition.module => {
-                    definition
-                        .actions
-                        .push((*found.action).with_id(attachment.id.clone()));
+                    let copy = (*found.action).with_id(attachment.id.clone());
+                    put_copy(&mut definition.actions, copy);
                 }
                 Some(found) => problems.push(
                     format!("/attached/{i}/action"),
@@ -144,18 +139,27 @@ impl Workflows<'_> {
                 .await?;
             for workflow in found.items {
                 let w = workflow.value;
-                let Some(attachment) = w.definition.attached.iter().find(|a| &a.action == id)
-                else {
-                    continue;
-                };
-                let current = (*library.action).clone().with_id(attachment.id.clone());
-                let copy: Option<&Action> = w
+                let attachments: Vec<_> = w
                     .definition
-                    .actions
+                    .attached
                     .iter()
-                    .find(|a| a.id() == &attachment.id);
+                    .filter(|a| &a.action == id)
+                    .collect();
+                if attachments.is_empty() {
+                    continue;
+                }
+                // Any of its copies (it may be attached twice) differing from the library's.
+                let would_change = attachments.iter().any(|attachment| {
+                    let current = (*library.action).clone().with_id(attachment.id.clone());
+                    let copy: Option<&Action> = w
+                        .definition
+                        .actions
+                        .iter()
+                        .find(|a| a.id() == &attachment.id);
+                    copy != Some(&current)
+                });
                 uses.push(LibraryUse {
-                    would_change: copy != Some(&current),
+                    would_change,
                     workflow: w.id,
                     name: w.definition.name,
                     status: w.status,
@@ -184,34 +188,16 @@ impl Workflows<'_> {
                 continue;
             }
             let current = self.get(tenant, &used.workflow).await?;
-            let mut definition = current.value.definition.clone();
-            let library = self
-                .library_action(tenant, id)
-                .await?
-                .ok_or(WorkflowError::LibraryActionNotFound)?;
-            for attachment in definition
-                .attached
-                .clone()
-                .iter()
-                .filter(|a| &a.action == id)
-            {
-                let copy = (*library.action).clone().with_id(attachment.id.clone());
-                match definition
-                    .actions
-                    .iter_mut()
-                    .find(|a| a.id() == &attachment.id)
-                {
-                    Some(slot) => *slot = copy,
-                    None => definition.actions.push(copy),
-                }
-            }
+            // Its copies taken afresh from the library; every other attachment keeps its own.
+            let definition = current.value.definition.clone();
             let result = self
-                .update(
+                .update_attaching(
                     tenant,
                     actor,
                     &used.workflow,
                     definition,
                     Some(current.revision),
+                    Some(id),
                 )
                 .await;
             applied.push(match result {
@@ -239,5 +225,13 @@ impl Workflows<'_> {
             });
         }
         Ok(applied)
+    }
+}
+
+/// Puts an attachment's copy in place of the action under its id, or at the end.
+fn put_copy(actions: &mut Vec<Action>, copy: Action) {
+    match actions.iter_mut().find(|a| a.id() == copy.id()) {
+        Some(slot) => *slot = copy,
+        None => actions.push(copy),
     }
 }

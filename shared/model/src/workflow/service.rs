@@ -112,7 +112,7 @@ impl Workflows<'_> {
         id: WorkflowId,
         definition: WorkflowDefinition,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
-        let definition = self.attach(tenant, definition, None).await?;
+        let definition = self.attach(tenant, definition, None, None).await?;
         self.validate(tenant, &definition).await?;
         let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
         Ok(self.workflows.create(&workflow).await?)
@@ -255,9 +255,24 @@ impl Workflows<'_> {
         definition: WorkflowDefinition,
         if_match: Option<u64>,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        self.update_attaching(tenant, actor, id, definition, if_match, None)
+            .await
+    }
+
+    /// [`Workflows::update`], taking the copies of library action `fresh` from the library as
+    /// it is now (the other attachments keep the copies the current version runs).
+    pub(super) async fn update_attaching(
+        &self,
+        tenant: &TenantId,
+        actor: &UserId,
+        id: &WorkflowId,
+        definition: WorkflowDefinition,
+        if_match: Option<u64>,
+        fresh: Option<&crate::ids::SettingId>,
+    ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let current = self.current(tenant, id, if_match).await?;
         let definition = self
-            .attach(tenant, definition, Some(&current.value.definition))
+            .attach(tenant, definition, Some(&current.value.definition), fresh)
             .await?;
         self.validate(tenant, &definition).await?;
         let (next, _) = current.value.edit(definition, self.stamp(actor))?;

@@ -297,7 +297,7 @@ impl RecordStore for MemoryRecordStore {
                 Some(old) => old.value.clone(),
             };
             // The guard: a customer with counted dependents stays (the `DEPS` delete's condition).
-            if old.module == Module::Customer && t.dependents.get(id).is_some_and(|&n| n > 0) {
+            if old.module == Module::Customer && t.dependents.get(id).is_some_and(|&n| n != 0) {
                 return Err(StoreError::InUse);
             }
             let customer = crate::record::depended_customer(old.module, &old.fields);
