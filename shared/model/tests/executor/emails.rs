@@ -116,3 +116,58 @@ async fn addresses_differing_only_in_case_get_one_message() {
         .collect();
     assert_eq!(to.iter().filter(|a| *a == "an@example.vn").count(), 1);
 }
+
+#[tokio::test]
+async fn an_address_whose_case_changed_after_it_was_sent_to_is_not_sent_to_again() {
+    let w = World::new().await;
+    let customer = w
+        .customer(
+            "c1",
+            json!({"Name": "An", "Email": "An@Example.vn", "Owner": "u-owner"}),
+        )
+        .await;
+    let workflow = w.workflow("wf-case-retry", birthday_workflow()).await;
+    let job = w.job(&workflow, &customer, "email");
+    // The customer's message goes out, the manager's meets an outage.
+    w.email.deliver_next(1);
+    w.email.fail_next(
+        1,
+        SendError::Transient("HTTP 503 Service Unavailable".into()),
+    );
+    assert!(matches!(
+        w.execute(&job).await,
+        Err(ExecuteError::Provider(_))
+    ));
+    // Someone retypes the address in lower case before the redelivery.
+    let stored = w.stored(&customer).await;
+    let mut fields = stored.value.fields.clone();
+    fields.insert("Email".into(), json!("an@example.vn"));
+    w.stores
+        .records
+        .replace(
+            &w.tenant,
+            &StoredRecord {
+                id: customer.clone(),
+                module: Module::Customer,
+                fields,
+            },
+            stored.revision,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.execute(&job).await.unwrap(),
+        JobOutcome::Succeeded(_)
+    ));
+    let to_customer = w
+        .email
+        .delivered()
+        .iter()
+        .filter(|m| m.email.to.eq_ignore_ascii_case("an@example.vn"))
+        .count();
+    assert_eq!(
+        to_customer, 1,
+        "one message to the customer, whatever the case"
+    );
+    assert_eq!(w.email.delivered().len(), 2, "and one to the manager");
+}
