@@ -430,6 +430,24 @@ impl Action {
         }
     }
 
+    /// The settings whose merge texts the action renders: its message template (SMS, email),
+    /// then its print template.
+    pub fn rendered_settings(&self) -> Vec<(SettingKind, &SettingId)> {
+        let (template, print) = match self {
+            Action::Sms(a) => (Some((SettingKind::SmsTemplate, &a.template)), None),
+            Action::Email(a) => (
+                Some((SettingKind::EmailTemplate, &a.template)),
+                a.attachment.as_ref(),
+            ),
+            Action::Task(a) => (None, a.attachment.as_ref()),
+            _ => (None, None),
+        };
+        template
+            .into_iter()
+            .chain(print.map(|p| (SettingKind::PrintTemplate, &p.print_template)))
+            .collect()
+    }
+
     /// The merge texts the action carries itself (its templates' texts live in settings).
     pub fn merge_texts(&self) -> Vec<&str> {
         match self {

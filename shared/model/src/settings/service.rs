@@ -15,7 +15,7 @@ use crate::settings::{Setting, TenantSettings};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::directory::UserDirectory;
 use crate::validation::Problems;
-use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
+use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, every_workflow};
 
 /// Why a settings operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -260,32 +260,22 @@ impl Settings<'_> {
         id: &SettingId,
     ) -> Result<Vec<String>, SettingError> {
         let mut names = Vec::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let found = self
-                .workflows
-                .list(tenant, WorkflowFilter::default(), &page)
-                .await?;
-            for workflow in found.items {
-                let mut refs = Vec::new();
-                for action in &workflow.value.definition.actions {
-                    action.settings(&mut refs);
-                }
-                for attached in &workflow.value.definition.attached {
-                    refs.push((SettingKind::LibraryAction, attached.action.clone()));
-                }
-                if refs.iter().any(|(k, i)| *k == kind && i == id) {
-                    names.push(format!(
-                        "workflow '{}' ({})",
-                        workflow.value.definition.name, workflow.value.id
-                    ));
-                }
+        for workflow in every_workflow(self.workflows, tenant, WorkflowFilter::default()).await? {
+            let mut refs = Vec::new();
+            for action in &workflow.definition.actions {
+                action.settings(&mut refs);
             }
-            match found.next {
-                Some(next) => page.cursor = Some(next),
-                None => return Ok(names),
+            for attached in &workflow.definition.attached {
+                refs.push((SettingKind::LibraryAction, attached.action.clone()));
+            }
+            if refs.iter().any(|(k, i)| *k == kind && i == id) {
+                names.push(format!(
+                    "workflow '{}' ({})",
+                    workflow.definition.name, workflow.id
+                ));
             }
         }
+        Ok(names)
     }
 
     pub async fn tenant_settings(

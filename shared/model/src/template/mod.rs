@@ -64,6 +64,17 @@ fn check_name(name: &str, problems: &mut Problems) {
     }
 }
 
+/// The merge texts a template setting holds (none for any other setting).
+pub fn setting_texts(setting: crate::settings::Setting) -> Vec<String> {
+    use crate::settings::Setting;
+    match setting {
+        Setting::SmsTemplate(t) => vec![t.body],
+        Setting::EmailTemplate(t) => vec![t.subject, t.html_body],
+        Setting::PrintTemplate(t) => vec![t.file_name, t.body],
+        _ => Vec::new(),
+    }
+}
+
 /// Checks a merge text of `module` at `path`, recording each problem.
 pub fn check_merge_text(
     text: &str,

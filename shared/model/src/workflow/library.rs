@@ -5,12 +5,11 @@
 use serde::Serialize;
 
 use super::service::{WorkflowError, Workflows};
-use super::store::WorkflowFilter;
+use super::store::{WorkflowFilter, every_workflow};
 use super::{MAX_ACTIONS, WorkflowDefinition, WorkflowStatus};
 use crate::action::{Action, SettingKind};
 use crate::ids::{SettingId, TenantId, UserId, WorkflowId};
 use crate::settings::{LibraryAction, Setting};
-use crate::store::PageRequest;
 use crate::validation::Problems;
 
 /// A workflow that attaches a library action, and whether its copy is the library's.
@@ -131,46 +130,35 @@ impl Workflows<'_> {
             .await?
             .ok_or(WorkflowError::LibraryActionNotFound)?;
         let mut uses = Vec::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let found = self
-                .workflows
-                .list(tenant, WorkflowFilter::default(), &page)
-                .await?;
-            for workflow in found.items {
-                let w = workflow.value;
-                let attachments: Vec<_> = w
+        for w in every_workflow(self.workflows, tenant, WorkflowFilter::default()).await? {
+            let attachments: Vec<_> = w
+                .definition
+                .attached
+                .iter()
+                .filter(|a| &a.action == id)
+                .collect();
+            if attachments.is_empty() {
+                continue;
+            }
+            // Any of its copies (it may be attached twice) differing from the library's.
+            let would_change = attachments.iter().any(|attachment| {
+                let current = (*library.action).clone().with_id(attachment.id.clone());
+                let copy: Option<&Action> = w
                     .definition
-                    .attached
+                    .actions
                     .iter()
-                    .filter(|a| &a.action == id)
-                    .collect();
-                if attachments.is_empty() {
-                    continue;
-                }
-                // Any of its copies (it may be attached twice) differing from the library's.
-                let would_change = attachments.iter().any(|attachment| {
-                    let current = (*library.action).clone().with_id(attachment.id.clone());
-                    let copy: Option<&Action> = w
-                        .definition
-                        .actions
-                        .iter()
-                        .find(|a| a.id() == &attachment.id);
-                    copy != Some(&current)
-                });
-                uses.push(LibraryUse {
-                    would_change,
-                    workflow: w.id,
-                    name: w.definition.name,
-                    status: w.status,
-                    version: w.version,
-                });
-            }
-            match found.next {
-                Some(next) => page.cursor = Some(next),
-                None => return Ok(uses),
-            }
+                    .find(|a| a.id() == &attachment.id);
+                copy != Some(&current)
+            });
+            uses.push(LibraryUse {
+                would_change,
+                workflow: w.id,
+                name: w.definition.name,
+                status: w.status,
+                version: w.version,
+            });
         }
+        Ok(uses)
     }
 
     /// Applies library action `id` as it is now to every workflow attaching it whose copy

@@ -16,7 +16,9 @@ use crate::schema::Schema;
 use crate::settings::Setting;
 use crate::settings::store::SettingsStore;
 use crate::store::{PageRequest, StoreError};
-use crate::template::{Directory, Escape, LoadedNames, MergeTemplate, RenderContext, look_up};
+use crate::template::{
+    Directory, Escape, LoadedNames, MergeTemplate, RenderContext, look_up, setting_texts,
+};
 use crate::trigger::{Anchor, Trigger};
 use crate::workflow::WorkflowDefinition;
 use crate::workflow::store::WorkflowStore;
@@ -301,16 +303,13 @@ impl Previews<'_> {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let template = match action {
-            Action::Sms(a) => Some((SettingKind::SmsTemplate, &a.template)),
-            Action::Email(a) => Some((SettingKind::EmailTemplate, &a.template)),
-            _ => None,
-        };
-        if let Some((kind, id)) = template {
-            match self.settings.get(tenant, kind, id).await?.map(|s| s.value) {
-                Some(Setting::SmsTemplate(t)) => texts.push(t.body),
-                Some(Setting::EmailTemplate(t)) => texts.extend([t.subject, t.html_body]),
-                _ => {}
+        // The messages only: a preview prints no document.
+        for (kind, id) in action.rendered_settings() {
+            if kind == SettingKind::PrintTemplate {
+                continue;
+            }
+            if let Some(setting) = self.settings.get(tenant, kind, id).await? {
+                texts.extend(setting_texts(setting.value));
             }
         }
         let templates: Vec<MergeTemplate> = texts

@@ -7,7 +7,7 @@ use crate::settings::store::SettingsStore;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::directory::UserDirectory;
 use crate::validation::Problems;
-use crate::workflow::store::{WorkflowCatalog, WorkflowFilter};
+use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, every_workflow};
 use crate::workflow::{
     ActiveChange, Stamp, TransitionError, Workflow, WorkflowDefinition, WorkflowKind,
     WorkflowStatus,
@@ -227,23 +227,14 @@ impl Workflows<'_> {
         kind: WorkflowKind,
         module: crate::schema::Module,
     ) -> Result<u64, WorkflowError> {
-        let mut count = 0;
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
         let filter = WorkflowFilter {
             module: Some(module),
         };
-        loop {
-            let found = self.workflows.list(tenant, filter, &page).await?;
-            count += found
-                .items
-                .iter()
-                .filter(|w| w.value.kind == kind && w.value.status == WorkflowStatus::Active)
-                .count() as u64;
-            match found.next {
-                Some(next) => page.cursor = Some(next),
-                None => return Ok(count),
-            }
-        }
+        let listed = every_workflow(self.workflows, tenant, filter).await?;
+        Ok(listed
+            .iter()
+            .filter(|w| w.kind == kind && w.status == WorkflowStatus::Active)
+            .count() as u64)
     }
 
     /// Replaces the definition; after the first activation this makes a new version.

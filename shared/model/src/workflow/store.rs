@@ -75,3 +75,21 @@ pub trait WorkflowCatalog: WorkflowStore {
         expected: u64,
     ) -> Result<(), StoreError>;
 }
+
+/// Every workflow `filter` lists, read page by page: a tenant has a few hundred at most.
+pub async fn every_workflow(
+    catalog: &dyn WorkflowCatalog,
+    tenant: &TenantId,
+    filter: WorkflowFilter,
+) -> Result<Vec<Workflow>, StoreError> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = catalog.list(tenant, filter, &page).await?;
+        all.extend(found.items.into_iter().map(|w| w.value));
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}

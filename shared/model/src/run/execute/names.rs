@@ -6,13 +6,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{ExecuteError, Executor, ExecutorCache, fresh, remember};
-use crate::action::{Action, PrintAttachment, SettingKind};
+use crate::action::Action;
 use crate::ids::{TenantId, UserId};
 use crate::record::Record;
 use crate::schema::{Module, Schema};
-use crate::settings::Setting;
 use crate::store::StoreError;
-use crate::template::{LoadedNames, MergeTemplate, UserLookup, look_up};
+use crate::template::{LoadedNames, MergeTemplate, UserLookup, look_up, setting_texts};
 use crate::user::User;
 use crate::user::directory::UserDirectory;
 
@@ -25,28 +24,9 @@ impl Executor<'_> {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let (template, attachment) = match action {
-            Action::Sms(a) => (Some((SettingKind::SmsTemplate, &a.template)), None),
-            Action::Email(a) => (
-                Some((SettingKind::EmailTemplate, &a.template)),
-                a.attachment.as_ref(),
-            ),
-            Action::Task(a) => (None, a.attachment.as_ref()),
-            _ => (None, None),
-        };
-        if let Some((kind, id)) = template {
-            match self.setting(tenant, kind, id).await? {
-                Some(Setting::SmsTemplate(t)) => texts.push(t.body),
-                Some(Setting::EmailTemplate(t)) => texts.extend([t.subject, t.html_body]),
-                _ => {}
-            }
-        }
-        if let Some(PrintAttachment { print_template, .. }) = attachment {
-            if let Some(Setting::PrintTemplate(t)) = self
-                .setting(tenant, SettingKind::PrintTemplate, print_template)
-                .await?
-            {
-                texts.extend([t.file_name, t.body]);
+        for (kind, id) in action.rendered_settings() {
+            if let Some(setting) = self.setting(tenant, kind, id).await? {
+                texts.extend(setting_texts(setting));
             }
         }
         Ok(texts)
