@@ -150,3 +150,53 @@ fn contains_ci(text: &str, lowered_needle: &str) -> bool {
 #[cfg(test)]
 #[path = "eval_tests.rs"]
 mod tests;
+
+impl CompiledCondition {
+    /// The first day after today on which a clause relative to today ("within the last 90
+    /// days", "more than 30 days ago") can give this record another answer: the day to evaluate
+    /// it again. `None` when no such clause applies to the record.
+    pub fn next_change_day(&self, record: &Record, ctx: &EvalContext<'_>) -> Option<NaiveDate> {
+        let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+        let mut next: Option<NaiveDate> = None;
+        if let Some(root) = &self.root {
+            root.change_days(record, ctx.tz, &mut |day| {
+                if day > today && next.is_none_or(|n| day < n) {
+                    next = Some(day);
+                }
+            });
+        }
+        next
+    }
+}
+
+impl Node {
+    /// Calls `found` with each day a relative clause of the node turns true or false.
+    fn change_days(&self, record: &Record, tz: Tz, found: &mut dyn FnMut(NaiveDate)) {
+        match self {
+            Node::All(nodes) | Node::Any(nodes) => {
+                nodes.iter().for_each(|n| n.change_days(record, tz, found));
+            }
+            Node::Clause { field, test } => {
+                let Some(date) = record.get(field).and_then(|v| local_date(v, tz)) else {
+                    return;
+                };
+                let days = |n: i64| date + Duration::days(n);
+                match test {
+                    // True from the date for n days after it.
+                    Test::WithinLastDays(n) => {
+                        found(date);
+                        found(days(n + 1));
+                    }
+                    // True from n days before the date until the date.
+                    Test::WithinNextDays(n) => {
+                        found(days(-n));
+                        found(days(1));
+                    }
+                    // True from n + 1 days after the date.
+                    Test::MoreThanDaysAgo(n) => found(days(n + 1)),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

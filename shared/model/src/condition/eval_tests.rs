@@ -286,3 +286,89 @@ proptest! {
         prop_assert_eq!(eq, !ne);
     }
 }
+
+#[test]
+fn a_formula_combines_its_numbered_clauses_as_written_and_reads_back_the_same() {
+    let formula = json!({"type": "formula", "formula": "(1 AND 2) OR 3", "clauses": [
+        {"field": "Province", "op": "equals", "value": "Hà Nội"},
+        {"field": "Name", "op": "contains", "value": "Hồng"},
+        {"field": "Email", "op": "is_not_empty"}
+    ]});
+    let c = compile(formula.clone(), ConditionScope::RecordState).unwrap();
+    let now = ctx("2026-11-22T03:00:00Z");
+    assert!(c.matches(
+        &customer(json!({"Province": "Hà Nội", "Name": "Hồng"})),
+        &now
+    ));
+    assert!(!c.matches(
+        &customer(json!({"Province": "Hà Nội", "Name": "Lan"})),
+        &now
+    ));
+    assert!(c.matches(&customer(json!({"Email": "a@b.vn"})), &now));
+    let read: Condition = serde_json::from_value(formula.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&read).unwrap(), formula);
+}
+
+#[test]
+fn a_formula_names_its_wrong_clause_and_its_wrong_formula_by_pointer() {
+    let problems = compile(
+        json!({"type": "formula", "formula": "(1 AND 2 OR 3", "clauses": [
+            {"field": "Province", "op": "equals", "value": "Hà Nội"},
+            {"field": "Nope", "op": "equals", "value": 1}
+        ]}),
+        ConditionScope::RecordState,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/condition/clauses/1/field", "/condition/formula"],
+        "{problems:?}"
+    );
+    let unknown = compile(
+        json!({"type": "formula", "formula": "1 OR 3", "clauses": [
+            {"field": "Province", "op": "equals", "value": "Hà Nội"},
+        ]}),
+        ConditionScope::RecordState,
+    )
+    .unwrap_err();
+    assert!(
+        unknown.as_slice()[0].message.contains("no clause 3"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn the_next_change_day_is_when_a_relative_clause_flips_for_the_record() {
+    let c = compile(
+        json!({"type": "formula", "formula": "1 OR 2", "clauses": [
+            {"field": "LastPurchaseDate", "op": "within_last_days", "value": 90},
+            {"field": "Birthday", "op": "within_next_days", "value": 7}
+        ]}),
+        ConditionScope::RecordState,
+    )
+    .unwrap();
+    // 2026-11-22 in Hanoi: bought on 2026-10-01, so true until 2026-12-30 and false from 12-31;
+    // the birthday on 2027-01-10 enters its 7-day window on 2027-01-03.
+    let record = customer(json!({"LastPurchaseDate": "2026-10-01", "Birthday": "2027-01-10"}));
+    let now = ctx("2026-11-22T03:00:00Z");
+    assert_eq!(
+        c.next_change_day(&record, &now),
+        NaiveDate::from_ymd_opt(2026, 12, 31)
+    );
+    let later = ctx("2027-01-01T03:00:00Z");
+    assert_eq!(
+        c.next_change_day(&record, &later),
+        NaiveDate::from_ymd_opt(2027, 1, 3)
+    );
+    assert_eq!(c.next_change_day(&customer(json!({})), &now), None);
+    let day_after = ctx("2026-12-30T17:30:00Z");
+    assert!(
+        !c.matches(&record, &day_after),
+        "flipped on 2026-12-31 local"
+    );
+    assert!(
+        c.matches(&record, &ctx("2026-12-30T16:30:00Z")),
+        "still 2026-12-30 local"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod compile;
 mod eval;
+mod formula;
 
 pub use compile::{CompiledCondition, ConditionScope};
 pub use eval::EvalContext;
@@ -19,6 +20,12 @@ pub enum Condition {
     AllRecords {},
     /// Records that satisfy the group.
     Matching { group: Group },
+    /// Numbered clauses (1, 2, …) combined by a formula such as "(1 AND 2) OR 3", as the
+    /// screens write it; kept as written, so it reads back the same.
+    Formula {
+        clauses: Vec<Clause>,
+        formula: String,
+    },
 }
 
 impl Default for Condition {
