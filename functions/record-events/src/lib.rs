@@ -2,7 +2,7 @@
 //! AWS, or handed in by tests and the demo) and the handler of one stream batch.
 //!
 //! Each stream record of the records table keeps the care workflows' due schedule in step with
-//! the record and runs the module's work workflows. A failure is reported as a partial batch
+//! the record, runs the module's work workflows and scores the record under its scoring rules. A failure is reported as a partial batch
 //! failure at that record, and the batch stops there: Lambda retries from the first failure, in
 //! order, so later records of the same shard are not handled ahead of it.
 
@@ -14,13 +14,16 @@ use tracing::Instrument;
 
 use crm_adapters::dynamo::record_change;
 use crm_model::ports::{
-    Clock, JobPublisher, RunLedger, ScheduleStore, SettingsStore, SystemClock, WorkflowCatalog,
+    Clock, JobPublisher, RecordStore, RunLedger, ScheduleStore, SettingsStore, SystemClock,
+    WorkflowCatalog,
 };
 use crm_model::schedule::record_events::{BatchCache, RecordEvents};
 
 /// Everything the handler talks to.
 pub struct Deps {
     pub workflows: Arc<dyn WorkflowCatalog>,
+    /// Where the scoring rules write scores.
+    pub records: Arc<dyn RecordStore>,
     pub settings: Arc<dyn SettingsStore>,
     pub schedule: Arc<dyn ScheduleStore>,
     pub publisher: Arc<dyn JobPublisher>,
@@ -48,6 +51,7 @@ impl Deps {
     ) -> Self {
         Self {
             workflows: Arc::new(stores.workflows),
+            records: Arc::new(stores.records),
             settings: Arc::new(stores.settings),
             schedule: Arc::new(stores.schedule),
             runs: Arc::new(stores.runs),
@@ -60,6 +64,7 @@ impl Deps {
     pub fn record_events(&self) -> RecordEvents<'_> {
         RecordEvents {
             workflows: self.workflows.as_ref(),
+            records: self.records.as_ref(),
             settings: self.settings.as_ref(),
             schedule: self.schedule.as_ref(),
             publisher: self.publisher.as_ref(),

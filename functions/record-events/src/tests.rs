@@ -57,6 +57,7 @@ async fn world() -> World {
         .unwrap();
     let deps = Deps {
         workflows: Arc::new(stores.workflows.clone()),
+        records: Arc::new(stores.records.clone()),
         settings: Arc::new(stores.settings.clone()),
         schedule: Arc::new(stores.schedule.clone()),
         publisher: Arc::new(RecordingPublisher::new()),

@@ -15,6 +15,7 @@ pub mod record;
 pub mod run;
 pub mod schedule;
 pub mod schema;
+pub mod scoring;
 pub mod settings;
 pub mod store;
 pub mod template;

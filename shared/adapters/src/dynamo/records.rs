@@ -319,6 +319,64 @@ impl RecordStore for DynamoRecordStore {
         self.put(tenant, record, Some(expected)).await
     }
 
+    async fn set_computed(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        expected: u64,
+        origin: &crm_model::record::origin::AutomationWrite,
+    ) -> Result<u64, StoreError> {
+        // One UpdateItem of the named fields: the keys, the indexed attributes and the identity
+        // items stay as they are, since nothing they derive from changes.
+        let mut sets = vec![
+            "revision = :next".to_owned(),
+            "automation = :origin".to_owned(),
+        ];
+        let mut removes = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant, id)))
+            .condition_expression("revision = :expected")
+            .expression_attribute_names("#fields", "fields")
+            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":next", n(expected + 1))
+            .expression_attribute_values(
+                ":origin",
+                serde_dynamo::to_attribute_value(origin).map_err(corrupt)?,
+            );
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let alias = format!("#f{i}");
+            request = request.expression_attribute_names(&alias, name);
+            if value.is_null() {
+                removes.push(format!("#fields.{alias}"));
+            } else {
+                let placeholder = format!(":f{i}");
+                request = request.expression_attribute_values(
+                    &placeholder,
+                    serde_dynamo::to_attribute_value(value).map_err(corrupt)?,
+                );
+                sets.push(format!("#fields.{alias} = {placeholder}"));
+            }
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression).send().await {
+            Ok(_) => Ok(expected + 1),
+            // Gone or moved on: the caller reads it again.
+            Err(e) => Err(match e.as_service_error() {
+                Some(
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_),
+                ) => StoreError::Conflict { expected },
+                _ => unavailable(e),
+            }),
+        }
+    }
+
     async fn delete(
         &self,
         tenant: &TenantId,

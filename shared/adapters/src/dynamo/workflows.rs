@@ -67,6 +67,7 @@ fn counter_sk(kind: WorkflowKind, module: Module) -> String {
     match kind {
         WorkflowKind::Care => format!("ACTIVECARE#{module}"),
         WorkflowKind::Work => format!("ACTIVEWORK#{module}"),
+        WorkflowKind::Scoring => format!("ACTIVESCORING#{module}"),
     }
 }
 

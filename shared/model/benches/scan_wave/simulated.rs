@@ -414,6 +414,27 @@ impl RecordStore for SimRecords<'_> {
         self.inner.delete(tenant, id, expected).await
     }
 
+    /// An UpdateItem: billed on the larger of the item before and after.
+    async fn set_computed(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        expected: u64,
+        origin: &crm_model::record::origin::AutomationWrite,
+    ) -> Result<u64, StoreError> {
+        self.sim.dynamodb(self.sim.latency.write, 1).await;
+        let revision = self
+            .inner
+            .set_computed(tenant, id, fields, expected, origin)
+            .await?;
+        if let Some(after) = self.inner.get(tenant, id).await? {
+            self.sim
+                .write(units::write_units(units::record_item(&after.value)));
+        }
+        Ok(revision)
+    }
+
     async fn related(
         &self,
         tenant: &TenantId,

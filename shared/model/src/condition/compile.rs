@@ -217,6 +217,13 @@ fn compile_clause(
         );
         return None;
     };
+    if def.kind == FieldKind::ScoreBreakdown {
+        problems.push(
+            format!("{path}/field"),
+            "the score breakdown cannot be tested: test the score field a scoring rule writes",
+        );
+        return None;
+    }
     let value_path = format!("{path}/value");
     match build_test(&def.kind, clause.op, &clause.value, scope) {
         Ok(test) => Some(Node::Clause {
@@ -280,7 +287,9 @@ fn family(kind: &FieldKind) -> Family {
         FieldKind::Date | FieldKind::DateTime => Family::Temporal,
         FieldKind::Boolean => Family::Boolean,
         FieldKind::MultiPickList { .. } => Family::MultiChoice,
-        FieldKind::LineItems | FieldKind::Users | FieldKind::Files => Family::Lines,
+        FieldKind::LineItems | FieldKind::Users | FieldKind::Files | FieldKind::ScoreBreakdown => {
+            Family::Lines
+        }
     }
 }
 

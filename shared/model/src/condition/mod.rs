@@ -28,6 +28,23 @@ pub enum Condition {
     },
 }
 
+impl Condition {
+    /// Every clause, however grouped.
+    pub fn clauses(&self) -> Box<dyn Iterator<Item = &Clause> + '_> {
+        fn group(g: &Group) -> Box<dyn Iterator<Item = &Clause> + '_> {
+            Box::new(g.rules.iter().flat_map(|rule| match rule {
+                Rule::Group(inner) => group(inner),
+                Rule::Clause(clause) => Box::new(std::iter::once(clause)),
+            }))
+        }
+        match self {
+            Condition::AllRecords {} => Box::new(std::iter::empty()),
+            Condition::Matching { group: g } => group(g),
+            Condition::Formula { clauses, .. } => Box::new(clauses.iter()),
+        }
+    }
+}
+
 impl Default for Condition {
     fn default() -> Self {
         Condition::AllRecords {}

@@ -47,6 +47,19 @@ pub trait RecordStore: Send + Sync {
         expected: u64,
     ) -> Result<(), StoreError>;
 
+    /// Writes fields an automation computed (a score and its breakdown) into the record, if it
+    /// is still at `expected`, leaving every other field (and what hangs on them) as it is; a
+    /// null value removes its field. The write is marked as `origin`'s, for the stream's loop
+    /// guard. Returns the new revision.
+    async fn set_computed(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        expected: u64,
+        origin: &crate::record::origin::AutomationWrite,
+    ) -> Result<u64, StoreError>;
+
     /// The records that reference `record` through their Customer field (its related lists:
     /// contacts, orders, tasks, care cards, …), read page by page; `TooMany` as soon as there
     /// are more than `limit` (use [`MAX_RELATED`] unless a test wants a small one).

@@ -5,6 +5,7 @@ use super::scan::{Caches, ScanError, ScanReport, Scanner};
 use super::upkeep::{PinnedWorkflow, Upkeep, UpkeepOutcome};
 use crate::record::store::RecordFilter;
 use crate::schedule::ports::{Maintenance, MaintenanceKind};
+use crate::scoring::rescore::{Rescored, Rescorer, ScoringRule};
 use crate::store::PageRequest;
 use crate::workflow::WorkflowStatus;
 
@@ -62,6 +63,18 @@ impl Scanner<'_> {
                     version: request.version,
                     definition: &head.value.definition,
                 };
+                // A scoring rule scores every record of the module as well as scheduling it.
+                let scoring: Vec<ScoringRule> = ScoringRule::at(
+                    &request.workflow,
+                    request.version,
+                    &head.value.definition,
+                    schema,
+                )
+                .into_iter()
+                .collect();
+                let rescorer = Rescorer {
+                    records: self.records,
+                };
                 for _ in 0..self.maintenance_pages {
                     let page = PageRequest {
                         limit: PageRequest::MAX_LIMIT,
@@ -84,6 +97,25 @@ impl Scanner<'_> {
                             .await?;
                         if outcome == UpkeepOutcome::Armed {
                             report.entries_armed += 1;
+                        }
+                        if scoring.is_empty() {
+                            continue;
+                        }
+                        let now = self.clock.now();
+                        let rescored = rescorer
+                            .rescore(
+                                &request.tenant,
+                                tenant,
+                                schema,
+                                &scoring,
+                                &record.id,
+                                Some(stored),
+                                now,
+                                1,
+                            )
+                            .await?;
+                        if matches!(rescored, Rescored::Written(_)) {
+                            report.backfill_scores_written += 1;
                         }
                     }
                     cursor = found.next;

@@ -66,6 +66,10 @@ pub struct Handled {
     /// Work workflows stopped because the change came at the end of a chain of automation
     /// writes ([`MAX_CHAIN_DEPTH`]); each has a failed run saying so.
     pub chains_stopped: u32,
+    /// Records read again to be scored by the module's scoring rules.
+    pub records_scored: u32,
+    /// Score writes (one per record, whatever the number of rules that changed).
+    pub scores_written: u32,
 }
 
 /// The active workflows of a module, read once per batch.
@@ -77,6 +81,8 @@ pub struct BatchCache {
 
 pub struct RecordEvents<'a> {
     pub workflows: &'a dyn WorkflowCatalog,
+    /// Where the module's scoring rules write their scores.
+    pub records: &'a dyn crate::record::store::RecordStore,
     pub settings: &'a dyn SettingsStore,
     pub schedule: &'a dyn ScheduleStore,
     pub publisher: &'a dyn JobPublisher,
@@ -171,8 +177,33 @@ impl RecordEvents<'_> {
             schedule: self.schedule,
             clock: self.clock,
         };
+        let mut scoring = Vec::new();
         for workflow in &workflows {
             match workflow.kind {
+                WorkflowKind::Scoring => {
+                    if origin.is_some_and(|o| o.workflow == workflow.id) {
+                        // Its own score write: scoring it again would write the same.
+                        handled.own_writes_ignored += 1;
+                        continue;
+                    }
+                    if let Some(rule) = crate::scoring::rescore::ScoringRule::of(workflow, &schema)
+                    {
+                        scoring.push(rule);
+                    }
+                    let pinned = PinnedWorkflow {
+                        id: &workflow.id,
+                        version: workflow.version,
+                        definition: &workflow.definition,
+                    };
+                    match upkeep
+                        .refresh(tenant, &settings, pinned, record_id, current.as_ref())
+                        .await?
+                    {
+                        UpkeepOutcome::Armed => handled.entries_armed += 1,
+                        UpkeepOutcome::Disarmed => handled.entries_disarmed += 1,
+                        UpkeepOutcome::Unchanged => {}
+                    }
+                }
                 WorkflowKind::Care => {
                     let pinned = PinnedWorkflow {
                         id: &workflow.id,
@@ -271,6 +302,23 @@ impl RecordEvents<'_> {
                     handled.work_workflows_fired += 1;
                     handled.jobs_published += outbox.jobs.len() as u32;
                 }
+            }
+        }
+        if current.is_some() && !scoring.is_empty() {
+            // Read again rather than scored from the image: a later change may be on its way,
+            // and the score written must be the record's as it is now.
+            let rescorer = crate::scoring::rescore::Rescorer {
+                records: self.records,
+            };
+            let depth = origin.map_or(0, |o| o.depth).saturating_add(1);
+            let outcome = rescorer
+                .rescore(
+                    tenant, &settings, &schema, &scoring, record_id, None, now, depth,
+                )
+                .await?;
+            handled.records_scored += 1;
+            if matches!(outcome, crate::scoring::rescore::Rescored::Written(_)) {
+                handled.scores_written += 1;
             }
         }
         Ok(handled)

@@ -49,9 +49,11 @@ impl Upkeep<'_> {
             version,
             definition,
         } = workflow;
-        let Trigger::Time(trigger) = &definition.trigger else {
+        if !matches!(&definition.trigger, Trigger::Time(_))
+            && !matches!(&definition.trigger, Trigger::Score(spec) if spec.depends_on_today())
+        {
             return Ok(UpkeepOutcome::Unchanged);
-        };
+        }
         let Some(record) = record else {
             self.schedule.delete(tenant, workflow, record_id).await?;
             return Ok(UpkeepOutcome::Disarmed);
@@ -61,13 +63,24 @@ impl Upkeep<'_> {
             let current = self.schedule.get(tenant, workflow, record_id).await?;
             let last_fired = current.as_ref().and_then(|e| e.last_fired.clone());
             let horizon = crate::schedule::arm_horizon(self.clock.now());
-            let next = next_to_arm(
-                trigger,
-                record,
-                tenant_settings,
-                horizon,
-                last_fired.as_ref(),
-            );
+            let next = match &definition.trigger {
+                Trigger::Time(trigger) => next_to_arm(
+                    trigger,
+                    record,
+                    tenant_settings,
+                    horizon,
+                    last_fired.as_ref(),
+                ),
+                // The day a criterion relative to today flips.
+                Trigger::Score(spec) => crate::scoring::rescore::next_rescore(
+                    spec,
+                    tenant_settings.schema().module(definition.module),
+                    record,
+                    tenant_settings,
+                    self.clock.now(),
+                ),
+                Trigger::RecordEvent(_) => None,
+            };
             let entry = ScheduleEntry {
                 tenant: tenant.clone(),
                 workflow: workflow.clone(),

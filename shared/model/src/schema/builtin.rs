@@ -69,6 +69,12 @@ fn common() -> Vec<FieldDef> {
             "Updated by",
             FieldKind::User,
         )),
+        read_only(field(
+            crate::scoring::BREAKDOWN_FIELD,
+            "Chi tiết điểm",
+            "Score breakdown",
+            FieldKind::ScoreBreakdown,
+        )),
     ]
 }
 

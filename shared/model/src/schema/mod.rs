@@ -121,6 +121,9 @@ pub enum FieldKind {
     /// Files stored with the record, by name (a task's printed attachments); written by the
     /// system, downloaded through a link.
     Files,
+    /// Why the record scores what it does, per scoring rule: written by the scoring rules,
+    /// read on the record, never tested by a condition.
+    ScoreBreakdown,
 }
 
 impl FieldKind {
@@ -142,6 +145,7 @@ impl FieldKind {
             FieldKind::LineItems => "line items",
             FieldKind::Users => "users",
             FieldKind::Files => "files",
+            FieldKind::ScoreBreakdown => "score breakdown",
         }
     }
 
@@ -278,6 +282,12 @@ impl Schema {
             if field.kind == FieldKind::Files {
                 // Files are stored by the system (printed attachments), never typed in.
                 problems.push(format!("{at}/kind"), "a custom field cannot hold files");
+            }
+            if field.kind == FieldKind::ScoreBreakdown {
+                problems.push(
+                    format!("{at}/kind"),
+                    "the score breakdown is kept by the scoring rules: use a number field for a score",
+                );
             }
             let module = schema.modules.get_mut(&field.module).map(|m| &mut m.fields);
             let Some(fields) = module else { continue };

@@ -17,13 +17,16 @@ use crate::schema::ModuleSchema;
 use crate::validation::Problems;
 
 /// The moment a workflow fires for a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Trigger {
     /// Care workflow: relative to a date or date-time field.
     Time(TimeTrigger),
     /// Work workflow: on record creation or edit.
     RecordEvent(RecordEventTrigger),
+    /// Scoring rule: on every change of a record, and on each day one of its criteria relative
+    /// to today flips; what it computes is part of it.
+    Score(crate::scoring::ScoringSpec),
 }
 
 impl Trigger {
@@ -31,6 +34,7 @@ impl Trigger {
         match self {
             Trigger::Time(t) => t.validate(schema, path),
             Trigger::RecordEvent(t) => t.validate(schema, path),
+            Trigger::Score(spec) => spec.validate(schema, path),
         }
     }
 }

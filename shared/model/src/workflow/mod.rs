@@ -21,6 +21,9 @@ use crate::validation::Problems;
 pub const MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE: usize = 10;
 /// At most this many active work workflows per module (the work workflows' help page).
 pub const MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE: usize = 10;
+/// At most this many active scoring rules per module: several scores per record (fit,
+/// engagement, …) but each one a field to keep right on every change.
+pub const MAX_ACTIVE_SCORING_RULES_PER_MODULE: usize = 5;
 /// More actions than this in one workflow is a configuration smell, and bounds one run's fan-out.
 pub const MAX_ACTIONS: usize = 20;
 
@@ -31,6 +34,8 @@ pub enum WorkflowKind {
     Care,
     /// Record-event-triggered (Quy trình làm việc).
     Work,
+    /// A scoring rule (Quy tắc chấm điểm): keeps a score field right.
+    Scoring,
 }
 
 impl WorkflowKind {
@@ -40,6 +45,7 @@ impl WorkflowKind {
         match self {
             WorkflowKind::Care => MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
             WorkflowKind::Work => MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE,
+            WorkflowKind::Scoring => MAX_ACTIVE_SCORING_RULES_PER_MODULE,
         }
     }
 }
@@ -49,6 +55,7 @@ impl std::fmt::Display for WorkflowKind {
         f.write_str(match self {
             WorkflowKind::Care => "care",
             WorkflowKind::Work => "work",
+            WorkflowKind::Scoring => "scoring",
         })
     }
 }
@@ -84,6 +91,8 @@ pub struct WorkflowDefinition {
     pub trigger: Trigger,
     #[serde(default)]
     pub condition: Condition,
+    /// None for a scoring rule.
+    #[serde(default)]
     pub actions: Vec<Action>,
     /// Actions attached from the module's library: each is one of `actions`, under its `id`,
     /// copied from the library when the workflow is saved (or when an administrator applies an
@@ -109,12 +118,13 @@ impl WorkflowDefinition {
         match self.trigger {
             Trigger::Time(_) => WorkflowKind::Care,
             Trigger::RecordEvent(_) => WorkflowKind::Work,
+            Trigger::Score(_) => WorkflowKind::Scoring,
         }
     }
 
     fn condition_scope(&self) -> ConditionScope {
         match self.kind() {
-            WorkflowKind::Care => ConditionScope::RecordState,
+            WorkflowKind::Care | WorkflowKind::Scoring => ConditionScope::RecordState,
             WorkflowKind::Work => ConditionScope::RecordChange,
         }
     }
@@ -142,7 +152,14 @@ impl WorkflowDefinition {
             "/condition",
         );
         let condition = condition.map_err(|p| problems.extend(p)).ok();
-        if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
+        if self.kind() == WorkflowKind::Scoring {
+            if !self.actions.is_empty() || !self.attached.is_empty() {
+                problems.push(
+                    "/actions",
+                    "a scoring rule has no actions: a work workflow acts on the score it writes",
+                );
+            }
+        } else if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
             problems.push(
                 "/actions",
                 format!("a workflow has 1 to {MAX_ACTIONS} actions"),

@@ -178,7 +178,9 @@ impl Workflows<'_> {
         next: Workflow,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
         let change = current.value.active_change(&next);
-        let is_care = next.kind == crate::workflow::WorkflowKind::Care;
+        // Care workflows and scoring rules keep entries in the due schedule; a scoring rule's
+        // backfill also scores every record.
+        let is_care = matches!(next.kind, WorkflowKind::Care | WorkflowKind::Scoring);
         let active_now = next.status == WorkflowStatus::Active;
         let was_active_at =
             (current.value.status == WorkflowStatus::Active).then_some(current.value.version);
@@ -189,6 +191,9 @@ impl Workflows<'_> {
             kind,
             cursor: None,
         };
+        if next.kind == WorkflowKind::Scoring && active_now {
+            self.check_scores_apart(&next).await?;
+        }
         if is_care && active_now && was_active_at != Some(next.version) {
             let backfill = request(MaintenanceKind::Backfill);
             self.schedule
@@ -218,6 +223,45 @@ impl Workflows<'_> {
                 .await?;
         }
         Ok(saved)
+    }
+
+    /// An active scoring rule's field is its own: no other active rule of the module writes it,
+    /// and two rules never read each other's score (each write would set the other off).
+    async fn check_scores_apart(&self, next: &Workflow) -> Result<(), WorkflowError> {
+        use crate::trigger::Trigger;
+        let Trigger::Score(spec) = &next.definition.trigger else {
+            return Ok(());
+        };
+        let filter = WorkflowFilter {
+            module: Some(next.definition.module),
+        };
+        for other in every_workflow(self.workflows, &next.tenant, filter).await? {
+            let Trigger::Score(theirs) = &other.definition.trigger else {
+                continue;
+            };
+            if other.id == next.id || other.status != WorkflowStatus::Active {
+                continue;
+            }
+            let problem = if theirs.score_field == spec.score_field {
+                format!(
+                    "active scoring rule '{}' already writes {}: give this rule a field of its own",
+                    other.definition.name, spec.score_field
+                )
+            } else if theirs.reads(&spec.score_field) && spec.reads(&theirs.score_field) {
+                format!(
+                    "active scoring rule '{}' reads this rule's score and writes {}, which this \
+                     rule reads: each would set the other off",
+                    other.definition.name, theirs.score_field
+                )
+            } else {
+                continue;
+            };
+            return Err(WorkflowError::Invalid(crate::validation::Problems::single(
+                "/trigger/score_field",
+                problem,
+            )));
+        }
+        Ok(())
     }
 
     /// How many workflows of `kind` are active on `module`.

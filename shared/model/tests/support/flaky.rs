@@ -128,6 +128,21 @@ impl RecordStore for FlakyRecords {
         self.write(self.inner.delete(tenant, id, expected)).await
     }
 
+    async fn set_computed(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        expected: u64,
+        origin: &crm_model::record::origin::AutomationWrite,
+    ) -> Result<u64, StoreError> {
+        self.write(
+            self.inner
+                .set_computed(tenant, id, fields, expected, origin),
+        )
+        .await
+    }
+
     async fn related(
         &self,
         tenant: &TenantId,

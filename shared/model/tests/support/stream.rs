@@ -33,6 +33,7 @@ impl Stream {
     pub fn events<'a>(&'a self, clock: &'a FixedClock) -> RecordEvents<'a> {
         RecordEvents {
             workflows: &self.stores.workflows,
+            records: &self.stores.records,
             settings: &self.stores.settings,
             schedule: &self.stores.schedule,
             publisher: &self.publisher,

@@ -187,6 +187,7 @@ mod dead_letters;
 mod effects;
 mod names;
 mod print;
+mod rescore;
 mod sends;
 mod switch;
 mod task_sync;
@@ -222,6 +223,11 @@ impl Executor<'_> {
         let key = job.idempotency_key();
         if let Some(switched_off) = self.switched_off(job).await? {
             return self.cancel(job, switched_off).await;
+        }
+        if let Ok(definition) = self.definition(job, self.clock.now()).await? {
+            if let crate::trigger::Trigger::Score(_) = definition.trigger {
+                return self.rescore(job, &definition).await;
+            }
         }
         let context = match self.load(job).await? {
             Ok(context) => context,

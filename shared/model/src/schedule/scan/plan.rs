@@ -333,6 +333,33 @@ impl Scanner<'_> {
             Ok(_) => return Ok(Plan::Disarm(entry)),
             Err(reason) => return Ok(Plan::fail(entry, reason)),
         };
+        if let Trigger::Score(spec) = &loaded.definition.trigger {
+            // A criterion flipped today: the executor scores the record again (and shows it in
+            // the run history); the entry moves on to the next flip.
+            let module = schema.module(loaded.definition.module);
+            let job = ActionJob {
+                depth: 0,
+                tenant: entry.tenant.clone(),
+                workflow: entry.workflow.clone(),
+                version: entry.version,
+                record: entry.record.clone(),
+                cause: due.key.to_string(),
+                action: crate::scoring::rescore_action(),
+                due_at: due.fire_at,
+                snapshot: None,
+            };
+            let next = crate::scoring::rescore::next_rescore(spec, module, &record, tenant, now);
+            return Ok(Plan::Fire {
+                entry,
+                jobs: vec![(job, crate::scoring::RESCORE_KIND)],
+                next,
+                last: due.key,
+                counted: Counted {
+                    fired: 1,
+                    ..Counted::default()
+                },
+            });
+        }
         let Trigger::Time(trigger) = &loaded.definition.trigger else {
             return Ok(Plan::Nothing);
         };

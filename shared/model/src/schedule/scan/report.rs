@@ -35,6 +35,8 @@ pub struct ScanReport {
     pub outboxes_replayed: u64,
     /// Records read by backfills (not part of the due cost).
     pub backfill_records_read: u64,
+    /// Records a scoring rule's backfill wrote a new score to.
+    pub backfill_scores_written: u64,
     pub entries_armed: u64,
     pub entries_removed: u64,
     pub maintenance_finished: u64,
@@ -61,6 +63,7 @@ impl ScanReport {
         self.bus_calls += other.bus_calls;
         self.outboxes_replayed += other.outboxes_replayed;
         self.backfill_records_read += other.backfill_records_read;
+        self.backfill_scores_written += other.backfill_scores_written;
         self.entries_armed += other.entries_armed;
         self.entries_removed += other.entries_removed;
         self.maintenance_finished += other.maintenance_finished;

@@ -281,6 +281,34 @@ impl RecordStore for MemoryRecordStore {
         self.put(tenant, record, Some(expected))
     }
 
+    async fn set_computed(
+        &self,
+        tenant: &TenantId,
+        id: &RecordId,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        expected: u64,
+        origin: &crate::record::origin::AutomationWrite,
+    ) -> Result<u64, StoreError> {
+        self.write(|tables| {
+            let t = tables.tenant_mut(tenant);
+            let stored = t.records.get_mut(id).ok_or(StoreError::NotFound)?;
+            if stored.revision != expected {
+                return Err(StoreError::Conflict { expected });
+            }
+            for (name, value) in fields {
+                if value.is_null() {
+                    stored.value.fields.remove(name);
+                } else {
+                    stored.value.fields.insert(name.clone(), value.clone());
+                }
+            }
+            stored.revision += 1;
+            let revision = stored.revision;
+            t.origins.insert(id.clone(), origin.clone());
+            Ok(revision)
+        })
+    }
+
     async fn delete(
         &self,
         tenant: &TenantId,
