@@ -50,7 +50,7 @@ pub trait RecordStore: Send + Sync {
     /// Writes fields an automation computed (a score and its breakdown) into the record, if it
     /// is still at `expected`, leaving every other field (and what hangs on them) as it is; a
     /// null value removes its field. The write is marked as `origin`'s, for the stream's loop
-    /// guard. Returns the new revision.
+    /// guard. Returns the new revision; `Conflict` when the record moved on or is gone.
     async fn set_computed(
         &self,
         tenant: &TenantId,

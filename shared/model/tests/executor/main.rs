@@ -11,6 +11,7 @@ mod kill_switch;
 mod per_recipient;
 mod providers;
 mod recipients;
+mod scoring;
 mod sends;
 mod world;
 

@@ -204,6 +204,7 @@ macro_rules! contract_tests {
                 a_created_record_reads_back_for_its_tenant_only,
                 creating_an_existing_record_is_refused,
                 replacing_needs_the_current_revision,
+                computed_fields_change_only_themselves_at_the_current_revision,
                 deleting_needs_the_current_revision,
                 get_many_leaves_out_the_absent,
                 related_lists_the_records_that_reference_a_customer,

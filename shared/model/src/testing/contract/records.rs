@@ -165,6 +165,75 @@ pub async fn replacing_needs_the_current_revision(store: &dyn RecordStore, t: &T
     }
 }
 
+pub async fn computed_fields_change_only_themselves_at_the_current_revision(
+    store: &dyn RecordStore,
+    t: &Tenants,
+) {
+    use crate::record::origin::AutomationWrite;
+    let r = customer("r-score-c", "0912000009", "score@example.vn");
+    create(store, &t.tenant, &r).await;
+    let origin = AutomationWrite {
+        workflow: crate::ids::WorkflowId::new("hot").expect("a workflow id"),
+        depth: 1,
+    };
+    let computed = json!({"Score": 42, "ScoreBreakdown": {"hot": {"score": 42}}});
+    let Value::Object(computed) = computed else {
+        unreachable!()
+    };
+    let revision = store
+        .set_computed(&t.tenant, &r.id, &computed, 1, &origin)
+        .await
+        .expect("computed fields at revision 1");
+    assert_eq!(revision, 2);
+    let mut expected = r.clone();
+    expected.fields.extend(computed.clone());
+    assert_eq!(
+        get(store, &t.tenant, &r.id).await,
+        Some(Revisioned {
+            value: expected.clone(),
+            revision: 2
+        }),
+        "the other fields are as they were"
+    );
+    let stale = store
+        .set_computed(&t.tenant, &r.id, &computed, 1, &origin)
+        .await;
+    refused!(
+        stale,
+        StoreError::Conflict { expected: 1 },
+        "computed fields at a stale revision"
+    );
+    let elsewhere = store
+        .set_computed(&t.other, &r.id, &computed, 2, &origin)
+        .await;
+    refused!(
+        elsewhere,
+        StoreError::Conflict { expected: 2 },
+        "computed fields of a record missing in this tenant"
+    );
+    assert_eq!(get(store, &t.other, &r.id).await, None);
+    let Value::Object(cleared) = json!({"Score": null}) else {
+        unreachable!()
+    };
+    store
+        .set_computed(&t.tenant, &r.id, &cleared, 2, &origin)
+        .await
+        .expect("a null removes its field");
+    expected.fields.remove("Score");
+    assert_eq!(
+        get(store, &t.tenant, &r.id).await.map(|r| r.value),
+        Some(expected)
+    );
+    let found = store
+        .find_by_identity(&t.tenant, &["phone:+84912000009".to_owned()])
+        .await
+        .expect("an identity lookup");
+    assert!(
+        found.iter().any(|id| *id == r.id),
+        "the customer's identity keys stay: {found:?}"
+    );
+}
+
 pub async fn deleting_needs_the_current_revision(store: &dyn RecordStore, t: &Tenants) {
     for r in [
         order("r-del-o", 0),

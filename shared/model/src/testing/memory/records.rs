@@ -291,10 +291,12 @@ impl RecordStore for MemoryRecordStore {
     ) -> Result<u64, StoreError> {
         self.write(|tables| {
             let t = tables.tenant_mut(tenant);
-            let stored = t.records.get_mut(id).ok_or(StoreError::NotFound)?;
-            if stored.revision != expected {
-                return Err(StoreError::Conflict { expected });
-            }
+            // A record gone is a revision moved on, as DynamoDB's condition tells them apart.
+            let stored = t
+                .records
+                .get_mut(id)
+                .filter(|s| s.revision == expected)
+                .ok_or(StoreError::Conflict { expected })?;
             for (name, value) in fields {
                 if value.is_null() {
                     stored.value.fields.remove(name);
