@@ -288,3 +288,72 @@ async fn record_changes_keep_care_entries_in_step() {
     );
     w.probe.remove().await;
 }
+
+#[tokio::test]
+async fn a_scoring_rule_writes_the_score_once_per_change_and_schedules_its_flip() {
+    use crm_model::ports::{RecordStore, SettingsStore};
+    use crm_model::schema::{CustomField, FieldKind};
+    let w = world().await;
+    let current = w.stores.settings.tenant_settings(&w.tenant).await.unwrap();
+    let mut settings = current.value;
+    settings.custom_fields.push(CustomField {
+        module: Module::Customer,
+        name: "Score".into(),
+        label_vi: "Điểm".into(),
+        label_en: "Score".into(),
+        kind: FieldKind::Number,
+        required: false,
+    });
+    w.stores
+        .settings
+        .put_tenant_settings(&w.tenant, &settings, current.revision)
+        .await
+        .unwrap();
+    let rule = w
+        .workflow(
+            "hot",
+            json!({"module": "Customer", "name": "Khách tiềm năng",
+                "trigger": {"type": "score", "score_field": "Score", "criteria": [
+                    {"name": "Ở Hà Nội", "points": 20, "condition": {"type": "formula", "formula": "1",
+                        "clauses": [{"field": "Province", "op": "equals", "value": "Hà Nội"}]}},
+                    {"name": "Mua trong 90 ngày", "points": 30, "condition": {"type": "matching",
+                        "group": {"combine": "and", "rules": [
+                            {"field": "LastPurchaseDate", "op": "within_last_days", "value": 90}]}}}]}}),
+        )
+        .await;
+    let an = customer(
+        "c1",
+        json!({"Name": "An", "Province": "Hà Nội", "LastPurchaseDate": "2027-02-01"}),
+    );
+    w.stores.records.create(&w.tenant, &an).await.unwrap();
+    let handled = w
+        .handle("e1", Change::Inserted(an.clone()), "2027-03-01T01:00:00Z")
+        .await;
+    assert_eq!((handled.records_scored, handled.scores_written), (1, 1));
+    let id = RecordId::new("c1").unwrap();
+    let stored = w.stores.records.get(&w.tenant, &id).await.unwrap().unwrap();
+    assert_eq!(stored.value.fields["Score"], json!(50));
+    assert_eq!(
+        stored.value.fields["ScoreBreakdown"]["hot"]["criteria"][1],
+        json!({"name": "Mua trong 90 ngày", "points": 30})
+    );
+    assert_eq!(stored.revision, 2);
+    let again = w
+        .handle("e1", Change::Inserted(an), "2027-03-01T01:00:00Z")
+        .await;
+    assert_eq!(
+        again.scores_written, 0,
+        "a redelivery finds the score right"
+    );
+    let entry = w
+        .schedule
+        .get(&w.tenant, &rule, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.next.unwrap().fire_at,
+        at("2027-05-02T17:00:00Z"),
+        "bought on 2027-02-01: out of the last 90 days from 2027-05-03, Hanoi time"
+    );
+}

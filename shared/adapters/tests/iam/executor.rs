@@ -180,6 +180,7 @@ pub async fn exercise(audited: &mut Audited) {
     let on_order = seed
         .active_workflow("wf-order", order_workflow(), "2027-01-01T00:00:00Z")
         .await;
+    let scoring = seed.scoring_rule("2027-01-01T00:00:00Z").await;
 
     let stores = audited.stores(&seed.schedule_table);
     let clients = action_executor::AwsClients {
@@ -211,6 +212,8 @@ pub async fn exercise(audited: &mut Audited) {
     for action in ["card", "mark-customer", "mail-customer", "give-order"] {
         jobs.push(job(&seed, &on_order, &order, action));
     }
+    // The day a scoring rule's criterion flips, its job scores the record again.
+    jobs.push(job(&seed, &scoring, &customer, "score"));
     // Every job twice: the second delivery finds the first one's run.
     for _ in 0..2 {
         for chunk in jobs.chunks(10) {

@@ -104,6 +104,8 @@ pub async fn exercise(audited: &mut Audited) {
     let throttled = json!({"type": "record_event", "on": "updated", "repeat_on_every_edit": true, "throttle_minutes": 60});
     seed.active_workflow("wf-throttled", notify_on(throttled), now)
         .await;
+    // Scores are read again and written on each change.
+    seed.scoring_rule(now).await;
 
     let stores = audited.stores(&seed.schedule_table);
     let mut deps = record_events::Deps::aws(stores, audited.publisher());
@@ -130,15 +132,16 @@ pub async fn exercise(audited: &mut Audited) {
         module: Module::Customer,
         fields: edited.as_object().expect("fields").clone(),
     };
+    // Revision 2 is the score the insert's handling wrote.
     seed.stores
         .records
-        .replace(&seed.tenant, &record, 1)
+        .replace(&seed.tenant, &record, 2)
         .await
         .unwrap();
     let modified = item(&seed, "c1").await;
     seed.stores
         .records
-        .delete(&seed.tenant, &id, 2)
+        .delete(&seed.tenant, &id, 3)
         .await
         .unwrap();
     let events = batch(vec![

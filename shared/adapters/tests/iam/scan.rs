@@ -82,6 +82,8 @@ pub async fn exercise(audited: &mut Audited) {
             "2027-05-16T12:00:00Z",
         )
         .await;
+    // Its backfill scores the customers.
+    seed.scoring_rule("2027-05-16T12:00:00Z").await;
 
     let stores = audited.stores(&seed.schedule_table);
     let mut deps = trigger_scan::Deps::aws(stores, audited.publisher());

@@ -126,6 +126,38 @@ impl Seed {
         id
     }
 
+    /// An active scoring rule writing the customers' custom field `Score` (added here):
+    /// points for a phone, and for a purchase within the last 90 days.
+    pub async fn scoring_rule(&self, now: &str) -> WorkflowId {
+        let current = self
+            .stores
+            .settings
+            .tenant_settings(&self.tenant)
+            .await
+            .unwrap();
+        let mut settings = current.value;
+        settings.custom_fields.push(crm_model::schema::CustomField {
+            module: Module::Customer,
+            name: "Score".into(),
+            label_vi: "Điểm".into(),
+            label_en: "Score".into(),
+            kind: crm_model::schema::FieldKind::Number,
+            required: false,
+        });
+        self.stores
+            .settings
+            .put_tenant_settings(&self.tenant, &settings, current.revision)
+            .await
+            .unwrap();
+        let rule = serde_json::json!({"module": "Customer", "name": "Điểm",
+            "trigger": {"type": "score", "score_field": "Score", "criteria": [
+                {"name": "Có điện thoại", "points": 10, "condition": {"type": "formula", "formula": "1",
+                    "clauses": [{"field": "Phone", "op": "is_not_empty"}]}},
+                {"name": "Mua gần đây", "points": 30, "condition": {"type": "formula", "formula": "1",
+                    "clauses": [{"field": "LastPurchaseDate", "op": "within_last_days", "value": 90}]}}]}});
+        self.active_workflow("wf-score", rule, now).await
+    }
+
     /// Deactivates a workflow at `now` (which files a cleanup request).
     pub async fn deactivate(&self, id: &WorkflowId, now: &str) {
         let clock = FixedClock(at(now));
