@@ -8,6 +8,7 @@ use serde::Serialize;
 use crm_model::ports::StoreError;
 use crm_model::record::service::RecordError;
 use crm_model::run::service::RunError;
+use crm_model::scoring::preview::ScorePreviewError;
 use crm_model::settings::service::SettingError;
 use crm_model::user::membership::MembershipError;
 use crm_model::user::service::PeopleError;
@@ -272,6 +273,18 @@ impl From<PreviewError> for ApiError {
             e @ PreviewError::NotFound => ApiError::NotFound(e.to_string()),
             e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
             PreviewError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ScorePreviewError> for ApiError {
+    fn from(error: ScorePreviewError) -> Self {
+        match error {
+            e @ ScorePreviewError::NotFound => ApiError::NotFound(e.to_string()),
+            e @ (ScorePreviewError::NotScoring | ScorePreviewError::NoLongerFits) => {
+                ApiError::Conflict(e.to_string())
+            }
+            ScorePreviewError::Store(store) => store.into(),
         }
     }
 }

@@ -102,6 +102,7 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/workflows/{id}/versions"),
     (Method::GET, "/workflows/{id}/versions/{version}"),
     (Method::GET, "/workflows/{id}/preview"),
+    (Method::GET, "/workflows/{id}/score-preview"),
     (Method::GET, "/workflows/{id}/runs"),
     (Method::POST, "/workflows/{id}/runs/retry"),
     (Method::GET, "/records/{id}/runs"),
@@ -142,6 +143,10 @@ pub fn router(state: State) -> Router {
             get(workflows::version),
         )
         .route("/workflows/{id}/preview", get(workflows::preview))
+        .route(
+            "/workflows/{id}/score-preview",
+            get(workflows::score_preview),
+        )
         .route("/workflows/{id}/runs", get(runs::history))
         .route("/workflows/{id}/runs/retry", post(runs::retry))
         .route("/records/{id}/runs", get(runs::record_history))

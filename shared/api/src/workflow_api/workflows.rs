@@ -328,3 +328,41 @@ pub(super) async fn preview(
         .await?;
     Ok(Json(preview).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScorePreviewQuery {
+    #[serde(default = "default_buckets")]
+    buckets: u32,
+}
+
+fn default_buckets() -> u32 {
+    10
+}
+
+/// A scoring rule's dry run: the score distribution over the module's records, nothing written.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, workflow = %id))]
+pub(super) async fn score_preview(
+    AxumState(state): AxumState<State>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ScorePreviewQuery>,
+) -> Result<Response, ApiError> {
+    use crm_model::scoring::preview::{MAX_BUCKETS, ScorePreviews};
+    if !(1..=MAX_BUCKETS).contains(&query.buckets) {
+        return Err(ApiError::invalid_field(
+            "/query/buckets",
+            format!("1 to {MAX_BUCKETS} buckets"),
+        ));
+    }
+    let previews = ScorePreviews {
+        workflows: state.workflows.as_ref(),
+        records: state.records.as_ref(),
+        settings: state.settings.as_ref(),
+        clock: state.clock.as_ref(),
+    };
+    let preview = previews
+        .preview(&caller.tenant, &workflow_id(&id)?, query.buckets)
+        .await?;
+    Ok(Json(preview).into_response())
+}

@@ -4,6 +4,7 @@
 //! records stream, the due schedule and the backfill are the workflows'); its "when" is every
 //! change of a record and each day a criterion relative to today flips.
 
+pub mod preview;
 pub mod rescore;
 
 use chrono::{DateTime, NaiveDate, Utc};
