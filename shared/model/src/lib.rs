@@ -6,6 +6,7 @@
 //! without a network.
 
 pub mod action;
+pub mod allocation;
 pub mod clock;
 pub mod condition;
 pub mod ids;

@@ -186,6 +186,15 @@ impl RunLedger for FailsAgainMeanwhile<'_> {
     async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError> {
         self.0.counter(tenant, name).await
     }
+
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        expected: u64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.0.advance(tenant, name, expected).await
+    }
     async fn record_history(
         &self,
         tenant: &TenantId,

@@ -84,12 +84,11 @@ async fn an_allocation_rule_names_each_unknown_or_repeated_user() {
     let w = World::new().await;
     let user = |id: &str| UserId::new(id).unwrap();
     let rule = |users: Vec<UserId>| {
-        Setting::AllocationRule(AllocationRule {
-            name: "Vòng tròn".into(),
-            module: Module::Customer,
+        Setting::AllocationRule(AllocationRule::round_robin(
+            "Vòng tròn",
+            Module::Customer,
             users,
-            condition: Default::default(),
-        })
+        ))
     };
     let bad = rule(vec![user("u-admin"), user("u-ghost"), user("u-admin")]);
     let refused = settings(&w).create(&w.tenant, &sid("rr"), &bad).await;

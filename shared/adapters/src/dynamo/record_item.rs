@@ -32,6 +32,11 @@ pub struct RecordItem {
     pub gsi3pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi3sk: Option<String>,
+    /// Its owner's open records of the module (absent once closed): what allocation counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
     /// The automation that wrote this item (absent when a person did): what the stream hands to
     /// the work workflows' loop guard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +66,8 @@ impl RecordItem {
             gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
             gsi3pk: linked.map(|r| format!("T#{tenant}#LINK#{r}")),
             gsi3sk: linked.map(|_| format!("{}#{}", record.module, record.id)),
+            gsi4pk: open_owner(record).map(|owner| open_pk(tenant, record.module, owner)),
+            gsi4sk: open_owner(record).map(|_| record.id.to_string()),
             automation: None,
         }
     }
@@ -75,6 +82,22 @@ impl RecordItem {
             revision: self.revision,
         }
     }
+}
+
+/// The owner of a record that is open work ([`crm_model::allocation::is_open`]).
+fn open_owner(record: &StoredRecord) -> Option<&str> {
+    let status = record
+        .fields
+        .get(crm_model::allocation::status_field(record.module))
+        .and_then(|v| v.as_str());
+    crm_model::allocation::is_open(record.module, status)
+        .then(|| record.fields.get("Owner").and_then(|v| v.as_str()))
+        .flatten()
+}
+
+/// The open-records index partition of an owner's records of a module.
+pub fn open_pk(tenant: &TenantId, module: Module, owner: &str) -> String {
+    format!("T#{tenant}#OPEN#{module}#{owner}")
 }
 
 pub fn record_pk(tenant: &TenantId, id: &RecordId) -> String {

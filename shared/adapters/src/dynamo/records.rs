@@ -319,6 +319,40 @@ impl RecordStore for DynamoRecordStore {
         self.put(tenant, record, Some(expected)).await
     }
 
+    async fn count_open(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        owner: &crm_model::ids::UserId,
+    ) -> Result<u64, StoreError> {
+        // A COUNT query reads the keys of the owner's partition of the sparse index, a page
+        // (1 MB of keys) at a time.
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi4")
+                .key_condition_expression("gsi4pk = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    s(super::record_item::open_pk(tenant, module, owner.as_str())),
+                )
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            count += u64::try_from(output.count).unwrap_or(0);
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
     async fn set_computed(
         &self,
         tenant: &TenantId,

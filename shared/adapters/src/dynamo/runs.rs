@@ -60,6 +60,25 @@ fn counter_pk(tenant: &TenantId, name: &str) -> String {
     format!("T#{tenant}#RR#{name}")
 }
 
+/// The condition that a counter is still at `expected` (a counter never written is at 0).
+fn counter_guard(
+    expected: u64,
+) -> (
+    &'static str,
+    &'static str,
+    aws_sdk_dynamodb::types::AttributeValue,
+) {
+    if expected == 0 {
+        (
+            "attribute_not_exists(pk) OR n = :zero",
+            ":zero",
+            super::n(0),
+        )
+    } else {
+        ("n = :expected", ":expected", super::n(expected))
+    }
+}
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -128,18 +147,14 @@ impl DynamoRunLedger {
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", super::n(*expected)),
             Effect::Advance { counter, expected } => {
+                let (condition, placeholder, value) = counter_guard(*expected);
                 let put = Put::builder()
                     .table_name(&self.runs)
                     .item("pk", s(counter_pk(tenant, counter)))
                     .item("sk", s("COUNTER"))
-                    .item("n", super::n(expected + 1));
-                let put = if *expected == 0 {
-                    put.condition_expression("attribute_not_exists(pk) OR n = :zero")
-                        .expression_attribute_values(":zero", super::n(0))
-                } else {
-                    put.condition_expression("n = :expected")
-                        .expression_attribute_values(":expected", super::n(*expected))
-                };
+                    .item("n", super::n(expected + 1))
+                    .condition_expression(condition)
+                    .expression_attribute_values(placeholder, value);
                 return built(put.build());
             }
             Effect::Notify(notification) => put.set_item(Some(
@@ -357,6 +372,26 @@ impl RunLedger for DynamoRunLedger {
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .unwrap_or(0))
+    }
+
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        expected: u64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        // The same item and condition as a commit's `Effect::Advance`.
+        let (condition, placeholder, value) = counter_guard(expected);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.runs)
+            .item("pk", s(counter_pk(tenant, name)))
+            .item("sk", s("COUNTER"))
+            .item("n", super::n(expected + 1))
+            .condition_expression(condition)
+            .expression_attribute_values(placeholder, value);
+        conditional_put(put.send().await)
     }
 
     async fn dead_letters(

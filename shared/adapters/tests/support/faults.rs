@@ -150,6 +150,15 @@ impl RunLedger for CrashingLedger {
     async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError> {
         self.inner.counter(tenant, name).await
     }
+
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        expected: u64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.inner.advance(tenant, name, expected).await
+    }
     async fn record_history(
         &self,
         tenant: &TenantId,

@@ -414,6 +414,15 @@ impl RecordStore for SimRecords<'_> {
         self.inner.delete(tenant, id, expected).await
     }
 
+    async fn count_open(
+        &self,
+        tenant: &TenantId,
+        module: crm_model::schema::Module,
+        owner: &crm_model::ids::UserId,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_open(tenant, module, owner).await
+    }
+
     /// An UpdateItem: billed on the larger of the item before and after.
     async fn set_computed(
         &self,

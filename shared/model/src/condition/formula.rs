@@ -137,7 +137,7 @@ impl Parser {
 
 /// Parses `formula` over `clauses` numbered clauses; every clause must appear in it.
 pub(super) fn parse(formula: &str, clauses: usize) -> Result<Formula, String> {
-    if formula.len() > MAX_FORMULA_LEN {
+    if formula.chars().count() > MAX_FORMULA_LEN {
         return Err(format!("at most {MAX_FORMULA_LEN} characters"));
     }
     let mut parser = Parser {

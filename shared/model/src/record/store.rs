@@ -47,6 +47,15 @@ pub trait RecordStore: Send + Sync {
         expected: u64,
     ) -> Result<(), StoreError>;
 
+    /// How many records of `module` `owner` has open (not won, lost, converted, done, delivered
+    /// or cancelled: [`crate::allocation::is_open`]), for allocation rules that weigh load.
+    async fn count_open(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        owner: &crate::ids::UserId,
+    ) -> Result<u64, StoreError>;
+
     /// Writes fields an automation computed (a score and its breakdown) into the record, if it
     /// is still at `expected`, leaving every other field (and what hangs on them) as it is; a
     /// null value removes its field. The write is marked as `origin`'s, for the stream's loop

@@ -52,6 +52,15 @@ pub trait RunLedger: Send + Sync {
     /// The current value of a named counter (0 when never advanced).
     async fn counter(&self, tenant: &TenantId, name: &str) -> Result<u64, StoreError>;
 
+    /// Moves a named counter from `expected` to `expected + 1` on its own (an allocation rule's
+    /// turn taken by a record's creation); `LostRace` when another took that turn first.
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        expected: u64,
+    ) -> Result<ClaimOutcome, StoreError>;
+
     /// A record's runs across workflows, latest first.
     async fn record_history(
         &self,

@@ -56,15 +56,63 @@ pub struct ZnsProvider {
     pub base_url: String,
 }
 
-/// Round robin over users, optionally only for records matching a condition.
+/// Who gets a record: users (or a team's members) taking turns by a strategy, for records
+/// matching a condition; applied to new records when `on_create`, and named by hand-over
+/// actions ([`crate::allocation`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationRule {
     pub name: String,
     pub module: Module,
+    /// The users who take turns, in order; with `team`, added to its members.
+    #[serde(default)]
     pub users: Vec<UserId>,
+    /// A team whose members (as they are when a record comes) take turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     #[serde(default)]
     pub condition: Condition,
+    #[serde(default)]
+    pub strategy: crate::allocation::Strategy,
+    /// Inactive users get no turn (on by default).
+    #[serde(default = "yes")]
+    pub skip_inactive: bool,
+    /// A user with this many open records of the module gets no turn until some close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
+    /// Applied to the module's new records (created, imported, from a web form).
+    #[serde(default)]
+    pub on_create: bool,
+    /// Rules applied to new records are tried lowest first (then by id).
+    #[serde(default)]
+    pub priority: u32,
+    /// Also for records created with an owner (otherwise left as they come).
+    #[serde(default)]
+    pub override_owner: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AllocationRule {
+    /// A round robin over `users` for every record of `module`, used by hand-over actions
+    /// only: what a rule is before anything else is set.
+    pub fn round_robin(name: &str, module: Module, users: Vec<UserId>) -> Self {
+        Self {
+            name: name.to_owned(),
+            module,
+            users,
+            team: None,
+            condition: Condition::default(),
+            strategy: Default::default(),
+            skip_inactive: true,
+            max_open: None,
+            on_create: false,
+            priority: 0,
+            override_owner: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,14 +317,22 @@ impl Setting {
             }
             Setting::AllocationRule(r) => {
                 check_required(&r.name, "/name", &mut problems);
-                if r.users.is_empty() {
-                    problems.push("/users", "a round robin needs at least one user");
-                }
+                problems.extend(crate::allocation::service::check_rule(r));
                 for (i, user) in r.users.iter().enumerate() {
                     if r.users[..i].contains(user) {
                         problems.push(format!("/users/{i}"), format!("'{user}' is listed twice"));
                     } else if !user_exists(user) {
                         problems.push(format!("/users/{i}"), format!("no user '{user}'"));
+                    }
+                }
+                if let crate::allocation::Strategy::Weighted { weights } = &r.strategy {
+                    for (i, w) in weights.iter().enumerate() {
+                        if !user_exists(&w.user) {
+                            problems.push(
+                                format!("/strategy/weights/{i}/user"),
+                                format!("no user '{}'", w.user),
+                            );
+                        }
                     }
                 }
                 if let Err(p) = CompiledCondition::compile(
@@ -325,6 +381,10 @@ pub struct TenantSettings {
     /// salespeople their own records).
     #[serde(default)]
     pub access: crate::user::access::AccessPolicies,
+    /// Who gets a module's new record when no allocation rule takes it (and it came without an
+    /// owner): by module.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub default_owners: std::collections::BTreeMap<Module, UserId>,
 }
 
 fn default_time_zone() -> String {
@@ -347,6 +407,7 @@ impl Default for TenantSettings {
             loyalty: None,
             message_countries: default_message_countries(),
             access: Default::default(),
+            default_owners: Default::default(),
         }
     }
 }
@@ -431,16 +492,15 @@ mod tests {
 
     #[test]
     fn allocation_rules_name_unknown_and_repeated_users() {
-        let rule = Setting::AllocationRule(AllocationRule {
-            name: "Vòng tròn".into(),
-            module: Module::Customer,
-            users: vec![
+        let rule = Setting::AllocationRule(AllocationRule::round_robin(
+            "Vòng tròn",
+            Module::Customer,
+            vec![
                 UserId::new("u1").unwrap(),
                 UserId::new("u2").unwrap(),
                 UserId::new("u1").unwrap(),
             ],
-            condition: Condition::AllRecords {},
-        });
+        ));
         let problems = rule.validate(
             &Schema::builtin(),
             &|u| u.as_str() == "u1",

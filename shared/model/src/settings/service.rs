@@ -66,7 +66,7 @@ impl Settings<'_> {
     async fn validate(&self, tenant: &TenantId, setting: &Setting) -> Result<(), SettingError> {
         let schema = self.settings.tenant_settings(tenant).await?.value.schema();
         let mut named = match setting {
-            Setting::AllocationRule(rule) => rule.users.clone(),
+            Setting::AllocationRule(rule) => crate::allocation::service::named_users(rule),
             _ => Vec::new(),
         };
         // A batch read refuses duplicate keys; a rule may name a user twice.

@@ -128,6 +128,15 @@ impl RecordStore for FlakyRecords {
         self.write(self.inner.delete(tenant, id, expected)).await
     }
 
+    async fn count_open(
+        &self,
+        tenant: &TenantId,
+        module: crm_model::schema::Module,
+        owner: &crm_model::ids::UserId,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_open(tenant, module, owner).await
+    }
+
     async fn set_computed(
         &self,
         tenant: &TenantId,

@@ -30,8 +30,16 @@ fn system_fields(schema: &Schema, module: Module) -> Vec<String> {
         .collect()
 }
 
+/// A record created, and who the allocation rules gave it to (none: it kept the owner it came
+/// with, or went to its creator).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub record: Revisioned<StoredRecord>,
+    pub assigned: Option<crate::allocation::service::Assignment>,
+}
+
 impl Records<'_> {
-    /// A new record of `module` from the user's field values; the owner defaults to the actor.
+    /// A new record of `module` from the user's field values ([`Records::create_assigned`]).
     pub async fn create(
         &self,
         actor: &Actor,
@@ -39,13 +47,25 @@ impl Records<'_> {
         id: RecordId,
         input: &Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        Ok(self.create_assigned(actor, module, id, input).await?.record)
+    }
+
+    /// A new record of `module` from the user's field values. The module's allocation rules
+    /// choose its owner (a record that comes with an owner keeps it, unless a rule overrides);
+    /// otherwise the owner defaults to the actor.
+    pub async fn create_assigned(
+        &self,
+        actor: &Actor,
+        module: Module,
+        id: RecordId,
+        input: &Map<String, Value>,
+    ) -> Result<Created, RecordError> {
         actor.require(module, Permission::Create)?;
         let settings = self.tenant_settings(&actor.tenant).await?;
         let schema = settings.schema();
         let mut fields = parse_input(&schema, module, input, ParseMode::Create)?;
         let me = Value::String(actor.user.to_string());
-        let owner = fields.entry("Owner").or_insert_with(|| me.clone()).clone();
-        if owner != me {
+        if fields.get("Owner").is_some_and(|owner| *owner != me) {
             // Creating a record for someone else hands it over to them.
             actor.require(module, Permission::HandOver)?;
         }
@@ -53,11 +73,43 @@ impl Records<'_> {
             .await?;
         stamp(&mut fields, actor, self.clock.now(), true);
         super::check_size(&fields)?;
+        // Last before the write: a turn taken is a turn spent.
+        let allocator = crate::allocation::service::Allocator {
+            settings: self.settings,
+            users: self.users,
+            records: self.records,
+            turns: self.runs,
+        };
+        let has_owner = fields.contains_key("Owner");
+        let draft = StoredRecord {
+            id: id.clone(),
+            module,
+            fields: fields.clone(),
+        };
+        let assigned = allocator
+            .assign(
+                &actor.tenant,
+                &settings,
+                &schema,
+                &draft.typed(&schema),
+                has_owner,
+                self.clock.now(),
+            )
+            .await?;
+        let owner = assigned
+            .as_ref()
+            .map_or(me, |a| Value::String(a.owner.to_string()));
+        if !has_owner || assigned.is_some() {
+            fields.insert("Owner".into(), owner);
+        }
         let record = StoredRecord { id, module, fields };
         let created = self.records.create(&actor.tenant, &record).await?;
         self.after_write(&actor.tenant, None, Some(&created.value))
             .await?;
-        Ok(created)
+        Ok(Created {
+            record: created,
+            assigned,
+        })
     }
 
     /// Replaces every user field (a full edit), if the record is still at `expected`. System

@@ -8,6 +8,7 @@ mod listing;
 mod merge;
 mod purchases;
 
+pub use crud::Created;
 pub use customers::{Activity, HandOver, RelatedLists};
 pub use listing::{ListQuery, SortOrder};
 pub use merge::{Duplicate, MergeOutcome};

@@ -298,26 +298,33 @@ impl Executor<'_> {
                         "the record does not match allocation rule '{rule}'"
                     )));
                 }
-                let mut active = Vec::new();
-                for user in &found.users {
-                    if self
-                        .users
-                        .get(&job.tenant, user)
-                        .await?
-                        .is_some_and(|u| u.active)
-                    {
-                        active.push(user.clone());
+                let allocator = crate::allocation::service::Allocator {
+                    settings: self.settings,
+                    users: self.users,
+                    records: self.records,
+                    turns: self.ledger,
+                };
+                let candidates = allocator.candidates(&job.tenant, &found).await?;
+                // The turn moves with the hand-over's commit: a lost race reloads and retries.
+                let turn = if found.strategy.takes_turns() {
+                    let turn = self.ledger.counter(&job.tenant, rule.as_str()).await?;
+                    effects.push(Effect::Advance {
+                        counter: rule.to_string(),
+                        expected: turn,
+                    });
+                    turn
+                } else {
+                    0
+                };
+                match found.strategy.pick(&candidates, turn) {
+                    Some(picked) => picked.user.clone(),
+                    None => {
+                        return Ok(Err(format!(
+                            "allocation rule '{rule}' has nobody to give it to (no active \
+                             user below the rule's cap)"
+                        )));
                     }
                 }
-                if active.is_empty() {
-                    return Ok(Err(format!("allocation rule '{rule}' has no active user")));
-                }
-                let turn = self.ledger.counter(&job.tenant, rule.as_str()).await?;
-                effects.push(Effect::Advance {
-                    counter: rule.to_string(),
-                    expected: turn,
-                });
-                active[(turn % active.len() as u64) as usize].clone()
             }
         };
         let old_owner = c.owner();

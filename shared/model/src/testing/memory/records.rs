@@ -281,6 +281,31 @@ impl RecordStore for MemoryRecordStore {
         self.put(tenant, record, Some(expected))
     }
 
+    async fn count_open(
+        &self,
+        tenant: &TenantId,
+        module: Module,
+        owner: &crate::ids::UserId,
+    ) -> Result<u64, StoreError> {
+        self.read(|tables| {
+            let Some(t) = tables.tenant(tenant) else {
+                return Ok(0);
+            };
+            let status_field = crate::allocation::status_field(module);
+            Ok(t.records
+                .values()
+                .filter(|r| r.value.module == module)
+                .filter(|r| {
+                    r.value.fields.get("Owner").and_then(|v| v.as_str()) == Some(owner.as_str())
+                })
+                .filter(|r| {
+                    let status = r.value.fields.get(status_field).and_then(|v| v.as_str());
+                    crate::allocation::is_open(module, status)
+                })
+                .count() as u64)
+        })
+    }
+
     async fn set_computed(
         &self,
         tenant: &TenantId,

@@ -357,6 +357,25 @@ impl RunLedger for MemoryRunLedger {
         })
     }
 
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        expected: u64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let effect = Effect::Advance {
+            counter: name.to_owned(),
+            expected,
+        };
+        self.world.call(StoreKind::Runs, Access::Write, |s| {
+            if !effects_admitted(s, tenant, std::slice::from_ref(&effect)) {
+                return Ok(ClaimOutcome::LostRace);
+            }
+            apply(s, tenant, &effect);
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
     async fn record_history(
         &self,
         tenant: &TenantId,
