@@ -3,6 +3,7 @@
 //! user's in-app notifications.
 
 mod customers;
+mod imports;
 mod people;
 mod records;
 mod views;
@@ -88,6 +89,7 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/records/{module}/{id}/clone"),
     (Method::GET, "/records/{module}/{id}/activities"),
     (Method::GET, "/records/{module}/{id}/attachments/{name}"),
+    (Method::POST, "/imports/{module}"),
     (Method::GET, "/customers/duplicates"),
     (Method::GET, "/customers/{id}/duplicates"),
     (Method::POST, "/customers/{id}/merge"),
@@ -114,7 +116,7 @@ pub fn serves(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["records", _, "runs"] => false,
-        [first, ..] => ["records", "customers", "users", "teams", "me"].contains(first),
+        [first, ..] => ["records", "imports", "customers", "users", "teams", "me"].contains(first),
         [] => false,
     }
 }
@@ -141,6 +143,7 @@ pub fn router(state: State) -> Router {
             "/records/{module}/{id}/attachments/{name}",
             get(records::attachment),
         )
+        .route("/imports/{module}", post(imports::import))
         .route(
             "/customers/duplicates",
             get(customers::duplicates_of_values),

@@ -1,6 +1,7 @@
 //! The automation settings API (functions/workflow-api): workflows, their versions and lifecycle,
 //! sample templates, the settings actions reference, tenant settings and the module schema.
 
+mod allocation;
 mod library;
 mod runs;
 mod samples;
@@ -124,6 +125,7 @@ pub const ROUTES: &[Route] = &[
     (Method::PUT, "/tenant-settings"),
     (Method::GET, "/modules"),
     (Method::GET, "/modules/{module}"),
+    (Method::GET, "/modules/{module}/allocation-preview"),
 ];
 
 pub fn router(state: State) -> Router {
@@ -178,6 +180,10 @@ pub fn router(state: State) -> Router {
         )
         .route("/modules", get(settings::modules))
         .route("/modules/{module}", get(settings::module))
+        .route(
+            "/modules/{module}/allocation-preview",
+            get(allocation::preview),
+        )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)

@@ -297,3 +297,87 @@ impl Allocator<'_> {
         }))
     }
 }
+
+/// What the rules would do to one record, in a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WouldAssign {
+    pub record: crate::ids::RecordId,
+    /// `None`: no rule takes it and there is no default owner (it would go to its creator).
+    pub owner: Option<UserId>,
+    pub rule: Option<SettingId>,
+}
+
+impl Allocator<'_> {
+    /// What the module's rules would do to `records`, one after the other as if each were
+    /// created now without an owner: turns continue from each rule's counter and open counts
+    /// grow with what is given. Reads only.
+    pub async fn dry_run(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        schema: &Schema,
+        module: Module,
+        records: &[Record],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<WouldAssign>, StoreError> {
+        let rules = self.rules_on_create(tenant, module, schema).await?;
+        let mut pools = Vec::with_capacity(rules.len());
+        for on_create in &rules {
+            let candidates = self.candidates(tenant, &on_create.rule).await?;
+            let turn = self.turns.counter(tenant, on_create.id.as_str()).await?;
+            pools.push((candidates, turn));
+        }
+        let default = match settings.default_owners.get(&module) {
+            Some(user) => self
+                .users
+                .get(tenant, user)
+                .await?
+                .filter(|u| u.active)
+                .map(|u| u.id),
+            None => None,
+        };
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let ctx = EvalContext {
+                now,
+                tz: fire_zone(record, settings),
+                previous: None,
+            };
+            let mut would = WouldAssign {
+                record: record.id.clone(),
+                owner: default.clone(),
+                rule: None,
+            };
+            for (on_create, (candidates, turn)) in rules.iter().zip(pools.iter_mut()) {
+                if !on_create.condition.matches(record, &ctx) {
+                    continue;
+                }
+                let strategy = &on_create.rule.strategy;
+                let Some(picked) = strategy.pick(candidates, *turn).map(|c| c.user.clone()) else {
+                    continue;
+                };
+                if strategy.takes_turns() {
+                    *turn += 1;
+                }
+                // What it is given counts as open from now on, for the load and the cap.
+                if let Some(i) = candidates.iter().position(|c| c.user == picked) {
+                    let open = candidates[i].open.map(|n| n + 1);
+                    candidates[i].open = open;
+                    let at_cap = on_create
+                        .rule
+                        .max_open
+                        .zip(open)
+                        .is_some_and(|(cap, open)| open >= u64::from(cap));
+                    if at_cap {
+                        candidates.remove(i);
+                    }
+                }
+                would.owner = Some(picked);
+                would.rule = Some(on_create.id.clone());
+                break;
+            }
+            out.push(would);
+        }
+        Ok(out)
+    }
+}

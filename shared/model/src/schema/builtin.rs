@@ -163,6 +163,21 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             field("Phone", "Điện thoại", "Phone", Phone),
             field("Email", "Email", "Email", Email),
             field("Birthday", "Ngày sinh", "Date of birth", Date),
+            // Where a lead comes from and where it is: what allocation rules divide leads by.
+            field("Province", "Tỉnh/Thành phố", "Province", Text),
+            field(
+                "Source",
+                "Nguồn gốc",
+                "Source",
+                pick(&[
+                    ("Website", "Website", "Website"),
+                    ("WebForm", "Biểu mẫu web", "Web form"),
+                    ("Import", "Nhập khẩu dữ liệu", "Import"),
+                    ("Referral", "Giới thiệu", "Referral"),
+                    ("Event", "Sự kiện", "Event"),
+                    ("Other", "Khác", "Other"),
+                ]),
+            ),
             field(
                 "Status",
                 "Tình trạng",

@@ -4,12 +4,14 @@
 
 mod crud;
 mod customers;
+mod import;
 mod listing;
 mod merge;
 mod purchases;
 
 pub use crud::Created;
 pub use customers::{Activity, HandOver, RelatedLists};
+pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
 pub use listing::{ListQuery, SortOrder};
 pub use merge::{Duplicate, MergeOutcome};
 
