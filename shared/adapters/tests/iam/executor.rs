@@ -70,7 +70,10 @@ async fn settings(seed: &Seed) {
         ),
         (
             "rr-order",
-            json!({"kind": "allocation_rule", "name": "Đơn", "module": "Order", "users": ["u-manager"]}),
+            // A team's members, by fewest open orders below a cap: the users listing and the
+            // open-records index.
+            json!({"kind": "allocation_rule", "name": "Đơn", "module": "Order", "team": "Miền Bắc",
+                "strategy": {"type": "fewest_open"}, "max_open": 100}),
         ),
     ];
     for (id, setting) in settings {

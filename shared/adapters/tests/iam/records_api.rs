@@ -227,6 +227,35 @@ pub async fn exercise(audited: &mut Audited) {
     people(&admin).await;
     attachments_and_activities(&admin, &seed).await;
     sales.get("/records/Customer").await;
+    allocated_leads(&admin, &seed).await;
+}
+
+/// New leads given by allocation rules: one counting open leads (a team, a cap), one taking
+/// turns; then an import.
+async fn allocated_leads(admin: &Caller, seed: &Seed) {
+    seed.setting(
+        "ar-referrals",
+        json!({"kind": "allocation_rule", "name": "Giới thiệu", "module": "Lead",
+            "team": "Miền Bắc", "strategy": {"type": "fewest_open"}, "max_open": 50,
+            "on_create": true, "condition": {"type": "formula", "formula": "1",
+                "clauses": [{"field": "Source", "op": "equals", "value": "Referral"}]}}),
+    )
+    .await;
+    seed.setting(
+        "ar-turns",
+        json!({"kind": "allocation_rule", "name": "Lần lượt", "module": "Lead",
+            "users": ["u-owner", "u-manager"], "on_create": true, "priority": 1}),
+    )
+    .await;
+    create(
+        admin,
+        "Lead",
+        json!({"Name": "Anh Tú", "Source": "Referral"}),
+    )
+    .await;
+    create(admin, "Lead", json!({"Name": "Chị Mai"})).await;
+    let rows = json!({"records": [{"fields": {"Name": "Ông Bảy"}}, {"fields": {"Name": ""}}]});
+    admin.post(StatusCode::OK, "/imports/Lead", rows).await;
 }
 
 /// A task a workflow made for a lead, with its printed file: the lead's open activities, and a

@@ -239,4 +239,27 @@ pub async fn exercise(audited: &mut Audited) {
     .await;
     api.get("/modules").await;
     api.get("/modules/Customer").await;
+    allocation_and_scoring(&api, &seed).await;
+}
+
+/// The dry runs: an allocation rule that counts open records, and a scoring rule.
+async fn allocation_and_scoring(api: &Caller, seed: &Seed) {
+    seed.setting(
+        "ar-load",
+        json!({"kind": "allocation_rule", "name": "Ít việc nhất", "module": "Customer",
+            "team": "Miền Bắc", "strategy": {"type": "fewest_open"}, "max_open": 50,
+            "on_create": true}),
+    )
+    .await;
+    seed.setting(
+        "ar-rr",
+        json!({"kind": "allocation_rule", "name": "Lần lượt", "module": "Customer",
+            "users": ["u-owner", "u-manager"], "on_create": true, "priority": 1}),
+    )
+    .await;
+    api.get("/modules/Customer/allocation-preview?records=5")
+        .await;
+    let scoring = seed.scoring_rule("2027-01-01T00:00:00Z").await;
+    api.get(&format!("/workflows/{scoring}/score-preview?buckets=5"))
+        .await;
 }

@@ -275,3 +275,27 @@ pub async fn counters_advance_one_step_at_a_time(
     let turn = counter(ledger, &t.other, "rr-steps").await;
     assert_eq!(turn, 0, "and by tenant");
 }
+
+pub async fn a_turn_taken_alone_and_a_commits_turn_share_the_counter(
+    ledger: &dyn RunLedger,
+    _records: &dyn RecordStore,
+    _inbox: &dyn NotificationInbox,
+    t: &Tenants,
+) {
+    let taken = ledger.advance(&t.tenant, "rr-alone", 0).await;
+    assert_eq!(taken.expect("advance"), Claimed, "the first turn");
+    let again = ledger.advance(&t.tenant, "rr-alone", 0).await;
+    assert_eq!(again.expect("advance"), LostRace, "turn 0 was taken");
+    let committed = ledger
+        .commit(&succeeded(t, "rr-alone-run"), &[advance("rr-alone", 1)])
+        .await;
+    assert_eq!(committed.expect("commit"), Claimed, "a commit takes turn 1");
+    let stale = ledger.advance(&t.tenant, "rr-alone", 1).await;
+    assert_eq!(stale.expect("advance"), LostRace, "turn 1 was the commit's");
+    assert_eq!(counter(ledger, &t.tenant, "rr-alone").await, 2);
+    assert_eq!(
+        counter(ledger, &t.other, "rr-alone").await,
+        0,
+        "another tenant's counter of the same name"
+    );
+}

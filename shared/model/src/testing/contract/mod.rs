@@ -205,6 +205,7 @@ macro_rules! contract_tests {
                 creating_an_existing_record_is_refused,
                 replacing_needs_the_current_revision,
                 computed_fields_change_only_themselves_at_the_current_revision,
+                open_records_are_counted_per_owner_and_module,
                 deleting_needs_the_current_revision,
                 get_many_leaves_out_the_absent,
                 related_lists_the_records_that_reference_a_customer,
@@ -277,6 +278,7 @@ macro_rules! contract_tests {
                 a_moved_counter_cancels_the_whole_commit,
                 a_second_commit_loses_the_race_and_writes_nothing,
                 counters_advance_one_step_at_a_time,
+                a_turn_taken_alone_and_a_commits_turn_share_the_counter,
             ]
         }
         $crate::__contract_group! {

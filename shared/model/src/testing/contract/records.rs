@@ -234,6 +234,64 @@ pub async fn computed_fields_change_only_themselves_at_the_current_revision(
     );
 }
 
+pub async fn open_records_are_counted_per_owner_and_module(store: &dyn RecordStore, t: &Tenants) {
+    let owner = crate::ids::UserId::new("u-open").expect("a user id");
+    let lead = |id: &str, owner: &str, status: &str| {
+        record(
+            id,
+            Module::Lead,
+            json!({"Name": id, "Owner": owner, "Status": status, "UpdatedAt": updated(0)}),
+        )
+    };
+    for r in [
+        lead("r-open-1", "u-open", "New"),
+        lead("r-open-2", "u-open", "Contacted"),
+        lead("r-open-3", "u-open", "Lost"),
+        lead("r-open-4", "u-other", "New"),
+        record(
+            "r-open-5",
+            Module::Task,
+            json!({"Title": "Gọi", "Owner": "u-open", "Status": "Open", "UpdatedAt": updated(0)}),
+        ),
+    ] {
+        create(store, &t.tenant, &r).await;
+    }
+    let count = |tenant: &TenantId, module| {
+        let owner = owner.clone();
+        let tenant = tenant.clone();
+        async move {
+            store
+                .count_open(&tenant, module, &owner)
+                .await
+                .expect("count open records")
+        }
+    };
+    assert_eq!(
+        count(&t.tenant, Module::Lead).await,
+        2,
+        "the lost lead is closed"
+    );
+    assert_eq!(count(&t.tenant, Module::Task).await, 1);
+    assert_eq!(count(&t.other, Module::Lead).await, 0, "another tenant's");
+    let mut won = lead("r-open-1", "u-open", "Qualified");
+    won.fields.insert("Name".into(), json!("r-open-1"));
+    store
+        .replace(&t.tenant, &won, 1)
+        .await
+        .expect("qualify the lead");
+    let mut handed = lead("r-open-2", "u-other", "Contacted");
+    handed.fields.insert("Name".into(), json!("r-open-2"));
+    store
+        .replace(&t.tenant, &handed, 1)
+        .await
+        .expect("hand the lead over");
+    assert_eq!(
+        count(&t.tenant, Module::Lead).await,
+        0,
+        "qualified and handed over"
+    );
+}
+
 pub async fn deleting_needs_the_current_revision(store: &dyn RecordStore, t: &Tenants) {
     for r in [
         order("r-del-o", 0),
