@@ -16,6 +16,7 @@ use crate::body::{ApiJson, IMPORT_BODY_LIMIT};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::record::service::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
+use crm_model::schema::Module;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +49,9 @@ struct ImportView {
     results: Vec<RowResult>,
 }
 
-/// The id of row `index` of the import sent under `key`: the same on every resend.
-fn derived_id(key: &str, index: usize) -> RecordId {
-    let digest = Sha256::digest(format!("{key}\n{index}").as_bytes());
+/// The id of row `index` of the import of `module` sent under `key`: the same on every resend.
+fn derived_id(key: &str, module: Module, index: usize) -> RecordId {
+    let digest = Sha256::digest(format!("{module}\n{key}\n{index}").as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     // Hex digits always make a valid id.
     RecordId::new(format!("imp-{hex}")).unwrap_or_else(|_| unreachable!())
@@ -77,7 +78,7 @@ pub(super) async fn import(
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "/headers/Idempotency-Key",
-                "1 to 200 visible characters",
+                "1 to 200 characters, not all blank",
             ));
         }
     };
@@ -87,7 +88,7 @@ pub(super) async fn import(
             (Some(id), _) => RecordId::new(id).map_err(|e| {
                 ApiError::invalid_field(format!("/records/{index}/id"), format!("id {e}"))
             })?,
-            (None, Some(key)) => derived_id(key, index),
+            (None, Some(key)) => derived_id(key, module, index),
             (None, None) => new_record_id(),
         };
         rows.push(ImportRow {
@@ -117,8 +118,22 @@ mod tests {
 
     #[test]
     fn a_resent_import_derives_the_same_ids() {
-        assert_eq!(derived_id("batch-7", 3), derived_id("batch-7", 3));
-        assert_ne!(derived_id("batch-7", 3), derived_id("batch-7", 4));
-        assert_ne!(derived_id("batch-7", 3), derived_id("batch-8", 3));
+        let lead = Module::Lead;
+        assert_eq!(
+            derived_id("batch-7", lead, 3),
+            derived_id("batch-7", lead, 3)
+        );
+        assert_ne!(
+            derived_id("batch-7", lead, 3),
+            derived_id("batch-7", lead, 4)
+        );
+        assert_ne!(
+            derived_id("batch-7", lead, 3),
+            derived_id("batch-8", lead, 3)
+        );
+        assert_ne!(
+            derived_id("batch-7", lead, 3),
+            derived_id("batch-7", Module::Contact, 3)
+        );
     }
 }

@@ -54,10 +54,14 @@ pub(super) async fn preview(
             &PageRequest::first(query.records),
         )
         .await?;
+    // Each as if it came now without an owner.
     let records: Vec<_> = listed
         .items
-        .iter()
-        .map(|r| r.value.typed(&schema))
+        .into_iter()
+        .map(|mut r| {
+            r.value.fields.remove("Owner");
+            r.value.typed(&schema)
+        })
         .collect();
     let allocator = Allocator {
         settings: state.settings.as_ref(),

@@ -242,7 +242,11 @@ impl Allocator<'_> {
                 return Ok(Some(picked.user.clone()));
             }
         }
-        Err(StoreError::Conflict { expected: 0 })
+        // Busy, not stale: the caller's retry takes a later turn.
+        Err(StoreError::Unavailable(
+            format!("allocation rule '{id}' had {TURN_ATTEMPTS} turns taken under it at once")
+                .into(),
+        ))
     }
 
     /// Who a record being created goes to: the first rule (in order) whose condition holds,

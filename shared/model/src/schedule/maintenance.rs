@@ -7,7 +7,9 @@ use crate::record::store::RecordFilter;
 use crate::schedule::ports::{Maintenance, MaintenanceKind};
 use crate::scoring::rescore::{Rescored, Rescorer, ScoringRule};
 use crate::store::PageRequest;
+use crate::store::StoreError;
 use crate::workflow::WorkflowStatus;
+use futures_util::{StreamExt, TryStreamExt, stream};
 
 impl Scanner<'_> {
     /// Works on a maintenance request for a bounded number of pages, then checkpoints it.
@@ -90,31 +92,41 @@ impl Scanner<'_> {
                         )
                         .await?;
                     report.backfill_records_read += found.items.len() as u64;
-                    for stored in found.items {
-                        let record = stored.value.typed(schema);
-                        let outcome = upkeep
-                            .refresh(&request.tenant, tenant, pinned, &record.id, Some(&record))
-                            .await?;
+                    // The page's records at once (as many calls in flight as the scan allows):
+                    // each one's entry and score are its own writes.
+                    let (upkeep, rescorer, scoring) = (&upkeep, &rescorer, &scoring);
+                    let tenant_id = &request.tenant;
+                    let done: Vec<(UpkeepOutcome, bool)> = stream::iter(found.items)
+                        .map(|stored| async move {
+                            let record = stored.value.typed(schema);
+                            let outcome = upkeep
+                                .refresh(tenant_id, tenant, pinned, &record.id, Some(&record))
+                                .await?;
+                            if scoring.is_empty() {
+                                return Ok::<_, StoreError>((outcome, false));
+                            }
+                            let rescored = rescorer
+                                .rescore(
+                                    tenant_id,
+                                    tenant,
+                                    schema,
+                                    scoring,
+                                    &record.id,
+                                    Some(stored),
+                                    self.clock.now(),
+                                    1,
+                                )
+                                .await?;
+                            Ok((outcome, matches!(rescored, Rescored::Written(_))))
+                        })
+                        .buffer_unordered(self.concurrency.max(1))
+                        .try_collect()
+                        .await?;
+                    for (outcome, scored) in done {
                         if outcome == UpkeepOutcome::Armed {
                             report.entries_armed += 1;
                         }
-                        if scoring.is_empty() {
-                            continue;
-                        }
-                        let now = self.clock.now();
-                        let rescored = rescorer
-                            .rescore(
-                                &request.tenant,
-                                tenant,
-                                schema,
-                                &scoring,
-                                &record.id,
-                                Some(stored),
-                                now,
-                                1,
-                            )
-                            .await?;
-                        if matches!(rescored, Rescored::Written(_)) {
+                        if scored {
                             report.backfill_scores_written += 1;
                         }
                     }

@@ -57,6 +57,7 @@ impl Records<'_> {
         module: Module,
         rows: Vec<ImportRow>,
     ) -> Result<Vec<RowResult>, RecordError> {
+        actor.require(module, crate::user::access::Permission::Create)?;
         if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
             return Err(RecordError::Invalid(crate::validation::Problems::single(
                 "/records",
@@ -76,7 +77,8 @@ impl Records<'_> {
         }
         let mut results = Vec::with_capacity(rows.len());
         for (index, row) in rows.into_iter().enumerate() {
-            if existing.contains(&row.id) {
+            // A row whose id came earlier in this import is that row again.
+            if !existing.insert(row.id.clone()) {
                 results.push(RowResult {
                     index,
                     id: row.id,
