@@ -92,11 +92,12 @@ async fn the_records_router_serves_every_listed_route() {
             .replace("{key}", "x")
             .replace("{module}", "Customer");
         let answer = common::call(&app.router, method.clone(), &path, None, None, &[]).await;
-        assert_eq!(
-            answer.status,
-            axum::http::StatusCode::UNAUTHORIZED,
-            "{method} {path}: {}",
-            answer.body
-        );
+        // A web form's submissions come without a login: that route asks for its JSON body.
+        let expected = if *template == "/intake/{key}" {
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        } else {
+            axum::http::StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(answer.status, expected, "{method} {path}: {}", answer.body);
     }
 }

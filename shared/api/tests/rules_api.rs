@@ -344,3 +344,123 @@ async fn allocation_rules_take_new_leads_and_imports_and_the_dry_run_writes_noth
         "the dry run took no turn"
     );
 }
+
+#[tokio::test]
+async fn a_web_form_takes_submissions_only_with_its_current_key_and_only_its_fields() {
+    let settings_api = workflow_api().await;
+    let tenant = Tenant::new(&settings_api).await;
+    let admin = tenant.admin();
+    let form = json!({"id": "contact", "name": "Liên hệ", "module": "Lead",
+        "fields": ["Name", "Phone", "Email", "Province"], "fixed": {"Source": "WebForm"},
+        "owner": "u-manager", "key_sha256": "0".repeat(64)});
+    let created = send(
+        &settings_api,
+        Method::POST,
+        "/settings/web-forms",
+        &admin,
+        Some(form),
+        &[],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(
+        created.body.get("key_sha256").is_none(),
+        "a key is only ever issued: {}",
+        created.body
+    );
+    let by_sales = send(
+        &settings_api,
+        Method::POST,
+        "/settings/web-forms/contact/key",
+        &tenant.salesperson(),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(by_sales.status, StatusCode::FORBIDDEN);
+    let issued = send(
+        &settings_api,
+        Method::POST,
+        "/settings/web-forms/contact/key",
+        &admin,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let key = issued.body["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("{}.contact.", tenant.id)));
+
+    let records = records_api().await;
+    // No login: a visitor's browser sends no token.
+    let submit = |key: String, body: Value, idempotency: Option<&'static str>| {
+        let records = &records;
+        async move {
+            let headers: Vec<(&str, &str)> = idempotency
+                .map(|k| ("idempotency-key", k))
+                .into_iter()
+                .collect();
+            let path = format!("/intake/{key}");
+            call(
+                &records.router,
+                Method::POST,
+                &path,
+                None,
+                Some(body),
+                &headers,
+            )
+            .await
+        }
+    };
+    let lead = json!({"Name": "Chị Hoa", "Phone": "0912345678", "Province": "Hà Nội"});
+    let first = submit(key.clone(), lead.clone(), Some("submit-1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let id = first.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        first.body.as_object().unwrap().len(),
+        1,
+        "only the id goes back"
+    );
+    let fields = common::fields(&records, &tenant, "Lead", &id).await;
+    assert_eq!(fields["Source"], json!("WebForm"));
+    assert_eq!(
+        fields["Owner"],
+        json!("u-manager"),
+        "the form's owner: no rule takes it"
+    );
+    let again = submit(key.clone(), lead.clone(), Some("submit-1")).await;
+    assert_eq!(
+        (again.status, again.body["id"].clone()),
+        (StatusCode::OK, json!(id))
+    );
+
+    let extra = submit(key.clone(), json!({"Name": "X", "Owner": "u-admin"}), None).await;
+    assert_eq!(
+        extra.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        extra.body
+    );
+    assert!(extra.field_error("/Owner"), "{}", extra.body);
+    let invalid = submit(key.clone(), json!({"Name": ""}), None).await;
+    assert!(invalid.field_error("/fields/Name"), "{}", invalid.body);
+
+    let forged = key.replace(".contact.", ".contact.x");
+    let other_tenant = key.replacen(tenant.id.as_str(), "t-someone-else", 1);
+    for wrong in [forged, other_tenant, "nonsense".to_owned()] {
+        let refused = submit(wrong, lead.clone(), None).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    }
+    // A new key stops the old one.
+    send(
+        &settings_api,
+        Method::POST,
+        "/settings/web-forms/contact/key",
+        &admin,
+        None,
+        &[],
+    )
+    .await;
+    let stale = submit(key, lead, None).await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+}

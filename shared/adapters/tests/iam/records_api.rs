@@ -256,6 +256,23 @@ async fn allocated_leads(admin: &Caller, seed: &Seed) {
     create(admin, "Lead", json!({"Name": "Chị Mai"})).await;
     let rows = json!({"records": [{"fields": {"Name": "Ông Bảy"}}, {"fields": {"Name": ""}}]});
     admin.post(StatusCode::OK, "/imports/Lead", rows).await;
+    // A website's submission to a form whose key was issued.
+    let secret = "s".repeat(64);
+    seed.setting(
+        "wf-contact",
+        json!({"kind": "web_form", "name": "Liên hệ", "module": "Lead", "fields": ["Name"],
+            "owner": "u-owner",
+            "key_sha256": crm_model::settings::web_form::hex_sha256(&secret)}),
+    )
+    .await;
+    let key = format!("{}.wf-contact.{secret}", seed.tenant);
+    admin
+        .post(
+            StatusCode::CREATED,
+            &format!("/intake/{key}"),
+            json!({"Name": "Cô Hạnh"}),
+        )
+        .await;
 }
 
 /// A task a workflow made for a lead, with its printed file: the lead's open activities, and a

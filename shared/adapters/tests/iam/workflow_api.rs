@@ -259,6 +259,19 @@ async fn allocation_and_scoring(api: &Caller, seed: &Seed) {
     .await;
     api.get("/modules/Customer/allocation-preview?records=5")
         .await;
+    api.post(
+        StatusCode::CREATED,
+        "/settings/web-forms",
+        json!({"id": "wf-contact", "name": "Liên hệ", "module": "Lead", "fields": ["Name"],
+            "owner": "u-owner"}),
+    )
+    .await;
+    api.post(
+        StatusCode::OK,
+        "/settings/web-forms/wf-contact/key",
+        json!(null),
+    )
+    .await;
     let scoring = seed.scoring_rule("2027-01-01T00:00:00Z").await;
     api.get(&format!("/workflows/{scoring}/score-preview?buckets=5"))
         .await;

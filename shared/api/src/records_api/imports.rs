@@ -7,7 +7,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::views::{module, new_record_id};
 use super::{State, actor};
@@ -17,6 +16,7 @@ use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::record::service::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
 use crm_model::schema::Module;
+use crm_model::settings::web_form::hex_sha256;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,8 +51,8 @@ struct ImportView {
 
 /// The id of row `index` of the import of `module` sent under `key`: the same on every resend.
 fn derived_id(key: &str, module: Module, index: usize) -> RecordId {
-    let digest = Sha256::digest(format!("{module}\n{key}\n{index}").as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex_sha256(&format!("{module}\n{key}\n{index}"));
+    let hex = &digest[..32];
     // Hex digits always make a valid id.
     RecordId::new(format!("imp-{hex}")).unwrap_or_else(|_| unreachable!())
 }

@@ -4,6 +4,7 @@
 
 mod customers;
 mod imports;
+mod intake;
 mod people;
 mod records;
 mod views;
@@ -90,6 +91,7 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/records/{module}/{id}/activities"),
     (Method::GET, "/records/{module}/{id}/attachments/{name}"),
     (Method::POST, "/imports/{module}"),
+    (Method::POST, "/intake/{key}"),
     (Method::GET, "/customers/duplicates"),
     (Method::GET, "/customers/{id}/duplicates"),
     (Method::POST, "/customers/{id}/merge"),
@@ -116,7 +118,16 @@ pub fn serves(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["records", _, "runs"] => false,
-        [first, ..] => ["records", "imports", "customers", "users", "teams", "me"].contains(first),
+        [first, ..] => [
+            "records",
+            "imports",
+            "intake",
+            "customers",
+            "users",
+            "teams",
+            "me",
+        ]
+        .contains(first),
         [] => false,
     }
 }
@@ -144,6 +155,7 @@ pub fn router(state: State) -> Router {
             get(records::attachment),
         )
         .route("/imports/{module}", post(imports::import))
+        .route("/intake/{key}", post(intake::intake))
         .route(
             "/customers/duplicates",
             get(customers::duplicates_of_values),

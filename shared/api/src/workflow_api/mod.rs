@@ -6,6 +6,7 @@ mod library;
 mod runs;
 mod samples;
 mod settings;
+mod web_forms;
 mod workflows;
 
 use axum::Router;
@@ -120,6 +121,7 @@ pub const ROUTES: &[Route] = &[
     (Method::PUT, "/settings/{kind}/{id}/credentials"),
     (Method::DELETE, "/settings/{kind}/{id}/credentials"),
     (Method::GET, "/settings/{kind}/{id}/workflows"),
+    (Method::POST, "/settings/web-forms/{id}/key"),
     (Method::POST, "/settings/{kind}/{id}/apply"),
     (Method::GET, "/tenant-settings"),
     (Method::PUT, "/tenant-settings"),
@@ -178,6 +180,7 @@ pub fn router(state: State) -> Router {
             "/tenant-settings",
             get(settings::get_tenant).put(settings::put_tenant),
         )
+        .route("/settings/web-forms/{id}/key", post(web_forms::issue_key))
         .route("/modules", get(settings::modules))
         .route("/modules/{module}", get(settings::module))
         .route(

@@ -20,6 +20,8 @@ pub enum SettingKind {
     TaskConnection,
     /// An action saved in the module's library, which workflows attach.
     LibraryAction,
+    /// A web form that creates records from a website's submissions.
+    WebForm,
 }
 
 /// What validation needs to know of a referenced setting.

@@ -6,6 +6,7 @@ pub mod outbound;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod web_form;
 
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +138,7 @@ pub enum Setting {
     AllocationRule(AllocationRule),
     TaskConnection(TaskConnection),
     LibraryAction(LibraryAction),
+    WebForm(web_form::WebForm),
 }
 
 /// An action saved in a module's library ("add the action, save, tick it, Attach"): workflows
@@ -152,7 +154,7 @@ pub struct LibraryAction {
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 10] = [
+    pub const ALL: [SettingKind; 11] = [
         SettingKind::EmailTemplate,
         SettingKind::SmsTemplate,
         SettingKind::ZnsTemplate,
@@ -163,6 +165,7 @@ impl SettingKind {
         SettingKind::AllocationRule,
         SettingKind::TaskConnection,
         SettingKind::LibraryAction,
+        SettingKind::WebForm,
     ];
 
     /// The URL segment and key segment of the kind (`email-templates`).
@@ -178,6 +181,7 @@ impl SettingKind {
             SettingKind::AllocationRule => "allocation-rules",
             SettingKind::TaskConnection => "task-connections",
             SettingKind::LibraryAction => "actions",
+            SettingKind::WebForm => "web-forms",
         }
     }
 
@@ -211,6 +215,7 @@ impl Setting {
             Setting::AllocationRule(_) => SettingKind::AllocationRule,
             Setting::TaskConnection(_) => SettingKind::TaskConnection,
             Setting::LibraryAction(_) => SettingKind::LibraryAction,
+            Setting::WebForm(_) => SettingKind::WebForm,
         }
     }
 
@@ -354,6 +359,7 @@ impl Setting {
                     problems.push("/name", "is required, at most 255 characters");
                 }
             }
+            Setting::WebForm(f) => problems = f.validate(schema, user_exists),
         }
         problems
     }

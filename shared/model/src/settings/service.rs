@@ -67,6 +67,7 @@ impl Settings<'_> {
         let schema = self.settings.tenant_settings(tenant).await?.value.schema();
         let mut named = match setting {
             Setting::AllocationRule(rule) => crate::allocation::service::named_users(rule),
+            Setting::WebForm(form) => vec![form.owner.clone()],
             _ => Vec::new(),
         };
         // A batch read refuses duplicate keys; a rule may name a user twice.
@@ -103,8 +104,36 @@ impl Settings<'_> {
         id: &SettingId,
         setting: &Setting,
     ) -> Result<Revisioned<Setting>, SettingError> {
-        self.validate(tenant, setting).await?;
-        Ok(self.settings.create(tenant, id, setting).await?)
+        // A web form's key is only ever issued ([`Settings::issue_form_key`]).
+        let mut setting = setting.clone();
+        if let Setting::WebForm(form) = &mut setting {
+            form.key_sha256 = None;
+        }
+        self.validate(tenant, &setting).await?;
+        Ok(self.settings.create(tenant, id, &setting).await?)
+    }
+
+    /// Gives web form `id` a new key from `secret` (random, made by the caller), which stops
+    /// the previous one; the form keeps only the secret's hash.
+    pub async fn issue_form_key(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        secret: &str,
+        if_match: Option<u64>,
+    ) -> Result<Revisioned<Setting>, SettingError> {
+        let current = self.get(tenant, SettingKind::WebForm, id).await?;
+        if let Some(expected) = if_match.filter(|e| *e != current.revision) {
+            return Err(SettingError::Stale { expected });
+        }
+        let Setting::WebForm(mut form) = current.value else {
+            return Err(SettingError::NotFound);
+        };
+        form.key_sha256 = Some(crate::settings::web_form::hex_sha256(secret));
+        Ok(self
+            .settings
+            .replace(tenant, id, &Setting::WebForm(form), current.revision)
+            .await?)
     }
 
     pub async fn get(
@@ -136,8 +165,22 @@ impl Settings<'_> {
         setting: &Setting,
         expected: u64,
     ) -> Result<Revisioned<Setting>, SettingError> {
-        self.validate(tenant, setting).await?;
-        Ok(self.settings.replace(tenant, id, setting, expected).await?)
+        let mut setting = setting.clone();
+        if let Setting::WebForm(form) = &mut setting {
+            // The key stays as issued, whatever the body says.
+            form.key_sha256 = match self.settings.get(tenant, SettingKind::WebForm, id).await? {
+                Some(Revisioned {
+                    value: Setting::WebForm(stored),
+                    ..
+                }) => stored.key_sha256,
+                _ => None,
+            };
+        }
+        self.validate(tenant, &setting).await?;
+        Ok(self
+            .settings
+            .replace(tenant, id, &setting, expected)
+            .await?)
     }
 
     /// Deletes a setting that no workflow names (active or not: a draft activated later would

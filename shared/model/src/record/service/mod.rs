@@ -5,6 +5,7 @@
 mod crud;
 mod customers;
 mod import;
+mod intake;
 mod listing;
 mod merge;
 mod purchases;
@@ -12,6 +13,7 @@ mod purchases;
 pub use crud::Created;
 pub use customers::{Activity, HandOver, RelatedLists};
 pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
+pub use intake::IntakeError;
 pub use listing::{ListQuery, SortOrder};
 pub use merge::{Duplicate, MergeOutcome};
 
