@@ -33,7 +33,7 @@ pub(super) async fn issue_key(
         .issue_form_key(&caller.tenant, &id, &secret, if_match(&headers)?)
         .await?;
     tracing::info!("web form key issued");
-    let key = FormKey::new(&caller.tenant, &id, &secret);
+    let key = FormKey::text(&caller.tenant, &id, &secret);
     let body = serde_json::json!({
         "id": id,
         "revision": saved.revision,

@@ -148,7 +148,7 @@ pub struct FormKey {
 
 impl FormKey {
     /// The key of `form` with `secret`.
-    pub fn new(tenant: &TenantId, form: &SettingId, secret: &str) -> String {
+    pub fn text(tenant: &TenantId, form: &SettingId, secret: &str) -> String {
         format!("{tenant}.{form}.{secret}")
     }
 

@@ -229,7 +229,7 @@ pub async fn computed_fields_change_only_themselves_at_the_current_revision(
         .await
         .expect("an identity lookup");
     assert!(
-        found.iter().any(|id| *id == r.id),
+        found.contains(&r.id),
         "the customer's identity keys stay: {found:?}"
     );
 }
