@@ -441,7 +441,7 @@ async fn a_web_form_takes_submissions_only_with_its_current_key_and_only_its_fie
         "{}",
         extra.body
     );
-    assert!(extra.field_error("/Owner"), "{}", extra.body);
+    assert!(extra.field_error("/fields/Owner"), "{}", extra.body);
     let invalid = submit(key.clone(), json!({"Name": ""}), None).await;
     assert!(invalid.field_error("/fields/Name"), "{}", invalid.body);
 

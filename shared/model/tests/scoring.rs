@@ -248,6 +248,87 @@ async fn two_active_rules_never_write_the_same_field_nor_read_each_other() {
             .message
             .contains("already writes Score")
     );
+
+    // "Engagement" counts the hot score, and the hot rule would score only engaged customers:
+    // each write would set the other off.
+    let engagement = WorkflowId::new("engagement").unwrap();
+    let reads_hot = json!({"module": "Customer", "name": "Tương tác",
+        "trigger": {"type": "score", "score_field": "Engagement", "criteria": [
+            {"name": "Nóng", "points": 5, "condition": {"type": "formula", "formula": "1",
+                "clauses": [{"field": "Score", "op": "greater_than", "value": 40}]}}]}});
+    cases
+        .create(
+            &w.tenant,
+            &admin(),
+            engagement.clone(),
+            serde_json::from_value(reads_hot).unwrap(),
+        )
+        .await
+        .unwrap();
+    cases
+        .activate(&w.tenant, &admin(), &engagement, None)
+        .await
+        .unwrap();
+    let mut circular = rule("Score");
+    circular["condition"] = json!({"type": "formula", "formula": "1", "clauses": [
+        {"field": "Engagement", "op": "greater_than", "value": 0}]});
+    let hot = WorkflowId::new("hot").unwrap();
+    let current = cases.get(&w.tenant, &hot).await.unwrap();
+    let refused = cases
+        .update(
+            &w.tenant,
+            &admin(),
+            &hot,
+            serde_json::from_value(circular).unwrap(),
+            Some(current.revision),
+        )
+        .await;
+    let Err(WorkflowError::Invalid(problems)) = refused else {
+        panic!("{refused:?}");
+    };
+    assert!(
+        problems.as_slice()[0]
+            .message
+            .contains("comes back to it through Tương tác"),
+        "{problems:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_score_write_sets_off_only_the_work_workflows_that_name_the_score() {
+    let w = Stream::new().await;
+    with_score_fields(&w).await;
+    let scoring = activated(&w, "hot", rule("Score")).await;
+    w.workflow(
+        "any-edit",
+        json!({"module": "Customer", "name": "Mọi thay đổi",
+            "trigger": {"type": "record_event", "on": "updated", "repeat_on_every_edit": true},
+            "actions": [{"kind": "notification", "id": "tell", "name": "Báo", "users": ["u-admin"], "message": "#Name"}]}),
+    )
+    .await;
+    let before = customer("c1", json!({"Name": "An"}));
+    let after = customer("c1", json!({"Name": "An", "Score": 20}));
+    let by_rule = AutomationWrite {
+        workflow: scoring,
+        depth: 1,
+    };
+    let handled = w
+        .try_handle_written_by("e1", &edit(&before, &after), Some(&by_rule), ACTIVATED)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            handled.work_workflows_fired,
+            handled.score_writes_passed_over
+        ),
+        (0, 1),
+        "{handled:?}"
+    );
+    let by_person = w.handle("e2", &edit(&before, &after), ACTIVATED).await;
+    assert_eq!(
+        by_person.work_workflows_fired, 1,
+        "a person's edit of any field"
+    );
 }
 
 #[tokio::test]

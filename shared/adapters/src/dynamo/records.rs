@@ -363,10 +363,10 @@ impl RecordStore for DynamoRecordStore {
     ) -> Result<u64, StoreError> {
         // One UpdateItem of the named fields: the keys, the indexed attributes and the identity
         // items stay as they are, since nothing they derive from changes.
-        let mut sets = vec![
-            "revision = :next".to_owned(),
-            "automation = :origin".to_owned(),
-        ];
+        if fields.is_empty() {
+            return Ok(expected);
+        }
+        let mut sets = vec!["automation = :origin".to_owned()];
         let mut removes = Vec::new();
         let mut request = self
             .client
@@ -376,7 +376,6 @@ impl RecordStore for DynamoRecordStore {
             .condition_expression("revision = :expected")
             .expression_attribute_names("#fields", "fields")
             .expression_attribute_values(":expected", n(expected))
-            .expression_attribute_values(":next", n(expected + 1))
             .expression_attribute_values(
                 ":origin",
                 serde_dynamo::to_attribute_value(origin).map_err(corrupt)?,
@@ -400,7 +399,8 @@ impl RecordStore for DynamoRecordStore {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         match request.update_expression(expression).send().await {
-            Ok(_) => Ok(expected + 1),
+            // The revision stays: a computed field is no one's edit.
+            Ok(_) => Ok(expected),
             // Gone or moved on: the caller reads it again.
             Err(e) => Err(match e.as_service_error() {
                 Some(

@@ -132,16 +132,15 @@ pub async fn exercise(audited: &mut Audited) {
         module: Module::Customer,
         fields: edited.as_object().expect("fields").clone(),
     };
-    // Revision 2 is the score the insert's handling wrote.
     seed.stores
         .records
-        .replace(&seed.tenant, &record, 2)
+        .replace(&seed.tenant, &record, 1)
         .await
         .unwrap();
     let modified = item(&seed, "c1").await;
     seed.stores
         .records
-        .delete(&seed.tenant, &id, 3)
+        .delete(&seed.tenant, &id, 2)
         .await
         .unwrap();
     let events = batch(vec![

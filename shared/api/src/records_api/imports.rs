@@ -49,9 +49,10 @@ struct ImportView {
     results: Vec<RowResult>,
 }
 
-/// The id of row `index` of the import of `module` sent under `key`: the same on every resend.
-fn derived_id(key: &str, module: Module, index: usize) -> RecordId {
-    let digest = hex_sha256(&format!("{module}\n{key}\n{index}"));
+/// The id of row `index` of `user`'s import of `module` sent under `key`: the same on every
+/// resend, and another user's key never meets it.
+fn derived_id(user: &str, key: &str, module: Module, index: usize) -> RecordId {
+    let digest = hex_sha256(&format!("{user}\n{module}\n{key}\n{index}"));
     let hex = &digest[..32];
     // Hex digits always make a valid id.
     RecordId::new(format!("imp-{hex}")).unwrap_or_else(|_| unreachable!())
@@ -88,7 +89,7 @@ pub(super) async fn import(
             (Some(id), _) => RecordId::new(id).map_err(|e| {
                 ApiError::invalid_field(format!("/records/{index}/id"), format!("id {e}"))
             })?,
-            (None, Some(key)) => derived_id(key, module, index),
+            (None, Some(key)) => derived_id(caller.user.as_str(), key, module, index),
             (None, None) => new_record_id(),
         };
         rows.push(ImportRow {
@@ -120,20 +121,24 @@ mod tests {
     fn a_resent_import_derives_the_same_ids() {
         let lead = Module::Lead;
         assert_eq!(
-            derived_id("batch-7", lead, 3),
-            derived_id("batch-7", lead, 3)
+            derived_id("u-1", "batch-7", lead, 3),
+            derived_id("u-1", "batch-7", lead, 3)
         );
         assert_ne!(
-            derived_id("batch-7", lead, 3),
-            derived_id("batch-7", lead, 4)
+            derived_id("u-1", "batch-7", lead, 3),
+            derived_id("u-1", "batch-7", lead, 4)
         );
         assert_ne!(
-            derived_id("batch-7", lead, 3),
-            derived_id("batch-8", lead, 3)
+            derived_id("u-1", "batch-7", lead, 3),
+            derived_id("u-1", "batch-8", lead, 3)
         );
         assert_ne!(
-            derived_id("batch-7", lead, 3),
-            derived_id("batch-7", Module::Contact, 3)
+            derived_id("u-1", "batch-7", lead, 3),
+            derived_id("u-1", "batch-7", Module::Contact, 3)
+        );
+        assert_ne!(
+            derived_id("u-1", "batch-7", lead, 3),
+            derived_id("u-2", "batch-7", lead, 3)
         );
     }
 }

@@ -33,9 +33,17 @@ pub(super) async fn intake(
     headers: HeaderMap,
     ApiJson(fields): ApiJson<Map<String, Value>, INTAKE_BODY_LIMIT>,
 ) -> Result<Response, ApiError> {
-    let id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(given) if !given.trim().is_empty() && given.len() <= 200 => submission_id(&key, given),
-        _ => new_record_id(),
+    let id = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => new_record_id(),
+        Some(Ok(given)) if !given.trim().is_empty() && given.len() <= 200 => {
+            submission_id(&key, given)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "/headers/Idempotency-Key",
+                "1 to 200 characters, not all blank",
+            ));
+        }
     };
     let created = state.use_cases().intake(&key, &fields, id.clone()).await;
     let status = match created {

@@ -15,7 +15,7 @@ use crate::schedule::fire_zone;
 use crate::schema::{Module, Schema};
 use crate::settings::store::SettingsStore;
 use crate::settings::{AllocationRule, Setting, TenantSettings};
-use crate::store::{ClaimOutcome, PageRequest, StoreError};
+use crate::store::{ClaimOutcome, StoreError};
 use crate::user::User;
 use crate::user::directory::UserDirectory;
 use crate::validation::Problems;
@@ -52,8 +52,11 @@ pub fn check_rule(rule: &AllocationRule) -> Problems {
         );
     }
     if let Strategy::Weighted { weights } = &rule.strategy {
-        if weights.is_empty() {
-            problems.push("/strategy/weights", "give at least one user a weight");
+        if weights.is_empty() || weights.len() > MAX_RULE_USERS {
+            problems.push(
+                "/strategy/weights",
+                format!("give 1 to {MAX_RULE_USERS} users a weight"),
+            );
         }
         for (i, w) in weights.iter().enumerate() {
             if w.weight == 0 || w.weight > MAX_WEIGHT {
@@ -115,37 +118,32 @@ impl Allocator<'_> {
         schema: &Schema,
     ) -> Result<Vec<OnCreate>, StoreError> {
         let mut rules = Vec::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let listed = self
-                .settings
-                .list(tenant, SettingKind::AllocationRule, &page)
-                .await?;
-            for (id, setting) in listed.items {
-                let Setting::AllocationRule(rule) = setting.value else {
-                    continue;
-                };
-                if rule.module != module || !rule.on_create {
-                    continue;
-                }
-                let condition = CompiledCondition::compile(
-                    &rule.condition,
-                    schema.module(module),
-                    ConditionScope::RecordState,
-                    "",
-                );
-                // A rule whose condition names a field since removed takes nothing.
-                if let Ok(condition) = condition {
-                    rules.push(OnCreate {
-                        id,
-                        rule,
-                        condition,
-                    });
-                }
+        let listed = crate::settings::store::every_setting(
+            self.settings,
+            tenant,
+            SettingKind::AllocationRule,
+        )
+        .await?;
+        for (id, setting) in listed {
+            let Setting::AllocationRule(rule) = setting else {
+                continue;
+            };
+            if rule.module != module || !rule.on_create {
+                continue;
             }
-            match listed.next {
-                Some(next) => page.cursor = Some(next),
-                None => break,
+            let condition = CompiledCondition::compile(
+                &rule.condition,
+                schema.module(module),
+                ConditionScope::RecordState,
+                "",
+            );
+            // A rule whose condition names a field since removed takes nothing.
+            if let Ok(condition) = condition {
+                rules.push(OnCreate {
+                    id,
+                    rule,
+                    condition,
+                });
             }
         }
         rules.sort_by(|a, b| (a.rule.priority, &a.id).cmp(&(b.rule.priority, &b.id)));
@@ -173,22 +171,7 @@ impl Allocator<'_> {
             .cloned()
             .collect();
         if let Some(team) = &rule.team {
-            let mut members = Vec::new();
-            let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-            loop {
-                let listed = self.users.list(tenant, &page).await?;
-                members.extend(
-                    listed
-                        .items
-                        .into_iter()
-                        .filter(|u| u.team.as_deref() == Some(team.as_str())),
-                );
-                match listed.next {
-                    Some(next) => page.cursor = Some(next),
-                    None => break,
-                }
-            }
-            members.sort_by(|a, b| a.id.cmp(&b.id));
+            let members = crate::user::directory::team_members(self.users, tenant, team).await?;
             for member in members {
                 if !found.contains_key(&member.id) {
                     order.push(member.id.clone());

@@ -111,64 +111,10 @@ impl CompiledCondition {
                 &mut problems,
             ),
             Condition::Formula { clauses, formula } => {
-                compile_formula(clauses, formula, schema, scope, path, &mut problems)
+                super::formula::compile(clauses, formula, schema, scope, path, &mut problems)
             }
         };
         problems.into_result(Self { root })
-    }
-}
-
-/// The most clauses a formula numbers: as many as a screen shows.
-const MAX_FORMULA_CLAUSES: usize = 50;
-
-fn compile_formula(
-    clauses: &[Clause],
-    formula: &str,
-    schema: &ModuleSchema,
-    scope: ConditionScope,
-    path: &str,
-    problems: &mut Problems,
-) -> Option<Node> {
-    if clauses.is_empty() || clauses.len() > MAX_FORMULA_CLAUSES {
-        problems.push(
-            format!("{path}/clauses"),
-            format!("a formula numbers 1 to {MAX_FORMULA_CLAUSES} clauses"),
-        );
-        return None;
-    }
-    let nodes: Vec<Option<Node>> = clauses
-        .iter()
-        .enumerate()
-        .map(|(i, clause)| {
-            compile_clause(
-                clause,
-                schema,
-                scope,
-                &format!("{path}/clauses/{i}"),
-                problems,
-            )
-        })
-        .collect();
-    let parsed = match super::formula::parse(formula, clauses.len()) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            problems.push(format!("{path}/formula"), message);
-            return None;
-        }
-    };
-    if nodes.iter().any(Option::is_none) {
-        return None;
-    }
-    Some(formula_node(&parsed, &nodes))
-}
-
-fn formula_node(formula: &super::formula::Formula, clauses: &[Option<Node>]) -> Node {
-    use super::formula::Formula;
-    match formula {
-        // Every clause compiled (checked by the caller); an index comes from the parser, in range.
-        Formula::Clause(i) => clauses[*i].clone().unwrap_or(Node::All(Vec::new())),
-        Formula::All(parts) => Node::All(parts.iter().map(|p| formula_node(p, clauses)).collect()),
-        Formula::Any(parts) => Node::Any(parts.iter().map(|p| formula_node(p, clauses)).collect()),
     }
 }
 
@@ -203,7 +149,7 @@ fn compile_group(
     })
 }
 
-fn compile_clause(
+pub(super) fn compile_clause(
     clause: &Clause,
     schema: &ModuleSchema,
     scope: ConditionScope,

@@ -3,6 +3,11 @@
 //! mixes AND and OR at one level without brackets is refused rather than given a precedence
 //! nobody reads the same way.
 
+use super::Clause;
+use super::compile::{ConditionScope, Node};
+use crate::schema::ModuleSchema;
+use crate::validation::Problems;
+
 /// A parsed formula: clause numbers are 0-based indices into the clause list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Formula {
@@ -171,6 +176,59 @@ impl Formula {
             Formula::Clause(i) => used[*i] = true,
             Formula::All(parts) | Formula::Any(parts) => parts.iter().for_each(|p| p.mark(used)),
         }
+    }
+}
+
+/// The most clauses a formula numbers: as many as a screen shows.
+const MAX_FORMULA_CLAUSES: usize = 50;
+
+pub(super) fn compile(
+    clauses: &[Clause],
+    formula: &str,
+    schema: &ModuleSchema,
+    scope: ConditionScope,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<Node> {
+    if clauses.is_empty() || clauses.len() > MAX_FORMULA_CLAUSES {
+        problems.push(
+            format!("{path}/clauses"),
+            format!("a formula numbers 1 to {MAX_FORMULA_CLAUSES} clauses"),
+        );
+        return None;
+    }
+    let nodes: Vec<Option<Node>> = clauses
+        .iter()
+        .enumerate()
+        .map(|(i, clause)| {
+            super::compile::compile_clause(
+                clause,
+                schema,
+                scope,
+                &format!("{path}/clauses/{i}"),
+                problems,
+            )
+        })
+        .collect();
+    let parsed = match parse(formula, clauses.len()) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            problems.push(format!("{path}/formula"), message);
+            return None;
+        }
+    };
+    if nodes.iter().any(Option::is_none) {
+        return None;
+    }
+    Some(formula_node(&parsed, &nodes))
+}
+
+fn formula_node(formula: &Formula, clauses: &[Option<Node>]) -> Node {
+    match formula {
+        // Every clause compiled (checked by the caller); an index comes from the parser, in range.
+        Formula::Clause(i) => clauses[*i].clone().unwrap_or(Node::All(Vec::new())),
+        Formula::All(parts) => Node::All(parts.iter().map(|p| formula_node(p, clauses)).collect()),
+        Formula::Any(parts) => Node::Any(parts.iter().map(|p| formula_node(p, clauses)).collect()),
     }
 }
 

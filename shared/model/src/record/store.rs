@@ -59,7 +59,9 @@ pub trait RecordStore: Send + Sync {
     /// Writes fields an automation computed (a score and its breakdown) into the record, if it
     /// is still at `expected`, leaving every other field (and what hangs on them) as it is; a
     /// null value removes its field. The write is marked as `origin`'s, for the stream's loop
-    /// guard. Returns the new revision; `Conflict` when the record moved on or is gone.
+    /// guard. The revision stays (returned): a computed field is no one's edit, so a person's
+    /// next save with the ETag they hold still goes through (the score is computed again after
+    /// it). `Conflict` when the record moved on or is gone.
     async fn set_computed(
         &self,
         tenant: &TenantId,

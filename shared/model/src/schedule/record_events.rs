@@ -70,6 +70,9 @@ pub struct Handled {
     pub records_scored: u32,
     /// Score writes (one per record, whatever the number of rules that changed).
     pub scores_written: u32,
+    /// Work workflows that did not run on a score write, because they name none of the fields
+    /// it wrote (neither watched nor in their condition).
+    pub score_writes_passed_over: u32,
 }
 
 /// The active workflows of a module, read once per batch.
@@ -178,6 +181,22 @@ impl RecordEvents<'_> {
             clock: self.clock,
         };
         let mut scoring = Vec::new();
+        // A scoring rule's write sets off only the work workflows that name a field it wrote:
+        // "on any edit" is a person's edit, not every record of a module being scored.
+        let by_scoring = origin.is_some_and(|o| {
+            workflows
+                .iter()
+                .any(|w| w.id == o.workflow && w.kind == WorkflowKind::Scoring)
+        });
+        let written: Vec<&String> = match change {
+            Change::Modified { old, new } if by_scoring => new
+                .fields
+                .keys()
+                .chain(old.fields.keys())
+                .filter(|k| old.fields.get(*k) != new.fields.get(*k))
+                .collect(),
+            _ => Vec::new(),
+        };
         for workflow in &workflows {
             match workflow.kind {
                 WorkflowKind::Scoring => {
@@ -229,6 +248,18 @@ impl RecordEvents<'_> {
                     if origin.is_some_and(|o| o.workflow == workflow.id) {
                         // A workflow never runs on its own write.
                         handled.own_writes_ignored += 1;
+                        continue;
+                    }
+                    let names_a_written_field = written.iter().any(|field| {
+                        trigger.watched_fields.contains(field)
+                            || workflow
+                                .definition
+                                .condition
+                                .clauses()
+                                .any(|c| c.field == **field)
+                    });
+                    if by_scoring && !names_a_written_field {
+                        handled.score_writes_passed_over += 1;
                         continue;
                     }
                     let record_change = match previous.as_ref() {
@@ -304,7 +335,13 @@ impl RecordEvents<'_> {
                 }
             }
         }
-        if current.is_some() && !scoring.is_empty() {
+        let chain_ended = origin.is_some_and(|o| !o.chain_may_go_on());
+        if chain_ended && !scoring.is_empty() {
+            // A backstop: rules never read each other's scores in a circle (refused when
+            // activated), but a chain with work workflows ends here too.
+            tracing::warn!(record = %record_id, "not scored: the change ended a chain of automation writes");
+        }
+        if current.is_some() && !scoring.is_empty() && !chain_ended {
             // Read again rather than scored from the image: a later change may be on its way,
             // and the score written must be the record's as it is now.
             let rescorer = crate::scoring::rescore::Rescorer {

@@ -50,7 +50,7 @@ impl Upkeep<'_> {
             definition,
         } = workflow;
         if !matches!(&definition.trigger, Trigger::Time(_))
-            && !matches!(&definition.trigger, Trigger::Score(spec) if spec.depends_on_today())
+            && !crate::scoring::depends_on_today(definition)
         {
             return Ok(UpkeepOutcome::Unchanged);
         }
@@ -72,8 +72,8 @@ impl Upkeep<'_> {
                     last_fired.as_ref(),
                 ),
                 // The day a criterion relative to today flips.
-                Trigger::Score(spec) => crate::scoring::rescore::next_rescore(
-                    spec,
+                Trigger::Score(_) => crate::scoring::rescore::next_rescore(
+                    definition,
                     tenant_settings.schema().module(definition.module),
                     record,
                     tenant_settings,

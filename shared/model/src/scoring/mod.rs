@@ -26,8 +26,11 @@ pub fn rescore_action() -> crate::ids::ActionId {
 
 /// The field every record keeps its breakdowns in, by scoring rule.
 pub const BREAKDOWN_FIELD: &str = "ScoreBreakdown";
-/// More criteria than this in one rule is a configuration smell, and bounds one rescoring.
-pub const MAX_CRITERIA: usize = 50;
+/// More criteria than this in one rule is a configuration smell; with [`MAX_CRITERION_NAME`]
+/// it bounds a breakdown (5 rules' at most take about 20 KB of a record's 40).
+pub const MAX_CRITERIA: usize = 20;
+/// A criterion's name, as the breakdown repeats it on every record.
+pub const MAX_CRITERION_NAME: usize = 80;
 /// The largest points (either sign) of a criterion, a cap or a bound of the range.
 pub const MAX_POINTS: i64 = 1_000_000;
 
@@ -135,8 +138,11 @@ impl ScoringSpec {
         for (i, criterion) in self.criteria.iter().enumerate() {
             let at = format!("{path}/criteria/{i}");
             let name = criterion.name.trim();
-            if name.is_empty() || name.chars().count() > 255 {
-                problems.push(format!("{at}/name"), "is required, at most 255 characters");
+            if name.is_empty() || name.chars().count() > MAX_CRITERION_NAME {
+                problems.push(
+                    format!("{at}/name"),
+                    format!("is required, at most {MAX_CRITERION_NAME} characters"),
+                );
             } else if self.criteria[..i].iter().any(|c| c.name.trim() == name) {
                 problems.push(format!("{at}/name"), format!("'{name}' is used twice"));
             }
@@ -200,24 +206,80 @@ impl ScoringSpec {
             max: self.max,
         })
     }
+}
 
-    /// Whether its criteria test or count `field`.
-    pub fn reads(&self, field: &str) -> bool {
-        self.criteria.iter().any(|c| {
-            c.per.as_deref() == Some(field) || c.condition.clauses().any(|c| c.field == field)
+/// Whether a condition has a clause relative to today ("within the last 90 days").
+fn relative_to_today(condition: &Condition) -> bool {
+    use crate::condition::Operator::*;
+    condition
+        .clauses()
+        .any(|c| matches!(c.op, WithinLastDays | WithinNextDays | MoreThanDaysAgo))
+}
+
+/// Whether a scoring rule's score can change on a day nothing else does: a criterion, or the
+/// condition of the records it scores, relative to today.
+pub fn depends_on_today(definition: &crate::workflow::WorkflowDefinition) -> bool {
+    let crate::trigger::Trigger::Score(spec) = &definition.trigger else {
+        return false;
+    };
+    relative_to_today(&definition.condition)
+        || spec
+            .criteria
+            .iter()
+            .any(|c| relative_to_today(&c.condition))
+}
+
+/// What a scoring rule writes, and every field whose change makes it score again (its criteria
+/// and the condition of the records it scores): what two active rules may not share in a circle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreFlow {
+    pub writes: String,
+    pub reads: std::collections::BTreeSet<String>,
+}
+
+impl ScoreFlow {
+    pub fn of(definition: &crate::workflow::WorkflowDefinition) -> Option<ScoreFlow> {
+        let crate::trigger::Trigger::Score(spec) = &definition.trigger else {
+            return None;
+        };
+        let mut reads: std::collections::BTreeSet<String> = spec
+            .criteria
+            .iter()
+            .flat_map(|c| {
+                c.condition
+                    .clauses()
+                    .map(|clause| clause.field.clone())
+                    .chain(c.per.clone())
+            })
+            .collect();
+        reads.extend(definition.condition.clauses().map(|c| c.field.clone()));
+        Some(ScoreFlow {
+            writes: spec.score_field.clone(),
+            reads,
         })
     }
+}
 
-    /// Whether a criterion is relative to today ("within the last 90 days"), so that a score
-    /// can change on a day nothing else does.
-    pub fn depends_on_today(&self) -> bool {
-        use crate::condition::Operator::*;
-        self.criteria.iter().any(|c| {
-            c.condition
-                .clauses()
-                .any(|c| matches!(c.op, WithinLastDays | WithinNextDays | MoreThanDaysAgo))
-        })
+/// The rules (by index into `others`) through which `mine`'s score comes back to it, each
+/// reading the score the one before writes; `None` when no such circle exists.
+pub fn circle_through(mine: &ScoreFlow, others: &[ScoreFlow]) -> Option<Vec<usize>> {
+    fn visit(writes: &str, mine: &ScoreFlow, others: &[ScoreFlow], path: &mut Vec<usize>) -> bool {
+        if mine.reads.contains(writes) {
+            return true;
+        }
+        for (i, other) in others.iter().enumerate() {
+            if !path.contains(&i) && other.reads.contains(writes) {
+                path.push(i);
+                if visit(&other.writes, mine, others, path) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
     }
+    let mut path = Vec::new();
+    visit(&mine.writes, mine, others, &mut path).then_some(path)
 }
 
 /// A scoring spec checked against the schema, ready to score records.

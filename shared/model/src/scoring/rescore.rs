@@ -84,6 +84,8 @@ pub enum Rescored {
     Written(Vec<(String, Option<i64>)>),
     /// The record no longer exists.
     Gone,
+    /// The record with its scores would exceed the record limit: nothing written.
+    TooLarge(String),
 }
 
 /// Rescoring records, over the record store.
@@ -139,6 +141,10 @@ impl Rescorer<'_> {
             let Some(writer) = writer else {
                 return Ok(Rescored::Unchanged);
             };
+            if let Some(problem) = crate::record::limits::record_problem(&fields) {
+                tracing::warn!(record = %id, "scores not written: {problem}");
+                return Ok(Rescored::TooLarge(problem));
+            }
             let origin = AutomationWrite {
                 workflow: writer,
                 depth,
@@ -166,17 +172,21 @@ impl Rescorer<'_> {
     }
 }
 
-/// When `spec` next scores `record` again though nothing changed: the local midnight of the
-/// first day one of its criteria relative to today flips. `None` when none can.
+/// When the scoring rule `definition` next scores `record` again though nothing changed: the
+/// local midnight of the first day one of its criteria, or its condition, relative to today
+/// flips. `None` when none can.
 pub fn next_rescore(
-    spec: &super::ScoringSpec,
+    definition: &crate::workflow::WorkflowDefinition,
     module: &crate::schema::ModuleSchema,
     record: &crate::record::Record,
     settings: &TenantSettings,
     now: DateTime<Utc>,
 ) -> Option<crate::trigger::Occurrence> {
     use chrono::TimeZone;
-    if !spec.depends_on_today() {
+    let Trigger::Score(spec) = &definition.trigger else {
+        return None;
+    };
+    if !super::depends_on_today(definition) {
         return None;
     }
     let tz = fire_zone(record, settings);
@@ -185,12 +195,22 @@ pub fn next_rescore(
         tz,
         previous: None,
     };
-    let day = spec
-        .compile(module, "")
-        .ok()?
-        .next_change_day(record, &ctx)?;
+    let criteria = spec.compile(module, "").ok()?.next_change_day(record, &ctx);
+    let scope = CompiledCondition::compile(
+        &definition.condition,
+        module,
+        crate::condition::ConditionScope::RecordState,
+        "",
+    )
+    .ok()
+    .and_then(|scope| scope.next_change_day(record, &ctx));
+    let day = criteria.into_iter().chain(scope).min()?;
     let midnight = day.and_hms_opt(0, 0, 0)?;
-    let fire_at = tz.from_local_datetime(&midnight).earliest()?;
+    // A zone whose clocks skip midnight (a DST change) starts that day an hour later.
+    let fire_at = tz.from_local_datetime(&midnight).earliest().or_else(|| {
+        tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
     Some(crate::trigger::Occurrence {
         key: crate::trigger::OccurrenceKey::Once(midnight),
         fire_at: fire_at.with_timezone(&Utc),

@@ -272,27 +272,23 @@ impl Settings<'_> {
         id: &SettingId,
     ) -> Result<Vec<String>, SettingError> {
         let mut names = Vec::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let found = self
-                .settings
-                .list(tenant, SettingKind::LibraryAction, &page)
-                .await?;
-            for (library_id, setting) in found.items {
-                let Setting::LibraryAction(library) = setting.value else {
-                    continue;
-                };
-                let mut refs = Vec::new();
-                library.action.settings(&mut refs);
-                if refs.iter().any(|(k, i)| *k == kind && i == id) {
-                    names.push(format!("library action '{}' ({library_id})", library.name));
-                }
-            }
-            match found.next {
-                Some(next) => page.cursor = Some(next),
-                None => return Ok(names),
+        let libraries = crate::settings::store::every_setting(
+            self.settings,
+            tenant,
+            SettingKind::LibraryAction,
+        )
+        .await?;
+        for (library_id, setting) in libraries {
+            let Setting::LibraryAction(library) = setting else {
+                continue;
+            };
+            let mut refs = Vec::new();
+            library.action.settings(&mut refs);
+            if refs.iter().any(|(k, i)| *k == kind && i == id) {
+                names.push(format!("library action '{}' ({library_id})", library.name));
             }
         }
+        Ok(names)
     }
 
     /// The workflows whose actions name the setting, as `'name' (id)`.

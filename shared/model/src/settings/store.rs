@@ -68,3 +68,21 @@ pub trait SettingsStore: Send + Sync {
         expected: u64,
     ) -> Result<Revisioned<TenantSettings>, StoreError>;
 }
+
+/// Every setting of `kind` the tenant has, read page by page (a few hundred at most).
+pub async fn every_setting(
+    store: &dyn SettingsStore,
+    tenant: &TenantId,
+    kind: SettingKind,
+) -> Result<Vec<(SettingId, Setting)>, StoreError> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = store.list(tenant, kind, &page).await?;
+        all.extend(found.items.into_iter().map(|(id, s)| (id, s.value)));
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::ids::{TenantId, UserId};
 use crate::record::stored::StoredRecord;
 use crate::schema::Module;
 use crate::settings::store::SettingsStore;
-use crate::store::{PageRequest, StoreError};
+use crate::store::StoreError;
 use crate::user::directory::UserDirectory;
 use crate::user::{Role, User};
 use crate::validation::Problems;
@@ -209,21 +209,8 @@ impl Access {
         let policy = policies.of(user.role);
         let mut owners: BTreeSet<UserId> = [user.id.clone()].into();
         if let (AccessLevel::Team, Some(team)) = (policy.level, &user.team) {
-            let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-            loop {
-                let found = users.list(tenant, &page).await?;
-                owners.extend(
-                    found
-                        .items
-                        .into_iter()
-                        .filter(|u| u.team.as_ref() == Some(team))
-                        .map(|u| u.id),
-                );
-                match found.next {
-                    Some(next) => page.cursor = Some(next),
-                    None => break,
-                }
-            }
+            let members = crate::user::directory::team_members(users, tenant, team).await?;
+            owners.extend(members.into_iter().map(|u| u.id));
         }
         Ok(Self::of_policy(policy, owners))
     }

@@ -29,3 +29,29 @@ pub trait UserDirectory: Send + Sync {
 
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError>;
 }
+
+/// The members of `team`, read page by page through the directory (a tenant has hundreds of
+/// users at most), by id.
+pub async fn team_members(
+    users: &dyn UserDirectory,
+    tenant: &TenantId,
+    team: &str,
+) -> Result<Vec<User>, StoreError> {
+    let mut members = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = users.list(tenant, &page).await?;
+        members.extend(
+            found
+                .items
+                .into_iter()
+                .filter(|u| u.team.as_deref() == Some(team)),
+        );
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => break,
+        }
+    }
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(members)
+}

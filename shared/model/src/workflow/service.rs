@@ -226,39 +226,49 @@ impl Workflows<'_> {
     }
 
     /// An active scoring rule's field is its own: no other active rule of the module writes it,
-    /// and two rules never read each other's score (each write would set the other off).
+    /// and no circle of rules reads each other's scores (each write would set the next off).
     async fn check_scores_apart(&self, next: &Workflow) -> Result<(), WorkflowError> {
-        use crate::trigger::Trigger;
-        let Trigger::Score(spec) = &next.definition.trigger else {
+        use crate::scoring::{ScoreFlow, circle_through};
+        let Some(mine) = ScoreFlow::of(&next.definition) else {
             return Ok(());
+        };
+        let refuse = |problem: String| {
+            WorkflowError::Invalid(crate::validation::Problems::single(
+                "/trigger/score_field",
+                problem,
+            ))
         };
         let filter = WorkflowFilter {
             module: Some(next.definition.module),
         };
+        let mut names = Vec::new();
+        let mut flows = Vec::new();
         for other in every_workflow(self.workflows, &next.tenant, filter).await? {
-            let Trigger::Score(theirs) = &other.definition.trigger else {
-                continue;
-            };
             if other.id == next.id || other.status != WorkflowStatus::Active {
                 continue;
             }
-            let problem = if theirs.score_field == spec.score_field {
-                format!(
-                    "active scoring rule '{}' already writes {}: give this rule a field of its own",
-                    other.definition.name, spec.score_field
-                )
-            } else if theirs.reads(&spec.score_field) && spec.reads(&theirs.score_field) {
-                format!(
-                    "active scoring rule '{}' reads this rule's score and writes {}, which this \
-                     rule reads: each would set the other off",
-                    other.definition.name, theirs.score_field
-                )
-            } else {
+            let Some(flow) = ScoreFlow::of(&other.definition) else {
                 continue;
             };
-            return Err(WorkflowError::Invalid(crate::validation::Problems::single(
-                "/trigger/score_field",
-                problem,
+            if flow.writes == mine.writes {
+                return Err(refuse(format!(
+                    "active scoring rule '{}' already writes {}: give this rule a field of its own",
+                    other.definition.name, mine.writes
+                )));
+            }
+            names.push(other.definition.name.clone());
+            flows.push(flow);
+        }
+        if let Some(circle) = circle_through(&mine, &flows) {
+            let through: Vec<&str> = circle.iter().map(|i| names[*i].as_str()).collect();
+            return Err(refuse(format!(
+                "this rule's score comes back to it through {}: rules that read each other's \
+                 scores in a circle would set each other off without end",
+                if through.is_empty() {
+                    "its own condition".to_owned()
+                } else {
+                    through.join(" → ")
+                }
             )));
         }
         Ok(())

@@ -62,4 +62,14 @@ async fn the_day_a_purchase_leaves_the_window_the_score_drops_once() {
 
     assert_eq!(w.execute(&job).await.unwrap(), JobOutcome::Duplicate);
     assert_eq!(w.stored(&customer).await.revision, stored.revision);
+
+    // A late job of another version than the active one writes nothing.
+    let mut stale = w.job(&workflow, &customer, "score");
+    stale.version = 7;
+    stale.cause = "O20270403T0000".into();
+    let outcome = w.execute(&stale).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Succeeded(vec!["not scored: the rule is at version 1 now".into()])
+    );
 }

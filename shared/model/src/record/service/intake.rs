@@ -68,7 +68,7 @@ impl Records<'_> {
         for name in input.keys() {
             if !form.fields.contains(name) {
                 problems.push(
-                    format!("/{}", crate::validation::pointer_segment(name)),
+                    format!("/fields/{}", crate::validation::pointer_segment(name)),
                     format!("this form does not take '{name}'"),
                 );
             }

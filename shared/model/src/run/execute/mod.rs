@@ -224,10 +224,9 @@ impl Executor<'_> {
         if let Some(switched_off) = self.switched_off(job).await? {
             return self.cancel(job, switched_off).await;
         }
-        if let Ok(definition) = self.definition(job, self.clock.now()).await? {
-            if let crate::trigger::Trigger::Score(_) = definition.trigger {
-                return self.rescore(job, &definition).await;
-            }
+        let head = self.head(&job.tenant, &job.workflow).await?;
+        if head.is_some_and(|h| h.kind == crate::workflow::WorkflowKind::Scoring) {
+            return self.rescore(job).await;
         }
         let context = match self.load(job).await? {
             Ok(context) => context,

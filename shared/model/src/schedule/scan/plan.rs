@@ -333,7 +333,7 @@ impl Scanner<'_> {
             Ok(_) => return Ok(Plan::Disarm(entry)),
             Err(reason) => return Ok(Plan::fail(entry, reason)),
         };
-        if let Trigger::Score(spec) = &loaded.definition.trigger {
+        if let Trigger::Score(_) = &loaded.definition.trigger {
             // A criterion flipped today: the executor scores the record again (and shows it in
             // the run history); the entry moves on to the next flip.
             let module = schema.module(loaded.definition.module);
@@ -348,7 +348,13 @@ impl Scanner<'_> {
                 due_at: due.fire_at,
                 snapshot: None,
             };
-            let next = crate::scoring::rescore::next_rescore(spec, module, &record, tenant, now);
+            let next = crate::scoring::rescore::next_rescore(
+                &loaded.definition,
+                module,
+                &record,
+                tenant,
+                now,
+            );
             return Ok(Plan::Fire {
                 entry,
                 jobs: vec![(job, crate::scoring::RESCORE_KIND)],

@@ -184,31 +184,31 @@ pub async fn computed_fields_change_only_themselves_at_the_current_revision(
         .set_computed(&t.tenant, &r.id, &computed, 1, &origin)
         .await
         .expect("computed fields at revision 1");
-    assert_eq!(revision, 2);
+    assert_eq!(revision, 1, "no one's edit: the revision stays");
     let mut expected = r.clone();
     expected.fields.extend(computed.clone());
     assert_eq!(
         get(store, &t.tenant, &r.id).await,
         Some(Revisioned {
             value: expected.clone(),
-            revision: 2
+            revision: 1
         }),
         "the other fields are as they were"
     );
     let stale = store
-        .set_computed(&t.tenant, &r.id, &computed, 1, &origin)
+        .set_computed(&t.tenant, &r.id, &computed, 7, &origin)
         .await;
     refused!(
         stale,
-        StoreError::Conflict { expected: 1 },
-        "computed fields at a stale revision"
+        StoreError::Conflict { expected: 7 },
+        "computed fields at another revision"
     );
     let elsewhere = store
-        .set_computed(&t.other, &r.id, &computed, 2, &origin)
+        .set_computed(&t.other, &r.id, &computed, 1, &origin)
         .await;
     refused!(
         elsewhere,
-        StoreError::Conflict { expected: 2 },
+        StoreError::Conflict { expected: 1 },
         "computed fields of a record missing in this tenant"
     );
     assert_eq!(get(store, &t.other, &r.id).await, None);
@@ -216,7 +216,7 @@ pub async fn computed_fields_change_only_themselves_at_the_current_revision(
         unreachable!()
     };
     store
-        .set_computed(&t.tenant, &r.id, &cleared, 2, &origin)
+        .set_computed(&t.tenant, &r.id, &cleared, 1, &origin)
         .await
         .expect("a null removes its field");
     expected.fields.remove("Score");

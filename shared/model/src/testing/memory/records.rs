@@ -329,10 +329,8 @@ impl RecordStore for MemoryRecordStore {
                     stored.value.fields.insert(name.clone(), value.clone());
                 }
             }
-            stored.revision += 1;
-            let revision = stored.revision;
             t.origins.insert(id.clone(), origin.clone());
-            Ok(revision)
+            Ok(expected)
         })
     }
 
