@@ -291,24 +291,15 @@ async fn record_changes_keep_care_entries_in_step() {
 
 #[tokio::test]
 async fn a_scoring_rule_writes_the_score_once_per_change_and_schedules_its_flip() {
-    use crm_model::ports::{RecordStore, SettingsStore};
-    use crm_model::schema::{CustomField, FieldKind};
+    use crm_model::ports::RecordStore;
     let w = world().await;
-    let current = w.stores.settings.tenant_settings(&w.tenant).await.unwrap();
-    let mut settings = current.value;
-    settings.custom_fields.push(CustomField {
-        module: Module::Customer,
-        name: "Score".into(),
-        label_vi: "Điểm".into(),
-        label_en: "Score".into(),
-        kind: FieldKind::Number,
-        required: false,
-    });
-    w.stores
-        .settings
-        .put_tenant_settings(&w.tenant, &settings, current.revision)
-        .await
-        .unwrap();
+    crm_model::testing::add_number_fields(
+        &w.stores.settings,
+        &w.tenant,
+        Module::Customer,
+        &["Score"],
+    )
+    .await;
     let rule = w
         .workflow(
             "hot",

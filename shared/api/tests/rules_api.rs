@@ -7,8 +7,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{App, Tenant, call, records_api, workflow_api};
-use crm_model::ports::SettingsStore;
-use crm_model::schema::{CustomField, FieldKind, Module};
+use crm_model::schema::Module;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -24,26 +23,13 @@ async fn send(
 }
 
 async fn with_score_field(app: &App, tenant: &Tenant) {
-    let current = app
-        .stores
-        .settings
-        .tenant_settings(&tenant.id)
-        .await
-        .unwrap();
-    let mut settings = current.value;
-    settings.custom_fields.push(CustomField {
-        module: Module::Lead,
-        name: "Score".into(),
-        label_vi: "Điểm".into(),
-        label_en: "Score".into(),
-        kind: FieldKind::Number,
-        required: false,
-    });
-    app.stores
-        .settings
-        .put_tenant_settings(&tenant.id, &settings, current.revision)
-        .await
-        .unwrap();
+    crm_model::testing::add_number_fields(
+        &app.stores.settings,
+        &tenant.id,
+        Module::Lead,
+        &["Score"],
+    )
+    .await;
 }
 
 fn scoring_rule(formula: &str) -> Value {

@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use crm_model::ids::{RecordId, TenantId, UserId, WorkflowId};
-use crm_model::ports::{FixedClock, RecordStore, SettingsStore, StoredRecord};
+use crm_model::ports::{FixedClock, RecordStore, StoredRecord};
 use crm_model::schedule::record_events::{BatchCache, Change, RecordEvents};
 use crm_model::schedule::scan::{Scanner, ShardGroup};
-use crm_model::schema::{CustomField, FieldKind, Module};
+use crm_model::schema::Module;
 use crm_model::testing::memory::{CallCounts, MemoryStores, RecordingPublisher};
 use crm_model::workflow::service::Workflows;
 use serde_json::{Value, json};
@@ -90,25 +90,13 @@ impl Bench {
     async fn new(records: u64) -> Self {
         let stores = MemoryStores::new();
         let tenant = TenantId::new("bench").expect("a tenant");
-        let current = stores
-            .settings
-            .tenant_settings(&tenant)
-            .await
-            .expect("settings");
-        let mut settings = current.value;
-        settings.custom_fields.push(CustomField {
-            module: Module::Customer,
-            name: "Score".into(),
-            label_vi: "Điểm".into(),
-            label_en: "Score".into(),
-            kind: FieldKind::Number,
-            required: false,
-        });
-        stores
-            .settings
-            .put_tenant_settings(&tenant, &settings, current.revision)
-            .await
-            .expect("custom field");
+        crm_model::testing::add_number_fields(
+            &stores.settings,
+            &tenant,
+            Module::Customer,
+            &["Score"],
+        )
+        .await;
         for i in 0..records {
             stores
                 .records

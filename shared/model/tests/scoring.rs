@@ -6,10 +6,10 @@
 mod support;
 
 use crm_model::ids::{RecordId, WorkflowId};
-use crm_model::ports::{FixedClock, RecordStore, SettingsStore};
+use crm_model::ports::{FixedClock, RecordStore};
 use crm_model::record::origin::AutomationWrite;
 use crm_model::schedule::record_events::Change;
-use crm_model::schema::{CustomField, FieldKind, Module};
+use crm_model::schema::Module;
 use crm_model::workflow::service::WorkflowError;
 use serde_json::{Value, json};
 use support::stream::{Stream, customer, edit};
@@ -18,23 +18,13 @@ use support::{admin, at};
 const ACTIVATED: &str = "2026-11-22T03:00:00Z";
 
 async fn with_score_fields(w: &Stream) {
-    let current = w.stores.settings.tenant_settings(&w.tenant).await.unwrap();
-    let mut settings = current.value;
-    for name in ["Score", "Engagement"] {
-        settings.custom_fields.push(CustomField {
-            module: Module::Customer,
-            name: name.into(),
-            label_vi: name.into(),
-            label_en: name.into(),
-            kind: FieldKind::Number,
-            required: false,
-        });
-    }
-    w.stores
-        .settings
-        .put_tenant_settings(&w.tenant, &settings, current.revision)
-        .await
-        .unwrap();
+    crm_model::testing::add_number_fields(
+        &w.stores.settings,
+        &w.tenant,
+        Module::Customer,
+        &["Score", "Engagement"],
+    )
+    .await;
 }
 
 fn rule(score_field: &str) -> Value {

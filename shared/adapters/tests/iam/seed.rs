@@ -129,26 +129,13 @@ impl Seed {
     /// An active scoring rule writing the customers' custom field `Score` (added here):
     /// points for a phone, and for a purchase within the last 90 days.
     pub async fn scoring_rule(&self, now: &str) -> WorkflowId {
-        let current = self
-            .stores
-            .settings
-            .tenant_settings(&self.tenant)
-            .await
-            .unwrap();
-        let mut settings = current.value;
-        settings.custom_fields.push(crm_model::schema::CustomField {
-            module: Module::Customer,
-            name: "Score".into(),
-            label_vi: "Điểm".into(),
-            label_en: "Score".into(),
-            kind: crm_model::schema::FieldKind::Number,
-            required: false,
-        });
-        self.stores
-            .settings
-            .put_tenant_settings(&self.tenant, &settings, current.revision)
-            .await
-            .unwrap();
+        crm_model::testing::add_number_fields(
+            &self.stores.settings,
+            &self.tenant,
+            Module::Customer,
+            &["Score"],
+        )
+        .await;
         let rule = serde_json::json!({"module": "Customer", "name": "Điểm",
             "trigger": {"type": "score", "score_field": "Score", "criteria": [
                 {"name": "Có điện thoại", "points": 10, "condition": {"type": "formula", "formula": "1",

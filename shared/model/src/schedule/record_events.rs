@@ -199,31 +199,17 @@ impl RecordEvents<'_> {
         };
         for workflow in &workflows {
             match workflow.kind {
-                WorkflowKind::Scoring => {
-                    if origin.is_some_and(|o| o.workflow == workflow.id) {
-                        // Its own score write: scoring it again would write the same.
-                        handled.own_writes_ignored += 1;
-                        continue;
+                // Both keep an entry in the due schedule: a care occurrence, or the day a
+                // scoring rule's criterion flips.
+                WorkflowKind::Care | WorkflowKind::Scoring => {
+                    if workflow.kind == WorkflowKind::Scoring {
+                        if origin.is_some_and(|o| o.workflow == workflow.id) {
+                            // Its own score write: scoring it again would write the same.
+                            handled.own_writes_ignored += 1;
+                            continue;
+                        }
+                        scoring.extend(crate::scoring::rescore::ScoringRule::of(workflow, &schema));
                     }
-                    if let Some(rule) = crate::scoring::rescore::ScoringRule::of(workflow, &schema)
-                    {
-                        scoring.push(rule);
-                    }
-                    let pinned = PinnedWorkflow {
-                        id: &workflow.id,
-                        version: workflow.version,
-                        definition: &workflow.definition,
-                    };
-                    match upkeep
-                        .refresh(tenant, &settings, pinned, record_id, current.as_ref())
-                        .await?
-                    {
-                        UpkeepOutcome::Armed => handled.entries_armed += 1,
-                        UpkeepOutcome::Disarmed => handled.entries_disarmed += 1,
-                        UpkeepOutcome::Unchanged => {}
-                    }
-                }
-                WorkflowKind::Care => {
                     let pinned = PinnedWorkflow {
                         id: &workflow.id,
                         version: workflow.version,

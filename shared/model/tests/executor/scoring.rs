@@ -3,27 +3,17 @@
 //! nothing.
 
 use super::*;
-use crm_model::ports::SettingsStore;
-use crm_model::schema::{CustomField, FieldKind};
 
 #[tokio::test]
 async fn the_day_a_purchase_leaves_the_window_the_score_drops_once() {
     let w = World::new().await;
-    let current = w.stores.settings.tenant_settings(&w.tenant).await.unwrap();
-    let mut settings = current.value;
-    settings.custom_fields.push(CustomField {
-        module: Module::Customer,
-        name: "Score".into(),
-        label_vi: "Điểm".into(),
-        label_en: "Score".into(),
-        kind: FieldKind::Number,
-        required: false,
-    });
-    w.stores
-        .settings
-        .put_tenant_settings(&w.tenant, &settings, current.revision)
-        .await
-        .unwrap();
+    crm_model::testing::add_number_fields(
+        &w.stores.settings,
+        &w.tenant,
+        Module::Customer,
+        &["Score"],
+    )
+    .await;
     // Scored 30 while the purchase of New Year's Day was within the last 90 days.
     let customer = w
         .customer(
