@@ -312,6 +312,7 @@ async fn a_birthday_corrected_after_it_fired_waits_for_next_year() {
         id: &workflow,
         version: head.version,
         definition: &head.definition,
+        scoring: None,
     };
     upkeep
         .refresh(&w.tenant, &settings, pinned, &id, Some(&record))

@@ -60,11 +60,6 @@ impl Scanner<'_> {
                     schedule: self.schedule,
                     clock: self.clock,
                 };
-                let pinned = PinnedWorkflow {
-                    id: &request.workflow,
-                    version: request.version,
-                    definition: &head.value.definition,
-                };
                 // A scoring rule scores every record of the module as well as scheduling it.
                 let scoring: Vec<ScoringRule> = ScoringRule::at(
                     &request.workflow,
@@ -74,6 +69,12 @@ impl Scanner<'_> {
                 )
                 .into_iter()
                 .collect();
+                let pinned = PinnedWorkflow {
+                    id: &request.workflow,
+                    version: request.version,
+                    definition: &head.value.definition,
+                    scoring: scoring.first(),
+                };
                 let rescorer = Rescorer {
                     records: self.records,
                 };

@@ -210,10 +210,13 @@ impl RecordEvents<'_> {
                         }
                         scoring.extend(crate::scoring::rescore::ScoringRule::of(workflow, &schema));
                     }
+                    // Compiled once above, for both the flip day and the score.
+                    let compiled = scoring.last().filter(|rule| rule.id == workflow.id);
                     let pinned = PinnedWorkflow {
                         id: &workflow.id,
                         version: workflow.version,
                         definition: &workflow.definition,
+                        scoring: compiled,
                     };
                     match upkeep
                         .refresh(tenant, &settings, pinned, record_id, current.as_ref())

@@ -24,6 +24,9 @@ pub struct PinnedWorkflow<'a> {
     pub id: &'a WorkflowId,
     pub version: u32,
     pub definition: &'a WorkflowDefinition,
+    /// A scoring rule already compiled by the caller (once per batch or backfill page, not
+    /// once per record); compiled here when absent.
+    pub scoring: Option<&'a crate::scoring::rescore::ScoringRule>,
 }
 
 /// What upkeep did for one (workflow, record).
@@ -48,6 +51,7 @@ impl Upkeep<'_> {
             id: workflow,
             version,
             definition,
+            scoring,
         } = workflow;
         if !matches!(&definition.trigger, Trigger::Time(_))
             && !crate::scoring::depends_on_today(definition)
@@ -57,6 +61,20 @@ impl Upkeep<'_> {
         let Some(record) = record else {
             self.schedule.delete(tenant, workflow, record_id).await?;
             return Ok(UpkeepOutcome::Disarmed);
+        };
+        let compiled;
+        let scoring = match (scoring, &definition.trigger) {
+            (Some(rule), _) => Some(rule),
+            (None, Trigger::Score(_)) => {
+                compiled = crate::scoring::rescore::ScoringRule::at(
+                    workflow,
+                    version,
+                    definition,
+                    &tenant_settings.schema(),
+                );
+                compiled.as_ref()
+            }
+            (None, _) => None,
         };
         // A lost race means the scan or another upkeep wrote in between: read again and redo.
         for _ in 0..5 {
@@ -72,13 +90,8 @@ impl Upkeep<'_> {
                     last_fired.as_ref(),
                 ),
                 // The day a criterion relative to today flips.
-                Trigger::Score(_) => crate::scoring::rescore::next_rescore(
-                    definition,
-                    tenant_settings.schema().module(definition.module),
-                    record,
-                    tenant_settings,
-                    self.clock.now(),
-                ),
+                Trigger::Score(_) => scoring
+                    .and_then(|rule| rule.next_rescore(record, tenant_settings, self.clock.now())),
                 Trigger::RecordEvent(_) => None,
             };
             let entry = ScheduleEntry {

@@ -172,47 +172,35 @@ impl Rescorer<'_> {
     }
 }
 
-/// When the scoring rule `definition` next scores `record` again though nothing changed: the
-/// local midnight of the first day one of its criteria, or its condition, relative to today
-/// flips. `None` when none can.
-pub fn next_rescore(
-    definition: &crate::workflow::WorkflowDefinition,
-    module: &crate::schema::ModuleSchema,
-    record: &crate::record::Record,
-    settings: &TenantSettings,
-    now: DateTime<Utc>,
-) -> Option<crate::trigger::Occurrence> {
-    use chrono::TimeZone;
-    let Trigger::Score(spec) = &definition.trigger else {
-        return None;
-    };
-    if !super::depends_on_today(definition) {
-        return None;
+impl ScoringRule {
+    /// When the rule next scores `record` again though nothing changed: the local midnight of
+    /// the first day one of its criteria, or its condition, relative to today flips. `None`
+    /// when none can.
+    pub fn next_rescore(
+        &self,
+        record: &crate::record::Record,
+        settings: &TenantSettings,
+        now: DateTime<Utc>,
+    ) -> Option<crate::trigger::Occurrence> {
+        use chrono::TimeZone;
+        let tz = fire_zone(record, settings);
+        let ctx = EvalContext {
+            now,
+            tz,
+            previous: None,
+        };
+        let criteria = self.scoring.next_change_day(record, &ctx);
+        let scope = self.scope.next_change_day(record, &ctx);
+        let day = criteria.into_iter().chain(scope).min()?;
+        let midnight = day.and_hms_opt(0, 0, 0)?;
+        // A zone whose clocks skip midnight (a DST change) starts that day an hour later.
+        let fire_at = tz.from_local_datetime(&midnight).earliest().or_else(|| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })?;
+        Some(crate::trigger::Occurrence {
+            key: crate::trigger::OccurrenceKey::Once(midnight),
+            fire_at: fire_at.with_timezone(&Utc),
+        })
     }
-    let tz = fire_zone(record, settings);
-    let ctx = EvalContext {
-        now,
-        tz,
-        previous: None,
-    };
-    let criteria = spec.compile(module, "").ok()?.next_change_day(record, &ctx);
-    let scope = CompiledCondition::compile(
-        &definition.condition,
-        module,
-        crate::condition::ConditionScope::RecordState,
-        "",
-    )
-    .ok()
-    .and_then(|scope| scope.next_change_day(record, &ctx));
-    let day = criteria.into_iter().chain(scope).min()?;
-    let midnight = day.and_hms_opt(0, 0, 0)?;
-    // A zone whose clocks skip midnight (a DST change) starts that day an hour later.
-    let fire_at = tz.from_local_datetime(&midnight).earliest().or_else(|| {
-        tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-            .earliest()
-    })?;
-    Some(crate::trigger::Occurrence {
-        key: crate::trigger::OccurrenceKey::Once(midnight),
-        fire_at: fire_at.with_timezone(&Utc),
-    })
 }

@@ -336,7 +336,6 @@ impl Scanner<'_> {
         if let Trigger::Score(_) = &loaded.definition.trigger {
             // A criterion flipped today: the executor scores the record again (and shows it in
             // the run history); the entry moves on to the next flip.
-            let module = schema.module(loaded.definition.module);
             let job = ActionJob {
                 depth: 0,
                 tenant: entry.tenant.clone(),
@@ -348,13 +347,13 @@ impl Scanner<'_> {
                 due_at: due.fire_at,
                 snapshot: None,
             };
-            let next = crate::scoring::rescore::next_rescore(
+            let rule = crate::scoring::rescore::ScoringRule::at(
+                &entry.workflow,
+                entry.version,
                 &loaded.definition,
-                module,
-                &record,
-                tenant,
-                now,
+                schema,
             );
+            let next = rule.and_then(|rule| rule.next_rescore(&record, tenant, now));
             return Ok(Plan::Fire {
                 entry,
                 jobs: vec![(job, crate::scoring::RESCORE_KIND)],
