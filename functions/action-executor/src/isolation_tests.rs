@@ -78,6 +78,7 @@ async fn tenant(stores: &MemoryStores, name: &str, customers: usize) -> Vec<Acti
         phone: Some("0981000001".into()),
         team: None,
         role: Role::Administrator,
+        manager: None,
         active: true,
     };
     stores.users.put(&tenant, &owner).await.unwrap();

@@ -43,6 +43,7 @@ async fn world() -> World {
         phone: None,
         team: None,
         role: Role::Administrator,
+        manager: None,
         active: true,
     };
     stores.users.put(&tenant, &manager).await.unwrap();

@@ -131,6 +131,7 @@ async fn main() {
             phone: Some(phone.into()),
             team: None,
             role: Role::Salesperson,
+            manager: None,
             active: true,
         };
         stores.users.put(&tenant, &user).await.unwrap();

@@ -112,6 +112,7 @@ async fn main() {
                 phone: None,
                 team: None,
                 role: Role::Administrator,
+                manager: None,
                 active: true,
             },
         )

@@ -68,6 +68,7 @@ async fn world() -> World {
             phone: Some(phone[..10].to_owned()),
             team: None,
             role: Role::Salesperson,
+            manager: None,
             active: true,
         };
         stores.users.put(&tenant, &user).await.unwrap();

@@ -63,6 +63,7 @@ async fn world() -> World {
         phone: None,
         team: None,
         role: Role::Administrator,
+        manager: None,
         active: true,
     };
     stores.users.put(&tenant, &user).await.unwrap();

@@ -26,6 +26,7 @@ async fn teams(app: &App) -> Tenant {
             phone: None,
             team: Some(team.into()),
             role: Role::Salesperson,
+            manager: None,
             active: true,
         };
         app.stores.users.put(&tenant.id, &user).await.unwrap();

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod allocation;
+pub mod approval;
 pub mod clock;
 pub mod condition;
 pub mod ids;

@@ -68,6 +68,7 @@ fn counter_sk(kind: WorkflowKind, module: Module) -> String {
         WorkflowKind::Care => format!("ACTIVECARE#{module}"),
         WorkflowKind::Work => format!("ACTIVEWORK#{module}"),
         WorkflowKind::Scoring => format!("ACTIVESCORING#{module}"),
+        WorkflowKind::Approval => format!("ACTIVEAPPROVAL#{module}"),
     }
 }
 

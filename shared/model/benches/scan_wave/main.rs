@@ -106,6 +106,7 @@ async fn world(pairs: u64, tenants: u64, shards: u32, calendar: bool) -> MemoryS
             phone: None,
             team: None,
             role: Role::Administrator,
+            manager: None,
             active: true,
         };
         stores.users.put(&tenant, &user).await.expect("user");

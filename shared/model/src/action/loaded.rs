@@ -24,16 +24,18 @@ impl Catalog for LoadedCatalog {
 }
 
 impl LoadedCatalog {
-    /// Reads the settings and users `actions` name (plus `extra` settings) of `tenant`.
+    /// Reads the settings and users `actions` name (plus `extra` settings and `extra_users`) of
+    /// `tenant`.
     pub async fn load<'a>(
         settings: &dyn SettingsStore,
         users: &dyn UserDirectory,
         tenant: &TenantId,
         actions: impl IntoIterator<Item = &'a Action>,
         extra: &[(SettingKind, SettingId)],
+        extra_users: &[UserId],
     ) -> Result<Self, StoreError> {
         let mut refs = extra.to_vec();
-        let mut named = Vec::new();
+        let mut named = extra_users.to_vec();
         for action in actions {
             action.settings(&mut refs);
             action.users(&mut named);

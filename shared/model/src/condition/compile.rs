@@ -163,6 +163,13 @@ pub(super) fn compile_clause(
         );
         return None;
     };
+    if def.kind == FieldKind::Approval {
+        problems.push(
+            format!("{path}/field"),
+            "a record's pending approval cannot be tested: approval workflows lock the record",
+        );
+        return None;
+    }
     if def.kind == FieldKind::ScoreBreakdown {
         problems.push(
             format!("{path}/field"),
@@ -233,9 +240,11 @@ fn family(kind: &FieldKind) -> Family {
         FieldKind::Date | FieldKind::DateTime => Family::Temporal,
         FieldKind::Boolean => Family::Boolean,
         FieldKind::MultiPickList { .. } => Family::MultiChoice,
-        FieldKind::LineItems | FieldKind::Users | FieldKind::Files | FieldKind::ScoreBreakdown => {
-            Family::Lines
-        }
+        FieldKind::LineItems
+        | FieldKind::Users
+        | FieldKind::Files
+        | FieldKind::ScoreBreakdown
+        | FieldKind::Approval => Family::Lines,
     }
 }
 

@@ -98,7 +98,7 @@ impl FieldValue {
     /// Parses a JSON value as a value of `kind`; `Ok(None)` for null.
     pub fn parse(kind: &FieldKind, value: &Value) -> Result<Option<FieldValue>, String> {
         // Kept as stored JSON and shown on the record; nothing compares it.
-        if value.is_null() || *kind == FieldKind::ScoreBreakdown {
+        if value.is_null() || kind.is_system_json() {
             return Ok(None);
         }
         let wrong = || format!("expected a {} value", kind.name());
@@ -163,7 +163,7 @@ impl FieldValue {
                 }
                 FieldValue::List(out)
             }
-            FieldKind::ScoreBreakdown => return Ok(None),
+            FieldKind::ScoreBreakdown | FieldKind::Approval => return Ok(None),
             FieldKind::Files => {
                 let items = value.as_array().ok_or_else(wrong)?;
                 if items.len() > MAX_LISTED {

@@ -73,6 +73,9 @@ pub struct Handled {
     /// Work workflows that did not run on a score write, because they name none of the fields
     /// it wrote (neither watched nor in their condition).
     pub score_writes_passed_over: u32,
+    /// Changes that only locked or freed a record for an approval: nobody's edit, so they set
+    /// nothing off.
+    pub approval_locks_ignored: u32,
 }
 
 /// The active workflows of a module, read once per batch.
@@ -160,6 +163,21 @@ impl RecordEvents<'_> {
         origin: Option<&AutomationWrite>,
         cache: &mut BatchCache,
     ) -> Result<Handled, RecordEventError> {
+        if let Change::Modified { old, new } = change {
+            let lock = crate::approval::APPROVAL_FIELD;
+            let only_the_lock = old.fields.get(lock) != new.fields.get(lock)
+                && old
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != lock)
+                    .eq(new.fields.iter().filter(|(k, _)| k.as_str() != lock));
+            if only_the_lock {
+                return Ok(Handled {
+                    approval_locks_ignored: 1,
+                    ..Handled::default()
+                });
+            }
+        }
         let settings = self.tenant(tenant, cache).await?;
         let schema = settings.schema();
         let module = change.current().module;
@@ -201,6 +219,8 @@ impl RecordEvents<'_> {
             match workflow.kind {
                 // Both keep an entry in the due schedule: a care occurrence, or the day a
                 // scoring rule's criterion flips.
+                // Approval workflows run when a record is submitted, not when it changes.
+                WorkflowKind::Approval => {}
                 WorkflowKind::Care | WorkflowKind::Scoring => {
                     if workflow.kind == WorkflowKind::Scoring {
                         if origin.is_some_and(|o| o.workflow == workflow.id) {

@@ -92,7 +92,7 @@ impl Upkeep<'_> {
                 // The day a criterion relative to today flips.
                 Trigger::Score(_) => scoring
                     .and_then(|rule| rule.next_rescore(record, tenant_settings, self.clock.now())),
-                Trigger::RecordEvent(_) => None,
+                Trigger::RecordEvent(_) | Trigger::Approval(_) => None,
             };
             let entry = ScheduleEntry {
                 tenant: tenant.clone(),

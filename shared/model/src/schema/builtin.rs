@@ -75,6 +75,12 @@ fn common() -> Vec<FieldDef> {
             "Score breakdown",
             FieldKind::ScoreBreakdown,
         )),
+        read_only(field(
+            crate::approval::APPROVAL_FIELD,
+            "Đang chờ phê duyệt",
+            "Pending approval",
+            FieldKind::Approval,
+        )),
     ]
 }
 
@@ -230,6 +236,7 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             field("QuoteDate", "Ngày báo giá", "Quote date", Date),
             field("ValidUntil", "Hiệu lực đến", "Valid until", Date),
             field("Amount", "Tổng tiền", "Total", Money),
+            field("Discount", "Chiết khấu (%)", "Discount (%)", Number),
         ],
         Module::Order => vec![
             required(field("Code", "Số đơn hàng", "Order number", Text)),
@@ -244,6 +251,24 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             field("Amount", "Tổng tiền", "Total", Money),
             field("Lines", "Hàng hóa", "Line items", LineItems),
             field("Salesperson", "Nhân viên kinh doanh", "Salesperson", User),
+            read_only(field(
+                crate::approval::RECORDED_REVENUE,
+                "Doanh số đã ghi",
+                "Recorded revenue",
+                Money,
+            )),
+            read_only(field(
+                crate::approval::RECORDED_BY,
+                "Người ghi doanh số",
+                "Revenue recorded by",
+                User,
+            )),
+            read_only(field(
+                crate::approval::RECORDED_AT,
+                "Ngày ghi doanh số",
+                "Revenue recorded at",
+                DateTime,
+            )),
             field(
                 "Status",
                 "Tình trạng",

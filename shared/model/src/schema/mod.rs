@@ -124,9 +124,17 @@ pub enum FieldKind {
     /// Why the record scores what it does, per scoring rule: written by the scoring rules,
     /// read on the record, never tested by a condition.
     ScoreBreakdown,
+    /// The approval a record waits for (absent when none): written when it is submitted and
+    /// when its request ends, read on the record, never tested by a condition.
+    Approval,
 }
 
 impl FieldKind {
+    /// Kept by the system as JSON and shown on the record: nothing parses or compares it.
+    pub fn is_system_json(&self) -> bool {
+        matches!(self, FieldKind::ScoreBreakdown | FieldKind::Approval)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             FieldKind::Text => "text",
@@ -146,6 +154,7 @@ impl FieldKind {
             FieldKind::Users => "users",
             FieldKind::Files => "files",
             FieldKind::ScoreBreakdown => "score breakdown",
+            FieldKind::Approval => "approval",
         }
     }
 
@@ -287,6 +296,12 @@ impl Schema {
                 problems.push(
                     format!("{at}/kind"),
                     "the score breakdown is kept by the scoring rules: use a number field for a score",
+                );
+            }
+            if field.kind == FieldKind::Approval {
+                problems.push(
+                    format!("{at}/kind"),
+                    "a record's pending approval is kept by the approval workflows",
                 );
             }
             let module = schema.modules.get_mut(&field.module).map(|m| &mut m.fields);

@@ -391,6 +391,10 @@ pub struct TenantSettings {
     /// owner): by module.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub default_owners: std::collections::BTreeMap<Module, UserId>,
+    /// Each team's manager, by team name: the manager of a team's users who name none of
+    /// their own (approval steps, escalations).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub team_managers: std::collections::BTreeMap<String, UserId>,
 }
 
 fn default_time_zone() -> String {
@@ -414,6 +418,7 @@ impl Default for TenantSettings {
             message_countries: default_message_countries(),
             access: Default::default(),
             default_owners: Default::default(),
+            team_managers: Default::default(),
         }
     }
 }

@@ -84,6 +84,7 @@ impl Settings<'_> {
                 tenant,
                 [library.action.as_ref()],
                 &[],
+                &[],
             )
             .await?;
             let mut checker = crate::action::validate_with(&schema, library.module, &catalog);

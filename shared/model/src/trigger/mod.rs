@@ -27,6 +27,9 @@ pub enum Trigger {
     /// Scoring rule: on every change of a record, and on each day one of its criteria relative
     /// to today flips; what it computes is part of it.
     Score(crate::scoring::ScoringSpec),
+    /// Approval (or sales-recording) workflow: when a record is submitted; its steps and the
+    /// actions of each outcome are part of it.
+    Approval(crate::approval::ApprovalSpec),
 }
 
 impl Trigger {
@@ -35,6 +38,7 @@ impl Trigger {
             Trigger::Time(t) => t.validate(schema, path),
             Trigger::RecordEvent(t) => t.validate(schema, path),
             Trigger::Score(spec) => spec.validate(schema, path),
+            Trigger::Approval(spec) => spec.validate(schema, path),
         }
     }
 }

@@ -128,6 +128,7 @@ impl Membership<'_> {
             phone: None,
             team: None,
             role: Role::Administrator,
+            manager: None,
             active: true,
         };
         match self.users.create(&claimed.tenant, &user).await {

@@ -33,6 +33,10 @@ pub struct User {
     #[serde(default)]
     pub team: Option<String>,
     pub role: Role,
+    /// Whom the user reports to: "the submitter's manager" of approval steps, and where a
+    /// step's deadline escalates (else their team's manager, `TenantSettings::team_managers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<UserId>,
     /// Inactive users keep their history but receive no new work.
     #[serde(default = "active")]
     pub active: bool,
@@ -50,6 +54,9 @@ impl User {
         }
         if !is_plausible_email(&self.email) {
             problems.push("/email", "not an email address");
+        }
+        if self.manager.as_ref() == Some(&self.id) {
+            problems.push("/manager", "a user cannot be their own manager");
         }
         if let Some(phone) = &self.phone {
             if crate::phone::normalize_vn(phone).is_none() {

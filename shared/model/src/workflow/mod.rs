@@ -24,6 +24,9 @@ pub const MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE: usize = 10;
 /// At most this many active scoring rules per module: several scores per record (fit,
 /// engagement, …) but each one a field to keep right on every change.
 pub const MAX_ACTIVE_SCORING_RULES_PER_MODULE: usize = 5;
+/// At most this many active approval (and sales-recording) workflows per module: the first
+/// whose condition a record meets applies, so more is a list nobody can reason about.
+pub const MAX_ACTIVE_APPROVAL_WORKFLOWS_PER_MODULE: usize = 20;
 /// More actions than this in one workflow is a configuration smell, and bounds one run's fan-out.
 pub const MAX_ACTIONS: usize = 20;
 
@@ -36,6 +39,9 @@ pub enum WorkflowKind {
     Work,
     /// A scoring rule (Quy tắc chấm điểm): keeps a score field right.
     Scoring,
+    /// An approval or sales-recording workflow (Quy trình phê duyệt, ghi doanh số): runs when
+    /// a record is submitted ([`crate::approval`]).
+    Approval,
 }
 
 impl WorkflowKind {
@@ -46,6 +52,7 @@ impl WorkflowKind {
             WorkflowKind::Care => MAX_ACTIVE_CARE_WORKFLOWS_PER_MODULE,
             WorkflowKind::Work => MAX_ACTIVE_WORK_WORKFLOWS_PER_MODULE,
             WorkflowKind::Scoring => MAX_ACTIVE_SCORING_RULES_PER_MODULE,
+            WorkflowKind::Approval => MAX_ACTIVE_APPROVAL_WORKFLOWS_PER_MODULE,
         }
     }
 }
@@ -56,6 +63,7 @@ impl std::fmt::Display for WorkflowKind {
             WorkflowKind::Care => "care",
             WorkflowKind::Work => "work",
             WorkflowKind::Scoring => "scoring",
+            WorkflowKind::Approval => "approval",
         })
     }
 }
@@ -119,12 +127,15 @@ impl WorkflowDefinition {
             Trigger::Time(_) => WorkflowKind::Care,
             Trigger::RecordEvent(_) => WorkflowKind::Work,
             Trigger::Score(_) => WorkflowKind::Scoring,
+            Trigger::Approval(_) => WorkflowKind::Approval,
         }
     }
 
     fn condition_scope(&self) -> ConditionScope {
         match self.kind() {
-            WorkflowKind::Care | WorkflowKind::Scoring => ConditionScope::RecordState,
+            WorkflowKind::Care | WorkflowKind::Scoring | WorkflowKind::Approval => {
+                ConditionScope::RecordState
+            }
             WorkflowKind::Work => ConditionScope::RecordChange,
         }
     }
@@ -159,6 +170,13 @@ impl WorkflowDefinition {
                     "a scoring rule has no actions: a work workflow acts on the score it writes",
                 );
             }
+        } else if let Trigger::Approval(spec) = &self.trigger {
+            // Each outcome may run nothing: a definition that only locks and records decisions
+            // is a whole one.
+            if self.actions.len() > MAX_ACTIONS {
+                problems.push("/actions", format!("at most {MAX_ACTIONS} actions"));
+            }
+            problems.extend(spec.validate_references(&self.actions, catalog, "/trigger"));
         } else if self.actions.is_empty() || self.actions.len() > MAX_ACTIONS {
             problems.push(
                 "/actions",

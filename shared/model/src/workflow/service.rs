@@ -90,12 +90,17 @@ impl Workflows<'_> {
         tenant: &TenantId,
         definition: &WorkflowDefinition,
     ) -> Result<(), WorkflowError> {
+        let (mut settings, mut users) = (Vec::new(), Vec::new());
+        if let crate::trigger::Trigger::Approval(spec) = &definition.trigger {
+            spec.references(&mut settings, &mut users);
+        }
         let catalog = crate::action::LoadedCatalog::load(
             self.settings,
             self.users,
             tenant,
             &definition.actions,
-            &[],
+            &settings,
+            &users,
         )
         .await?;
         let schema = self.settings.tenant_settings(tenant).await?.value.schema();

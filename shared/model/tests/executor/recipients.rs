@@ -43,6 +43,7 @@ async fn user_with_phone(w: &World, id: &str, phone: &str) {
         phone: Some(phone.to_owned()),
         team: None,
         role: Role::Salesperson,
+        manager: None,
         active: true,
     };
     w.stores.users.put(&w.tenant, &user).await.unwrap();

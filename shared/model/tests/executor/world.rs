@@ -111,6 +111,7 @@ impl World {
                 phone: Some(phone.to_owned()),
                 team: None,
                 role: Role::Salesperson,
+                manager: None,
                 active: true,
             };
             stores.users.put(&tenant, &user).await.unwrap();

@@ -97,6 +97,7 @@ impl Crm {
         Actor {
             tenant: self.w.tenant.clone(),
             user: UserId::new(user).unwrap(),
+            role: crm_model::user::Role::Salesperson,
             access: crm_model::user::access::Access::everything(),
         }
     }

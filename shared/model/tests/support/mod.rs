@@ -74,6 +74,7 @@ impl World {
             phone: None,
             team: None,
             role: Role::Administrator,
+            manager: None,
             active: true,
         };
         stores.users.put(&tenant, &user).await.unwrap();

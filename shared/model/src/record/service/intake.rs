@@ -81,6 +81,7 @@ impl Records<'_> {
         let actor = Actor {
             tenant: key.tenant,
             user: form.owner,
+            role: crate::user::Role::Salesperson,
             access: Access::everything(),
         };
         Ok(self

@@ -144,6 +144,9 @@ impl Records<'_> {
             None if marker.is_some() => None,
             None => return Err(RecordError::NotFound("Customer")),
         };
+        if let Some(dup) = &dup {
+            super::check_unlocked(actor, &dup.value)?;
+        }
         if dup.is_some() {
             // A merge moves every record of the duplicate: all of them must be within reach, and
             // fewer than a request reads (checked before anything is written, so that a merge

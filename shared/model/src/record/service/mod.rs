@@ -91,6 +91,8 @@ impl From<Problems> for RecordError {
 pub struct Actor {
     pub tenant: TenantId,
     pub user: UserId,
+    /// The stored user's role (never a claim's).
+    pub role: crate::user::Role,
     pub access: Access,
 }
 
@@ -140,6 +142,7 @@ impl Records<'_> {
         Ok(Actor {
             tenant: tenant.clone(),
             user: user.id.clone(),
+            role: user.role,
             access: Access::of_user(self.settings, self.users, tenant, user).await?,
         })
     }
@@ -158,6 +161,9 @@ impl Records<'_> {
             return Err(RecordError::NotFound(module.as_str()));
         }
         actor.require(module, permission)?;
+        if permission != Permission::Read && permission != Permission::Create {
+            check_unlocked(actor, &found.value)?;
+        }
         Ok(found)
     }
 
@@ -245,6 +251,25 @@ impl Records<'_> {
         }
         problems.into_result(()).map_err(RecordError::Invalid)
     }
+}
+
+/// Refuses a change to a record waiting for approval (edit, delete, merge, hand-over), unless an
+/// administrator makes it: the approvers decide on the record as it was submitted.
+fn check_unlocked(actor: &Actor, record: &StoredRecord) -> Result<(), RecordError> {
+    let Some(lock) = record.fields.get(crate::approval::APPROVAL_FIELD) else {
+        return Ok(());
+    };
+    if actor.role == crate::user::Role::Administrator {
+        return Ok(());
+    }
+    let said = |key: &str| lock.get(key).and_then(Value::as_str).unwrap_or("?").to_owned();
+    Err(RecordError::Conflict(format!(
+        "the record is waiting for approval '{}' (request {}, submitted by {}): only an \
+         administrator may change it until the request is decided or recalled",
+        said("name"),
+        said("request"),
+        said("submitter")
+    )))
 }
 
 /// Parses user input against the module's schema and returns it as stored JSON.

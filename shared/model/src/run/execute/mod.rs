@@ -118,6 +118,10 @@ pub struct Executor<'a> {
     pub secrets: &'a dyn crate::settings::secrets::SecretVault,
     pub clock: &'a dyn Clock,
     pub cache: &'a ExecutorCache,
+    /// Approval requests: their timers and the approvers' emails.
+    pub approvals: &'a dyn crate::approval::store::ApprovalStore,
+    /// Where decision links point: the records API's base URL.
+    pub links_base: &'a str,
     /// When the batch must be done (the function's timeout less a margin): no provider call
     /// starts that could end after it; the job waits for its next delivery instead.
     pub deadline: Option<DateTime<Utc>>,
@@ -180,6 +184,7 @@ impl Context {
     }
 }
 
+mod approvals;
 mod batch;
 mod care_cards;
 mod credentials;
@@ -225,8 +230,14 @@ impl Executor<'_> {
             return self.cancel(job, switched_off).await;
         }
         let head = self.head(&job.tenant, &job.workflow).await?;
-        if head.is_some_and(|h| h.kind == crate::workflow::WorkflowKind::Scoring) {
-            return self.rescore(job).await;
+        match head.map(|h| h.kind) {
+            Some(crate::workflow::WorkflowKind::Scoring) => return self.rescore(job).await,
+            Some(crate::workflow::WorkflowKind::Approval) => {
+                if let Some(outcome) = self.approval_job(job).await {
+                    return outcome;
+                }
+            }
+            _ => {}
         }
         let context = match self.load(job).await? {
             Ok(context) => context,

@@ -37,6 +37,9 @@ impl Executor<'_> {
     ) -> Result<Option<(&'static str, &'static str)>, ExecuteError> {
         Ok(match self.head(&job.tenant, &job.workflow).await? {
             None => Some(("the workflow was deleted before this job ran", "unknown")),
+            // A request in flight runs to its end under the version it was submitted under,
+            // whatever became of the definition since.
+            Some(head) if head.kind == crate::workflow::WorkflowKind::Approval => None,
             Some(head)
                 if head.status != WorkflowStatus::Active
                     && head.queued_jobs == QueuedJobs::Cancel =>

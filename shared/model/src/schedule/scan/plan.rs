@@ -329,10 +329,29 @@ impl Scanner<'_> {
         let record = stored.typed(schema);
         let loaded = match self.workflow(&entry, schema, caches).await? {
             Ok(Some(loaded)) if loaded.active => loaded,
+            // A request in flight keeps its timers whatever became of its definition since.
+            Ok(Some(loaded)) if matches!(loaded.definition.trigger, Trigger::Approval(_)) => {
+                loaded
+            }
             // Deleted or deactivated: disarm, so it is never read again.
             Ok(_) => return Ok(Plan::Disarm(entry)),
             Err(reason) => return Ok(Plan::fail(entry, reason)),
         };
+        if let Trigger::Approval(_) = &loaded.definition.trigger {
+            // A step's reminder or deadline: the executor moves the request on; its change
+            // arms the next timer.
+            let job = crate::approval::followups::timer_job(&entry, &due);
+            return Ok(Plan::Fire {
+                entry,
+                jobs: vec![(job, crate::approval::TIMER_KIND)],
+                next: None,
+                last: due.key,
+                counted: Counted {
+                    fired: 1,
+                    ..Counted::default()
+                },
+            });
+        }
         if let Trigger::Score(_) = &loaded.definition.trigger {
             // A criterion flipped today: the executor scores the record again (and shows it in
             // the run history); the entry moves on to the next flip.

@@ -15,6 +15,7 @@ fn person(id: &str, name: &str) -> User {
         phone: Some("0912345678".into()),
         team: Some("Bán hàng".into()),
         role: Role::Salesperson,
+        manager: None,
         active: true,
     }
 }

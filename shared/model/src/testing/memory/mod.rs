@@ -22,6 +22,7 @@
 //! so that tests can assert exactly-once sends, and can be told to fail. [`MemorySecretVault`]
 //! holds provider credentials; [`FixedResolver`] answers host names as a test says.
 
+mod approvals;
 mod attachments;
 mod due;
 mod notifications;
@@ -42,6 +43,12 @@ mod world;
 mod tests;
 
 pub use attachments::MemoryAttachments;
+
+/// Approval requests and approvers' pending lists, in the records tables ([`approvals`]).
+#[derive(Debug, Clone)]
+pub struct MemoryApprovalStore {
+    world: World,
+}
 pub use notifications::MemoryNotificationInbox;
 pub use providers::{
     Message, ProviderMode, Recording, RecordingEmail, RecordingSms, RecordingTaskSync,
@@ -69,6 +76,7 @@ pub struct MemoryStores {
     pub schedule: MemoryScheduleStore,
     pub runs: MemoryRunLedger,
     pub inbox: MemoryNotificationInbox,
+    pub approvals: MemoryApprovalStore,
     world: World,
 }
 
@@ -101,6 +109,9 @@ impl MemoryStores {
                 world: world.clone(),
             },
             inbox: MemoryNotificationInbox {
+                world: world.clone(),
+            },
+            approvals: MemoryApprovalStore {
                 world: world.clone(),
             },
             world,

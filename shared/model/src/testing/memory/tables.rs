@@ -40,6 +40,11 @@ pub(super) struct TenantRecords {
     /// `DEPS` beside each customer: how many orders, quotes and opportunities name it, moved in
     /// the same write as each of them (absent: none counted).
     pub(super) dependents: BTreeMap<RecordId, i64>,
+    /// (record, request) → the request, in its record's partition.
+    pub(super) approvals:
+        BTreeMap<(RecordId, RecordId), Revisioned<crate::approval::request::ApprovalRequest>>,
+    /// (approver, `<submitted at>#<request>`) → the line on their pending list.
+    pub(super) pending: BTreeMap<(UserId, String), crate::approval::store::PendingApproval>,
 }
 
 impl TenantRecords {
