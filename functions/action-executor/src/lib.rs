@@ -37,6 +37,10 @@ pub struct Deps {
     /// Provider credentials, cached per sandbox.
     pub secrets: Arc<dyn SecretVault>,
     pub clock: Arc<dyn Clock>,
+    /// Approval requests: their timers and the approvers' emails.
+    pub approvals: Arc<dyn crm_model::approval::store::ApprovalStore>,
+    /// The records API's base URL, where an approver's decision link points (`API_URL`).
+    pub links_base: String,
     /// Kept for the sandbox's life: warm invocations reuse workflow versions and settings.
     pub cache: ExecutorCache,
     /// Jobs of one tenant carried out at once within a batch.
@@ -92,6 +96,8 @@ impl Deps {
             task_sync: Arc::new(crm_adapters::task_sync::HttpTaskSync::new(outbound)),
             secrets: Arc::new(CachedVault::new(SecretsManagerVault::new(clients.secrets))),
             clock: Arc::new(SystemClock),
+            approvals: Arc::new(stores.approvals),
+            links_base: links_base(),
             cache: ExecutorCache::default(),
             lanes_per_tenant: lanes_per_tenant(),
             max_receives: max_receives(),
@@ -115,6 +121,8 @@ impl Deps {
             secrets: self.secrets.as_ref(),
             clock: self.clock.as_ref(),
             cache: &self.cache,
+            approvals: self.approvals.as_ref(),
+            links_base: &self.links_base,
             deadline: None,
         }
     }
@@ -143,6 +151,16 @@ pub fn lanes_per_tenant() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_LANES_PER_TENANT)
+}
+
+/// Where decision links point: the template's API URL (`API_URL`), else the local API server.
+pub fn links_base() -> String {
+    std::env::var("API_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// Deliveries before the dead-letter queue, unless `ACTION_JOB_MAX_RECEIVES` says otherwise.

@@ -62,6 +62,7 @@ async fn world() -> World {
         schedule: Arc::new(stores.schedule.clone()),
         publisher: Arc::new(RecordingPublisher::new()),
         runs: Arc::new(stores.runs.clone()),
+        inbox: Arc::new(stores.inbox.clone()),
         clock: Arc::new(FixedClock(at("2027-03-01T00:00:00Z"))),
     };
     World {

@@ -17,6 +17,8 @@ pub fn state(stores: Stores, attachments: S3Attachments) -> State {
         settings: Arc::new(stores.settings),
         runs: Arc::new(stores.runs),
         inbox: Arc::new(stores.inbox),
+        approvals: Arc::new(stores.approvals),
+        workflows: Arc::new(stores.workflows),
         attachments: Arc::new(attachments),
         clock: Arc::new(SystemClock),
         members: Arc::default(),

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crm_model::approval::request::TransitionError;
+use crm_model::approval::service::ApprovalError;
 use crm_model::ports::StoreError;
 use crm_model::record::service::RecordError;
 use crm_model::run::service::RunError;
@@ -41,6 +43,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Something that worked once and never will again (a spent decision link).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -72,6 +77,11 @@ impl ApiError {
         ApiError::Invalid(Problems::single(path, message))
     }
 
+    /// The status the error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
@@ -101,6 +111,7 @@ impl ApiError {
             NotPermitted(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Gone(_) => (StatusCode::GONE, "gone", "Gone"),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
@@ -214,6 +225,36 @@ impl From<WorkflowError> for ApiError {
             | WorkflowError::DeleteActive
             | WorkflowError::LimitReached { .. }) => ApiError::Conflict(e.to_string()),
             WorkflowError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ApprovalError> for ApiError {
+    fn from(error: ApprovalError) -> Self {
+        match error {
+            e @ ApprovalError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ApprovalError::Forbidden(reason) => ApiError::NotPermitted(reason),
+            ApprovalError::Invalid(path, message) => ApiError::invalid_field(path, message),
+            e @ ApprovalError::Transition(TransitionError::NotAnApprover(_))
+            | e @ ApprovalError::Transition(TransitionError::NotTheSubmitter) => {
+                ApiError::NotPermitted(e.to_string())
+            }
+            e @ ApprovalError::Transition(TransitionError::RecordStep(_))
+            | e @ ApprovalError::Transition(TransitionError::NotARecordStep(_)) => {
+                ApiError::invalid_field("/verdict", e.to_string())
+            }
+            e @ ApprovalError::Transition(TransitionError::AlreadyAnApprover(..))
+            | e @ ApprovalError::Transition(TransitionError::TooManyApprovers(_)) => {
+                ApiError::invalid_field("/to", e.to_string())
+            }
+            e @ (ApprovalError::AlreadyPending(_)
+            | ApprovalError::NoneApplies(_)
+            | ApprovalError::Transition(_)
+            | ApprovalError::Resolve(_)
+            | ApprovalError::AlreadyRecorded(_)) => ApiError::Conflict(e.to_string()),
+            e @ ApprovalError::LinkSpent(_) => ApiError::Gone(e.to_string()),
+            ApprovalError::Busy => ApiError::Unavailable,
+            ApprovalError::Store(store) => store.into(),
         }
     }
 }

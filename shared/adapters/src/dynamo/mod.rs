@@ -1,6 +1,7 @@
 //! DynamoDB stores. Key design: docs/key-design.md. Every key starts with the tenant, so no
 //! request can read across tenants.
 
+mod approvals;
 mod dependents;
 mod errors;
 mod identity;
@@ -16,6 +17,7 @@ mod tables;
 mod users;
 mod workflows;
 
+pub use approvals::DynamoApprovalStore;
 pub use identity::identity_items;
 pub use notifications::DynamoNotificationInbox;
 pub use record_item::{RECORD_SK, RecordItem, record_pk};
@@ -23,7 +25,7 @@ pub use records::DynamoRecordStore;
 pub use runs::DynamoRunLedger;
 pub use schedule::DynamoScheduleStore;
 pub use settings::DynamoSettingsStore;
-pub use stream::record_change;
+pub use stream::{approval_change, record_change};
 pub use tables::copy_table_schema;
 pub use users::DynamoUserDirectory;
 pub use workflows::DynamoWorkflowStore;
@@ -100,6 +102,7 @@ pub struct Stores {
     pub schedule: DynamoScheduleStore,
     pub runs: DynamoRunLedger,
     pub inbox: DynamoNotificationInbox,
+    pub approvals: DynamoApprovalStore,
 }
 
 impl Stores {
@@ -130,6 +133,7 @@ impl Stores {
             schedule: DynamoScheduleStore::new(client.clone(), &tables.schedule),
             runs: DynamoRunLedger::new(client.clone(), &tables.runs, &tables.records),
             inbox: DynamoNotificationInbox::new(client.clone(), &tables.records),
+            approvals: DynamoApprovalStore::new(client.clone(), &tables.records),
         }
     }
 }

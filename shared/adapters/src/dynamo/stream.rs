@@ -37,3 +37,25 @@ pub fn record_change(
     };
     Some((tenant, change, origin))
 }
+
+/// The request a stream record's images describe, when they are an approval request's: as it
+/// was (none when just submitted) and as it is now. A removal is nothing to follow up.
+pub fn approval_change(
+    old: &serde_dynamo::Item,
+    new: &serde_dynamo::Item,
+) -> Option<(
+    Option<crm_model::approval::request::ApprovalRequest>,
+    crm_model::approval::request::ApprovalRequest,
+)> {
+    use super::approvals::{APPROVAL_SK_PREFIX, ApprovalItem};
+    let request = |item: &serde_dynamo::Item| {
+        if item.is_empty() {
+            return None;
+        }
+        serde_dynamo::from_item::<_, ApprovalItem>(item.clone())
+            .ok()
+            .filter(|i| i.sk.starts_with(APPROVAL_SK_PREFIX))
+            .map(|i| i.request)
+    };
+    Some((request(old), request(new)?))
+}

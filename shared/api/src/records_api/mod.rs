@@ -2,6 +2,7 @@
 //! related lists, history, purchases, duplicates, merge and hand-over, users and teams, and each
 //! user's in-app notifications.
 
+mod approvals;
 mod customers;
 mod imports;
 mod intake;
@@ -32,6 +33,9 @@ pub struct State {
     pub settings: Arc<dyn SettingsStore>,
     pub runs: Arc<dyn RunLedger>,
     pub inbox: Arc<dyn NotificationInbox>,
+    pub approvals: Arc<dyn crm_model::approval::store::ApprovalStore>,
+    /// Approval workflows, read to submit a record and to decide under a request's version.
+    pub workflows: Arc<dyn crm_model::ports::WorkflowCatalog>,
     /// Files stored with records: only links to them are handed out.
     pub attachments: Arc<dyn crm_model::record::attachments::AttachmentStore>,
     pub clock: Arc<dyn Clock>,
@@ -56,6 +60,17 @@ impl State {
         People {
             users: self.users.as_ref(),
             inbox: self.inbox.as_ref(),
+        }
+    }
+
+    fn approvals(&self) -> crm_model::approval::service::Approvals<'_> {
+        crm_model::approval::service::Approvals {
+            approvals: self.approvals.as_ref(),
+            records: self.records.as_ref(),
+            workflows: self.workflows.as_ref(),
+            settings: self.settings.as_ref(),
+            users: self.users.as_ref(),
+            clock: self.clock.as_ref(),
         }
     }
 
@@ -90,6 +105,13 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/records/{module}/{id}/clone"),
     (Method::GET, "/records/{module}/{id}/activities"),
     (Method::GET, "/records/{module}/{id}/attachments/{name}"),
+    (Method::GET, "/records/{module}/{id}/approvals"),
+    (Method::POST, "/records/{module}/{id}/approvals"),
+    (Method::GET, "/records/{module}/{id}/approvals/{request}"),
+    (Method::POST, "/records/{module}/{id}/approvals/{request}/{action}"),
+    (Method::GET, "/me/approvals"),
+    (Method::GET, "/approval-links/{token}"),
+    (Method::POST, "/approval-links/{token}"),
     (Method::POST, "/imports/{module}"),
     (Method::POST, "/intake/{key}"),
     (Method::GET, "/customers/duplicates"),
@@ -126,6 +148,7 @@ pub fn serves(path: &str) -> bool {
             "users",
             "teams",
             "me",
+            "approval-links",
         ]
         .contains(first),
         [] => false,
@@ -153,6 +176,23 @@ pub fn router(state: State) -> Router {
         .route(
             "/records/{module}/{id}/attachments/{name}",
             get(records::attachment),
+        )
+        .route(
+            "/records/{module}/{id}/approvals",
+            get(approvals::history).post(approvals::submit),
+        )
+        .route(
+            "/records/{module}/{id}/approvals/{request}",
+            get(approvals::get_one),
+        )
+        .route(
+            "/records/{module}/{id}/approvals/{request}/{action}",
+            post(approvals::act),
+        )
+        .route("/me/approvals", get(approvals::mine))
+        .route(
+            "/approval-links/{token}",
+            get(approvals::open_link).post(approvals::decide_by_link),
         )
         .route("/imports/{module}", post(imports::import))
         .route("/intake/{key}", post(intake::intake))

@@ -160,9 +160,9 @@ pub struct ApprovalRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<CurrentStep>,
     pub history: Vec<Entry>,
-    /// The key the request's decision links are signed with (random, made at submission);
-    /// never shown.
-    #[serde(default, skip_serializing)]
+    /// The key the request's decision links are signed with (random, made at submission):
+    /// stored, never shown ([`ApprovalRequest::shown`]).
+    #[serde(default)]
     pub link_key: String,
 }
 
@@ -208,6 +208,15 @@ pub enum Decided {
 }
 
 impl ApprovalRequest {
+    /// The request as the API shows it: everything but its link key.
+    pub fn shown(&self) -> serde_json::Value {
+        let mut shown = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = shown.as_object_mut() {
+            fields.remove("link_key");
+        }
+        shown
+    }
+
     pub fn is_pending(&self) -> bool {
         self.status == RequestStatus::Pending
     }

@@ -80,10 +80,22 @@ impl From<ResolveError> for ApprovalError {
     }
 }
 
-/// What a decision asks for, as the API takes it.
+/// What an approver decides, as the API takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+    /// Record the order's revenue (a record step).
+    Record,
+}
+
+/// A decision as the API takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionInput {
-    pub decision: Decision,
+    pub verdict: Verdict,
+    /// The revenue a record step records; the order's total when absent.
+    pub revenue: Option<i64>,
     pub comment: Option<String>,
 }
 
@@ -484,13 +496,17 @@ impl Approvals<'_> {
         round: Option<u32>,
     ) -> Result<ApprovalRequest, ApprovalError> {
         check_comment(&input.comment)?;
-        if let Decision::Record { revenue } = input.decision {
-            if revenue < 0 {
-                return Err(ApprovalError::Invalid(
-                    "/revenue",
-                    "a whole amount from 0".into(),
-                ));
-            }
+        if input.revenue.is_some_and(|r| r < 0) {
+            return Err(ApprovalError::Invalid(
+                "/revenue",
+                "a whole amount from 0".into(),
+            ));
+        }
+        if input.revenue.is_some() && input.verdict != Verdict::Record {
+            return Err(ApprovalError::Invalid(
+                "/revenue",
+                "only a record step records revenue".into(),
+            ));
         }
         let now = self.clock.now();
         self.transition(tenant, record, id, |request, pinned, stored| {
@@ -501,12 +517,22 @@ impl Approvals<'_> {
             let record_step = current
                 .and_then(|c| pinned.spec.steps.get(c.index))
                 .is_some_and(|s| s.kind == StepKind::Record);
-            if let (Decision::Record { .. }, Some(at)) =
-                (input.decision, stored.fields.get(RECORDED_AT).and_then(Value::as_str))
-            {
-                return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
-            }
-            Ok(request.decide(user, input.decision, record_step, input.comment.clone(), now)?)
+            let decision = match input.verdict {
+                Verdict::Approve => Decision::Approve,
+                Verdict::Reject => Decision::Reject,
+                Verdict::Record => {
+                    if let Some(at) = stored.fields.get(RECORDED_AT).and_then(Value::as_str) {
+                        return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
+                    }
+                    let total = stored.fields.get("Amount").and_then(Value::as_i64);
+                    let revenue = input.revenue.or(total).ok_or(ApprovalError::Invalid(
+                        "/revenue",
+                        "the order has no total: say the revenue to record".into(),
+                    ))?;
+                    Decision::Record { revenue }
+                }
+            };
+            Ok(request.decide(user, decision, record_step, input.comment.clone(), now)?)
         })
         .await
     }
@@ -515,20 +541,9 @@ impl Approvals<'_> {
     pub async fn decide_by_link(
         &self,
         token: &str,
-        decision: Decision,
-        comment: Option<String>,
+        input: DecisionInput,
     ) -> Result<ApprovalRequest, ApprovalError> {
-        let (link, signed) =
-            DecisionLink::parse(token).ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
-        let found = self
-            .approvals
-            .get(&link.tenant, &link.record, &link.request)
-            .await?
-            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
-        if !link.verify(&found.value.link_key, &signed, self.clock.now()) {
-            return Err(ApprovalError::LinkSpent("it is not a link we sent, or it expired"));
-        }
-        let input = DecisionInput { decision, comment };
+        let (link, _) = self.open_link(token).await?;
         self.decide_as(
             &link.tenant,
             &link.approver,
@@ -553,8 +568,11 @@ impl Approvals<'_> {
     }
 
     /// What a decision link opens, before anything is decided (the page a mail client's link
-    /// check may load as often as it likes).
-    pub async fn peek_link(&self, token: &str) -> Result<(DecisionLink, ApprovalRequest), ApprovalError> {
+    /// check may load as often as it likes): the link and its request, once its signature holds.
+    pub async fn open_link(
+        &self,
+        token: &str,
+    ) -> Result<(DecisionLink, ApprovalRequest), ApprovalError> {
         let (link, signed) =
             DecisionLink::parse(token).ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
         let found = self
