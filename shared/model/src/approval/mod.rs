@@ -10,6 +10,7 @@
 pub mod links;
 pub mod request;
 pub mod resolve;
+pub mod samples;
 pub mod service;
 pub mod store;
 pub mod followups;

@@ -128,6 +128,7 @@ fn user(id: &str, name: &str) -> crate::user::User {
         phone: Some("0981000001".into()),
         team: None,
         role: crate::user::Role::Salesperson,
+        manager: None,
         active: true,
     }
 }

@@ -38,7 +38,7 @@ pub struct Sample {
     pub definition: Value,
 }
 
-fn setting(name: &'static str, kind: SettingKind, description: &'static str) -> Binding {
+pub(crate) fn setting(name: &'static str, kind: SettingKind, description: &'static str) -> Binding {
     Binding {
         name,
         kind: BindingKind::Setting(kind),
@@ -46,7 +46,7 @@ fn setting(name: &'static str, kind: SettingKind, description: &'static str) -> 
     }
 }
 
-fn user(name: &'static str, description: &'static str) -> Binding {
+pub(crate) fn user(name: &'static str, description: &'static str) -> Binding {
     Binding {
         name,
         kind: BindingKind::User,
@@ -57,7 +57,7 @@ fn user(name: &'static str, description: &'static str) -> Binding {
 /// Every sample, in the order the console lists them.
 pub fn catalogue() -> Vec<Sample> {
     use SettingKind::*;
-    vec![
+    let mut samples = vec![
         Sample {
             id: "birthday-sms-and-call",
             name_vi: "Chúc mừng sinh nhật khách hàng",
@@ -271,7 +271,9 @@ pub fn catalogue() -> Vec<Sample> {
                 ]
             }),
         },
-    ]
+    ];
+    samples.extend(crate::approval::samples::catalogue());
+    samples
 }
 
 pub fn find(id: &str) -> Option<Sample> {
