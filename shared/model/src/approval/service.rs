@@ -321,6 +321,11 @@ impl Approvals<'_> {
                 definition.name
             )));
         }
+        if spec.records_revenue() {
+            if let Some(at) = stored.value.fields.get(RECORDED_AT).and_then(Value::as_str) {
+                return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
+            }
+        }
         let mut request = ApprovalRequest {
             id,
             tenant: actor.tenant.clone(),

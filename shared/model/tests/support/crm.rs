@@ -25,6 +25,7 @@ pub fn user(id: &str, name: &str, role: Role, team: Option<&str>) -> User {
         phone: None,
         team: team.map(str::to_owned),
         role,
+        manager: None,
         active: true,
     }
 }
