@@ -164,6 +164,8 @@ fn deps(stores: &MemoryStores, sms: Arc<SlowForA>, clock: Arc<TokioClock>) -> De
         task_sync: Arc::new(RecordingTaskSync::new()),
         secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock,
+        approvals: Arc::new(stores.approvals.clone()),
+        links_base: "https://crm.example.vn".into(),
         cache: ExecutorCache::default(),
         lanes_per_tenant: 2,
         max_receives: 5,

@@ -97,6 +97,8 @@ async fn world() -> World {
         task_sync: Arc::new(RecordingTaskSync::new()),
         secrets: Arc::new(crm_model::testing::memory::MemorySecretVault::new()),
         clock: Arc::new(FixedClock(at(NOW))),
+        approvals: Arc::new(stores.approvals.clone()),
+        links_base: "https://crm.example.vn".into(),
         cache: ExecutorCache::default(),
         lanes_per_tenant: 2,
         max_receives: 5,

@@ -90,7 +90,9 @@ impl Deps {
     }
 }
 
-fn failure_at(record: &aws_lambda_events::event::dynamodb::EventRecord) -> DynamoDbBatchItemFailure {
+fn failure_at(
+    record: &aws_lambda_events::event::dynamodb::EventRecord,
+) -> DynamoDbBatchItemFailure {
     let mut failure = DynamoDbBatchItemFailure::default();
     failure.item_identifier = record.change.sequence_number.clone();
     failure
@@ -102,7 +104,8 @@ pub async fn handle(deps: &Deps, event: &Event) -> DynamoDbEventResponse {
     let mut cache = BatchCache::default();
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        if let Some((old, new)) = approval_change(&record.change.old_image, &record.change.new_image)
+        if let Some((old, new)) =
+            approval_change(&record.change.old_image, &record.change.new_image)
         {
             let span = tracing::info_span!("approval_change", tenant = %new.tenant, workflow = %new.workflow, record = %new.record, request = %new.id);
             let followed = deps

@@ -9,7 +9,9 @@ mod support;
 use crm_model::approval::followups::Followups;
 use crm_model::approval::links::DecisionLink;
 use crm_model::approval::request::{ApprovalRequest, Event, RequestStatus, TransitionError};
-use crm_model::approval::service::{ApprovalError, Approvals, DecisionInput, Verdict};
+use crm_model::approval::service::{
+    ApprovalError, Approvals, DecisionInput, Reassignment, Verdict,
+};
 use crm_model::approval::store::ApprovalStore;
 use crm_model::ids::{RecordId, UserId, WorkflowId};
 use crm_model::ports::{
@@ -213,8 +215,18 @@ impl Office {
     async fn inbox_of(&self, user: &str) -> Vec<String> {
         let page = PageRequest::first(100);
         let user = uid(user);
-        let found = self.w.stores.inbox.list(&self.w.tenant, &user, false, &page);
-        found.await.unwrap().items.into_iter().map(|n| n.message).collect()
+        let found = self
+            .w
+            .stores
+            .inbox
+            .list(&self.w.tenant, &user, false, &page);
+        found
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|n| n.message)
+            .collect()
     }
 }
 
@@ -262,11 +274,15 @@ async fn quote(o: &Office, id: &str, discount: i64) -> RecordId {
 #[tokio::test]
 async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_run_once() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("discount", discount_definition()).await;
     quote(&o, "q1", 25).await;
 
-    let submitted = o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    let submitted = o
+        .submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     assert_eq!(submitted.status, RequestStatus::Pending);
     let step = submitted.current.clone().unwrap();
     assert_eq!(step.approvers, [uid("u-lead")], "the submitter's manager");
@@ -280,14 +296,17 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
     assert_eq!(followed.jobs_published, 1);
     assert_eq!(followed.timers_armed, 1);
     assert_eq!(o.inbox_of("u-lead").await.len(), 1);
-    let entry = o
-        .w
-        .stores
-        .schedule
-        .get(&o.w.tenant, &WorkflowId::new("discount").unwrap(), &rid("q1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let entry =
+        o.w.stores
+            .schedule
+            .get(
+                &o.w.tenant,
+                &WorkflowId::new("discount").unwrap(),
+                &rid("q1"),
+            )
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(entry.next.unwrap().fire_at, at("2026-12-01T22:00:00Z"));
 
     // Locked: the salesperson may not edit, delete or hand it over; an administrator may.
@@ -299,12 +318,18 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
     let Err(RecordError::Conflict(said)) = refused else {
         panic!("{refused:?}");
     };
-    assert!(said.contains("Duyệt chiết khấu") && said.contains("r1"), "{said}");
+    assert!(
+        said.contains("Duyệt chiết khấu") && said.contains("r1"),
+        "{said}"
+    );
     let deleted = o
         .records()
         .delete(&o.sales(), Module::Quote, &rid("q1"), None)
         .await;
-    assert!(matches!(deleted, Err(RecordError::Conflict(_))), "{deleted:?}");
+    assert!(
+        matches!(deleted, Err(RecordError::Conflict(_))),
+        "{deleted:?}"
+    );
     let admin = o.actor("u-director", Role::Administrator);
     o.records()
         .patch(&admin, Module::Quote, &rid("q1"), &edit, None)
@@ -312,7 +337,9 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
         .unwrap();
 
     // Only the step's approver decides.
-    let stranger = o.decide("u-other", Module::Quote, "q1", "r1", Verdict::Approve).await;
+    let stranger = o
+        .decide("u-other", Module::Quote, "q1", "r1", Verdict::Approve)
+        .await;
     assert!(
         matches!(
             stranger,
@@ -320,14 +347,13 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
         ),
         "{stranger:?}"
     );
-    let before = o
-        .w
-        .stores
-        .approvals
-        .get(&o.w.tenant, &rid("q1"), &rid("r1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let before =
+        o.w.stores
+            .approvals
+            .get(&o.w.tenant, &rid("q1"), &rid("r1"))
+            .await
+            .unwrap()
+            .unwrap();
     let approved = o
         .decide("u-lead", Module::Quote, "q1", "r1", Verdict::Approve)
         .await
@@ -336,15 +362,27 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
     let events: Vec<Event> = approved.history.iter().map(|e| e.event).collect();
     assert_eq!(
         events,
-        [Event::Submitted, Event::StepStarted, Event::Approved, Event::Completed]
+        [
+            Event::Submitted,
+            Event::StepStarted,
+            Event::Approved,
+            Event::Completed
+        ]
     );
     assert!(!o.fields("q1").await.contains_key("Approval"), "unlocked");
     assert!(o.pending_of("u-lead").await.is_empty());
 
     // The approval's actions, once: a redelivered stream record publishes the same keys.
-    let first = o.followups().handle(Some(&before.value), &approved).await.unwrap();
+    let first = o
+        .followups()
+        .handle(Some(&before.value), &approved)
+        .await
+        .unwrap();
     assert_eq!(first.jobs_published, 1);
-    o.followups().handle(Some(&before.value), &approved).await.unwrap();
+    o.followups()
+        .handle(Some(&before.value), &approved)
+        .await
+        .unwrap();
     let jobs = o.w.publisher.jobs();
     let approve_keys: Vec<String> = jobs
         .iter()
@@ -352,25 +390,36 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
         .map(|j| j.idempotency_key())
         .collect();
     assert_eq!(approve_keys.len(), 2);
-    assert_eq!(approve_keys[0], approve_keys[1], "the executor runs it once");
+    assert_eq!(
+        approve_keys[0], approve_keys[1],
+        "the executor runs it once"
+    );
     assert!(approve_keys[0].contains("r1.approved"));
     assert!(
-        o.inbox_of("u-sales").await.iter().any(|m| m.contains("đã được phê duyệt")),
+        o.inbox_of("u-sales")
+            .await
+            .iter()
+            .any(|m| m.contains("đã được phê duyệt")),
         "the submitter hears the outcome"
     );
     // Nothing pending: the timer is disarmed.
-    let entry = o
-        .w
-        .stores
-        .schedule
-        .get(&o.w.tenant, &WorkflowId::new("discount").unwrap(), &rid("q1"))
-        .await
-        .unwrap()
-        .unwrap();
+    let entry =
+        o.w.stores
+            .schedule
+            .get(
+                &o.w.tenant,
+                &WorkflowId::new("discount").unwrap(),
+                &rid("q1"),
+            )
+            .await
+            .unwrap()
+            .unwrap();
     assert!(entry.next.is_none());
 
     // Decided: nothing more can happen to it.
-    let again = o.decide("u-lead", Module::Quote, "q1", "r1", Verdict::Reject).await;
+    let again = o
+        .decide("u-lead", Module::Quote, "q1", "r1", Verdict::Reject)
+        .await;
     assert!(
         matches!(
             again,
@@ -385,16 +434,25 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
 #[tokio::test]
 async fn the_entry_condition_and_submitters_decide_whether_a_record_can_be_submitted() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("discount", discount_definition()).await;
     quote(&o, "q-small", 10).await;
     quote(&o, "q-big", 30).await;
     let none = o.submit(&o.sales(), Module::Quote, "q-small", "r1").await;
-    assert!(matches!(none, Err(ApprovalError::NoneApplies(_))), "{none:?}");
+    assert!(
+        matches!(none, Err(ApprovalError::NoneApplies(_))),
+        "{none:?}"
+    );
     let other = o.actor("u-other", Role::Salesperson);
     let not_owner = o.submit(&other, Module::Quote, "q-big", "r2").await;
-    assert!(matches!(not_owner, Err(ApprovalError::Forbidden(_))), "{not_owner:?}");
-    o.submit(&o.sales(), Module::Quote, "q-big", "r3").await.unwrap();
+    assert!(
+        matches!(not_owner, Err(ApprovalError::Forbidden(_))),
+        "{not_owner:?}"
+    );
+    o.submit(&o.sales(), Module::Quote, "q-big", "r3")
+        .await
+        .unwrap();
     let twice = o.submit(&o.sales(), Module::Quote, "q-big", "r4").await;
     assert!(
         matches!(&twice, Err(ApprovalError::AlreadyPending(r)) if r == &rid("r3")),
@@ -405,7 +463,8 @@ async fn the_entry_condition_and_submitters_decide_whether_a_record_can_be_submi
 #[tokio::test]
 async fn the_first_matching_definition_by_priority_applies() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     let mut loose = discount_definition();
     loose["name"] = json!("Mọi báo giá");
     loose["condition"] = json!({"type": "all_records"});
@@ -417,16 +476,27 @@ async fn the_first_matching_definition_by_priority_applies() {
     o.definition("b-strict", strict).await;
     quote(&o, "q1", 30).await;
     quote(&o, "q2", 5).await;
-    let big = o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    let big = o
+        .submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     assert_eq!(big.workflow.as_str(), "b-strict", "lower priority first");
-    let small = o.submit(&o.sales(), Module::Quote, "q2", "r2").await.unwrap();
-    assert_eq!(small.workflow.as_str(), "a-loose", "the next one that matches");
+    let small = o
+        .submit(&o.sales(), Module::Quote, "q2", "r2")
+        .await
+        .unwrap();
+    assert_eq!(
+        small.workflow.as_str(),
+        "a-loose",
+        "the next one that matches"
+    );
 }
 
 #[tokio::test]
 async fn an_order_under_50_million_goes_straight_to_accounting_and_its_revenue_is_recorded_once() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("recording", recording_definition()).await;
     o.record(
         Module::Order,
@@ -434,14 +504,25 @@ async fn an_order_under_50_million_goes_straight_to_accounting_and_its_revenue_i
         json!({"Code": "DH1", "Customer": "c1", "OrderDate": "2026-11-30", "Amount": 30000000, "Owner": "u-sales"}),
     )
     .await;
-    let submitted = o.submit(&o.sales(), Module::Order, "o1", "r1").await.unwrap();
+    let submitted = o
+        .submit(&o.sales(), Module::Order, "o1", "r1")
+        .await
+        .unwrap();
     let step = submitted.current.clone().unwrap();
-    assert_eq!((step.index, step.approvers.clone()), (1, vec![uid("u-acct")]));
+    assert_eq!(
+        (step.index, step.approvers.clone()),
+        (1, vec![uid("u-acct")])
+    );
     assert_eq!(submitted.history[1].event, Event::StepSkipped);
 
-    let approve = o.decide("u-acct", Module::Order, "o1", "r1", Verdict::Approve).await;
+    let approve = o
+        .decide("u-acct", Module::Order, "o1", "r1", Verdict::Approve)
+        .await;
     assert!(
-        matches!(approve, Err(ApprovalError::Transition(TransitionError::RecordStep(_)))),
+        matches!(
+            approve,
+            Err(ApprovalError::Transition(TransitionError::RecordStep(_)))
+        ),
         "{approve:?}"
     );
     o.clock.set("2026-12-01T03:00:00Z");
@@ -451,7 +532,11 @@ async fn an_order_under_50_million_goes_straight_to_accounting_and_its_revenue_i
         .unwrap();
     assert_eq!(recorded.status, RequestStatus::Approved);
     let fields = o.fields("o1").await;
-    assert_eq!(fields["RecordedRevenue"], json!(30000000), "the order's total");
+    assert_eq!(
+        fields["RecordedRevenue"],
+        json!(30000000),
+        "the order's total"
+    );
     assert_eq!(fields["RecordedBy"], json!("u-acct"));
     assert_eq!(fields["RecordedAt"], json!("2026-12-01T03:00:00.000Z"));
     assert!(!fields.contains_key("Approval"));
@@ -467,7 +552,8 @@ async fn an_order_under_50_million_goes_straight_to_accounting_and_its_revenue_i
 #[tokio::test]
 async fn an_order_from_50_million_is_reviewed_by_the_managers_first() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("recording", recording_definition()).await;
     o.record(
         Module::Order,
@@ -475,7 +561,10 @@ async fn an_order_from_50_million_is_reviewed_by_the_managers_first() {
         json!({"Code": "DH2", "Customer": "c1", "OrderDate": "2026-11-30", "Amount": 80000000, "Owner": "u-sales"}),
     )
     .await;
-    let submitted = o.submit(&o.sales(), Module::Order, "o2", "r1").await.unwrap();
+    let submitted = o
+        .submit(&o.sales(), Module::Order, "o2", "r1")
+        .await
+        .unwrap();
     assert_eq!(submitted.current.unwrap().approvers, [uid("u-lead")]);
     let reviewed = o
         .decide("u-lead", Module::Order, "o2", "r1", Verdict::Approve)
@@ -505,7 +594,8 @@ async fn an_order_from_50_million_is_reviewed_by_the_managers_first() {
 #[tokio::test]
 async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     let mut both = discount_definition();
     both["trigger"]["steps"][0]["approvers"] =
         json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
@@ -513,17 +603,29 @@ async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() 
     o.definition("discount", both).await;
     quote(&o, "q1", 30).await;
     quote(&o, "q2", 30).await;
-    o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    o.submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     let half = o
         .decide("u-lead", Module::Quote, "q1", "r1", Verdict::Approve)
         .await
         .unwrap();
     assert_eq!(half.status, RequestStatus::Pending);
     assert_eq!(half.current.unwrap().undecided(), [uid("u-acct")]);
-    assert!(o.pending_of("u-lead").await.is_empty(), "decided: off their list");
-    let twice = o.decide("u-lead", Module::Quote, "q1", "r1", Verdict::Approve).await;
     assert!(
-        matches!(twice, Err(ApprovalError::Transition(TransitionError::AlreadyDecided(_)))),
+        o.pending_of("u-lead").await.is_empty(),
+        "decided: off their list"
+    );
+    let twice = o
+        .decide("u-lead", Module::Quote, "q1", "r1", Verdict::Approve)
+        .await;
+    assert!(
+        matches!(
+            twice,
+            Err(ApprovalError::Transition(TransitionError::AlreadyDecided(
+                _
+            )))
+        ),
         "a double click: {twice:?}"
     );
     let all = o
@@ -532,7 +634,9 @@ async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() 
         .unwrap();
     assert_eq!(all.status, RequestStatus::Approved);
 
-    o.submit(&o.sales(), Module::Quote, "q2", "r2").await.unwrap();
+    o.submit(&o.sales(), Module::Quote, "q2", "r2")
+        .await
+        .unwrap();
     let rejected = o
         .decide("u-acct", Module::Quote, "q2", "r2", Verdict::Reject)
         .await
@@ -545,31 +649,51 @@ async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() 
 #[tokio::test]
 async fn only_the_submitter_recalls_and_only_an_administrator_reassigns() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("discount", discount_definition()).await;
     quote(&o, "q1", 30).await;
-    o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    o.submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     let (q1, r1) = (rid("q1"), rid("r1"));
     let approvals = o.approvals();
     let by_other = approvals
-        .recall(&o.actor("u-other", Role::Salesperson), Module::Quote, &q1, &r1, None)
+        .recall(
+            &o.actor("u-other", Role::Salesperson),
+            Module::Quote,
+            &q1,
+            &r1,
+            None,
+        )
         .await;
     assert!(
-        matches!(by_other, Err(ApprovalError::Transition(TransitionError::NotTheSubmitter))),
+        matches!(
+            by_other,
+            Err(ApprovalError::Transition(TransitionError::NotTheSubmitter))
+        ),
         "{by_other:?}"
     );
     let (lead, acct) = (uid("u-lead"), uid("u-acct"));
+    let handing = |comment: Option<&str>| Reassignment {
+        from: lead.clone(),
+        to: acct.clone(),
+        comment: comment.map(str::to_owned),
+    };
     let not_admin = approvals
-        .reassign(&o.sales(), Module::Quote, &q1, &r1, &lead, &acct, None)
+        .reassign(&o.sales(), Module::Quote, &q1, &r1, handing(None))
         .await;
-    assert!(matches!(not_admin, Err(ApprovalError::Forbidden(_))), "{not_admin:?}");
+    assert!(
+        matches!(not_admin, Err(ApprovalError::Forbidden(_))),
+        "{not_admin:?}"
+    );
     let admin = o.actor("u-director", Role::Administrator);
     let reassigned = approvals
-        .reassign(&admin, Module::Quote, &q1, &r1, &lead, &acct, Some("nghỉ phép".into()))
+        .reassign(&admin, Module::Quote, &q1, &r1, handing(Some("nghỉ phép")))
         .await
         .unwrap();
-    assert_eq!(reassigned.current.unwrap().approvers, [acct.clone()]);
-    assert_eq!(o.pending_of("u-acct").await, [r1.clone()]);
+    assert_eq!(reassigned.current.unwrap().approvers, [uid("u-acct")]);
+    assert_eq!(o.pending_of("u-acct").await, [rid("r1")]);
     assert!(o.pending_of("u-lead").await.is_empty());
     let recalled = approvals
         .recall(&o.sales(), Module::Quote, &q1, &r1, Some("sửa giá".into()))
@@ -583,10 +707,13 @@ async fn only_the_submitter_recalls_and_only_an_administrator_reassigns() {
 #[tokio::test]
 async fn a_request_runs_to_its_end_under_the_version_it_was_submitted_under() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     let id = o.definition("discount", discount_definition()).await;
     quote(&o, "q1", 30).await;
-    o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    o.submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     // The definition gains a second step, then is switched off.
     let clock = FixedClock(at(NOW));
     let mut edited = discount_definition();
@@ -596,7 +723,13 @@ async fn a_request_runs_to_its_end_under_the_version_it_was_submitted_under() {
         .push(json!({"name": "Giám đốc", "approvers": [{"type": "user", "user": "u-director"}]}));
     let cases = o.w.use_cases(&clock);
     cases
-        .update(&o.w.tenant, &admin(), &id, serde_json::from_value(edited).unwrap(), None)
+        .update(
+            &o.w.tenant,
+            &admin(),
+            &id,
+            serde_json::from_value(edited).unwrap(),
+            None,
+        )
         .await
         .unwrap();
     cases
@@ -608,33 +741,55 @@ async fn a_request_runs_to_its_end_under_the_version_it_was_submitted_under() {
         .await
         .unwrap();
     assert_eq!(approved.version, 1);
-    assert_eq!(approved.status, RequestStatus::Approved, "version 1 had one step");
+    assert_eq!(
+        approved.status,
+        RequestStatus::Approved,
+        "version 1 had one step"
+    );
 }
 
 #[tokio::test]
 async fn of_two_decisions_from_the_same_read_the_second_is_refused_and_decided_again() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     let mut two = discount_definition();
     two["trigger"]["steps"][0]["approvers"] =
         json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
     o.definition("discount", two).await;
     quote(&o, "q1", 30).await;
-    o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    o.submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     let store = &o.w.stores.approvals;
-    let read = store.get(&o.w.tenant, &rid("q1"), &rid("r1")).await.unwrap().unwrap();
+    let read = store
+        .get(&o.w.tenant, &rid("q1"), &rid("r1"))
+        .await
+        .unwrap()
+        .unwrap();
     // The lead rejects meanwhile.
     o.decide("u-lead", Module::Quote, "q1", "r1", Verdict::Reject)
         .await
         .unwrap();
     // A save from the stale read is refused by the request's revision…
     let mut late = read.value.clone();
-    late.decide(&uid("u-acct"), crm_model::approval::request::Decision::Approve, false, None, at(NOW))
-        .unwrap();
+    late.decide(
+        &uid("u-acct"),
+        crm_model::approval::request::Decision::Approve,
+        false,
+        None,
+        at(NOW),
+    )
+    .unwrap();
     let refused = store.save(&read, &late, None).await;
-    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
     // …and the use case, reading again, says what happened instead.
-    let second = o.decide("u-acct", Module::Quote, "q1", "r1", Verdict::Approve).await;
+    let second = o
+        .decide("u-acct", Module::Quote, "q1", "r1", Verdict::Approve)
+        .await;
     assert!(
         matches!(
             second,
@@ -649,10 +804,14 @@ async fn of_two_decisions_from_the_same_read_the_second_is_refused_and_decided_a
 #[tokio::test]
 async fn a_decision_link_works_once_for_its_approver_until_it_expires() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     o.definition("discount", discount_definition()).await;
     quote(&o, "q1", 30).await;
-    let submitted = o.submit(&o.sales(), Module::Quote, "q1", "r1").await.unwrap();
+    let submitted = o
+        .submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
     let link = |approver: &str, expires: &str| DecisionLink {
         tenant: o.w.tenant.clone(),
         record: rid("q1"),
@@ -670,31 +829,56 @@ async fn a_decision_link_works_once_for_its_approver_until_it_expires() {
     // Signed with another key, or for someone not asked, it opens nothing.
     let forged = link("u-lead", "2026-12-08T00:00:00Z").token("guessed");
     let refused = o.approvals().decide_by_link(&forged, approve()).await;
-    assert!(matches!(refused, Err(ApprovalError::LinkSpent(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ApprovalError::LinkSpent(_))),
+        "{refused:?}"
+    );
     let stranger = link("u-other", "2026-12-08T00:00:00Z").token(key);
     let refused = o.approvals().decide_by_link(&stranger, approve()).await;
-    assert!(matches!(refused, Err(ApprovalError::LinkSpent(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ApprovalError::LinkSpent(_))),
+        "{refused:?}"
+    );
     let expired = link("u-lead", "2026-12-01T01:00:00Z").token(key);
     let refused = o.approvals().decide_by_link(&expired, approve()).await;
-    assert!(matches!(refused, Err(ApprovalError::LinkSpent(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ApprovalError::LinkSpent(_))),
+        "{refused:?}"
+    );
 
     let token = link("u-lead", "2026-12-08T00:00:00Z").token(key);
     let (opened, _) = o.approvals().open_link(&token).await.unwrap();
     assert_eq!(opened.approver, uid("u-lead"));
-    let decided = o.approvals().decide_by_link(&token, approve()).await.unwrap();
+    let decided = o
+        .approvals()
+        .decide_by_link(&token, approve())
+        .await
+        .unwrap();
     assert_eq!(decided.status, RequestStatus::Approved);
     assert_eq!(decided.history[2].by, Some(uid("u-lead")));
     let replayed = o.approvals().decide_by_link(&token, approve()).await;
-    assert!(matches!(replayed, Err(ApprovalError::LinkSpent(_))), "{replayed:?}");
+    assert!(
+        matches!(replayed, Err(ApprovalError::LinkSpent(_))),
+        "{replayed:?}"
+    );
 }
 
 #[tokio::test]
 async fn approvers_come_from_roles_fields_and_team_managers_and_only_active_users_decide() {
     let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"})).await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
     // The team's manager stands in for a user who names none.
-    let mut settings = o.w.stores.settings.tenant_settings(&o.w.tenant).await.unwrap();
-    settings.value.team_managers.insert("Hà Nội".into(), uid("u-director"));
+    let mut settings =
+        o.w.stores
+            .settings
+            .tenant_settings(&o.w.tenant)
+            .await
+            .unwrap();
+    settings
+        .value
+        .team_managers
+        .insert("Hà Nội".into(), uid("u-director"));
     o.w.stores
         .settings
         .put_tenant_settings(&o.w.tenant, &settings.value, settings.revision)
@@ -733,8 +917,14 @@ async fn approvers_come_from_roles_fields_and_team_managers_and_only_active_user
     o.definition("a-lead", only_lead).await;
     quote(&o, "q2", 60).await;
     let nobody = o.submit(&o.sales(), Module::Quote, "q2", "r2").await;
-    assert!(matches!(nobody, Err(ApprovalError::Resolve(_))), "{nobody:?}");
-    assert!(!o.fields("q2").await.contains_key("Approval"), "nothing locked");
+    assert!(
+        matches!(nobody, Err(ApprovalError::Resolve(_))),
+        "{nobody:?}"
+    );
+    assert!(
+        !o.fields("q2").await.contains_key("Approval"),
+        "nothing locked"
+    );
 }
 
 #[tokio::test]
@@ -751,16 +941,15 @@ async fn definitions_are_validated_with_every_problem_at_its_pointer() {
             "on_approve": ["missing"], "email_sender": "no-sender"},
         "actions": [{"kind": "notification", "id": "idle", "name": "Báo", "notify_owner": true, "message": "x"}]
     });
-    let result = o
-        .w
-        .use_cases(&clock)
-        .create(
-            &o.w.tenant,
-            &admin(),
-            WorkflowId::new("bad").unwrap(),
-            serde_json::from_value(bad).unwrap(),
-        )
-        .await;
+    let result =
+        o.w.use_cases(&clock)
+            .create(
+                &o.w.tenant,
+                &admin(),
+                WorkflowId::new("bad").unwrap(),
+                serde_json::from_value(bad).unwrap(),
+            )
+            .await;
     let Err(crm_model::workflow::service::WorkflowError::Invalid(problems)) = result else {
         panic!("{result:?}");
     };

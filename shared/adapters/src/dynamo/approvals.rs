@@ -99,7 +99,9 @@ impl DynamoApprovalStore {
                 .condition_expression("revision = :expected")
                 .expression_attribute_values(":expected", n(expected)),
         };
-        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
     }
 
     fn record_put(
@@ -108,14 +110,16 @@ impl DynamoApprovalStore {
         record: &StoredRecord,
         expected: u64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item: Item =
-            serde_dynamo::to_item(RecordItem::new(tenant, record, expected + 1)).map_err(corrupt)?;
+        let item: Item = serde_dynamo::to_item(RecordItem::new(tenant, record, expected + 1))
+            .map_err(corrupt)?;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("revision = :expected")
             .expression_attribute_values(":expected", n(expected));
-        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
     }
 
     /// The writes that bring the approvers' lists from `before` to `after`.
@@ -136,7 +140,11 @@ impl DynamoApprovalStore {
                 ]
                 .into();
                 let delete = Delete::builder().table_name(&self.table).set_key(Some(key));
-                writes.push(TransactWriteItem::builder().delete(built(delete.build())?).build());
+                writes.push(
+                    TransactWriteItem::builder()
+                        .delete(built(delete.build())?)
+                        .build(),
+                );
             }
         }
         for (user, line) in new {
@@ -151,7 +159,11 @@ impl DynamoApprovalStore {
             })
             .map_err(corrupt)?;
             let put = Put::builder().table_name(&self.table).set_item(Some(item));
-            writes.push(TransactWriteItem::builder().put(built(put.build())?).build());
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(built(put.build())?)
+                    .build(),
+            );
         }
         Ok(writes)
     }
@@ -212,7 +224,9 @@ impl ApprovalStore for DynamoApprovalStore {
         let stored: ApprovalItem = serde_dynamo::from_item(item).map_err(corrupt)?;
         // Keys carry the tenant; the request must say the same, or it is not this tenant's.
         if &stored.request.tenant != tenant {
-            return Err(StoreError::Corrupt("a request under another tenant's key".into()));
+            return Err(StoreError::Corrupt(
+                "a request under another tenant's key".into(),
+            ));
         }
         Ok(Some(Revisioned {
             value: stored.request,
@@ -244,7 +258,8 @@ impl ApprovalStore for DynamoApprovalStore {
         next: &ApprovalRequest,
         record: Option<(&StoredRecord, u64)>,
     ) -> Result<Revisioned<ApprovalRequest>, StoreError> {
-        let mut writes = vec![self.request_put(next, before.revision + 1, Some(before.revision))?];
+        let mut writes =
+            vec![self.request_put(next, before.revision + 1, Some(before.revision))?];
         if let Some((record, revision)) = record {
             writes.push(self.record_put(&next.tenant, record, revision)?);
         }

@@ -61,6 +61,7 @@ impl Seed {
                 phone: Some(format!("098{digit}{:0>6}", seed.tag)),
                 team: Some("Miền Bắc".into()),
                 role,
+                manager: None,
                 active: true,
             };
             seed.stores.users.put(&seed.tenant, &user).await.unwrap();

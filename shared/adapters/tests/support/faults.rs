@@ -240,6 +240,7 @@ impl SmsWorld {
                 phone,
                 team: None,
                 role: crm_model::user::Role::Administrator,
+                manager: None,
                 active: true,
             };
             stores.users.put(&tenant, &user).await.unwrap();

@@ -16,7 +16,6 @@ use crate::body::{ApiQuery, default_limit, page_request, parse_json};
 use crate::problem::ApiError;
 use crm_model::approval::request::ApprovalRequest;
 use crm_model::approval::service::{DecisionInput, Verdict};
-use crm_model::ids::UserId;
 
 /// A decision link's body: one small form.
 pub const LINK_BODY_LIMIT: usize = 4 * 1024;
@@ -33,15 +32,6 @@ pub(super) struct CommentBody {
 pub(super) struct RecordBody {
     #[serde(default)]
     revenue: Option<i64>,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReassignBody {
-    from: UserId,
-    to: UserId,
     #[serde(default)]
     comment: Option<String>,
 }
@@ -76,7 +66,11 @@ pub(super) async fn submit(
     let (module, id) = (module(&raw_module)?, record_id(&raw_id)?);
     let comment = comment_of(&body)?;
     // Two random UUIDs: 244 random bits to sign the request's decision links with.
-    let link_key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let link_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     let request = state
         .approvals()
         .submit(
@@ -183,17 +177,8 @@ pub(super) async fn act(
                 .await?
         }
         "reassign" => {
-            let body: ReassignBody = parse_json(&body)?;
             approvals
-                .reassign(
-                    &actor,
-                    module,
-                    &id,
-                    &request_id,
-                    &body.from,
-                    &body.to,
-                    body.comment,
-                )
+                .reassign(&actor, module, &id, &request_id, parse_json(&body)?)
                 .await?
         }
         other => return Err(ApiError::NotFound(format!("no approval action '{other}'"))),
@@ -250,7 +235,10 @@ pub(super) async fn open_link(
         Err(error) => {
             let api: ApiError = error.into();
             let body = format!("<p>{}</p>", escape(&api.to_string()));
-            return Ok((StatusCode::GONE, Html(page("Liên kết không dùng được", &body)))
+            return Ok((
+                StatusCode::GONE,
+                Html(page("Liên kết không dùng được", &body)),
+            )
                 .into_response());
         }
     };
@@ -260,7 +248,11 @@ pub(super) async fn open_link(
         .filter(|c| request.is_pending() && c.round == link.round);
     let Some(step) = step else {
         let body = "<p>Yêu cầu này đã được quyết định hoặc đã sang bước khác.</p>";
-        return Ok((StatusCode::GONE, Html(page("Liên kết đã hết hiệu lực", body))).into_response());
+        return Ok((
+            StatusCode::GONE,
+            Html(page("Liên kết đã hết hiệu lực", body)),
+        )
+            .into_response());
     };
     let record_step = step.name.clone();
     let action = format!("/approval-links/{}", escape(&token));
@@ -326,7 +318,11 @@ pub(super) async fn decide_by_link(
     let decided = state.approvals().decide_by_link(&token, input).await;
     match (decided, form) {
         (Ok(request), false) => Ok(shown(StatusCode::OK, &request)),
-        (Ok(_), true) => Ok(Html(page("Đã ghi nhận", "<p>Cảm ơn, quyết định của bạn đã được ghi nhận.</p>")).into_response()),
+        (Ok(_), true) => Ok(Html(page(
+            "Đã ghi nhận",
+            "<p>Cảm ơn, quyết định của bạn đã được ghi nhận.</p>",
+        ))
+        .into_response()),
         (Err(error), false) => Err(error.into()),
         (Err(error), true) => {
             let api: ApiError = error.into();

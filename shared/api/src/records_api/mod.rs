@@ -108,7 +108,10 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/records/{module}/{id}/approvals"),
     (Method::POST, "/records/{module}/{id}/approvals"),
     (Method::GET, "/records/{module}/{id}/approvals/{request}"),
-    (Method::POST, "/records/{module}/{id}/approvals/{request}/{action}"),
+    (
+        Method::POST,
+        "/records/{module}/{id}/approvals/{request}/{action}",
+    ),
     (Method::GET, "/me/approvals"),
     (Method::GET, "/approval-links/{token}"),
     (Method::POST, "/approval-links/{token}"),

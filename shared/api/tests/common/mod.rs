@@ -96,6 +96,7 @@ pub async fn ensure_user_in(app: &App, tenant: &TenantId, user: &str, role: Role
         phone: None,
         team: None,
         role,
+        manager: None,
         active: true,
     };
     app.stores.users.put(tenant, &user).await.unwrap();
@@ -121,6 +122,7 @@ impl Tenant {
                 phone: None,
                 team: None,
                 role,
+                manager: None,
                 active: true,
             };
             app.stores.users.put(&id, &user).await.unwrap();

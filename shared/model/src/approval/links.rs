@@ -117,8 +117,14 @@ mod tests {
         assert_eq!(parsed, link());
         let before: DateTime<Utc> = "2027-05-19T23:59:00Z".parse().unwrap();
         assert!(parsed.verify("key-1", &signed, before));
-        assert!(!parsed.verify("key-2", &signed, before), "another request's key");
-        assert!(!parsed.verify("", &signed, before), "a request without a key");
+        assert!(
+            !parsed.verify("key-2", &signed, before),
+            "another request's key"
+        );
+        assert!(
+            !parsed.verify("", &signed, before),
+            "a request without a key"
+        );
         let after: DateTime<Utc> = "2027-05-20T00:00:00Z".parse().unwrap();
         assert!(!parsed.verify("key-1", &signed, after), "expired");
     }

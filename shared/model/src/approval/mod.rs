@@ -7,13 +7,13 @@
 //! A definition is a workflow of its own kind (versions, activation, validation and run history
 //! are the workflows'); a request is pinned to the version it was submitted under.
 
+pub mod followups;
 pub mod links;
 pub mod request;
 pub mod resolve;
 pub mod samples;
 pub mod service;
 pub mod store;
-pub mod followups;
 
 use serde::{Deserialize, Serialize};
 
@@ -138,15 +138,21 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Approver {
-    User { user: UserId },
+    User {
+        user: UserId,
+    },
     /// Every active user of the role.
-    Role { role: Role },
+    Role {
+        role: Role,
+    },
     /// The manager of whoever submitted the record.
     SubmitterManager,
     /// The manager of the record's owner.
     OwnerManager,
     /// The user a user field of the record names (an order's Salesperson, …).
-    UserField { field: String },
+    UserField {
+        field: String,
+    },
 }
 
 /// How long a step's approvers have, and what happens when they take longer.
@@ -204,7 +210,11 @@ impl ApprovalSpec {
     }
 
     /// The settings and users the definition names, for the catalog validation reads.
-    pub fn references(&self, settings: &mut Vec<(SettingKind, SettingId)>, users: &mut Vec<UserId>) {
+    pub fn references(
+        &self,
+        settings: &mut Vec<(SettingKind, SettingId)>,
+        users: &mut Vec<UserId>,
+    ) {
         if let Some(sender) = &self.email_sender {
             settings.push((SettingKind::EmailSender, sender.clone()));
         }
@@ -222,17 +232,17 @@ impl ApprovalSpec {
     pub fn validate(&self, module: &ModuleSchema, path: &str) -> Problems {
         let mut problems = Problems::default();
         if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
-            problems.push(
-                format!("{path}/steps"),
-                format!("1 to {MAX_STEPS} steps"),
-            );
+            problems.push(format!("{path}/steps"), format!("1 to {MAX_STEPS} steps"));
         }
         for (i, step) in self.steps.iter().enumerate() {
             let at = format!("{path}/steps/{i}");
             if step.name.trim().is_empty() || step.name.chars().count() > 120 {
                 problems.push(format!("{at}/name"), "is required, at most 120 characters");
             } else if self.steps[..i].iter().any(|s| s.name == step.name) {
-                problems.push(format!("{at}/name"), format!("'{}' names two steps", step.name));
+                problems.push(
+                    format!("{at}/name"),
+                    format!("'{}' names two steps", step.name),
+                );
             }
             if step.approvers.is_empty() || step.approvers.len() > MAX_APPROVER_ENTRIES {
                 problems.push(
@@ -326,7 +336,10 @@ impl ApprovalSpec {
         for (name, list) in self.outcome_lists() {
             for (i, id) in list.iter().enumerate() {
                 if list[..i].contains(id) {
-                    problems.push(format!("{path}/{name}/{i}"), format!("'{id}' is listed twice"));
+                    problems.push(
+                        format!("{path}/{name}/{i}"),
+                        format!("'{id}' is listed twice"),
+                    );
                 } else if !actions.iter().any(|a| a.id() == id) {
                     problems.push(
                         format!("{path}/{name}/{i}"),
@@ -367,7 +380,10 @@ impl ApprovalSpec {
         }
         for (i, user) in self.submitters.users.iter().enumerate() {
             if !catalog.user_exists(user) {
-                problems.push(format!("{path}/submitters/users/{i}"), format!("no user '{user}'"));
+                problems.push(
+                    format!("{path}/submitters/users/{i}"),
+                    format!("no user '{user}'"),
+                );
             }
         }
         for (i, step) in self.steps.iter().enumerate() {
@@ -387,7 +403,9 @@ impl ApprovalSpec {
 
     /// Whether the last step records revenue.
     pub fn records_revenue(&self) -> bool {
-        self.steps.last().is_some_and(|s| s.kind == StepKind::Record)
+        self.steps
+            .last()
+            .is_some_and(|s| s.kind == StepKind::Record)
     }
 }
 

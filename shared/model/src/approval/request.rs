@@ -193,7 +193,9 @@ pub enum Decision {
     Approve,
     Reject,
     /// Record the order's revenue (the record step).
-    Record { revenue: i64 },
+    Record {
+        revenue: i64,
+    },
 }
 
 /// What a decision did to the step.

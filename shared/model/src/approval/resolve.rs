@@ -56,7 +56,12 @@ async fn with_role(
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
         let listed = users.list(tenant, &page).await?;
-        found.extend(listed.items.into_iter().filter(|u| u.role == role && u.active));
+        found.extend(
+            listed
+                .items
+                .into_iter()
+                .filter(|u| u.role == role && u.active),
+        );
         match listed.next {
             Some(next) => page.cursor = Some(next),
             None => return Ok(found),
@@ -84,7 +89,12 @@ pub async fn approvers(
         match approver {
             Approver::User { user } => named.push(user.clone()),
             Approver::Role { role } => {
-                named.extend(with_role(users, tenant, *role).await?.into_iter().map(|u| u.id));
+                named.extend(
+                    with_role(users, tenant, *role)
+                        .await?
+                        .into_iter()
+                        .map(|u| u.id),
+                );
             }
             Approver::SubmitterManager => {
                 named.extend(manager_of(users, settings, tenant, submitter).await?);

@@ -18,7 +18,7 @@ use crate::ids::{RecordId, TenantId, UserId, WorkflowId};
 use crate::record::service::Actor;
 use crate::record::store::RecordStore;
 use crate::record::stored::StoredRecord;
-use crate::schema::{Module, Schema};
+use crate::schema::Module;
 use crate::settings::TenantSettings;
 use crate::settings::store::SettingsStore;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -96,6 +96,16 @@ pub struct DecisionInput {
     pub verdict: Verdict,
     /// The revenue a record step records; the order's total when absent.
     pub revenue: Option<i64>,
+    pub comment: Option<String>,
+}
+
+/// An administrator's handing of an approver's part to someone else.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reassignment {
+    pub from: UserId,
+    pub to: UserId,
+    #[serde(default)]
     pub comment: Option<String>,
 }
 
@@ -197,15 +207,15 @@ impl Approvals<'_> {
     async fn advance(
         &self,
         settings: &TenantSettings,
-        schema: &Schema,
         pinned: &Pinned,
         request: &mut ApprovalRequest,
         from: usize,
         record: &StoredRecord,
         now: DateTime<Utc>,
     ) -> Result<(), ApprovalError> {
+        let schema = settings.schema();
         let module = schema.module(pinned.definition.module);
-        let typed = record.typed(schema);
+        let typed = record.typed(&schema);
         let ctx = EvalContext {
             now,
             tz: crate::schedule::fire_zone(&typed, settings),
@@ -346,7 +356,7 @@ impl Approvals<'_> {
         entry.comment = comment;
         request.history.push(entry);
         let pinned = Pinned { definition, spec };
-        self.advance(&settings, &schema, &pinned, &mut request, 0, &stored.value, now)
+        self.advance(&settings, &pinned, &mut request, 0, &stored.value, now)
             .await?;
         // Every step skipped: approved at once, and the record never locked.
         let record = locked(&stored.value, request.is_pending().then_some(&request));
@@ -398,7 +408,10 @@ impl Approvals<'_> {
         if !actor.access.reaches(&stored.value) || !actor.access.may(module, Permission::Read) {
             return Err(ApprovalError::NotFound(module.as_str()));
         }
-        Ok(self.approvals.of_record(&actor.tenant, record, page).await?)
+        Ok(self
+            .approvals
+            .of_record(&actor.tenant, record, page)
+            .await?)
     }
 
     /// The requests waiting on the actor.
@@ -426,7 +439,6 @@ impl Approvals<'_> {
         F: FnMut(&mut ApprovalRequest, &Pinned, &StoredRecord) -> Result<Decided, ApprovalError>,
     {
         let settings = self.tenant(tenant).await?;
-        let schema = settings.schema();
         for _ in 0..ATTEMPTS {
             let before = self
                 .approvals
@@ -440,7 +452,7 @@ impl Approvals<'_> {
             let decided = change(&mut next, &pinned, &stored.value)?;
             if decided == Decided::StepDone {
                 let from = next.current.as_ref().map_or(0, |c| c.index + 1);
-                self.advance(&settings, &schema, &pinned, &mut next, from, &stored.value, now)
+                self.advance(&settings, &pinned, &mut next, from, &stored.value, now)
                     .await?;
             }
             let record = if next.is_pending() {
@@ -454,8 +466,12 @@ impl Approvals<'_> {
                     .find(|e| e.event == super::request::Event::Recorded)
                     .filter(|_| next.status == RequestStatus::Approved)
                 {
-                    let at = recorded.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                    freed.fields.insert(RECORDED_REVENUE.into(), json!(recorded.revenue));
+                    let at = recorded
+                        .at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    freed
+                        .fields
+                        .insert(RECORDED_REVENUE.into(), json!(recorded.revenue));
                     freed.fields.insert(RECORDED_BY.into(), json!(recorded.by));
                     freed.fields.insert(RECORDED_AT.into(), json!(at));
                     freed.fields.insert("UpdatedAt".into(), json!(at));
@@ -465,7 +481,11 @@ impl Approvals<'_> {
             };
             let saved = self
                 .approvals
-                .save(&before, &next, record.as_ref().map(|r| (r, stored.revision)))
+                .save(
+                    &before,
+                    &next,
+                    record.as_ref().map(|r| (r, stored.revision)),
+                )
                 .await;
             match saved {
                 Ok(saved) => return Ok(saved.value),
@@ -578,15 +598,17 @@ impl Approvals<'_> {
         &self,
         token: &str,
     ) -> Result<(DecisionLink, ApprovalRequest), ApprovalError> {
-        let (link, signed) =
-            DecisionLink::parse(token).ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
+        let (link, signed) = DecisionLink::parse(token)
+            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
         let found = self
             .approvals
             .get(&link.tenant, &link.record, &link.request)
             .await?
             .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
         if !link.verify(&found.value.link_key, &signed, self.clock.now()) {
-            return Err(ApprovalError::LinkSpent("it is not a link we sent, or it expired"));
+            return Err(ApprovalError::LinkSpent(
+                "it is not a link we sent, or it expired",
+            ));
         }
         Ok((link, found.value))
     }
@@ -617,11 +639,10 @@ impl Approvals<'_> {
         module: Module,
         record: &RecordId,
         id: &RecordId,
-        from: &UserId,
-        to: &UserId,
-        comment: Option<String>,
+        change: Reassignment,
     ) -> Result<ApprovalRequest, ApprovalError> {
-        check_comment(&comment)?;
+        let Reassignment { from, to, comment } = &change;
+        check_comment(comment)?;
         if actor.role != crate::user::Role::Administrator {
             return Err(ApprovalError::Forbidden(
                 "only an administrator may reassign an approval".into(),
@@ -634,7 +655,10 @@ impl Approvals<'_> {
             .await?
             .is_some_and(|u| u.active);
         if !active {
-            return Err(ApprovalError::Invalid("/to", format!("no active user '{to}'")));
+            return Err(ApprovalError::Invalid(
+                "/to",
+                format!("no active user '{to}'"),
+            ));
         }
         let now = self.clock.now();
         self.transition(&actor.tenant, record, id, |request, _, _| {

@@ -4,6 +4,7 @@
 //! once; half-done sends under each guarantee, store outages on either side of a provider's
 //! acceptance, provider outages and rejections, and hand-overs, care cards and task syncs.
 
+mod approvals;
 mod effects;
 mod emails;
 mod handovers;

@@ -271,6 +271,8 @@ impl World {
             secrets: &self.secrets,
             clock: &clock,
             cache: &cache,
+            approvals: &self.stores.approvals,
+            links_base: "https://crm.example.vn",
             deadline: None,
         }
         .execute(job)

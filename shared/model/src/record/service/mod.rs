@@ -262,7 +262,12 @@ fn check_unlocked(actor: &Actor, record: &StoredRecord) -> Result<(), RecordErro
     if actor.role == crate::user::Role::Administrator {
         return Ok(());
     }
-    let said = |key: &str| lock.get(key).and_then(Value::as_str).unwrap_or("?").to_owned();
+    let said = |key: &str| {
+        lock.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
     Err(RecordError::Conflict(format!(
         "the record is waiting for approval '{}' (request {}, submitted by {}): only an \
          administrator may change it until the request is decided or recalled",

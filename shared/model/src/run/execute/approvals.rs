@@ -59,7 +59,12 @@ impl Executor<'_> {
         }
         let Some(stored) = self.records.get(&job.tenant, &job.record).await? else {
             return self
-                .fail(job, TIMER_KIND, "the record no longer exists".into(), Vec::new())
+                .fail(
+                    job,
+                    TIMER_KIND,
+                    "the record no longer exists".into(),
+                    Vec::new(),
+                )
                 .await;
         };
         let Some(request_id) = pending_request(&stored.value) else {
@@ -74,7 +79,12 @@ impl Executor<'_> {
                 .await?
             else {
                 return self
-                    .fail(job, TIMER_KIND, "the request no longer exists".into(), Vec::new())
+                    .fail(
+                        job,
+                        TIMER_KIND,
+                        "the request no longer exists".into(),
+                        Vec::new(),
+                    )
                     .await;
             };
             let now = self.clock.now();
@@ -124,7 +134,12 @@ impl Executor<'_> {
         let now = self.clock.now();
         let Some((request_id, _, approver)) = parse_email_cause(&job.cause) else {
             return self
-                .fail(job, EMAIL_KIND, "not an approval email job".into(), Vec::new())
+                .fail(
+                    job,
+                    EMAIL_KIND,
+                    "not an approval email job".into(),
+                    Vec::new(),
+                )
                 .await;
         };
         let Some(request) = self
@@ -133,7 +148,12 @@ impl Executor<'_> {
             .await?
         else {
             return self
-                .fail(job, EMAIL_KIND, "the request no longer exists".into(), Vec::new())
+                .fail(
+                    job,
+                    EMAIL_KIND,
+                    "the request no longer exists".into(),
+                    Vec::new(),
+                )
                 .await;
         };
         let request = request.value;
@@ -152,13 +172,19 @@ impl Executor<'_> {
         };
         let Trigger::Approval(spec) = &definition.trigger else {
             return self
-                .fail(job, EMAIL_KIND, "not an approval workflow".into(), Vec::new())
+                .fail(
+                    job,
+                    EMAIL_KIND,
+                    "not an approval workflow".into(),
+                    Vec::new(),
+                )
                 .await;
         };
         let sender = match &spec.email_sender {
-            Some(id) => self
-                .setting(&job.tenant, crate::action::SettingKind::EmailSender, id)
-                .await?,
+            Some(id) => {
+                self.setting(&job.tenant, crate::action::SettingKind::EmailSender, id)
+                    .await?
+            }
             None => None,
         };
         let Some(Setting::EmailSender(sender)) = sender else {

@@ -330,9 +330,7 @@ impl Scanner<'_> {
         let loaded = match self.workflow(&entry, schema, caches).await? {
             Ok(Some(loaded)) if loaded.active => loaded,
             // A request in flight keeps its timers whatever became of its definition since.
-            Ok(Some(loaded)) if matches!(loaded.definition.trigger, Trigger::Approval(_)) => {
-                loaded
-            }
+            Ok(Some(loaded)) if matches!(loaded.definition.trigger, Trigger::Approval(_)) => loaded,
             // Deleted or deactivated: disarm, so it is never read again.
             Ok(_) => return Ok(Plan::Disarm(entry)),
             Err(reason) => return Ok(Plan::fail(entry, reason)),

@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 
+use super::MemoryApprovalStore;
 use super::paging::{Query, SortKey};
 use super::world::{Access, StoreKind};
-use super::MemoryApprovalStore;
 use crate::approval::request::ApprovalRequest;
 use crate::approval::store::{ApprovalStore, PendingApproval};
 use crate::ids::{RecordId, TenantId, UserId};
