@@ -40,6 +40,7 @@ macro_rules! refused {
     };
 }
 
+pub mod approvals;
 pub mod commits;
 pub mod dependents;
 pub mod identity;
@@ -137,8 +138,8 @@ where
 /// Expands the contract suite into one `#[tokio::test]` per check, in a module per port, for a
 /// fixture given as three expressions evaluated inside each test:
 ///
-/// - `stores`: a value with fields `workflows`, `settings`, `users`, `records`, `runs` and
-///   `inbox` implementing the ports (the run ledger's effects must land in `records` and
+/// - `stores`: a value with fields `workflows`, `settings`, `users`, `records`, `runs`, `inbox`
+///   and `approvals` implementing the ports (the run ledger's effects must land in `records` and
 ///   `inbox`), like `crm_adapters::dynamo::Stores` and `testing::memory::MemoryStores`;
 /// - `schedule`: a schedule store whose due index and scan window belong to the test alone;
 /// - `tenant`: a tenant no other test uses (evaluated twice per test).
@@ -282,6 +283,19 @@ macro_rules! contract_tests {
             ]
         }
         $crate::__contract_group! {
+            approvals,
+            (let stores = $stores;),
+            (&stores.approvals, &stores.records),
+            ($tenant),
+            [
+                a_submission_locks_its_record_and_reads_back_for_its_tenant_only,
+                a_submission_over_a_moved_record_or_a_taken_id_saves_nothing,
+                a_transition_needs_the_requests_revision_and_a_refused_one_writes_nothing,
+                an_outcome_that_frees_a_moved_record_is_refused_whole,
+                a_records_requests_read_newest_first_page_by_page,
+            ]
+        }
+        $crate::__contract_group! {
             schedule,
             (let schedule = $schedule;),
             (&schedule),
@@ -369,6 +383,7 @@ mod tests {
             ("notifications", include_str!("notifications.rs")),
             ("runs", include_str!("runs.rs")),
             ("commits", include_str!("commits.rs")),
+            ("approvals", include_str!("approvals.rs")),
             ("schedule", include_str!("schedule.rs")),
             ("outboxes", include_str!("outboxes.rs")),
         ];
