@@ -5,7 +5,7 @@
 //! tenant and the setting give, and never read back here.
 
 use crate::action::SettingKind;
-use crate::ids::{SettingId, TenantId};
+use crate::ids::{SettingId, TenantId, UserId};
 use crate::settings::outbound::{HostResolver, OutboundPolicy, check_provider_url};
 use crate::settings::secrets::{
     CredentialShape, Credentials, SecretName, SecretStatus, SecretVault,
@@ -332,10 +332,35 @@ impl Settings<'_> {
         settings: &TenantSettings,
         expected: u64,
     ) -> Result<Revisioned<TenantSettings>, SettingError> {
-        settings
-            .validate()
-            .into_result(())
-            .map_err(SettingError::Invalid)?;
+        let mut problems = settings.validate();
+        // The users it names (default owners, team managers) must be the tenant's.
+        let mut named: Vec<UserId> = settings
+            .default_owners
+            .values()
+            .chain(settings.team_managers.values())
+            .cloned()
+            .collect();
+        named.sort();
+        named.dedup();
+        let existing = self.users.existing(tenant, &named).await?;
+        for (module, user) in &settings.default_owners {
+            if !existing.contains(user) {
+                problems.push(
+                    format!("/default_owners/{module}"),
+                    format!("no user '{user}'"),
+                );
+            }
+        }
+        for (team, user) in &settings.team_managers {
+            if !existing.contains(user) {
+                let path = format!(
+                    "/team_managers/{}",
+                    crate::validation::pointer_segment(team)
+                );
+                problems.push(path, format!("no user '{user}'"));
+            }
+        }
+        problems.into_result(()).map_err(SettingError::Invalid)?;
         Ok(self
             .settings
             .put_tenant_settings(tenant, settings, expected)

@@ -72,11 +72,20 @@ impl People<'_> {
             .ok_or(PeopleError::UserNotFound)
     }
 
+    /// Every problem of `user`, with the manager it names checked against the tenant's users.
+    async fn check(&self, tenant: &TenantId, user: &User) -> Result<(), PeopleError> {
+        let mut problems = user.validate();
+        if let Some(manager) = user.manager.as_ref().filter(|m| **m != user.id) {
+            if self.users.get(tenant, manager).await?.is_none() {
+                problems.push("/manager", format!("no user '{manager}'"));
+            }
+        }
+        problems.into_result(()).map_err(PeopleError::Invalid)
+    }
+
     /// Adds a valid user whose id is not taken.
     pub async fn create(&self, tenant: &TenantId, user: User) -> Result<User, PeopleError> {
-        user.validate()
-            .into_result(())
-            .map_err(PeopleError::Invalid)?;
+        self.check(tenant, &user).await?;
         match self.users.create(tenant, &user).await {
             Ok(()) => Ok(user),
             Err(StoreError::AlreadyExists) => Err(PeopleError::UserExists(user.id)),
@@ -88,9 +97,7 @@ impl People<'_> {
     /// history.
     pub async fn replace(&self, tenant: &TenantId, user: User) -> Result<User, PeopleError> {
         let before = self.get(tenant, &user.id).await?;
-        user.validate()
-            .into_result(())
-            .map_err(PeopleError::Invalid)?;
+        self.check(tenant, &user).await?;
         if is_active_admin(&before)
             && !is_active_admin(&user)
             && !self.another_admin(tenant, &user.id).await?

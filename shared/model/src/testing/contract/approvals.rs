@@ -4,9 +4,9 @@
 //! record's requests read newest first.
 
 use super::{Tenants, all_pages, at, user};
+use crate::approval::Decide;
 use crate::approval::request::{ApprovalRequest, Decision, RequestStatus};
 use crate::approval::store::ApprovalStore;
-use crate::approval::Decide;
 use crate::ids::{RecordId, TenantId, WorkflowId};
 use crate::record::store::RecordStore;
 use crate::record::stored::StoredRecord;
@@ -35,7 +35,13 @@ async fn quote(records: &dyn RecordStore, tenant: &TenantId, id: &str) -> Stored
 
 /// A request of `record` (submitted `minute` minutes into the calendar) at its first step,
 /// waiting on `approvers`.
-fn request(tenant: &TenantId, record: &str, id: &str, minute: i64, approvers: &[&str]) -> ApprovalRequest {
+fn request(
+    tenant: &TenantId,
+    record: &str,
+    id: &str,
+    minute: i64,
+    approvers: &[&str],
+) -> ApprovalRequest {
     let mut request = ApprovalRequest {
         id: rid(id),
         tenant: tenant.clone(),
@@ -72,9 +78,9 @@ async fn pending(store: &dyn ApprovalStore, tenant: &TenantId, approver: &str) -
         store.pending_for(tenant, approver, &page).await
     })
     .await
-        .into_iter()
-        .map(|line| line.request)
-        .collect()
+    .into_iter()
+    .map(|line| line.request)
+    .collect()
 }
 
 pub async fn a_submission_locks_its_record_and_reads_back_for_its_tenant_only(
@@ -94,7 +100,13 @@ pub async fn a_submission_locks_its_record_and_reads_back_for_its_tenant_only(
     let record = records.get(&t.tenant, &rid("q1")).await.unwrap().unwrap();
     assert_eq!(record.revision, 2, "the lock is a write of the record");
     assert!(record.value.fields.contains_key("Approval"));
-    assert!(store.get(&t.other, &rid("q1"), &rid("r1")).await.unwrap().is_none());
+    assert!(
+        store
+            .get(&t.other, &rid("q1"), &rid("r1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(pending(store, &t.tenant, "a1").await, [rid("r1")]);
     assert!(pending(store, &t.other, "a1").await.is_empty());
 }
@@ -111,7 +123,13 @@ pub async fn a_submission_over_a_moved_record_or_a_taken_id_saves_nothing(
         StoreError::Conflict { .. },
         "a record no longer at the revision read"
     );
-    assert!(store.get(&t.tenant, &rid("q1"), &rid("r1")).await.unwrap().is_none());
+    assert!(
+        store
+            .get(&t.tenant, &rid("q1"), &rid("r1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(pending(store, &t.tenant, "a1").await.is_empty());
     let record_now = records.get(&t.tenant, &rid("q1")).await.unwrap().unwrap();
     assert_eq!(record_now.revision, 1, "the record untouched");
@@ -163,10 +181,20 @@ pub async fn a_transition_needs_the_requests_revision_and_a_refused_one_writes_n
         StoreError::Conflict { .. },
         "a save from a stale read"
     );
-    let read = store.get(&t.tenant, &rid("q1"), &rid("r1")).await.unwrap().unwrap();
-    assert_eq!((read.revision, read.value.status), (2, RequestStatus::Pending));
+    let read = store
+        .get(&t.tenant, &rid("q1"), &rid("r1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.revision, read.value.status),
+        (2, RequestStatus::Pending)
+    );
     let record_now = records.get(&t.tenant, &rid("q1")).await.unwrap().unwrap();
-    assert!(record_now.value.fields.contains_key("Approval"), "still locked");
+    assert!(
+        record_now.value.fields.contains_key("Approval"),
+        "still locked"
+    );
     assert_eq!(pending(store, &t.tenant, "a2").await, [rid("r1")]);
 }
 
@@ -192,7 +220,11 @@ pub async fn an_outcome_that_frees_a_moved_record_is_refused_whole(
         StoreError::Conflict { .. },
         "the record moved since it was read"
     );
-    let read = store.get(&t.tenant, &rid("q1"), &rid("r1")).await.unwrap().unwrap();
+    let read = store
+        .get(&t.tenant, &rid("q1"), &rid("r1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.revision, 1, "the request untouched");
     assert_eq!(pending(store, &t.tenant, "a1").await, [rid("r1")]);
     store
