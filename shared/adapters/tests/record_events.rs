@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crm_adapters::dynamo::{DynamoScheduleStore, Stores};
 use crm_adapters::events::EventBridgeJobPublisher;
 use crm_model::ids::{RecordId, TenantId, UserId, WorkflowId};
-use crm_model::ports::{FixedClock, ScheduleEntries, StoredRecord, UserDirectory};
+use crm_model::ports::{FixedClock, RecordStore, ScheduleEntries, StoredRecord, UserDirectory};
 use crm_model::schedule::record_events::{BatchCache, Change, RecordEvents};
 use crm_model::schema::Module;
 use crm_model::user::{Role, User};
@@ -348,4 +348,166 @@ async fn a_scoring_rule_writes_the_score_once_per_change_and_schedules_its_flip(
         at("2027-05-02T17:00:00Z"),
         "bought on 2027-02-01: out of the last 90 days from 2027-05-03, Hanoi time"
     );
+}
+
+/// The stream record DynamoDB writes for an item: `old` and `new` images as stored.
+fn stream_batch(
+    sequence: &str,
+    old: Option<serde_dynamo::Item>,
+    new: serde_dynamo::Item,
+) -> aws_lambda_events::event::dynamodb::Event {
+    let mut record = aws_lambda_events::event::dynamodb::EventRecord::default();
+    record.event_id = format!("ev-{sequence}");
+    record.change.sequence_number = Some(sequence.to_owned());
+    record.change.old_image = old.unwrap_or_default();
+    record.change.new_image = new;
+    let mut event = aws_lambda_events::event::dynamodb::Event::default();
+    event.records = vec![record];
+    event
+}
+
+/// The item of request r1 of quote q1 as the records table holds it.
+async fn request_item(tenant: &TenantId) -> serde_dynamo::Item {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = support::clients()
+        .await
+        .dynamodb
+        .get_item()
+        .table_name(support::tables().records)
+        .key("pk", AttributeValue::S(format!("T#{tenant}#R#q1")))
+        .key("sk", AttributeValue::S("APPROVAL#r1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    serde_dynamo::Item::from(item)
+}
+
+#[tokio::test]
+async fn an_approval_request_written_to_the_table_is_followed_up_once_from_its_stream_images() {
+    use crm_model::approval::service::{Approvals, DecisionInput, Verdict};
+    use crm_model::ports::NotificationInbox;
+    use crm_model::record::service::Actor;
+    let w = world().await;
+    for (id, manager) in [("u-sales", Some("u-lead")), ("u-lead", None)] {
+        let user = User {
+            id: UserId::new(id).unwrap(),
+            name: id.into(),
+            email: format!("{id}@example.vn"),
+            phone: None,
+            team: None,
+            role: Role::Salesperson,
+            manager: manager.map(|m| UserId::new(m).unwrap()),
+            active: true,
+        };
+        w.stores.users.put(&w.tenant, &user).await.unwrap();
+    }
+    let workflow = w
+        .workflow(
+            "wf-discount",
+            json!({"module": "Quote", "name": "Duyệt chiết khấu",
+                "trigger": {"type": "approval",
+                    "steps": [{"name": "Trưởng nhóm", "approvers": [{"type": "submitter_manager"}],
+                               "deadline": {"hours": 24, "escalate": true}}],
+                    "on_submit": ["tell"], "on_approve": ["tell"]},
+                "actions": [{"kind": "notification", "id": "tell", "name": "Báo", "notify_owner": true, "message": "#Code"}]}),
+        )
+        .await;
+    let quote = StoredRecord {
+        id: RecordId::new("q1").unwrap(),
+        module: Module::Quote,
+        fields: json!({"Code": "BG1", "Owner": "u-sales"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    w.stores.records.create(&w.tenant, &quote).await.unwrap();
+    let clock = FixedClock(at("2027-03-01T01:00:00Z"));
+    let approvals = Approvals {
+        approvals: &w.stores.approvals,
+        records: &w.stores.records,
+        workflows: &w.stores.workflows,
+        settings: &w.stores.settings,
+        users: &w.stores.users,
+        clock: &clock,
+    };
+    let sales = Actor {
+        tenant: w.tenant.clone(),
+        user: UserId::new("u-sales").unwrap(),
+        role: Role::Salesperson,
+        access: crm_model::user::access::Access::everything(),
+    };
+    let request = RecordId::new("r1").unwrap();
+    approvals
+        .submit(
+            &sales,
+            Module::Quote,
+            &quote.id,
+            None,
+            request.clone(),
+            "key".into(),
+        )
+        .await
+        .unwrap();
+    let submitted = request_item(&w.tenant).await;
+    let event = stream_batch("100", None, submitted.clone());
+    for _ in 0..2 {
+        // Delivered twice, as the stream may.
+        let response = record_events::handle(&w.deps, &event).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let lead = UserId::new("u-lead").unwrap();
+    let inbox = w
+        .stores
+        .inbox
+        .list(
+            &w.tenant,
+            &lead,
+            false,
+            &crm_model::ports::PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(inbox.items.len(), 1, "told once: {:?}", inbox.items);
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &quote.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.next.unwrap().fire_at,
+        at("2027-03-02T01:00:00Z"),
+        "the deadline armed"
+    );
+
+    let lead_actor = Actor {
+        user: lead.clone(),
+        ..sales.clone()
+    };
+    let input = DecisionInput {
+        verdict: Verdict::Approve,
+        revenue: None,
+        comment: None,
+    };
+    approvals
+        .decide(&lead_actor, Module::Quote, &quote.id, &request, input)
+        .await
+        .unwrap();
+    let approved = request_item(&w.tenant).await;
+    let event = stream_batch("200", Some(submitted), approved);
+    let response = record_events::handle(&w.deps, &event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let entry = w
+        .schedule
+        .get(&w.tenant, &workflow, &quote.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(entry.next.is_none(), "decided: the deadline disarmed");
+    let mut causes: Vec<String> = w.probe.jobs().await.into_iter().map(|j| j.cause).collect();
+    causes.sort();
+    causes.dedup();
+    assert_eq!(causes, ["r1.approved", "r1.submitted"]);
 }
