@@ -153,6 +153,60 @@ fn batch(jobs: &[ActionJob]) -> SqsEvent {
     serde_json::from_value(json!({ "Records": records })).expect("an SQS batch")
 }
 
+/// A quote waiting for the manager since the day before: its step's timer (the reminder and the
+/// deadline both due) and the manager's email with the decision link.
+async fn approval_jobs(seed: &Seed) -> Vec<ActionJob> {
+    use crm_model::approval::followups::email_cause;
+    use crm_model::approval::service::Approvals;
+    let definition = json!({"module": "Quote", "name": "Duyệt chiết khấu",
+        "trigger": {"type": "approval", "email_sender": "mailer",
+            "steps": [{"name": "Quản lý", "approvers": [{"type": "user", "user": "u-manager"}],
+                       "deadline": {"hours": 12, "remind_before_hours": 2, "escalate": true}}]},
+        "actions": []});
+    let workflow = seed
+        .active_workflow("wf-approval", definition, "2027-01-01T00:00:00Z")
+        .await;
+    seed.record(
+        "q1",
+        Module::Quote,
+        json!({"Code": "BG1", "Customer": "c1", "Owner": "u-owner"}),
+    )
+    .await;
+    let clock = FixedClock(at("2027-05-16T01:00:00Z"));
+    let owner = crm_model::record::service::Actor {
+        tenant: seed.tenant.clone(),
+        user: crm_model::ids::UserId::new("u-owner").unwrap(),
+        role: crm_model::user::Role::Salesperson,
+        access: crm_model::user::access::Access::everything(),
+    };
+    let approvals = Approvals {
+        approvals: &seed.stores.approvals,
+        records: &seed.stores.records,
+        workflows: &seed.stores.workflows,
+        settings: &seed.stores.settings,
+        users: &seed.stores.users,
+        clock: &clock,
+    };
+    let quote = RecordId::new("q1").unwrap();
+    let request = approvals
+        .submit(
+            &owner,
+            Module::Quote,
+            &quote,
+            None,
+            RecordId::new("r1").unwrap(),
+            "key".into(),
+        )
+        .await
+        .unwrap();
+    let mut timer = job(seed, &workflow, &quote, crm_model::approval::TIMER_KIND);
+    timer.cause = "O202705170100".into();
+    let mut email = job(seed, &workflow, &quote, crm_model::approval::EMAIL_KIND);
+    let manager = crm_model::ids::UserId::new("u-manager").unwrap();
+    email.cause = email_cause(&request.id, 1, &manager);
+    vec![email, timer]
+}
+
 pub async fn exercise(audited: &mut Audited) {
     let seed = Seed::new().await;
     settings(&seed).await;
@@ -217,6 +271,7 @@ pub async fn exercise(audited: &mut Audited) {
     }
     // The day a scoring rule's criterion flips, its job scores the record again.
     jobs.push(job(&seed, &scoring, &customer, "score"));
+    jobs.extend(approval_jobs(&seed).await);
     // Every job twice: the second delivery finds the first one's run.
     for _ in 0..2 {
         for chunk in jobs.chunks(10) {

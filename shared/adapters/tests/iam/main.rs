@@ -44,6 +44,8 @@ async fn record_events_makes_only_calls_its_statements_allow() {
     record_events::exercise(&mut audited).await;
     audited.assert_allowed(&[
         ("dynamodb:Query", "table/crm-local-settings/index/gsi1"),
+        // An approval request's change notifies its approver.
+        ("dynamodb:PutItem", "table/crm-local-records"),
         ("dynamodb:PutItem", "table/crm-local-schedule"),
         ("dynamodb:DeleteItem", "table/crm-local-schedule"),
         ("events:PutEvents", "event-bus/crm-local-automation"),
@@ -89,6 +91,10 @@ async fn records_api_makes_only_calls_its_statements_allow() {
         ("dynamodb:Query", "table/crm-local-records/index/gsi3"),
         ("dynamodb:PutItem", "table/crm-local-records"),
         ("dynamodb:ConditionCheckItem", "table/crm-local-records"),
+        // A submission reads the module's approval workflows; a decided approval leaves its
+        // approvers' pending lists.
+        ("dynamodb:Query", "table/crm-local-settings/index/gsi1"),
+        ("dynamodb:DeleteItem", "table/crm-local-records"),
         ("dynamodb:Query", "table/crm-local-runs/index/gsi2"),
         ("s3:GetObject", ".pdf"),
     ]);

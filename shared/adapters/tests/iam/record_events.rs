@@ -149,4 +149,60 @@ pub async fn exercise(audited: &mut Audited) {
     ]);
     let response = record_events::handle(&deps, &events).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    approval_request(&seed, &deps).await;
+}
+
+/// A quote submitted for approval: the request's stream record notifies the approver, arms the
+/// step's deadline and publishes the submission's action.
+async fn approval_request(seed: &Seed, deps: &record_events::Deps) {
+    use crm_model::approval::service::Approvals;
+    let definition = json!({"module": "Quote", "name": "Duyệt chiết khấu",
+        "trigger": {"type": "approval", "on_submit": ["tell"],
+            "steps": [{"name": "Quản lý", "approvers": [{"type": "user", "user": "u-manager"}],
+                       "deadline": {"hours": 12}}]},
+        "actions": [{"kind": "notification", "id": "tell", "name": "Báo", "notify_owner": true, "message": "#Code"}]});
+    seed.active_workflow("wf-approval", definition, "2027-01-01T00:00:00Z")
+        .await;
+    seed.record(
+        "q1",
+        Module::Quote,
+        json!({"Code": "BG1", "Owner": "u-owner"}),
+    )
+    .await;
+    let clock = FixedClock(at("2027-03-01T00:00:00Z"));
+    let approvals = Approvals {
+        approvals: &seed.stores.approvals,
+        records: &seed.stores.records,
+        workflows: &seed.stores.workflows,
+        settings: &seed.stores.settings,
+        users: &seed.stores.users,
+        clock: &clock,
+    };
+    let owner = crm_model::record::service::Actor {
+        tenant: seed.tenant.clone(),
+        user: crm_model::ids::UserId::new("u-owner").unwrap(),
+        role: crm_model::user::Role::Salesperson,
+        access: crm_model::user::access::Access::everything(),
+    };
+    let quote = crm_model::ids::RecordId::new("q1").unwrap();
+    let request = crm_model::ids::RecordId::new("r1").unwrap();
+    approvals
+        .submit(&owner, Module::Quote, &quote, None, request, "key".into())
+        .await
+        .unwrap();
+    let submitted = seed
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(support::tables().records)
+        .key("pk", AttributeValue::S(format!("T#{}#R#q1", seed.tenant)))
+        .key("sk", AttributeValue::S("APPROVAL#r1".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item;
+    let events = batch(vec![change(400, None, submitted.as_ref())]);
+    let response = record_events::handle(deps, &events).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }

@@ -228,6 +228,87 @@ pub async fn exercise(audited: &mut Audited) {
     attachments_and_activities(&admin, &seed).await;
     sales.get("/records/Customer").await;
     allocated_leads(&admin, &seed).await;
+    approvals(&admin, &seed).await;
+}
+
+/// A quote submitted, listed, decided by the manager (through the API and through an email's
+/// link) and recalled; its history read.
+async fn approvals(admin: &Caller, seed: &Seed) {
+    let definition = json!({"module": "Quote", "name": "Duyệt chiết khấu",
+        "trigger": {"type": "approval",
+            "steps": [{"name": "Quản lý", "approvers": [{"type": "user", "user": "u-manager"}]}]},
+        "actions": []});
+    seed.active_workflow("wf-approval", definition, "2027-01-01T00:00:00Z")
+        .await;
+    let customer = create(admin, "Customer", json!({"Name": "Công ty Bình Minh"})).await;
+    let manager = admin.as_user("u-manager");
+    let mut requests = Vec::new();
+    for code in ["BG1", "BG2", "BG3"] {
+        let quote = create(admin, "Quote", json!({"Code": code, "Customer": customer})).await;
+        let submitted = admin
+            .post(
+                StatusCode::CREATED,
+                &format!("/records/Quote/{quote}/approvals"),
+                json!({"comment": "Xin duyệt"}),
+            )
+            .await;
+        let request = submitted.body["id"].as_str().expect("an id").to_owned();
+        requests.push((quote, request));
+    }
+    manager.get("/me/approvals").await;
+    let (quote, request) = &requests[0];
+    let path = format!("/records/Quote/{quote}/approvals/{request}");
+    manager
+        .post(
+            StatusCode::OK,
+            &format!("{path}/approve"),
+            json!({"comment": "Đồng ý"}),
+        )
+        .await;
+    admin.get(&path).await;
+    admin
+        .get(&format!("/records/Quote/{quote}/approvals"))
+        .await;
+    let (quote, request) = &requests[1];
+    admin
+        .post(
+            StatusCode::OK,
+            &format!("/records/Quote/{quote}/approvals/{request}/recall"),
+            json!({}),
+        )
+        .await;
+    // An email's link: read and decided without a login.
+    let (quote, request) = &requests[2];
+    use crm_model::approval::store::ApprovalStore;
+    let (quote_id, request_id) = (
+        crm_model::ids::RecordId::new(quote.as_str()).unwrap(),
+        crm_model::ids::RecordId::new(request.as_str()).unwrap(),
+    );
+    let stored = seed
+        .stores
+        .approvals
+        .get(&seed.tenant, &quote_id, &request_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let link = crm_model::approval::links::DecisionLink {
+        tenant: seed.tenant.clone(),
+        record: quote_id,
+        request: request_id,
+        round: 1,
+        approver: crm_model::ids::UserId::new("u-manager").unwrap(),
+        expires: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let path = format!("/approval-links/{}", link.token(&stored.link_key));
+    admin.get(&path).await;
+    admin
+        .post(
+            StatusCode::OK,
+            &path,
+            json!({"verdict": "reject", "comment": "Không"}),
+        )
+        .await;
 }
 
 /// New leads given by allocation rules: one counting open leads (a team, a cap), one taking
