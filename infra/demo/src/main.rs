@@ -5,11 +5,14 @@
 //! created through the records API whose stream records go to `record-events`, then the trigger
 //! scan at chosen clock times (the evening before for the backfill, 08:00, 09:00 and 10:00 on the
 //! demo day) publishing action jobs through the automation bus to the executor's queue, and the
-//! queued jobs delivered to `action-executor` in SQS batches. The report is read back from the
+//! queued jobs delivered to `action-executor` in SQS batches. A quote's discount is approved and
+//! an order's revenue recorded through the approval workflows of the catalogue ([`approvals`]).
+//! The report is read back from the
 //! APIs, the runs table, the records table and the emulator's record of SMS and email. Running it
 //! again changes nothing and says so.
 
 mod api;
+mod approvals;
 mod lambda;
 mod readback;
 mod seed;
@@ -249,6 +252,17 @@ async fn main() -> Result<(), String> {
         answer["batchItemFailures"]
     );
 
+    let approved = approvals::run(
+        &records,
+        &api,
+        record_events,
+        &sdk,
+        &tables.records,
+        &newcomer,
+    )
+    .await?;
+    created += approved.created;
+
     // The backfill of the workflows activated above, then the demo day at 08:00, 09:00, 10:00.
     let mut fired = 0;
     for at in [
@@ -339,6 +353,8 @@ async fn main() -> Result<(), String> {
             );
         }
     }
+    println!("Approval and sales recording, read back through records-api:");
+    approvals::report(&records, &approved).await?;
     let tasks = count_records(&stores.records, &tenant, crm_model::schema::Module::Task).await?;
     let cards = count_records(
         &stores.records,
