@@ -15,6 +15,9 @@ use crate::stream;
 const QUOTE_CODE: &str = "BG-DEMO-001";
 const ORDER_CODE: &str = "DH-DEMO-001";
 
+/// The approval workflows the demo creates from the catalogue, whose runs the report lists.
+pub const WORKFLOWS: [&str; 2] = ["wf-quote-discount", "wf-sales-recording"];
+
 /// What the approval part did, for the report.
 pub struct Approved {
     pub quote: String,
@@ -41,11 +44,19 @@ async fn find_or_create(
     code: &str,
     fields: Value,
 ) -> Result<(String, bool), String> {
-    let (_, found) = records
-        .call("GET", &format!("/records/{module}?Code={code}"), None)
-        .await?;
-    if let Some(id) = found["items"][0]["id"].as_str() {
-        return Ok((id.to_owned(), false));
+    // The filter applies after each page is read: follow the pages to the listing's end.
+    let mut cursor: Option<String> = None;
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let path = format!("/records/{module}?Code={code}&limit=100{after}");
+        let (_, found) = records.call("GET", &path, None).await?;
+        if let Some(id) = found["items"][0]["id"].as_str() {
+            return Ok((id.to_owned(), false));
+        }
+        match found["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
     }
     match records
         .call("POST", &format!("/records/{module}"), Some(fields))
@@ -118,15 +129,16 @@ pub async fn run(
     let accountant = json!({"id": "u-ketoan", "name": "Phạm Kế Toán", "email": "u-ketoan@demo.example.vn",
                             "team": "Kế toán", "role": "salesperson"});
     created += usize::from(records.ensure("/users", accountant, "u-ketoan").await?);
+    let [quote_discount, sales_recording] = WORKFLOWS;
     for (sample, id, bindings) in [
         (
             "quote-discount-approval",
-            "wf-quote-discount",
+            quote_discount,
             json!({"sales_manager": "u-minh", "sender": "mailer"}),
         ),
         (
             "order-sales-recording",
-            "wf-sales-recording",
+            sales_recording,
             json!({"accountant": "u-ketoan"}),
         ),
     ] {
@@ -185,8 +197,13 @@ pub async fn run(
     changes
         .extend(stream::changes_of(sdk, table, &format!("T#{}#R#{order}", crate::TENANT)).await?);
     let answer = record_events.invoke(&json!({"Records": changes})).await?;
+    let when = if created > 0 {
+        "submitted and decided through records-api this run"
+    } else {
+        "already decided in an earlier run"
+    };
     println!(
-        "Approvals: quote {QUOTE_CODE} and order {ORDER_CODE} submitted and decided through records-api; {} stream records to record-events, failures {}",
+        "Approvals: quote {QUOTE_CODE} and order {ORDER_CODE} {when}; {} stream records to record-events (again), failures {}",
         changes.len(),
         answer["batchItemFailures"]
     );

@@ -18,7 +18,7 @@ pub struct Lambda {
 }
 
 /// The stack's settings a function reads from its environment (what the template gives it).
-const PASSED: [&str; 11] = [
+const PASSED: [&str; 13] = [
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -30,6 +30,9 @@ const PASSED: [&str; 11] = [
     "AUTOMATION_BUS",
     "SENDER_EMAIL_IDENTITY",
     "ACTION_JOBS_QUEUE_URL",
+    // records-api hands out links to files in it; the due index's shards, as the scan reads it.
+    "ATTACHMENTS_BUCKET",
+    "DUE_SHARDS",
 ];
 
 fn free_port() -> Result<u16, String> {

@@ -310,8 +310,12 @@ async fn main() -> Result<(), String> {
     }
 
     println!("Run history read back from the runs table:");
-    for (_, workflow, _) in &workflows {
-        let workflow = crm_model::ids::WorkflowId::new(*workflow).map_err(|e| e.to_string())?;
+    let listed = workflows
+        .iter()
+        .map(|(_, id, _)| *id)
+        .chain(approvals::WORKFLOWS);
+    for workflow in listed {
+        let workflow = crm_model::ids::WorkflowId::new(workflow).map_err(|e| e.to_string())?;
         let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
         let mut reasons: std::collections::BTreeMap<String, String> = Default::default();
         let mut page = crm_model::ports::PageRequest::first(100);

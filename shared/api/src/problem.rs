@@ -223,6 +223,7 @@ impl From<WorkflowError> for ApiError {
             e @ (WorkflowError::AlreadyExists
             | WorkflowError::Transition(_)
             | WorkflowError::DeleteActive
+            | WorkflowError::DeleteApproval
             | WorkflowError::LimitReached { .. }) => ApiError::Conflict(e.to_string()),
             WorkflowError::Store(store) => store.into(),
         }
@@ -246,6 +247,9 @@ impl From<ApprovalError> for ApiError {
             e @ ApprovalError::Transition(TransitionError::AlreadyAnApprover(..))
             | e @ ApprovalError::Transition(TransitionError::TooManyApprovers(_)) => {
                 ApiError::invalid_field("/to", e.to_string())
+            }
+            e @ ApprovalError::Transition(TransitionError::NotOnTheStep(..)) => {
+                ApiError::invalid_field("/from", e.to_string())
             }
             e @ (ApprovalError::AlreadyPending(_)
             | ApprovalError::NoneApplies(_)

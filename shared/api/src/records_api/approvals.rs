@@ -15,10 +15,20 @@ use crate::auth::Caller;
 use crate::body::{ApiQuery, default_limit, page_request, parse_json};
 use crate::problem::ApiError;
 use crm_model::approval::request::ApprovalRequest;
-use crm_model::approval::service::{DecisionInput, Verdict};
+use crm_model::approval::service::{ApprovalError, DecisionInput, Verdict};
 
 /// A decision link's body: one small form.
 pub const LINK_BODY_LIMIT: usize = 4 * 1024;
+/// A submission's or a decision's body: a comment of at most 2,000 characters and a few ids.
+pub const DECISION_BODY_LIMIT: usize = 16 * 1024;
+
+/// Refuses a body over `limit` bytes before reading anything of it.
+fn within(body: &Bytes, limit: usize) -> Result<(), ApiError> {
+    if body.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(())
+}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +74,7 @@ pub(super) async fn submit(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (module, id) = (module(&raw_module)?, record_id(&raw_id)?);
+    within(&body, DECISION_BODY_LIMIT)?;
     let comment = comment_of(&body)?;
     // Two random UUIDs: 244 random bits to sign the request's decision links with.
     let link_key = format!(
@@ -138,6 +149,7 @@ pub(super) async fn act(
 ) -> Result<Response, ApiError> {
     let (module, id) = (module(&raw_module)?, record_id(&raw_id)?);
     let request_id = record_id(&raw_request)?;
+    within(&body, DECISION_BODY_LIMIT)?;
     let actor = actor(&state, &caller).await?;
     let approvals = state.approvals();
     let decide = |verdict, revenue, comment| DecisionInput {
@@ -232,15 +244,16 @@ pub(super) async fn open_link(
 ) -> Result<Response, ApiError> {
     let (link, request) = match state.approvals().open_link(&token).await {
         Ok(opened) => opened,
-        Err(error) => {
-            let api: ApiError = error.into();
-            let body = format!("<p>{}</p>", escape(&api.to_string()));
+        Err(error @ ApprovalError::LinkSpent(_)) => {
+            let body = format!("<p>{}</p>", escape(&error.to_string()));
             return Ok((
                 StatusCode::GONE,
                 Html(page("Liên kết không dùng được", &body)),
             )
                 .into_response());
         }
+        // Storage down: a problem as any other route answers it, to try again.
+        Err(other) => return Err(other.into()),
     };
     let step = request
         .current
@@ -293,11 +306,7 @@ pub(super) async fn decide_by_link(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if body.len() > LINK_BODY_LIMIT {
-        return Err(ApiError::PayloadTooLarge {
-            limit: LINK_BODY_LIMIT,
-        });
-    }
+    within(&body, LINK_BODY_LIMIT)?;
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

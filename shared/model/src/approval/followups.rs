@@ -150,7 +150,7 @@ impl Followups<'_> {
                 self.inbox.deliver(&new.tenant, &notification).await?;
                 done.notifications += 1;
             }
-            if spec.email_sender.is_some() && entry.event != Event::Reminded {
+            if spec.email_sender.is_some() {
                 jobs.extend(asked.iter().map(|user| ActionJob {
                     tenant: new.tenant.clone(),
                     workflow: new.workflow.clone(),

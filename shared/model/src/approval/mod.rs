@@ -7,6 +7,7 @@
 //! A definition is a workflow of its own kind (versions, activation, validation and run history
 //! are the workflows'); a request is pinned to the version it was submitted under.
 
+mod decisions;
 pub mod followups;
 pub mod links;
 pub mod request;

@@ -183,6 +183,8 @@ pub enum TransitionError {
     NotARecordStep(String),
     #[error("'{0}' is already an approver of step '{1}'")]
     AlreadyAnApprover(UserId, String),
+    #[error("'{0}' has no part in step '{1}' to give away")]
+    NotOnTheStep(UserId, String),
     #[error("step '{0}' would have more than {MAX_STEP_APPROVERS} approvers")]
     TooManyApprovers(String),
 }
@@ -367,11 +369,8 @@ impl ApprovalRequest {
         now: DateTime<Utc>,
     ) -> Result<(), TransitionError> {
         let mut step = self.pending_step()?.clone();
-        if !step.approvers.contains(from) {
-            return Err(TransitionError::NotAnApprover(step.name));
-        }
-        if step.approved.contains(from) {
-            return Err(TransitionError::AlreadyDecided(step.name));
+        if !step.undecided().contains(from) {
+            return Err(TransitionError::NotOnTheStep(from.clone(), step.name));
         }
         if step.approvers.contains(to) {
             return Err(TransitionError::AlreadyAnApprover(to.clone(), step.name));

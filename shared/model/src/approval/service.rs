@@ -1,17 +1,15 @@
-//! The approval use cases of the records API: submit a record, approve, reject or record,
-//! recall, reassign, the user's pending approvals and a record's history. Each transition is
-//! saved on the condition that the request (and, when it locks or frees the record, the record)
-//! is still as read; a lost race is read again and decided again, so that of two deciders one
-//! wins and the other is told what happened.
+//! The approval use cases of the records API: submit a record (which definition applies, who
+//! may submit, its first step, the record locked in the same write), a request, a record's
+//! history and the user's pending approvals; the decisions are in `decisions`. Errors, inputs
+//! and the steps' advance are shared by both.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::links::DecisionLink;
-use super::request::{ApprovalRequest, Decided, Decision, RequestStatus, TransitionError};
+use super::request::{ApprovalRequest, RequestStatus, TransitionError};
 use super::resolve::{self, ResolveError};
 use super::store::{ApprovalStore, PendingApproval};
-use super::{APPROVAL_FIELD, ApprovalSpec, RECORDED_AT, RECORDED_BY, RECORDED_REVENUE, StepKind};
+use super::{APPROVAL_FIELD, ApprovalSpec, RECORDED_AT};
 use crate::clock::Clock;
 use crate::condition::{CompiledCondition, ConditionScope, EvalContext};
 use crate::ids::{RecordId, TenantId, UserId, WorkflowId};
@@ -29,7 +27,7 @@ use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, every_workflow};
 use crate::workflow::{WorkflowDefinition, WorkflowKind, WorkflowStatus};
 
 /// How many times a transition is read and decided again after losing a race.
-const ATTEMPTS: usize = 5;
+pub(super) const ATTEMPTS: usize = 5;
 /// The longest comment a decision takes.
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
@@ -120,9 +118,9 @@ pub struct Approvals<'a> {
 }
 
 /// A definition as pinned by a request.
-struct Pinned {
-    definition: WorkflowDefinition,
-    spec: ApprovalSpec,
+pub(super) struct Pinned {
+    pub(super) definition: WorkflowDefinition,
+    pub(super) spec: ApprovalSpec,
 }
 
 fn spec_of(definition: &WorkflowDefinition) -> Option<ApprovalSpec> {
@@ -132,7 +130,7 @@ fn spec_of(definition: &WorkflowDefinition) -> Option<ApprovalSpec> {
     }
 }
 
-fn check_comment(comment: &Option<String>) -> Result<(), ApprovalError> {
+pub(super) fn check_comment(comment: &Option<String>) -> Result<(), ApprovalError> {
     match comment {
         Some(c) if c.chars().count() > MAX_COMMENT_CHARS => Err(ApprovalError::Invalid(
             "/comment",
@@ -143,7 +141,7 @@ fn check_comment(comment: &Option<String>) -> Result<(), ApprovalError> {
 }
 
 /// The record with its lock set (`Some`) or freed.
-fn locked(record: &StoredRecord, request: Option<&ApprovalRequest>) -> StoredRecord {
+pub(super) fn locked(record: &StoredRecord, request: Option<&ApprovalRequest>) -> StoredRecord {
     let mut next = record.clone();
     match request {
         Some(request) => {
@@ -176,11 +174,11 @@ pub fn pending_request(record: &StoredRecord) -> Option<RecordId> {
 }
 
 impl Approvals<'_> {
-    async fn tenant(&self, tenant: &TenantId) -> Result<TenantSettings, ApprovalError> {
+    pub(super) async fn tenant(&self, tenant: &TenantId) -> Result<TenantSettings, ApprovalError> {
         Ok(self.settings.tenant_settings(tenant).await?.value)
     }
 
-    async fn record(
+    pub(super) async fn record(
         &self,
         tenant: &TenantId,
         module: Module,
@@ -192,7 +190,7 @@ impl Approvals<'_> {
         }
     }
 
-    async fn pinned(&self, request: &ApprovalRequest) -> Result<Pinned, ApprovalError> {
+    pub(super) async fn pinned(&self, request: &ApprovalRequest) -> Result<Pinned, ApprovalError> {
         let definition = self
             .workflows
             .get_version(&request.tenant, &request.workflow, request.version)
@@ -204,7 +202,7 @@ impl Approvals<'_> {
 
     /// Enters the first step from `from` whose condition holds for `record` (skipping the
     /// others), or completes the request when none is left.
-    async fn advance(
+    pub(super) async fn advance(
         &self,
         settings: &TenantSettings,
         pinned: &Pinned,
@@ -424,247 +422,5 @@ impl Approvals<'_> {
             .approvals
             .pending_for(&actor.tenant, &actor.user, page)
             .await?)
-    }
-
-    /// Reads the request and its record, applies `change` and saves, again from a fresh read
-    /// when the request or the record moved meanwhile.
-    async fn transition<F>(
-        &self,
-        tenant: &TenantId,
-        record_id: &RecordId,
-        id: &RecordId,
-        mut change: F,
-    ) -> Result<ApprovalRequest, ApprovalError>
-    where
-        F: FnMut(&mut ApprovalRequest, &Pinned, &StoredRecord) -> Result<Decided, ApprovalError>,
-    {
-        let settings = self.tenant(tenant).await?;
-        for _ in 0..ATTEMPTS {
-            let before = self
-                .approvals
-                .get(tenant, record_id, id)
-                .await?
-                .ok_or(ApprovalError::NotFound("approval request"))?;
-            let stored = self.record(tenant, before.value.module, record_id).await?;
-            let pinned = self.pinned(&before.value).await?;
-            let now = self.clock.now();
-            let mut next = before.value.clone();
-            let decided = change(&mut next, &pinned, &stored.value)?;
-            if decided == Decided::StepDone {
-                let from = next.current.as_ref().map_or(0, |c| c.index + 1);
-                self.advance(&settings, &pinned, &mut next, from, &stored.value, now)
-                    .await?;
-            }
-            let record = if next.is_pending() {
-                None
-            } else {
-                let mut freed = locked(&stored.value, None);
-                if let Some(recorded) = next
-                    .history
-                    .iter()
-                    .rev()
-                    .find(|e| e.event == super::request::Event::Recorded)
-                    .filter(|_| next.status == RequestStatus::Approved)
-                {
-                    let at = recorded
-                        .at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                    freed
-                        .fields
-                        .insert(RECORDED_REVENUE.into(), json!(recorded.revenue));
-                    freed.fields.insert(RECORDED_BY.into(), json!(recorded.by));
-                    freed.fields.insert(RECORDED_AT.into(), json!(at));
-                    freed.fields.insert("UpdatedAt".into(), json!(at));
-                    freed.fields.insert("UpdatedBy".into(), json!(recorded.by));
-                }
-                Some(freed)
-            };
-            let saved = self
-                .approvals
-                .save(
-                    &before,
-                    &next,
-                    record.as_ref().map(|r| (r, stored.revision)),
-                )
-                .await;
-            match saved {
-                Ok(saved) => return Ok(saved.value),
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ApprovalError::Busy)
-    }
-
-    /// An approver's decision on the current step.
-    pub async fn decide(
-        &self,
-        actor: &Actor,
-        module: Module,
-        record: &RecordId,
-        id: &RecordId,
-        input: DecisionInput,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        self.get(actor, module, record, id).await?;
-        self.decide_as(&actor.tenant, &actor.user, record, id, input, None)
-            .await
-    }
-
-    /// `user`'s decision; `round`, for a decision link, the step it was sent for.
-    async fn decide_as(
-        &self,
-        tenant: &TenantId,
-        user: &UserId,
-        record: &RecordId,
-        id: &RecordId,
-        input: DecisionInput,
-        round: Option<u32>,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        check_comment(&input.comment)?;
-        if input.revenue.is_some_and(|r| r < 0) {
-            return Err(ApprovalError::Invalid(
-                "/revenue",
-                "a whole amount from 0".into(),
-            ));
-        }
-        if input.revenue.is_some() && input.verdict != Verdict::Record {
-            return Err(ApprovalError::Invalid(
-                "/revenue",
-                "only a record step records revenue".into(),
-            ));
-        }
-        let now = self.clock.now();
-        self.transition(tenant, record, id, |request, pinned, stored| {
-            let current = request.current.as_ref();
-            if round.is_some() && current.map(|c| c.round) != round {
-                return Err(ApprovalError::LinkSpent("the step it was sent for is over"));
-            }
-            let record_step = current
-                .and_then(|c| pinned.spec.steps.get(c.index))
-                .is_some_and(|s| s.kind == StepKind::Record);
-            let decision = match input.verdict {
-                Verdict::Approve => Decision::Approve,
-                Verdict::Reject => Decision::Reject,
-                Verdict::Record => {
-                    if let Some(at) = stored.fields.get(RECORDED_AT).and_then(Value::as_str) {
-                        return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
-                    }
-                    let total = stored.fields.get("Amount").and_then(Value::as_i64);
-                    let revenue = input.revenue.or(total).ok_or(ApprovalError::Invalid(
-                        "/revenue",
-                        "the order has no total: say the revenue to record".into(),
-                    ))?;
-                    Decision::Record { revenue }
-                }
-            };
-            Ok(request.decide(user, decision, record_step, input.comment.clone(), now)?)
-        })
-        .await
-    }
-
-    /// A decision through an email's link: `token` names the approver; nobody logs in.
-    pub async fn decide_by_link(
-        &self,
-        token: &str,
-        input: DecisionInput,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        let (link, _) = self.open_link(token).await?;
-        self.decide_as(
-            &link.tenant,
-            &link.approver,
-            &link.record,
-            &link.request,
-            input,
-            Some(link.round),
-        )
-        .await
-        .map_err(|error| match error {
-            ApprovalError::Transition(TransitionError::AlreadyDecided(_)) => {
-                ApprovalError::LinkSpent("you already decided this step")
-            }
-            ApprovalError::Transition(TransitionError::NotPending(_)) => {
-                ApprovalError::LinkSpent("the request is over")
-            }
-            ApprovalError::Transition(TransitionError::NotAnApprover(_)) => {
-                ApprovalError::LinkSpent("you are no longer an approver of this step")
-            }
-            other => other,
-        })
-    }
-
-    /// What a decision link opens, before anything is decided (the page a mail client's link
-    /// check may load as often as it likes): the link and its request, once its signature holds.
-    pub async fn open_link(
-        &self,
-        token: &str,
-    ) -> Result<(DecisionLink, ApprovalRequest), ApprovalError> {
-        let (link, signed) = DecisionLink::parse(token)
-            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
-        let found = self
-            .approvals
-            .get(&link.tenant, &link.record, &link.request)
-            .await?
-            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
-        if !link.verify(&found.value.link_key, &signed, self.clock.now()) {
-            return Err(ApprovalError::LinkSpent(
-                "it is not a link we sent, or it expired",
-            ));
-        }
-        Ok((link, found.value))
-    }
-
-    /// The submitter takes the request back.
-    pub async fn recall(
-        &self,
-        actor: &Actor,
-        module: Module,
-        record: &RecordId,
-        id: &RecordId,
-        comment: Option<String>,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        check_comment(&comment)?;
-        self.get(actor, module, record, id).await?;
-        let now = self.clock.now();
-        self.transition(&actor.tenant, record, id, |request, _, _| {
-            request.recall(&actor.user, comment.clone(), now)?;
-            Ok(Decided::Rejected)
-        })
-        .await
-    }
-
-    /// An administrator gives an approver's part of the current step to another active user.
-    pub async fn reassign(
-        &self,
-        actor: &Actor,
-        module: Module,
-        record: &RecordId,
-        id: &RecordId,
-        change: Reassignment,
-    ) -> Result<ApprovalRequest, ApprovalError> {
-        let Reassignment { from, to, comment } = &change;
-        check_comment(comment)?;
-        if actor.role != crate::user::Role::Administrator {
-            return Err(ApprovalError::Forbidden(
-                "only an administrator may reassign an approval".into(),
-            ));
-        }
-        self.get(actor, module, record, id).await?;
-        let active = self
-            .users
-            .get(&actor.tenant, to)
-            .await?
-            .is_some_and(|u| u.active);
-        if !active {
-            return Err(ApprovalError::Invalid(
-                "/to",
-                format!("no active user '{to}'"),
-            ));
-        }
-        let now = self.clock.now();
-        self.transition(&actor.tenant, record, id, |request, _, _| {
-            request.reassign(&actor.user, from, to, comment.clone(), now)?;
-            Ok(Decided::Waiting)
-        })
-        .await
     }
 }

@@ -301,13 +301,7 @@ impl Settings<'_> {
     ) -> Result<Vec<String>, SettingError> {
         let mut names = Vec::new();
         for workflow in every_workflow(self.workflows, tenant, WorkflowFilter::default()).await? {
-            let mut refs = Vec::new();
-            for action in &workflow.definition.actions {
-                action.settings(&mut refs);
-            }
-            for attached in &workflow.definition.attached {
-                refs.push((SettingKind::LibraryAction, attached.action.clone()));
-            }
+            let refs = workflow.definition.setting_refs();
             if refs.iter().any(|(k, i)| *k == kind && i == id) {
                 names.push(format!(
                     "workflow '{}' ({})",

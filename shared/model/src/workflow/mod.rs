@@ -251,6 +251,25 @@ impl WorkflowDefinition {
         })
     }
 
+    /// Every setting the definition names: its actions', its attached library actions and its
+    /// trigger's (an approval's email sender).
+    pub fn setting_refs(&self) -> Vec<(crate::action::SettingKind, crate::ids::SettingId)> {
+        let mut refs = Vec::new();
+        for action in &self.actions {
+            action.settings(&mut refs);
+        }
+        for attached in &self.attached {
+            refs.push((
+                crate::action::SettingKind::LibraryAction,
+                attached.action.clone(),
+            ));
+        }
+        if let Trigger::Approval(spec) = &self.trigger {
+            spec.references(&mut refs, &mut Vec::new());
+        }
+        refs
+    }
+
     /// The compiled condition of a definition already validated when it was stored.
     pub fn compile_condition(&self, schema: &Schema) -> Result<CompiledCondition, Problems> {
         CompiledCondition::compile(

@@ -36,6 +36,12 @@ pub enum WorkflowError {
     Transition(#[from] TransitionError),
     #[error("an active workflow cannot be deleted; deactivate it first")]
     DeleteActive,
+    /// Requests submitted under an approval workflow's versions run to their end under them.
+    #[error(
+        "an approval workflow that has been active keeps the versions its requests were \
+         submitted under: deactivate it instead of deleting it"
+    )]
+    DeleteApproval,
     #[error("{module} already has {limit} active {kind} workflows; deactivate one first")]
     LimitReached {
         kind: super::WorkflowKind,
@@ -365,6 +371,9 @@ impl Workflows<'_> {
         let current = self.current(tenant, id, if_match).await?;
         if current.value.status == WorkflowStatus::Active {
             return Err(WorkflowError::DeleteActive);
+        }
+        if current.value.kind == WorkflowKind::Approval && current.value.ever_activated {
+            return Err(WorkflowError::DeleteApproval);
         }
         Ok(self.workflows.delete(tenant, id, current.revision).await?)
     }
