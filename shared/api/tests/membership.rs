@@ -18,14 +18,18 @@ fn changing_routes(routes: &[crm_api::routes::Route]) -> Vec<(Method, String, Op
     routes
         .iter()
         .filter(|(method, _)| *method != Method::GET)
-        // A web form's submissions take no login: the form's key is their membership.
+        // A web form's submissions and an approver's email link take no login: the form's key
+        // and the signed link are their membership.
         .filter(|(_, template)| *template != "/intake/{key}")
+        .filter(|(_, template)| *template != "/approval-links/{token}")
         .map(|(method, template)| {
             let path = template
                 .replace("{module}", "Customer")
                 .replace("{kind}", "sms-templates")
                 .replace("{version}", "1")
                 .replace("{key}", "k")
+                .replace("{request}", "r")
+                .replace("{action}", "approve")
                 .replace("{id}", "x");
             let body = (*method != Method::DELETE).then(|| json!({}));
             (method.clone(), path, body)

@@ -92,11 +92,14 @@ async fn the_records_router_serves_every_listed_route() {
             .replace("{key}", "x")
             .replace("{module}", "Customer");
         let answer = common::call(&app.router, method.clone(), &path, None, None, &[]).await;
-        // A web form's submissions come without a login: that route asks for its JSON body.
-        let expected = if *template == "/intake/{key}" {
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
-        } else {
-            axum::http::StatusCode::UNAUTHORIZED
+        // A web form's submissions and an approver's email link come without a login: the
+        // first asks for its JSON body; the link's page finds no link in a token that is not
+        // one, and its decision asks for its body first.
+        let expected = match (*template, method.as_str()) {
+            ("/intake/{key}", _) => axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ("/approval-links/{token}", "GET") => axum::http::StatusCode::GONE,
+            ("/approval-links/{token}", _) => axum::http::StatusCode::BAD_REQUEST,
+            _ => axum::http::StatusCode::UNAUTHORIZED,
         };
         assert_eq!(answer.status, expected, "{method} {path}: {}", answer.body);
     }

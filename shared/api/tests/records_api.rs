@@ -468,6 +468,9 @@ async fn another_tenants_ids_answer_404_on_every_route() {
             (Method::PUT, "/users/{id}") => {
                 Some(json!({"name": "x", "email": "x@example.vn", "role": "salesperson"}))
             }
+            (Method::POST, template) if template.contains("/approvals") => {
+                Some(json!({"comment": "x"}))
+            }
             (Method::PATCH, _) => Some(json!({"Name": "x"})),
             (Method::POST | Method::PUT, _) => Some(json!({"Name": "x"})),
             _ => None,
