@@ -112,9 +112,16 @@ async fn main() {
     let customer = StoredRecord {
         id: RecordId::new("c").expect("an id"),
         module: Module::Customer,
-        fields: json!({"Name": "An"}).as_object().cloned().unwrap_or_default(),
+        fields: json!({"Name": "An"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
     };
-    stores.records.create(&tenant, &customer).await.expect("a customer");
+    stores
+        .records
+        .create(&tenant, &customer)
+        .await
+        .expect("a customer");
     for i in 0..requests {
         let fields = json!({"Code": format!("DH{i}"), "Customer": "c", "OrderDate": "2027-05-16",
                             "Amount": 80_000_000, "Owner": "u-sales"});
