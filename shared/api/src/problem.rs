@@ -255,7 +255,9 @@ impl From<ApprovalError> for ApiError {
             | ApprovalError::NoneApplies(_)
             | ApprovalError::Transition(_)
             | ApprovalError::Resolve(_)
-            | ApprovalError::AlreadyRecorded(_)) => ApiError::Conflict(e.to_string()),
+            | ApprovalError::AlreadyRecorded(_)
+            | ApprovalError::HistoryFull
+            | ApprovalError::Broken(_)) => ApiError::Conflict(e.to_string()),
             e @ ApprovalError::LinkSpent(_) => ApiError::Gone(e.to_string()),
             ApprovalError::Busy => ApiError::Unavailable,
             ApprovalError::Store(store) => store.into(),

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{built, condition_failed, corrupt, unavailable};
@@ -46,15 +46,6 @@ struct PendingItem {
 
 fn approver_pk(tenant: &TenantId, user: &UserId) -> String {
     format!("T#{tenant}#APPROVER#{user}")
-}
-
-fn pending_sk(line: &PendingApproval) -> String {
-    format!(
-        "{}#{}",
-        line.submitted_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        line.request
-    )
 }
 
 fn request_key(tenant: &TenantId, record: &RecordId, id: &RecordId) -> Item {
@@ -136,7 +127,7 @@ impl DynamoApprovalStore {
             if !new.iter().any(|(u, _)| u == user) {
                 let key: Item = [
                     ("pk".to_owned(), s(approver_pk(tenant, user))),
-                    ("sk".to_owned(), s(pending_sk(line))),
+                    ("sk".to_owned(), s(line.sort_key())),
                 ]
                 .into();
                 let delete = Delete::builder().table_name(&self.table).set_key(Some(key));
@@ -154,7 +145,7 @@ impl DynamoApprovalStore {
             }
             let item: Item = serde_dynamo::to_item(PendingItem {
                 pk: approver_pk(tenant, &user),
-                sk: pending_sk(&line),
+                sk: line.sort_key(),
                 line,
             })
             .map_err(corrupt)?;
@@ -187,9 +178,15 @@ impl DynamoApprovalStore {
             Err(error) => Err(match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
                     let reasons = e.cancellation_reasons();
+                    // Another transaction on the same items at the same moment: a race lost,
+                    // read again like a failed condition.
+                    let raced = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
                     if condition_failed(reasons, 0) && new {
                         StoreError::AlreadyExists
-                    } else if condition_failed(reasons, 0) || condition_failed(reasons, 1) {
+                    } else if condition_failed(reasons, 0) || condition_failed(reasons, 1) || raced
+                    {
                         StoreError::Conflict { expected }
                     } else {
                         unavailable(error)
@@ -240,10 +237,20 @@ impl ApprovalStore for DynamoApprovalStore {
         record: &StoredRecord,
         record_revision: u64,
     ) -> Result<Revisioned<ApprovalRequest>, StoreError> {
-        let mut writes = vec![
-            self.request_put(request, 1, None)?,
-            self.record_put(&request.tenant, record, record_revision)?,
-        ];
+        // Nothing to lock (every step skipped): the record is only checked, not written.
+        let record = if request.is_pending() {
+            self.record_put(&request.tenant, record, record_revision)?
+        } else {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(super::record_item::key(&request.tenant, &record.id)))
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", n(record_revision));
+            TransactWriteItem::builder()
+                .condition_check(built(check.build())?)
+                .build()
+        };
+        let mut writes = vec![self.request_put(request, 1, None)?, record];
         writes.extend(self.relist(&request.tenant, None, request)?);
         self.transact(writes, true, record_revision).await?;
         Ok(Revisioned {

@@ -17,8 +17,9 @@ use crate::problem::ApiError;
 use crm_model::approval::request::ApprovalRequest;
 use crm_model::approval::service::{ApprovalError, DecisionInput, Verdict};
 
-/// A decision link's body: one small form.
-pub const LINK_BODY_LIMIT: usize = 4 * 1024;
+/// A decision link's body: one small form (a comment of 2,000 characters, percent-encoded, is
+/// up to 18 KB in Vietnamese).
+pub const LINK_BODY_LIMIT: usize = 24 * 1024;
 /// A submission's or a decision's body: a comment of at most 2,000 characters and a few ids.
 pub const DECISION_BODY_LIMIT: usize = 16 * 1024;
 

@@ -72,6 +72,9 @@ impl Approvals<'_> {
                 }
                 Some(freed)
             };
+            if !next.fits() {
+                return Err(ApprovalError::HistoryFull);
+            }
             let saved = self
                 .approvals
                 .save(
@@ -191,17 +194,27 @@ impl Approvals<'_> {
         &self,
         token: &str,
     ) -> Result<(DecisionLink, ApprovalRequest), ApprovalError> {
-        let (link, signed) = DecisionLink::parse(token)
-            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
+        // One answer for every link that opens nothing, so that none tells whether a request
+        // exists.
+        const NOT_OURS: &str = "it is not a link we sent, or it expired";
+        let (link, signed) =
+            DecisionLink::parse(token).ok_or(ApprovalError::LinkSpent(NOT_OURS))?;
         let found = self
             .approvals
             .get(&link.tenant, &link.record, &link.request)
             .await?
-            .ok_or(ApprovalError::LinkSpent("it is not a link we sent"))?;
+            .ok_or(ApprovalError::LinkSpent(NOT_OURS))?;
         if !link.verify(&found.value.link_key, &signed, self.clock.now()) {
-            return Err(ApprovalError::LinkSpent(
-                "it is not a link we sent, or it expired",
-            ));
+            return Err(ApprovalError::LinkSpent(NOT_OURS));
+        }
+        // A link works for an active user only: no login means no membership check elsewhere.
+        let active = self
+            .users
+            .get(&link.tenant, &link.approver)
+            .await?
+            .is_some_and(|u| u.active);
+        if !active {
+            return Err(ApprovalError::LinkSpent("you are no longer an active user"));
         }
         Ok((link, found.value))
     }

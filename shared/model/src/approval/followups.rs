@@ -12,7 +12,7 @@ use crate::ids::{RecordId, UserId};
 use crate::schedule::ActionJob;
 use crate::schedule::ports::{DueLane, JobPublisher, PublishError, ScheduleEntries, ScheduleEntry};
 use crate::store::{ClaimOutcome, StoreError};
-use crate::trigger::{Occurrence, OccurrenceKey, Trigger};
+use crate::trigger::{Occurrence, OccurrenceKey};
 use crate::user::Notification;
 use crate::user::notifications::NotificationInbox;
 use crate::workflow::store::WorkflowStore;
@@ -108,10 +108,7 @@ impl Followups<'_> {
             .workflows
             .get_version(&new.tenant, &new.workflow, new.version)
             .await?;
-        let Some(spec) = definition.as_ref().and_then(|d| match &d.trigger {
-            Trigger::Approval(spec) => Some(spec),
-            _ => None,
-        }) else {
+        let Some(spec) = definition.as_ref().and_then(|d| d.approval_spec()) else {
             tracing::warn!(request = %new.id, "the approval workflow version is gone; nothing followed up");
             return Ok(done);
         };

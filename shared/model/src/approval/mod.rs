@@ -34,6 +34,8 @@ pub const MAX_APPROVER_ENTRIES: usize = 10;
 pub const MAX_STEP_APPROVERS: usize = 25;
 /// The longest deadline of a step.
 pub const MAX_DEADLINE_HOURS: u32 = 24 * 90;
+/// At most this many users named as submitters (roles name the rest).
+pub const MAX_SUBMITTER_USERS: usize = 50;
 /// The field every record keeps its pending approval in (absent when none is pending).
 pub const APPROVAL_FIELD: &str = "Approval";
 /// The fields a sales-recording step writes on the order.
@@ -46,7 +48,7 @@ pub const RECORDED_AT: &str = "RecordedAt";
 #[serde(deny_unknown_fields)]
 pub struct ApprovalSpec {
     /// When several active definitions of a module match a record, the lowest priority applies
-    /// (then the oldest workflow id).
+    /// (then the workflow id, in byte order).
     #[serde(default)]
     pub priority: u32,
     /// Who may submit a record.
@@ -232,6 +234,12 @@ impl ApprovalSpec {
     /// What the schema alone can check, under `path` (the trigger's pointer).
     pub fn validate(&self, module: &ModuleSchema, path: &str) -> Problems {
         let mut problems = Problems::default();
+        if self.submitters.users.len() > MAX_SUBMITTER_USERS {
+            problems.push(
+                format!("{path}/submitters/users"),
+                format!("at most {MAX_SUBMITTER_USERS} users (name a role for more)"),
+            );
+        }
         if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
             problems.push(format!("{path}/steps"), format!("1 to {MAX_STEPS} steps"));
         }

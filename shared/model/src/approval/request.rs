@@ -119,6 +119,10 @@ pub struct CurrentStep {
     /// Set once the deadline was handled (escalated or marked overdue).
     #[serde(default)]
     pub deadline_passed: bool,
+    /// The managers the deadline escalated to: each decides the step alone, in the stead of
+    /// those who did not (whatever the step's `decide`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalated_to: Vec<UserId>,
 }
 
 impl CurrentStep {
@@ -211,7 +215,17 @@ pub enum Decided {
     Rejected,
 }
 
+/// The largest a pending request may grow (its history, mostly): DynamoDB keeps at most 400 KB
+/// an item, and the rejection or recall that ends a request must always fit after it.
+pub const MAX_PENDING_BYTES: usize = 256 * 1024;
+
 impl ApprovalRequest {
+    /// Whether the request, still pending, leaves room for what ends it.
+    pub fn fits(&self) -> bool {
+        !self.is_pending()
+            || serde_json::to_vec(self).map_or(false, |bytes| bytes.len() <= MAX_PENDING_BYTES)
+    }
+
     /// The request as the API shows it: everything but its link key.
     pub fn shown(&self) -> serde_json::Value {
         let mut shown = serde_json::to_value(self).unwrap_or_default();
@@ -269,6 +283,7 @@ impl ApprovalRequest {
             escalate: deadline.is_some_and(|d| d.escalate),
             reminded: false,
             deadline_passed: false,
+            escalated_to: Vec::new(),
         });
     }
 
@@ -330,7 +345,9 @@ impl ApprovalRequest {
         }
         let mut step = step;
         step.approved.push(user.clone());
-        let done = step.decide == Decide::First || step.undecided().is_empty();
+        let done = step.decide == Decide::First
+            || step.escalated_to.contains(user)
+            || step.undecided().is_empty();
         self.current = Some(step);
         Ok(if done {
             Decided::StepDone
@@ -375,7 +392,11 @@ impl ApprovalRequest {
         if step.approvers.contains(to) {
             return Err(TransitionError::AlreadyAnApprover(to.clone(), step.name));
         }
-        for approver in &mut step.approvers {
+        for approver in step
+            .approvers
+            .iter_mut()
+            .chain(step.escalated_to.iter_mut())
+        {
             if approver == from {
                 *approver = to.clone();
             }
@@ -384,6 +405,7 @@ impl ApprovalRequest {
         entry.by = Some(admin.clone());
         entry.step = Some(step.name.clone());
         entry.users = vec![from.clone(), to.clone()];
+        entry.deadline = step.deadline_at;
         entry.comment = comment;
         self.current = Some(step);
         self.log(entry);
@@ -452,7 +474,8 @@ impl ApprovalRequest {
         } else {
             added.clone()
         };
-        step.approvers.extend(added);
+        step.approvers.extend(added.iter().cloned());
+        step.escalated_to.extend(added);
         self.current = Some(step);
         self.log(entry);
         true

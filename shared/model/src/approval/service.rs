@@ -12,7 +12,8 @@ use super::store::{ApprovalStore, PendingApproval};
 use super::{APPROVAL_FIELD, ApprovalSpec, RECORDED_AT};
 use crate::clock::Clock;
 use crate::condition::{CompiledCondition, ConditionScope, EvalContext};
-use crate::ids::{RecordId, TenantId, UserId, WorkflowId};
+use crate::ids::{RecordId, TenantId, UserId};
+use crate::record::Record;
 use crate::record::service::Actor;
 use crate::record::store::RecordStore;
 use crate::record::stored::StoredRecord;
@@ -20,11 +21,10 @@ use crate::schema::Module;
 use crate::settings::TenantSettings;
 use crate::settings::store::SettingsStore;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
-use crate::trigger::Trigger;
 use crate::user::access::Permission;
 use crate::user::directory::UserDirectory;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, every_workflow};
-use crate::workflow::{WorkflowDefinition, WorkflowKind, WorkflowStatus};
+use crate::workflow::{Workflow, WorkflowDefinition, WorkflowKind, WorkflowStatus};
 
 /// How many times a transition is read and decided again after losing a race.
 pub(super) const ATTEMPTS: usize = 5;
@@ -56,6 +56,12 @@ pub enum ApprovalError {
     LinkSpent(&'static str),
     #[error("the record or the request kept changing; try again")]
     Busy,
+    /// A pending request's history reached its size limit: only what ends it is taken.
+    #[error("the request's history is full: reject or recall it")]
+    HistoryFull,
+    /// A condition of the pinned version no longer compiles against the tenant's fields.
+    #[error("{0}")]
+    Broken(String),
     #[error("storage failed")]
     Store(#[source] StoreError),
 }
@@ -123,10 +129,16 @@ pub(super) struct Pinned {
     pub(super) spec: ApprovalSpec,
 }
 
-fn spec_of(definition: &WorkflowDefinition) -> Option<ApprovalSpec> {
-    match &definition.trigger {
-        Trigger::Approval(spec) => Some(spec.clone()),
-        _ => None,
+/// How conditions read `record` at `now`: in its time zone, else the tenant's.
+fn eval_context(
+    settings: &TenantSettings,
+    record: &Record,
+    now: DateTime<Utc>,
+) -> EvalContext<'static> {
+    EvalContext {
+        now,
+        tz: crate::schedule::fire_zone(record, settings),
+        previous: None,
     }
 }
 
@@ -196,7 +208,10 @@ impl Approvals<'_> {
             .get_version(&request.tenant, &request.workflow, request.version)
             .await?
             .ok_or(ApprovalError::NotFound("approval workflow version"))?;
-        let spec = spec_of(&definition).ok_or(ApprovalError::NotFound("approval workflow"))?;
+        let spec = definition
+            .approval_spec()
+            .cloned()
+            .ok_or(ApprovalError::NotFound("approval workflow"))?;
         Ok(Pinned { definition, spec })
     }
 
@@ -214,21 +229,25 @@ impl Approvals<'_> {
         let schema = settings.schema();
         let module = schema.module(pinned.definition.module);
         let typed = record.typed(&schema);
-        let ctx = EvalContext {
-            now,
-            tz: crate::schedule::fire_zone(&typed, settings),
-            previous: None,
-        };
+        let ctx = eval_context(settings, &typed, now);
         for (index, step) in pinned.spec.steps.iter().enumerate().skip(from) {
             if let Some(condition) = &step.condition {
-                let holds = CompiledCondition::compile(
+                // A condition that no longer compiles stops the request rather than skipping
+                // the step: an approval must never pass by default.
+                let compiled = CompiledCondition::compile(
                     condition,
                     module,
                     ConditionScope::RecordState,
                     "/condition",
                 )
-                .is_ok_and(|c| c.matches(&typed, &ctx));
-                if !holds {
+                .map_err(|_| {
+                    ApprovalError::Broken(format!(
+                        "the condition of step '{}' of '{}' no longer fits the tenant's fields; \
+                         an administrator must fix the workflow",
+                        step.name, request.name
+                    ))
+                })?;
+                if !compiled.matches(&typed, &ctx) {
                     request.skip_step(&step.name, now);
                     continue;
                 }
@@ -257,30 +276,63 @@ impl Approvals<'_> {
     }
 
     /// The active approval workflows of `module`, in the order they are tried: lowest priority
-    /// first, then by id.
+    /// first, then by workflow id.
     async fn candidates(
         &self,
         tenant: &TenantId,
         module: Module,
-    ) -> Result<Vec<(WorkflowId, u32, WorkflowDefinition, ApprovalSpec)>, ApprovalError> {
+    ) -> Result<Vec<Workflow>, ApprovalError> {
         let filter = WorkflowFilter {
             module: Some(module),
         };
-        let mut found: Vec<_> = every_workflow(self.workflows, tenant, filter)
+        let mut found: Vec<Workflow> = every_workflow(self.workflows, tenant, filter)
             .await?
             .into_iter()
             .filter(|w| w.kind == WorkflowKind::Approval && w.status == WorkflowStatus::Active)
-            .filter_map(|w| {
-                let spec = spec_of(&w.definition)?;
-                Some((w.id, w.version, w.definition, spec))
-            })
             .collect();
-        found.sort_by(|a, b| (a.3.priority, &a.0).cmp(&(b.3.priority, &b.0)));
+        let priority = |w: &Workflow| {
+            w.definition
+                .approval_spec()
+                .map_or(u32::MAX, |s| s.priority)
+        };
+        found.sort_by(|a, b| (priority(a), &a.id).cmp(&(priority(b), &b.id)));
         Ok(found)
     }
 
+    /// The definition a record goes to: the first candidate whose entry condition holds. A
+    /// condition that no longer compiles stops the search (never falls through to a looser
+    /// definition).
+    async fn applying(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        record: &StoredRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Workflow, ApprovalError> {
+        let schema = settings.schema();
+        let typed = record.typed(&schema);
+        let ctx = eval_context(settings, &typed, now);
+        for workflow in self.candidates(tenant, record.module).await? {
+            let condition = workflow
+                .definition
+                .compile_condition(&schema)
+                .map_err(|_| {
+                    ApprovalError::Broken(format!(
+                        "the condition of approval workflow '{}' no longer fits the tenant's \
+                     fields; an administrator must fix it",
+                        workflow.definition.name
+                    ))
+                })?;
+            if condition.matches(&typed, &ctx) {
+                return Ok(workflow);
+            }
+        }
+        Err(ApprovalError::NoneApplies(record.module.as_str()))
+    }
+
     /// Submits a record: the first active definition of its module whose entry condition holds
-    /// applies. `id` and `link_key` are random, made by the caller.
+    /// applies. `id` and `link_key` are random, made by the caller. A submission racing an edit
+    /// (or another submission) reads the record again.
     pub async fn submit(
         &self,
         actor: &Actor,
@@ -292,77 +344,82 @@ impl Approvals<'_> {
     ) -> Result<ApprovalRequest, ApprovalError> {
         check_comment(&comment)?;
         let settings = self.tenant(&actor.tenant).await?;
-        let schema = settings.schema();
-        let now = self.clock.now();
-        let stored = self.record(&actor.tenant, module, record_id).await?;
-        if !actor.access.reaches(&stored.value) || !actor.access.may(module, Permission::Read) {
-            return Err(ApprovalError::NotFound(module.as_str()));
-        }
-        if let Some(pending) = pending_request(&stored.value) {
-            return Err(ApprovalError::AlreadyPending(pending));
-        }
-        let typed = stored.value.typed(&schema);
-        let ctx = EvalContext {
-            now,
-            tz: crate::schedule::fire_zone(&typed, &settings),
-            previous: None,
-        };
-        let applies = self
-            .candidates(&actor.tenant, module)
-            .await?
-            .into_iter()
-            .find(|(_, _, definition, _)| {
-                definition
-                    .compile_condition(&schema)
-                    .is_ok_and(|c| c.matches(&typed, &ctx))
-            });
-        let Some((workflow, version, definition, spec)) = applies else {
-            return Err(ApprovalError::NoneApplies(module.as_str()));
-        };
-        let owner = stored.value.fields.get("Owner").and_then(Value::as_str);
-        let may_submit = (spec.submitters.owner && owner == Some(actor.user.as_str()))
-            || spec.submitters.users.contains(&actor.user)
-            || spec.submitters.roles.contains(&actor.role);
-        if !may_submit {
-            return Err(ApprovalError::Forbidden(format!(
-                "approval workflow '{}' does not let you submit this record",
-                definition.name
-            )));
-        }
-        if spec.records_revenue() {
-            if let Some(at) = stored.value.fields.get(RECORDED_AT).and_then(Value::as_str) {
-                return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
+        for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let stored = self.record(&actor.tenant, module, record_id).await?;
+            // Submitting locks the record: the caller must be one who may edit it.
+            if !actor.access.reaches(&stored.value) || !actor.access.may(module, Permission::Read) {
+                return Err(ApprovalError::NotFound(module.as_str()));
+            }
+            if !actor.access.may(module, Permission::Edit) {
+                return Err(ApprovalError::Forbidden(format!(
+                    "your role may not edit {} records, so it may not submit them",
+                    module.as_str()
+                )));
+            }
+            if let Some(pending) = pending_request(&stored.value) {
+                return Err(ApprovalError::AlreadyPending(pending));
+            }
+            let workflow = self
+                .applying(&actor.tenant, &settings, &stored.value, now)
+                .await?;
+            let Some(spec) = workflow.definition.approval_spec().cloned() else {
+                return Err(ApprovalError::NotFound("approval workflow"));
+            };
+            let owner = stored.value.fields.get("Owner").and_then(Value::as_str);
+            let may_submit = (spec.submitters.owner && owner == Some(actor.user.as_str()))
+                || spec.submitters.users.contains(&actor.user)
+                || spec.submitters.roles.contains(&actor.role);
+            if !may_submit {
+                return Err(ApprovalError::Forbidden(format!(
+                    "approval workflow '{}' does not let you submit this record",
+                    workflow.definition.name
+                )));
+            }
+            if spec.records_revenue() {
+                if let Some(at) = stored.value.fields.get(RECORDED_AT).and_then(Value::as_str) {
+                    return Err(ApprovalError::AlreadyRecorded(at.to_owned()));
+                }
+            }
+            let mut request = ApprovalRequest {
+                id: id.clone(),
+                tenant: actor.tenant.clone(),
+                record: record_id.clone(),
+                module,
+                workflow: workflow.id.clone(),
+                version: workflow.version,
+                name: workflow.definition.name.clone(),
+                submitter: actor.user.clone(),
+                submitted_at: now,
+                status: RequestStatus::Pending,
+                current: None,
+                history: Vec::new(),
+                link_key: link_key.clone(),
+            };
+            let mut entry = super::request::Entry::new(now, super::request::Event::Submitted);
+            entry.by = Some(actor.user.clone());
+            entry.comment = comment.clone();
+            request.history.push(entry);
+            let pinned = Pinned {
+                definition: workflow.definition,
+                spec,
+            };
+            self.advance(&settings, &pinned, &mut request, 0, &stored.value, now)
+                .await?;
+            // Every step skipped: approved at once, and the record never locked (the store
+            // only checks it is still at the revision read).
+            let record = locked(&stored.value, request.is_pending().then_some(&request));
+            match self
+                .approvals
+                .submit(&request, &record, stored.revision)
+                .await
+            {
+                Ok(saved) => return Ok(saved.value),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(other) => return Err(other.into()),
             }
         }
-        let mut request = ApprovalRequest {
-            id,
-            tenant: actor.tenant.clone(),
-            record: record_id.clone(),
-            module,
-            workflow: workflow.clone(),
-            version,
-            name: definition.name.clone(),
-            submitter: actor.user.clone(),
-            submitted_at: now,
-            status: RequestStatus::Pending,
-            current: None,
-            history: Vec::new(),
-            link_key,
-        };
-        let mut entry = super::request::Entry::new(now, super::request::Event::Submitted);
-        entry.by = Some(actor.user.clone());
-        entry.comment = comment;
-        request.history.push(entry);
-        let pinned = Pinned { definition, spec };
-        self.advance(&settings, &pinned, &mut request, 0, &stored.value, now)
-            .await?;
-        // Every step skipped: approved at once, and the record never locked.
-        let record = locked(&stored.value, request.is_pending().then_some(&request));
-        let saved = self
-            .approvals
-            .submit(&request, &record, stored.revision)
-            .await?;
-        Ok(saved.value)
+        Err(ApprovalError::Busy)
     }
 
     /// A request of a record the actor may see (or decides, or submitted).

@@ -24,6 +24,16 @@ pub struct PendingApproval {
 }
 
 impl PendingApproval {
+    /// Where the line sits on its approver's list: by submission, then request.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}#{}",
+            self.submitted_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            self.request
+        )
+    }
+
     /// The lines `request` puts on its undecided approvers' lists (none once it is over).
     pub fn of(request: &ApprovalRequest) -> Vec<(UserId, PendingApproval)> {
         let Some(step) = request.current.as_ref().filter(|_| request.is_pending()) else {

@@ -32,6 +32,17 @@ pub struct EmailSender {
     pub reply_to: Option<String>,
 }
 
+impl EmailSender {
+    /// The From header: `"Name" <address>`, or the address alone.
+    pub fn from_header(&self) -> String {
+        if self.from_name.is_empty() {
+            self.from_address.clone()
+        } else {
+            format!("\"{}\" <{}>", self.from_name, self.from_address)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SmsGateway {

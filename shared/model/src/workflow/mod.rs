@@ -251,6 +251,14 @@ impl WorkflowDefinition {
         })
     }
 
+    /// An approval workflow's steps and outcomes (none for the other kinds).
+    pub fn approval_spec(&self) -> Option<&crate::approval::ApprovalSpec> {
+        match &self.trigger {
+            Trigger::Approval(spec) => Some(spec),
+            _ => None,
+        }
+    }
+
     /// Every setting the definition names: its actions', its attached library actions and its
     /// trigger's (an approval's email sender).
     pub fn setting_refs(&self) -> Vec<(crate::action::SettingKind, crate::ids::SettingId)> {
@@ -264,7 +272,7 @@ impl WorkflowDefinition {
                 attached.action.clone(),
             ));
         }
-        if let Trigger::Approval(spec) = &self.trigger {
+        if let Some(spec) = self.approval_spec() {
             spec.references(&mut refs, &mut Vec::new());
         }
         refs

@@ -308,3 +308,110 @@ async fn the_scan_sends_the_steps_timer_when_it_comes_even_once_the_definition_i
     let again = support::scanning::scan(&o.w, "2026-12-01T22:10:00Z").await;
     assert_eq!(again.occurrences_fired, 0, "claimed once");
 }
+
+#[tokio::test]
+async fn a_manager_escalated_to_decides_an_all_must_approve_step_alone() {
+    let o = Office::new().await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
+    let mut both = discount_definition();
+    both["trigger"]["steps"][0]["approvers"] =
+        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
+    both["trigger"]["steps"][0]["decide"] = json!("all");
+    o.definition("discount", both).await;
+    quote(&o, "q1", 30).await;
+    let submitted = o
+        .submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
+    // The deadline passes with nobody having decided: the lead's manager joins.
+    let mut escalated = submitted.clone();
+    assert!(escalated.pass_deadline(vec![uid("u-director")], at("2026-12-02T03:00:00Z")));
+    let before =
+        o.w.stores
+            .approvals
+            .get(&o.w.tenant, &rid("q1"), &rid("r1"))
+            .await
+            .unwrap()
+            .unwrap();
+    o.w.stores
+        .approvals
+        .save(&before, &escalated, None)
+        .await
+        .unwrap();
+    let decided = o
+        .decide("u-director", Module::Quote, "q1", "r1", Verdict::Approve)
+        .await
+        .unwrap();
+    assert_eq!(
+        decided.status,
+        RequestStatus::Approved,
+        "in the stead of both"
+    );
+}
+
+#[tokio::test]
+async fn a_decision_link_stops_working_for_an_approver_deactivated_or_reassigned_away() {
+    let o = Office::new().await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
+    let mut two = discount_definition();
+    two["trigger"]["steps"][0]["approvers"] =
+        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
+    o.definition("discount", two).await;
+    quote(&o, "q1", 30).await;
+    o.submit(&o.sales(), Module::Quote, "q1", "r1")
+        .await
+        .unwrap();
+    let link = |approver: &str| {
+        DecisionLink {
+            tenant: o.w.tenant.clone(),
+            record: rid("q1"),
+            request: rid("r1"),
+            round: 1,
+            approver: uid(approver),
+            expires: at("2026-12-08T00:00:00Z"),
+        }
+        .token("key-of-r1")
+    };
+    let approve = || DecisionInput {
+        verdict: Verdict::Approve,
+        revenue: None,
+        comment: None,
+    };
+    let mut lead = person("u-lead", Role::Salesperson, Some("u-director"), None);
+    lead.active = false;
+    o.w.stores.users.put(&o.w.tenant, &lead).await.unwrap();
+    let refused = o
+        .approvals()
+        .decide_by_link(&link("u-lead"), approve())
+        .await;
+    assert!(
+        matches!(refused, Err(ApprovalError::LinkSpent(_))),
+        "{refused:?}"
+    );
+    let admin = o.actor("u-director", Role::Administrator);
+    let handing = Reassignment {
+        from: uid("u-acct"),
+        to: uid("u-other"),
+        comment: None,
+    };
+    o.approvals()
+        .reassign(&admin, Module::Quote, &rid("q1"), &rid("r1"), handing)
+        .await
+        .unwrap();
+    let refused = o
+        .approvals()
+        .decide_by_link(&link("u-acct"), approve())
+        .await;
+    assert!(
+        matches!(refused, Err(ApprovalError::LinkSpent(_))),
+        "{refused:?}"
+    );
+    let decided = o
+        .approvals()
+        .decide_by_link(&link("u-other"), approve())
+        .await
+        .unwrap();
+    assert_eq!(decided.status, RequestStatus::Approved);
+}

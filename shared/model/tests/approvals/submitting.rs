@@ -425,3 +425,109 @@ async fn definitions_are_validated_with_every_problem_at_its_pointer() {
         assert!(problems.has(path), "no problem at {path}: {problems}");
     }
 }
+
+#[tokio::test]
+async fn a_customer_waiting_for_approval_is_not_handed_over_merged_or_deleted() {
+    use crm_model::record::service::HandOver;
+    let o = Office::new().await;
+    let mut definition = discount_definition();
+    definition["module"] = json!("Customer");
+    definition["condition"] = json!({"type": "all_records"});
+    definition["actions"] = json!([]);
+    definition["trigger"]["on_submit"] = json!([]);
+    definition["trigger"]["on_approve"] = json!([]);
+    definition["trigger"]["on_reject"] = json!([]);
+    o.definition("credit", definition).await;
+    o.record(
+        Module::Customer,
+        "c1",
+        json!({"Name": "An", "Owner": "u-sales"}),
+    )
+    .await;
+    o.record(
+        Module::Customer,
+        "c2",
+        json!({"Name": "An", "Owner": "u-sales"}),
+    )
+    .await;
+    o.submit(&o.sales(), Module::Customer, "c1", "r1")
+        .await
+        .unwrap();
+    let hand_over = HandOver {
+        to: uid("u-other"),
+        activities: Vec::new(),
+    };
+    let refused = o
+        .records()
+        .hand_over(&o.sales(), &rid("c1"), &hand_over)
+        .await;
+    assert!(
+        matches!(refused, Err(RecordError::Conflict(_))),
+        "{refused:?}"
+    );
+    // Deleting or merging it away would leave the request nothing to decide: refused even to
+    // an administrator, who may hand it over.
+    let admin = o.actor("u-director", Role::Administrator);
+    let deleted = o
+        .records()
+        .delete(&admin, Module::Customer, &rid("c1"), None)
+        .await;
+    assert!(
+        matches!(&deleted, Err(RecordError::Conflict(said)) if said.contains("r1")),
+        "{deleted:?}"
+    );
+    let merged = o.records().merge(&admin, &rid("c2"), &rid("c1")).await;
+    assert!(
+        matches!(merged, Err(RecordError::Conflict(_))),
+        "{merged:?}"
+    );
+    let into = o.records().merge(&o.sales(), &rid("c1"), &rid("c2")).await;
+    assert!(
+        matches!(into, Err(RecordError::Conflict(_))),
+        "into a locked survivor: {into:?}"
+    );
+    o.records()
+        .hand_over(&admin, &rid("c1"), &hand_over)
+        .await
+        .unwrap();
+    assert_eq!(o.fields("c1").await["Owner"], json!("u-other"));
+    assert_eq!(o.fields("c1").await["Approval"]["request"], json!("r1"));
+}
+
+#[tokio::test]
+async fn a_step_condition_that_no_longer_fits_the_fields_stops_the_submission() {
+    let o = Office::new().await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
+    crm_model::testing::add_number_fields(
+        &o.w.stores.settings,
+        &o.w.tenant,
+        Module::Quote,
+        &["Margin"],
+    )
+    .await;
+    let mut definition = discount_definition();
+    definition["trigger"]["steps"][0]["condition"] = json!({"type": "matching", "group": {
+        "combine": "and", "rules": [{"field": "Margin", "op": "less_than", "value": 10}]}});
+    o.definition("discount", definition).await;
+    // The custom field goes away: the step must not be skipped as if it did not apply.
+    let mut settings =
+        o.w.stores
+            .settings
+            .tenant_settings(&o.w.tenant)
+            .await
+            .unwrap();
+    settings.value.custom_fields.clear();
+    o.w.stores
+        .settings
+        .put_tenant_settings(&o.w.tenant, &settings.value, settings.revision)
+        .await
+        .unwrap();
+    quote(&o, "q1", 30).await;
+    let refused = o.submit(&o.sales(), Module::Quote, "q1", "r1").await;
+    assert!(
+        matches!(refused, Err(ApprovalError::Broken(_))),
+        "{refused:?}"
+    );
+    assert!(!o.fields("q1").await.contains_key("Approval"));
+}

@@ -10,7 +10,7 @@ use crm_model::approval::request::{Event, RequestStatus};
 use crm_model::approval::service::Approvals;
 use crm_model::approval::store::ApprovalStore;
 use crm_model::ids::{UserId, WorkflowId};
-use crm_model::ports::{FixedClock, UserDirectory};
+use crm_model::ports::{FixedClock, NotificationInbox, UserDirectory};
 use crm_model::record::service::Actor;
 use crm_model::user::access::Access;
 use crm_model::user::{Role, User};
@@ -55,14 +55,7 @@ async fn submitted(w: &World) -> (WorkflowId, crm_model::approval::request::Appr
         )
         .await;
     let clock = FixedClock(at(NOW));
-    let approvals = Approvals {
-        approvals: &w.stores.approvals,
-        records: &w.stores.records,
-        workflows: &w.stores.workflows,
-        settings: &w.stores.settings,
-        users: &w.stores.users,
-        clock: &clock,
-    };
+    let approvals = approvals_of(w, &clock);
     let owner = Actor {
         tenant: w.tenant.clone(),
         user: user("u-owner"),
@@ -81,6 +74,17 @@ async fn submitted(w: &World) -> (WorkflowId, crm_model::approval::request::Appr
         .await
         .unwrap();
     (workflow, request)
+}
+
+fn approvals_of<'a>(w: &'a World, clock: &'a FixedClock) -> Approvals<'a> {
+    Approvals {
+        approvals: &w.stores.approvals,
+        records: &w.stores.records,
+        workflows: &w.stores.workflows,
+        settings: &w.stores.settings,
+        users: &w.stores.users,
+        clock,
+    }
 }
 
 async fn request_now(w: &World) -> crm_model::approval::request::ApprovalRequest {
@@ -126,9 +130,56 @@ async fn the_approver_is_emailed_once_a_link_that_decides_as_them() {
     assert_eq!(link.round, 1);
     assert!(link.verify("secret-key", &signed, at(NOW)));
 
-    // A step already decided sends nothing.
+    // Someone never asked gets nothing.
+    let mut stranger = job.clone();
+    stranger.cause = email_cause(&request.id, 1, &user("u-owner"));
+    let outcome = w.execute(&stranger).await.unwrap();
+    assert!(
+        matches!(&outcome, JobOutcome::Succeeded(out) if out[0].starts_with("not sent")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.email.delivered().len(), 1);
+}
+
+#[tokio::test]
+async fn an_email_for_a_step_already_decided_is_not_sent_and_one_that_failed_for_a_while_is() {
+    use crm_model::approval::service::{DecisionInput, Verdict};
+    let w = World::new().await;
+    let (workflow, request) = submitted(&w).await;
+    let mut job = w.job(&workflow, &request.record, "approval-email");
+    job.cause = email_cause(&request.id, 1, &user("u-manager"));
+    // The provider is down for the first delivery: the run waits, and the next one sends.
+    w.email
+        .fail_next(1, SendError::Transient("SES throttled".into()));
+    assert!(matches!(
+        w.execute(&job).await,
+        Err(ExecuteError::Provider(_))
+    ));
+    let outcome = w.execute(&job).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::Succeeded(_)), "{outcome:?}");
+    assert_eq!(w.email.delivered().len(), 1);
+
+    // The manager decides; a delayed email for that step then sends nothing.
+    let clock = FixedClock(at(NOW));
+    let manager = Actor {
+        tenant: w.tenant.clone(),
+        user: user("u-manager"),
+        role: Role::Salesperson,
+        access: Access::everything(),
+    };
+    let input = DecisionInput {
+        verdict: Verdict::Approve,
+        revenue: None,
+        comment: None,
+    };
+    approvals_of(&w, &clock)
+        .decide(&manager, Module::Quote, &request.record, &request.id, input)
+        .await
+        .unwrap();
+    let outcome = w.execute(&job).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Duplicate, "sent already");
     let mut late = job.clone();
-    late.cause = email_cause(&request.id, 1, &user("u-owner"));
+    late.cause = email_cause(&request.id, 1, &user("u-director"));
     let outcome = w.execute(&late).await.unwrap();
     assert!(
         matches!(&outcome, JobOutcome::Succeeded(out) if out[0].starts_with("not sent")),
@@ -177,6 +228,10 @@ async fn the_reminder_then_the_deadline_escalating_to_the_managers_manager_each_
         w.execute_at(&deadline, &when).await.unwrap(),
         JobOutcome::Succeeded(_)
     ));
+    assert_eq!(
+        w.execute_at(&deadline, &when).await.unwrap(),
+        JobOutcome::Duplicate
+    );
     let escalated = request_now(&w).await;
     let last = escalated.history.last().unwrap();
     assert_eq!(
@@ -213,5 +268,12 @@ async fn the_outcome_actions_run_even_once_the_definition_is_switched_off() {
         matches!(outcome, JobOutcome::Succeeded(_)),
         "not cancelled: {outcome:?}"
     );
-    assert_eq!(request.status, RequestStatus::Pending);
+    let told = w
+        .stores
+        .inbox
+        .list(&w.tenant, &user("u-owner"), false, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(told.items.len(), 1, "the owner told: {:?}", told.items);
+    assert_eq!(request_now(&w).await.status, RequestStatus::Pending);
 }

@@ -321,6 +321,10 @@ impl Records<'_> {
             if !request.activities.contains(&kind) || !owned || !is_open(&related.value) {
                 continue;
             }
+            // An activity waiting for approval stays where it is, as a changed one does.
+            if super::check_unlocked(actor, &related.value).is_err() {
+                continue;
+            }
             let changes: &[(&str, &Value)] = if kind == ActivityKind::Task {
                 &[("Owner", &new_owner), ("Assignee", &new_owner)]
             } else {
@@ -352,6 +356,8 @@ impl Records<'_> {
                 Ok(saved) => break saved,
                 Err(StoreError::Conflict { .. }) => {
                     current = self.get(tenant, Module::Customer, customer).await?;
+                    // Submitted for approval meanwhile: the lock holds for the retry too.
+                    super::check_unlocked(actor, &current.value)?;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -145,7 +145,7 @@ impl Records<'_> {
             None => return Err(RecordError::NotFound("Customer")),
         };
         if let Some(dup) = &dup {
-            super::check_unlocked(actor, &dup.value)?;
+            super::check_not_pending(&dup.value)?;
         }
         if dup.is_some() {
             // A merge moves every record of the duplicate: all of them must be within reach, and
@@ -158,6 +158,10 @@ impl Records<'_> {
                 return Err(RecordError::Forbidden(
                     "the duplicate has records outside your access level; ask someone who sees them all to merge".into(),
                 ));
+            }
+            // Moving a record waiting for approval to the survivor is an edit of it.
+            for record in &related {
+                super::check_unlocked(actor, &record.value)?;
             }
         }
         let mut marker = marker.unwrap_or(MergeMarker {
@@ -220,8 +224,18 @@ impl Records<'_> {
         survivor: &RecordId,
         duplicate: &StoredRecord,
     ) -> Result<(), RecordError> {
+        let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let system: Vec<String> = schema
+            .module(Module::Customer)
+            .fields()
+            .iter()
+            .filter(|f| f.read_only)
+            .map(|f| f.name.clone())
+            .collect();
         for _ in 0..5 {
             let stored = self.get(&actor.tenant, Module::Customer, survivor).await?;
+            // Locked since the merge began: the survivor's values are the approvers' to see.
+            super::check_unlocked(actor, &stored.value)?;
             let mut fields = stored.value.fields.clone();
             let mut changed = false;
             for (name, value) in &duplicate.fields {
@@ -230,7 +244,9 @@ impl Records<'_> {
                     Some(Value::String(s)) => s.trim().is_empty(),
                     _ => false,
                 };
-                if empty && !KEPT.contains(&name.as_str()) {
+                // The system's fields (the audit, a pending approval, a score's breakdown) are
+                // the duplicate's own, never the survivor's.
+                if empty && !KEPT.contains(&name.as_str()) && !system.contains(name) {
                     fields.insert(name.clone(), value.clone());
                     changed = true;
                 }

@@ -161,8 +161,11 @@ impl Records<'_> {
             return Err(RecordError::NotFound(module.as_str()));
         }
         actor.require(module, permission)?;
-        if permission != Permission::Read && permission != Permission::Create {
-            check_unlocked(actor, &found.value)?;
+        match permission {
+            // A deleted (or merged away) record would leave its request with nothing to decide.
+            Permission::Delete | Permission::Merge => check_not_pending(&found.value)?,
+            Permission::Edit | Permission::HandOver => check_unlocked(actor, &found.value)?,
+            Permission::Read | Permission::Create => {}
         }
         Ok(found)
     }
@@ -253,28 +256,49 @@ impl Records<'_> {
     }
 }
 
-/// Refuses a change to a record waiting for approval (edit, delete, merge, hand-over), unless an
-/// administrator makes it: the approvers decide on the record as it was submitted.
-fn check_unlocked(actor: &Actor, record: &StoredRecord) -> Result<(), RecordError> {
-    let Some(lock) = record.fields.get(crate::approval::APPROVAL_FIELD) else {
-        return Ok(());
-    };
-    if actor.role == crate::user::Role::Administrator {
-        return Ok(());
-    }
+/// The approval a record waits for, in words, if it waits for one.
+fn pending_approval(record: &StoredRecord) -> Option<String> {
+    let lock = record.fields.get(crate::approval::APPROVAL_FIELD)?;
     let said = |key: &str| {
         lock.get(key)
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_owned()
     };
-    Err(RecordError::Conflict(format!(
-        "the record is waiting for approval '{}' (request {}, submitted by {}): only an \
-         administrator may change it until the request is decided or recalled",
+    Some(format!(
+        "the {} {} is waiting for approval '{}' (request {}, submitted by {})",
+        record.module.as_str(),
+        record.id,
         said("name"),
         said("request"),
         said("submitter")
-    )))
+    ))
+}
+
+/// Refuses a change to a record waiting for approval (an edit, a hand-over), unless an
+/// administrator makes it: the approvers decide on the record as it was submitted.
+fn check_unlocked(actor: &Actor, record: &StoredRecord) -> Result<(), RecordError> {
+    match pending_approval(record) {
+        Some(waiting) if actor.role != crate::user::Role::Administrator => {
+            Err(RecordError::Conflict(format!(
+                "{waiting}: only an administrator may change it until the request is decided \
+                 or recalled"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to delete (or merge away) a record waiting for approval, whoever asks: its request
+/// would be left with nothing to decide on.
+fn check_not_pending(record: &StoredRecord) -> Result<(), RecordError> {
+    match pending_approval(record) {
+        Some(waiting) => Err(RecordError::Conflict(format!(
+            "{waiting}: it cannot be deleted or merged away until the request is decided or \
+             recalled (an administrator may reassign the request to decide it)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Parses user input against the module's schema and returns it as stored JSON.

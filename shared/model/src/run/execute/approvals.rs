@@ -15,7 +15,6 @@ use crate::run::{RecipientRun, RecipientState, RunRecord, RunStatus};
 use crate::schedule::ActionJob;
 use crate::settings::Setting;
 use crate::store::{ClaimOutcome, StoreError};
-use crate::trigger::Trigger;
 
 impl Executor<'_> {
     /// Whether `job` is one of an approval's own, and its outcome if so.
@@ -107,7 +106,8 @@ impl Executor<'_> {
             }
             let reminded = next.remind(now);
             let passed = next.pass_deadline(managers, now);
-            if !reminded && !passed {
+            // A history at its size limit takes no more lines: only ending the request does.
+            if !reminded && !passed || !next.fits() {
                 let output = vec!["nothing due".into()];
                 return self.settle_approval_run(job, TIMER_KIND, output).await;
             }
@@ -132,7 +132,7 @@ impl Executor<'_> {
     /// executor stopped in the middle of shows as unknown, as the workflow's other sends do).
     async fn approval_email(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
         let now = self.clock.now();
-        let Some((request_id, _, approver)) = parse_email_cause(&job.cause) else {
+        let Some((request_id, line, approver)) = parse_email_cause(&job.cause) else {
             return self
                 .fail(
                     job,
@@ -157,12 +157,17 @@ impl Executor<'_> {
                 .await;
         };
         let request = request.value;
-        // Only while the approver still has the step to decide.
-        let Some(step) = request
-            .current
-            .as_ref()
-            .filter(|s| request.is_pending() && s.undecided().contains(&approver))
-        else {
+        // Only while the approver still has the step the line was written for to decide: the
+        // line is no older than the step's start (a later step sends its own email).
+        let step_started = request
+            .history
+            .iter()
+            .rposition(|e| e.event == crate::approval::request::Event::StepStarted);
+        let Some(step) = request.current.as_ref().filter(|s| {
+            request.is_pending()
+                && s.undecided().contains(&approver)
+                && step_started.is_some_and(|start| line >= start)
+        }) else {
             let output = vec!["not sent: the step was decided before its email went".into()];
             return self.settle_approval_run(job, EMAIL_KIND, output).await;
         };
@@ -170,7 +175,7 @@ impl Executor<'_> {
             Ok(definition) => definition,
             Err(reason) => return self.fail(job, EMAIL_KIND, reason, Vec::new()).await,
         };
-        let Trigger::Approval(spec) = &definition.trigger else {
+        let Some(spec) = definition.approval_spec() else {
             return self
                 .fail(
                     job,
@@ -214,11 +219,7 @@ impl Executor<'_> {
             })
             .unwrap_or_default();
         let email = Email {
-            from: if sender.from_name.is_empty() {
-                sender.from_address.clone()
-            } else {
-                format!("\"{}\" <{}>", sender.from_name, sender.from_address)
-            },
+            from: sender.from_header(),
             to: user.email.clone(),
             cc: Vec::new(),
             bcc: Vec::new(),
@@ -238,20 +239,32 @@ impl Executor<'_> {
         run.lease_until = Some(lease(now, SEND_LEASE_SECONDS));
         run.recipients = vec![RecipientRun::pending(user.email.clone())];
         if self.ledger.claim(&run, None).await? == ClaimOutcome::LostRace {
-            return match self.ledger.get(&job.tenant, &run.key).await? {
-                Some(existing) if existing.status == RunStatus::InProgress => {
-                    if existing.lease_until.is_some_and(|until| until > now) {
-                        Err(ExecuteError::Busy)
-                    } else {
-                        let mut unknown = existing;
-                        super::sends::mark_in_doubt(&mut unknown);
-                        unknown.updated_at = now;
-                        self.ledger.record(&unknown).await?;
-                        Ok(JobOutcome::Unknown)
+            match self.ledger.get(&job.tenant, &run.key).await? {
+                // Claimed and then removed: nothing to decide on; the queue brings it back.
+                None => return Err(ExecuteError::Busy),
+                // Not sent yet (a transient failure, or an administrator's retry): this
+                // delivery takes it over.
+                Some(existing) if existing.status == RunStatus::Retrying => {
+                    run.attempts = existing.attempts + 1;
+                    run.started_at = existing.started_at;
+                    if self.ledger.claim(&run, Some(&existing)).await? == ClaimOutcome::LostRace {
+                        return Err(ExecuteError::Busy);
                     }
                 }
-                _ => Ok(JobOutcome::Duplicate),
-            };
+                Some(existing) if existing.status == RunStatus::InProgress => {
+                    if existing.lease_until.is_some_and(|until| until > now) {
+                        return Err(ExecuteError::Busy);
+                    }
+                    // At most once: a send the executor stopped in the middle of is left for
+                    // review, as the workflows' other sends are.
+                    let mut unknown = existing;
+                    super::sends::mark_in_doubt(&mut unknown);
+                    unknown.updated_at = now;
+                    self.ledger.record(&unknown).await?;
+                    return Ok(JobOutcome::Unknown);
+                }
+                Some(_) => return Ok(JobOutcome::Duplicate),
+            }
         }
         match self.email.send(&email).await {
             Ok(id) => {
@@ -291,9 +304,9 @@ impl Executor<'_> {
     }
 }
 
+/// `text` with HTML's special characters escaped.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    crate::template::escape_html_into(&mut out, text);
+    out
 }

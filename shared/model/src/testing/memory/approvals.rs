@@ -14,16 +14,6 @@ use crate::ids::{RecordId, TenantId, UserId};
 use crate::record::stored::StoredRecord;
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
 
-/// The sort key of a request's line on an approver's list.
-pub(super) fn pending_sk(line: &PendingApproval) -> String {
-    format!(
-        "{}#{}",
-        line.submitted_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        line.request
-    )
-}
-
 impl MemoryApprovalStore {
     /// Replaces the record at `expected` in the same step, checking only (when `apply` is off).
     fn put_record(
@@ -60,10 +50,10 @@ impl MemoryApprovalStore {
     ) {
         let lists = &mut state.records.tenant_mut(tenant).pending;
         for (user, line) in before.map(PendingApproval::of).unwrap_or_default() {
-            lists.remove(&(user, pending_sk(&line)));
+            lists.remove(&(user, line.sort_key()));
         }
         for (user, line) in PendingApproval::of(after) {
-            lists.insert((user, pending_sk(&line)), line);
+            lists.insert((user, line.sort_key()), line);
         }
     }
 }
@@ -95,8 +85,11 @@ impl ApprovalStore for MemoryApprovalStore {
             if s.records.tenant_mut(tenant).approvals.contains_key(&key) {
                 return Err(StoreError::AlreadyExists);
             }
+            // Nothing to lock (every step skipped): the record is only checked.
             Self::put_record(s, tenant, record, record_revision, false)?;
-            Self::put_record(s, tenant, record, record_revision, true)?;
+            if request.is_pending() {
+                Self::put_record(s, tenant, record, record_revision, true)?;
+            }
             let stored = Revisioned {
                 value: request.clone(),
                 revision: 1,

@@ -312,11 +312,7 @@ impl Executor<'_> {
                 "no recipient has a valid email address".into(),
             )));
         }
-        let from = if sender.from_name.is_empty() {
-            sender.from_address.clone()
-        } else {
-            format!("\"{}\" <{}>", sender.from_name, sender.from_address)
-        };
+        let from = sender.from_header();
         Ok(Ok(Prepared {
             recipients: to,
             message: Message::Email {
