@@ -223,7 +223,7 @@ impl ApprovalRequest {
     /// Whether the request, still pending, leaves room for what ends it.
     pub fn fits(&self) -> bool {
         !self.is_pending()
-            || serde_json::to_vec(self).map_or(false, |bytes| bytes.len() <= MAX_PENDING_BYTES)
+            || serde_json::to_vec(self).is_ok_and(|bytes| bytes.len() <= MAX_PENDING_BYTES)
     }
 
     /// The request as the API shows it: everything but its link key.
