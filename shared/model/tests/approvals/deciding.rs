@@ -5,14 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    let mut both = discount_definition();
-    both["trigger"]["steps"][0]["approvers"] =
-        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
-    both["trigger"]["steps"][0]["decide"] = json!("all");
-    o.definition("discount", both).await;
+    let o = office_with(lead_and_accountant("all")).await;
     quote(&o, "q1", 30).await;
     quote(&o, "q2", 30).await;
     o.submit(&o.sales(), Module::Quote, "q1", "r1")
@@ -60,10 +53,7 @@ async fn unanimous_steps_wait_for_everyone_and_one_rejection_ends_the_request() 
 
 #[tokio::test]
 async fn only_the_submitter_recalls_and_only_an_administrator_reassigns() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    o.definition("discount", discount_definition()).await;
+    let o = office_with(discount_definition()).await;
     quote(&o, "q1", 30).await;
     o.submit(&o.sales(), Module::Quote, "q1", "r1")
         .await
@@ -162,13 +152,7 @@ async fn a_request_runs_to_its_end_under_the_version_it_was_submitted_under() {
 
 #[tokio::test]
 async fn of_two_decisions_from_the_same_read_the_second_is_refused_and_decided_again() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    let mut two = discount_definition();
-    two["trigger"]["steps"][0]["approvers"] =
-        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
-    o.definition("discount", two).await;
+    let o = office_with(lead_and_accountant("first")).await;
     quote(&o, "q1", 30).await;
     o.submit(&o.sales(), Module::Quote, "q1", "r1")
         .await
@@ -215,10 +199,7 @@ async fn of_two_decisions_from_the_same_read_the_second_is_refused_and_decided_a
 
 #[tokio::test]
 async fn a_decision_link_works_once_for_its_approver_until_it_expires() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    o.definition("discount", discount_definition()).await;
+    let o = office_with(discount_definition()).await;
     quote(&o, "q1", 30).await;
     let submitted = o
         .submit(&o.sales(), Module::Quote, "q1", "r1")
@@ -311,14 +292,7 @@ async fn the_scan_sends_the_steps_timer_when_it_comes_even_once_the_definition_i
 
 #[tokio::test]
 async fn a_manager_escalated_to_decides_an_all_must_approve_step_alone() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    let mut both = discount_definition();
-    both["trigger"]["steps"][0]["approvers"] =
-        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
-    both["trigger"]["steps"][0]["decide"] = json!("all");
-    o.definition("discount", both).await;
+    let o = office_with(lead_and_accountant("all")).await;
     quote(&o, "q1", 30).await;
     let submitted = o
         .submit(&o.sales(), Module::Quote, "q1", "r1")
@@ -352,13 +326,7 @@ async fn a_manager_escalated_to_decides_an_all_must_approve_step_alone() {
 
 #[tokio::test]
 async fn a_decision_link_stops_working_for_an_approver_deactivated_or_reassigned_away() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    let mut two = discount_definition();
-    two["trigger"]["steps"][0]["approvers"] =
-        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
-    o.definition("discount", two).await;
+    let o = office_with(lead_and_accountant("first")).await;
     quote(&o, "q1", 30).await;
     o.submit(&o.sales(), Module::Quote, "q1", "r1")
         .await

@@ -266,6 +266,34 @@ fn recording_definition() -> Value {
     })
 }
 
+/// An office with the customer c1 and `definition` as the active approval workflow `discount`.
+async fn office_with(definition: Value) -> Office {
+    let o = Office::new().await;
+    o.record(Module::Customer, "c1", json!({"Name": "An"}))
+        .await;
+    o.definition("discount", definition).await;
+    o
+}
+
+/// The discount workflow whose one step the lead and the accountant decide, as `decide` says.
+fn lead_and_accountant(decide: &str) -> Value {
+    let mut definition = discount_definition();
+    definition["trigger"]["steps"][0]["approvers"] =
+        json!([{"type": "user", "user": "u-lead"}, {"type": "user", "user": "u-acct"}]);
+    definition["trigger"]["steps"][0]["decide"] = json!(decide);
+    definition
+}
+
+/// An order of the salesperson's for the customer c1.
+async fn order(o: &Office, id: &str, amount: i64) -> RecordId {
+    o.record(
+        Module::Order,
+        id,
+        json!({"Code": id, "Customer": "c1", "OrderDate": "2026-11-30", "Amount": amount, "Owner": "u-sales"}),
+    )
+    .await
+}
+
 async fn quote(o: &Office, id: &str, discount: i64) -> RecordId {
     o.record(
         Module::Quote,

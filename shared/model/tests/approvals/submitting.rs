@@ -5,10 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_run_once() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    o.definition("discount", discount_definition()).await;
+    let o = office_with(discount_definition()).await;
     quote(&o, "q1", 25).await;
 
     let submitted = o
@@ -165,10 +162,7 @@ async fn a_submitted_quote_waits_locked_for_the_managers_decision_whose_actions_
 
 #[tokio::test]
 async fn the_entry_condition_and_submitters_decide_whether_a_record_can_be_submitted() {
-    let o = Office::new().await;
-    o.record(Module::Customer, "c1", json!({"Name": "An"}))
-        .await;
-    o.definition("discount", discount_definition()).await;
+    let o = office_with(discount_definition()).await;
     quote(&o, "q-small", 10).await;
     quote(&o, "q-big", 30).await;
     let none = o.submit(&o.sales(), Module::Quote, "q-small", "r1").await;
@@ -230,12 +224,7 @@ async fn an_order_under_50_million_goes_straight_to_accounting_and_its_revenue_i
     o.record(Module::Customer, "c1", json!({"Name": "An"}))
         .await;
     o.definition("recording", recording_definition()).await;
-    o.record(
-        Module::Order,
-        "o1",
-        json!({"Code": "DH1", "Customer": "c1", "OrderDate": "2026-11-30", "Amount": 30000000, "Owner": "u-sales"}),
-    )
-    .await;
+    order(&o, "o1", 30000000).await;
     let submitted = o
         .submit(&o.sales(), Module::Order, "o1", "r1")
         .await
@@ -287,12 +276,7 @@ async fn an_order_from_50_million_is_reviewed_by_the_managers_first() {
     o.record(Module::Customer, "c1", json!({"Name": "An"}))
         .await;
     o.definition("recording", recording_definition()).await;
-    o.record(
-        Module::Order,
-        "o2",
-        json!({"Code": "DH2", "Customer": "c1", "OrderDate": "2026-11-30", "Amount": 80000000, "Owner": "u-sales"}),
-    )
-    .await;
+    order(&o, "o2", 80000000).await;
     let submitted = o
         .submit(&o.sales(), Module::Order, "o2", "r1")
         .await
