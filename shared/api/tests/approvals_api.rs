@@ -583,15 +583,26 @@ async fn a_decision_link_opens_without_a_login_decides_once_and_nothing_else() {
     )
     .await;
     assert_eq!(replayed.status, StatusCode::GONE, "{}", replayed.body);
-    let big = "x".repeat(5000);
+    // A body over 24 KiB is refused before anything is read; a comment over 2,000 characters
+    // is named.
     let too_big = call(
         &o.records.router,
         Method::POST,
         &path,
         None,
-        Some(json!({"verdict": "reject", "comment": big})),
+        Some(json!({"verdict": "reject", "comment": "x".repeat(30_000)})),
         &[],
     )
     .await;
     assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let long = call(
+        &o.records.router,
+        Method::POST,
+        &path,
+        None,
+        Some(json!({"verdict": "reject", "comment": "ý".repeat(2_001)})),
+        &[],
+    )
+    .await;
+    assert!(long.field_error("/comment"), "{}", long.body);
 }
