@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crm_api::{ApiError, LocalClaims};
 
+mod console;
+
 /// The claims of a bearer token's payload, flattened as API Gateway flattens them (arrays become
 /// `[a b]`). `None` when there is no readable token: the handlers then answer 401.
 fn claims(request: &Request) -> Option<HashMap<String, String>> {
@@ -121,8 +123,10 @@ async fn main() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?,
     );
-    // Both APIs on one port, split by path the way the HTTP API's routes split them.
-    let router = axum::Router::new()
+    // The console at `/`; both APIs on the same port, split by path the way the HTTP API's
+    // routes split them.
+    let console_dir = console::dist_dir();
+    let router = console::routes(console_dir.clone())
         .fallback(move |request: axum::extract::Request| {
             let api = if crm_api::records_api::serves(request.uri().path()) {
                 records.clone()
@@ -138,6 +142,10 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     eprintln!("automation settings and records APIs on http://127.0.0.1:{port}");
+    eprintln!(
+        "web console: http://127.0.0.1:{port}/ (from {})",
+        console_dir.display()
+    );
     eprintln!(
         "try: curl -H 'Authorization: Bearer {}' http://127.0.0.1:{port}/workflows",
         dev_token("demo-tenant", "u-admin", "admin")

@@ -1,0 +1,68 @@
+import { useState } from "react";
+import { HashRouter, Navigate, NavLink, Route, Routes } from "react-router-dom";
+import { useLanguage, useT } from "./i18n";
+import { CustomerList } from "./pages/customers/CustomerList";
+import { CustomerPage } from "./pages/customers/CustomerPage";
+import { Login } from "./pages/Login";
+import { Notifications } from "./pages/Notifications";
+import { SettingsPage } from "./pages/settings/SettingsPage";
+import { SampleGallery } from "./pages/workflows/SampleGallery";
+import { WorkflowDetail } from "./pages/workflows/WorkflowDetail";
+import { WorkflowEditor } from "./pages/workflows/WorkflowEditor";
+import { WorkflowList } from "./pages/workflows/WorkflowList";
+import { currentSession, signOut, type ConsoleConfig, type Session } from "./session";
+
+// Hash routes (#/workflows): the console's paths never collide with the APIs' own, which the
+// same host serves.
+export function App({ config }: { config: ConsoleConfig }) {
+  const [session, setSession] = useState<Session | null>(currentSession);
+  if (!session) return <Login config={config} onSignedIn={setSession} />;
+  return (
+    <HashRouter>
+      <Shell session={session} onSignOut={() => { signOut(); setSession(null); }}>
+        <Routes>
+          <Route path="/" element={<Navigate to="/workflows" replace />} />
+          <Route path="/workflows" element={<WorkflowList />} />
+          <Route path="/workflows/new" element={<WorkflowEditor />} />
+          <Route path="/workflows/:id" element={<WorkflowDetail />} />
+          <Route path="/workflows/:id/edit" element={<WorkflowEditor />} />
+          <Route path="/samples" element={<SampleGallery />} />
+          <Route path="/settings" element={<Navigate to="/settings/sms-providers" replace />} />
+          <Route path="/settings/:kind" element={<SettingsPage />} />
+          <Route path="/customers" element={<CustomerList />} />
+          <Route path="/customers/:id" element={<CustomerPage />} />
+          <Route path="/notifications" element={<Notifications />} />
+          <Route path="*" element={<Navigate to="/workflows" replace />} />
+        </Routes>
+      </Shell>
+    </HashRouter>
+  );
+}
+
+function Shell({ session, onSignOut, children }: { session: Session; onSignOut: () => void; children: React.ReactNode }) {
+  const t = useT();
+  const { setLang } = useLanguage();
+  return (
+    <>
+      <header className="topbar">
+        <strong className="brand">{t("app.title")}</strong>
+        <nav aria-label={t("nav.main")}>
+          <NavLink to="/workflows">{t("nav.workflows")}</NavLink>
+          <NavLink to="/customers">{t("nav.customers")}</NavLink>
+          <NavLink to="/settings">{t("nav.settings")}</NavLink>
+          <NavLink to="/notifications">{t("nav.notifications")}</NavLink>
+        </nav>
+        <span className="who" data-testid="who">
+          {session.user} · {session.tenant}
+        </span>
+        <button type="button" className="link" onClick={() => setLang(t.lang === "vi" ? "en" : "vi")}>
+          {t("nav.language")}
+        </button>
+        <button type="button" className="link" onClick={onSignOut}>
+          {t("nav.signOut")}
+        </button>
+      </header>
+      <main>{children}</main>
+    </>
+  );
+}

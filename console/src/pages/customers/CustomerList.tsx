@@ -1,0 +1,88 @@
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router-dom";
+import { api, ApiProblem, ok, type R } from "../../api/client";
+import { moduleSchema } from "../../api/modules";
+import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
+import { useLoad } from "../../components/useLoad";
+import { useT } from "../../i18n";
+import { fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
+
+const LIST_FIELDS = ["Name", "Phone", "Email", "Birthday", "Owner"];
+const NEW_FIELDS = ["Name", "Phone", "Email", "Birthday"];
+
+export function CustomerList() {
+  const t = useT();
+  const navigate = useNavigate();
+  const [cursor, setCursor] = useState<string | undefined>();
+  const page = useLoad(
+    () => ok(api().records.GET("/records/{module}", { params: { path: { module: "Customer" }, query: { limit: 50, cursor } } })),
+    [cursor],
+  );
+  const schema = useLoad(() => moduleSchema("Customer"), []);
+  const fields = schema.data?.fields ?? [];
+  const [draft, setDraft] = useState<Record<string, unknown>>({});
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const record = await ok(
+        api().records.POST("/records/{module}", { params: { path: { module: "Customer" } }, body: draft as R["FieldValues"] }),
+      );
+      navigate(`/customers/${encodeURIComponent(record.id)}`);
+    } catch (err) {
+      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+    }
+  };
+  const shown = LIST_FIELDS.map((name) => fields.find((f) => f.name === name)).filter((f) => f !== undefined);
+  return (
+    <section>
+      <h1>{t("customers.title")}</h1>
+      <ProblemBanner problem={page.problem} onReload={page.reload} />
+      <table>
+        <thead>
+          <tr>
+            {shown.map((f) => (
+              <th key={f.name}>{fieldLabel(f, t.lang)}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {(page.data?.items ?? []).map((r) => (
+            <tr key={r.id}>
+              {shown.map((f, i) => (
+                <td key={f.name}>
+                  {i === 0 ? (
+                    <Link to={`/customers/${encodeURIComponent(r.id)}`}>{recordTitle(r.fields, r.id)}</Link>
+                  ) : (
+                    showValue(f, r.fields[f.name], t)
+                  )}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.data?.next_cursor && (
+        <button type="button" onClick={() => setCursor(page.data?.next_cursor ?? undefined)}>
+          {t("action.more")}
+        </button>
+      )}
+      <FormProblem.Provider value={problem}>
+        <form className="panel" onSubmit={create} aria-labelledby="new-customer">
+          <h2 id="new-customer">{t("customers.new")}</h2>
+          {NEW_FIELDS.map((name) => fields.find((f) => f.name === name))
+            .filter((f) => f !== undefined)
+            .map((f) => (
+              <Field key={f.name} label={fieldLabel(f, t.lang)} pointer={`/fields/${f.name}`}>
+                {(id, d) => <ValueEditor id={id} describedBy={d} field={f} value={draft[f.name]} t={t} onChange={(v) => setDraft({ ...draft, [f.name]: v })} />}
+              </Field>
+            ))}
+          <ProblemBanner problem={problem} shownPointers={NEW_FIELDS.map((n) => `/fields/${n}`)} />
+          <button type="submit" className="primary">
+            {t("action.create")}
+          </button>
+        </form>
+      </FormProblem.Provider>
+    </section>
+  );
+}

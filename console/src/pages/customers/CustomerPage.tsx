@@ -1,0 +1,176 @@
+import { useCallback, useEffect, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { api, ApiProblem, ok, type R } from "../../api/client";
+import { moduleSchema, type FieldDef } from "../../api/modules";
+import { ProblemBanner } from "../../components/Problem";
+import { useLoad } from "../../components/useLoad";
+import { useT, type Key } from "../../i18n";
+import { RunHistory } from "../workflows/RunHistory";
+import { Activities, PurchaseStats, Related, Sales } from "./CustomerTabs";
+import { MergePanel } from "./MergePanel";
+import { RecordEditForm } from "./RecordEditForm";
+import { editableFields, fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
+
+type Record = R["Record"];
+const TABS = ["activities", "related", "sales", "stats", "runs", "duplicates"] as const;
+
+/** Seed 003's customer page: detail with quick edit, full edit, clone, delete, and its tabs. */
+export function CustomerPage() {
+  const t = useT();
+  const navigate = useNavigate();
+  const { id = "" } = useParams();
+  const [record, setRecord] = useState<Record | null>(null);
+  const [etag, setEtag] = useState<string>("");
+  const [problem, setProblem] = useState<unknown>(null);
+  const [editing, setEditing] = useState(false);
+  const [tab, setTab] = useState<(typeof TABS)[number]>("activities");
+  const schema = useLoad(() => moduleSchema("Customer"), []);
+  const fields = schema.data?.fields ?? [];
+
+  const load = useCallback(async () => {
+    const { data, error, response } = await api().records.GET("/records/{module}/{id}", { params: { path: { module: "Customer", id } } });
+    if (!data) {
+      setProblem(new ApiProblem(response.status, error));
+      return;
+    }
+    setRecord(data);
+    setEtag(response.headers.get("ETag") ?? `"${data.revision}"`);
+    setProblem(null);
+  }, [id]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const saved = (next: Record, nextEtag: string | null) => {
+    setRecord(next);
+    setEtag(nextEtag ?? `"${next.revision}"`);
+  };
+  const clone = async () => {
+    try {
+      const copy = await ok(api().records.POST("/records/{module}/{id}/clone", { params: { path: { module: "Customer", id } }, body: {} }));
+      navigate(`/customers/${encodeURIComponent(copy.id)}`);
+    } catch (e) {
+      setProblem(e);
+    }
+  };
+  const remove = async () => {
+    if (!window.confirm(t("customers.confirmDelete"))) return;
+    try {
+      await ok(api().records.DELETE("/records/{module}/{id}", { params: { path: { module: "Customer", id }, header: { "If-Match": etag } } }));
+      navigate("/customers");
+    } catch (e) {
+      setProblem(e);
+    }
+  };
+
+  if (!record) return <ProblemBanner problem={problem} onReload={load} />;
+  return (
+    <section>
+      <p>
+        <Link to="/customers">← {t("customers.title")}</Link>
+      </p>
+      <h1>{recordTitle(record.fields, record.id)}</h1>
+      <div className="toolbar">
+        <button type="button" onClick={() => setEditing(!editing)}>
+          {t("action.edit")}
+        </button>
+        <button type="button" onClick={clone}>
+          {t("customers.clone")}
+        </button>
+        <button type="button" className="danger" onClick={remove}>
+          {t("action.delete")}
+        </button>
+      </div>
+      <ProblemBanner problem={problem} onReload={load} />
+      {editing ? (
+        <RecordEditForm record={record} etag={etag} fields={fields} onSaved={(r, e) => { saved(r, e); setEditing(false); }} onReload={load} />
+      ) : (
+        <Summary record={record} etag={etag} fields={fields} onSaved={saved} onReload={load} />
+      )}
+      <div role="tablist" aria-label={t("customers.tabs")}>
+        {TABS.map((k) => (
+          <button key={k} type="button" role="tab" aria-selected={tab === k} className={tab === k ? "tab selected" : "tab"} onClick={() => setTab(k)}>
+            {t(`customers.tab.${k}` as Key)}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel">
+        {tab === "activities" && <Activities id={id} />}
+        {tab === "related" && <Related id={id} />}
+        {tab === "sales" && <Sales id={id} />}
+        {tab === "stats" && <PurchaseStats id={id} />}
+        {tab === "runs" && <RunHistory record={id} />}
+        {tab === "duplicates" && <MergePanel record={record} fields={fields} onMerged={load} />}
+      </div>
+    </section>
+  );
+}
+
+/** Every field with its value; a pencil edits one field in place (PATCH, If-Match). */
+function Summary({ record, etag, fields, onSaved, onReload }: { record: Record; etag: string; fields: FieldDef[]; onSaved: (r: Record, etag: string | null) => void; onReload: () => void }) {
+  const t = useT();
+  const [editing, setEditing] = useState<string | null>(null);
+  const [value, setValue] = useState<unknown>(null);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const editable = new Set(editableFields(fields).map((f) => f.name));
+  const save = async (field: string) => {
+    const { data, error, response } = await api().records.PATCH("/records/{module}/{id}", {
+      params: { path: { module: "Customer", id: record.id }, header: { "If-Match": etag } },
+      body: { [field]: value } as R["QuickEdit"],
+    });
+    if (!data) {
+      setProblem(new ApiProblem(response.status, error));
+      return;
+    }
+    setProblem(null);
+    setEditing(null);
+    onSaved(data, response.headers.get("ETag"));
+  };
+  return (
+    <dl className="summary record" data-testid="record-summary">
+      {fields
+        .filter((f) => f.type !== "score_breakdown")
+        .map((f) => (
+          <div key={f.name} className="summary-row">
+            <dt>{fieldLabel(f, t.lang)}</dt>
+            <dd>
+              {editing === f.name ? (
+                <form
+                  className="inline-form"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    void save(f.name);
+                  }}
+                >
+                  <ValueEditor id={`quick-${f.name}`} field={f} value={value} t={t} onChange={setValue} />
+                  <label className="sr-only" htmlFor={`quick-${f.name}`}>
+                    {fieldLabel(f, t.lang)}
+                  </label>
+                  <button type="submit" className="primary">
+                    {t("action.save")}
+                  </button>
+                  <button type="button" onClick={() => { setEditing(null); setProblem(null); }}>
+                    {t("action.cancel")}
+                  </button>
+                  {problem && (
+                    <div className="field-error" role="alert">
+                      {problem.at(`/fields/${f.name}`) ?? <ProblemBanner problem={problem} onReload={onReload} />}
+                    </div>
+                  )}
+                </form>
+              ) : (
+                <>
+                  <span>{showValue(f, record.fields[f.name], t)}</span>
+                  {editable.has(f.name) && (
+                    <button type="button" className="link" aria-label={`${t("customers.quickEdit")} ${fieldLabel(f, t.lang)}`} onClick={() => { setEditing(f.name); setValue(record.fields[f.name] ?? null); setProblem(null); }}>
+                      ✎
+                    </button>
+                  )}
+                </>
+              )}
+            </dd>
+          </div>
+        ))}
+    </dl>
+  );
+}

@@ -1,0 +1,236 @@
+import { useState } from "react";
+import type { W } from "../../api/client";
+import { fieldLabel, type FieldDef } from "../../api/modules";
+import { Field } from "../../components/Problem";
+import { useT, type Key } from "../../i18n";
+import { MergeText } from "./MergeText";
+
+type Action = W["Action"];
+export interface Choice {
+  id: string;
+  label: string;
+  module?: string;
+}
+/** What the action forms pick from: the tenant's settings by kind, and its users. */
+export interface Choices {
+  sms_provider: Choice[];
+  sms_template: Choice[];
+  email_sender: Choice[];
+  email_template: Choice[];
+  users: Choice[];
+}
+
+export const NEW_ACTION_KINDS = ["sms", "email", "task", "notification"] as const;
+
+export function newAction(kind: (typeof NEW_ACTION_KINDS)[number], index: number): Action {
+  const id = `${kind}-${index + 1}`;
+  switch (kind) {
+    case "sms":
+      return { kind, id, name: "SMS", provider: "", template: "", recipient_fields: [], users: [] };
+    case "email":
+      return { kind, id, name: "Email", sender: "", template: "", recipient_fields: [], users: [] };
+    case "task":
+      return { kind, id, name: "Nhiệm vụ", title: "", due: { days_after: 0 }, task_type: "Call", priority: "Normal", assignee: { type: "record_owner" } };
+    case "notification":
+      return { kind, id, name: "Thông báo", message: "", notify_owner: true, users: [] };
+  }
+}
+
+/** One action's form, by kind; kinds without a form here are edited as JSON. */
+export function ActionForm({
+  action,
+  index,
+  onChange,
+  fields,
+  choices,
+  module,
+}: {
+  action: Action;
+  index: number;
+  onChange: (a: Action) => void;
+  fields: FieldDef[];
+  choices: Choices;
+  module: string;
+}) {
+  const t = useT();
+  const p = `/actions/${index}`;
+  const common = (
+    <Field label={t("action.name")} pointer={`${p}/name`}>
+      {(id, d) => <input id={id} aria-describedby={d} value={action.name} onChange={(e) => onChange({ ...action, name: e.target.value })} />}
+    </Field>
+  );
+  const ofModule = (list: Choice[]) => list.filter((c) => !c.module || c.module === module);
+  const phoneFields = fields.filter((f) => f.type === "phone");
+  const emailFields = fields.filter((f) => f.type === "email");
+  switch (action.kind) {
+    case "sms":
+      return (
+        <>
+          {common}
+          <Picker label={t("action.provider")} pointer={`${p}/provider`} value={action.provider} options={choices.sms_provider} onChange={(provider) => onChange({ ...action, provider })} />
+          <Picker label={t("action.template")} pointer={`${p}/template`} value={action.template} options={ofModule(choices.sms_template)} onChange={(template) => onChange({ ...action, template })} />
+          <FieldPicker label={t("action.recipientFields")} pointer={`${p}/recipient_fields`} fields={phoneFields} value={action.recipient_fields ?? []} onChange={(recipient_fields) => onChange({ ...action, recipient_fields })} />
+          <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
+        </>
+      );
+    case "email":
+      return (
+        <>
+          {common}
+          <Picker label={t("action.sender")} pointer={`${p}/sender`} value={action.sender} options={choices.email_sender} onChange={(sender) => onChange({ ...action, sender })} />
+          <Picker label={t("action.template")} pointer={`${p}/template`} value={action.template} options={ofModule(choices.email_template)} onChange={(template) => onChange({ ...action, template })} />
+          <FieldPicker label={t("action.recipientFields")} pointer={`${p}/recipient_fields`} fields={emailFields} value={action.recipient_fields ?? []} onChange={(recipient_fields) => onChange({ ...action, recipient_fields })} />
+          <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
+        </>
+      );
+    case "task": {
+      const assignee = action.assignee;
+      return (
+        <>
+          {common}
+          <MergeText label={t("action.title")} pointer={`${p}/title`} value={action.title} fields={fields} onChange={(title) => onChange({ ...action, title })} />
+          <MergeText label={t("action.description")} pointer={`${p}/description`} value={action.description ?? ""} fields={fields} multiline onChange={(description) => onChange({ ...action, description })} />
+          <div className="row">
+            <Field label={t("action.dueDays")} pointer={`${p}/due/days_after`}>
+              {(id, d) => <input id={id} aria-describedby={d} type="number" min={0} value={action.due.days_after ?? 0} onChange={(e) => onChange({ ...action, due: { ...action.due, days_after: Number(e.target.value) } })} />}
+            </Field>
+            <Field label={t("action.dueTime")} pointer={`${p}/due/time_of_day`}>
+              {(id, d) => <input id={id} aria-describedby={d} type="time" value={(action.due.time_of_day ?? "").slice(0, 5)} onChange={(e) => onChange({ ...action, due: { ...action.due, time_of_day: e.target.value || null } })} />}
+            </Field>
+          </div>
+          <Field label={t("action.assignee")} pointer={`${p}/assignee`}>
+            {(id, d) => (
+              <select
+                id={id}
+                aria-describedby={d}
+                value={assignee.type === "user" ? `user:${assignee.user_id}` : assignee.type === "field" ? `field:${assignee.field}` : "owner"}
+                onChange={(e) => {
+                  const [type, rest] = e.target.value.split(/:(.*)/s);
+                  onChange({ ...action, assignee: type === "user" ? { type: "user", user_id: rest } : type === "field" ? { type: "field", field: rest } : { type: "record_owner" } });
+                }}
+              >
+                <option value="owner">{t("action.recordOwner")}</option>
+                {fields.filter((f) => f.type === "user").map((f) => (
+                  <option key={f.name} value={`field:${f.name}`}>
+                    {t("action.userInField")} {fieldLabel(f, t.lang)}
+                  </option>
+                ))}
+                {choices.users.map((u) => (
+                  <option key={u.id} value={`user:${u.id}`}>
+                    {u.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <div className="row">
+            <Field label={t("action.taskType")} pointer={`${p}/task_type`}>
+              {(id, d) => <input id={id} aria-describedby={d} value={action.task_type} onChange={(e) => onChange({ ...action, task_type: e.target.value })} />}
+            </Field>
+            <Field label={t("action.priority")} pointer={`${p}/priority`}>
+              {(id, d) => <input id={id} aria-describedby={d} value={action.priority} onChange={(e) => onChange({ ...action, priority: e.target.value })} />}
+            </Field>
+          </div>
+        </>
+      );
+    }
+    case "notification":
+      return (
+        <>
+          {common}
+          <MergeText label={t("action.message")} pointer={`${p}/message`} value={action.message} fields={fields} multiline onChange={(message) => onChange({ ...action, message })} />
+          <label className="checkbox">
+            <input type="checkbox" checked={action.notify_owner ?? false} onChange={(e) => onChange({ ...action, notify_owner: e.target.checked })} />
+            {t("action.notifyOwner")}
+          </label>
+          <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
+        </>
+      );
+    default:
+      return (
+        <>
+          {common}
+          <JsonAction action={action} pointer={p} onChange={onChange} />
+        </>
+      );
+  }
+}
+
+function Picker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string; options: Choice[]; onChange: (v: string) => void }) {
+  const t = useT();
+  return (
+    <Field label={label} pointer={pointer} hint={options.length === 0 ? t("samples.noneOfKind") : undefined}>
+      {(id, d) => (
+        <select id={id} aria-describedby={d} value={value} onChange={(e) => onChange(e.target.value)}>
+          <option value="">{t("choose")}</option>
+          {options.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+function MultiPicker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string[]; options: Choice[]; onChange: (v: string[]) => void }) {
+  return (
+    <Field label={label} pointer={pointer}>
+      {(id, d) => (
+        <select id={id} aria-describedby={d} multiple value={value} onChange={(e) => onChange(Array.from(e.target.selectedOptions, (o) => o.value))}>
+          {options.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+function FieldPicker({ label, pointer, fields, value, onChange }: { label: string; pointer: string; fields: FieldDef[]; value: W["FieldPath"][]; onChange: (v: W["FieldPath"][]) => void }) {
+  const t = useT();
+  return (
+    <MultiPicker
+      label={label}
+      pointer={pointer}
+      options={fields.map((f) => ({ id: f.name, label: fieldLabel(f, t.lang) }))}
+      value={value.filter((v) => !v.via).map((v) => v.field)}
+      onChange={(names) => onChange([...value.filter((v) => v.via), ...names.map((field) => ({ field }))])}
+    />
+  );
+}
+
+/** Kinds without a form of their own yet (update fields, hand-over, ZNS, care card). */
+function JsonAction({ action, pointer, onChange }: { action: Action; pointer: string; onChange: (a: Action) => void }) {
+  const t = useT();
+  const [text, setText] = useState(JSON.stringify(action, null, 2));
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <Field label={`${t(`actionKind.${action.kind}` as Key)} (JSON)`} pointer={pointer}>
+      {(id, d) => (
+        <>
+          <textarea
+            id={id}
+            aria-describedby={d}
+            rows={8}
+            className="json"
+            value={text}
+            onChange={(e) => {
+              setText(e.target.value);
+              try {
+                onChange(JSON.parse(e.target.value) as Action);
+                setError(null);
+              } catch (err) {
+                setError(String(err));
+              }
+            }}
+          />
+          {error && <small className="field-error">{error}</small>}
+        </>
+      )}
+    </Field>
+  );
+}
