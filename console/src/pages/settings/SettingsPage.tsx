@@ -15,6 +15,8 @@ interface Member {
   label: Key;
   input: "text" | "email" | "module" | "merge" | "merge-long" | { options: string[] };
   when?: (body: Body) => boolean;
+  /** Sets the member when a change reshapes the body (a gateway's type brings its own members). */
+  onSet?: (body: Body, value: unknown) => Body;
 }
 type Body = Record<string, unknown>;
 
@@ -23,7 +25,12 @@ const FORMS: Partial<Record<SettingSlug, { members: Member[]; blank: () => Body 
     blank: () => ({ name: "", gateway: { type: "brandname", base_url: "", brandname: "" } }),
     members: [
       { path: "name", label: "settings.name", input: "text" },
-      { path: "gateway.type", label: "settings.gateway", input: { options: ["brandname", "sns"] } },
+      {
+        path: "gateway.type",
+        label: "settings.gateway",
+        input: { options: ["brandname", "sns"] },
+        onSet: (body, type) => ({ ...body, gateway: type === "sns" ? { type, sender_id: "" } : { type, base_url: "", brandname: "" } }),
+      },
       { path: "gateway.base_url", label: "settings.baseUrl", input: "text", when: (b) => get(b, "gateway.type") === "brandname" },
       { path: "gateway.brandname", label: "settings.brandname", input: "text", when: (b) => get(b, "gateway.type") === "brandname" },
       { path: "gateway.sender_id", label: "settings.senderId", input: "text", when: (b) => get(b, "gateway.type") === "sns" },
@@ -184,7 +191,7 @@ function SettingForm({
           .map((m) => {
             const pointer = "/" + m.path.replace(/\./g, "/");
             const value = get(body, m.path);
-            const change = (v: unknown) => setBody(set(body, m.path, v));
+            const change = (v: unknown) => setBody(m.onSet ? m.onSet(body, v) : set(body, m.path, v));
             if (m.input === "merge" || m.input === "merge-long") {
               const text = typeof value === "string" ? value : "";
               return (

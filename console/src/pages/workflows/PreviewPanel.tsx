@@ -84,7 +84,8 @@ export function PreviewPanel({ workflow }: { workflow: W["Workflow"] }) {
           {result.rendered.map((r) => (
             <article key={r.record + r.fire_at} className="panel">
               <h3>
-                {r.record} · {new Date(r.fire_at).toLocaleString(t.locale)}
+                {result.occurrences.find((o) => o.record === r.record)?.record_name || r.record} ·{" "}
+                {new Date(r.fire_at).toLocaleString(t.locale)}
               </h3>
               {r.actions.map((a) => (
                 <div key={a.action} className="rendered">
