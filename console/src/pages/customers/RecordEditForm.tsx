@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiProblem, type R } from "../../api/client";
 import type { FieldDef } from "../../api/modules";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
@@ -24,9 +24,18 @@ export function RecordEditForm({
 }) {
   const t = useT();
   const editable = editableFields(fields);
-  const [values, setValues] = useState<Record<string, unknown>>(() =>
-    Object.fromEntries(editable.map((f) => [f.name, record.fields[f.name] ?? null])),
-  );
+  const read = (r: R["Record"]) => Object.fromEntries(editable.map((f) => [f.name, r.fields[f.name] ?? null]));
+  const [values, setValues] = useState<Record<string, unknown>>(() => read(record));
+  // What the form was opened (or last reloaded) with: a reload takes the other person's changes
+  // into the fields this user has not touched, and keeps the ones they have.
+  const [base, setBase] = useState<Record<string, unknown>>(() => read(record));
+  useEffect(() => {
+    const fresh = read(record);
+    setValues((typed) => Object.fromEntries(Object.keys(fresh).map((k) => [k, same(typed[k], base[k]) ? fresh[k] : typed[k]])));
+    setBase(fresh);
+    // Only a newer revision of the record is merged in.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [record.revision]);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [saving, setSaving] = useState(false);
   const submit = async (e: FormEvent) => {
@@ -65,4 +74,8 @@ export function RecordEditForm({
       </form>
     </FormProblem.Provider>
   );
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

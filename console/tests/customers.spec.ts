@@ -1,0 +1,91 @@
+import { expect, test } from "@playwright/test";
+import { Api, devToken, expectEveryInputLabelled, freshTenant, screen, signIn } from "./helpers";
+
+test("a customer is created, quick-edited, and a stale full edit is refused without losing what was typed", async ({ page, request }) => {
+  const tenant = freshTenant("customer");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await signIn(page, tenant);
+  await page.getByRole("link", { name: "Khách hàng" }).click();
+  await page.getByLabel("Tên khách hàng").fill("Trần Thị Bình");
+  await page.getByLabel("Điện thoại").fill("0912345678");
+  await page.getByRole("button", { name: "Tạo" }).click();
+  await expect(page.getByRole("heading", { name: "Trần Thị Bình" })).toBeVisible();
+  const id = decodeURIComponent(page.url().split("/customers/")[1]);
+
+  // Quick edit of one field, in place.
+  await page.getByRole("button", { name: "Sửa nhanh Email" }).click();
+  await page.locator("#quick-Email").fill("binh@example.com");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByTestId("record-summary")).toContainText("binh@example.com");
+  await screen(page, "customer-page");
+
+  // Full edit opened, then someone else changes the customer: the save is refused (412).
+  await page.getByRole("button", { name: "Sửa", exact: true }).click();
+  await expectEveryInputLabelled(page);
+  await page.getByLabel("Tên khách hàng").fill("Trần Thị Bình (VIP)");
+  await api.call("PATCH", `/records/Customer/${id}`, { Phone: "0987654321" });
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("alert")).toContainText("Người khác đã thay đổi mục này");
+  await expect(page.getByLabel("Tên khách hàng")).toHaveValue("Trần Thị Bình (VIP)");
+  await screen(page, "customer-stale-edit");
+  // Reload brings the other person's change into the fields this user left alone and keeps
+  // the one they typed; saving again goes through with both.
+  await page.getByRole("button", { name: "Tải lại" }).click();
+  await expect(page.getByLabel("Điện thoại")).toHaveValue("0987654321");
+  await expect(page.getByLabel("Tên khách hàng")).toHaveValue("Trần Thị Bình (VIP)");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  const summary = page.getByTestId("record-summary");
+  await expect(summary).toContainText("Trần Thị Bình (VIP)");
+  await expect(summary).toContainText("0987654321");
+});
+
+test("duplicates are shown side by side and merged; a customer with orders cannot be deleted and says why", async ({ page, request }) => {
+  const tenant = freshTenant("merge");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const survivor = await api.call("POST", "/records/Customer", { Name: "Lê Văn Cường", Phone: "0903333333" });
+  const duplicate = await api.call("POST", "/records/Customer", { Name: "Cường Lê", Phone: "0903333333", Email: "cuong@example.com" });
+  await api.call("POST", `/customers/${duplicate.id}/orders`, { Amount: 1_500_000 });
+  await signIn(page, tenant);
+
+  // The duplicate has an order: deleting it is refused with the reason.
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto(`/#/customers/${duplicate.id}`);
+  await page.getByRole("button", { name: "Xoá" }).click();
+  await expect(page.getByRole("alert")).toContainText("order");
+
+  // The survivor's duplicates tab: the two side by side, then the merge.
+  await page.goto(`/#/customers/${survivor.id}`);
+  await page.getByRole("tab", { name: "Trùng lặp" }).click();
+  await page.getByRole("button", { name: "Cường Lê" }).click();
+  const table = page.locator("table.side-by-side");
+  await expect(table).toContainText("cuong@example.com");
+  await screen(page, "customer-merge");
+  await page.getByRole("button", { name: "Gộp vào khách hàng này" }).click();
+  await expect(page.getByRole("status")).toContainText("Đã gộp");
+  await expect(page.getByTestId("record-summary")).toContainText("cuong@example.com");
+  // The order moved with the merge: the sales tab lists it.
+  await page.getByRole("tab", { name: "Bán hàng" }).click();
+  await expect(page.getByRole("tabpanel")).toContainText("1.500.000");
+});
+
+test("the console switches to English and back", async ({ page }) => {
+  await signIn(page, freshTenant("lang"));
+  await page.getByRole("button", { name: "English" }).click();
+  await expect(page.getByRole("link", { name: "Workflows" })).toBeVisible();
+  await expect(page.locator("html")).toHaveAttribute("lang", "en");
+  await page.getByRole("button", { name: "Tiếng Việt" }).click();
+  await expect(page.getByRole("link", { name: "Quy trình tự động" })).toBeVisible();
+});
+
+test("on a phone-sized screen the customer page stays usable", async ({ page, request }) => {
+  const tenant = freshTenant("phone");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const customer = await api.call("POST", "/records/Customer", { Name: "Phạm Dũng", Phone: "0904444444" });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, tenant);
+  await page.goto(`/#/customers/${customer.id}`);
+  await expect(page.getByRole("heading", { name: "Phạm Dũng" })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await screen(page, "customer-page-phone");
+});
