@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 # Python tools, local AWS stack, template lint and policy scan (checkov), formatting, clippy, the
+# web console (build and browser tests in Chromium), the
 # Lambda binaries (built as sam build does, unoptimised) driven through the Runtime Interface Emulator and `sam local invoke`, the
 # infra parity tests, and every Rust test (unit, property and integration tests against the
 # emulator).
@@ -64,6 +65,9 @@ status=0
 export SOAK_JOBS="${SOAK_JOBS:-1000}"
 step "cargo test (unit, property, integration against the emulator)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
+
+step "web console: npm ci, build, browser tests in Chromium; schemathesis on both APIs"
+infra/console-test.sh 2>&1 | tee -a "$log" || status=1
 
 # The functions are built as `sam build` builds them (cargo-lambda, release profile, the Lambda
 # target, glibc checked), with the release profile's optimisation turned off: the same code in
