@@ -36,4 +36,5 @@ done
 
 status=0
 (cd console && CONSOLE_URL="http://127.0.0.1:$port" CHROMIUM_PATH="$chromium" npx playwright test) || status=1
+infra/schemathesis.sh "http://127.0.0.1:$port" || status=1
 exit "$status"

@@ -95,8 +95,10 @@ else
 fi
 
 # One closing line over every runner: pytest's "N passed" and each cargo "test result:" line.
-passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
-failed=$(grep -Eo '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
+# (schemathesis's "N generated, N passed" and per-phase lines count requests and operations,
+# not tests: left out.)
+passed=$(grep -Ev 'generated|✅' "$log" | grep -Eo '([0-9]+) passed' | awk '{s += $1} END {print s + 0}')
+failed=$(grep -Ev 'generated|❌' "$log" | grep -Eo '([0-9]+) failed' | awk '{s += $1} END {print s + 0}')
 echo
 echo "test command: ${SECONDS} s" >&2
 echo "tests: $passed passed, $failed failed"

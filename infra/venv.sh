@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Creates the project's Python virtualenv (.venv) with the local AWS emulator, cfn-lint and the
 # SAM CLI, and checkov in a venv of its own inside it (.venv/checkov, linked as .venv/bin/checkov;
-# its pins clash with the SAM CLI's, see infra/requirements-checkov.txt). Idempotent: reinstalls
-# only when infra/requirements.txt or infra/requirements-checkov.txt changed.
+# its pins clash with the SAM CLI's, see infra/requirements-checkov.txt), and schemathesis likewise
+# (.venv/schemathesis). Idempotent: reinstalls only when one of the requirements files changed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 stamp="$venv/.requirements.sha256"
-want="$(cat "$root/infra/requirements.txt" "$root/infra/requirements-checkov.txt" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$root/infra/requirements.txt" "$root/infra/requirements-checkov.txt" \
+  "$root/infra/requirements-schemathesis.txt" | sha256sum | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
@@ -17,4 +18,7 @@ python3 -m venv "$venv"
 python3 -m venv "$venv/checkov"
 "$venv/checkov/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements-checkov.txt"
 ln -sf ../checkov/bin/checkov "$venv/bin/checkov"
+python3 -m venv "$venv/schemathesis"
+"$venv/schemathesis/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements-schemathesis.txt"
+ln -sf ../schemathesis/bin/schemathesis "$venv/bin/schemathesis"
 echo "$want" > "$stamp"
