@@ -75,7 +75,10 @@ mod tests {
             get_path(app.clone(), "/").await,
             (StatusCode::OK, "<div id=root></div>".to_owned())
         );
-        assert_eq!(get_path(app.clone(), "/assets/app.js").await.0, StatusCode::OK);
+        assert_eq!(
+            get_path(app.clone(), "/assets/app.js").await.0,
+            StatusCode::OK
+        );
         let (status, config) = get_path(app, "/config.json").await;
         assert_eq!(status, StatusCode::OK);
         assert!(config.contains(r#""type":"dev""#), "{config}");

@@ -2,11 +2,12 @@
 //! wrong types, each named by its path), query strings, path ids and If-Match revisions.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::de::DeserializeOwned;
 
+use crate::documented;
 use crate::problem::ApiError;
 
 /// Largest accepted body: a workflow with 20 actions and long templates fits well within it.
@@ -34,14 +35,60 @@ impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| (req.method().to_string(), p.as_str().to_owned()));
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::PayloadTooLarge { limit: LIMIT })?;
         if bytes.len() > LIMIT {
             return Err(ApiError::PayloadTooLarge { limit: LIMIT });
         }
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes)
+            .map(ApiJson)
+            .map_err(|error| match (&error, route) {
+                (ApiError::Invalid(_), Some((method, route))) => documented(error, &bytes, |v| {
+                    documented::route_problems(&method, &route, v)
+                }),
+                _ => error,
+            })
     }
+}
+
+/// A refusal of serde's (the first misfit it met) replaced by everything the documented schema
+/// finds wrong, each at its member, when the schema finds something.
+fn documented(
+    refusal: ApiError,
+    body: &[u8],
+    explain: impl FnOnce(&serde_json::Value) -> crm_model::validation::Problems,
+) -> ApiError {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return refusal;
+    };
+    let problems = explain(&value);
+    if problems.is_empty() {
+        refusal
+    } else {
+        ApiError::Invalid(problems)
+    }
+}
+
+/// [`from_value`], with every problem the component schema `schema` of the OpenAPI documents
+/// finds when the value does not fit.
+pub fn from_value_documented<T: DeserializeOwned>(
+    value: serde_json::Value,
+    schema: &str,
+) -> Result<T, ApiError> {
+    let explained = value.clone();
+    from_value(value).map_err(|refusal| {
+        let problems = documented::component_problems(schema, &explained);
+        if problems.is_empty() {
+            refusal
+        } else {
+            ApiError::Invalid(problems)
+        }
+    })
 }
 
 /// Parses JSON, telling a syntax error (400) from content that does not fit (422, with path).
@@ -53,7 +100,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::MalformedJson(inner.to_string())
         } else {
             let path = pointer(&error.path().to_string());
-            ApiError::invalid_field(path, strip_position(&inner.to_string()))
+            ApiError::invalid_field(path, plain_words(&strip_position(&inner.to_string())))
         }
     })?;
     deserializer
@@ -66,7 +113,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = pointer(&error.path().to_string());
-        ApiError::invalid_field(path, strip_position(&error.inner().to_string()))
+        ApiError::invalid_field(
+            path,
+            plain_words(&strip_position(&error.inner().to_string())),
+        )
     })
 }
 
@@ -104,6 +154,53 @@ fn pointer(path: &str) -> String {
         }
     }
     out
+}
+
+/// serde names what it expected in Rust's words (`expected struct FieldPath`, `expected u32`);
+/// people read JSON's.
+fn plain_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 14] = [
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected an object"),
+        ("expected a borrowed string", "expected a text (string)"),
+        ("expected a string", "expected a text (string)"),
+        ("expected a boolean", "expected true or false"),
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("invalid type: sequence", "invalid type: a list"),
+        ("invalid type: map", "invalid type: an object"),
+    ];
+    let mut text = message.to_owned();
+    for (rust, json) in WORDS {
+        text = text.replace(rust, json);
+    }
+    // `expected struct FieldPath`, `expected enum Trigger`, `expected struct variant …`
+    for kind in [
+        "struct variant ",
+        "tuple variant ",
+        "struct ",
+        "enum ",
+        "tuple struct ",
+    ] {
+        while let Some(at) = text.find(&format!("expected {kind}")) {
+            let start = at + "expected ".len();
+            let end = text[start + kind.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(text.len(), |i| start + kind.len() + i);
+            let shape = if kind.starts_with("enum") {
+                "one of the kinds this member takes"
+            } else {
+                "an object"
+            };
+            text.replace_range(start..end, shape);
+        }
+    }
+    text
 }
 
 fn strip_position(message: &str) -> String {
@@ -173,6 +270,22 @@ pub fn page_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_messages_are_told_in_json_words() {
+        assert_eq!(
+            plain_words("invalid type: string \"x\", expected struct FieldPath"),
+            "invalid type: string \"x\", expected an object"
+        );
+        assert_eq!(
+            plain_words("invalid type: integer `8`, expected u32"),
+            "invalid type: integer `8`, expected a whole number"
+        );
+        assert_eq!(
+            plain_words("invalid type: map, expected enum Trigger"),
+            "invalid type: an object, expected one of the kinds this member takes"
+        );
+    }
 
     #[test]
     fn paths_become_json_pointers() {

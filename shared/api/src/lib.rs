@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod body;
+mod documented;
 pub mod problem;
 pub mod records_api;
 pub mod routes;

@@ -283,20 +283,27 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         "/workflows",
         &admin,
         json!({
-            "module": "Customer", "name": "x", "trigger": {"type": "time", "date_field": "Birthday",
-            "recurrence": "yearly", "time_of_day": 8}, "actions": []
+            "module": "Customer", "name": 5, "trigger": {"type": "time", "date_field": "Birthday",
+            "recurrence": "yearly", "time_of_day": 8}, "actions": [{"kind": "notification",
+            "id": "n", "name": "n", "message": "m", "users": "u-1"}]
         }),
     )
     .await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
-    // Inside an internally tagged enum serde reports the enum's path, with the reason.
-    assert!(wrong_type.field_error("/trigger"), "{}", wrong_type.body);
-    assert!(
-        wrong_type.body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("time")
-    );
+    // Every type error at once, each at its member (inside the tagged trigger and action too),
+    // in JSON's words rather than Rust's.
+    for path in ["/name", "/trigger/time_of_day", "/actions/0/users"] {
+        assert!(
+            wrong_type.field_error(path),
+            "no error at {path}: {}",
+            wrong_type.body
+        );
+    }
+    assert!(!wrong_type.field_error("/trigger"), "{}", wrong_type.body);
+    let words = wrong_type.body["errors"].to_string();
+    for rust in ["struct", "u32", "enum ", "Vec<"] {
+        assert!(!words.contains(rust), "{words}");
+    }
     let invalid = post(&app, "/workflows", &admin, json!({
         "module": "Customer", "name": "", "trigger": {"type": "time", "date_field": "Phone", "recurrence": "yearly"},
         "actions": [{"kind": "sms", "id": "a", "name": "s", "provider": "nope", "template": "nope",

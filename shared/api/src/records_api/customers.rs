@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::views::{RecordView, fields_of, new_record_id, record_id, respond, views};
 use super::{State, actor};
 use crate::auth::Caller;
-use crate::body::{ApiJson, ApiQuery, from_value};
+use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::record::identity::{self, IdentityKind};
@@ -108,7 +108,7 @@ pub(super) async fn merge(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let request: MergeRequest = from_value(body)?;
+    let request: MergeRequest = from_value_documented(body, "MergeRequest")?;
     let survivor = record_id(&id)?;
     let duplicate = RecordId::new(request.duplicate.as_str())
         .map_err(|_| ApiError::invalid_field("/duplicate", "not a record id"))?;
@@ -323,7 +323,7 @@ pub(super) async fn hand_over(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let customer = record_id(&id)?;
-    let request: HandOver = from_value(body)?;
+    let request: HandOver = from_value_documented(body, "HandOverRequest")?;
     // The use case reads the customer first: another tenant's id is not found there.
     let (customer, moved) = state
         .use_cases()

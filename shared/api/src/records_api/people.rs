@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::State;
 use super::views::{ListView, PageQuery, default_limit, page};
 use crate::auth::Caller;
-use crate::body::{ApiJson, ApiQuery, from_value};
+use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::UserId;
 use crm_model::user::Notification;
@@ -47,7 +47,7 @@ pub(super) async fn create_user(
     caller.require_admin()?;
     let user = state
         .people()
-        .create(&caller.tenant, from_value(body)?)
+        .create(&caller.tenant, from_value_documented(body, "NewUser")?)
         .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
@@ -85,7 +85,10 @@ pub(super) async fn replace_user(
     }
     let user = state
         .people()
-        .replace(&caller.tenant, from_value(body)?)
+        .replace(
+            &caller.tenant,
+            from_value_documented(body, "UserReplacement")?,
+        )
         .await?;
     // This sandbox stops trusting what it knew of the user at once (others within the cache's
     // few seconds).

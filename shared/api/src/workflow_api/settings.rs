@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::State;
 use super::workflows::{check_limit, default_limit, new_id, required_if_match};
 use crate::auth::{Admin, Caller};
-use crate::body::{ApiJson, ApiQuery, etag, from_value, take_id};
+use crate::body::{ApiJson, ApiQuery, etag, from_value_documented, take_id};
 use crate::problem::ApiError;
 use crm_model::action::SettingKind;
 use crm_model::ids::SettingId;
@@ -86,6 +86,7 @@ fn refuse_secret_names(kind: SettingKind, body: &serde_json::Value) -> Result<()
 fn parse_setting(kind: SettingKind, mut body: serde_json::Value) -> Result<Setting, ApiError> {
     refuse_secret_names(kind, &body)?;
     let tag = serde_json::to_value(kind).map_err(|_| ApiError::Internal)?;
+    let schema = schema_name(&tag);
     let object = body
         .as_object_mut()
         .ok_or_else(|| ApiError::invalid_field("", "expected a JSON object"))?;
@@ -100,7 +101,21 @@ fn parse_setting(kind: SettingKind, mut body: serde_json::Value) -> Result<Setti
             object.insert("kind".into(), tag);
         }
     }
-    from_value(body)
+    from_value_documented(body, &schema)
+}
+
+/// The OpenAPI component that documents a setting kind's body: `sms_provider` → `SmsProvider`.
+fn schema_name(tag: &serde_json::Value) -> String {
+    tag.as_str()
+        .unwrap_or_default()
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

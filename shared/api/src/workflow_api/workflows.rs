@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::State;
 use crate::auth::{Admin, Caller};
-use crate::body::{ApiJson, ApiQuery, etag, from_value, if_match, take_id};
+use crate::body::{ApiJson, ApiQuery, etag, from_value_documented, if_match, take_id};
 use crate::problem::ApiError;
 use crm_model::ids::WorkflowId;
 use crm_model::ports::{PageRequest, Revisioned, WorkflowFilter};
@@ -121,7 +121,7 @@ pub(super) async fn create(
     // An optional client-chosen id; a new one otherwise.
     let id = take_id(&mut body)?.unwrap_or_else(new_id);
     let id = WorkflowId::new(id).map_err(|e| ApiError::invalid_field("/id", e.to_string()))?;
-    let definition: WorkflowDefinition = from_value(body)?;
+    let definition: WorkflowDefinition = from_value_documented(body, "WorkflowDefinition")?;
     tracing::Span::current().record("workflow", tracing::field::display(&id));
     let created = state
         .use_cases()
