@@ -217,10 +217,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-            .map(ApiQuery)
-            .map_err(|e| ApiError::invalid_field("/query", e.to_string()))
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
     }
+}
+
+/// A query string into `T`; what does not fit is named at `/query/<parameter>`.
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let pairs = form_urlencoded::parse(query.as_bytes());
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|error| {
+        let parameter = error.path().to_string();
+        let message = plain_words(&error.inner().to_string());
+        if parameter == "." || parameter.is_empty() {
+            ApiError::invalid_field("/query", message)
+        } else {
+            let message = match message.as_str() {
+                "invalid digit found in string" | "cannot parse integer from empty string" => {
+                    "expected a whole number".to_owned()
+                }
+                _ => message,
+            };
+            ApiError::invalid_field(format!("/query/{parameter}"), message)
+        }
+    })
 }
 
 /// The revision an `If-Match: "<n>"` header names, if any.
@@ -285,6 +303,30 @@ mod tests {
             plain_words("invalid type: map, expected enum Trigger"),
             "invalid type: an object, expected one of the kinds this member takes"
         );
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Listing {
+        limit: Option<u32>,
+        days: Option<u32>,
+    }
+
+    #[test]
+    fn a_query_parameter_that_does_not_fit_is_named() {
+        match parse_query::<Listing>("limit=10&days=ten") {
+            Err(ApiError::Invalid(p)) => {
+                assert!(p.has("/query/days"), "{p}");
+                assert!(p.to_string().contains("whole number"), "{p}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_query::<Listing>("colour=red"),
+            Err(ApiError::Invalid(_))
+        ));
+        assert!(parse_query::<Listing>("limit=5").is_ok());
     }
 
     #[test]

@@ -238,8 +238,8 @@ pub(super) struct PeriodQuery {
 
 fn date(name: &str, raw: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     raw.map(|d| {
-        d.parse()
-            .map_err(|_| ApiError::invalid_field(format!("/query/{name}"), "expected YYYY-MM-DD"))
+        crm_model::record::parse_date(&d)
+            .map_err(|message| ApiError::invalid_field(format!("/query/{name}"), message))
     })
     .transpose()
 }

@@ -4,7 +4,6 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::{Clause, Combine, Condition, Group, Operator, Rule};
-use crate::record::FieldValue;
 use crate::schema::{FieldKind, ModuleSchema};
 use crate::validation::Problems;
 
@@ -378,9 +377,9 @@ fn number_operand(value: &Value) -> Result<f64, Wrong> {
 }
 
 fn date_operand(value: &Value) -> Result<NaiveDate, Wrong> {
-    match FieldValue::parse(&FieldKind::Date, value) {
-        Ok(Some(FieldValue::Date(d))) => Ok(d),
-        _ => Err(Wrong::Value("expected a date as YYYY-MM-DD".into())),
+    match value.as_str() {
+        Some(text) => crate::record::parse_date(text).map_err(Wrong::Value),
+        None => Err(Wrong::Value("expected a date as YYYY-MM-DD".into())),
     }
 }
 

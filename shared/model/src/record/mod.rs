@@ -113,10 +113,7 @@ impl FieldValue {
             })?),
             FieldKind::Date => {
                 let s = value.as_str().ok_or_else(wrong)?;
-                FieldValue::Date(
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                        .map_err(|_| "expected a date as YYYY-MM-DD".to_owned())?,
-                )
+                FieldValue::Date(parse_date(s)?)
             }
             FieldKind::DateTime => {
                 let s = value.as_str().ok_or_else(wrong)?;
@@ -348,11 +345,47 @@ fn is_blank_required(def: &FieldDef, value: &FieldValue) -> bool {
     matches!(value, FieldValue::Text(s) if def.required && s.trim().is_empty())
 }
 
+/// A calendar date written `YYYY-MM-DD`. A date of that form the calendar does not have says so
+/// (`2023-02-30 does not exist`) rather than asking for the form it already has.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        let shaped = text.len() == 10
+            && text.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if shaped {
+            format!("{text} does not exist")
+        } else {
+            "expected a date as YYYY-MM-DD".to_owned()
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{Module, Schema};
     use serde_json::json;
+
+    #[test]
+    fn an_impossible_date_says_it_does_not_exist() {
+        assert_eq!(
+            parse_date("2023-02-30").unwrap_err(),
+            "2023-02-30 does not exist"
+        );
+        assert_eq!(
+            parse_date("30/02/2023").unwrap_err(),
+            "expected a date as YYYY-MM-DD"
+        );
+        assert_eq!(
+            parse_date("2024-02-29").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+    }
 
     fn customer_input(v: Value) -> Result<Fields, Problems> {
         let schema = Schema::builtin();
