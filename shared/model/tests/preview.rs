@@ -46,6 +46,17 @@ async fn preview(
     days: u32,
     render: usize,
 ) -> Result<Preview, PreviewError> {
+    preview_as_of(w, tenant, id, days, render, None).await
+}
+
+async fn preview_as_of(
+    w: &World,
+    tenant: &TenantId,
+    id: &WorkflowId,
+    days: u32,
+    render: usize,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Preview, PreviewError> {
     let clock = FixedClock(at(TODAY));
     Previews {
         workflows: &w.stores.workflows,
@@ -54,7 +65,7 @@ async fn preview(
         users: &w.stores.users,
         clock: &clock,
     }
-    .preview(tenant, id, days, render)
+    .preview(tenant, id, days, render, as_of)
     .await
 }
 
@@ -116,6 +127,22 @@ async fn a_draft_lists_the_coming_occurrences_in_firing_order_with_their_conditi
             ("c2", "Minh", "Y2027", at("2027-05-22T01:00:00Z"), false),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_preview_as_of_another_instant_lists_what_fires_from_then_on() {
+    let w = World::new().await;
+    customers(&w).await;
+    let id = birthday_workflow(&w, "wf-preview").await;
+    // From 21 May: this year's 20 May birthdays are past, Minh's 22 May is still to come, and
+    // Hoa's 9 July comes within the 60 days.
+    let later = at("2027-05-21T00:00:00Z");
+    let seen = preview_as_of(&w, &w.tenant, &id, 60, 0, Some(later))
+        .await
+        .unwrap();
+    assert_eq!(seen.from, later);
+    let listed: Vec<&str> = seen.occurrences.iter().map(|o| o.record.as_str()).collect();
+    assert_eq!(listed, ["c2", "c3"]);
 }
 
 #[tokio::test]

@@ -289,6 +289,8 @@ pub(super) struct PreviewQuery {
     days: u32,
     #[serde(default = "default_render")]
     render: usize,
+    /// RFC 3339: the instant the preview starts from (now when absent).
+    as_of: Option<String>,
 }
 
 fn default_days() -> u32 {
@@ -316,6 +318,20 @@ pub(super) async fn preview(
             "at most 20 rendered occurrences",
         ));
     }
+    let as_of = query
+        .as_of
+        .as_deref()
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    ApiError::invalid_field(
+                        "/query/as_of",
+                        "expected an RFC 3339 instant with its offset, like 2027-01-01T08:00:00+07:00",
+                    )
+                })
+        })
+        .transpose()?;
     let previews = Previews {
         workflows: state.workflows.as_ref(),
         records: state.records.as_ref(),
@@ -324,7 +340,13 @@ pub(super) async fn preview(
         clock: state.clock.as_ref(),
     };
     let preview = previews
-        .preview(&caller.tenant, &workflow_id(&id)?, query.days, query.render)
+        .preview(
+            &caller.tenant,
+            &workflow_id(&id)?,
+            query.days,
+            query.render,
+            as_of,
+        )
         .await?;
     Ok(Json(preview).into_response())
 }

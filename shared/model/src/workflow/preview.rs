@@ -91,6 +91,7 @@ impl Previews<'_> {
         workflow: &WorkflowId,
         days: u32,
         render: usize,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Preview, PreviewError> {
         let head = self
             .workflows
@@ -106,7 +107,8 @@ impl Previews<'_> {
         let condition = definition
             .compile_condition(&schema)
             .map_err(|_| StoreError::Corrupt("stored condition no longer compiles".into()))?;
-        let from = self.clock.now();
+        // "As of" another instant: what would fire from then on, with the records as they are now.
+        let from = as_of.unwrap_or_else(|| self.clock.now());
         let to = from + Duration::days(i64::from(days));
         let feb29 = trigger.feb29.unwrap_or(tenant_settings.feb29_default);
 
