@@ -19,6 +19,7 @@ pub fn state(stores: Stores, attachments: S3Attachments) -> State {
         inbox: Arc::new(stores.inbox),
         approvals: Arc::new(stores.approvals),
         workflows: Arc::new(stores.workflows),
+        schedule: Arc::new(stores.schedule),
         attachments: Arc::new(attachments),
         clock: Arc::new(SystemClock),
         members: Arc::default(),

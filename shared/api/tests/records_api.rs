@@ -582,3 +582,34 @@ async fn a_text_past_its_limit_or_a_record_past_its_size_answers_422_naming_the_
     .await;
     assert_eq!(listed.body["items"], json!([]), "nothing stored");
 }
+
+#[tokio::test]
+async fn a_record_s_coming_care_occurrences_are_read_from_the_record() {
+    let app = records_api().await;
+    let tenant = Tenant::new(&app).await;
+    let customer = create(
+        &app,
+        &tenant,
+        "Customer",
+        json!({"Name": "Chị Lan", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    let path = format!("/records/Customer/{customer}/schedule");
+    // Nothing active yet: nothing armed.
+    let none = send(&app, &tenant.salesperson(), Method::GET, &path, None).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    assert_eq!(none.body, json!({"items": []}));
+    // Another tenant's record is not found, nor is a module that does not exist.
+    let stranger = Tenant::new(&app).await;
+    let hidden = send(&app, &stranger.admin(), Method::GET, &path, None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    let unknown = send(
+        &app,
+        &tenant.admin(),
+        Method::GET,
+        &format!("/records/Nothing/{customer}/schedule"),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+}

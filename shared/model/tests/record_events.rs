@@ -338,3 +338,42 @@ async fn a_store_outage_fails_the_event_and_its_retry_fires_once() {
         [w.job_key("wf-gold", "c1", "evt-1", "tell")]
     );
 }
+
+#[tokio::test]
+async fn a_record_tells_its_coming_care_occurrences_soonest_first() {
+    use crm_model::schedule::upcoming::upcoming;
+    let w = Stream::new().await;
+    let workflow = w.workflow("wf-care", birthday_note()).await;
+    let born = customer("c1", json!({"Name": "An", "Birthday": "1990-05-17"}));
+    let undated = customer("c2", json!({"Name": "Bình"}));
+    for (event, change) in [("e1", born), ("e2", undated)] {
+        w.handle(event, &Change::Inserted(change), "2027-03-01T00:00:00Z")
+            .await;
+    }
+    let record = RecordId::new("c1").unwrap();
+    let coming = upcoming(
+        &w.stores.workflows,
+        &w.stores.schedule,
+        &w.tenant,
+        Module::Customer,
+        &record,
+    )
+    .await
+    .unwrap();
+    assert_eq!(coming.len(), 1);
+    assert_eq!(coming[0].workflow, workflow);
+    assert_eq!(
+        (coming[0].occurrence.as_str(), coming[0].fire_at),
+        ("Y2027", at("2027-05-17T01:00:00Z"))
+    );
+    let nothing = upcoming(
+        &w.stores.workflows,
+        &w.stores.schedule,
+        &w.tenant,
+        Module::Customer,
+        &RecordId::new("c2").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(nothing.is_empty(), "no birthday, nothing armed");
+}

@@ -8,6 +8,7 @@ mod imports;
 mod intake;
 mod people;
 mod records;
+mod schedule;
 mod views;
 
 use axum::Router;
@@ -36,6 +37,8 @@ pub struct State {
     pub approvals: Arc<dyn crm_model::approval::store::ApprovalStore>,
     /// Approval workflows, read to submit a record and to decide under a request's version.
     pub workflows: Arc<dyn crm_model::ports::WorkflowCatalog>,
+    /// Care workflows' schedule entries, read to tell a record's coming occurrences.
+    pub schedule: Arc<dyn crm_model::schedule::ports::ScheduleEntries>,
     /// Files stored with records: only links to them are handed out.
     pub attachments: Arc<dyn crm_model::record::attachments::AttachmentStore>,
     pub clock: Arc<dyn Clock>,
@@ -104,6 +107,7 @@ pub const ROUTES: &[Route] = &[
     (Method::DELETE, "/records/{module}/{id}"),
     (Method::POST, "/records/{module}/{id}/clone"),
     (Method::GET, "/records/{module}/{id}/activities"),
+    (Method::GET, "/records/{module}/{id}/schedule"),
     (Method::GET, "/records/{module}/{id}/attachments/{name}"),
     (Method::GET, "/records/{module}/{id}/approvals"),
     (Method::POST, "/records/{module}/{id}/approvals"),
@@ -175,6 +179,10 @@ pub fn router(state: State) -> Router {
         .route(
             "/records/{module}/{id}/activities",
             get(customers::record_activities),
+        )
+        .route(
+            "/records/{module}/{id}/schedule",
+            get(schedule::upcoming_for_record),
         )
         .route(
             "/records/{module}/{id}/attachments/{name}",

@@ -8,6 +8,7 @@ pub mod publish;
 pub mod record_events;
 pub mod scan;
 pub mod snapshot;
+pub mod upcoming;
 pub mod upkeep;
 
 use chrono::{DateTime, Duration, Utc};
