@@ -3,6 +3,7 @@ import { HashRouter, Navigate, NavLink, Route, Routes } from "react-router-dom";
 import { useLanguage, useT } from "./i18n";
 import { CustomerList } from "./pages/customers/CustomerList";
 import { CustomerPage } from "./pages/customers/CustomerPage";
+import { MyApprovals } from "./pages/approvals/MyApprovals";
 import { Login } from "./pages/Login";
 import { Notifications } from "./pages/Notifications";
 import { SettingsPage } from "./pages/settings/SettingsPage";
@@ -32,6 +33,7 @@ export function App({ config }: { config: ConsoleConfig }) {
           <Route path="/customers" element={<CustomerList />} />
           <Route path="/customers/:id" element={<CustomerPage />} />
           <Route path="/notifications" element={<Notifications />} />
+          <Route path="/approvals" element={<MyApprovals />} />
           <Route path="*" element={<Navigate to="/workflows" replace />} />
         </Routes>
       </Shell>
@@ -50,6 +52,7 @@ function Shell({ session, onSignOut, children }: { session: Session; onSignOut: 
           <NavLink to="/workflows">{t("nav.workflows")}</NavLink>
           <NavLink to="/customers">{t("nav.customers")}</NavLink>
           <NavLink to="/settings">{t("nav.settings")}</NavLink>
+          <NavLink to="/approvals">{t("nav.approvals")}</NavLink>
           <NavLink to="/notifications">{t("nav.notifications")}</NavLink>
         </nav>
         <span className="who" data-testid="who">

@@ -7,12 +7,16 @@ import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { RunHistory } from "../workflows/RunHistory";
 import { Activities, PurchaseStats, Related, Sales } from "./CustomerTabs";
+import { ApprovalPanel } from "../approvals/ApprovalPanel";
+import { currentSession } from "../../session";
+import { HandOver } from "./HandOver";
 import { MergePanel } from "./MergePanel";
+import { Upcoming } from "./Upcoming";
 import { RecordEditForm } from "./RecordEditForm";
 import { editableFields, fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
 
 type Record = R["Record"];
-const TABS = ["activities", "related", "sales", "stats", "runs", "duplicates"] as const;
+const TABS = ["activities", "related", "sales", "stats", "runs", "approvals", "handover", "duplicates"] as const;
 
 /** Seed 003's customer page: detail with quick edit, full edit, clone, delete, and its tabs. */
 export function CustomerPage() {
@@ -99,7 +103,14 @@ export function CustomerPage() {
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}
         {tab === "stats" && <PurchaseStats id={id} />}
-        {tab === "runs" && <RunHistory record={id} />}
+        {tab === "runs" && (
+          <>
+            <Upcoming module="Customer" id={id} />
+            <RunHistory record={id} />
+          </>
+        )}
+        {tab === "approvals" && <ApprovalPanel module="Customer" record={record} user={currentSession()?.user ?? ""} onChanged={load} />}
+        {tab === "handover" && <HandOver id={id} onDone={load} />}
         {tab === "duplicates" && <MergePanel record={record} fields={fields} onMerged={load} />}
       </div>
     </section>

@@ -7,6 +7,8 @@ import { useT } from "../../i18n";
 export function PreviewPanel({ workflow }: { workflow: W["Workflow"] }) {
   const t = useT();
   const [days, setDays] = useState(30);
+  // Empty: from now. Otherwise a local date and time, sent as the instant it names here.
+  const [asOf, setAsOf] = useState("");
   const [result, setResult] = useState<W["Preview"] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -20,7 +22,7 @@ export function PreviewPanel({ workflow }: { workflow: W["Workflow"] }) {
       setResult(
         await ok(
           api().workflows.GET("/workflows/{id}/preview", {
-            params: { path: { id: workflow.id }, query: { days, render: 5 } },
+            params: { path: { id: workflow.id }, query: { days, render: 5, as_of: asOf ? new Date(asOf).toISOString() : undefined } },
           }),
         ),
       );
@@ -45,6 +47,11 @@ export function PreviewPanel({ workflow }: { workflow: W["Workflow"] }) {
               value={days}
               onChange={(e) => setDays(Number(e.target.value))}
             />
+          )}
+        </Field>
+        <Field label={t("preview.asOf")} pointer="/query/as_of" hint={t("preview.asOfHint")}>
+          {(id, describedBy) => (
+            <input id={id} aria-describedby={describedBy} type="datetime-local" value={asOf} onChange={(e) => setAsOf(e.target.value)} />
           )}
         </Field>
         <button type="submit" className="primary" disabled={busy}>

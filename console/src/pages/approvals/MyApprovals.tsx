@@ -1,0 +1,85 @@
+import { useState } from "react";
+import { Link } from "react-router-dom";
+import { api, ok, type R } from "../../api/client";
+import { ProblemBanner } from "../../components/Problem";
+import { useLoad } from "../../components/useLoad";
+import { useT } from "../../i18n";
+
+type Pending = R["PendingApproval"];
+
+/** What waits on the caller's decision, oldest first: approve or reject with a comment. */
+export function MyApprovals() {
+  const t = useT();
+  const page = useLoad(() => ok(api().records.GET("/me/approvals", { params: { query: { limit: 50 } } })), []);
+  const items = page.data?.items ?? [];
+  return (
+    <section>
+      <h1>{t("approvals.mine")}</h1>
+      <ProblemBanner problem={page.problem} onReload={page.reload} />
+      {!page.loading && items.length === 0 && <p>{t("approvals.none")}</p>}
+      {items.map((p) => (
+        <Decision key={p.request} pending={p} onDecided={page.reload} />
+      ))}
+    </section>
+  );
+}
+
+function Decision({ pending, onDecided }: { pending: Pending; onDecided: () => void }) {
+  const t = useT();
+  const [comment, setComment] = useState("");
+  const [revenue, setRevenue] = useState("");
+  const [problem, setProblem] = useState<unknown>(null);
+  const decide = async (action: "approve" | "reject" | "record") => {
+    const body = action === "record" ? { comment: comment || undefined, revenue: revenue === "" ? undefined : Number(revenue) } : { comment: comment || undefined };
+    try {
+      await ok(
+        api().records.POST("/records/{module}/{id}/approvals/{request}/{action}", {
+          params: { path: { module: pending.module, id: pending.record, request: pending.request, action } },
+          body,
+        }),
+      );
+      setProblem(null);
+      onDecided();
+    } catch (e) {
+      setProblem(e);
+    }
+  };
+  const recordStep = pending.module === "Order";
+  const commentId = `comment-${pending.request}`;
+  return (
+    <article className="panel" data-testid="pending-approval">
+      <h2>
+        {pending.name} · {pending.step}
+      </h2>
+      <p>
+        {pending.module === "Customer" ? <Link to={`/customers/${encodeURIComponent(pending.record)}`}>{pending.record}</Link> : `${pending.module} ${pending.record}`} ·{" "}
+        {t("approvals.submittedBy")} {pending.submitter} · {new Date(pending.submitted_at).toLocaleString(t.locale)}
+        {pending.deadline_at ? ` · ${t("approvals.deadline")} ${new Date(pending.deadline_at).toLocaleString(t.locale)}` : ""}
+      </p>
+      <div className="field">
+        <label htmlFor={commentId}>{t("approvals.comment")}</label>
+        <textarea id={commentId} rows={2} maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
+      </div>
+      {recordStep && (
+        <div className="field">
+          <label htmlFor={`revenue-${pending.request}`}>{t("approvals.revenue")}</label>
+          <input id={`revenue-${pending.request}`} type="number" value={revenue} onChange={(e) => setRevenue(e.target.value)} />
+        </div>
+      )}
+      <ProblemBanner problem={problem} />
+      <div className="toolbar">
+        <button type="button" className="primary" onClick={() => decide("approve")}>
+          {t("approvals.approve")}
+        </button>
+        {recordStep && (
+          <button type="button" onClick={() => decide("record")}>
+            {t("approvals.record")}
+          </button>
+        )}
+        <button type="button" className="danger" onClick={() => decide("reject")}>
+          {t("approvals.reject")}
+        </button>
+      </div>
+    </article>
+  );
+}
