@@ -30,6 +30,15 @@ SKIPPED_KINDS = {
     "AWS::SQS::QueuePolicy",  # moto accepts but does not enforce queue policies
     "AWS::Logs::LogGroup",  # the functions' and the API's logs; locally they log to the console
     "AWS::CloudWatch::Alarm",  # the dead-letter alarms; locally the queues are read directly
+    # The console's CDN and login: locally the local API serves the console at / and its dev
+    # login stands in for Cognito's hosted UI (the console bucket itself is created).
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::S3::BucketPolicy",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolClient",
 }
 
 

@@ -11,7 +11,7 @@ import { SampleGallery } from "./pages/workflows/SampleGallery";
 import { WorkflowDetail } from "./pages/workflows/WorkflowDetail";
 import { WorkflowEditor } from "./pages/workflows/WorkflowEditor";
 import { WorkflowList } from "./pages/workflows/WorkflowList";
-import { currentSession, signOut, type ConsoleConfig, type Session } from "./session";
+import { cognitoSignOut, currentSession, signOut, type ConsoleConfig, type Session } from "./session";
 
 // Hash routes (#/workflows): the console's paths never collide with the APIs' own, which the
 // same host serves.
@@ -20,7 +20,17 @@ export function App({ config }: { config: ConsoleConfig }) {
   if (!session) return <Login config={config} onSignedIn={setSession} />;
   return (
     <HashRouter>
-      <Shell session={session} onSignOut={() => { signOut(); setSession(null); }}>
+      <Shell
+        session={session}
+        onSignOut={() => {
+          if (config.login.type === "cognito") {
+            cognitoSignOut(config.login);
+            return;
+          }
+          signOut();
+          setSession(null);
+        }}
+      >
         <Routes>
           <Route path="/" element={<Navigate to="/workflows" replace />} />
           <Route path="/workflows" element={<WorkflowList />} />

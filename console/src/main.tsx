@@ -7,8 +7,8 @@ import { loadConfig, takeCognitoRedirect } from "./session";
 import "./styles.css";
 
 async function start() {
-  takeCognitoRedirect();
   const config = await loadConfig();
+  await takeCognitoRedirect(config);
   setApiBase(config.api_base);
   const root = document.getElementById("root");
   if (!root) return;

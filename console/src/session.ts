@@ -1,7 +1,8 @@
 // Who is signed in, and how. Locally the console asks for tenant, user and role and makes the
 // unsigned token `infra/local-api` reads (it binds to loopback and verifies nothing); a
-// deployment signs in through the Cognito hosted UI and sends its ID token, which the HTTP
-// API's JWT authorizer verifies.
+// deployment signs in through the Cognito hosted UI (authorization code flow with PKCE) and
+// sends its ID token, which the HTTP API's JWT authorizer verifies. config.json, written at
+// deploy time by infra/deploy_console.py, says which.
 
 export type LoginConfig =
   | { type: "dev" }
@@ -50,11 +51,14 @@ export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }
 
-function base64Url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  bytes.forEach((b) => (binary += String.fromCharCode(b)));
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** base64url of a text's UTF-8 bytes, or of a binary string's bytes as they are. */
+function base64Url(text: string, binary = false): string {
+  let raw = text;
+  if (!binary) {
+    raw = "";
+    new TextEncoder().encode(text).forEach((b) => (raw += String.fromCharCode(b)));
+  }
+  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** The unsigned token of the local API: the claims API Gateway's authorizer would pass. */
@@ -80,32 +84,85 @@ function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(json) as Record<string, unknown>;
 }
 
-/** Sends the browser to the Cognito hosted UI, which comes back with `#id_token=…`. */
-export function cognitoSignIn(login: Extract<LoginConfig, { type: "cognito" }>): void {
-  const redirect = window.location.origin + window.location.pathname;
-  const query = new URLSearchParams({
-    client_id: login.client_id,
-    response_type: "token",
-    scope: "openid email profile",
-    redirect_uri: redirect,
-  });
-  window.location.assign(`https://${login.domain}/login?${query.toString()}`);
+type CognitoLogin = Extract<LoginConfig, { type: "cognito" }>;
+const PKCE_KEY = "crm-console.pkce";
+
+function randomText(bytes: number): string {
+  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  return base64Url(String.fromCharCode(...data), true);
 }
 
-/** Takes the ID token the hosted UI put in the fragment, if any, and clears the fragment. */
-export function takeCognitoRedirect(): Session | null {
-  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-  const token = fragment.get("id_token");
-  if (!token) return null;
-  const claims = claimsOf(token);
+async function challengeOf(verifier: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return base64Url(String.fromCharCode(...new Uint8Array(digest)), true);
+}
+
+function redirectUri(): string {
+  return window.location.origin + window.location.pathname;
+}
+
+/**
+ * Sends the browser to the Cognito hosted UI with the authorization code flow and PKCE: the
+ * code that comes back is worth nothing without the verifier this tab keeps.
+ */
+export async function cognitoSignIn(login: CognitoLogin): Promise<void> {
+  const verifier = randomText(48);
+  const state = randomText(16);
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: login.client_id,
+    redirect_uri: redirectUri(),
+    scope: "openid email profile",
+    code_challenge_method: "S256",
+    code_challenge: await challengeOf(verifier),
+    state,
+  });
+  window.location.assign(`https://${login.domain}/oauth2/authorize?${query.toString()}`);
+}
+
+/** Signs out of the hosted UI too, so that the next sign-in asks for the password again. */
+export function cognitoSignOut(login: CognitoLogin): void {
+  signOut();
+  const query = new URLSearchParams({ client_id: login.client_id, logout_uri: redirectUri() });
+  window.location.assign(`https://${login.domain}/logout?${query.toString()}`);
+}
+
+/**
+ * Back from the hosted UI with `?code=…&state=…`: the code exchanged (with this tab's verifier)
+ * for the ID token the API's authorizer verifies, and the query cleared from the address bar.
+ */
+export async function takeCognitoRedirect(config: ConsoleConfig): Promise<Session | null> {
+  const query = new URLSearchParams(window.location.search);
+  const code = query.get("code");
+  if (config.login.type !== "cognito" || !code) return null;
+  window.history.replaceState(null, "", window.location.pathname + "#/");
+  const stored = sessionStorage.getItem(PKCE_KEY);
+  sessionStorage.removeItem(PKCE_KEY);
+  const pkce = stored ? (JSON.parse(stored) as { verifier: string; state: string }) : null;
+  if (!pkce || pkce.state !== query.get("state")) return null;
+  const response = await fetch(`https://${config.login.domain}/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: config.login.client_id,
+      code,
+      redirect_uri: redirectUri(),
+      code_verifier: pkce.verifier,
+    }),
+  });
+  if (!response.ok) return null;
+  const tokens = (await response.json()) as { id_token?: string };
+  if (!tokens.id_token) return null;
+  const claims = claimsOf(tokens.id_token);
   const groups = claims["cognito:groups"];
   const session: Session = {
-    token,
+    token: tokens.id_token,
     tenant: String(claims["custom:tenant_id"] ?? ""),
     user: String(claims.sub ?? ""),
     role: Array.isArray(groups) && groups.length > 0 ? String(groups[0]) : "",
   };
   saveSession(session);
-  window.history.replaceState(null, "", window.location.pathname + "#/");
   return session;
 }

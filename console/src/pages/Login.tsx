@@ -17,7 +17,7 @@ export function Login({ config, onSignedIn }: { config: ConsoleConfig; onSignedI
     return (
       <main className="login">
         <h1>{t("app.title")}</h1>
-        <button type="button" className="primary" onClick={() => cognitoSignIn(login)}>
+        <button type="button" className="primary" onClick={() => void cognitoSignIn(login)}>
           {t("login.cognito")}
         </button>
       </main>
