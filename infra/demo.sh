@@ -2,7 +2,8 @@
 # The main job on the local stack: installs the emulator, starts it, creates the template's
 # resources, builds the functions as Lambda runs them (release `bootstrap` binaries through
 # cargo-lambda; the first build takes several minutes), then runs the demo, which drives them
-# through the Lambda Runtime Interface Emulator. Safe to run again.
+# through the Lambda Runtime Interface Emulator, and finally serves the web console on what the
+# demo left (http://127.0.0.1:3000/, printed at the end). Safe to run again.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,4 +13,22 @@ infra/lambda-build.sh > /dev/null
 # shellcheck disable=SC1091
 source .local/env
 cargo run --quiet -p crm-demo
+
+# The web console on what the demo left in the stack, served by the local API at /.
+if command -v npm >/dev/null; then
+  (cd console && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+  cargo build --quiet -p crm-local-api
+  pidfile=.local/local-api.pid
+  if [[ -f $pidfile ]]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+  nohup target/debug/crm-local-api > .local/local-api.log 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 1 50); do
+    curl -fsS http://127.0.0.1:3000/config.json >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  echo "web console: http://127.0.0.1:3000/ (sign in as tenant demo-tenant, user u-admin, role admin;" >&2
+  echo "  it runs until: kill \$(cat $pidfile))" >&2
+else
+  echo "(no npm on this machine: the web console is not served)" >&2
+fi
 echo "(the emulator keeps running at $AWS_ENDPOINT_URL; stop it with infra/stack.sh down)" >&2
