@@ -229,6 +229,27 @@ pub async fn exercise(audited: &mut Audited) {
     sales.get("/records/Customer").await;
     allocated_leads(&admin, &seed).await;
     approvals(&admin, &seed).await;
+    coming_occurrences(&admin, &seed).await;
+}
+
+/// A record's coming care occurrences: its schedule entry of each active care workflow.
+async fn coming_occurrences(admin: &Caller, seed: &Seed) {
+    let definition = json!({"module": "Customer", "name": "Sinh nhật",
+        "trigger": {"type": "time", "date_field": "Birthday", "recurrence": "yearly",
+                    "time_of_day": "08:00"},
+        "actions": [{"kind": "notification", "id": "n", "name": "N", "message": "Chúc mừng",
+                     "notify_owner": true}]});
+    seed.active_workflow("wf-birthday", definition, "2027-01-01T00:00:00Z")
+        .await;
+    let customer = create(
+        admin,
+        "Customer",
+        json!({"Name": "Chị Hoa", "Birthday": "1990-05-17"}),
+    )
+    .await;
+    admin
+        .get(&format!("/records/Customer/{customer}/schedule"))
+        .await;
 }
 
 /// A quote submitted, listed, decided by the manager (through the API and through an email's
