@@ -115,7 +115,13 @@ impl Membership<'_> {
             .list(&claimed.tenant, &PageRequest::first(1))
             .await?;
         if !anyone.items.is_empty() {
-            return Err(MembershipError::NotAMember);
+            // Someone exists: perhaps this very subject, made first administrator by one of its
+            // own requests a moment ago (a console opening a page sends several at once).
+            return self
+                .users
+                .get(&claimed.tenant, &claimed.user)
+                .await?
+                .ok_or(MembershipError::NotAMember);
         }
         let user = User {
             id: claimed.user.clone(),
@@ -165,6 +171,30 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_first_administrator_s_concurrent_request_finds_the_user_its_sibling_made() {
+        let stores = MemoryStores::new();
+        let cache = MembershipCache::default();
+        let clock = FixedClock(at("2027-01-01T00:00:00Z"));
+        let members = Membership {
+            users: &stores.users,
+            cache: &cache,
+            clock: &clock,
+        };
+        let boss = claimed("acme", "u-boss", true);
+        // One request made the subject the first administrator after another read no user for
+        // it: that other request lists the tenant's users and finds someone.
+        let made = members.first_administrator(&boss).await.unwrap();
+        let sibling = members.first_administrator(&boss).await.unwrap();
+        assert_eq!(sibling, made);
+        assert!(matches!(
+            members
+                .first_administrator(&claimed("acme", "u-other", true))
+                .await,
+            Err(MembershipError::NotAMember)
+        ));
     }
 
     #[tokio::test]
