@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import type { W } from "../../api/client";
 import { fieldLabel, type FieldDef } from "../../api/modules";
 import { Field } from "../../components/Problem";
@@ -67,6 +68,10 @@ export function ConditionBuilder({
 }) {
   const t = useT();
   const firstClause = (): Clause => ({ field: testableFields(fields)[0]?.name ?? "", op: "is_not_empty" });
+  if (fields.length === 0) {
+    // Clauses are typed by the module's fields: nothing is offered before they are known.
+    return <p aria-busy="true">{t("loading")}</p>;
+  }
   return (
     <fieldset className="condition">
       <legend>{t("editor.condition")}</legend>
@@ -237,6 +242,12 @@ function ClauseEditor({
   const t = useT();
   const field = fields.find((f) => f.name === clause.field);
   const ops = operatorsFor(field, withChanges);
+  // A clause added before the module's fields had loaded names none yet: it takes the first
+  // field once they are there, so that what the select shows is what is saved.
+  const first = testableFields(fields)[0]?.name;
+  useEffect(() => {
+    if (!clause.field && first) onChange({ field: first, op: clause.op });
+  }, [clause.field, clause.op, first, onChange]);
   return (
     <div className="clause">
       <Field label={t("condition.field")} pointer={`${pointer}/field`}>
@@ -251,6 +262,7 @@ function ClauseEditor({
               onChange({ field: e.target.value, op });
             }}
           >
+            {!field && <option value={clause.field}>{clause.field || t("choose")}</option>}
             {testableFields(fields).map((f) => (
               <option key={f.name} value={f.name}>
                 {fieldLabel(f, t.lang)}
