@@ -89,3 +89,22 @@ test("on a phone-sized screen the customer page stays usable", async ({ page, re
   expect(overflow).toBeLessThanOrEqual(0);
   await screen(page, "customer-page-phone");
 });
+
+test("an administrator adds a salesperson with a manager, and a bad email is pointed at", async ({ page }) => {
+  await signIn(page, freshTenant("users"));
+  await page.getByRole("link", { name: "Thiết lập" }).click();
+  await page.getByRole("link", { name: "Người dùng" }).click();
+  await page.getByRole("button", { name: "Thêm người dùng" }).click();
+  await page.getByLabel("Mã đăng nhập (sub)").fill("u-lan");
+  await page.getByLabel("Họ tên").fill("Lan");
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Quản lý trực tiếp").selectOption("u-admin");
+  await expectEveryInputLabelled(page);
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Email") })).toBeVisible();
+  await expect(page.getByLabel("Họ tên")).toHaveValue("Lan");
+  await page.getByLabel("Email").fill("lan@example.com");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("cell", { name: /Lan/ })).toBeVisible();
+  await screen(page, "settings-users");
+});

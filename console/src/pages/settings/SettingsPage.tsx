@@ -82,6 +82,21 @@ function editable(setting: Setting): Body {
   return rest;
 }
 
+/** The settings pages, one link each. */
+export function SettingsNav() {
+  const t = useT();
+  return (
+    <nav className="subnav" aria-label={t("settings.title")}>
+      {SETTINGS_PAGES.map((s) => (
+        <NavLink key={s} to={`/settings/${s}`}>
+          {t(`settings.kind.${s}` as Key)}
+        </NavLink>
+      ))}
+      <NavLink to="/settings/users">{t("users.title")}</NavLink>
+    </nav>
+  );
+}
+
 export function SettingsPage() {
   const t = useT();
   const { kind = "sms-providers" } = useParams();
@@ -102,13 +117,7 @@ export function SettingsPage() {
   return (
     <section>
       <h1>{t("settings.title")}</h1>
-      <nav className="subnav" aria-label={t("settings.title")}>
-        {SETTINGS_PAGES.map((s) => (
-          <NavLink key={s} to={`/settings/${s}`}>
-            {t(`settings.kind.${s}` as Key)}
-          </NavLink>
-        ))}
-      </nav>
+      <SettingsNav />
       <h2>{t(`settings.kind.${slug}` as Key)}</h2>
       <ProblemBanner problem={list.problem ?? problem} onReload={list.reload} />
       {!list.loading && (list.data ?? []).length === 0 && <p>{t("settings.none")}</p>}
