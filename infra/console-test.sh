@@ -28,13 +28,25 @@ log="$(mktemp)"
 LOCAL_API_PORT="$port" target/debug/crm-local-api >"$log" 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+ready=0
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/config.json" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$api_pid" 2>/dev/null; then cat "$log" >&2; exit 1; fi
+  # Ours, not a server left on the port by an earlier run: it must still be running.
+  if ! kill -0 "$api_pid" 2>/dev/null; then
+    echo "the local API did not start on port $port:" >&2
+    cat "$log" >&2
+    echo "1 failed (local API)"
+    exit 1
+  fi
+  if curl -fsS "http://127.0.0.1:$port/config.json" >/dev/null 2>&1; then ready=1; break; fi
   sleep 0.2
 done
+if [[ $ready == 0 ]]; then echo "1 failed (local API never answered)"; exit 1; fi
 
 status=0
 (cd console && CONSOLE_URL="http://127.0.0.1:$port" CHROMIUM_PATH="$chromium" npx playwright test) || status=1
-infra/schemathesis.sh "http://127.0.0.1:$port" || status=1
+# schemathesis's own summary counts requests, not tests (the test command leaves it out).
+if ! infra/schemathesis.sh "http://127.0.0.1:$port"; then
+  echo "1 failed (schemathesis)"
+  status=1
+fi
 exit "$status"

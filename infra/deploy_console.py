@@ -56,7 +56,8 @@ def upload(s3: Any, bucket: str, dist: Path, config: dict[str, Any]) -> list[str
     if not (dist / "index.html").is_file():
         raise SystemExit(f"no console build in {dist}: (cd console && npm ci && npm run build)")
     written = []
-    # Assets first, the entry point last: a browser reading the new index.html finds its files.
+    # Assets first, then index.html and config.json: a browser reading the new index.html finds
+    # its files.
     files = sorted(
         (p for p in dist.rglob("*") if p.is_file() and p.suffix != ".map"),
         key=lambda p: p.name == "index.html",
@@ -88,7 +89,7 @@ def invalidate(cloudfront: Any, distribution: str) -> str:
     answer = cloudfront.create_invalidation(
         DistributionId=distribution,
         InvalidationBatch={
-            "Paths": {"Quantity": 2, "Items": ["/index.html", "/config.json"]},
+            "Paths": {"Quantity": 3, "Items": ["/", "/index.html", "/config.json"]},
             "CallerReference": f"console-{time.time_ns()}",
         },
     )

@@ -34,6 +34,7 @@ SKIPPED_KINDS = {
     # login stands in for Cognito's hosted UI (the console bucket itself is created).
     "AWS::CloudFront::Distribution",
     "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy",
     "AWS::S3::BucketPolicy",
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolGroup",

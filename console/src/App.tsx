@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { HashRouter, Navigate, NavLink, Route, Routes } from "react-router-dom";
+import { HashRouter, Navigate, NavLink, Route, Routes, useParams } from "react-router-dom";
 import { useLanguage, useT } from "./i18n";
 import { CustomerList } from "./pages/customers/CustomerList";
 import { CustomerPage } from "./pages/customers/CustomerPage";
@@ -43,7 +43,7 @@ export function App({ config }: { config: ConsoleConfig }) {
           <Route path="/settings/users" element={<UsersPage />} />
           <Route path="/settings/:kind" element={<SettingsPage />} />
           <Route path="/customers" element={<CustomerList />} />
-          <Route path="/customers/:id" element={<CustomerPage />} />
+          <Route path="/customers/:id" element={<CustomerRoute />} />
           <Route path="/notifications" element={<Notifications />} />
           <Route path="/approvals" element={<MyApprovals />} />
           <Route path="*" element={<Navigate to="/workflows" replace />} />
@@ -51,6 +51,12 @@ export function App({ config }: { config: ConsoleConfig }) {
       </Shell>
     </HashRouter>
   );
+}
+
+/** A customer page of its own per id: nothing of one customer stays on another's page. */
+function CustomerRoute() {
+  const { id } = useParams();
+  return <CustomerPage key={id} />;
 }
 
 function Shell({ session, onSignOut, children }: { session: Session; onSignOut: () => void; children: React.ReactNode }) {

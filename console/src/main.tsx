@@ -7,8 +7,15 @@ import { loadConfig, takeCognitoRedirect } from "./session";
 import "./styles.css";
 
 async function start() {
-  const config = await loadConfig();
-  await takeCognitoRedirect(config);
+  let config;
+  try {
+    config = await loadConfig();
+    await takeCognitoRedirect(config);
+  } catch (error) {
+    const root = document.getElementById("root");
+    if (root) root.textContent = String(error);
+    return;
+  }
   setApiBase(config.api_base);
   const root = document.getElementById("root");
   if (!root) return;

@@ -23,21 +23,36 @@ export interface Session {
 
 const KEY = "crm-console.session";
 
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * config.json, which the local API serves and a deployment writes. Without one, the dev login
+ * is offered on a loopback host only (the Vite dev server without the local API); anywhere else
+ * the console stops rather than offer a login the deployment cannot honour.
+ */
 export async function loadConfig(): Promise<ConsoleConfig> {
   try {
     const response = await fetch("config.json", { cache: "no-store" });
     if (response.ok) return (await response.json()) as ConsoleConfig;
   } catch {
-    // No config (the dev server without the local API): the dev login on this origin.
+    // Unreachable: decided below.
   }
-  return { api_base: "", login: { type: "dev" } };
+  if (LOOPBACK.includes(window.location.hostname)) return { api_base: "", login: { type: "dev" } };
+  throw new Error("config.json is missing: deploy the console with infra/deploy_console.py");
 }
 
 export function currentSession(): Session | null {
   const stored = sessionStorage.getItem(KEY);
   if (!stored) return null;
   try {
-    return JSON.parse(stored) as Session;
+    const session = JSON.parse(stored) as Session;
+    // An expired token is worth nothing: sign in again rather than meet 401 on every call.
+    const exp = claimsOf(session.token).exp;
+    if (typeof exp === "number" && exp * 1000 <= Date.now()) {
+      signOut();
+      return null;
+    }
+    return session;
   } catch {
     return null;
   }
@@ -135,12 +150,13 @@ export function cognitoSignOut(login: CognitoLogin): void {
 export async function takeCognitoRedirect(config: ConsoleConfig): Promise<Session | null> {
   const query = new URLSearchParams(window.location.search);
   const code = query.get("code");
-  if (config.login.type !== "cognito" || !code) return null;
+  if (config.login.type !== "cognito" || (!code && !query.get("error"))) return null;
   window.history.replaceState(null, "", window.location.pathname + "#/");
   const stored = sessionStorage.getItem(PKCE_KEY);
   sessionStorage.removeItem(PKCE_KEY);
   const pkce = stored ? (JSON.parse(stored) as { verifier: string; state: string }) : null;
-  if (!pkce || pkce.state !== query.get("state")) return null;
+  // A refusal of the hosted UI (?error=…) or an answer to another tab's request signs nobody in.
+  if (!code || !pkce || pkce.state !== query.get("state")) return null;
   const response = await fetch(`https://${config.login.domain}/oauth2/token`, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },

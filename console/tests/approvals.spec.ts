@@ -60,7 +60,7 @@ test("a salesperson sends a customer for approval, the manager approves it from 
   await expect(panel.getByRole("button", { name: "Gửi phê duyệt" })).toBeVisible();
 });
 
-test("a customer is handed over with its open tasks, and its coming care occurrences are listed", async ({ page, request }) => {
+test("a customer is handed over with its open tasks, and its automation tab says when nothing is coming", async ({ page, request }) => {
   const tenant = freshTenant("handover");
   const admin = new Api(request, devToken(tenant, "u-admin", "admin"));
   await admin.call("POST", "/users", { id: "u-new", name: "Dung", email: "dung@example.com", role: "salesperson" });

@@ -29,7 +29,10 @@ function Decision({ pending, onDecided }: { pending: Pending; onDecided: () => v
   const [comment, setComment] = useState("");
   const [revenue, setRevenue] = useState("");
   const [problem, setProblem] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
   const decide = async (action: "approve" | "reject" | "record") => {
+    if (busy) return;
+    setBusy(true);
     const body = action === "record" ? { comment: comment || undefined, revenue: revenue === "" ? undefined : Number(revenue) } : { comment: comment || undefined };
     try {
       await ok(
@@ -42,6 +45,8 @@ function Decision({ pending, onDecided }: { pending: Pending; onDecided: () => v
       onDecided();
     } catch (e) {
       setProblem(e);
+    } finally {
+      setBusy(false);
     }
   };
   const recordStep = pending.module === "Order";
@@ -68,15 +73,15 @@ function Decision({ pending, onDecided }: { pending: Pending; onDecided: () => v
       )}
       <ProblemBanner problem={problem} />
       <div className="toolbar">
-        <button type="button" className="primary" onClick={() => decide("approve")}>
+        <button type="button" className="primary" disabled={busy} onClick={() => decide("approve")}>
           {t("approvals.approve")}
         </button>
         {recordStep && (
-          <button type="button" onClick={() => decide("record")}>
+          <button type="button" disabled={busy} onClick={() => decide("record")}>
             {t("approvals.record")}
           </button>
         )}
-        <button type="button" className="danger" onClick={() => decide("reject")}>
+        <button type="button" className="danger" disabled={busy} onClick={() => decide("reject")}>
           {t("approvals.reject")}
         </button>
       </div>

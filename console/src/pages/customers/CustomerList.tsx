@@ -22,8 +22,12 @@ export function CustomerList() {
   const fields = schema.data?.fields ?? [];
   const [draft, setDraft] = useState<Record<string, unknown>>({});
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  // One click, one customer: the button waits for the answer.
+  const [busy, setBusy] = useState(false);
   const create = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
+    setBusy(true);
     try {
       const record = await ok(
         api().records.POST("/records/{module}", { params: { path: { module: "Customer" } }, body: draft as R["FieldValues"] }),
@@ -31,6 +35,8 @@ export function CustomerList() {
       navigate(`/customers/${encodeURIComponent(record.id)}`);
     } catch (err) {
       setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+    } finally {
+      setBusy(false);
     }
   };
   const shown = LIST_FIELDS.map((name) => fields.find((f) => f.name === name)).filter((f) => f !== undefined);
@@ -68,7 +74,7 @@ export function CustomerList() {
         </button>
       )}
       <FormProblem.Provider value={problem}>
-        <form className="panel" onSubmit={create} aria-labelledby="new-customer">
+        <form noValidate className="panel" onSubmit={create} aria-labelledby="new-customer">
           <h2 id="new-customer">{t("customers.new")}</h2>
           {NEW_FIELDS.map((name) => fields.find((f) => f.name === name))
             .filter((f) => f !== undefined)
@@ -78,7 +84,7 @@ export function CustomerList() {
               </Field>
             ))}
           <ProblemBanner problem={problem} shownPointers={NEW_FIELDS.map((n) => `/fields/${n}`)} />
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={busy}>
             {t("action.create")}
           </button>
         </form>

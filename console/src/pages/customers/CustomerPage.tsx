@@ -32,7 +32,14 @@ export function CustomerPage() {
   const fields = schema.data?.fields ?? [];
 
   const load = useCallback(async () => {
-    const { data, error, response } = await api().records.GET("/records/{module}/{id}", { params: { path: { module: "Customer", id } } });
+    let answer;
+    try {
+      answer = await api().records.GET("/records/{module}/{id}", { params: { path: { module: "Customer", id } } });
+    } catch (e) {
+      setProblem(new ApiProblem(0, { detail: String(e) }));
+      return;
+    }
+    const { data, error, response } = answer;
     if (!data) {
       setProblem(new ApiProblem(response.status, error));
       return;
@@ -75,8 +82,9 @@ export function CustomerPage() {
       </p>
       <h1>{recordTitle(record.fields, record.id)}</h1>
       <div className="toolbar">
-        <button type="button" onClick={() => setEditing(!editing)}>
-          {t("action.edit")}
+        {/* The full edit sends every editable field: it opens only once the fields are known. */}
+        <button type="button" disabled={fields.length === 0} onClick={() => setEditing(!editing)}>
+          {editing ? t("action.cancel") : t("action.edit")}
         </button>
         <button type="button" onClick={clone}>
           {t("customers.clone")}
@@ -85,7 +93,7 @@ export function CustomerPage() {
           {t("action.delete")}
         </button>
       </div>
-      <ProblemBanner problem={problem} onReload={load} />
+      <ProblemBanner problem={problem ?? schema.problem} onReload={load} />
       {editing ? (
         <RecordEditForm record={record} etag={etag} fields={fields} onSaved={(r, e) => { saved(r, e); setEditing(false); }} onReload={load} />
       ) : (

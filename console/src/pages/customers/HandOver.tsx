@@ -12,9 +12,12 @@ export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
   const [to, setTo] = useState("");
   const [activities, setActivities] = useState<R["ActivityKind"][]>(["task"]);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
+    setBusy(true);
     try {
       const outcome = await ok(api().records.POST("/customers/{id}/hand-over", { params: { path: { id } }, body: { to, activities } }));
       setProblem(null);
@@ -22,6 +25,8 @@ export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
       onDone();
     } catch (err) {
       setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+    } finally {
+      setBusy(false);
     }
   };
   const toggle = (kind: R["ActivityKind"], on: boolean) => setActivities(on ? [...activities, kind] : activities.filter((k) => k !== kind));
@@ -53,7 +58,7 @@ export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
         </fieldset>
         <ProblemBanner problem={problem} shownPointers={["/to"]} />
         {done && <p role="status">{done}</p>}
-        <button type="submit" className="primary">
+        <button type="submit" className="primary" disabled={busy}>
           {t("handOver.submit")}
         </button>
       </form>

@@ -59,7 +59,7 @@ export function RecordEditForm({
   };
   return (
     <FormProblem.Provider value={problem}>
-      <form className="panel record-form" onSubmit={submit} aria-label={t("customers.editTitle")}>
+      <form noValidate className="panel record-form" onSubmit={submit} aria-label={t("customers.editTitle")}>
         <div className="grid">
           {editable.map((f) => (
             <Field key={f.name} label={fieldLabel(f, t.lang)} pointer={`/fields/${f.name}`}>

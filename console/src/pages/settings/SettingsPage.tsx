@@ -174,11 +174,14 @@ function SettingForm({
   const t = useT();
   const [body, setBody] = useState<Body>(initial.body);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
   const moduleList = useLoad(modules, []);
   const module = typeof body.module === "string" ? body.module : "Customer";
   const schema = useLoad(() => moduleSchema(module), [module]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
+    setBusy(true);
     try {
       // The body's shape is the kind's (checked by the API); the client types one union for all.
       const sent = body as never;
@@ -190,11 +193,13 @@ function SettingForm({
       onDone();
     } catch (err) {
       setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+    } finally {
+      setBusy(false);
     }
   };
   return (
     <FormProblem.Provider value={problem}>
-      <form className="panel" onSubmit={submit} aria-label={t("settings.add")}>
+      <form noValidate className="panel" onSubmit={submit} aria-label={t("settings.add")}>
         {members
           .filter((m) => !m.when || m.when(body))
           .map((m) => {
@@ -242,7 +247,7 @@ function SettingForm({
           })}
         <ProblemBanner problem={problem} />
         <div className="toolbar">
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={busy}>
             {t("action.save")}
           </button>
           <button type="button" onClick={onCancel}>

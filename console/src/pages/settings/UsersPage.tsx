@@ -96,9 +96,12 @@ function UserForm({ existing, initial, people, onDone, onCancel }: { existing: b
   const t = useT();
   const [draft, setDraft] = useState<Draft>(initial);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
+    setBusy(true);
     const body = {
       name: draft.name,
       email: draft.email,
@@ -117,6 +120,8 @@ function UserForm({ existing, initial, people, onDone, onCancel }: { existing: b
       onDone();
     } catch (err) {
       setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+    } finally {
+      setBusy(false);
     }
   };
   const text = (key: "id" | "name" | "email" | "phone" | "team", label: Key, type = "text") => (
@@ -126,7 +131,7 @@ function UserForm({ existing, initial, people, onDone, onCancel }: { existing: b
   );
   return (
     <FormProblem.Provider value={problem}>
-      <form className="panel" onSubmit={submit} aria-label={existing ? t("action.edit") : t("users.add")}>
+      <form noValidate className="panel" onSubmit={submit} aria-label={existing ? t("action.edit") : t("users.add")}>
         <div className="grid">
           {text("id", "users.id")}
           {text("name", "users.name")}
@@ -162,7 +167,7 @@ function UserForm({ existing, initial, people, onDone, onCancel }: { existing: b
         </label>
         <ProblemBanner problem={problem} shownPointers={["/id", "/name", "/email", "/phone", "/team", "/role", "/manager"]} />
         <div className="toolbar">
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={busy}>
             {t("action.save")}
           </button>
           <button type="button" onClick={onCancel}>

@@ -22,8 +22,11 @@ export interface Choices {
 
 export const NEW_ACTION_KINDS = ["sms", "email", "task", "notification"] as const;
 
-export function newAction(kind: (typeof NEW_ACTION_KINDS)[number], index: number): Action {
-  const id = `${kind}-${index + 1}`;
+/** A new action with an id no action of the workflow has (ids line run history up). */
+export function newAction(kind: (typeof NEW_ACTION_KINDS)[number], existing: Action[]): Action {
+  let n = existing.length + 1;
+  while (existing.some((a) => a.id === `${kind}-${n}`)) n += 1;
+  const id = `${kind}-${n}`;
   switch (kind) {
     case "sms":
       return { kind, id, name: "SMS", provider: "", template: "", recipient_fields: [], users: [] };

@@ -76,6 +76,19 @@ export function WorkflowEditor() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
 
+  // After a 412 the draft stays as typed: only the revision it will replace is read again
+  // (the versions tab shows what the other person saved).
+  const refreshEtag = async () => {
+    if (!id) return;
+    try {
+      const { data, error, response } = await api().workflows.GET("/workflows/{id}", { params: { path: { id } } });
+      if (!data) throw new ApiProblem(response.status, error);
+      setEtag(response.headers.get("ETag") ?? `"${data.revision}"`);
+      setProblem(null);
+    } catch (e) {
+      setProblem(e instanceof ApiProblem ? e : new ApiProblem(0, { detail: String(e) }));
+    }
+  };
   const module = definition?.module ?? "Customer";
   const schema = useLoad(() => moduleSchema(module), [module]);
   const choices = useLoad(loadChoices, []);
@@ -146,7 +159,7 @@ export function WorkflowEditor() {
             <fieldset>
               <legend>{t("editor.actions")}</legend>
               {actions.map((action, i) => (
-                <div key={i} className="panel action">
+                <div key={action.id} className="panel action">
                   <h3>
                     {i + 1}. {t(`actionKind.${action.kind}` as Key)}
                   </h3>
@@ -165,7 +178,7 @@ export function WorkflowEditor() {
               ))}
               <div className="toolbar">
                 {NEW_ACTION_KINDS.map((kind) => (
-                  <button key={kind} type="button" onClick={() => set({ actions: [...actions, newAction(kind, actions.length)] })}>
+                  <button key={kind} type="button" onClick={() => set({ actions: [...actions, newAction(kind, actions)] })}>
                     + {t(`actionKind.${kind}` as Key)}
                   </button>
                 ))}
@@ -173,7 +186,7 @@ export function WorkflowEditor() {
             </fieldset>
           )}
         </div>
-        <ProblemBanner problem={problem} onReload={load} />
+        <ProblemBanner problem={problem} onReload={id ? refreshEtag : undefined} />
         <div className="toolbar">
           <button type="submit" className="primary" disabled={saving}>
             {t("action.save")}
