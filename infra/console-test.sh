@@ -22,7 +22,10 @@ command -v npm >/dev/null || { echo "node and npm are required for the console" 
 
 # shellcheck disable=SC1091
 if [[ -z "${SETTINGS_TABLE:-}" ]]; then source .local/env; fi
-cargo build -q -p crm-local-api
+# The binary `cargo test --workspace` built (this package's test runs it): after the test
+# command's cargo step nothing is compiled again, whereas `cargo build -p crm-local-api` would
+# resolve other features and rebuild much of the dependency tree.
+cargo test -q --workspace --no-run 2>&1 | grep -v "^  Executable" >&2 || true
 port="${CONSOLE_TEST_PORT:-3100}"
 log="$(mktemp)"
 LOCAL_API_PORT="$port" target/debug/crm-local-api >"$log" 2>&1 &
@@ -41,6 +44,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 if [[ $ready == 0 ]]; then echo "1 failed (local API never answered)"; exit 1; fi
+# The test command waits for this before it frees the debug build (the server keeps running).
+if [[ -n "${CONSOLE_READY_FILE:-}" ]]; then touch "$CONSOLE_READY_FILE"; fi
 
 status=0
 (cd console && CONSOLE_URL="http://127.0.0.1:$port" CHROMIUM_PATH="$chromium" npx playwright test) || status=1

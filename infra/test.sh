@@ -53,7 +53,7 @@ if ! infra/podman.sh status >/dev/null 2>&1; then podman_started=1; fi
 finish() {
   cleanup
   if [[ $podman_started == 1 ]]; then infra/podman.sh down >/dev/null 2>&1 || true; fi
-  rm -f "$log"
+  rm -f "$log" "${console_log:-}" "${console_ready:-}"
 }
 trap finish EXIT
 
@@ -66,8 +66,15 @@ export SOAK_JOBS="${SOAK_JOBS:-1000}"
 step "cargo test (unit, property, integration against the emulator)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
 
-step "web console: npm ci, build, browser tests in Chromium; schemathesis on both APIs"
-infra/console-test.sh 2>&1 | tee -a "$log" || status=1
+# The console's browser tests and schemathesis run beside the Lambda build below: they wait on
+# the emulator and the browser more than on the CPU. Once its local API answers, the debug build
+# it was started from may be freed.
+step "web console: npm ci, build, then (beside the Lambda build) browser tests in Chromium and schemathesis"
+console_log="$(mktemp)"
+console_ready="$(mktemp -u)"
+CONSOLE_READY_FILE="$console_ready" infra/console-test.sh > "$console_log" 2>&1 &
+console_pid=$!
+while [[ ! -e $console_ready ]] && kill -0 "$console_pid" 2>/dev/null; do sleep 1; done
 
 # The functions are built as `sam build` builds them (cargo-lambda, release profile, the Lambda
 # target, glibc checked), with the release profile's optimisation turned off: the same code in
@@ -82,6 +89,9 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_INCREMENTAL=false
 step "Lambda functions: bootstraps through cargo-lambda (release, unoptimised), glibc checked against AL2023"
 if infra/lambda-build.sh | tee -a "$log"; then
+  step "web console (started beside the Lambda build)"
+  if ! wait "$console_pid"; then status=1; fi
+  tee -a "$log" < "$console_log"
   step "local stack matches the template; every function through the Lambda RIE, end to end"
   (cd infra && ../.venv/bin/pytest -q tests) | tee -a "$log" || status=1
 
@@ -89,6 +99,8 @@ if infra/lambda-build.sh | tee -a "$log"; then
   infra/sam-local.sh | grep -E '^sam_local_invoke_ms_' | tee -a "$log" || status=1
 else
   status=1
+  if ! wait "$console_pid"; then status=1; fi
+  tee -a "$log" < "$console_log"
   step "parity of the local stack with the template (the RIE tests need the binaries)"
   (cd infra && ../.venv/bin/pytest -q tests --ignore tests/test_lambda_functions.py) | tee -a "$log" || true
   echo "1 failed (Lambda build)" | tee -a "$log"

@@ -14,11 +14,14 @@ if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; t
 fi
 echo "==> installing the local stack's Python tools into .venv" >&2
 python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements.txt"
 python3 -m venv "$venv/checkov"
-"$venv/checkov/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements-checkov.txt"
-ln -sf ../checkov/bin/checkov "$venv/bin/checkov"
 python3 -m venv "$venv/schemathesis"
-"$venv/schemathesis/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements-schemathesis.txt"
+# The three installs at once: mostly downloads and unpacking, which overlap well.
+install() { "$venv/$1/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/$2"; }
+install . requirements.txt & main=$!
+install checkov requirements-checkov.txt & checkov=$!
+install schemathesis requirements-schemathesis.txt & fuzz=$!
+wait "$main" && wait "$checkov" && wait "$fuzz"
+ln -sf ../checkov/bin/checkov "$venv/bin/checkov"
 ln -sf ../schemathesis/bin/schemathesis "$venv/bin/schemathesis"
 echo "$want" > "$stamp"

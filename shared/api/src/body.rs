@@ -80,11 +80,14 @@ pub fn from_value_documented<T: DeserializeOwned>(
     value: serde_json::Value,
     schema: &str,
 ) -> Result<T, ApiError> {
-    let explained = value.clone();
-    from_value(value).map_err(|refusal| {
-        let problems = documented::component_problems(schema, &explained);
+    serde_path_to_error::deserialize(&value).map_err(|error| {
+        let problems = documented::component_problems(schema, &value);
         if problems.is_empty() {
-            refusal
+            let path = pointer(&error.path().to_string());
+            ApiError::invalid_field(
+                path,
+                plain_words(&strip_position(&error.inner().to_string())),
+            )
         } else {
             ApiError::Invalid(problems)
         }

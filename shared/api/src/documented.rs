@@ -83,9 +83,12 @@ pub fn component_problems(name: &str, body: &Value) -> Problems {
         .map_or_else(Problems::default, |v| explain(&v, body))
 }
 
+/// At most this many problems are told: enough to fix a form, never a body's worth.
+const MAX_PROBLEMS: usize = 50;
+
 fn explain(validator: &Validator, body: &Value) -> Problems {
     let mut problems = Problems::default();
-    for error in validator.iter_errors(body) {
+    for error in validator.iter_errors(body).take(MAX_PROBLEMS) {
         describe(&error, &mut problems);
     }
     problems
@@ -109,18 +112,66 @@ fn describe(error: &ValidationError<'_>, problems: &mut Problems) {
                 );
             }
         }
-        ValidationErrorKind::OneOfNotValid { context } => match likeliest_branch(&at, context) {
-            Some(branch) => branch.iter().for_each(|e| describe(e, problems)),
-            None => problems.push(at.clone(), expected_of_branches(&at, context)),
-        },
+        ValidationErrorKind::OneOfNotValid { context } => {
+            if let Some((tag, allowed)) = unknown_tag(&at, context) {
+                let listed: Vec<String> = allowed.iter().map(Value::to_string).collect();
+                problems.push(tag, format!("expected one of {}", listed.join(", ")));
+                return;
+            }
+            match likeliest_branch(&at, context) {
+                Some(branch) => branch.iter().for_each(|e| describe(e, problems)),
+                None => problems.push(at.clone(), expected_of_branches(&at, context)),
+            }
+        }
+        ValidationErrorKind::AnyOf { .. } => {
+            problems.push(at, "does not match any of the shapes this member takes")
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            problems.push(at, format!("at least {limit} characters"))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            problems.push(at, format!("at most {limit} characters"))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            problems.push(at, format!("at least {limit} items"))
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            problems.push(at, format!("at most {limit} items"))
+        }
         ValidationErrorKind::Type { kind } => problems.push(at, expected_type(kind)),
         ValidationErrorKind::Enum { options } => problems.push(at, one_of(options)),
         ValidationErrorKind::Constant { expected_value } => {
             problems.push(at, format!("expected {expected_value}"))
         }
         ValidationErrorKind::Pattern { .. } => problems.push(at, "not in the expected form"),
-        _ => problems.push(at, error.to_string()),
+        // jsonschema's own words, with the offending value left out (it may be the whole body).
+        _ => problems.push(at, error.masked().to_string()),
     }
+}
+
+/// Every branch of a tagged `oneOf` refused the tag (`"type": "tme"`): the tag's member and
+/// the values the branches take.
+fn unknown_tag(
+    at: &str,
+    branches: &[Vec<ValidationError<'static>>],
+) -> Option<(String, Vec<Value>)> {
+    let mut tag = None;
+    let mut allowed = Vec::new();
+    for branch in branches {
+        let refusal = branch.iter().find_map(|e| match e.kind() {
+            ValidationErrorKind::Constant { expected_value } => {
+                let path = e.instance_path().as_str();
+                (path.rsplit_once('/').map(|(parent, _)| parent) == Some(at))
+                    .then(|| (path.to_owned(), expected_value.as_ref().clone()))
+            }
+            _ => None,
+        })?;
+        if tag.get_or_insert_with(|| refusal.0.clone()) != &refusal.0 {
+            return None;
+        }
+        allowed.push(refusal.1);
+    }
+    tag.map(|tag| (tag, allowed))
 }
 
 /// The branch of a `oneOf` the body most likely meant: not one whose tag (`type`, `kind`)
@@ -232,6 +283,30 @@ mod tests {
         for rust in ["struct", "u32", "FieldPath", "enum"] {
             assert!(!text.contains(rust), "{text}");
         }
+    }
+
+    #[test]
+    fn an_unknown_tag_is_told_with_the_tags_there_are() {
+        let body = json!({"module": "Customer", "name": "x",
+            "trigger": {"type": "tme", "date_field": "Birthday", "recurrence": "yearly"}});
+        let problems = component_problems("WorkflowDefinition", &body);
+        assert!(problems.has("/trigger/type"), "{problems}");
+        assert!(
+            problems.to_string().contains("\"record_event\""),
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn a_huge_body_is_told_a_bounded_number_of_problems() {
+        let records: Vec<Value> = (0..5_000).map(|_| json!(1)).collect();
+        let problems = route_problems("POST", "/imports/{module}", &json!({ "records": records }));
+        assert!(!problems.is_empty());
+        assert!(
+            problems.to_string().len() < 20_000,
+            "{}",
+            problems.to_string().len()
+        );
     }
 
     #[test]

@@ -477,7 +477,10 @@ async fn edits_need_the_current_etag_and_active_edits_make_versions() {
     )
     .await;
     assert_eq!(unknown_choice.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(unknown_choice.body["errors"][0]["path"], "/query");
+    assert_eq!(
+        unknown_choice.body["errors"][0]["path"],
+        "/query/queued_jobs"
+    );
     let off = call(
         r,
         Method::POST,

@@ -146,6 +146,24 @@ async fn a_preview_as_of_another_instant_lists_what_fires_from_then_on() {
 }
 
 #[tokio::test]
+async fn a_preview_as_of_a_past_instant_still_reads_every_page() {
+    let w = World::new().await;
+    customers(&w).await;
+    for i in 0..150 {
+        w.customer(&format!("x{i:03}"), json!({"Name": format!("Khách {i}")}))
+            .await;
+    }
+    let id = birthday_workflow(&w, "wf-preview").await;
+    // A month before "now": the time budget counts from when the preview started, not from
+    // the instant it is asked about.
+    let earlier = at("2027-04-10T00:00:00Z");
+    let seen = preview_as_of(&w, &w.tenant, &id, 60, 0, Some(earlier))
+        .await
+        .unwrap();
+    assert_eq!((seen.records_examined, seen.truncated), (156, false));
+}
+
+#[tokio::test]
 async fn the_first_matching_occurrences_have_their_messages_rendered() {
     let w = World::new().await;
     customers(&w).await;

@@ -97,10 +97,14 @@ impl UserDirectory for DynamoUserDirectory {
     }
 
     async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
+        // Strongly consistent: the membership check reads the stored user (its role, whether it
+        // is active) once per 30 s per sandbox, and a first administrator's concurrent requests
+        // must find the user one of them has just written.
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
+            .consistent_read(true)
             .key("pk", s(tenant_pk(tenant)))
             .key("sk", s(user_sk(id)))
             .send()

@@ -107,8 +107,9 @@ impl Previews<'_> {
         let condition = definition
             .compile_condition(&schema)
             .map_err(|_| StoreError::Corrupt("stored condition no longer compiles".into()))?;
+        let started = self.clock.now();
         // "As of" another instant: what would fire from then on, with the records as they are now.
-        let from = as_of.unwrap_or_else(|| self.clock.now());
+        let from = as_of.unwrap_or(started);
         let to = from + Duration::days(i64::from(days));
         let feb29 = trigger.feb29.unwrap_or(tenant_settings.feb29_default);
 
@@ -165,7 +166,7 @@ impl Previews<'_> {
                 earliest_first(&mut found);
                 found.truncate(PREVIEW_OCCURRENCE_LIMIT);
             }
-            if self.clock.now() - from > Duration::seconds(PREVIEW_SECONDS) {
+            if self.clock.now() - started > Duration::seconds(PREVIEW_SECONDS) {
                 truncated |= listed.next.is_some();
                 break;
             }
