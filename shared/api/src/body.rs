@@ -47,26 +47,23 @@ impl<T: DeserializeOwned, S: Send + Sync, const LIMIT: usize> FromRequest<S> for
         }
         parse_json(&bytes)
             .map(ApiJson)
-            .map_err(|error| match (&error, route) {
-                (ApiError::Invalid(_), Some((method, route))) => documented(error, &bytes, |v| {
-                    documented::route_problems(&method, &route, v)
-                }),
-                _ => error,
+            .map_err(|refusal| match (&refusal, route) {
+                (ApiError::Invalid(_), Some((method, route))) => {
+                    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                        Ok(value) => {
+                            documented(refusal, documented::route_problems(&method, &route, &value))
+                        }
+                        Err(_) => refusal,
+                    }
+                }
+                _ => refusal,
             })
     }
 }
 
 /// A refusal of serde's (the first misfit it met) replaced by everything the documented schema
 /// finds wrong, each at its member, when the schema finds something.
-fn documented(
-    refusal: ApiError,
-    body: &[u8],
-    explain: impl FnOnce(&serde_json::Value) -> crm_model::validation::Problems,
-) -> ApiError {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return refusal;
-    };
-    let problems = explain(&value);
+fn documented(refusal: ApiError, problems: crm_model::validation::Problems) -> ApiError {
     if problems.is_empty() {
         refusal
     } else {
@@ -81,16 +78,10 @@ pub fn from_value_documented<T: DeserializeOwned>(
     schema: &str,
 ) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(&value).map_err(|error| {
-        let problems = documented::component_problems(schema, &value);
-        if problems.is_empty() {
-            let path = pointer(&error.path().to_string());
-            ApiError::invalid_field(
-                path,
-                plain_words(&strip_position(&error.inner().to_string())),
-            )
-        } else {
-            ApiError::Invalid(problems)
-        }
+        documented(
+            misfit(&error),
+            documented::component_problems(schema, &value),
+        )
     })
 }
 
@@ -102,8 +93,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
             ApiError::MalformedJson(inner.to_string())
         } else {
-            let path = pointer(&error.path().to_string());
-            ApiError::invalid_field(path, plain_words(&strip_position(&inner.to_string())))
+            misfit(&error)
         }
     })?;
     deserializer
@@ -114,13 +104,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Deserialises an already-parsed JSON value, naming the path of what does not fit (422).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = pointer(&error.path().to_string());
-        ApiError::invalid_field(
-            path,
-            plain_words(&strip_position(&error.inner().to_string())),
-        )
-    })
+    serde_path_to_error::deserialize(value).map_err(|error| misfit(&error))
+}
+
+/// Content that does not fit, at the pointer of the member serde stopped at, in JSON's words.
+fn misfit(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = pointer(&error.path().to_string());
+    ApiError::invalid_field(
+        path,
+        plain_words(&strip_position(&error.inner().to_string())),
+    )
 }
 
 /// Takes an optional `id` member out of a JSON object body (creation with a chosen id).
