@@ -38,6 +38,11 @@ export class ApiProblem extends Error {
   }
 }
 
+/** Whatever a call or a form threw, as a problem the banners and fields can show. */
+export function asProblem(error: unknown): ApiProblem {
+  return error instanceof ApiProblem ? error : new ApiProblem(0, { detail: String(error) });
+}
+
 let apiBase = "";
 export function setApiBase(base: string): void {
   apiBase = base.replace(/\/$/, "");
@@ -78,7 +83,7 @@ export async function ok<T>(
   try {
     result = await call;
   } catch (cause) {
-    throw new ApiProblem(0, { detail: String(cause) });
+    throw asProblem(cause);
   }
   if (result.error !== undefined || !result.response.ok) {
     throw new ApiProblem(result.response.status, result.error);

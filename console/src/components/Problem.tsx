@@ -1,5 +1,5 @@
 import { createContext, useContext, useId, type ReactNode } from "react";
-import { ApiProblem } from "../api/client";
+import { asProblem, ApiProblem } from "../api/client";
 import { useT } from "../i18n";
 
 /** The problem of the form being edited: each Field shows the message at its pointer. */
@@ -18,7 +18,7 @@ export function ProblemBanner({
 }) {
   const t = useT();
   if (!problem) return null;
-  const p = problem instanceof ApiProblem ? problem : new ApiProblem(0, { detail: String(problem) });
+  const p = asProblem(problem);
   let headline: string;
   switch (p.status) {
     case 0:

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { api, ApiProblem, ok, type R } from "../../api/client";
+import { asProblem, api, ApiProblem, ok, type R } from "../../api/client";
 import { moduleSchema } from "../../api/modules";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
@@ -34,7 +34,7 @@ export function CustomerList() {
       );
       navigate(`/customers/${encodeURIComponent(record.id)}`);
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setBusy(false);
     }

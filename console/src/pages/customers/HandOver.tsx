@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, ApiProblem, ok, type R } from "../../api/client";
+import { asProblem, api, ApiProblem, ok, type R } from "../../api/client";
 import { users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
@@ -24,7 +24,7 @@ export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
       setDone(t("handOver.done").replace("{moved}", String(outcome.moved_activities.length)));
       onDone();
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setBusy(false);
     }

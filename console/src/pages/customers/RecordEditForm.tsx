@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { api, ApiProblem, type R } from "../../api/client";
+import { asProblem, api, ApiProblem, type R } from "../../api/client";
 import type { FieldDef } from "../../api/modules";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useT } from "../../i18n";
@@ -52,7 +52,7 @@ export function RecordEditForm({
       setProblem(null);
       onSaved(data, response.headers.get("ETag"));
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setSaving(false);
     }

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { NavLink, useParams } from "react-router-dom";
-import { api, ApiProblem, ok } from "../../api/client";
+import { asProblem, api, ApiProblem, ok } from "../../api/client";
 import { modules, moduleSchema } from "../../api/modules";
 import { settingName, settingsOf, type Setting, type SettingSlug } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
@@ -192,7 +192,7 @@ function SettingForm({
       }
       onDone();
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setBusy(false);
     }

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, ApiProblem, ok, type R } from "../../api/client";
+import { asProblem, api, ApiProblem, ok, type R } from "../../api/client";
 import { users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
@@ -119,7 +119,7 @@ function UserForm({ existing, initial, people, onDone, onCancel }: { existing: b
       }
       onDone();
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setBusy(false);
     }

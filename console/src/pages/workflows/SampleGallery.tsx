@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
-import { api, ApiProblem, ok, type W } from "../../api/client";
+import { asProblem, api, ApiProblem, ok, type W } from "../../api/client";
 import { settingName, settingsOf, slugOf, users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
@@ -81,7 +81,7 @@ function FromSample({ sample }: { sample: Sample }) {
       );
       navigate(`/workflows/${encodeURIComponent(created.id)}`);
     } catch (err) {
-      setProblem(err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) }));
+      setProblem(asProblem(err));
     } finally {
       setSaving(false);
     }

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, ApiProblem, ok, type W } from "../../api/client";
+import { asProblem, api, ApiProblem, ok, type W } from "../../api/client";
 import { moduleSchema } from "../../api/modules";
 import { settingName, settingsOf, users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
@@ -86,7 +86,7 @@ export function WorkflowEditor() {
       setEtag(response.headers.get("ETag") ?? `"${data.revision}"`);
       setProblem(null);
     } catch (e) {
-      setProblem(e instanceof ApiProblem ? e : new ApiProblem(0, { detail: String(e) }));
+      setProblem(asProblem(e));
     }
   };
   const module = definition?.module ?? "Customer";
@@ -111,7 +111,7 @@ export function WorkflowEditor() {
       }
     } catch (err) {
       // The form keeps every value: the user fixes what is pointed at and saves again.
-      const p = err instanceof ApiProblem ? err : new ApiProblem(0, { detail: String(err) });
+      const p = asProblem(err);
       setProblem(p);
       const first = p.errors[0]?.path ?? "";
       if (first.startsWith("/trigger")) setStep("when");
