@@ -7,6 +7,7 @@ import { MyApprovals } from "./pages/approvals/MyApprovals";
 import { Login } from "./pages/Login";
 import { Notifications } from "./pages/Notifications";
 import { SettingsPage } from "./pages/settings/SettingsPage";
+import { TenantSettingsPage } from "./pages/settings/tenant/TenantSettingsPage";
 import { UsersPage } from "./pages/settings/UsersPage";
 import { SampleGallery } from "./pages/workflows/SampleGallery";
 import { WorkflowDetail } from "./pages/workflows/WorkflowDetail";
@@ -41,6 +42,7 @@ export function App({ config }: { config: ConsoleConfig }) {
           <Route path="/samples" element={<SampleGallery />} />
           <Route path="/settings" element={<Navigate to="/settings/sms-providers" replace />} />
           <Route path="/settings/users" element={<UsersPage />} />
+          <Route path="/settings/tenant" element={<TenantSettingsPage />} />
           <Route path="/settings/:kind" element={<SettingsPage />} />
           <Route path="/customers" element={<CustomerList />} />
           <Route path="/customers/:id" element={<CustomerRoute />} />

@@ -100,18 +100,23 @@ test("the editor's three steps are reached by keyboard, and a save refused keeps
   await signIn(page, tenant);
   await page.goto("/#/workflows/new?module=Customer&kind=care");
   await page.getByLabel("Tên quy trình").fill("Nhắc gia hạn");
-  // Keyboard only: from the name, Tab reaches the steps; Enter on a step opens it.
-  const when = page.getByRole("tab", { name: "1. Khi nào" });
-  await when.focus();
+  // Keyboard only: Tab from the description reaches the selected step, the arrow keys move
+  // between steps, and Tab goes on into the step's form.
+  await page.getByLabel("Mô tả").focus();
   await page.keyboard.press("Tab");
-  await page.keyboard.press("Enter");
-  await expect(page.getByRole("tab", { name: "2. Điều kiện" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("tab", { name: "1. Khi nào" })).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  const condition = page.getByRole("tab", { name: "2. Điều kiện" });
+  await expect(condition).toHaveAttribute("aria-selected", "true");
+  await expect(condition).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Tất cả bản ghi")).toBeFocused();
   await page.getByLabel("Bản ghi thoả điều kiện").check();
   await expect(page.getByLabel("Trường", { exact: true })).toBeVisible();
   await expectEveryInputLabelled(page);
-  await page.keyboard.press("Shift+Tab");
-  await page.getByRole("tab", { name: "3. Hành động" }).focus();
-  await page.keyboard.press("Enter");
+  await condition.focus();
+  await page.keyboard.press("End");
+  await expect(page.getByRole("tab", { name: "3. Hành động" })).toHaveAttribute("aria-selected", "true");
   await page.getByRole("button", { name: "+ Gửi thông báo" }).click();
   await page.getByLabel("Nội dung", { exact: true }).fill("Sắp đến hạn ");
   await page.getByLabel("Chèn trường trộn: Nội dung").selectOption("Name");

@@ -12,6 +12,7 @@ use crm_model::record::service::RecordError;
 use crm_model::run::service::RunError;
 use crm_model::scoring::preview::ScorePreviewError;
 use crm_model::settings::service::SettingError;
+use crm_model::template::draft::DraftError;
 use crm_model::user::membership::MembershipError;
 use crm_model::user::service::PeopleError;
 use crm_model::validation::{Problem, Problems};
@@ -320,6 +321,15 @@ impl From<PreviewError> for ApiError {
             e @ PreviewError::NotFound => ApiError::NotFound(e.to_string()),
             e @ PreviewError::NotTimeTriggered => ApiError::Conflict(e.to_string()),
             PreviewError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<DraftError> for ApiError {
+    fn from(error: DraftError) -> Self {
+        match error {
+            e @ DraftError::RecordNotFound { .. } => ApiError::NotFound(e.to_string()),
+            DraftError::Store(store) => store.into(),
         }
     }
 }

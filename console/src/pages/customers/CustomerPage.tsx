@@ -3,6 +3,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, ApiProblem, ok, type R } from "../../api/client";
 import { moduleSchema, type FieldDef } from "../../api/modules";
 import { ProblemBanner } from "../../components/Problem";
+import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { RunHistory } from "../workflows/RunHistory";
@@ -99,14 +100,7 @@ export function CustomerPage() {
       ) : (
         <Summary record={record} etag={etag} fields={fields} onSaved={saved} onReload={load} />
       )}
-      <div role="tablist" aria-label={t("customers.tabs")}>
-        {TABS.map((k) => (
-          <button key={k} type="button" role="tab" aria-selected={tab === k} className={tab === k ? "tab selected" : "tab"} onClick={() => setTab(k)}>
-            {t(`customers.tab.${k}` as Key)}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel">
+      <Tabs label={t("customers.tabs")} tabs={TABS} selected={tab} onSelect={setTab} title={(k) => t(`customers.tab.${k}` as Key)}>
         {tab === "activities" && <Activities id={id} />}
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}
@@ -120,7 +114,7 @@ export function CustomerPage() {
         {tab === "approvals" && <ApprovalPanel module="Customer" record={record} user={currentSession()?.user ?? ""} onChanged={load} />}
         {tab === "handover" && <HandOver id={id} onDone={load} />}
         {tab === "duplicates" && <MergePanel record={record} fields={fields} onMerged={load} />}
-      </div>
+      </Tabs>
     </section>
   );
 }

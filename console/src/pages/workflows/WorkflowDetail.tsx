@@ -2,11 +2,14 @@ import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, ok, type W } from "../../api/client";
 import { ProblemBanner } from "../../components/Problem";
+import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { PreviewPanel } from "./PreviewPanel";
 import { RunHistory } from "./RunHistory";
 import { describeTrigger } from "./describe";
+
+const DETAIL_TABS = ["preview", "runs", "versions"] as const;
 
 export function WorkflowDetail() {
   const t = useT();
@@ -15,7 +18,7 @@ export function WorkflowDetail() {
     () => ok(api().workflows.GET("/workflows/{id}", { params: { path: { id } } })),
     [id],
   );
-  const [tab, setTab] = useState<"preview" | "runs" | "versions">("preview");
+  const [tab, setTab] = useState<(typeof DETAIL_TABS)[number]>("preview");
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const w = workflow.data;
@@ -71,25 +74,11 @@ export function WorkflowDetail() {
         </Link>
       </div>
       <ProblemBanner problem={problem} onReload={workflow.reload} />
-      <div role="tablist" aria-label={t("workflows.detailTabs")}>
-        {(["preview", "runs", "versions"] as const).map((k) => (
-          <button
-            key={k}
-            type="button"
-            role="tab"
-            aria-selected={tab === k}
-            className={tab === k ? "tab selected" : "tab"}
-            onClick={() => setTab(k)}
-          >
-            {t(`workflows.tab.${k}` as Key)}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel">
+      <Tabs label={t("workflows.detailTabs")} tabs={DETAIL_TABS} selected={tab} onSelect={setTab} title={(k) => t(`workflows.tab.${k}` as Key)}>
         {tab === "preview" && <PreviewPanel workflow={w} />}
         {tab === "runs" && <RunHistory workflow={id} />}
         {tab === "versions" && <Versions workflow={w} />}
-      </div>
+      </Tabs>
     </section>
   );
 }

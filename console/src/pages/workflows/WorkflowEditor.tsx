@@ -4,6 +4,7 @@ import { asProblem, api, ApiProblem, ok, type W } from "../../api/client";
 import { moduleSchema } from "../../api/modules";
 import { settingName, settingsOf, users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
+import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { ActionForm, newAction, NEW_ACTION_KINDS, type Choices } from "./ActionForms";
@@ -136,16 +137,7 @@ export function WorkflowEditor() {
         <Field label={t("workflows.description")} pointer="/description">
           {(fid, d) => <textarea id={fid} aria-describedby={d} rows={2} value={definition.description ?? ""} onChange={(e) => set({ description: e.target.value })} />}
         </Field>
-        <ol className="stepper" role="tablist" aria-label={t("editor.steps")}>
-          {STEPS.map((s, i) => (
-            <li key={s}>
-              <button type="button" role="tab" aria-selected={step === s} className={`tab${step === s ? " selected" : ""}${stepHas(s) ? " has-error" : ""}`} onClick={() => setStep(s)}>
-                {i + 1}. {t(`editor.${s}` as Key)}
-              </button>
-            </li>
-          ))}
-        </ol>
-        <div role="tabpanel">
+        <Tabs label={t("editor.steps")} tabs={STEPS} selected={step} onSelect={setStep} title={(s) => t(`editor.${s}` as Key)} flagged={stepHas} numbered>
           {step === "when" && <TriggerForm trigger={definition.trigger} fields={fields} onChange={(trigger) => set({ trigger })} />}
           {step === "condition" && (
             <ConditionBuilder
@@ -185,7 +177,7 @@ export function WorkflowEditor() {
               </div>
             </fieldset>
           )}
-        </div>
+        </Tabs>
         <ProblemBanner problem={problem} onReload={id ? refreshEtag : undefined} />
         <div className="toolbar">
           <button type="submit" className="primary" disabled={saving}>

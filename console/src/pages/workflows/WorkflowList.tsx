@@ -2,6 +2,7 @@ import { Link, useSearchParams } from "react-router-dom";
 import { api, ok, type W } from "../../api/client";
 import { allPages, modules } from "../../api/modules";
 import { ProblemBanner } from "../../components/Problem";
+import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 
@@ -13,7 +14,7 @@ export function WorkflowList() {
   const t = useT();
   const [params, setParams] = useSearchParams();
   const module = params.get("module") ?? "Customer";
-  const kind = params.get("kind") ?? "care";
+  const kind = KINDS.find((k) => k === params.get("kind")) ?? "care";
   const moduleList = useLoad(modules, []);
   const list = useLoad(
     () =>
@@ -43,21 +44,8 @@ export function WorkflowList() {
             ))}
           </select>
         </label>
-        <div role="tablist" aria-label={t("workflows.kind")}>
-          {KINDS.map((k) => (
-            <button
-              key={k}
-              role="tab"
-              type="button"
-              aria-selected={k === kind}
-              className={k === kind ? "tab selected" : "tab"}
-              onClick={() => choose("kind", k)}
-            >
-              {t(`kind.${k}` as Key)}
-            </button>
-          ))}
-        </div>
       </div>
+      <Tabs label={t("workflows.kind")} tabs={KINDS} selected={kind} onSelect={(k) => choose("kind", k)} title={(k) => t(`kind.${k}` as Key)}>
       <p className="active-count" data-testid="active-count">
         {t("workflows.activeCount")
           .replace("{n}", String(active))
@@ -103,6 +91,7 @@ export function WorkflowList() {
           </tbody>
         </table>
       )}
+      </Tabs>
     </section>
   );
 }

@@ -259,6 +259,19 @@ async fn allocation_and_scoring(api: &Caller, seed: &Seed) {
     .await;
     api.get("/modules/Customer/allocation-preview?records=5")
         .await;
+    // A template's live preview reads the record and its owner.
+    seed.record(
+        "c-preview",
+        Module::Customer,
+        json!({"Name": "Nguyễn Văn An", "Owner": "u-owner"}),
+    )
+    .await;
+    api.post(
+        StatusCode::OK,
+        "/modules/Customer/merge-preview",
+        json!({"record": "c-preview", "texts": [{"text": "Chào #Name, #Owner.Email"}]}),
+    )
+    .await;
     api.post(
         StatusCode::CREATED,
         "/settings/web-forms",

@@ -2,6 +2,7 @@
 //! sample templates, the settings actions reference, tenant settings and the module schema.
 
 mod allocation;
+mod drafts;
 mod library;
 mod runs;
 mod samples;
@@ -128,6 +129,7 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/modules"),
     (Method::GET, "/modules/{module}"),
     (Method::GET, "/modules/{module}/allocation-preview"),
+    (Method::POST, "/modules/{module}/merge-preview"),
 ];
 
 pub fn router(state: State) -> Router {
@@ -187,6 +189,7 @@ pub fn router(state: State) -> Router {
             "/modules/{module}/allocation-preview",
             get(allocation::preview),
         )
+        .route("/modules/{module}/merge-preview", post(drafts::preview))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)

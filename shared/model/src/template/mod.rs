@@ -1,5 +1,6 @@
 //! Message templates (email, SMS, Zalo ZNS, print) and the merge fields inside them.
 
+pub mod draft;
 mod format;
 mod merge;
 mod names;
