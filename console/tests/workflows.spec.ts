@@ -149,3 +149,59 @@ test("a salesperson is told what the role may not do", async ({ page, request })
   await page.getByRole("button", { name: "Kích hoạt" }).click();
   await expect(page.getByRole("alert")).toContainText("Vai trò của bạn không được phép làm việc này.");
 });
+
+test("a scoring rule and an approval workflow are built in screens, saved and activated", async ({ page, request }) => {
+  const tenant = freshTenant("rules");
+  const admin = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await admin.call("POST", "/users", { id: "u-quyen", name: "Quyên", email: "quyen@example.vn", role: "administrator" });
+  const current = await admin.call("GET", "/tenant-settings");
+  await admin.call(
+    "PUT",
+    "/tenant-settings",
+    { custom_fields: [{ module: "Lead", name: "Score", label_vi: "Điểm", label_en: "Score", kind: { type: "number" } }] },
+    { "If-Match": `"${current.revision}"` },
+  );
+  await signIn(page, tenant);
+
+  // Scoring: the score field, one criterion with its condition; no actions step.
+  await page.goto("/#/workflows/new?module=Lead&kind=scoring");
+  await page.getByLabel("Tên quy trình").fill("Điểm khách tiềm năng");
+  await expect(page.getByRole("tab", { name: "1. Tiêu chí chấm điểm" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("tab", { name: /Hành động/ })).toHaveCount(0);
+  await page.getByLabel("Trường lưu điểm").selectOption("Score");
+  const criterion = page.getByTestId("criterion");
+  await criterion.getByLabel("Tên tiêu chí").fill("Có điện thoại");
+  await criterion.getByLabel("Điểm", { exact: true }).fill("15");
+  await criterion.getByLabel("Bản ghi thoả điều kiện").check();
+  await criterion.getByLabel("Trường", { exact: true }).selectOption("Phone");
+  await expectEveryInputLabelled(page);
+  await screen(page, "scoring-rule-editor");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByTestId("workflow-status")).toHaveText("Nháp");
+  await page.getByRole("button", { name: "Kích hoạt" }).click();
+  await expect(page.getByTestId("workflow-status")).toHaveText("Đang hoạt động");
+
+  // Approval: a step decided by a chosen user with a deadline, and an action on approval.
+  await page.goto("/#/workflows/new?module=Order&kind=approval");
+  await page.getByLabel("Tên quy trình").fill("Duyệt đơn hàng");
+  const step = page.getByTestId("approval-step");
+  await step.getByLabel("Tên bước").fill("Trưởng phòng duyệt");
+  await step.getByLabel("Người duyệt là").selectOption("user");
+  await step.getByLabel("Người dùng", { exact: true }).selectOption("u-quyen");
+  await step.getByLabel("Có hạn duyệt").check();
+  await step.getByLabel("Quá hạn: thêm quản lý của người chưa duyệt").check();
+  await expectEveryInputLabelled(page);
+  await screen(page, "approval-workflow-editor");
+  await page.getByRole("tab", { name: "3. Hành động" }).click();
+  await page.getByRole("button", { name: "+ Gửi thông báo" }).click();
+  await page.getByLabel("Nội dung", { exact: true }).fill("Đơn hàng đã được duyệt");
+  await expect(page.getByLabel("Được duyệt")).toBeChecked();
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByTestId("workflow-status")).toHaveText("Nháp");
+  const id = decodeURIComponent(page.url().split("/workflows/")[1]);
+  const saved = await admin.call("GET", `/workflows/${id}`);
+  expect(saved.definition.trigger.steps[0]).toMatchObject({ name: "Trưởng phòng duyệt", approvers: [{ type: "user", user: "u-quyen" }], deadline: { hours: 24, escalate: true } });
+  expect(saved.definition.trigger.on_approve).toEqual([saved.definition.actions[0].id]);
+  await page.getByRole("button", { name: "Kích hoạt" }).click();
+  await expect(page.getByTestId("workflow-status")).toHaveText("Đang hoạt động");
+});

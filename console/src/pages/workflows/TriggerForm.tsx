@@ -2,28 +2,40 @@ import type { W } from "../../api/client";
 import { fieldLabel, type FieldDef } from "../../api/modules";
 import { Field } from "../../components/Problem";
 import { useT, type Key } from "../../i18n";
+import type { Choices } from "./ActionForms";
+import { ApprovalForm } from "./ApprovalForm";
+import { ScoreForm } from "./ScoreForm";
 
 type TimeTrigger = Extract<W["Trigger"], { type: "time" }>;
 type EventTrigger = Extract<W["Trigger"], { type: "record_event" }>;
 
-/** The "When" step: a care workflow's date-relative time, or a work workflow's record event. */
+/**
+ * The first step, by the workflow's kind: a care workflow's date-relative time, a work
+ * workflow's record event, a scoring rule's criteria, an approval workflow's steps.
+ */
 export function TriggerForm({
   trigger,
   onChange,
   fields,
+  choices,
+  module,
 }: {
   trigger: W["Trigger"];
   onChange: (t: W["Trigger"]) => void;
   fields: FieldDef[];
+  choices: Choices;
+  module: string;
 }) {
-  if (trigger.type === "time") return <TimeForm trigger={trigger} onChange={onChange} fields={fields} />;
-  if (trigger.type === "record_event") return <EventForm trigger={trigger} onChange={onChange} fields={fields} />;
-  return <TriggerNotEditable />;
-}
-
-function TriggerNotEditable() {
-  const t = useT();
-  return <p className="hint">{t("editor.triggerElsewhere")}</p>;
+  switch (trigger.type) {
+    case "time":
+      return <TimeForm trigger={trigger} onChange={onChange} fields={fields} />;
+    case "record_event":
+      return <EventForm trigger={trigger} onChange={onChange} fields={fields} />;
+    case "score":
+      return <ScoreForm trigger={trigger} onChange={onChange} fields={fields} />;
+    case "approval":
+      return <ApprovalForm trigger={trigger} onChange={onChange} fields={fields} users={choices.users} senders={choices.email_sender} module={module} />;
+  }
 }
 
 function TimeForm({ trigger, onChange, fields }: { trigger: TimeTrigger; onChange: (t: TimeTrigger) => void; fields: FieldDef[] }) {

@@ -5,6 +5,7 @@ import { ProblemBanner } from "../../components/Problem";
 import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
+import { ScorePreview } from "./ScorePreview";
 import { PreviewPanel } from "./PreviewPanel";
 import { RunHistory } from "./RunHistory";
 import { describeTrigger } from "./describe";
@@ -75,7 +76,7 @@ export function WorkflowDetail() {
       </div>
       <ProblemBanner problem={problem} onReload={workflow.reload} />
       <Tabs label={t("workflows.detailTabs")} tabs={DETAIL_TABS} selected={tab} onSelect={setTab} title={(k) => t(`workflows.tab.${k}` as Key)}>
-        {tab === "preview" && <PreviewPanel workflow={w} />}
+        {tab === "preview" && (w.kind === "scoring" ? <ScorePreview workflow={w.id} /> : <PreviewPanel workflow={w} />)}
         {tab === "runs" && <RunHistory workflow={id} />}
         {tab === "versions" && <Versions workflow={w} />}
       </Tabs>

@@ -8,19 +8,42 @@ import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { ActionForm, newAction, NEW_ACTION_KINDS, type Choices } from "./ActionForms";
+import { ActionOutcomes, forgetAction } from "./ApprovalForm";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { TriggerForm } from "./TriggerForm";
 
 type Definition = W["WorkflowDefinition"];
 const STEPS = ["when", "condition", "actions"] as const;
+/** The first step's name, for the kinds whose first step is not a time or an event. */
+const WHEN_TITLES: Partial<Record<W["Trigger"]["type"], Key>> = { score: "editor.when.score", approval: "editor.when.approval" };
+
+function blankTrigger(kind: string): W["Trigger"] {
+  switch (kind) {
+    case "work":
+      return { type: "record_event", on: "created_or_updated", watched_fields: [], repeat_on_every_edit: false };
+    case "scoring":
+      return { type: "score", score_field: "", criteria: [{ name: "", points: 10, condition: { type: "all_records" } }] };
+    case "approval":
+      return {
+        type: "approval",
+        priority: 0,
+        submitters: { owner: true, users: [], roles: [] },
+        steps: [{ name: "", kind: "approve", decide: "first", approvers: [{ type: "submitter_manager" }] }],
+        on_submit: [],
+        on_approve: [],
+        on_reject: [],
+        on_recall: [],
+      };
+    default:
+      return { type: "time", date_field: "", recurrence: "yearly", time_of_day: "08:00:00" };
+  }
+}
 
 function blank(module: string, kind: string): Definition {
-  const trigger: W["Trigger"] =
-    kind === "work"
-      ? { type: "record_event", on: "created_or_updated", watched_fields: [], repeat_on_every_edit: false }
-      : { type: "time", date_field: "", recurrence: "yearly", time_of_day: "08:00:00" };
-  return { module: module as W["Module"], name: "", description: "", trigger, condition: { type: "all_records" }, actions: [] };
+  return { module: module as W["Module"], name: "", description: "", trigger: blankTrigger(kind), condition: { type: "all_records" }, actions: [] };
 }
+
+const NO_CHOICES: Choices = { sms_provider: [], sms_template: [], email_sender: [], email_template: [], users: [] };
 
 async function loadChoices(): Promise<Choices> {
   const [providers, smsTemplates, senders, emailTemplates, people] = await Promise.all([
@@ -98,6 +121,18 @@ export function WorkflowEditor() {
   if (!definition) return <ProblemBanner problem={loadProblem} onReload={load} />;
   const set = (patch: Partial<Definition>) => setDefinition({ ...definition, ...patch });
   const actions = definition.actions ?? [];
+  const trigger = definition.trigger;
+  // A scoring rule has no actions; an approval workflow's run on the outcomes that name them.
+  const steps = trigger.type === "score" ? STEPS.filter((s) => s !== "actions") : STEPS;
+  const stepTitle = (s: (typeof STEPS)[number]) => t((s === "when" && trigger.type in WHEN_TITLES ? WHEN_TITLES[trigger.type] : `editor.${s}`) as Key);
+  const addAction = (kind: (typeof NEW_ACTION_KINDS)[number]) => {
+    const action = newAction(kind, actions);
+    set({ actions: [...actions, action], trigger: trigger.type === "approval" ? { ...trigger, on_approve: [...(trigger.on_approve ?? []), action.id] } : trigger });
+  };
+  const removeAction = (i: number) => {
+    const gone = actions[i].id;
+    set({ actions: actions.filter((_, j) => j !== i), trigger: trigger.type === "approval" ? forgetAction(trigger, gone) : trigger });
+  };
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -137,8 +172,8 @@ export function WorkflowEditor() {
         <Field label={t("workflows.description")} pointer="/description">
           {(fid, d) => <textarea id={fid} aria-describedby={d} rows={2} value={definition.description ?? ""} onChange={(e) => set({ description: e.target.value })} />}
         </Field>
-        <Tabs label={t("editor.steps")} tabs={STEPS} selected={step} onSelect={setStep} title={(s) => t(`editor.${s}` as Key)} flagged={stepHas} numbered>
-          {step === "when" && <TriggerForm trigger={definition.trigger} fields={fields} onChange={(trigger) => set({ trigger })} />}
+        <Tabs label={t("editor.steps")} tabs={steps} selected={step} onSelect={setStep} title={stepTitle} flagged={stepHas} numbered>
+          {step === "when" && <TriggerForm trigger={trigger} fields={fields} choices={choices.data ?? NO_CHOICES} module={module} onChange={(next) => set({ trigger: next })} />}
           {step === "condition" && (
             <ConditionBuilder
               value={definition.condition ?? { type: "all_records" }}
@@ -160,17 +195,18 @@ export function WorkflowEditor() {
                     index={i}
                     module={module}
                     fields={fields}
-                    choices={choices.data ?? { sms_provider: [], sms_template: [], email_sender: [], email_template: [], users: [] }}
+                    choices={choices.data ?? NO_CHOICES}
                     onChange={(a) => set({ actions: actions.map((x, j) => (j === i ? a : x)) })}
                   />
-                  <button type="button" onClick={() => set({ actions: actions.filter((_, j) => j !== i) })}>
+                  {trigger.type === "approval" && <ActionOutcomes trigger={trigger} action={action.id} onChange={(next) => set({ trigger: next })} />}
+                  <button type="button" onClick={() => removeAction(i)}>
                     {t("editor.removeAction")}
                   </button>
                 </div>
               ))}
               <div className="toolbar">
                 {NEW_ACTION_KINDS.map((kind) => (
-                  <button key={kind} type="button" onClick={() => set({ actions: [...actions, newAction(kind, actions)] })}>
+                  <button key={kind} type="button" onClick={() => addAction(kind)}>
                     + {t(`actionKind.${kind}` as Key)}
                   </button>
                 ))}

@@ -52,12 +52,9 @@ export function WorkflowList() {
           .replace("{limit}", String(ACTIVE_LIMIT[kind] ?? 10))}
       </p>
       <div className="toolbar">
-        {/* Scoring rules and approval workflows start from a sample or the API for now. */}
-        {(kind === "care" || kind === "work") && (
-          <Link className="button primary" to={`/workflows/new?module=${module}&kind=${kind}`}>
-            {t("workflows.new")}
-          </Link>
-        )}
+        <Link className="button primary" to={`/workflows/new?module=${module}&kind=${kind}`}>
+          {t("workflows.new")}
+        </Link>
         <Link className="button" to={`/samples?module=${module}&kind=${kind}`}>
           {t("workflows.fromSample")}
         </Link>

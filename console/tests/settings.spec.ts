@@ -1,0 +1,99 @@
+import { expect, test } from "@playwright/test";
+import { Api, devToken, expectEveryInputLabelled, freshTenant, screen, signIn } from "./helpers";
+
+test("an email template shows a chosen customer's message live, and a wrong merge field in words", async ({ page, request }) => {
+  const tenant = freshTenant("template");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await api.call("POST", "/users", { id: "u-lan", name: "Phạm Lan", email: "lan@example.vn", role: "salesperson" });
+  await api.call("POST", "/records/Customer", { Name: "Lê Văn <Tâm>", Birthday: "1990-03-08", Owner: "u-lan" });
+  await signIn(page, tenant);
+  await page.goto("/#/settings/email-templates");
+  await page.getByRole("button", { name: "Thêm" }).click();
+  await page.getByLabel("Tên", { exact: true }).fill("Chúc mừng sinh nhật");
+  await page.getByLabel("Tiêu đề", { exact: true }).fill("Chúc mừng ");
+  await page.getByLabel("Chèn trường trộn: Tiêu đề").selectOption("Name");
+  await page.getByLabel("Nội dung (HTML)", { exact: true }).fill("<p>Ngày sinh: #Birthday, phụ trách: #Owner</p>");
+  const preview = page.getByRole("complementary", { name: "Xem trước với dữ liệu thật" });
+  await expect(preview.getByTestId("merge-preview").first()).toContainText("Chúc mừng Lê Văn <Tâm>");
+  // The body is rendered as HTML, its values escaped, in a frame that runs nothing.
+  const body = page.frameLocator("iframe[title='Nội dung (HTML)']");
+  await expect(body.locator("p")).toHaveText("Ngày sinh: 08/03/1990, phụ trách: Phạm Lan");
+  await expectEveryInputLabelled(page);
+  await screen(page, "template-live-preview");
+  await page.getByLabel("Tiêu đề", { exact: true }).fill("Chào #Nmae");
+  await expect(preview).toContainText("'Nmae'");
+  // Saving it is refused at the subject, with everything typed kept.
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Tiêu đề", { exact: true }) })).toBeVisible();
+  await page.getByLabel("Tiêu đề", { exact: true }).fill("Chào #Name");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("listitem").filter({ hasText: "Chúc mừng sinh nhật" })).toBeVisible();
+});
+
+test("an allocation rule is built in screens, refused until complete, and its dry run names who gets each lead", async ({ page, request }) => {
+  const tenant = freshTenant("allocation");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await api.call("POST", "/users", { id: "u-an", name: "An", email: "an@example.vn", role: "salesperson" });
+  await api.call("POST", "/users", { id: "u-binh", name: "Bình", email: "binh@example.vn", role: "salesperson" });
+  await api.call("POST", "/records/Lead", { Name: "Khách 1" });
+  await api.call("POST", "/records/Lead", { Name: "Khách 2" });
+  await signIn(page, tenant);
+  await page.goto("/#/settings/allocation-rules");
+  await page.getByRole("button", { name: "Thêm" }).click();
+  await page.getByRole("form", { name: "Thêm" }).getByLabel("Phân hệ", { exact: true }).selectOption("Lead");
+  // Neither a name nor users: both refused at once, beside their fields.
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Tên", { exact: true }) })).toBeVisible();
+  await page.getByLabel("Tên", { exact: true }).fill("Chia đều khách tiềm năng");
+  await page.getByLabel("Người nhận lần lượt").selectOption(["u-an", "u-binh"]);
+  await page.getByLabel("Cách chia").selectOption("weighted");
+  await page.getByLabel("Bình", { exact: true }).fill("3");
+  await page.getByLabel("Tự phân bổ bản ghi mới").check();
+  await expectEveryInputLabelled(page);
+  await screen(page, "allocation-rule");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("listitem").filter({ hasText: "Chia đều khách tiềm năng" })).toBeVisible();
+  const [rule] = (await api.call("GET", "/settings/allocation-rules")).items;
+  expect(rule.strategy).toEqual({ type: "weighted", weights: [{ user: "u-an", weight: 1 }, { user: "u-binh", weight: 3 }] });
+  expect(rule.on_create).toBe(true);
+
+  await page.getByRole("button", { name: "Xem trước" }).click();
+  const dryRun = page.getByTestId("allocation-preview");
+  await expect(dryRun.getByRole("row")).toHaveCount(3);
+  await expect(dryRun).toContainText("Chia đều khách tiềm năng");
+  await expect(dryRun).toContainText(/An|Bình/);
+});
+
+test("the company's settings take a custom pick list and refuse an unknown country beside its field", async ({ page, request }) => {
+  const tenant = freshTenant("company");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await signIn(page, tenant);
+  await page.goto("/#/settings/tenant");
+  await page.getByRole("button", { name: "+ Thêm trường" }).click();
+  const field = page.getByTestId("custom-field");
+  await field.getByLabel("Tên kỹ thuật").fill("Segment");
+  await field.getByLabel("Nhãn tiếng Việt").first().fill("Phân khúc");
+  await field.getByLabel("Nhãn tiếng Anh").first().fill("Segment");
+  await field.getByLabel("Kiểu dữ liệu").selectOption("pick_list");
+  await field.getByLabel("Giá trị").fill("vip");
+  await field.getByLabel("Nhãn tiếng Việt").nth(1).fill("Khách VIP");
+  await field.getByLabel("Nhãn tiếng Anh").nth(1).fill("VIP");
+  await page.getByLabel("Quốc gia được nhắn SMS/ZNS").fill("VN, XX");
+  await page.getByLabel("Tích điểm cho khách hàng").check();
+  await expectEveryInputLabelled(page);
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Quốc gia được nhắn SMS/ZNS") })).toBeVisible();
+  await expect(field.getByLabel("Tên kỹ thuật")).toHaveValue("Segment");
+  await page.getByLabel("Quốc gia được nhắn SMS/ZNS").fill("VN, SG");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("status")).toHaveText("Đã lưu.");
+  await screen(page, "company-settings");
+  const saved = await api.call("GET", "/tenant-settings");
+  expect(saved.message_countries).toEqual(["VN", "SG"]);
+  expect(saved.loyalty.amount_per_point).toBe(100000);
+  // The new field is on the customer's edit form at once, as a pick list.
+  const customer = await api.call("POST", "/records/Customer", { Name: "Đỗ Minh" });
+  await page.goto(`/#/customers/${customer.id}`);
+  await page.getByRole("button", { name: "Sửa", exact: true }).click();
+  await expect(page.getByLabel("Phân khúc").locator("option", { hasText: "Khách VIP" })).toHaveCount(1);
+});
