@@ -205,3 +205,45 @@ test("a scoring rule and an approval workflow are built in screens, saved and ac
   await page.getByRole("button", { name: "Kích hoạt" }).click();
   await expect(page.getByTestId("workflow-status")).toHaveText("Đang hoạt động");
 });
+
+test("every action kind has a form: field updates, hand-over by a rule and Zalo ZNS save as typed", async ({ page, request }) => {
+  const tenant = freshTenant("actions");
+  const admin = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await admin.call("POST", "/users", { id: "u-an", name: "An", email: "an@example.vn", role: "salesperson" });
+  await admin.call("POST", "/settings/allocation-rules", { id: "ar-leads", name: "Chia khách tiềm năng", module: "Lead", users: ["u-an"] });
+  await admin.call("POST", "/settings/zns-templates", { id: "zns-hello", name: "Chào mừng", zalo_template_id: "231677", parameters: ["customer_name"] });
+  await admin.call("POST", "/settings/zns-providers", { id: "zns-oa", name: "OA chính", oa_id: "4321", base_url: "https://zns.example.vn" });
+  await signIn(page, tenant);
+  await page.goto("/#/workflows/new?module=Lead&kind=work");
+  await page.getByLabel("Tên quy trình").fill("Khách tiềm năng mới");
+  await page.getByRole("tab", { name: "3. Hành động" }).click();
+  await expect(page.getByRole("button", { name: "+ Tạo thẻ chăm sóc" })).toHaveCount(0);
+
+  await page.getByRole("button", { name: "+ Cập nhật trường" }).click();
+  await page.getByRole("button", { name: "+ Thêm trường cần gán" }).click();
+  await page.getByLabel("Trường", { exact: true }).selectOption("Company");
+  await page.getByLabel("Gán bằng").selectOption("merge");
+  await page.getByLabel("Giá trị", { exact: true }).fill("Từ #Source");
+
+  await page.getByRole("button", { name: "+ Bàn giao" }).click();
+  await page.getByLabel("Bàn giao cho").selectOption("rule:ar-leads");
+  await page.getByLabel("Chuyển cả công việc đang mở").check();
+
+  await page.getByRole("button", { name: "+ Gửi ZNS" }).click();
+  await page.getByLabel("Mẫu", { exact: true }).last().selectOption("zns-hello");
+  await page.getByLabel("Số điện thoại nhận").selectOption("Phone");
+  await page.getByLabel("Tham số customer_name", { exact: true }).fill("#Name");
+  await expectEveryInputLabelled(page);
+  await screen(page, "workflow-editor-more-actions");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  // No ZNS provider chosen: refused beside it, the rest kept.
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Nhà cung cấp Zalo ZNS") })).toBeVisible();
+  await page.getByLabel("Nhà cung cấp Zalo ZNS").selectOption("zns-oa");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByTestId("workflow-status")).toHaveText("Nháp");
+  const id = decodeURIComponent(page.url().split("/workflows/")[1]);
+  const [update, handover, zns] = (await admin.call("GET", `/workflows/${id}`)).definition.actions;
+  expect(update.values).toEqual([{ field: "Company", value: { type: "merge", text: "Từ #Source" } }]);
+  expect(handover).toMatchObject({ kind: "handover", to: { type: "allocation_rule", rule: "ar-leads" }, move_open_activities: ["task"] });
+  expect(zns).toMatchObject({ kind: "zns", provider: "zns-oa", template: "zns-hello", recipient_field: { field: "Phone" }, parameters: { customer_name: "#Name" } });
+});

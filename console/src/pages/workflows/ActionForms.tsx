@@ -1,9 +1,9 @@
-import { useState } from "react";
 import type { W } from "../../api/client";
 import { fieldLabel, type FieldDef } from "../../api/modules";
 import { Field } from "../../components/Problem";
-import { useT, type Key } from "../../i18n";
+import { useT } from "../../i18n";
 import { MergeText } from "./MergeText";
+import { CareCardForm, HandoverForm, UpdateFieldsForm, ZnsForm } from "./MoreActionForms";
 
 type Action = W["Action"];
 export interface Choice {
@@ -17,10 +17,15 @@ export interface Choices {
   sms_template: Choice[];
   email_sender: Choice[];
   email_template: Choice[];
+  zns_provider: Choice[];
+  zns_template: (Choice & { parameters: string[] })[];
+  allocation_rule: Choice[];
   users: Choice[];
 }
 
-export const NEW_ACTION_KINDS = ["sms", "email", "task", "notification"] as const;
+export const NO_CHOICES: Choices = { sms_provider: [], sms_template: [], email_sender: [], email_template: [], zns_provider: [], zns_template: [], allocation_rule: [], users: [] };
+
+export const NEW_ACTION_KINDS = ["sms", "email", "task", "notification", "update_fields", "handover", "zns", "care_card"] as const;
 
 /** A new action with an id no action of the workflow has (ids line run history up). */
 export function newAction(kind: (typeof NEW_ACTION_KINDS)[number], existing: Action[]): Action {
@@ -36,10 +41,18 @@ export function newAction(kind: (typeof NEW_ACTION_KINDS)[number], existing: Act
       return { kind, id, name: "Nhiệm vụ", title: "", due: { days_after: 0 }, task_type: "Call", priority: "Normal", assignee: { type: "record_owner" } };
     case "notification":
       return { kind, id, name: "Thông báo", message: "", notify_owner: true, users: [] };
+    case "update_fields":
+      return { kind, id, name: "Cập nhật trường", values: [] };
+    case "handover":
+      return { kind, id, name: "Bàn giao", to: { type: "user", user_id: "" }, move_open_activities: [], notify_new_owner: true };
+    case "zns":
+      return { kind, id, name: "Zalo ZNS", provider: "", template: "", recipient_field: { field: "" }, parameters: {}, users: [] };
+    case "care_card":
+      return { kind, id, name: "Phiếu chăm sóc", based_on: { type: "order" }, owner: { type: "order_salesperson" }, layout: "Mặc định", care_date: { days_after: 0 } };
   }
 }
 
-/** One action's form, by kind; kinds without a form here are edited as JSON. */
+/** One action's form, by kind. */
 export function ActionForm({
   action,
   index,
@@ -149,17 +162,38 @@ export function ActionForm({
           <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
         </>
       );
-    default:
+    case "update_fields":
       return (
         <>
           {common}
-          <JsonAction action={action} pointer={p} onChange={onChange} />
+          <UpdateFieldsForm action={action} p={p} fields={fields} onChange={onChange} />
+        </>
+      );
+    case "handover":
+      return (
+        <>
+          {common}
+          <HandoverForm action={action} p={p} choices={choices} onChange={onChange} />
+        </>
+      );
+    case "zns":
+      return (
+        <>
+          {common}
+          <ZnsForm action={action} p={p} fields={fields} choices={choices} onChange={onChange} />
+        </>
+      );
+    case "care_card":
+      return (
+        <>
+          {common}
+          <CareCardForm action={action} p={p} fields={fields} choices={choices} onChange={onChange} />
         </>
       );
   }
 }
 
-function Picker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string; options: Choice[]; onChange: (v: string) => void }) {
+export function Picker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string; options: Choice[]; onChange: (v: string) => void }) {
   const t = useT();
   return (
     <Field label={label} pointer={pointer} hint={options.length === 0 ? t("samples.noneOfKind") : undefined}>
@@ -177,7 +211,7 @@ function Picker({ label, pointer, value, options, onChange }: { label: string; p
   );
 }
 
-function MultiPicker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string[]; options: Choice[]; onChange: (v: string[]) => void }) {
+export function MultiPicker({ label, pointer, value, options, onChange }: { label: string; pointer: string; value: string[]; options: Choice[]; onChange: (v: string[]) => void }) {
   return (
     <Field label={label} pointer={pointer}>
       {(id, d) => (
@@ -203,37 +237,5 @@ function FieldPicker({ label, pointer, fields, value, onChange }: { label: strin
       value={value.filter((v) => !v.via).map((v) => v.field)}
       onChange={(names) => onChange([...value.filter((v) => v.via), ...names.map((field) => ({ field }))])}
     />
-  );
-}
-
-/** Kinds without a form of their own yet (update fields, hand-over, ZNS, care card). */
-function JsonAction({ action, pointer, onChange }: { action: Action; pointer: string; onChange: (a: Action) => void }) {
-  const t = useT();
-  const [text, setText] = useState(JSON.stringify(action, null, 2));
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <Field label={`${t(`actionKind.${action.kind}` as Key)} (JSON)`} pointer={pointer}>
-      {(id, d) => (
-        <>
-          <textarea
-            id={id}
-            aria-describedby={d}
-            rows={8}
-            className="json"
-            value={text}
-            onChange={(e) => {
-              setText(e.target.value);
-              try {
-                onChange(JSON.parse(e.target.value) as Action);
-                setError(null);
-              } catch (err) {
-                setError(String(err));
-              }
-            }}
-          />
-          {error && <small className="field-error">{error}</small>}
-        </>
-      )}
-    </Field>
   );
 }

@@ -7,7 +7,7 @@ import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
-import { ActionForm, newAction, NEW_ACTION_KINDS, type Choices } from "./ActionForms";
+import { ActionForm, newAction, NEW_ACTION_KINDS, NO_CHOICES, type Choices } from "./ActionForms";
 import { ActionOutcomes, forgetAction } from "./ApprovalForm";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { TriggerForm } from "./TriggerForm";
@@ -43,14 +43,15 @@ function blank(module: string, kind: string): Definition {
   return { module: module as W["Module"], name: "", description: "", trigger: blankTrigger(kind), condition: { type: "all_records" }, actions: [] };
 }
 
-const NO_CHOICES: Choices = { sms_provider: [], sms_template: [], email_sender: [], email_template: [], users: [] };
-
 async function loadChoices(): Promise<Choices> {
-  const [providers, smsTemplates, senders, emailTemplates, people] = await Promise.all([
+  const [providers, smsTemplates, senders, emailTemplates, znsProviders, znsTemplates, rules, people] = await Promise.all([
     settingsOf("sms-providers"),
     settingsOf("sms-templates"),
     settingsOf("email-senders"),
     settingsOf("email-templates"),
+    settingsOf("zns-providers"),
+    settingsOf("zns-templates"),
+    settingsOf("allocation-rules"),
     users(),
   ]);
   const choice = (s: W["Setting"]) => ({
@@ -63,6 +64,9 @@ async function loadChoices(): Promise<Choices> {
     sms_template: smsTemplates.map(choice),
     email_sender: senders.map(choice),
     email_template: emailTemplates.map(choice),
+    zns_provider: znsProviders.map(choice),
+    zns_template: znsTemplates.map((s) => ({ ...choice(s), parameters: "parameters" in s && Array.isArray(s.parameters) ? s.parameters : [] })),
+    allocation_rule: rules.map(choice),
     users: people.filter((u) => u.active).map((u) => ({ id: u.id, label: u.name || u.id })),
   };
 }
@@ -205,7 +209,7 @@ export function WorkflowEditor() {
                 </div>
               ))}
               <div className="toolbar">
-                {NEW_ACTION_KINDS.map((kind) => (
+                {NEW_ACTION_KINDS.filter((kind) => kind !== "care_card" || module === "Order").map((kind) => (
                   <button key={kind} type="button" onClick={() => addAction(kind)}>
                     + {t(`actionKind.${kind}` as Key)}
                   </button>
