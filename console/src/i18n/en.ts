@@ -536,4 +536,8 @@ export const en: Record<keyof typeof vi, string> = {
   "card.layout": "Card layout",
   "card.from": "Care date counted from",
   "card.fromRun": "The run's date",
+  "action.extraAddresses": "Other email addresses",
+  "action.attachment": "Attach a print template",
+  "action.attachmentFormat": "File format",
+  "action.attachmentOriginal": "The template's own (HTML)",
 };

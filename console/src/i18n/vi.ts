@@ -534,4 +534,8 @@ export const vi = {
   "card.layout": "Mẫu thẻ",
   "card.from": "Ngày chăm sóc tính từ",
   "card.fromRun": "Ngày chạy",
+  "action.extraAddresses": "Địa chỉ email khác",
+  "action.attachment": "Đính kèm mẫu in",
+  "action.attachmentFormat": "Định dạng tệp",
+  "action.attachmentOriginal": "Định dạng của mẫu (HTML)",
 } as const;

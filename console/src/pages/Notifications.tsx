@@ -1,18 +1,18 @@
 import { Link } from "react-router-dom";
 import { api, ok } from "../api/client";
 import { ProblemBanner } from "../components/Problem";
-import { useLoad } from "../components/useLoad";
+import { usePages } from "../components/usePages";
 import { useT } from "../i18n";
 
 /** The caller's in-app notifications, newest first; opening one marks it read. */
 export function Notifications() {
   const t = useT();
-  const page = useLoad(() => ok(api().records.GET("/me/notifications", { params: { query: { limit: 50 } } })), []);
+  const page = usePages((cursor) => ok(api().records.GET("/me/notifications", { params: { query: { limit: 50, cursor } } })), []);
   const markRead = async (key: string) => {
     await ok(api().records.POST("/me/notifications/{key}/read", { params: { path: { key } } }));
     await page.reload();
   };
-  const items = page.data?.items ?? [];
+  const items = page.items;
   return (
     <section>
       <h1>{t("notifications.title")}</h1>
@@ -31,6 +31,11 @@ export function Notifications() {
           </li>
         ))}
       </ul>
+      {page.more && (
+        <button type="button" disabled={page.loading} onClick={page.more}>
+          {t("action.more")}
+        </button>
+      )}
     </section>
   );
 }

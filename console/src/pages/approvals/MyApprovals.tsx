@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link } from "react-router-dom";
 import { api, ok, type R } from "../../api/client";
 import { ProblemBanner } from "../../components/Problem";
-import { useLoad } from "../../components/useLoad";
+import { usePages } from "../../components/usePages";
 import { useT } from "../../i18n";
 
 type Pending = R["PendingApproval"];
@@ -10,8 +10,8 @@ type Pending = R["PendingApproval"];
 /** What waits on the caller's decision, oldest first: approve or reject with a comment. */
 export function MyApprovals() {
   const t = useT();
-  const page = useLoad(() => ok(api().records.GET("/me/approvals", { params: { query: { limit: 50 } } })), []);
-  const items = page.data?.items ?? [];
+  const page = usePages((cursor) => ok(api().records.GET("/me/approvals", { params: { query: { limit: 50, cursor } } })), []);
+  const items = page.items;
   return (
     <section>
       <h1>{t("approvals.mine")}</h1>
@@ -20,6 +20,11 @@ export function MyApprovals() {
       {items.map((p) => (
         <Decision key={p.request} pending={p} onDecided={page.reload} />
       ))}
+      {page.more && (
+        <button type="button" disabled={page.loading} onClick={page.more}>
+          {t("action.more")}
+        </button>
+      )}
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { asProblem, api, ApiProblem, ok, type R } from "../../api/client";
 import { moduleSchema } from "../../api/modules";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
+import { usePages } from "../../components/usePages";
 import { useT } from "../../i18n";
 import { fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
 
@@ -13,11 +14,7 @@ const NEW_FIELDS = ["Name", "Phone", "Email", "Birthday"];
 export function CustomerList() {
   const t = useT();
   const navigate = useNavigate();
-  const [cursor, setCursor] = useState<string | undefined>();
-  const page = useLoad(
-    () => ok(api().records.GET("/records/{module}", { params: { path: { module: "Customer" }, query: { limit: 50, cursor } } })),
-    [cursor],
-  );
+  const page = usePages((cursor) => ok(api().records.GET("/records/{module}", { params: { path: { module: "Customer" }, query: { limit: 50, cursor } } })), []);
   const schema = useLoad(() => moduleSchema("Customer"), []);
   const fields = schema.data?.fields ?? [];
   const [draft, setDraft] = useState<Record<string, unknown>>({});
@@ -53,7 +50,7 @@ export function CustomerList() {
           </tr>
         </thead>
         <tbody>
-          {(page.data?.items ?? []).map((r) => (
+          {page.items.map((r) => (
             <tr key={r.id}>
               {shown.map((f, i) => (
                 <td key={f.name}>
@@ -68,8 +65,8 @@ export function CustomerList() {
           ))}
         </tbody>
       </table>
-      {page.data?.next_cursor && (
-        <button type="button" onClick={() => setCursor(page.data?.next_cursor ?? undefined)}>
+      {page.more && (
+        <button type="button" disabled={page.loading} onClick={page.more}>
           {t("action.more")}
         </button>
       )}

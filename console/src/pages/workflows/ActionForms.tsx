@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { W } from "../../api/client";
 import { fieldLabel, type FieldDef } from "../../api/modules";
 import { Field } from "../../components/Problem";
@@ -20,10 +21,11 @@ export interface Choices {
   zns_provider: Choice[];
   zns_template: (Choice & { parameters: string[] })[];
   allocation_rule: Choice[];
+  print_template: Choice[];
   users: Choice[];
 }
 
-export const NO_CHOICES: Choices = { sms_provider: [], sms_template: [], email_sender: [], email_template: [], zns_provider: [], zns_template: [], allocation_rule: [], users: [] };
+export const NO_CHOICES: Choices = { sms_provider: [], sms_template: [], email_sender: [], email_template: [], zns_provider: [], zns_template: [], allocation_rule: [], print_template: [], users: [] };
 
 export const NEW_ACTION_KINDS = ["sms", "email", "task", "notification", "update_fields", "handover", "zns", "care_card"] as const;
 
@@ -97,6 +99,12 @@ export function ActionForm({
           <Picker label={t("action.template")} pointer={`${p}/template`} value={action.template} options={ofModule(choices.email_template)} onChange={(template) => onChange({ ...action, template })} />
           <FieldPicker label={t("action.recipientFields")} pointer={`${p}/recipient_fields`} fields={emailFields} value={action.recipient_fields ?? []} onChange={(recipient_fields) => onChange({ ...action, recipient_fields })} />
           <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
+          <Addresses label={t("action.extraAddresses")} pointer={`${p}/extra_addresses`} value={action.extra_addresses ?? []} onChange={(extra_addresses) => onChange({ ...action, extra_addresses })} />
+          <div className="row">
+            <Addresses label="Cc" pointer={`${p}/cc`} value={action.cc ?? []} onChange={(cc) => onChange({ ...action, cc })} />
+            <Addresses label="Bcc" pointer={`${p}/bcc`} value={action.bcc ?? []} onChange={(bcc) => onChange({ ...action, bcc })} />
+          </div>
+          <Attachment pointer={`${p}/attachment`} value={action.attachment ?? null} options={ofModule(choices.print_template)} onChange={(attachment) => onChange({ ...action, attachment })} />
         </>
       );
     case "task": {
@@ -147,6 +155,7 @@ export function ActionForm({
               {(id, d) => <input id={id} aria-describedby={d} value={action.priority} onChange={(e) => onChange({ ...action, priority: e.target.value })} />}
             </Field>
           </div>
+          <Attachment pointer={`${p}/attachment`} value={action.attachment ?? null} options={ofModule(choices.print_template)} onChange={(attachment) => onChange({ ...action, attachment })} />
         </>
       );
     }
@@ -237,5 +246,47 @@ function FieldPicker({ label, pointer, fields, value, onChange }: { label: strin
       value={value.filter((v) => !v.via).map((v) => v.field)}
       onChange={(names) => onChange([...value.filter((v) => v.via), ...names.map((field) => ({ field }))])}
     />
+  );
+}
+
+/** Email addresses typed separated by commas; kept as typed until they are sent. */
+function Addresses({ label, pointer, value, onChange }: { label: string; pointer: string; value: string[]; onChange: (v: string[]) => void }) {
+  const [text, setText] = useState(value.join(", "));
+  return (
+    <Field label={label} pointer={pointer}>
+      {(id, d) => (
+        <input
+          id={id}
+          aria-describedby={d}
+          type="text"
+          inputMode="email"
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            onChange(e.target.value.split(/[,;\s]+/).filter(Boolean));
+          }}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A document printed from a print template and attached, as a PDF or in its own format. */
+function Attachment({ pointer, value, options, onChange }: { pointer: string; value: W["PrintAttachment"] | null; options: Choice[]; onChange: (v: W["PrintAttachment"] | null) => void }) {
+  const t = useT();
+  return (
+    <div className="row">
+      <Picker label={t("action.attachment")} pointer={`${pointer}/print_template`} value={value?.print_template ?? ""} options={options} onChange={(id) => onChange(id ? { print_template: id, format: value?.format ?? "pdf" } : null)} />
+      {value && (
+        <Field label={t("action.attachmentFormat")} pointer={`${pointer}/format`}>
+          {(id, d) => (
+            <select id={id} aria-describedby={d} value={value.format} onChange={(e) => onChange({ ...value, format: e.target.value as W["AttachmentFormat"] })}>
+              <option value="pdf">PDF</option>
+              <option value="original">{t("action.attachmentOriginal")}</option>
+            </select>
+          )}
+        </Field>
+      )}
+    </div>
   );
 }

@@ -1,21 +1,18 @@
 import { useState } from "react";
 import { api, ok, type W } from "../../api/client";
 import { ProblemBanner } from "../../components/Problem";
-import { useLoad } from "../../components/useLoad";
+import { usePages } from "../../components/usePages";
 import { useT, type Key } from "../../i18n";
-
-type RunPage = W["RunPage"];
 
 /** A workflow's runs (or a record's), newest first, with retry for what failed. */
 export function RunHistory({ workflow, record }: { workflow?: string; record?: string }) {
   const t = useT();
-  const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const page = useLoad<RunPage>(
-    () =>
+  const page = usePages<W["Run"]>(
+    (cursor) =>
       workflow
         ? ok(api().workflows.GET("/workflows/{id}/runs", { params: { path: { id: workflow }, query: { limit: 50, cursor } } }))
         : ok(api().workflows.GET("/records/{id}/runs", { params: { path: { id: record ?? "" }, query: { limit: 50, cursor } } })),
-    [workflow, record, cursor],
+    [workflow, record],
   );
   const [problem, setProblem] = useState<unknown>(null);
   const retry = async (run: W["Run"]) => {
@@ -32,7 +29,7 @@ export function RunHistory({ workflow, record }: { workflow?: string; record?: s
       setProblem(e);
     }
   };
-  const runs = page.data?.items ?? [];
+  const runs = page.items;
   return (
     <div data-testid="run-history">
       <ProblemBanner problem={page.problem ?? problem} onReload={page.reload} />
@@ -78,8 +75,8 @@ export function RunHistory({ workflow, record }: { workflow?: string; record?: s
           </tbody>
         </table>
       )}
-      {page.data?.next_cursor && (
-        <button type="button" onClick={() => setCursor(page.data?.next_cursor ?? undefined)}>
+      {page.more && (
+        <button type="button" disabled={page.loading} onClick={page.more}>
           {t("action.more")}
         </button>
       )}

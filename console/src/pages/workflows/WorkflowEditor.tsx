@@ -44,7 +44,7 @@ function blank(module: string, kind: string): Definition {
 }
 
 async function loadChoices(): Promise<Choices> {
-  const [providers, smsTemplates, senders, emailTemplates, znsProviders, znsTemplates, rules, people] = await Promise.all([
+  const [providers, smsTemplates, senders, emailTemplates, znsProviders, znsTemplates, rules, printTemplates, people] = await Promise.all([
     settingsOf("sms-providers"),
     settingsOf("sms-templates"),
     settingsOf("email-senders"),
@@ -52,6 +52,7 @@ async function loadChoices(): Promise<Choices> {
     settingsOf("zns-providers"),
     settingsOf("zns-templates"),
     settingsOf("allocation-rules"),
+    settingsOf("print-templates"),
     users(),
   ]);
   const choice = (s: W["Setting"]) => ({
@@ -67,6 +68,7 @@ async function loadChoices(): Promise<Choices> {
     zns_provider: znsProviders.map(choice),
     zns_template: znsTemplates.map((s) => ({ ...choice(s), parameters: "parameters" in s && Array.isArray(s.parameters) ? s.parameters : [] })),
     allocation_rule: rules.map(choice),
+    print_template: printTemplates.map(choice),
     users: people.filter((u) => u.active).map((u) => ({ id: u.id, label: u.name || u.id })),
   };
 }
