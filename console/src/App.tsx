@@ -43,7 +43,7 @@ export function App({ config }: { config: ConsoleConfig }) {
           <Route path="/settings" element={<Navigate to="/settings/sms-providers" replace />} />
           <Route path="/settings/users" element={<UsersPage />} />
           <Route path="/settings/tenant" element={<TenantSettingsPage />} />
-          <Route path="/settings/:kind" element={<SettingsPage />} />
+          <Route path="/settings/:kind" element={<SettingsRoute />} />
           <Route path="/customers" element={<CustomerList />} />
           <Route path="/customers/:id" element={<CustomerRoute />} />
           <Route path="/notifications" element={<Notifications />} />
@@ -53,6 +53,12 @@ export function App({ config }: { config: ConsoleConfig }) {
       </Shell>
     </HashRouter>
   );
+}
+
+/** A settings page of its own per kind: no form of one kind stays open on another's page. */
+function SettingsRoute() {
+  const { kind } = useParams();
+  return <SettingsPage key={kind} />;
 }
 
 /** A customer page of its own per id: nothing of one customer stays on another's page. */

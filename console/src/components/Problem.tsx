@@ -105,3 +105,20 @@ export function Field({
     </div>
   );
 }
+
+/** The API's message for a pointer no single input stands for (a whole action, a list). */
+export function PointerMessage({ pointer }: { pointer: string }) {
+  const problem = useContext(FormProblem);
+  const message = problem?.errors.find((e) => e.path === pointer)?.message;
+  if (!message) return null;
+  return (
+    <small className="field-error" role="alert">
+      {message}
+    </small>
+  );
+}
+
+/** A name as one segment of a JSON pointer (RFC 6901: `~` as `~0`, `/` as `~1`). */
+export function segment(name: string): string {
+  return name.replace(/~/g, "~0").replace(/\//g, "~1");
+}

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 interface Page<T> {
   items: T[];
@@ -16,18 +16,23 @@ export function usePages<T>(load: (cursor: string | undefined) => Promise<Page<T
   const [loading, setLoading] = useState(true);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const read = useCallback(load, deps);
+  // Each first page starts a generation; an answer of an older one (a "more" still on its way
+  // when the list was read again) is dropped rather than mixed in.
+  const generation = useRef(0);
   const fetchPage = useCallback(
     async (cursor: string | undefined) => {
+      const mine = cursor ? generation.current : ++generation.current;
       setLoading(true);
       try {
         const page = await read(cursor);
+        if (mine !== generation.current) return;
         setItems((shown) => (cursor ? [...shown, ...page.items] : page.items));
         setNext(page.next_cursor ?? null);
         setProblem(null);
       } catch (e) {
-        setProblem(e);
+        if (mine === generation.current) setProblem(e);
       } finally {
-        setLoading(false);
+        if (mine === generation.current) setLoading(false);
       }
     },
     [read],

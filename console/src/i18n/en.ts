@@ -540,4 +540,5 @@ export const en: Record<keyof typeof vi, string> = {
   "action.attachment": "Attach a print template",
   "action.attachmentFormat": "File format",
   "action.attachmentOriginal": "The template's own (HTML)",
+  "settings.pairsWithoutValue": "Lines without = (not saved): {lines}",
 };

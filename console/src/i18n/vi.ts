@@ -538,4 +538,5 @@ export const vi = {
   "action.attachment": "Đính kèm mẫu in",
   "action.attachmentFormat": "Định dạng tệp",
   "action.attachmentOriginal": "Định dạng của mẫu (HTML)",
+  "settings.pairsWithoutValue": "Dòng thiếu dấu = (chưa được lưu): {lines}",
 } as const;

@@ -4,7 +4,7 @@ import { settingName, settingsOf, users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
 import { useT } from "../../i18n";
-import { ModuleSelect } from "./SettingForm";
+import { ModuleSelect } from "../../components/Pickers";
 
 /** The dry run of a module's allocation rules: who each recent record would go to, and why. */
 export function AllocationPreview() {

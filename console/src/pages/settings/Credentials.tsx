@@ -47,7 +47,7 @@ export function Credentials({ slug, id, names }: { slug: SettingSlug; id: string
         </p>
         {names.map((n) => (
           <Field key={n} label={t(`credentials.${n}` as Key)} pointer={`/${n}`}>
-            {(fid, d) => <input id={fid} aria-describedby={d} type="password" autoComplete="off" value={values[n] ?? ""} onChange={(e) => setValues({ ...values, [n]: e.target.value })} />}
+            {(fid, d) => <input id={fid} aria-describedby={d} type="password" autoComplete="new-password" value={values[n] ?? ""} onChange={(e) => setValues({ ...values, [n]: e.target.value })} />}
           </Field>
         ))}
         <ProblemBanner problem={problem} />

@@ -45,7 +45,10 @@ export function MergePreview({ module, texts }: { module: string; texts: Text[] 
           setProblem(null);
         }
       } catch (e) {
-        if (current) setProblem(asProblem(e));
+        if (current) {
+          setRendered(null);
+          setProblem(asProblem(e));
+        }
       }
     }, SETTLE_MS);
     return () => {

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { asProblem, api, ApiProblem, ok } from "../../api/client";
-import { fieldLabel, modules, moduleSchema, type FieldDef } from "../../api/modules";
+import { fieldLabel, moduleSchema, type FieldDef } from "../../api/modules";
 import { users, type SettingSlug } from "../../api/settings";
+import { ModuleSelect, UserSelect } from "../../components/Pickers";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
@@ -73,7 +74,7 @@ export function SettingForm({
             </button>
           </div>
         </form>
-        {spec.preview && <MergePreview module={module} texts={spec.preview.map((p) => ({ label: labelOf(spec, p.path), text: String(get(body, p.path) ?? ""), html: p.html }))} />}
+        {spec.preview && <MergePreview key={module} module={module} texts={spec.preview.map((p) => ({ label: labelOf(spec, p.path), text: String(get(body, p.path) ?? ""), html: p.html }))} />}
       </div>
     </FormProblem.Provider>
   );
@@ -169,46 +170,6 @@ function MemberInput({ member: m, body, fields, onChange }: { member: Member; bo
 
 type Common = { id: string; "aria-describedby": string | undefined };
 
-export function ModuleSelect({ value, only, onChange, ...common }: Common & { value: string; only?: readonly string[]; onChange: (v: string) => void }) {
-  const t = useT();
-  const list = useLoad(modules, []);
-  return (
-    <select {...common} value={value} onChange={(e) => onChange(e.target.value)}>
-      {(list.data ?? [])
-        .filter((m) => !only || only.includes(m.module))
-        .map((m) => (
-          <option key={m.module} value={m.module}>
-            {t.lang === "vi" ? m.label_vi : m.module}
-          </option>
-        ))}
-    </select>
-  );
-}
-
-export function UserSelect({ value, multiple, onChange, ...common }: Common & { value: unknown; multiple: boolean; onChange: (v: unknown) => void }) {
-  const t = useT();
-  const people = useLoad(users, []);
-  const options = (people.data ?? []).map((u) => (
-    <option key={u.id} value={u.id}>
-      {u.name || u.id}
-      {u.active ? "" : ` (${t("users.inactive")})`}
-    </option>
-  ));
-  if (multiple) {
-    return (
-      <select {...common} multiple value={(value as string[]) ?? []} onChange={(e) => onChange(Array.from(e.target.selectedOptions, (o) => o.value))}>
-        {options}
-      </select>
-    );
-  }
-  return (
-    <select {...common} value={String(value ?? "")} onChange={(e) => onChange(e.target.value)}>
-      <option value="">{t("choose")}</option>
-      {options}
-    </select>
-  );
-}
-
 /** One string per line; blank lines are dropped when saved, not while typing. */
 function Lines({ value, onChange, ...common }: Common & { value: string[]; onChange: (v: string[]) => void }) {
   const [text, setText] = useState(value.join("\n"));
@@ -225,28 +186,45 @@ function Lines({ value, onChange, ...common }: Common & { value: string[]; onCha
   );
 }
 
-/** `Field=value` per line. */
+/** A value typed after `=`: a number, true, false or JSON as such, anything else as text. */
+function typed(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? text : value;
+  } catch {
+    return text;
+  }
+}
+
+/** `Field=value` per line; a line without `=` is pointed out, not dropped. */
 function Pairs({ value, onChange, ...common }: Common & { value: Body; onChange: (v: Body) => void }) {
+  const t = useT();
   const [text, setText] = useState(
     Object.entries(value)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join("\n"),
   );
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const bad = lines.filter((l) => !l.includes("="));
   return (
-    <textarea
-      {...common}
-      rows={3}
-      value={text}
-      onChange={(e) => {
-        setText(e.target.value);
-        const pairs = e.target.value
-          .split("\n")
-          .map((l) => l.split("="))
-          .filter(([k]) => k.trim() !== "")
-          .map(([k, ...v]) => [k.trim(), v.join("=").trim()]);
-        onChange(Object.fromEntries(pairs));
-      }}
-    />
+    <>
+      <textarea
+        {...common}
+        rows={3}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          const pairs = e.target.value
+            .split("\n")
+            .filter((l) => l.includes("="))
+            .map((l) => l.split("="))
+            .filter(([k]) => k.trim() !== "")
+            .map(([k, ...v]) => [k.trim(), typed(v.join("=").trim())]);
+          onChange(Object.fromEntries(pairs));
+        }}
+      />
+      {bad.length > 0 && <small className="field-error">{t("settings.pairsWithoutValue").replace("{lines}", bad.join(", "))}</small>}
+    </>
   );
 }
 

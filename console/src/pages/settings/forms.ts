@@ -64,6 +64,17 @@ export function set(body: Body, path: string, value: unknown): Body {
   return { ...body, [head]: set((body[head] as Body) ?? {}, rest.join("."), value) };
 }
 
+/**
+ * A weighted rule's weights, one per user in the order of `users` (a 422 at
+ * /strategy/weights/<i> then lands on the i-th user's box); a user keeps their weight.
+ */
+function withWeights(body: Body): Body {
+  if (get(body, "strategy.type") !== "weighted") return body;
+  const kept = (get(body, "strategy.weights") as { user: string; weight: number }[] | undefined) ?? [];
+  const weights = ((body.users as string[]) ?? []).map((user) => ({ user, weight: kept.find((w) => w.user === user)?.weight ?? 1 }));
+  return { ...body, strategy: { type: "weighted", weights } };
+}
+
 const name: Member = { path: "name", label: "settings.name", input: "text" };
 const module: Member = { path: "module", label: "workflows.module", input: "module" };
 const brandname = (b: Body) => get(b, "gateway.type") === "brandname";
@@ -82,7 +93,7 @@ export const FORMS: Partial<Record<SettingSlug, SettingFormSpec>> = {
       },
       { path: "gateway.base_url", label: "settings.baseUrl", input: "url", when: brandname, hint: "settings.httpsHint" },
       { path: "gateway.brandname", label: "settings.brandname", input: "text", when: brandname },
-      { path: "gateway.sender_id", label: "settings.senderId", input: "text", optional: true, when: (b) => !brandname(b) },
+      { path: "gateway.sender_id", label: "settings.senderId", input: "text", when: (b) => !brandname(b) },
     ],
     credentials: (b) => (brandname(b) ? ["api_key", "secret_key"] : null),
   },
@@ -159,16 +170,13 @@ export const FORMS: Partial<Record<SettingSlug, SettingFormSpec>> = {
     members: [
       name,
       module,
-      { path: "users", label: "allocation.users", input: "users", hint: "allocation.usersHint" },
+      { path: "users", label: "allocation.users", input: "users", hint: "allocation.usersHint", onSet: (body, users) => withWeights({ ...body, users }) },
       { path: "team", label: "allocation.team", input: "text", optional: true },
       {
         path: "strategy.type",
         label: "allocation.strategy",
         input: { options: ["round_robin", "weighted", "fewest_open"], words: "allocation.strategy" },
-        onSet: (body, type) => ({
-          ...body,
-          strategy: type === "weighted" ? { type, weights: ((body.users as string[]) ?? []).map((user) => ({ user, weight: 1 })) } : { type },
-        }),
+        onSet: (body, type) => withWeights({ ...body, strategy: { type } }),
       },
       { path: "strategy.weights", label: "allocation.weights", input: "weights", when: (b) => get(b, "strategy.type") === "weighted" },
       { path: "max_open", label: "allocation.maxOpen", input: "number", optional: true, hint: "allocation.maxOpenHint" },

@@ -1,6 +1,6 @@
-import { useState } from "react";
 import type { W } from "../../api/client";
 import { fieldLabel, type FieldDef } from "../../api/modules";
+import { ListInput } from "../../components/ListInput";
 import { Field } from "../../components/Problem";
 import { useT } from "../../i18n";
 import { MergeText } from "./MergeText";
@@ -249,26 +249,9 @@ function FieldPicker({ label, pointer, fields, value, onChange }: { label: strin
   );
 }
 
-/** Email addresses typed separated by commas; kept as typed until they are sent. */
+/** Email addresses typed separated by commas. */
 function Addresses({ label, pointer, value, onChange }: { label: string; pointer: string; value: string[]; onChange: (v: string[]) => void }) {
-  const [text, setText] = useState(value.join(", "));
-  return (
-    <Field label={label} pointer={pointer}>
-      {(id, d) => (
-        <input
-          id={id}
-          aria-describedby={d}
-          type="text"
-          inputMode="email"
-          value={text}
-          onChange={(e) => {
-            setText(e.target.value);
-            onChange(e.target.value.split(/[,;\s]+/).filter(Boolean));
-          }}
-        />
-      )}
-    </Field>
-  );
+  return <Field label={label} pointer={pointer}>{(id, d) => <ListInput id={id} aria-describedby={d} inputMode="email" separator={/[,;\s]+/} value={value} onChange={onChange} />}</Field>;
 }
 
 /** A document printed from a print template and attached, as a PDF or in its own format. */

@@ -1,6 +1,6 @@
 import type { W } from "../../api/client";
-import { fieldLabel, type FieldDef } from "../../api/modules";
-import { Field } from "../../components/Problem";
+import { fieldLabel, ROLES, type FieldDef } from "../../api/modules";
+import { Field, PointerMessage } from "../../components/Problem";
 import { useT, type Key } from "../../i18n";
 import type { Choice } from "./ActionForms";
 import { ConditionBuilder } from "./ConditionBuilder";
@@ -8,7 +8,6 @@ import { ConditionBuilder } from "./ConditionBuilder";
 type ApprovalTrigger = Extract<W["Trigger"], { type: "approval" }>;
 type Step = W["ApprovalStep"];
 type Approver = W["Approver"];
-const ROLES = ["administrator", "salesperson"] as const;
 const APPROVER_TYPES = ["user", "role", "submitter_manager", "owner_manager", "user_field"] as const;
 
 function newApprover(type: Approver["type"], users: Choice[], fields: FieldDef[]): Approver {
@@ -262,7 +261,7 @@ function StepForm({
 const OUTCOMES = ["on_submit", "on_approve", "on_reject", "on_recall"] as const;
 
 /** When an approval workflow's action runs: the outcomes whose lists name it. */
-export function ActionOutcomes({ trigger, action, onChange }: { trigger: ApprovalTrigger; action: string; onChange: (t: ApprovalTrigger) => void }) {
+export function ActionOutcomes({ trigger, action, index, onChange }: { trigger: ApprovalTrigger; action: string; index: number; onChange: (t: ApprovalTrigger) => void }) {
   const t = useT();
   return (
     <fieldset>
@@ -276,6 +275,7 @@ export function ActionOutcomes({ trigger, action, onChange }: { trigger: Approva
           </label>
         );
       })}
+      <PointerMessage pointer={`/actions/${index}`} />
     </fieldset>
   );
 }

@@ -1,6 +1,8 @@
+import { useEffect } from "react";
 import type { W } from "../../api/client";
 import { fieldLabel, moduleSchema, type FieldDef } from "../../api/modules";
-import { Field } from "../../components/Problem";
+import { ListInput } from "../../components/ListInput";
+import { Field, segment } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { ValueEditor } from "../customers/values";
@@ -154,6 +156,14 @@ export function ZnsForm({ action, p, fields, choices, onChange }: { action: Of<"
   const t = useT();
   const template = choices.zns_template.find((z) => z.id === action.template);
   const parameters = template?.parameters ?? Object.keys(action.parameters ?? {});
+  // The template's parameters, all of them and no other, as the API asks: a template edited in
+  // the settings since brings its new ones here, blank, and drops the ones it no longer has.
+  const aligned = Object.fromEntries(parameters.map((k) => [k, action.parameters?.[k] ?? ""]));
+  const stale = JSON.stringify(Object.keys(aligned)) !== JSON.stringify(Object.keys(action.parameters ?? {}));
+  useEffect(() => {
+    if (template && stale) onChange({ ...action, parameters: aligned });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [template, stale]);
   return (
     <>
       <Picker label={t("zns.provider")} pointer={`${p}/provider`} value={action.provider} options={choices.zns_provider} onChange={(provider) => onChange({ ...action, provider })} />
@@ -180,7 +190,7 @@ export function ZnsForm({ action, p, fields, choices, onChange }: { action: Of<"
         )}
       </Field>
       {parameters.map((k) => (
-        <MergeText key={k} label={`${t("zns.parameter")} ${k}`} pointer={`${p}/parameters/${k}`} value={action.parameters?.[k] ?? ""} fields={fields} onChange={(text) => onChange({ ...action, parameters: { ...action.parameters, [k]: text } })} />
+        <MergeText key={k} label={`${t("zns.parameter")} ${k}`} pointer={`${p}/parameters/${segment(k)}`} value={aligned[k]} fields={fields} onChange={(text) => onChange({ ...action, parameters: { ...aligned, [k]: text } })} />
       ))}
       <MultiPicker label={t("action.users")} pointer={`${p}/users`} options={choices.users} value={action.users ?? []} onChange={(users) => onChange({ ...action, users })} />
     </>
@@ -209,9 +219,7 @@ export function CareCardForm({ action, p, fields, choices, onChange }: { action:
       </Field>
       {basis.type !== "order" && (
         <Field label={t("card.only")} pointer={`${p}/based_on/only`} hint={t("card.onlyHint")}>
-          {(id, d) => (
-            <input id={id} aria-describedby={d} value={(basis.only ?? []).join(", ")} onChange={(e) => onChange({ ...action, based_on: { ...basis, only: e.target.value.split(",").map((x) => x.trim()).filter(Boolean) } })} />
-          )}
+          {(id, d) => <ListInput id={id} aria-describedby={d} value={basis.only ?? []} onChange={(only) => onChange({ ...action, based_on: { ...basis, only } })} />}
         </Field>
       )}
       <Field label={t("card.owner")} pointer={`${p}/owner`}>

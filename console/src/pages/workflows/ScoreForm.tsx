@@ -8,6 +8,8 @@ type ScoreTrigger = Extract<W["Trigger"], { type: "score" }>;
 type Criterion = W["ScoringCriterion"];
 
 const numeric = (f: FieldDef) => (f.type === "number" || f.type === "money") && !f.read_only;
+/** The score goes to one of the tenant's own number fields. */
+const scoreField = (f: FieldDef) => f.type === "number" && f.custom === true && !f.read_only;
 
 /** A whole number typed in a box, or nothing when the box is blank. */
 const whole = (text: string) => (text === "" ? undefined : Number(text));
@@ -26,7 +28,7 @@ export function ScoreForm({ trigger, onChange, fields }: { trigger: ScoreTrigger
         {(id, d) => (
           <select id={id} aria-describedby={d} value={trigger.score_field} onChange={(e) => set({ score_field: e.target.value })}>
             <option value="">{t("choose")}</option>
-            {fields.filter(numeric).map((f) => (
+            {fields.filter(scoreField).map((f) => (
               <option key={f.name} value={f.name}>
                 {fieldLabel(f, t.lang)}
               </option>

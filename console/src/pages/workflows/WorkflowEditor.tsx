@@ -17,6 +17,15 @@ const STEPS = ["when", "condition", "actions"] as const;
 /** The first step's name, for the kinds whose first step is not a time or an event. */
 const WHEN_TITLES: Partial<Record<W["Trigger"]["type"], Key>> = { score: "editor.when.score", approval: "editor.when.approval" };
 
+/** The step that shows a pointer's input: an approval's outcome lists sit with the actions. */
+function stepOf(pointer: string): (typeof STEPS)[number] | null {
+  if (/^\/trigger\/on_(submit|approve|reject|recall)(\/|$)/.test(pointer)) return "actions";
+  if (pointer.startsWith("/trigger")) return "when";
+  if (pointer.startsWith("/condition")) return "condition";
+  if (pointer.startsWith("/actions")) return "actions";
+  return null;
+}
+
 function blankTrigger(kind: string): W["Trigger"] {
   switch (kind) {
     case "work":
@@ -155,17 +164,14 @@ export function WorkflowEditor() {
       // The form keeps every value: the user fixes what is pointed at and saves again.
       const p = asProblem(err);
       setProblem(p);
-      const first = p.errors[0]?.path ?? "";
-      if (first.startsWith("/trigger")) setStep("when");
-      else if (first.startsWith("/condition")) setStep("condition");
-      else if (first.startsWith("/actions")) setStep("actions");
+      const first = stepOf(p.errors[0]?.path ?? "");
+      if (first) setStep(first);
     } finally {
       setSaving(false);
     }
   };
 
-  const stepHas = (s: (typeof STEPS)[number]) =>
-    problem?.errors.some((e) => e.path.startsWith(s === "when" ? "/trigger" : `/${s}`)) ?? false;
+  const stepHas = (s: (typeof STEPS)[number]) => problem?.errors.some((e) => stepOf(e.path) === s) ?? false;
 
   return (
     <FormProblem.Provider value={problem}>
@@ -204,7 +210,7 @@ export function WorkflowEditor() {
                     choices={choices.data ?? NO_CHOICES}
                     onChange={(a) => set({ actions: actions.map((x, j) => (j === i ? a : x)) })}
                   />
-                  {trigger.type === "approval" && <ActionOutcomes trigger={trigger} action={action.id} onChange={(next) => set({ trigger: next })} />}
+                  {trigger.type === "approval" && <ActionOutcomes trigger={trigger} action={action.id} index={i} onChange={(next) => set({ trigger: next })} />}
                   <button type="button" onClick={() => removeAction(i)}>
                     {t("editor.removeAction")}
                   </button>

@@ -1,11 +1,10 @@
 import type { W } from "../../../api/client";
+import { MODULES, ROLES } from "../../../api/modules";
 import { Field } from "../../../components/Problem";
 import { useT, type Key } from "../../../i18n";
 
 type Policy = W["RolePolicy"];
 type Permission = "read" | "create" | "edit" | "delete" | "merge" | "hand_over";
-const ROLES = ["administrator", "salesperson"] as const;
-const MODULES = ["Customer", "Contact", "Lead", "Opportunity", "Quote", "Order", "Invoice", "Task", "CareCard"] as const;
 const PERMISSIONS: Permission[] = ["read", "create", "edit", "delete", "merge", "hand_over"];
 const EVERYTHING: Policy = { level: "tenant", modules: Object.fromEntries(MODULES.map((m) => [m, PERMISSIONS.filter((p) => p !== "merge" || m === "Customer")])) };
 const SALES_DEFAULT: Policy = {

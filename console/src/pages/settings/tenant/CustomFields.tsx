@@ -1,7 +1,7 @@
 import type { W } from "../../../api/client";
 import { Field } from "../../../components/Problem";
 import { useT, type Key } from "../../../i18n";
-import { ModuleSelect } from "../SettingForm";
+import { ModuleSelect } from "../../../components/Pickers";
 
 type CustomField = W["CustomField"];
 const TYPES = ["text", "number", "money", "date", "date_time", "phone", "email", "boolean", "user", "users", "pick_list", "multi_pick_list", "reference"] as const;

@@ -1,11 +1,12 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { asProblem, api, ApiProblem, etagOf, ok, type W } from "../../../api/client";
-import { forgetSchemas } from "../../../api/modules";
-import { Field, FormProblem, ProblemBanner } from "../../../components/Problem";
+import { forgetSchemas, MODULES } from "../../../api/modules";
+import { ListInput } from "../../../components/ListInput";
+import { Field, FormProblem, ProblemBanner, segment } from "../../../components/Problem";
 import { useLoad } from "../../../components/useLoad";
 import { useT, type Key } from "../../../i18n";
 import { SettingsNav } from "../SettingsPage";
-import { ModuleSelect, UserSelect } from "../SettingForm";
+import { ModuleSelect, UserSelect } from "../../../components/Pickers";
 import { AccessEditor } from "./AccessEditor";
 import { CustomFields } from "./CustomFields";
 
@@ -22,6 +23,8 @@ function timeZones(current: string): string[] {
 export function TenantSettingsPage() {
   const t = useT();
   const [settings, setSettings] = useState<Settings | null>(null);
+  // The settings as last read: what this user changed is what differs from them.
+  const [base, setBase] = useState<Settings | null>(null);
   const [etag, setEtag] = useState("");
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [saved, setSaved] = useState(false);
@@ -33,6 +36,7 @@ export function TenantSettingsPage() {
       if (!data) throw new ApiProblem(response.status, error);
       const { revision, ...rest } = data;
       setSettings(rest as Settings);
+      setBase(rest as Settings);
       setEtag(etagOf(response) ?? `"${revision}"`);
       setProblem(null);
     } catch (e) {
@@ -54,6 +58,7 @@ export function TenantSettingsPage() {
       const { response, error } = await api().workflows.PUT("/tenant-settings", { params: { header: { "If-Match": etag } }, body: settings });
       if (!response.ok) throw new ApiProblem(response.status, error);
       setEtag(etagOf(response) ?? etag);
+      setBase(settings);
       setProblem(null);
       setSaved(true);
       forgetSchemas();
@@ -63,11 +68,20 @@ export function TenantSettingsPage() {
       setBusy(false);
     }
   };
-  // After a 412 the draft stays as typed: only the revision it replaces is read again.
-  const refreshEtag = async () => {
-    const { data, response } = await api().workflows.GET("/tenant-settings");
-    if (data) setEtag(etagOf(response) ?? `"${data.revision}"`);
-    setProblem(null);
+  // After a 412: the other person's changes come into the sections this user left alone, and
+  // what this user changed stays as typed, to be saved over the new revision.
+  const reloadMerging = async () => {
+    try {
+      const { data, error, response } = await api().workflows.GET("/tenant-settings");
+      if (!data) throw new ApiProblem(response.status, error);
+      const { revision, ...theirs } = data;
+      setSettings(merged(settings, base ?? settings, theirs as Settings));
+      setBase(theirs as Settings);
+      setEtag(etagOf(response) ?? `"${revision}"`);
+      setProblem(null);
+    } catch (e) {
+      setProblem(asProblem(e));
+    }
   };
   const loyalty = settings.loyalty;
   const owners = settings.default_owners ?? {};
@@ -102,14 +116,7 @@ export function TenantSettingsPage() {
               )}
             </Field>
             <Field label={t("tenant.countries")} pointer="/message_countries" hint={t("tenant.countriesHint")}>
-              {(id, d) => (
-                <input
-                  id={id}
-                  aria-describedby={d}
-                  value={(settings.message_countries ?? []).join(", ")}
-                  onChange={(e) => set({ message_countries: e.target.value.split(/[\s,]+/).filter(Boolean).map((c) => c.toUpperCase()) })}
-                />
-              )}
+              {(id, d) => <ListInput id={id} aria-describedby={d} value={settings.message_countries ?? []} separator={/[\s,;]+/} normalise={(c) => c.toUpperCase()} onChange={(message_countries) => set({ message_countries })} />}
             </Field>
           </fieldset>
           <CustomFields value={settings.custom_fields ?? []} onChange={(custom_fields) => set({ custom_fields })} />
@@ -166,22 +173,24 @@ export function TenantSettingsPage() {
                 </button>
               </div>
             ))}
-            <button type="button" onClick={() => set({ default_owners: { ...owners, [firstFree(owners)]: "" } })}>
-              + {t("tenant.addDefaultOwner")}
-            </button>
+            {firstFree(owners) && (
+              <button type="button" onClick={() => set({ default_owners: { ...owners, [firstFree(owners) ?? "Lead"]: "" } })}>
+                + {t("tenant.addDefaultOwner")}
+              </button>
+            )}
           </fieldset>
           <fieldset>
             <legend>{t("tenant.teamManagers")}</legend>
             <ProblemBanner problem={teams.problem} onReload={teams.reload} />
             {(teams.data ?? []).map((team) => (
-              <Field key={team} label={team} pointer={`/team_managers/${team.replace(/~/g, "~0").replace(/\//g, "~1")}`}>
+              <Field key={team} label={team} pointer={`/team_managers/${segment(team)}`}>
                 {(id, d) => <UserSelect id={id} aria-describedby={d} multiple={false} value={managers[team] ?? ""} onChange={(u) => set({ team_managers: u ? { ...managers, [team]: String(u) } : without(managers, team) })} />}
               </Field>
             ))}
             {!teams.loading && (teams.data ?? []).length === 0 && <p className="hint">{t("tenant.noTeams")}</p>}
           </fieldset>
           <AccessEditor value={settings.access} onChange={(access) => set({ access })} />
-          <ProblemBanner problem={problem} onReload={refreshEtag} />
+          <ProblemBanner problem={problem} onReload={reloadMerging} />
           {saved && <p role="status">{t("tenant.saved")}</p>}
           <div className="toolbar">
             <button type="submit" className="primary" disabled={busy}>
@@ -204,8 +213,17 @@ function rename<V>(map: Record<string, V>, from: string, to: string): Record<str
   return Object.fromEntries(Object.entries(map).map(([k, v]) => [k === from ? to : k, v]));
 }
 
-const MODULES = ["Lead", "Customer", "Contact", "Opportunity", "Quote", "Order", "Invoice", "Task", "CareCard"];
+function firstFree(map: Record<string, unknown>): string | undefined {
+  return MODULES.find((m) => !(m in map));
+}
 
-function firstFree(map: Record<string, unknown>): string {
-  return MODULES.find((m) => !(m in map)) ?? "Lead";
+/** Each member as this user left it when they changed it, else as the other person saved it. */
+function merged(mine: Settings, base: Settings, theirs: Settings): Settings {
+  const keys = new Set([...Object.keys(mine), ...Object.keys(theirs)]) as Set<keyof Settings>;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const changed = JSON.stringify(mine[key]) !== JSON.stringify(base[key]);
+    out[key] = changed ? mine[key] : theirs[key];
+  }
+  return out as Settings;
 }
