@@ -109,6 +109,8 @@ test("the editor's three steps are reached by keyboard, and a save refused keeps
   const condition = page.getByRole("tab", { name: "2. Điều kiện" });
   await expect(condition).toHaveAttribute("aria-selected", "true");
   await expect(condition).toBeFocused();
+  // The step's form is there once the module's fields are read; then Tab goes into it.
+  await expect(page.getByLabel("Tất cả bản ghi")).toBeVisible();
   await page.keyboard.press("Tab");
   await expect(page.getByLabel("Tất cả bản ghi")).toBeFocused();
   await page.getByLabel("Bản ghi thoả điều kiện").check();
