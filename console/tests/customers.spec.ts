@@ -59,10 +59,16 @@ test("duplicates are shown side by side and merged; a customer with orders canno
   await page.getByRole("button", { name: "Cường Lê" }).click();
   const table = page.locator("table.side-by-side");
   await expect(table).toContainText("cuong@example.com");
+  // The name differs: the user keeps the duplicate's, field by field.
+  await expect(page.getByLabel("Tên khách hàng: Khách hàng này (giữ lại)")).toBeChecked();
+  await page.getByLabel("Tên khách hàng: Bản trùng (sẽ xoá)").check();
+  await expect(table.locator("tr", { hasText: "Tên khách hàng" }).locator("td").last()).toHaveText("Cường Lê");
+  await expectEveryInputLabelled(page);
   await screen(page, "customer-merge");
   await page.getByRole("button", { name: "Gộp vào khách hàng này" }).click();
   await expect(page.getByRole("status")).toContainText("Đã gộp");
   await expect(page.getByTestId("record-summary")).toContainText("cuong@example.com");
+  await expect(page.getByRole("heading", { name: "Cường Lê" })).toBeVisible();
   // The order moved with the merge: the sales tab lists it.
   await page.getByRole("tab", { name: "Bán hàng" }).click();
   await expect(page.getByRole("tabpanel")).toContainText("1.500.000");
@@ -107,4 +113,38 @@ test("an administrator adds a salesperson with a manager, and a bad email is poi
   await page.getByRole("button", { name: "Lưu" }).click();
   await expect(page.getByRole("cell", { name: /Lan/ })).toBeVisible();
   await screen(page, "settings-users");
+});
+
+test("calls, meetings and notes are logged on the customer's timeline, a missing field shown beside it", async ({ page, request }) => {
+  const tenant = freshTenant("timeline");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const customer = await api.call("POST", "/records/Customer", { Name: "Phan Thị Hoa" });
+  await api.call("POST", "/records/Task", { Title: "Gửi báo giá", Customer: customer.id, Status: "Open" });
+  await signIn(page, tenant);
+  await page.goto(`/#/customers/${customer.id}`);
+  const timeline = page.getByTestId("activities");
+  await expect(timeline).toContainText("Gửi báo giá");
+
+  await page.getByRole("button", { name: "+ Ghi cuộc gọi" }).click();
+  const call = page.getByRole("form", { name: "Ghi cuộc gọi" });
+  await call.getByLabel("Tiêu đề").fill("Tư vấn trà sen");
+  await call.getByLabel("Chiều gọi").selectOption("Outbound");
+  await call.getByLabel("Bắt đầu lúc").fill("2026-05-20T09:00");
+  await call.getByLabel("Thời lượng (giây)").fill("180");
+  await expectEveryInputLabelled(page);
+  await call.getByRole("button", { name: "Lưu" }).click();
+  await expect(timeline.locator("li[data-module='Call']")).toContainText("Tư vấn trà sen");
+
+  await page.getByRole("button", { name: "+ Thêm ghi chú" }).click();
+  const note = page.getByRole("form", { name: "Thêm ghi chú" });
+  await note.getByLabel("Tiêu đề").fill("Sở thích");
+  await note.getByRole("button", { name: "Lưu" }).click();
+  await expect(note.locator(".field.invalid", { has: page.getByLabel("Nội dung") })).toBeVisible();
+  await note.getByLabel("Nội dung").fill("Thích trà sen, gọi buổi sáng");
+  await note.getByRole("button", { name: "Lưu" }).click();
+  await expect(timeline.locator("li[data-module='Note']")).toContainText("Thích trà sen");
+  // Newest first: the note made now above the task, the May call last.
+  await expect(timeline.locator("li").first()).toHaveAttribute("data-module", "Note");
+  await expect(timeline.locator("li").last()).toHaveAttribute("data-module", "Call");
+  await screen(page, "customer-timeline");
 });

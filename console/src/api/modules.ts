@@ -3,7 +3,7 @@ import { api, ok, type W } from "./client";
 export type FieldDef = W["FieldDef"];
 
 /** The modules, in the order the screens list them. */
-export const MODULES = ["Customer", "Contact", "Lead", "Opportunity", "Quote", "Order", "Invoice", "Task", "CareCard"] as const satisfies readonly W["Module"][];
+export const MODULES = ["Customer", "Contact", "Lead", "Opportunity", "Quote", "Order", "Invoice", "Task", "CareCard", "Call", "Meeting", "Note"] as const satisfies readonly W["Module"][];
 /** The roles a user has. */
 export const ROLES = ["administrator", "salesperson"] as const;
 export type ModuleSchema = W["ModuleSchema"];

@@ -276,6 +276,98 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
 }
 
 #[tokio::test]
+async fn calls_meetings_and_notes_join_the_customers_timeline_page_by_page() {
+    let app = records_api().await;
+    let tenant = Tenant::new(&app).await;
+    let customer = create(&app, &tenant, "Customer", json!({"Name": "Lan"})).await;
+    let call = create(
+        &app,
+        &tenant,
+        "Call",
+        json!({"Subject": "Tư vấn", "Customer": customer, "Direction": "Outbound", "Status": "Ended",
+            "StartedAt": "2026-05-20T09:00:00+07:00", "DurationSeconds": 180}),
+    )
+    .await;
+    let meeting = create(
+        &app,
+        &tenant,
+        "Meeting",
+        json!({"Subject": "Thử trà", "Customer": customer, "StartsAt": "2099-06-10T10:00:00+07:00",
+            "Status": "Planned"}),
+    )
+    .await;
+    let note = create(
+        &app,
+        &tenant,
+        "Note",
+        json!({"Title": "Sở thích", "Content": "Thích trà sen", "Customer": customer}),
+    )
+    .await;
+    let path = format!("/customers/{customer}/activities?limit=2");
+    let first = send(&app, &tenant.salesperson(), Method::GET, &path, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap_or("run").to_owned())
+            .collect()
+    };
+    // The planned meeting first (its start is ahead), the note (made now), then the May call.
+    assert_eq!(ids(&first.body), [meeting.clone(), note.clone()]);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = send(
+        &app,
+        &tenant.salesperson(),
+        Method::GET,
+        &format!("{path}&cursor={}", urlencoding(&cursor)),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&second.body), [call]);
+    assert_eq!(second.body["next_cursor"], Value::Null);
+    let open = send(
+        &app,
+        &tenant.salesperson(),
+        Method::GET,
+        &format!("/customers/{customer}/activities?open=true"),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&open.body), [meeting]);
+    let refused = send(
+        &app,
+        &tenant.salesperson(),
+        Method::GET,
+        &format!("{path}&cursor=garbage"),
+        None,
+    )
+    .await;
+    assert!(refused.field_error("/query/cursor"), "{}", refused.body);
+    let missing = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        "/records/Meeting",
+        Some(json!({"Subject": "Không giờ", "Customer": customer})),
+    )
+    .await;
+    assert!(missing.field_error("/fields/StartsAt"), "{}", missing.body);
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
 async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_everything() {
     let app = records_api().await;
     let tenant = Tenant::new(&app).await;
@@ -360,12 +452,24 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     )
     .await;
 
+    let duplicate_phone = fields(&app, &tenant, "Customer", &dup).await["Phone"].clone();
+    // A choice the system keeps is refused, and nothing is merged.
+    let refused = send(
+        &app,
+        &tenant.admin(),
+        Method::POST,
+        &format!("/customers/{keep}/merge"),
+        Some(json!({"duplicate": dup, "take": ["Phone", "LoyaltyPoints"]})),
+    )
+    .await;
+    assert!(refused.field_error("/take/1"), "{}", refused.body);
+    assert!(!refused.field_error("/take/0"), "{}", refused.body);
     let merged = send(
         &app,
         &tenant.admin(),
         Method::POST,
         &format!("/customers/{keep}/merge"),
-        Some(json!({"duplicate": dup})),
+        Some(json!({"duplicate": dup, "take": ["Phone"]})),
     )
     .await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
@@ -380,6 +484,10 @@ async fn duplicates_share_a_normalised_phone_email_or_tax_code_and_merge_moves_e
     assert_eq!(
         survivor["Name"], "Bùi Thu Trang",
         "the survivor keeps its own values"
+    );
+    assert_eq!(
+        survivor["Phone"], duplicate_phone,
+        "but the phone the user chose from the duplicate"
     );
     assert_eq!(
         survivor["Province"], "Hải Phòng",

@@ -189,9 +189,10 @@ async fn activities_are_tasks_care_cards_and_the_automations_runs_including_a_me
         .unwrap();
     let activities = crm
         .records()
-        .activities(&crm.sales(), Module::Customer, &rid("c1"), false, 10)
+        .activities(&crm.sales(), Module::Customer, &rid("c1"), false, 10, None)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     let seen: Vec<String> = activities
         .iter()
         .map(|a| match a {
@@ -349,7 +350,14 @@ async fn a_customer_with_more_related_records_than_a_request_reads_is_refused_no
     );
     let activities = crm
         .records()
-        .activities(&crm.sales(), Module::Customer, &rid("c-big"), false, 10)
+        .activities(
+            &crm.sales(),
+            Module::Customer,
+            &rid("c-big"),
+            false,
+            10,
+            None,
+        )
         .await;
     assert!(
         matches!(

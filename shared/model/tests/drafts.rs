@@ -5,9 +5,11 @@
 mod support;
 
 use crm_model::ids::TenantId;
+use crm_model::ports::UserDirectory;
 use crm_model::schema::Module;
 use crm_model::template::Escape;
 use crm_model::template::draft::{Draft, DraftError, Drafts, RenderedDraft};
+use crm_model::user::access::Access;
 use serde_json::json;
 use support::crm::{Crm, rid};
 
@@ -38,6 +40,7 @@ async fn drafts_render_as_sent_with_names_defaults_and_escaping() {
     let rendered = drafts(&crm)
         .render(
             &crm.w.tenant,
+            &Access::everything(),
             Module::Customer,
             &rid("c1"),
             &[
@@ -72,6 +75,7 @@ async fn a_draft_with_an_unknown_field_is_refused_alone_with_its_problems() {
     let rendered = drafts(&crm)
         .render(
             &crm.w.tenant,
+            &Access::everything(),
             Module::Customer,
             &rid("c1"),
             &[plain("#Nmae và #{Không có"), plain("#Name")],
@@ -89,18 +93,65 @@ async fn a_draft_with_an_unknown_field_is_refused_alone_with_its_problems() {
 }
 
 #[tokio::test]
-async fn a_record_of_another_module_or_tenant_is_not_found() {
+async fn a_record_of_another_module_or_tenant_or_out_of_reach_is_not_found() {
     let crm = Crm::new().await;
     crm.create(Module::Customer, "c1", json!({"Name": "Lan"}))
         .await;
     let other = TenantId::new("another-company").unwrap();
     for (tenant, module) in [(&other, Module::Customer), (&crm.w.tenant, Module::Lead)] {
         let refused = drafts(&crm)
-            .render(tenant, module, &rid("c1"), &[plain("#Name")])
+            .render(
+                tenant,
+                &Access::everything(),
+                module,
+                &rid("c1"),
+                &[plain("#Name")],
+            )
             .await;
         assert!(
             matches!(refused, Err(DraftError::RecordNotFound { .. })),
             "{tenant} {module}: {refused:?}"
         );
     }
+    // An administrator whose role reaches only their own records: the salesperson's customer
+    // is as absent as another tenant's.
+    crm.tenant_settings(|s| {
+        s.access.administrator =
+            serde_json::from_value(json!({"level": "own", "modules": {"Customer": ["read"]}}))
+                .unwrap();
+    })
+    .await;
+    let admin = crm
+        .w
+        .stores
+        .users
+        .get(&crm.w.tenant, &uid("u-manager"))
+        .await
+        .unwrap()
+        .unwrap();
+    let own = Access::of_user(
+        &crm.w.stores.settings,
+        &crm.w.stores.users,
+        &crm.w.tenant,
+        &admin,
+    )
+    .await
+    .unwrap();
+    let refused = drafts(&crm)
+        .render(
+            &crm.w.tenant,
+            &own,
+            Module::Customer,
+            &rid("c1"),
+            &[plain("#Name")],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(DraftError::RecordNotFound { .. })),
+        "{refused:?}"
+    );
+}
+
+fn uid(id: &str) -> crm_model::ids::UserId {
+    crm_model::ids::UserId::new(id).unwrap()
 }

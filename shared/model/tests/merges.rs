@@ -192,7 +192,7 @@ async fn merged(crm: &Crm) {
         [("c-dup", MergeState::Done)]
     );
     let again = cases
-        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"))
+        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"), &[])
         .await
         .unwrap();
     assert!(!again.merged_now);
@@ -201,9 +201,10 @@ async fn merged(crm: &Crm) {
         [("c-other", vec![IdentityKind::Email])]
     );
     let activities = cases
-        .activities(t, Module::Customer, &rid("c-keep"), false, 10)
+        .activities(t, Module::Customer, &rid("c-keep"), false, 10, None)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert!(
         activities
             .iter()
@@ -218,7 +219,7 @@ async fn a_merge_moves_everything_to_the_survivor_and_asking_again_changes_nothi
     two_trangs(&crm).await;
     let outcome = crm
         .records()
-        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"))
+        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"), &[])
         .await
         .unwrap();
     assert_eq!((outcome.moved, outcome.merged_now), (3, true));
@@ -237,12 +238,78 @@ async fn a_merge_moves_everything_to_the_survivor_and_asking_again_changes_nothi
 }
 
 #[tokio::test]
+async fn the_user_picks_field_by_field_which_value_survives() {
+    let crm = Crm::new().await;
+    two_trangs(&crm).await;
+    crm.patch(Module::Customer, "c-keep", json!({"Province": "Hà Nội"}))
+        .await;
+    crm.patch(
+        Module::Customer,
+        "c-keep",
+        json!({"Address": "12 Hàng Bạc"}),
+    )
+    .await;
+    let cases = crm.records();
+    let refused = cases
+        .merge(
+            &crm.sales(),
+            &rid("c-keep"),
+            &rid("c-dup"),
+            &[
+                "Nickname".into(),
+                "LoyaltyPoints".into(),
+                "Owner".into(),
+                "Name".into(),
+                "Name".into(),
+            ],
+        )
+        .await;
+    let Err(RecordError::Invalid(problems)) = refused else {
+        panic!("expected problems, got {refused:?}");
+    };
+    for at in ["/take/0", "/take/1", "/take/2", "/take/4"] {
+        assert!(problems.has(at), "{at}: {problems}");
+    }
+    assert!(!problems.has("/take/3"), "{problems}");
+    assert!(
+        crm.stored("c-dup").await.is_some(),
+        "nothing merged on a refusal"
+    );
+    assert_eq!(
+        crm.field("c-keep", "Name").await,
+        json!("Bùi Thu Trang"),
+        "the survivor untouched"
+    );
+
+    // The duplicate's name and province win, and its empty address empties the survivor's.
+    cases
+        .merge(
+            &crm.sales(),
+            &rid("c-keep"),
+            &rid("c-dup"),
+            &["Name".into(), "Province".into(), "Address".into()],
+        )
+        .await
+        .unwrap();
+    let survivor = crm.stored("c-keep").await.unwrap().value.fields;
+    assert_eq!(survivor["Name"], json!("Trang Bùi"));
+    assert_eq!(survivor["Province"], json!("Hải Phòng"));
+    assert!(survivor.get("Address").is_none(), "{survivor:?}");
+    assert_eq!(
+        survivor["Email"],
+        json!("trang@example.vn"),
+        "blanks still filled"
+    );
+    assert_eq!(survivor["Owner"], json!("u-sales"), "the owner stays");
+}
+
+#[tokio::test]
 async fn a_customer_is_not_merged_into_itself_nor_with_one_that_does_not_exist() {
     let crm = Crm::new().await;
     two_trangs(&crm).await;
     let cases = crm.records();
     let itself = cases
-        .merge(&crm.sales(), &rid("c-keep"), &rid("c-keep"))
+        .merge(&crm.sales(), &rid("c-keep"), &rid("c-keep"), &[])
         .await;
     assert!(
         matches!(itself, Err(RecordError::Invalid(ref p)) if p.has("/duplicate")),
@@ -254,7 +321,7 @@ async fn a_customer_is_not_merged_into_itself_nor_with_one_that_does_not_exist()
         ("c-keep", "o1"),
     ] {
         let refused = cases
-            .merge(&crm.sales(), &rid(survivor), &rid(duplicate))
+            .merge(&crm.sales(), &rid(survivor), &rid(duplicate), &[])
             .await;
         assert!(
             matches!(refused, Err(RecordError::NotFound("Customer"))),
@@ -293,7 +360,7 @@ async fn a_merge_waits_while_the_opposite_merge_is_under_way() {
         .unwrap();
     let refused = crm
         .records()
-        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"))
+        .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"), &[])
         .await;
     assert!(
         matches!(refused, Err(RecordError::Conflict(_))),
@@ -310,7 +377,7 @@ async fn a_merge_interrupted_at_any_write_finishes_when_asked_again_and_loses_no
     let counting = FlakyRecords::new(&healthy.w.stores.records, None, Outage::Refused);
     healthy
         .records_over(&counting)
-        .merge(&healthy.sales(), &rid("c-keep"), &rid("c-dup"))
+        .merge(&healthy.sales(), &rid("c-keep"), &rid("c-dup"), &[])
         .await
         .unwrap();
     let writes = counting.writes();
@@ -330,7 +397,7 @@ async fn a_merge_interrupted_at_any_write_finishes_when_asked_again_and_loses_no
         let flaky = FlakyRecords::new(&crm.w.stores.records, Some(allowed), outage);
         let interrupted = crm
             .records_over(&flaky)
-            .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"))
+            .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"), &[])
             .await;
         assert!(
             matches!(interrupted, Err(RecordError::Store(_))),
@@ -338,7 +405,7 @@ async fn a_merge_interrupted_at_any_write_finishes_when_asked_again_and_loses_no
         );
         let finished = crm
             .records()
-            .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"))
+            .merge(&crm.sales(), &rid("c-keep"), &rid("c-dup"), &[])
             .await;
         let finished = finished.unwrap_or_else(|e| panic!("{outage:?} after {allowed}: {e:?}"));
         let last_reply_lost = outage == Outage::ReplyLost && allowed == writes;

@@ -7,7 +7,8 @@ import { Tabs } from "../../components/Tabs";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { RunHistory } from "../workflows/RunHistory";
-import { Activities, PurchaseStats, Related, Sales } from "./CustomerTabs";
+import { ActivityTimeline } from "./ActivityTimeline";
+import { PurchaseStats, Related, Sales } from "./CustomerTabs";
 import { ApprovalPanel } from "../approvals/ApprovalPanel";
 import { currentSession } from "../../session";
 import { HandOver } from "./HandOver";
@@ -101,7 +102,7 @@ export function CustomerPage() {
         <Summary record={record} etag={etag} fields={fields} onSaved={saved} onReload={load} />
       )}
       <Tabs label={t("customers.tabs")} tabs={TABS} selected={tab} onSelect={setTab} title={(k) => t(`customers.tab.${k}` as Key)}>
-        {tab === "activities" && <Activities id={id} />}
+        {tab === "activities" && <ActivityTimeline id={id} />}
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}
         {tab === "stats" && <PurchaseStats id={id} />}

@@ -4,35 +4,6 @@ import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { recordTitle } from "./values";
 
-/** The activity tab: tasks, care cards and what the automation did, newest first. */
-export function Activities({ id }: { id: string }) {
-  const t = useT();
-  const list = useLoad(() => ok(api().records.GET("/customers/{id}/activities", { params: { path: { id } } })), [id]);
-  const items = list.data?.items ?? [];
-  return (
-    <div data-testid="activities">
-      <ProblemBanner problem={list.problem} onReload={list.reload} />
-      {!list.loading && items.length === 0 && <p>{t("customers.noActivities")}</p>}
-      <ul className="timeline">
-        {items.map((a) =>
-          a.type === "record" ? (
-            <li key={a.id}>
-              <strong>{a.module}</strong> {recordTitle(a.fields, a.id)}{" "}
-              <span className="muted">{String(a.fields.Status ?? "")}</span>
-            </li>
-          ) : (
-            <li key={a.key}>
-              <strong>{t("customers.automation")}</strong> {a.action} ({a.kind}) —{" "}
-              <span className={`badge run-${a.status}`}>{t(`run.${a.status}` as Key)}</span>{" "}
-              <span className="muted">{new Date(a.updated_at).toLocaleString(t.locale)}</span>
-            </li>
-          ),
-        )}
-      </ul>
-    </div>
-  );
-}
-
 const RELATED = ["contacts", "opportunities", "quotes", "orders", "invoices", "tasks", "care_cards"] as const;
 
 export function Related({ id }: { id: string }) {

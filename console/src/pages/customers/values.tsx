@@ -1,4 +1,5 @@
 import { fieldLabel, type FieldDef } from "../../api/modules";
+import { UserSelect } from "../../components/Pickers";
 import type { Translate } from "../../i18n";
 
 /** A stored value as the customer page shows it. */
@@ -10,6 +11,7 @@ export function showValue(field: FieldDef | undefined, value: unknown, t: Transl
   }
   if (typeof value === "boolean") return value ? t("yes") : t("no");
   if (typeof value === "number" && field?.type === "money") return value.toLocaleString(t.locale);
+  if (typeof value === "string" && field?.type === "date_time" && !Number.isNaN(Date.parse(value))) return new Date(value).toLocaleString(t.locale);
   if (Array.isArray(value)) return value.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(", ");
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
@@ -69,6 +71,12 @@ export function ValueEditor({
       return <input id={id} aria-describedby={describedBy} type="number" value={text} onChange={(e) => onChange(e.target.value === "" ? null : Number(e.target.value))} />;
     case "date":
       return <input id={id} aria-describedby={describedBy} type="date" value={text} onChange={(e) => onChange(e.target.value || null)} />;
+    case "date_time":
+      // In the browser's own time; stored as the instant it names.
+      return <input id={id} aria-describedby={describedBy} type="datetime-local" value={localInput(text)} onChange={(e) => onChange(e.target.value ? new Date(e.target.value).toISOString() : null)} />;
+    case "user":
+    case "users":
+      return <UserSelect id={id} aria-describedby={describedBy} multiple={field.type === "users"} value={value ?? (field.type === "users" ? [] : "")} onChange={(v) => onChange(v === "" ? null : v)} />;
     case "email":
       return <input id={id} aria-describedby={describedBy} type="email" value={text} onChange={(e) => onChange(e.target.value || null)} />;
     case "phone":
@@ -89,3 +97,11 @@ export function recordTitle(fields: Record<string, unknown>, id: string): string
 }
 
 export { fieldLabel };
+
+/** An instant as a datetime-local input shows it, in the browser's time zone. */
+function localInput(iso: string): string {
+  const at = new Date(iso);
+  if (!iso || Number.isNaN(at.getTime())) return "";
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}T${two(at.getHours())}:${two(at.getMinutes())}`;
+}

@@ -16,7 +16,7 @@ use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::record::identity::{self, IdentityKind};
-use crm_model::record::service::{Activity, Duplicate, HandOver};
+use crm_model::record::service::{Activity, ActivityCursor, Duplicate, HandOver};
 use crm_model::run::RunRecord;
 use crm_model::schema::Module;
 
@@ -97,7 +97,13 @@ pub(super) async fn duplicates_of(
 #[serde(deny_unknown_fields)]
 struct MergeRequest {
     duplicate: String,
+    /// The fields whose value comes from the duplicate.
+    #[serde(default)]
+    take: Vec<String>,
 }
+
+/// More names than a customer has fields is a mistake, not a choice.
+const MAX_TAKEN: usize = 200;
 
 /// Merges the customer named in the body into the one in the path; asking again finishes an
 /// interrupted merge.
@@ -112,9 +118,20 @@ pub(super) async fn merge(
     let survivor = record_id(&id)?;
     let duplicate = RecordId::new(request.duplicate.as_str())
         .map_err(|_| ApiError::invalid_field("/duplicate", "not a record id"))?;
+    if request.take.len() > MAX_TAKEN {
+        return Err(ApiError::invalid_field(
+            "/take",
+            format!("at most {MAX_TAKEN} fields"),
+        ));
+    }
     let outcome = state
         .use_cases()
-        .merge(&actor(&state, &caller).await?, &survivor, &duplicate)
+        .merge(
+            &actor(&state, &caller).await?,
+            &survivor,
+            &duplicate,
+            &request.take,
+        )
         .await?;
     Ok(Json(serde_json::json!({
         "survivor": RecordView::from(outcome.survivor),
@@ -159,9 +176,12 @@ enum ActivityView {
 pub(super) struct ActivitiesQuery {
     #[serde(default = "super::views::default_limit")]
     limit: u32,
-    /// Only the tasks and care cards still to do (no automation runs).
+    /// Only what is still to do: tasks and care cards not done, calls and meetings planned
+    /// (no note, no automation run).
     #[serde(default)]
     open: bool,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
 }
 
 async fn activities_of(
@@ -172,7 +192,13 @@ async fn activities_of(
     query: ActivitiesQuery,
 ) -> Result<Response, ApiError> {
     super::views::page(query.limit, None)?;
-    let items: Vec<ActivityView> = state
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(ActivityCursor::decode(text).ok_or_else(|| {
+            ApiError::invalid_field("/query/cursor", "not a cursor this listing gave")
+        })?),
+    };
+    let page = state
         .use_cases()
         .activities(
             &actor(state, caller).await?,
@@ -180,15 +206,19 @@ async fn activities_of(
             &record_id(id)?,
             query.open,
             query.limit,
+            after.as_ref(),
         )
-        .await?
+        .await?;
+    let items: Vec<ActivityView> = page
+        .items
         .into_iter()
         .map(|a| match a {
             Activity::Record(r) => ActivityView::Record(r.into()),
             Activity::Run(run) => ActivityView::Automation(run),
         })
         .collect();
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    let next_cursor = page.next.map(|c| c.encode());
+    Ok(Json(serde_json::json!({ "items": items, "next_cursor": next_cursor })).into_response())
 }
 
 /// Tasks, care cards and what the automation did (emails, SMS, ZNS, field updates, hand-overs),

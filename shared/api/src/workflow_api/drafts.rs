@@ -16,6 +16,7 @@ use crm_model::ids::RecordId;
 use crm_model::schema::Module;
 use crm_model::template::Escape;
 use crm_model::template::draft::{Draft, Drafts, MAX_DRAFT_CHARS, MAX_DRAFTS, RenderedDraft};
+use crm_model::user::access::Access;
 use crm_model::validation::Problems;
 
 #[derive(Deserialize)]
@@ -71,12 +72,20 @@ pub(super) async fn preview(
             escape: if t.html { Escape::Html } else { Escape::Plain },
         })
         .collect();
+    // The administrators' reach, as the tenant's access policies set it.
+    let access = Access::of_user(
+        state.settings.as_ref(),
+        state.users.as_ref(),
+        &caller.tenant,
+        &caller.stored,
+    )
+    .await?;
     let rendered = Drafts {
         settings: state.settings.as_ref(),
         records: state.records.as_ref(),
         users: state.users.as_ref(),
     }
-    .render(&caller.tenant, module, &record, &drafts)
+    .render(&caller.tenant, &access, module, &record, &drafts)
     .await?;
     let texts: Vec<_> = rendered
         .into_iter()

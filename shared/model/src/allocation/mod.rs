@@ -113,6 +113,8 @@ pub fn is_open(module: Module, status: Option<&str>) -> bool {
         Module::Opportunity => &["Won", "Lost"],
         Module::Order => &["Delivered", "Cancelled"],
         Module::Task | Module::CareCard => &["Done"],
+        Module::Call => &["Ended", "Missed"],
+        Module::Meeting => &["Held", "Cancelled"],
         _ => &[],
     };
     !status.is_some_and(|s| closed.contains(&s))

@@ -378,6 +378,98 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             ),
             field("Notes", "Ghi chú", "Notes", Text),
         ],
+        Module::Call => vec![
+            required(field("Subject", "Tiêu đề", "Subject", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field(
+                "Contact",
+                "Người liên hệ",
+                "Contact",
+                reference(Module::Contact),
+            ),
+            field(
+                "Direction",
+                "Chiều gọi",
+                "Direction",
+                pick(&[
+                    ("Outbound", "Gọi đi", "Outbound"),
+                    ("Inbound", "Gọi đến", "Inbound"),
+                ]),
+            ),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("Planned", "Dự kiến", "Planned"),
+                    ("Ringing", "Đang đổ chuông", "Ringing"),
+                    ("Answered", "Đang nói chuyện", "Answered"),
+                    ("Missed", "Nhỡ", "Missed"),
+                    ("Ended", "Đã kết thúc", "Ended"),
+                ]),
+            ),
+            field("Phone", "Số điện thoại", "Phone", Phone),
+            field("StartedAt", "Bắt đầu lúc", "Started at", DateTime),
+            field(
+                "DurationSeconds",
+                "Thời lượng (giây)",
+                "Duration (seconds)",
+                Number,
+            ),
+            field("Recording", "Ghi âm", "Recording", Text),
+            field("Description", "Nội dung", "Notes", Text),
+        ],
+        Module::Meeting => vec![
+            required(field("Subject", "Tiêu đề", "Subject", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field(
+                "Contact",
+                "Người liên hệ",
+                "Contact",
+                reference(Module::Contact),
+            ),
+            required(field("StartsAt", "Bắt đầu", "Starts at", DateTime)),
+            field("EndsAt", "Kết thúc", "Ends at", DateTime),
+            field("Location", "Địa điểm", "Location", Text),
+            field(
+                "Status",
+                "Tình trạng",
+                "Status",
+                pick(&[
+                    ("Planned", "Dự kiến", "Planned"),
+                    ("Held", "Đã diễn ra", "Held"),
+                    ("Cancelled", "Đã huỷ", "Cancelled"),
+                ]),
+            ),
+            field("Attendees", "Người tham dự", "Attendees", Users),
+            field("Description", "Nội dung", "Notes", Text),
+        ],
+        Module::Note => vec![
+            required(field("Title", "Tiêu đề", "Title", Text)),
+            field(
+                "Customer",
+                "Khách hàng",
+                "Customer",
+                reference(Module::Customer),
+            ),
+            field(
+                "Contact",
+                "Người liên hệ",
+                "Contact",
+                reference(Module::Contact),
+            ),
+            required(field("Content", "Nội dung", "Content", Text)),
+        ],
     };
     fields.extend(common());
     fields

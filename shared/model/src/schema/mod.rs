@@ -21,10 +21,13 @@ pub enum Module {
     Invoice,
     Task,
     CareCard,
+    Call,
+    Meeting,
+    Note,
 }
 
 impl Module {
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 12] = [
         Module::Customer,
         Module::Contact,
         Module::Lead,
@@ -34,6 +37,18 @@ impl Module {
         Module::Invoice,
         Module::Task,
         Module::CareCard,
+        Module::Call,
+        Module::Meeting,
+        Module::Note,
+    ];
+
+    /// The activities of a customer's activity tab, besides what the automation did.
+    pub const ACTIVITIES: [Module; 5] = [
+        Module::Task,
+        Module::CareCard,
+        Module::Call,
+        Module::Meeting,
+        Module::Note,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +62,9 @@ impl Module {
             Module::Invoice => "Invoice",
             Module::Task => "Task",
             Module::CareCard => "CareCard",
+            Module::Call => "Call",
+            Module::Meeting => "Meeting",
+            Module::Note => "Note",
         }
     }
 
@@ -55,7 +73,8 @@ impl Module {
         match self {
             Module::Customer | Module::Contact | Module::Lead | Module::Opportunity => "Name",
             Module::Quote | Module::Order | Module::Invoice => "Code",
-            Module::Task | Module::CareCard => "Title",
+            Module::Task | Module::CareCard | Module::Note => "Title",
+            Module::Call | Module::Meeting => "Subject",
         }
     }
 
@@ -71,6 +90,9 @@ impl Module {
             Module::Invoice => "Hóa đơn",
             Module::Task => "Nhiệm vụ",
             Module::CareCard => "Thẻ chăm sóc",
+            Module::Call => "Cuộc gọi",
+            Module::Meeting => "Cuộc họp",
+            Module::Note => "Ghi chú",
         }
     }
 }

@@ -456,6 +456,13 @@ impl TenantSettings {
         if let Err(p) = Schema::with_custom_fields(&self.custom_fields) {
             problems.extend(p);
         }
+        for (i, field) in self.custom_fields.iter().enumerate() {
+            check_options(
+                field.kind.options(),
+                &format!("/custom_fields/{i}/kind/options"),
+                &mut problems,
+            );
+        }
         if let Some(rule) = &self.loyalty {
             let schema = Schema::builtin();
             let ranks: Vec<&str> = schema
@@ -546,6 +553,31 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_pick_list_is_saved_only_with_values_and_labels_each_listed_once() {
+        let settings: TenantSettings = serde_json::from_value(json!({"custom_fields": [{
+            "module": "Customer", "name": "Segment", "label_vi": "Phân khúc", "label_en": "Segment",
+            "kind": {"type": "pick_list", "options": [
+                {"value": "vip", "label_vi": "VIP", "label_en": "VIP"},
+                {"value": " ", "label_vi": "Trống", "label_en": "Blank"},
+                {"value": "vip", "label_vi": "", "label_en": "Again"}]}}]}))
+        .unwrap();
+        let problems = settings.validate();
+        let at = "/custom_fields/0/kind/options";
+        for path in ["/1/value", "/2/value", "/2/label_vi"] {
+            assert!(problems.has(&format!("{at}{path}")), "{path}: {problems}");
+        }
+        assert!(!problems.has(&format!("{at}/0/value")), "{problems}");
+        // Read back as stored, the field keeps its place in the schema.
+        assert!(
+            settings
+                .schema()
+                .module(Module::Customer)
+                .field("Segment")
+                .is_some()
+        );
+    }
+
+    #[test]
     fn message_countries_default_to_vietnam_and_are_known_regions_listed_once() {
         let settings: TenantSettings = serde_json::from_value(json!({})).unwrap();
         assert_eq!(settings.message_countries, ["VN"]);
@@ -584,5 +616,27 @@ mod tests {
             ..TenantSettings::default()
         };
         assert!(too_many.validate().has("/message_countries"));
+    }
+}
+
+/// A pick-list's options on save: each with a value and both labels, no value listed twice.
+/// Only on save: settings stored before this check keep their schema when read.
+fn check_options(options: &[crate::schema::PickOption], at: &str, problems: &mut Problems) {
+    let mut seen = std::collections::HashSet::new();
+    for (j, option) in options.iter().enumerate() {
+        if option.value.trim().is_empty() {
+            problems.push(format!("{at}/{j}/value"), "is required");
+        } else if !seen.insert(option.value.as_str()) {
+            problems.push(
+                format!("{at}/{j}/value"),
+                format!("'{}' is listed twice", option.value),
+            );
+        }
+        if option.label_vi.trim().is_empty() {
+            problems.push(format!("{at}/{j}/label_vi"), "is required");
+        }
+        if option.label_en.trim().is_empty() {
+            problems.push(format!("{at}/{j}/label_en"), "is required");
+        }
     }
 }

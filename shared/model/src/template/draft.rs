@@ -6,6 +6,7 @@ use crate::ids::{RecordId, TenantId};
 use crate::ports::{RecordStore, SettingsStore, UserDirectory};
 use crate::schema::Module;
 use crate::store::StoreError;
+use crate::user::access::{Access, Permission};
 
 /// Most texts one preview renders (an email template has two, a print template two).
 pub const MAX_DRAFTS: usize = 4;
@@ -42,10 +43,12 @@ pub struct Drafts<'a> {
 
 impl Drafts<'_> {
     /// Renders `drafts`, texts of `module`, for the tenant's record `record`: each as it would
-    /// be sent, or with its merge problems. A record of another module is not found.
+    /// be sent, or with its merge problems. A record of another module, or one `access` does not
+    /// let the caller read, is not found.
     pub async fn render(
         &self,
         tenant: &TenantId,
+        access: &Access,
         module: Module,
         record: &RecordId,
         drafts: &[Draft],
@@ -59,7 +62,8 @@ impl Drafts<'_> {
             .get(tenant, record)
             .await?
             .ok_or_else(not_found)?;
-        if stored.value.module != module {
+        let readable = access.reaches(&stored.value) && access.may(module, Permission::Read);
+        if stored.value.module != module || !readable {
             return Err(not_found());
         }
         let settings = self.settings.tenant_settings(tenant).await?.value;

@@ -61,7 +61,11 @@ impl Permission {
     }
 }
 
-/// One role's access: its level and its permissions per module (a module left out: none).
+/// Modules that came after tenants could save access policies: Call, Meeting and Note.
+pub const LATER_MODULES: [Module; 3] = [Module::Call, Module::Meeting, Module::Note];
+
+/// One role's access: its level and its permissions per module (a module left out: none, but
+/// for [`LATER_MODULES`], see [`RolePolicy::completed`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RolePolicy {
@@ -88,7 +92,8 @@ impl RolePolicy {
     }
 
     /// A salesperson's default: their own records; read, create, edit and hand over everywhere;
-    /// delete only leads, contacts, tasks and care cards (sales documents and customers stay
+    /// delete only leads, contacts and activities (tasks, care cards, calls, meetings, notes;
+    /// sales documents and customers stay
     /// with managers, who also merge duplicates, since a merge deletes a customer and moves
     /// records that may be other people's).
     pub fn salesperson() -> Self {
@@ -97,6 +102,9 @@ impl RolePolicy {
             Module::Contact,
             Module::Task,
             Module::CareCard,
+            Module::Call,
+            Module::Meeting,
+            Module::Note,
         ];
         Self {
             level: AccessLevel::Own,
@@ -117,6 +125,31 @@ impl RolePolicy {
                 })
                 .collect(),
         }
+    }
+
+    /// The role's default for `role`.
+    pub fn default_for(role: Role) -> Self {
+        match role {
+            Role::Administrator => Self::everything(),
+            Role::Salesperson => Self::salesperson(),
+        }
+    }
+
+    /// The policy as it applies: a module added after policies could be saved
+    /// ([`LATER_MODULES`]) that it does not name takes the role's default (an empty list names
+    /// it, and gives nothing).
+    pub fn completed(&self, role: Role) -> Self {
+        let default = Self::default_for(role);
+        let mut policy = self.clone();
+        for module in LATER_MODULES {
+            if let (false, Some(permissions)) = (
+                policy.modules.contains_key(&module),
+                default.modules.get(&module),
+            ) {
+                policy.modules.insert(module, permissions.clone());
+            }
+        }
+        policy
     }
 
     fn validate(&self, base: &str) -> Problems {
@@ -206,7 +239,7 @@ impl Access {
         tenant: &TenantId,
         user: &User,
     ) -> Result<Self, StoreError> {
-        let policy = policies.of(user.role);
+        let policy = &policies.of(user.role).completed(user.role);
         let mut owners: BTreeSet<UserId> = [user.id.clone()].into();
         if let (AccessLevel::Team, Some(team)) = (policy.level, &user.team) {
             let members = crate::user::directory::team_members(users, tenant, team).await?;
@@ -289,6 +322,27 @@ mod tests {
             fields: json!({"Owner": owner}).as_object().unwrap().clone(),
         };
         assert!(sales.reaches(&record("u-1")) && !sales.reaches(&record("u-2")));
+    }
+
+    #[test]
+    fn a_policy_saved_before_calls_meetings_and_notes_gives_the_roles_default_for_them() {
+        let saved: RolePolicy = serde_json::from_value(json!({
+            "level": "own", "modules": {"Customer": ["read"], "Note": []}
+        }))
+        .unwrap();
+        let applied = saved.completed(Role::Salesperson);
+        let access = Access::of_policy(&applied, BTreeSet::new());
+        assert!(access.may(Module::Call, Permission::Delete), "the default");
+        assert!(access.may(Module::Meeting, Permission::Create));
+        assert!(
+            !access.may(Module::Note, Permission::Read),
+            "named, and given nothing"
+        );
+        assert!(
+            !access.may(Module::Lead, Permission::Read),
+            "an old module left out"
+        );
+        assert!(access.may(Module::Customer, Permission::Read));
     }
 
     #[test]

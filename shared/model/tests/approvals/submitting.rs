@@ -460,12 +460,15 @@ async fn a_customer_waiting_for_approval_is_not_handed_over_merged_or_deleted() 
         matches!(&deleted, Err(RecordError::Conflict(said)) if said.contains("r1")),
         "{deleted:?}"
     );
-    let merged = o.records().merge(&admin, &rid("c2"), &rid("c1")).await;
+    let merged = o.records().merge(&admin, &rid("c2"), &rid("c1"), &[]).await;
     assert!(
         matches!(merged, Err(RecordError::Conflict(_))),
         "{merged:?}"
     );
-    let into = o.records().merge(&o.sales(), &rid("c1"), &rid("c2")).await;
+    let into = o
+        .records()
+        .merge(&o.sales(), &rid("c1"), &rid("c2"), &[])
+        .await;
     assert!(
         matches!(into, Err(RecordError::Conflict(_))),
         "into a locked survivor: {into:?}"

@@ -5,19 +5,28 @@ import { useT, type Key } from "../../../i18n";
 
 type Policy = W["RolePolicy"];
 type Permission = "read" | "create" | "edit" | "delete" | "merge" | "hand_over";
+const LATER_MODULES = ["Call", "Meeting", "Note"] as const;
 const PERMISSIONS: Permission[] = ["read", "create", "edit", "delete", "merge", "hand_over"];
 const EVERYTHING: Policy = { level: "tenant", modules: Object.fromEntries(MODULES.map((m) => [m, PERMISSIONS.filter((p) => p !== "merge" || m === "Customer")])) };
 const SALES_DEFAULT: Policy = {
   level: "own",
   modules: Object.fromEntries(
-    MODULES.map((m) => [m, ["read", "create", "edit", "hand_over", ...(["Lead", "Contact", "Task", "CareCard"].includes(m) ? ["delete"] : [])] as Permission[]]),
+    MODULES.map((m) => [m, ["read", "create", "edit", "hand_over", ...(["Lead", "Contact", "Task", "CareCard", "Call", "Meeting", "Note"].includes(m) ? ["delete"] : [])] as Permission[]]),
   ),
 };
 
 /** What each role may do to which records: a level and, per module, a row of permissions. */
 export function AccessEditor({ value, onChange }: { value: W["AccessPolicies"] | undefined; onChange: (v: W["AccessPolicies"] | undefined) => void }) {
   const t = useT();
-  const policy = (role: (typeof ROLES)[number]) => value?.[role] ?? (role === "administrator" ? EVERYTHING : SALES_DEFAULT);
+  // A saved policy that does not name a module added since (calls, meetings, notes) gives the
+  // role's default for it, as the API applies it.
+  const policy = (role: (typeof ROLES)[number]): Policy => {
+    const fallback = role === "administrator" ? EVERYTHING : SALES_DEFAULT;
+    const saved = value?.[role];
+    if (!saved) return fallback;
+    const later = Object.fromEntries(LATER_MODULES.filter((m) => !(m in saved.modules)).map((m) => [m, fallback.modules[m] ?? []]));
+    return { ...saved, modules: { ...later, ...saved.modules } };
+  };
   const change = (role: (typeof ROLES)[number], next: Policy) => onChange({ administrator: policy("administrator"), salesperson: policy("salesperson"), [role]: next });
   return (
     <fieldset>

@@ -41,21 +41,87 @@ pub enum Activity {
 }
 
 impl Activity {
-    fn at(&self) -> String {
+    /// When it happened, or is planned for: a meeting's start, a call's, else its creation
+    /// (a run: its last change).
+    pub fn at(&self) -> String {
         match self {
-            Activity::Record(r) => r
-                .value
-                .fields
-                .get("CreatedAt")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            Activity::Run(run) => run
-                .updated_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            Activity::Record(r) => {
+                let own = match r.value.module {
+                    Module::Meeting => "StartsAt",
+                    Module::Call => "StartedAt",
+                    _ => "CreatedAt",
+                };
+                let fields = &r.value.fields;
+                // One form for every instant (UTC, milliseconds), so that they order as text.
+                fields
+                    .get(own)
+                    .or_else(|| fields.get("CreatedAt"))
+                    .and_then(Value::as_str)
+                    .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                    .map(|at| instant(at.with_timezone(&chrono::Utc)))
+                    .unwrap_or_default()
+            }
+            Activity::Run(run) => instant(run.updated_at),
+        }
+    }
+
+    /// Its id in the timeline: a record's id, a run's idempotency key.
+    fn key(&self) -> String {
+        match self {
+            Activity::Record(r) => r.value.id.to_string(),
+            Activity::Run(run) => run.key.clone(),
+        }
+    }
+
+    /// Where it sits in the timeline, newest first: the cursor of the page after it.
+    fn position(&self) -> ActivityCursor {
+        ActivityCursor {
+            at: self.at(),
+            key: self.key(),
         }
     }
 }
+
+fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A place in a record's timeline: the activities after it are older (or, at the same instant,
+/// of a smaller key).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ActivityCursor {
+    pub at: String,
+    pub key: String,
+}
+
+impl ActivityCursor {
+    /// `<at>|<key>`, as pages name it.
+    pub fn encode(&self) -> String {
+        format!("{}|{}", self.at, self.key)
+    }
+
+    /// A cursor as [`Self::encode`] wrote it: an instant in its form (or none) and a key.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (at, key) = text.split_once('|')?;
+        let instant = at.is_empty()
+            || chrono::DateTime::parse_from_rfc3339(at)
+                .is_ok_and(|t| instant(t.with_timezone(&chrono::Utc)) == at);
+        (instant && !key.is_empty()).then(|| Self {
+            at: at.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// One page of a record's timeline, and the cursor of the next when there is one.
+#[derive(Debug)]
+pub struct ActivityPage {
+    pub items: Vec<Activity>,
+    pub next: Option<ActivityCursor>,
+}
+
+/// How many automation runs per record the timeline reads: its pages go back that far.
+pub const TIMELINE_RUNS: u32 = 500;
 
 /// A hand-over asked for on the customer page.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -67,11 +133,16 @@ pub struct HandOver {
     pub activities: Vec<ActivityKind>,
 }
 
+/// Still to do: a task or card not done, a meeting planned (or without a status), a call
+/// planned (a call logged without one happened); a note never is.
 fn is_open(record: &StoredRecord) -> bool {
-    matches!(
-        record.fields.get("Status").and_then(Value::as_str),
-        None | Some("Open" | "InProgress")
-    )
+    let status = record.fields.get("Status").and_then(Value::as_str);
+    match record.module {
+        Module::Note => false,
+        Module::Call => status == Some("Planned"),
+        Module::Meeting => matches!(status, None | Some("Planned")),
+        _ => matches!(status, None | Some("Open" | "InProgress")),
+    }
 }
 
 impl Records<'_> {
@@ -137,10 +208,11 @@ impl Records<'_> {
         Ok(files.link(&actor.tenant, id, name).await?)
     }
 
-    /// A record's activities, newest first: the tasks and care cards of a customer (through
-    /// their Customer field) and the tasks a workflow made for any record (through their
-    /// RelatedRecord field), then the automation's runs on it (and on customers merged into it),
-    /// at most `limit` per record. `open_only` keeps the tasks and cards still to do, and no run.
+    /// A record's timeline, newest first, `limit` at a time after `after`: the tasks, care
+    /// cards, calls, meetings and notes of a customer (through their Customer field), the tasks
+    /// a workflow made for any record (through their RelatedRecord field), and the automation's
+    /// runs on it (and on customers merged into it; the latest [`TIMELINE_RUNS`] of each).
+    /// `open_only` keeps what is still to do, and no run.
     pub async fn activities(
         &self,
         actor: &Actor,
@@ -148,7 +220,8 @@ impl Records<'_> {
         id: &RecordId,
         open_only: bool,
         limit: u32,
-    ) -> Result<Vec<Activity>, RecordError> {
+        after: Option<&ActivityCursor>,
+    ) -> Result<ActivityPage, RecordError> {
         let tenant = &actor.tenant;
         let mut records = if module == Module::Customer {
             self.customer_related(actor, id).await?
@@ -163,7 +236,7 @@ impl Records<'_> {
         }
         let mut activities: Vec<Activity> = records
             .into_iter()
-            .filter(|r| matches!(r.value.module, Module::Task | Module::CareCard))
+            .filter(|r| Module::ACTIVITIES.contains(&r.value.module))
             .filter(|r| {
                 actor.access.reaches(&r.value) && actor.access.may(r.value.module, Permission::Read)
             })
@@ -182,15 +255,37 @@ impl Records<'_> {
                 );
             }
             for subject in subjects {
-                let runs = self
-                    .runs
-                    .record_history(tenant, &subject, &PageRequest::first(limit))
-                    .await?;
-                activities.extend(runs.items.into_iter().map(Activity::Run));
+                // Page by page (a page holds at most 100), the latest TIMELINE_RUNS.
+                let mut read = 0;
+                let mut cursor = None;
+                while read < TIMELINE_RUNS {
+                    let page = PageRequest {
+                        limit: (TIMELINE_RUNS - read).min(PageRequest::MAX_LIMIT),
+                        cursor,
+                    };
+                    let runs = self.runs.record_history(tenant, &subject, &page).await?;
+                    read += runs.items.len() as u32;
+                    activities.extend(runs.items.into_iter().map(Activity::Run));
+                    match runs.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
             }
         }
-        activities.sort_by_key(|a| std::cmp::Reverse(a.at()));
-        Ok(activities)
+        let mut placed: Vec<(ActivityCursor, Activity)> = activities
+            .into_iter()
+            .map(|a| (a.position(), a))
+            .filter(|(at, _)| after.is_none_or(|after| at < after))
+            .collect();
+        placed.sort_by(|a, b| b.0.cmp(&a.0));
+        let limit = (limit as usize).max(1);
+        let next = (placed.len() > limit).then(|| placed[limit - 1].0.clone());
+        placed.truncate(limit);
+        Ok(ActivityPage {
+            items: placed.into_iter().map(|(_, a)| a).collect(),
+            next,
+        })
     }
 
     /// Opportunities, quotes, orders and invoices, newest first.

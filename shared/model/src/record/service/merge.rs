@@ -4,7 +4,8 @@
 //! than a transaction holds): a marker in the survivor's partition is written first, then the
 //! survivor takes the duplicate's values where it has none, the duplicate's related records move
 //! to the survivor one conditional write at a time, the duplicate is deleted and the marker is
-//! closed. Every step can be repeated, so asking again after a failure finishes the merge and
+//! closed. The user may pick, field by field, which record's value survives: the fields they
+//! name take the duplicate's value (or its emptiness) over the survivor's. Every step can be repeated, so asking again after a failure finishes the merge and
 //! loses nothing; the marker also keeps the duplicate's automation history on the survivor.
 
 use crate::record::store::MAX_RELATED;
@@ -96,12 +97,15 @@ impl Records<'_> {
         self.duplicates_of_keys(actor, &keys, Some(id)).await
     }
 
-    /// Merges `duplicate` into `survivor`.
+    /// Merges `duplicate` into `survivor`; the fields named in `take` keep the duplicate's value
+    /// rather than the survivor's (the others: the survivor's, or the duplicate's where the
+    /// survivor has none).
     pub async fn merge(
         &self,
         actor: &Actor,
         survivor: &RecordId,
         duplicate: &RecordId,
+        take: &[String],
     ) -> Result<MergeOutcome, RecordError> {
         let tenant = &actor.tenant;
         if survivor == duplicate {
@@ -110,6 +114,7 @@ impl Records<'_> {
                 "a customer cannot be merged into itself",
             )));
         }
+        self.check_taken(actor, take).await?;
         self.reach(actor, Module::Customer, survivor, Permission::Merge)
             .await?;
         // Two people merging the same pair in opposite directions would delete both customers.
@@ -146,6 +151,7 @@ impl Records<'_> {
         };
         if let Some(dup) = &dup {
             super::check_not_pending(&dup.value)?;
+            self.check_required_taken(actor, take, &dup.value).await?;
         }
         if dup.is_some() {
             // A merge moves every record of the duplicate: all of them must be within reach, and
@@ -175,7 +181,7 @@ impl Records<'_> {
         self.records.put_merge(tenant, &marker).await?;
         let mut moved = Vec::new();
         if let Some(dup) = dup {
-            self.fill_from(actor, survivor, &dup.value).await?;
+            self.fill_from(actor, survivor, &dup.value, take).await?;
             // The related-records index may not show a record written just before the merge:
             // asking again until a pass finds nothing left keeps such stragglers too.
             for _ in 0..3 {
@@ -217,12 +223,75 @@ impl Records<'_> {
         })
     }
 
-    /// Gives the survivor the duplicate's values for the fields it leaves empty.
+    /// The fields a user may take from the duplicate: the customer's own, each named once; not
+    /// the system's (the audit, purchase facts, a score's breakdown, a pending approval) nor
+    /// the owner (a hand-over of its own).
+    async fn check_taken(&self, actor: &Actor, take: &[String]) -> Result<(), RecordError> {
+        if take.is_empty() {
+            return Ok(());
+        }
+        let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let fields = schema.module(Module::Customer);
+        let mut problems = crate::validation::Problems::default();
+        for (i, name) in take.iter().enumerate() {
+            let at = format!("/take/{i}");
+            match fields.field(name) {
+                None => problems.push(at, format!("the customer has no field '{name}'")),
+                Some(f) if f.read_only || KEPT.contains(&name.as_str()) => {
+                    problems.push(at, format!("'{name}' is kept by the system, not chosen"));
+                }
+                Some(_) if take[..i].contains(name) => {
+                    problems.push(at, format!("'{name}' is listed twice"));
+                }
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(RecordError::Invalid(problems))
+        }
+    }
+
+    /// A required field taken from a duplicate that has no value would leave the survivor
+    /// without one (a custom field made required after the duplicate was saved).
+    async fn check_required_taken(
+        &self,
+        actor: &Actor,
+        take: &[String],
+        duplicate: &StoredRecord,
+    ) -> Result<(), RecordError> {
+        if take.is_empty() {
+            return Ok(());
+        }
+        let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let fields = schema.module(Module::Customer);
+        let mut problems = crate::validation::Problems::default();
+        for (i, name) in take.iter().enumerate() {
+            let required = fields.field(name).is_some_and(|f| f.required);
+            let empty = duplicate.fields.get(name).is_none_or(Value::is_null);
+            if required && empty {
+                problems.push(
+                    format!("/take/{i}"),
+                    format!("'{name}' is required and the duplicate has none"),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(RecordError::Invalid(problems))
+        }
+    }
+
+    /// Gives the survivor the duplicate's values for the fields it leaves empty, and for the
+    /// fields in `take` whatever the survivor holds.
     async fn fill_from(
         &self,
         actor: &Actor,
         survivor: &RecordId,
         duplicate: &StoredRecord,
+        take: &[String],
     ) -> Result<(), RecordError> {
         let schema = self.tenant_settings(&actor.tenant).await?.schema();
         let system: Vec<String> = schema
@@ -238,7 +307,20 @@ impl Records<'_> {
             super::check_unlocked(actor, &stored.value)?;
             let mut fields = stored.value.fields.clone();
             let mut changed = false;
+            for name in take {
+                let chosen = duplicate.fields.get(name).filter(|v| !v.is_null());
+                if fields.get(name) != chosen {
+                    match chosen {
+                        Some(value) => fields.insert(name.clone(), value.clone()),
+                        None => fields.remove(name),
+                    };
+                    changed = true;
+                }
+            }
             for (name, value) in &duplicate.fields {
+                if take.contains(name) {
+                    continue;
+                }
                 let empty = match fields.get(name) {
                     None | Some(Value::Null) => true,
                     Some(Value::String(s)) => s.trim().is_empty(),

@@ -11,7 +11,9 @@ mod merge;
 mod purchases;
 
 pub use crud::Created;
-pub use customers::{Activity, HandOver, RelatedLists};
+pub use customers::{
+    Activity, ActivityCursor, ActivityPage, HandOver, RelatedLists, TIMELINE_RUNS,
+};
 pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
 pub use intake::IntakeError;
 pub use listing::{ListQuery, SortOrder};
