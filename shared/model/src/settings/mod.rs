@@ -496,6 +496,28 @@ impl TenantSettings {
     }
 }
 
+/// A pick-list's options on save: each with a value and both labels, no value listed twice.
+/// Only on save: settings stored before this check keep their schema when read.
+fn check_options(options: &[crate::schema::PickOption], at: &str, problems: &mut Problems) {
+    let mut seen = std::collections::HashSet::new();
+    for (j, option) in options.iter().enumerate() {
+        if option.value.trim().is_empty() {
+            problems.push(format!("{at}/{j}/value"), "is required");
+        } else if !seen.insert(option.value.as_str()) {
+            problems.push(
+                format!("{at}/{j}/value"),
+                format!("'{}' is listed twice", option.value),
+            );
+        }
+        if option.label_vi.trim().is_empty() {
+            problems.push(format!("{at}/{j}/label_vi"), "is required");
+        }
+        if option.label_en.trim().is_empty() {
+            problems.push(format!("{at}/{j}/label_en"), "is required");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,27 +638,5 @@ mod tests {
             ..TenantSettings::default()
         };
         assert!(too_many.validate().has("/message_countries"));
-    }
-}
-
-/// A pick-list's options on save: each with a value and both labels, no value listed twice.
-/// Only on save: settings stored before this check keep their schema when read.
-fn check_options(options: &[crate::schema::PickOption], at: &str, problems: &mut Problems) {
-    let mut seen = std::collections::HashSet::new();
-    for (j, option) in options.iter().enumerate() {
-        if option.value.trim().is_empty() {
-            problems.push(format!("{at}/{j}/value"), "is required");
-        } else if !seen.insert(option.value.as_str()) {
-            problems.push(
-                format!("{at}/{j}/value"),
-                format!("'{}' is listed twice", option.value),
-            );
-        }
-        if option.label_vi.trim().is_empty() {
-            problems.push(format!("{at}/{j}/label_vi"), "is required");
-        }
-        if option.label_en.trim().is_empty() {
-            problems.push(format!("{at}/{j}/label_en"), "is required");
-        }
     }
 }
