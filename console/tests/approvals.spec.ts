@@ -66,14 +66,16 @@ test("a customer is handed over with its open tasks, and its automation tab says
   await admin.call("POST", "/users", { id: "u-new", name: "Dung", email: "dung@example.com", role: "salesperson" });
   const customer = await admin.call("POST", "/records/Customer", { Name: "Hộ kinh doanh Minh Phát", Phone: "0906666666" });
   await admin.call("POST", "/records/Task", { Title: "Gọi lại", Customer: customer.id, Owner: "u-admin" });
+  await admin.call("POST", "/records/Meeting", { Subject: "Giới thiệu", Customer: customer.id, StartsAt: "2099-01-05T09:00:00+07:00", Owner: "u-admin" });
   await signIn(page, tenant);
   await page.goto(`/#/customers/${customer.id}`);
   await page.getByRole("tab", { name: "Tự động hoá" }).click();
   await expect(page.getByTestId("upcoming")).toContainText("Không có lần chạy nào đang chờ");
   await page.getByRole("tab", { name: "Bàn giao" }).click();
   await page.getByLabel("Bàn giao cho").selectOption({ label: "Dung" });
+  await page.getByLabel("Chuyển cả cuộc họp sắp tới").check();
   await expectEveryInputLabelled(page);
   await page.getByRole("button", { name: "Bàn giao", exact: true }).click();
-  await expect(page.getByRole("status")).toContainText("1 hoạt động");
+  await expect(page.getByRole("status")).toContainText("2 hoạt động");
   await expect(page.getByTestId("record-summary")).toContainText("u-new");
 });

@@ -148,3 +148,31 @@ test("calls, meetings and notes are logged on the customer's timeline, a missing
   await expect(timeline.locator("li").last()).toHaveAttribute("data-module", "Call");
   await screen(page, "customer-timeline");
 });
+
+test("loyalty points are redeemed against an order once, and more than the balance is refused in words", async ({ page, request }) => {
+  const tenant = freshTenant("loyalty");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const current = await api.call("GET", "/tenant-settings");
+  await api.call("PUT", "/tenant-settings", { loyalty: { amount_per_point: 100000, tiers: [{ rank: "Member", min_points: 0 }, { rank: "Silver", min_points: 20 }] } }, { "If-Match": `"${current.revision}"` });
+  const customer = await api.call("POST", "/records/Customer", { Name: "Võ Thị Mai" });
+  const order = await api.call("POST", `/customers/${customer.id}/orders`, { OrderDate: "2026-03-01", Amount: 2_500_000 });
+  await signIn(page, tenant);
+  await page.goto(`/#/customers/${customer.id}`);
+  await page.getByRole("tab", { name: "Điểm thưởng" }).click();
+  const panel = page.getByTestId("loyalty");
+  await expect(panel).toContainText("Có thể dùng 25 điểm");
+  const form = page.getByRole("form", { name: "Đổi điểm" });
+  await form.getByLabel("Đơn hàng").selectOption(order.id);
+  await form.getByLabel("Số điểm").fill("10");
+  await expectEveryInputLabelled(page);
+  await form.getByRole("button", { name: "Đổi điểm" }).dblclick();
+  await expect(page.getByRole("status")).toContainText("còn 15 điểm");
+  // The rank follows the points earned: spending them does not lower it.
+  await expect(panel).toContainText("Có thể dùng 15 điểm · đã đổi 10 điểm · hạng Silver");
+  const ledger = (await api.call("GET", `/customers/${customer.id}/loyalty`)).redemptions;
+  expect(ledger).toHaveLength(1);
+  await form.getByLabel("Số điểm").fill("16");
+  await form.getByRole("button", { name: "Đổi điểm" }).click();
+  await expect(form.getByRole("alert")).toContainText("15");
+  await screen(page, "customer-loyalty");
+});

@@ -276,6 +276,87 @@ async fn related_lists_histories_and_purchase_statistics_of_a_customer() {
 }
 
 #[tokio::test]
+async fn loyalty_points_are_redeemed_once_per_key_never_below_zero_and_kept_in_a_ledger() {
+    let app = records_api().await;
+    let tenant = Tenant::new(&app).await;
+    loyalty(&app, &tenant).await;
+    let customer = create(&app, &tenant, "Customer", json!({"Name": "Lan"})).await;
+    let order = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        &format!("/customers/{customer}/orders"),
+        Some(json!({"OrderDate": "2026-03-01", "Amount": 2_500_000})),
+    )
+    .await;
+    let order = order.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/customers/{customer}/loyalty/redemptions");
+    let ask = json!({"order": order, "points": 10, "key": "redeem-1"});
+    let made = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        &path,
+        Some(ask.clone()),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!(made.body["redemption"]["balance_after"], json!(15));
+    let again = send(&app, &tenant.salesperson(), Method::POST, &path, Some(ask)).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["redemption"], made.body["redemption"]);
+    let greedy = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        &path,
+        Some(json!({"order": order, "points": 16, "key": "redeem-2"})),
+    )
+    .await;
+    assert_eq!(greedy.status, StatusCode::CONFLICT, "{}", greedy.body);
+    let bad = send(
+        &app,
+        &tenant.salesperson(),
+        Method::POST,
+        &path,
+        Some(json!({"order": order, "points": 0, "key": "có dấu"})),
+    )
+    .await;
+    assert!(
+        bad.field_error("/points") && bad.field_error("/key"),
+        "{}",
+        bad.body
+    );
+    let balance = send(
+        &app,
+        &tenant.salesperson(),
+        Method::GET,
+        &format!("/customers/{customer}/loyalty"),
+        None,
+    )
+    .await;
+    assert_eq!(balance.status, StatusCode::OK, "{}", balance.body);
+    assert_eq!(
+        (
+            balance.body["points"].clone(),
+            balance.body["redeemed"].clone()
+        ),
+        (json!(15), json!(10))
+    );
+    assert_eq!(balance.body["redemptions"].as_array().unwrap().len(), 1);
+    let stranger = Tenant::new(&app).await;
+    let elsewhere = send(
+        &app,
+        &stranger.admin(),
+        Method::GET,
+        &format!("/customers/{customer}/loyalty"),
+        None,
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn calls_meetings_and_notes_join_the_customers_timeline_page_by_page() {
     let app = records_api().await;
     let tenant = Tenant::new(&app).await;

@@ -188,3 +188,32 @@ async fn runs_past_one_page_of_the_history_are_in_the_timeline() {
     assert_eq!(seen.iter().filter(|s| s.starts_with("run on")).count(), 130);
     assert_eq!(seen[..2], ["m1", "t1"]);
 }
+
+#[tokio::test]
+async fn a_hand_over_takes_the_planned_meetings_asked_for_and_leaves_calls_that_happened() {
+    let crm = lan().await;
+    let request = crm_model::record::service::HandOver {
+        to: crm_model::ids::UserId::new("u-manager").unwrap(),
+        activities: vec![
+            crm_model::action::ActivityKind::Meeting,
+            crm_model::action::ActivityKind::Call,
+        ],
+    };
+    let (_, moved) = crm
+        .records()
+        .hand_over(&crm.sales(), &rid("c1"), &request)
+        .await
+        .unwrap();
+    assert_eq!(moved, [rid("m1")]);
+    assert_eq!(crm.field("m1", "Owner").await, json!("u-manager"));
+    assert_eq!(
+        crm.field("call1", "Owner").await,
+        json!("u-sales"),
+        "it happened"
+    );
+    assert_eq!(
+        crm.field("t1", "Owner").await,
+        json!("u-sales"),
+        "not asked for"
+    );
+}

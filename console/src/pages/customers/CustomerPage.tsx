@@ -12,13 +12,14 @@ import { PurchaseStats, Related, Sales } from "./CustomerTabs";
 import { ApprovalPanel } from "../approvals/ApprovalPanel";
 import { currentSession } from "../../session";
 import { HandOver } from "./HandOver";
+import { LoyaltyPanel } from "./LoyaltyPanel";
 import { MergePanel } from "./MergePanel";
 import { Upcoming } from "./Upcoming";
 import { RecordEditForm } from "./RecordEditForm";
 import { editableFields, fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
 
 type Record = R["Record"];
-const TABS = ["activities", "related", "sales", "stats", "runs", "approvals", "handover", "duplicates"] as const;
+const TABS = ["activities", "related", "sales", "stats", "loyalty", "runs", "approvals", "handover", "duplicates"] as const;
 
 /** Seed 003's customer page: detail with quick edit, full edit, clone, delete, and its tabs. */
 export function CustomerPage() {
@@ -106,6 +107,7 @@ export function CustomerPage() {
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}
         {tab === "stats" && <PurchaseStats id={id} />}
+        {tab === "loyalty" && <LoyaltyPanel id={id} onChanged={load} />}
         {tab === "runs" && (
           <>
             <Upcoming module="Customer" id={id} />

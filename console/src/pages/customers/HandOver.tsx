@@ -3,7 +3,7 @@ import { asProblem, api, ApiProblem, ok, type R } from "../../api/client";
 import { users } from "../../api/settings";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
-import { useT } from "../../i18n";
+import { useT, type Key } from "../../i18n";
 
 /** Hands the customer to another salesperson, with the kinds of open activities that follow. */
 export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
@@ -49,10 +49,10 @@ export function HandOver({ id, onDone }: { id: string; onDone: () => void }) {
         </Field>
         <fieldset>
           <legend>{t("handOver.activities")}</legend>
-          {(["task", "care_card"] as const).map((kind) => (
+          {(["task", "care_card", "call", "meeting"] as const).map((kind) => (
             <label key={kind} className="checkbox">
               <input type="checkbox" checked={activities.includes(kind)} onChange={(e) => toggle(kind, e.target.checked)} />
-              {t(kind === "task" ? "related.tasks" : "related.care_cards")}
+              {t(`handover.move.${kind}` as Key)}
             </label>
           ))}
         </fieldset>

@@ -137,7 +137,7 @@ export function HandoverForm({ action, p, choices, onChange }: { action: Of<"han
           </select>
         )}
       </Field>
-      {(["task", "care_card"] as const).map((kind) => (
+      {(["task", "care_card", "call", "meeting"] as const).map((kind) => (
         <label key={kind} className="checkbox">
           <input type="checkbox" checked={moved.includes(kind)} onChange={(e) => onChange({ ...action, move_open_activities: e.target.checked ? [...moved, kind] : moved.filter((k) => k !== kind) })} />
           {t(`handover.move.${kind}` as Key)}

@@ -9,6 +9,7 @@ mod notifications;
 mod paging;
 mod record_item;
 mod records;
+mod redemptions;
 mod runs;
 mod schedule;
 mod settings;

@@ -6,6 +6,7 @@
 //! | record | `T#<tenant>#R#<id>`      | `RECORD` | `T#<tenant>#M#<module>`  | `<UpdatedAt>#<id>`  | `T#<tenant>#REF#<customer>`   | `<module>#<id>`    |
 //!
 //! | merge    | `T#<tenant>#R#<survivor>` | `MERGED#<duplicate>` | – | – | – | – |
+//! | redemption | `T#<tenant>#R#<customer>` | `REDEEM#<key>` | – | – | – | – |  (`redemptions.rs`)
 //!
 //! gsi2 keys exist only on records with a Customer reference (sparse). Customers are written with
 //! their identity items in one transaction (`identity.rs`).
@@ -586,5 +587,31 @@ impl RecordStore for DynamoRecordStore {
             .collect::<Result<Vec<_>, _>>()?;
         merges.sort_by_key(|m| m.started_at);
         Ok(merges)
+    }
+
+    async fn redeem(
+        &self,
+        tenant: &TenantId,
+        customer: &StoredRecord,
+        expected: u64,
+        redemption: &crm_model::ports::Redemption,
+    ) -> Result<u64, StoreError> {
+        super::redemptions::redeem(
+            &self.client,
+            &self.table,
+            tenant,
+            customer,
+            expected,
+            redemption,
+        )
+        .await
+    }
+
+    async fn redemptions(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+    ) -> Result<Vec<crm_model::ports::Redemption>, StoreError> {
+        super::redemptions::ledger(&self.client, &self.table, tenant, customer).await
     }
 }

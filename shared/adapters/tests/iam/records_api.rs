@@ -230,6 +230,46 @@ pub async fn exercise(audited: &mut Audited) {
     allocated_leads(&admin, &seed).await;
     approvals(&admin, &seed).await;
     coming_occurrences(&admin, &seed).await;
+    loyalty(&admin, &seed).await;
+}
+
+/// Points redeemed against an order (the customer and its ledger entry in one transaction),
+/// and the balance with its ledger.
+async fn loyalty(admin: &Caller, seed: &Seed) {
+    use crm_model::ports::SettingsStore;
+    let current = seed
+        .stores
+        .settings
+        .tenant_settings(&seed.tenant)
+        .await
+        .unwrap();
+    let mut settings = current.value;
+    settings.loyalty = Some(crm_model::record::loyalty::LoyaltyRule {
+        amount_per_point: 100_000,
+        tiers: Vec::new(),
+    });
+    seed.stores
+        .settings
+        .put_tenant_settings(&seed.tenant, &settings, current.revision)
+        .await
+        .unwrap();
+    let customer = create(admin, "Customer", json!({"Name": "Đỗ Thị Loan"})).await;
+    let order = admin
+        .post(
+            StatusCode::CREATED,
+            &format!("/customers/{customer}/orders"),
+            json!({"OrderDate": "2026-02-01", "Amount": 3_000_000}),
+        )
+        .await;
+    let order = order.body["id"].as_str().expect("an id").to_owned();
+    admin
+        .post(
+            StatusCode::CREATED,
+            &format!("/customers/{customer}/loyalty/redemptions"),
+            json!({"order": order, "points": 10, "key": "iam-redeem-1"}),
+        )
+        .await;
+    admin.get(&format!("/customers/{customer}/loyalty")).await;
 }
 
 /// A record's coming care occurrences: its schedule entry of each active care workflow.

@@ -6,6 +6,7 @@ mod approvals;
 mod customers;
 mod imports;
 mod intake;
+mod loyalty;
 mod people;
 mod records;
 mod schedule;
@@ -132,6 +133,8 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/customers/{id}/quotes"),
     (Method::POST, "/customers/{id}/opportunities"),
     (Method::POST, "/customers/{id}/hand-over"),
+    (Method::GET, "/customers/{id}/loyalty"),
+    (Method::POST, "/customers/{id}/loyalty/redemptions"),
     (Method::GET, "/users"),
     (Method::POST, "/users"),
     (Method::GET, "/users/{id}"),
@@ -227,6 +230,8 @@ pub fn router(state: State) -> Router {
             post(customers::create_opportunity),
         )
         .route("/customers/{id}/hand-over", post(customers::hand_over))
+        .route("/customers/{id}/loyalty", get(loyalty::balance))
+        .route("/customers/{id}/loyalty/redemptions", post(loyalty::redeem))
         .route("/users", get(people::list_users).post(people::create_user))
         .route(
             "/users/{id}",

@@ -492,6 +492,26 @@ impl RecordStore for SimRecords<'_> {
     ) -> Result<Vec<MergeMarker>, StoreError> {
         self.inner.merges(tenant, survivor).await
     }
+
+    async fn redeem(
+        &self,
+        tenant: &TenantId,
+        customer: &StoredRecord,
+        expected: u64,
+        redemption: &crm_model::ports::Redemption,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .redeem(tenant, customer, expected, redemption)
+            .await
+    }
+
+    async fn redemptions(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+    ) -> Result<Vec<crm_model::ports::Redemption>, StoreError> {
+        self.inner.redemptions(tenant, customer).await
+    }
 }
 
 /// A bus that takes every job, counting calls, jobs and bytes.

@@ -285,6 +285,32 @@ pub enum HandoverTarget {
 pub enum ActivityKind {
     Task,
     CareCard,
+    Call,
+    Meeting,
+}
+
+impl ActivityKind {
+    pub fn module(self) -> crate::schema::Module {
+        use crate::schema::Module;
+        match self {
+            ActivityKind::Task => Module::Task,
+            ActivityKind::CareCard => Module::CareCard,
+            ActivityKind::Call => Module::Call,
+            ActivityKind::Meeting => Module::Meeting,
+        }
+    }
+
+    /// The kind of a record of `module`, when it is one that follows its record.
+    pub fn of(module: crate::schema::Module) -> Option<Self> {
+        [
+            ActivityKind::Task,
+            ActivityKind::CareCard,
+            ActivityKind::Call,
+            ActivityKind::Meeting,
+        ]
+        .into_iter()
+        .find(|k| k.module() == module)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

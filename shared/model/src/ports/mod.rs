@@ -5,7 +5,7 @@
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::record::attachments::AttachmentStore;
-pub use crate::record::store::{MergeMarker, MergeState, RecordFilter, RecordStore};
+pub use crate::record::store::{MergeMarker, MergeState, RecordFilter, RecordStore, Redemption};
 pub use crate::record::stored::StoredRecord;
 pub use crate::run::ledger::RunLedger;
 pub use crate::run::providers::{

@@ -133,6 +133,9 @@ impl PurchaseFacts {
 
     /// Writes the facts into a customer's fields; true when something changed.
     pub fn apply(&self, fields: &mut serde_json::Map<String, Value>) -> bool {
+        // What the customer can still spend: earned less redeemed, never below zero (a refund
+        // after a redemption leaves nothing to spend, not a debt).
+        let redeemed = redeemed_points(fields);
         let mut changed = false;
         let mut set = |name: &str, value: Option<Value>| {
             let current = fields.get(name);
@@ -149,12 +152,23 @@ impl PurchaseFacts {
             self.last_purchase.map(|d| Value::String(d.to_string())),
         );
         if let Some(points) = self.points {
-            set("LoyaltyPoints", Some(Value::from(points)));
+            set(
+                "LoyaltyPoints",
+                Some(Value::from((points - redeemed).max(0))),
+            );
             // Below the first tier, no rank: a rank once reached is not kept after a refund.
             set("Rank", self.rank.clone().map(Value::String));
         }
         changed
     }
+}
+
+/// The points a customer has redeemed so far (its RedeemedPoints field; none: 0).
+pub fn redeemed_points(fields: &serde_json::Map<String, Value>) -> i64 {
+    fields
+        .get("RedeemedPoints")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
 }
 
 /// Quick statistics of what a customer bought over a period (§4.2).

@@ -118,6 +118,39 @@ pub trait RecordStore: Send + Sync {
         tenant: &TenantId,
         survivor: &RecordId,
     ) -> Result<Vec<MergeMarker>, StoreError>;
+
+    /// Saves `customer` (its loyalty balance lowered) over revision `expected` and adds
+    /// `redemption` to its ledger, both or neither: `Conflict` when the customer moved on,
+    /// `NotFound` when it is gone, `AlreadyExists` when the ledger holds the redemption's id.
+    /// The customer's identity fields must be those of `expected` (only computed fields change).
+    /// The new revision.
+    async fn redeem(
+        &self,
+        tenant: &TenantId,
+        customer: &StoredRecord,
+        expected: u64,
+        redemption: &Redemption,
+    ) -> Result<u64, StoreError>;
+
+    /// A customer's loyalty ledger, oldest first.
+    async fn redemptions(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+    ) -> Result<Vec<Redemption>, StoreError>;
+}
+
+/// Loyalty points a customer spent against an order, kept in the customer's ledger: who, when,
+/// how many, and the balance left. Its id is the client's idempotency key.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Redemption {
+    pub id: String,
+    pub customer: RecordId,
+    pub order: RecordId,
+    pub points: i64,
+    pub balance_after: i64,
+    pub by: crate::ids::UserId,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Conditions on a listing, on the stored JSON values: every `equals` holds, and each `any_of`

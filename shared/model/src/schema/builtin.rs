@@ -136,6 +136,12 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
                 Number,
             )),
             read_only(field(
+                "RedeemedPoints",
+                "Điểm đã đổi",
+                "Points redeemed",
+                Number,
+            )),
+            read_only(field(
                 "LastPurchaseDate",
                 "Ngày mua hàng gần nhất",
                 "Last purchase date",

@@ -199,4 +199,23 @@ impl RecordStore for FlakyRecords {
     ) -> Result<Vec<MergeMarker>, StoreError> {
         self.inner.merges(tenant, survivor).await
     }
+
+    async fn redeem(
+        &self,
+        tenant: &TenantId,
+        customer: &StoredRecord,
+        expected: u64,
+        redemption: &crm_model::ports::Redemption,
+    ) -> Result<u64, StoreError> {
+        self.write(self.inner.redeem(tenant, customer, expected, redemption))
+            .await
+    }
+
+    async fn redemptions(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+    ) -> Result<Vec<crm_model::ports::Redemption>, StoreError> {
+        self.inner.redemptions(tenant, customer).await
+    }
 }

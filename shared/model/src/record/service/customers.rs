@@ -384,11 +384,7 @@ impl Records<'_> {
             .reach(actor, Module::Customer, customer, Permission::HandOver)
             .await?;
         for kind in &request.activities {
-            let module = match kind {
-                ActivityKind::Task => Module::Task,
-                ActivityKind::CareCard => Module::CareCard,
-            };
-            actor.require(module, Permission::HandOver)?;
+            actor.require(kind.module(), Permission::HandOver)?;
         }
         match self.users.get(tenant, &request.to).await? {
             Some(user) if user.active => {}
@@ -404,10 +400,8 @@ impl Records<'_> {
         let now = self.clock.now();
         let mut moved = Vec::new();
         for related in self.records.related(tenant, customer, MAX_RELATED).await? {
-            let kind = match related.value.module {
-                Module::Task => ActivityKind::Task,
-                Module::CareCard => ActivityKind::CareCard,
-                _ => continue,
+            let Some(kind) = ActivityKind::of(related.value.module) else {
+                continue;
             };
             // Handed over already (a retry): the activities are the new owner's own, and stay
             // assigned as they are.

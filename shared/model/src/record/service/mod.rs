@@ -7,6 +7,7 @@ mod customers;
 mod import;
 mod intake;
 mod listing;
+mod loyalty;
 mod merge;
 mod purchases;
 
@@ -17,6 +18,7 @@ pub use customers::{
 pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
 pub use intake::IntakeError;
 pub use listing::{ListQuery, SortOrder};
+pub use loyalty::{LoyaltyBalance, MAX_REDEMPTION, RedeemRequest, Redeemed};
 pub use merge::{Duplicate, MergeOutcome};
 
 use serde_json::{Map, Value};

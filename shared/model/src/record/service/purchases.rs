@@ -15,7 +15,7 @@ use crate::schema::Module;
 use crate::store::StoreError;
 use crate::user::access::Permission;
 
-fn customer_of(record: &StoredRecord) -> Option<RecordId> {
+pub(super) fn customer_of(record: &StoredRecord) -> Option<RecordId> {
     (record.module == Module::Order)
         .then(|| record.fields.get("Customer")?.as_str())
         .flatten()
@@ -52,7 +52,7 @@ impl Records<'_> {
 
     /// The customer's orders, with `just_written` (records and their state now, none if
     /// deleted) overlaid.
-    async fn orders_of(
+    pub(super) async fn orders_of(
         &self,
         tenant: &TenantId,
         customer: &RecordId,

@@ -354,13 +354,17 @@ impl Executor<'_> {
                 other => other?,
             };
             for related in related {
-                let kind = match related.value.module {
-                    Module::Task => ActivityKind::Task,
-                    Module::CareCard => ActivityKind::CareCard,
-                    _ => continue,
+                let Some(kind) = ActivityKind::of(related.value.module) else {
+                    continue;
                 };
-                let open =
-                    related.value.fields.get("Status").and_then(Value::as_str) == Some("Open");
+                // Tasks and cards still open; calls and meetings still planned (a meeting
+                // without a status is one).
+                let status = related.value.fields.get("Status").and_then(Value::as_str);
+                let open = match kind {
+                    ActivityKind::Task | ActivityKind::CareCard => status == Some("Open"),
+                    ActivityKind::Call => status == Some("Planned"),
+                    ActivityKind::Meeting => matches!(status, None | Some("Planned")),
+                };
                 let owned = related.value.fields.get("Owner").and_then(Value::as_str)
                     == old_owner.as_ref().map(UserId::as_str);
                 if !a.move_open_activities.contains(&kind) || !open || !owned {

@@ -9,6 +9,7 @@ use crate::ids::TenantId;
 use crate::record::identity::{IdentityKind, key};
 use crate::record::store::{MergeMarker, MergeState, RecordStore};
 use crate::schema::Module;
+use crate::store::StoreError;
 
 async fn found(store: &dyn RecordStore, tenant: &TenantId, key: &str) -> Vec<String> {
     let found = store.find_by_identity(tenant, &[key.to_owned()]).await;
@@ -158,4 +159,92 @@ pub async fn merge_markers_are_kept_per_survivor_oldest_first(
     assert!(other.is_empty(), "markers belong to their survivor");
     let stranger = store.merges(&t.other, &survivor).await.expect("merges");
     assert!(stranger.is_empty(), "another tenant sees no markers");
+}
+
+/// A redemption and the customer's lowered balance are written together, the customer at its
+/// revision and the redemption under a new id only; the ledger is per customer and tenant.
+pub async fn a_redemption_is_written_with_its_customer_once(store: &dyn RecordStore, t: &Tenants) {
+    use crate::record::store::Redemption;
+    let mut customer = customer("r-l-cust", "0911000111", "l@example.vn");
+    let saved = store.create(&t.tenant, &customer).await.expect("create");
+    let redemption = |id: &str, minutes| Redemption {
+        id: id.into(),
+        customer: rid("r-l-cust"),
+        order: rid("r-l-order"),
+        points: 40,
+        balance_after: 110,
+        by: user("u-sales"),
+        at: at(minutes),
+    };
+    customer
+        .fields
+        .insert("LoyaltyPoints".into(), serde_json::json!(110));
+    let first = redemption("key-1", 10);
+    let revision = store
+        .redeem(&t.tenant, &customer, saved.revision, &first)
+        .await
+        .expect("redeem");
+    assert_eq!(revision, saved.revision + 1);
+    let read = store
+        .get(&t.tenant, &customer.id)
+        .await
+        .expect("get")
+        .expect("the customer");
+    assert_eq!(read.revision, revision);
+    assert_eq!(read.value.fields["LoyaltyPoints"], serde_json::json!(110));
+
+    // At an old revision: nothing written, neither the customer nor the redemption.
+    let stale = store
+        .redeem(
+            &t.tenant,
+            &customer,
+            saved.revision,
+            &redemption("key-2", 20),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    // The same key again at the current revision: refused, the customer unchanged.
+    let again = store
+        .redeem(&t.tenant, &customer, revision, &redemption("key-1", 30))
+        .await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    let read = store.get(&t.tenant, &customer.id).await.expect("get");
+    assert_eq!(read.map(|r| r.revision), Some(revision), "nothing written");
+    let later = redemption("key-0", 40);
+    store
+        .redeem(&t.tenant, &customer, revision, &later)
+        .await
+        .expect("a second redemption");
+    let ledger = store
+        .redemptions(&t.tenant, &customer.id)
+        .await
+        .expect("redemptions");
+    assert_eq!(ledger, vec![first, later], "oldest first");
+    let stranger = store
+        .redemptions(&t.other, &customer.id)
+        .await
+        .expect("redemptions");
+    assert!(stranger.is_empty(), "another tenant sees no ledger");
+    let gone = store
+        .redeem(
+            &t.tenant,
+            &record(
+                "r-l-none",
+                crate::schema::Module::Customer,
+                serde_json::json!({"Name": "X"}),
+            ),
+            1,
+            &redemption("key-9", 50),
+        )
+        .await;
+    assert!(
+        matches!(
+            gone,
+            Err(StoreError::NotFound) | Err(StoreError::Conflict { .. })
+        ),
+        "{gone:?}"
+    );
 }

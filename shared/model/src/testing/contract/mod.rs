@@ -236,6 +236,7 @@ macro_rules! contract_tests {
                 a_changed_phone_no_longer_finds_the_customer,
                 a_deleted_customer_is_no_longer_found,
                 merge_markers_are_kept_per_survivor_oldest_first,
+                a_redemption_is_written_with_its_customer_once,
             ]
         }
         $crate::__contract_group! {

@@ -465,4 +465,51 @@ impl RecordStore for MemoryRecordStore {
             Ok(merges)
         })
     }
+
+    async fn redeem(
+        &self,
+        tenant: &TenantId,
+        customer: &StoredRecord,
+        expected: u64,
+        redemption: &crate::record::store::Redemption,
+    ) -> Result<u64, StoreError> {
+        self.write(|tables| {
+            let t = tables.tenant_mut(tenant);
+            let Some(old) = t.records.get(&customer.id) else {
+                return Err(StoreError::NotFound);
+            };
+            if old.revision != expected {
+                return Err(StoreError::Conflict { expected });
+            }
+            let ledger = t.redemptions.entry(customer.id.clone()).or_default();
+            if ledger.contains_key(&redemption.id) {
+                return Err(StoreError::AlreadyExists);
+            }
+            ledger.insert(redemption.id.clone(), redemption.clone());
+            let stored = Revisioned {
+                value: customer.clone(),
+                revision: expected + 1,
+            };
+            t.records.insert(customer.id.clone(), stored);
+            t.origins.remove(&customer.id);
+            Ok(expected + 1)
+        })
+    }
+
+    async fn redemptions(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+    ) -> Result<Vec<crate::record::store::Redemption>, StoreError> {
+        self.read(|tables| {
+            let mut ledger: Vec<_> = tables
+                .tenant(tenant)
+                .and_then(|t| t.redemptions.get(customer))
+                .map(|m| m.values().cloned().collect())
+                .unwrap_or_default();
+            // Read in sort key order, then a stable sort by time, as the adapter does.
+            ledger.sort_by_key(|r: &crate::record::store::Redemption| r.at);
+            Ok(ledger)
+        })
+    }
 }

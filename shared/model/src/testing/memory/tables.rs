@@ -34,6 +34,8 @@ pub(super) struct TenantRecords {
     pub(super) identity: BTreeMap<String, BTreeSet<RecordId>>,
     /// Survivor → duplicate → marker (`MERGED#<duplicate>` in the survivor's partition).
     pub(super) merges: BTreeMap<RecordId, BTreeMap<RecordId, MergeMarker>>,
+    /// Customer → redemption id → redemption (`REDEEM#<id>` in the customer's partition).
+    pub(super) redemptions: BTreeMap<RecordId, BTreeMap<String, crate::record::store::Redemption>>,
     /// The automation that made each record's last write (the item's `automation` attribute);
     /// a person's write removes it.
     pub(super) origins: BTreeMap<RecordId, crate::record::origin::AutomationWrite>,
