@@ -1,6 +1,8 @@
 //! Redeeming loyalty points over the in-memory stores: against one of the customer's orders,
-//! never more than the balance, once per key (a replay answers the same redemption), two at once
-//! never spending the same points, the balance kept right when orders change afterwards.
+//! never more than the balance, once per key (a replay answers the same redemption, also after
+//! a lost answer), the balance kept right when orders change afterwards and through a merge.
+//! Two redemptions racing on one revision are the store contract's
+//! (`a_redemption_is_written_with_its_customer_once`).
 
 mod support;
 
@@ -71,7 +73,7 @@ async fn points_are_redeemed_against_an_order_once_per_key_and_never_below_zero(
 }
 
 #[tokio::test]
-async fn two_redemptions_at_once_never_spend_the_same_points() {
+async fn a_second_redemption_sees_the_balance_the_first_left() {
     let (crm, earned) = lan().await;
     let records = crm.records();
     let half = earned / 2 + 1;
@@ -147,4 +149,61 @@ async fn a_redemption_needs_the_customers_own_live_order_a_programme_and_a_sound
         .await;
     assert!(matches!(none, Err(RecordError::Conflict(_))), "{none:?}");
     assert_eq!(crm.field("c1", "RedeemedPoints").await, Value::Null);
+}
+
+#[tokio::test]
+async fn a_redemption_whose_answer_was_lost_is_found_again_not_spent_twice() {
+    let (crm, earned) = lan().await;
+    let records = crm.records();
+    crm.w.stores.lose_next_write_replies(1);
+    let lost = records
+        .redeem(&crm.sales(), &rid("c1"), &ask("o1", 10, "k-lost"))
+        .await;
+    assert!(matches!(lost, Err(RecordError::Store(_))), "{lost:?}");
+    let retried = records
+        .redeem(&crm.sales(), &rid("c1"), &ask("o1", 10, "k-lost"))
+        .await
+        .unwrap();
+    assert!(retried.replayed, "the first attempt was written");
+    assert_eq!(crm.field("c1", "LoyaltyPoints").await, json!(earned - 10));
+}
+
+#[tokio::test]
+async fn points_a_merged_duplicate_spent_stay_spent_once() {
+    let (crm, earned) = lan().await;
+    crm.create(Module::Customer, "c-dup", json!({"Name": "Lan (trùng)"}))
+        .await;
+    crm.order(
+        "c-dup",
+        "o-dup",
+        json!({"OrderDate": "2026-05-01", "Amount": 1_000_000}),
+    )
+    .await;
+    let records = crm.records();
+    records
+        .redeem(&crm.sales(), &rid("c-dup"), &ask("o-dup", 8, "k-dup"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        // The second merge finds it done: nothing carried twice.
+        records
+            .merge(&crm.sales(), &rid("c1"), &rid("c-dup"), &[])
+            .await
+            .unwrap();
+    }
+    assert_eq!(crm.field("c1", "RedeemedPoints").await, json!(8));
+    assert_eq!(
+        crm.field("c1", "LoyaltyPoints").await,
+        json!(earned + 10 - 8)
+    );
+    let ledger = records
+        .loyalty(&crm.sales(), &rid("c1"))
+        .await
+        .unwrap()
+        .redemptions;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (ledger[0].id.as_str(), ledger[0].points),
+        ("merged-c-dup", 8)
+    );
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { asProblem, api, ok, type ApiProblem } from "../../api/client";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
@@ -24,11 +24,15 @@ export function LoyaltyPanel({ id, onChanged }: { id: string; onChanged: () => v
   const [key, setKey] = useState(newKey);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
+  // A second click before the first answer is the same redemption: it waits here.
+  const sending = useRef(false);
   const [done, setDone] = useState<string | null>(null);
   const redeem = async (e: FormEvent) => {
     e.preventDefault();
-    if (busy) return;
+    if (sending.current) return;
+    sending.current = true;
     setBusy(true);
+    setDone(null);
     try {
       const made = await ok(
         api().records.POST("/customers/{id}/loyalty/redemptions", {
@@ -44,9 +48,14 @@ export function LoyaltyPanel({ id, onChanged }: { id: string; onChanged: () => v
       await balance.reload();
       onChanged();
     } catch (err) {
-      // Sent again as it is, the same key spends once.
-      setProblem(asProblem(err));
+      const p = asProblem(err);
+      setProblem(p);
+      // A refusal wrote nothing: what the user sends next is a redemption of its own. After no
+      // answer (the network, a 5xx) it may have been written: the same key finds it.
+      if (p.status >= 400 && p.status < 500) setKey(newKey());
+      await balance.reload();
     } finally {
+      sending.current = false;
       setBusy(false);
     }
   };

@@ -68,15 +68,20 @@ pub(super) async fn redeem(
     {
         Ok(_) => Ok(revision),
         Err(error) => Err(match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e))
-                if condition_failed(e.cancellation_reasons(), 0) =>
-            {
-                StoreError::Conflict { expected }
-            }
-            Some(TransactWriteItemsError::TransactionCanceledException(e))
-                if condition_failed(e.cancellation_reasons(), 1) =>
-            {
-                StoreError::AlreadyExists
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                let reasons = e.cancellation_reasons();
+                // Another transaction on the customer at the same moment: a race lost, read
+                // again like a failed condition.
+                let raced = reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"));
+                if condition_failed(reasons, 0) || raced {
+                    StoreError::Conflict { expected }
+                } else if condition_failed(reasons, 1) {
+                    StoreError::AlreadyExists
+                } else {
+                    unavailable(error)
+                }
             }
             _ => unavailable(error),
         }),

@@ -104,8 +104,11 @@ impl Records<'_> {
         let order = self
             .read(actor, Module::Order, &request.order)
             .await
-            .map_err(|_| {
-                RecordError::Invalid(Problems::single("/order", "no order of this customer"))
+            .map_err(|e| match e {
+                RecordError::NotFound(_) | RecordError::Forbidden(_) => {
+                    RecordError::Invalid(Problems::single("/order", "no order of this customer"))
+                }
+                other => other,
             })?;
         if customer_of(&order.value).as_ref() != Some(customer) {
             return Err(RecordError::Invalid(Problems::single(
@@ -175,8 +178,14 @@ impl Records<'_> {
                         replayed: false,
                     });
                 }
-                // Another write came first (an order, a redemption, an edit): read it again.
-                Err(StoreError::Conflict { .. }) => continue,
+                // Another write came first (an order, a redemption, an edit, maybe this very
+                // request sent twice): read it again.
+                Err(StoreError::Conflict { .. }) => {
+                    if let Some(done) = self.find_redemption(actor, customer, request).await? {
+                        return Ok(done);
+                    }
+                    continue;
+                }
                 // The same key, from a request that got there first.
                 Err(StoreError::AlreadyExists) => {
                     if let Some(done) = self.find_redemption(actor, customer, request).await? {

@@ -182,6 +182,7 @@ impl Records<'_> {
         let mut moved = Vec::new();
         if let Some(dup) = dup {
             self.fill_from(actor, survivor, &dup.value, take).await?;
+            self.carry_redeemed(actor, survivor, &dup.value).await?;
             // The related-records index may not show a record written just before the merge:
             // asking again until a pass finds nothing left keeps such stragglers too.
             for _ in 0..3 {
@@ -251,6 +252,60 @@ impl Records<'_> {
         } else {
             Err(RecordError::Invalid(problems))
         }
+    }
+
+    /// The loyalty points the duplicate had spent stay spent: its orders now earn for the
+    /// survivor, so the survivor's ledger takes one entry `merged-<duplicate>` with them (the
+    /// entry's order names the duplicate). Written with the survivor at its revision, once:
+    /// a resumed merge finds the entry there.
+    async fn carry_redeemed(
+        &self,
+        actor: &Actor,
+        survivor: &RecordId,
+        duplicate: &StoredRecord,
+    ) -> Result<(), RecordError> {
+        let spent = crate::record::loyalty::redeemed_points(&duplicate.fields);
+        if spent <= 0 {
+            return Ok(());
+        }
+        for _ in 0..5 {
+            let stored = self.get(&actor.tenant, Module::Customer, survivor).await?;
+            let mut fields = stored.value.fields.clone();
+            let redeemed = crate::record::loyalty::redeemed_points(&fields) + spent;
+            let left = (fields
+                .get("LoyaltyPoints")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                - spent)
+                .max(0);
+            fields.insert("RedeemedPoints".into(), Value::from(redeemed));
+            fields.insert("LoyaltyPoints".into(), Value::from(left));
+            let entry = crate::record::store::Redemption {
+                id: format!("merged-{}", duplicate.id),
+                customer: survivor.clone(),
+                order: duplicate.id.clone(),
+                points: spent,
+                balance_after: left,
+                by: actor.user.clone(),
+                at: self.clock.now(),
+            };
+            let next = StoredRecord {
+                fields,
+                ..stored.value
+            };
+            match self
+                .records
+                .redeem(&actor.tenant, &next, stored.revision, &entry)
+                .await
+            {
+                Ok(_) | Err(StoreError::AlreadyExists) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordError::Conflict(
+            "the customer kept changing during the merge; merge again to finish".into(),
+        ))
     }
 
     /// A required field taken from a duplicate that has no value would leave the survivor

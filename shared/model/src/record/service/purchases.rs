@@ -64,7 +64,8 @@ impl Records<'_> {
             .await?
             .into_iter()
             .map(|r| r.value)
-            .filter(|r| r.module == Module::Order)
+            // The index may still list an order just moved to another customer.
+            .filter(|r| r.module == Module::Order && customer_of(r).as_ref() == Some(customer))
             .collect();
         for (id, now) in just_written {
             orders.retain(|o| &o.id != id);
