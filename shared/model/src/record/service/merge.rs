@@ -114,7 +114,6 @@ impl Records<'_> {
                 "a customer cannot be merged into itself",
             )));
         }
-        self.check_taken(actor, take).await?;
         self.reach(actor, Module::Customer, survivor, Permission::Merge)
             .await?;
         // Two people merging the same pair in opposite directions would delete both customers.
@@ -151,8 +150,10 @@ impl Records<'_> {
         };
         if let Some(dup) = &dup {
             super::check_not_pending(&dup.value)?;
-            self.check_required_taken(actor, take, &dup.value).await?;
         }
+        // Before anything is written: a refused choice leaves both customers as they are.
+        self.check_taken(actor, take, dup.as_ref().map(|d| &d.value))
+            .await?;
         if dup.is_some() {
             // A merge moves every record of the duplicate: all of them must be within reach, and
             // fewer than a request reads (checked before anything is written, so that a merge
@@ -226,8 +227,15 @@ impl Records<'_> {
 
     /// The fields a user may take from the duplicate: the customer's own, each named once; not
     /// the system's (the audit, purchase facts, a score's breakdown, a pending approval) nor
-    /// the owner (a hand-over of its own).
-    async fn check_taken(&self, actor: &Actor, take: &[String]) -> Result<(), RecordError> {
+    /// the owner (a hand-over of its own); nor a required field the `duplicate` has no value
+    /// for, which would leave the survivor without one (a custom field made required after the
+    /// duplicate was saved).
+    async fn check_taken(
+        &self,
+        actor: &Actor,
+        take: &[String],
+        duplicate: Option<&StoredRecord>,
+    ) -> Result<(), RecordError> {
         if take.is_empty() {
             return Ok(());
         }
@@ -243,6 +251,16 @@ impl Records<'_> {
                 }
                 Some(_) if take[..i].contains(name) => {
                     problems.push(at, format!("'{name}' is listed twice"));
+                }
+                Some(f)
+                    if f.required
+                        && duplicate
+                            .is_some_and(|d| d.fields.get(name).is_none_or(Value::is_null)) =>
+                {
+                    problems.push(
+                        at,
+                        format!("'{name}' is required and the duplicate has none"),
+                    );
                 }
                 Some(_) => {}
             }
@@ -306,37 +324,6 @@ impl Records<'_> {
         Err(RecordError::Conflict(
             "the customer kept changing during the merge; merge again to finish".into(),
         ))
-    }
-
-    /// A required field taken from a duplicate that has no value would leave the survivor
-    /// without one (a custom field made required after the duplicate was saved).
-    async fn check_required_taken(
-        &self,
-        actor: &Actor,
-        take: &[String],
-        duplicate: &StoredRecord,
-    ) -> Result<(), RecordError> {
-        if take.is_empty() {
-            return Ok(());
-        }
-        let schema = self.tenant_settings(&actor.tenant).await?.schema();
-        let fields = schema.module(Module::Customer);
-        let mut problems = crate::validation::Problems::default();
-        for (i, name) in take.iter().enumerate() {
-            let required = fields.field(name).is_some_and(|f| f.required);
-            let empty = duplicate.fields.get(name).is_none_or(Value::is_null);
-            if required && empty {
-                problems.push(
-                    format!("/take/{i}"),
-                    format!("'{name}' is required and the duplicate has none"),
-                );
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(RecordError::Invalid(problems))
-        }
     }
 
     /// Gives the survivor the duplicate's values for the fields it leaves empty, and for the

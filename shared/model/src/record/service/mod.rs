@@ -10,16 +10,16 @@ mod listing;
 mod loyalty;
 mod merge;
 mod purchases;
+mod timeline;
 
 pub use crud::Created;
-pub use customers::{
-    Activity, ActivityCursor, ActivityPage, HandOver, RelatedLists, TIMELINE_RUNS,
-};
+pub use customers::{HandOver, RelatedLists};
 pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};
 pub use intake::IntakeError;
 pub use listing::{ListQuery, SortOrder};
 pub use loyalty::{LoyaltyBalance, MAX_REDEMPTION, RedeemRequest, Redeemed};
 pub use merge::{Duplicate, MergeOutcome};
+pub use timeline::{Activity, ActivityCursor, ActivityPage, TIMELINE_RUNS};
 
 use serde_json::{Map, Value};
 
