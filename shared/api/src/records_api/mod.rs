@@ -7,6 +7,7 @@ mod customers;
 mod imports;
 mod intake;
 mod loyalty;
+mod messages;
 mod people;
 mod records;
 mod schedule;
@@ -135,6 +136,8 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/customers/{id}/hand-over"),
     (Method::GET, "/customers/{id}/loyalty"),
     (Method::POST, "/customers/{id}/loyalty/redemptions"),
+    (Method::GET, "/customers/{id}/messages"),
+    (Method::POST, "/customers/{id}/messages"),
     (Method::GET, "/users"),
     (Method::POST, "/users"),
     (Method::GET, "/users/{id}"),
@@ -232,6 +235,10 @@ pub fn router(state: State) -> Router {
         .route("/customers/{id}/hand-over", post(customers::hand_over))
         .route("/customers/{id}/loyalty", get(loyalty::balance))
         .route("/customers/{id}/loyalty/redemptions", post(loyalty::redeem))
+        .route(
+            "/customers/{id}/messages",
+            get(messages::history).post(messages::send),
+        )
         .route("/users", get(people::list_users).post(people::create_user))
         .route(
             "/users/{id}",

@@ -117,7 +117,31 @@ fn is_zero(n: &u8) -> bool {
     *n == 0
 }
 
+/// The workflow id the jobs that send a person's message carry (no tenant's workflow may take
+/// it): their runs sit in the ledger beside the workflows' ones.
+pub const MESSAGES_WORKFLOW: &str = "record-messages";
+
 impl ActionJob {
+    /// The job that sends message `message`, queued on a record by a person.
+    pub fn message(tenant: &TenantId, message: &RecordId, now: DateTime<Utc>) -> Option<Self> {
+        Some(ActionJob {
+            tenant: tenant.clone(),
+            workflow: WorkflowId::new(MESSAGES_WORKFLOW).ok()?,
+            version: 0,
+            record: message.clone(),
+            cause: "send".into(),
+            action: ActionId::new("send").ok()?,
+            due_at: now,
+            snapshot: None,
+            depth: 0,
+        })
+    }
+
+    /// Whether the job sends a person's message rather than a workflow's action.
+    pub fn is_message(&self) -> bool {
+        self.workflow.as_str() == MESSAGES_WORKFLOW
+    }
+
     /// The job an EventBridge event carries as its detail (the body of a message the rule put
     /// on the executor's queue).
     pub fn from_event_json(body: &str) -> Option<ActionJob> {

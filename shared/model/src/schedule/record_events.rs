@@ -76,6 +76,16 @@ pub struct Handled {
     /// Changes that only locked or freed a record for an approval: nobody's edit, so they set
     /// nothing off.
     pub approval_locks_ignored: u32,
+    /// Messages people queued on records, handed to the executor to send.
+    pub messages_published: u32,
+}
+
+/// A message a person queued (written queued and outgoing by the send use case only).
+fn is_queued_message(record: &StoredRecord) -> bool {
+    let text = |name: &str| record.fields.get(name).and_then(serde_json::Value::as_str);
+    record.module == Module::Message
+        && text("Direction") == Some("Outgoing")
+        && text("Status") == Some("Queued")
 }
 
 /// The active workflows of a module, read once per batch.
@@ -178,6 +188,17 @@ impl RecordEvents<'_> {
                 });
             }
         }
+        let mut handled = Handled::default();
+        if let Change::Inserted(message) = change {
+            if is_queued_message(message) {
+                // The outbox of a person's message: a redelivery publishes it again, and the
+                // executor's ledger makes that a duplicate.
+                if let Some(job) = ActionJob::message(tenant, &message.id, self.clock.now()) {
+                    self.publisher.publish(&[job]).await?;
+                    handled.messages_published += 1;
+                }
+            }
+        }
         let settings = self.tenant(tenant, cache).await?;
         let schema = settings.schema();
         let module = change.current().module;
@@ -193,7 +214,6 @@ impl RecordEvents<'_> {
         };
         let record_id = &change.current().id;
         let now = self.clock.now();
-        let mut handled = Handled::default();
         let upkeep = Upkeep {
             schedule: self.schedule,
             clock: self.clock,

@@ -476,7 +476,72 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             ),
             required(field("Content", "Nội dung", "Content", Text)),
         ],
+        Module::Message => message_fields(),
     };
     fields.extend(common());
     fields
+}
+
+/// A message's fields: all kept by the system, since a message is written by its sending.
+fn message_fields() -> Vec<FieldDef> {
+    use FieldKind::*;
+    [
+        required(field(
+            "Channel",
+            "Kênh",
+            "Channel",
+            pick(&[("Email", "Email", "Email"), ("Sms", "SMS", "SMS")]),
+        )),
+        required(field(
+            "Direction",
+            "Chiều",
+            "Direction",
+            pick(&[
+                ("Outgoing", "Gửi đi", "Outgoing"),
+                ("Incoming", "Nhận về", "Incoming"),
+            ]),
+        )),
+        field(
+            "Status",
+            "Tình trạng",
+            "Status",
+            pick(&[
+                ("Queued", "Đang gửi", "Sending"),
+                ("Sent", "Đã gửi", "Sent"),
+                ("PartlySent", "Gửi được một phần", "Partly sent"),
+                ("Failed", "Gửi lỗi", "Failed"),
+                ("Unknown", "Không rõ đã gửi chưa", "Unknown"),
+                ("Received", "Đã nhận", "Received"),
+            ]),
+        ),
+        field(
+            "Customer",
+            "Khách hàng",
+            "Customer",
+            reference(Module::Customer),
+        ),
+        field(
+            "Contact",
+            "Người liên hệ",
+            "Contact",
+            reference(Module::Contact),
+        ),
+        field("From", "Từ", "From", Text),
+        field("ReplyTo", "Trả lời đến", "Reply to", Text),
+        field("To", "Đến", "To", Text),
+        field("Cc", "Cc", "Cc", Text),
+        field("Bcc", "Bcc", "Bcc", Text),
+        field("Subject", "Tiêu đề", "Subject", Text),
+        field("Body", "Nội dung", "Body", Text),
+        field("Sender", "Cấu hình gửi", "Sending setting", Text),
+        field("Template", "Mẫu", "Template", Text),
+        field("Segments", "Số tin SMS", "SMS segments", Number),
+        field("SentAt", "Gửi lúc", "Sent at", DateTime),
+        field("ProviderIds", "Mã nhà cung cấp", "Provider ids", Text),
+        field("Error", "Lỗi", "Error", Text),
+        field("RequestDigest", "Mã yêu cầu", "Request digest", Text),
+    ]
+    .into_iter()
+    .map(read_only)
+    .collect()
 }

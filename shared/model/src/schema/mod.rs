@@ -24,10 +24,12 @@ pub enum Module {
     Call,
     Meeting,
     Note,
+    /// An email or SMS sent from a record (and, synced from a mailbox, received).
+    Message,
 }
 
 impl Module {
-    pub const ALL: [Module; 12] = [
+    pub const ALL: [Module; 13] = [
         Module::Customer,
         Module::Contact,
         Module::Lead,
@@ -40,16 +42,24 @@ impl Module {
         Module::Call,
         Module::Meeting,
         Module::Note,
+        Module::Message,
     ];
 
     /// The activities of a customer's activity tab, besides what the automation did.
-    pub const ACTIVITIES: [Module; 5] = [
+    pub const ACTIVITIES: [Module; 6] = [
         Module::Task,
         Module::CareCard,
         Module::Call,
         Module::Meeting,
         Module::Note,
+        Module::Message,
     ];
+
+    /// Whether records of the module are written only by what they log (a message by its
+    /// sending), never through the generic record routes.
+    pub fn is_log(self) -> bool {
+        self == Module::Message
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,6 +75,7 @@ impl Module {
             Module::Call => "Call",
             Module::Meeting => "Meeting",
             Module::Note => "Note",
+            Module::Message => "Message",
         }
     }
 
@@ -74,7 +85,7 @@ impl Module {
             Module::Customer | Module::Contact | Module::Lead | Module::Opportunity => "Name",
             Module::Quote | Module::Order | Module::Invoice => "Code",
             Module::Task | Module::CareCard | Module::Note => "Title",
-            Module::Call | Module::Meeting => "Subject",
+            Module::Call | Module::Meeting | Module::Message => "Subject",
         }
     }
 
@@ -93,6 +104,7 @@ impl Module {
             Module::Call => "Cuộc gọi",
             Module::Meeting => "Cuộc họp",
             Module::Note => "Ghi chú",
+            Module::Message => "Email và SMS",
         }
     }
 }

@@ -61,8 +61,9 @@ impl Permission {
     }
 }
 
-/// Modules that came after tenants could save access policies: Call, Meeting and Note.
-pub const LATER_MODULES: [Module; 3] = [Module::Call, Module::Meeting, Module::Note];
+/// Modules that came after tenants could save access policies: Call, Meeting, Note, Message.
+pub const LATER_MODULES: [Module; 4] =
+    [Module::Call, Module::Meeting, Module::Note, Module::Message];
 
 /// One role's access: its level and its permissions per module (a module left out: none, but
 /// for [`LATER_MODULES`], see [`RolePolicy::completed`]).

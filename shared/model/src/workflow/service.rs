@@ -123,6 +123,7 @@ impl Workflows<'_> {
         id: WorkflowId,
         definition: WorkflowDefinition,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        check_not_reserved(&id)?;
         let definition = self.attach(tenant, definition, None, None).await?;
         self.validate(tenant, &definition).await?;
         let workflow = Workflow::new(id, tenant.clone(), definition, self.stamp(actor));
@@ -140,6 +141,7 @@ impl Workflows<'_> {
         name: Option<String>,
         bindings: &std::collections::BTreeMap<String, String>,
     ) -> Result<Revisioned<Workflow>, WorkflowError> {
+        check_not_reserved(&id)?;
         let sample = crate::workflow::samples::find(sample)
             .ok_or_else(|| WorkflowError::SampleNotFound(sample.to_owned()))?;
         let mut definition = sample
@@ -408,4 +410,12 @@ impl Workflows<'_> {
             .await?
             .ok_or_else(|| WorkflowError::VersionNotFound(version.to_string()))
     }
+}
+
+/// The id the jobs of people's messages run under is the system's: taken, for every tenant.
+fn check_not_reserved(id: &WorkflowId) -> Result<(), WorkflowError> {
+    if id.as_str() == crate::schedule::MESSAGES_WORKFLOW {
+        return Err(WorkflowError::AlreadyExists);
+    }
+    Ok(())
 }

@@ -30,6 +30,16 @@ fn system_fields(schema: &Schema, module: Module) -> Vec<String> {
         .collect()
 }
 
+/// Refuses a person's write of a log record: a message is what was sent, as it was sent.
+fn check_not_log(module: Module) -> Result<(), RecordError> {
+    if module.is_log() {
+        return Err(RecordError::Forbidden(format!(
+            "{module} records are written by sending them from a customer, not edited"
+        )));
+    }
+    Ok(())
+}
+
 /// A record created, and who the allocation rules gave it to (none: it kept the owner it came
 /// with, or went to its creator).
 #[derive(Debug, Clone)]
@@ -60,6 +70,7 @@ impl Records<'_> {
         id: RecordId,
         input: &Map<String, Value>,
     ) -> Result<Created, RecordError> {
+        check_not_log(module)?;
         actor.require(module, Permission::Create)?;
         let settings = self.tenant_settings(&actor.tenant).await?;
         let schema = settings.schema();
@@ -198,6 +209,7 @@ impl Records<'_> {
         stored: Revisioned<StoredRecord>,
         fields: Map<String, Value>,
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
+        check_not_log(stored.value.module)?;
         if fields.get("Owner") != stored.value.fields.get("Owner") {
             actor.require(stored.value.module, Permission::HandOver)?;
             if fields.get("Owner").is_none() && !actor.access.tenant_wide() {

@@ -9,6 +9,7 @@ mod intake;
 mod listing;
 mod loyalty;
 mod merge;
+mod messages;
 mod purchases;
 mod timeline;
 
@@ -19,6 +20,10 @@ pub use intake::IntakeError;
 pub use listing::{ListQuery, SortOrder};
 pub use loyalty::{LoyaltyBalance, MAX_REDEMPTION, RedeemRequest, Redeemed};
 pub use merge::{Duplicate, MergeOutcome};
+pub use messages::{
+    Channel, MAX_EMAIL_BODY_BYTES, MAX_MESSAGE_COPIES, MAX_MESSAGE_RECIPIENTS, MessageFilter,
+    Queued, SendRequest, sms_segments,
+};
 pub use timeline::{Activity, ActivityCursor, ActivityPage, TIMELINE_RUNS};
 
 use serde_json::{Map, Value};

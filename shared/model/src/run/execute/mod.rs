@@ -225,6 +225,9 @@ fn derived_id(prefix: &str, key: &str, n: usize) -> RecordId {
 
 impl Executor<'_> {
     pub async fn execute(&self, job: &ActionJob) -> Result<JobOutcome, ExecuteError> {
+        if job.is_message() {
+            return self.send_message(job).await;
+        }
         let key = job.idempotency_key();
         if let Some(switched_off) = self.switched_off(job).await? {
             return self.cancel(job, switched_off).await;

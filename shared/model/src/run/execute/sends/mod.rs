@@ -8,6 +8,7 @@
 //! id); every other recipient is either sent (never again) or certainly not sent (sent now). A
 //! retry, automatic or an administrator's, sends only to the recipients not sent to yet.
 
+mod messages;
 mod numbers;
 mod prepare;
 
@@ -49,47 +50,14 @@ impl Executor<'_> {
                 return Err(ExecuteError::Provider(reason));
             }
         };
-        let mut run = RunRecord::start(job, kind, c.now);
-        run.lease_until = Some(lease(c.now, SEND_LEASE_SECONDS));
-        run.skipped = skipped;
-        run.recipients = prepared
-            .recipients
-            .iter()
-            .map(RecipientRun::pending)
-            .collect();
-        // Claim first: a new job, the usual case, needs no read of the ledger.
-        if self.ledger.claim(&run, None).await? == ClaimOutcome::LostRace {
-            let existing = self.ledger.get(&job.tenant, &run.key).await?;
-            let (takeover, abandoned) = match existing {
-                // Claimed and then removed: nothing to decide on; the queue brings it back.
-                None => return Err(ExecuteError::Busy),
-                Some(e) if e.status == RunStatus::Retrying => (e, false),
-                Some(e) if e.status != RunStatus::InProgress => return Ok(JobOutcome::Duplicate),
-                Some(e) if e.lease_until.is_some_and(|until| until > c.now) => {
-                    return Err(ExecuteError::Busy);
-                }
-                Some(e) => (e, true),
-            };
-            let guarantee = c.definition.external_sends;
-            if abandoned
-                && takeover.recipients.is_empty()
-                && guarantee == ExternalSendGuarantee::AtMostOnce
-            {
-                // A run claimed before recipients were tracked: it may have sent to anyone.
-                let mut unknown = takeover.clone();
-                unknown.status = RunStatus::Unknown;
-                unknown.updated_at = c.now;
-                unknown.error = Some(IN_DOUBT.into());
-                self.ledger.record(&unknown).await?;
-                return Ok(JobOutcome::Unknown);
-            }
-            run.recipients = resume(&takeover, abandoned, guarantee, &prepared.recipients);
-            run.attempts = takeover.attempts + 1;
-            run.started_at = takeover.started_at;
-            if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
-                return Err(ExecuteError::Busy);
-            }
-        }
+        let guarantee = c.definition.external_sends;
+        let mut run = match self
+            .claim_send(job, kind, c.now, guarantee, &prepared.recipients, skipped)
+            .await?
+        {
+            Claim::Run(run) => run,
+            Claim::Done(outcome) => return Ok(outcome),
+        };
         let finished = match self.finish_email(job, c, &mut prepared.message).await {
             Ok(finished) => finished,
             Err(error) => {
@@ -114,6 +82,59 @@ impl Executor<'_> {
         }
         self.deliver_all(&prepared, run, c.definition.external_sends)
             .await
+    }
+
+    /// Claims the run of a send to `recipients` (in the order they are sent to, all pending), or
+    /// takes over one retrying or abandoned, following `guarantee` for the recipient whose send
+    /// is in doubt; `Done` when the job needs nothing more (sent already, or left for review).
+    pub(super) async fn claim_send(
+        &self,
+        job: &ActionJob,
+        kind: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        guarantee: ExternalSendGuarantee,
+        recipients: &[String],
+        skipped: Vec<SkippedRecipient>,
+    ) -> Result<Claim, ExecuteError> {
+        let mut run = RunRecord::start(job, kind, now);
+        run.lease_until = Some(lease(now, SEND_LEASE_SECONDS));
+        run.skipped = skipped;
+        run.recipients = recipients.iter().map(RecipientRun::pending).collect();
+        // Claim first: a new job, the usual case, needs no read of the ledger.
+        if self.ledger.claim(&run, None).await? == ClaimOutcome::LostRace {
+            let existing = self.ledger.get(&job.tenant, &run.key).await?;
+            let (takeover, abandoned) = match existing {
+                // Claimed and then removed: nothing to decide on; the queue brings it back.
+                None => return Err(ExecuteError::Busy),
+                Some(e) if e.status == RunStatus::Retrying => (e, false),
+                Some(e) if e.status != RunStatus::InProgress => {
+                    return Ok(Claim::Done(JobOutcome::Duplicate));
+                }
+                Some(e) if e.lease_until.is_some_and(|until| until > now) => {
+                    return Err(ExecuteError::Busy);
+                }
+                Some(e) => (e, true),
+            };
+            if abandoned
+                && takeover.recipients.is_empty()
+                && guarantee == ExternalSendGuarantee::AtMostOnce
+            {
+                // A run claimed before recipients were tracked: it may have sent to anyone.
+                let mut unknown = takeover.clone();
+                unknown.status = RunStatus::Unknown;
+                unknown.updated_at = now;
+                unknown.error = Some(IN_DOUBT.into());
+                self.ledger.record(&unknown).await?;
+                return Ok(Claim::Done(JobOutcome::Unknown));
+            }
+            run.recipients = resume(&takeover, abandoned, guarantee, recipients);
+            run.attempts = takeover.attempts + 1;
+            run.started_at = takeover.started_at;
+            if self.ledger.claim(&run, Some(&takeover)).await? == ClaimOutcome::LostRace {
+                return Err(ExecuteError::Busy);
+            }
+        }
+        Ok(Claim::Run(run))
     }
 
     /// An email's print attachment, printed once the run is claimed, and its size checked;
@@ -422,6 +443,13 @@ fn resume(
         }
     }
     recipients
+}
+
+/// What [`Executor::claim_send`] came to.
+pub(super) enum Claim {
+    /// Claimed: this delivery sends.
+    Run(RunRecord),
+    Done(JobOutcome),
 }
 
 /// What [`Executor::overwrite_run`] did.
