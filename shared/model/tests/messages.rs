@@ -178,7 +178,7 @@ async fn an_email_from_the_customer_page_is_queued_once_per_key_and_sent_once_pe
     );
     assert_eq!(field(&message, "Subject"), json!("Chào Lan"));
     assert_eq!(field(&message, "Owner"), json!("u-sales"));
-    // Sent as the user: not on the sender's domain, so from the sender, replies to the user.
+    // Sent as the user: from the sender's verified address under their name, replies to them.
     assert_eq!(
         field(&message, "From"),
         json!("\"Nguyễn Văn Sáng (Chăm sóc khách hàng)\" <cskh@congty.vn>")

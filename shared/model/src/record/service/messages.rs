@@ -501,31 +501,21 @@ fn shape_problems(request: &SendRequest) -> Problems {
     problems
 }
 
-/// From and Reply-To of an email sent as `user` through the tenant's `sender`: from the user
-/// themselves when their address is on the sender's domain (an SES domain identity covers every
-/// address of it), else from the sender with the user to reply to.
+/// From and Reply-To of an email sent as `user` through the tenant's `sender`: from the
+/// sender's verified address under the user's name (and the sender's), replies to the user.
+/// SES sends only from verified identities, and a user's own address seldom is one.
 fn as_the_user(
     sender: &crate::settings::EmailSender,
     user: &crate::user::User,
 ) -> (String, Option<String>) {
-    let domain = |address: &str| {
-        address
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_lowercase())
-            .unwrap_or_default()
-    };
-    let name = user.name.replace(['"', '\\', '\r', '\n'], "");
-    if !user.email.is_empty() && domain(&user.email) == domain(&sender.from_address) {
-        (format!("\"{name}\" <{}>", user.email), None)
+    let clean = |s: &str| s.replace(['"', '\\', '\r', '\n'], "");
+    let name = if sender.from_name.is_empty() {
+        clean(&user.name)
     } else {
-        let via = if sender.from_name.is_empty() {
-            name
-        } else {
-            format!("{name} ({})", sender.from_name.replace(['"', '\\'], ""))
-        };
-        (
-            format!("\"{via}\" <{}>", sender.from_address),
-            Some(user.email.clone()).filter(|e| !e.is_empty()),
-        )
-    }
+        format!("{} ({})", clean(&user.name), clean(&sender.from_name))
+    };
+    let reply_to = Some(user.email.clone())
+        .filter(|e| is_plausible_email(e))
+        .or_else(|| sender.reply_to.clone());
+    (format!("\"{name}\" <{}>", sender.from_address), reply_to)
 }
