@@ -176,3 +176,45 @@ test("loyalty points are redeemed against an order once, and more than the balan
   await expect(form.getByRole("alert")).toContainText("15");
   await screen(page, "customer-loyalty");
 });
+
+test("an email and an SMS are written from the customer page to its contacts, sent once, and refusals are shown beside the field", async ({ page, request }) => {
+  const tenant = freshTenant("messages");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await api.call("POST", "/settings/email-senders", { id: "mailer", name: "CSKH", from_address: "noreply@example.com", from_name: "Chăm sóc khách hàng" });
+  await api.call("POST", "/settings/email-templates", { id: "hello", name: "Lời chào", module: "Customer", subject: "Chào #Name", html_body: "<p>Kính gửi #Name</p>" });
+  await api.call("POST", "/settings/sms-providers", { id: "sns", name: "SNS", gateway: { type: "sns", sender_id: "CRM" } });
+  const customer = await api.call("POST", "/records/Customer", { Name: "Phạm Thu Hà", Email: "ha@example.vn", Phone: "0912345678" });
+  await api.call("POST", "/records/Contact", { Name: "Lê Minh", Customer: customer.id, Email: "minh@example.vn" });
+  await signIn(page, tenant);
+  await page.goto(`/#/customers/${customer.id}`);
+  await page.getByRole("tab", { name: "Email & SMS" }).click();
+  const form = page.getByRole("form", { name: "Soạn email / SMS" });
+  await form.getByLabel("Gửi qua địa chỉ").selectOption("mailer");
+  await form.getByLabel("Lê Minh <minh@example.vn>").check();
+  await form.getByLabel("Mẫu").selectOption("hello");
+  await expect(form.getByLabel("Tiêu đề")).toHaveValue("Chào #Name");
+  await expectEveryInputLabelled(page);
+  await form.getByRole("button", { name: "Gửi", exact: true }).dblclick();
+  await expect(page.getByRole("status")).toContainText("Đã xếp vào hàng gửi");
+  const history = page.getByTestId("messages");
+  await expect(history.locator("li")).toHaveCount(1);
+  await expect(history.locator("li").first()).toContainText("Chào Phạm Thu Hà");
+  const sent = (await api.call("GET", `/customers/${customer.id}/messages`)).items;
+  expect(sent).toHaveLength(1);
+  expect(sent[0].fields.To).toBe("minh@example.vn");
+
+  // An SMS counts its segments before sending; one without a provider is refused beside it.
+  await form.getByLabel("SMS", { exact: true }).check();
+  await form.getByLabel("Phạm Thu Hà <0912345678>").check();
+  await form.getByLabel(/Nội dung tin nhắn/).fill("Chào #Name, cảm ơn chị đã ghé cửa hàng.");
+  await expect(page.getByTestId("segments")).toContainText("khoảng 1 tin");
+  await form.getByRole("button", { name: "Gửi", exact: true }).click();
+  await expect(form.locator(".field.invalid")).toContainText("Nhà cung cấp SMS");
+  await form.getByLabel("Nhà cung cấp SMS").selectOption("sns");
+  await form.getByRole("button", { name: "Gửi", exact: true }).click();
+  await expect(history.locator("li")).toHaveCount(2);
+  await screen(page, "customer-messages");
+  // The contact filter keeps the email to Lê Minh.
+  await page.getByLabel("Người liên hệ", { exact: true }).selectOption({ label: "Lê Minh" });
+  await expect(history.locator("li")).toHaveCount(1);
+});

@@ -17,6 +17,17 @@ pub enum IdError {
 
 const MAX_ID_LEN: usize = 64;
 
+/// FNV-1a of `bytes`: a hash that stays the same across processes and releases, for ids derived
+/// from what they name (a job's recipient, a client's key).
+pub fn stable_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 fn check_id(value: &str) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty);

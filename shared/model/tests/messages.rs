@@ -70,7 +70,7 @@ fn email(key: &str, to: &[&str]) -> SendRequest {
         channel: Channel::Email,
         sender: SettingId::new("mailer").unwrap(),
         to: to.iter().map(|s| s.to_string()).collect(),
-        cc: vec!["truongphong@congty.vn".into()],
+        cc: vec!["u-manager@example.vn".into()],
         bcc: Vec::new(),
         subject: "Chào #Name".into(),
         body: "<p>Kính gửi #Name, ưu đãi <b>tháng 12</b>.</p>".into(),
@@ -122,13 +122,22 @@ async fn stream_insert(crm: &Crm, id: &str) -> Vec<ActionJob> {
     jobs
 }
 
-async fn execute(crm: &Crm, outbox: &Outbox, job: &ActionJob) -> JobOutcome {
-    let clock = FixedClock(at("2026-06-01T03:00:05Z"));
-    let cache = ExecutorCache::default();
-    let zns = RecordingZns::new();
-    let task_sync = RecordingTaskSync::new();
-    let printer = TextPrinter::new();
-    let attachments = MemoryAttachments::new();
+/// What an executor needs besides the stores and the outbox, for one delivery.
+#[derive(Default)]
+struct Sandbox {
+    cache: ExecutorCache,
+    zns: RecordingZns,
+    task_sync: RecordingTaskSync,
+    printer: TextPrinter,
+    attachments: MemoryAttachments,
+}
+
+fn executor<'a>(
+    crm: &'a Crm,
+    outbox: &'a Outbox,
+    sandbox: &'a Sandbox,
+    clock: &'a FixedClock,
+) -> Executor<'a> {
     Executor {
         workflows: &crm.w.stores.workflows,
         records: &crm.w.stores.records,
@@ -136,21 +145,29 @@ async fn execute(crm: &Crm, outbox: &Outbox, job: &ActionJob) -> JobOutcome {
         users: &crm.w.stores.users,
         ledger: &crm.w.stores.runs,
         sms: &outbox.sms,
-        zns: &zns,
+        zns: &sandbox.zns,
         email: &outbox.email,
-        printer: &printer,
-        attachments: &attachments,
-        task_sync: &task_sync,
+        printer: &sandbox.printer,
+        attachments: &sandbox.attachments,
+        task_sync: &sandbox.task_sync,
         secrets: &crm.w.secrets,
-        clock: &clock,
-        cache: &cache,
+        clock,
+        cache: &sandbox.cache,
         approvals: &crm.w.stores.approvals,
         links_base: "https://crm.example.vn",
         deadline: None,
     }
-    .execute(job)
-    .await
-    .unwrap()
+}
+
+const SENT_AT: &str = "2026-06-01T03:00:05Z";
+
+async fn execute(crm: &Crm, outbox: &Outbox, job: &ActionJob) -> JobOutcome {
+    let clock = FixedClock(at(SENT_AT));
+    let sandbox = Sandbox::default();
+    executor(crm, outbox, &sandbox, &clock)
+        .execute(job)
+        .await
+        .unwrap()
 }
 
 fn field(record: &crm_model::ports::StoredRecord, name: &str) -> Value {
@@ -223,7 +240,9 @@ async fn an_email_from_the_customer_page_is_queued_once_per_key_and_sent_once_pe
     assert_eq!(to, ["lan@example.vn", "tuan@example.vn"], "each once");
     assert_eq!(sent[0].email.subject, "Chào Lan");
     assert!(sent[0].email.html.contains("<b>tháng 12</b>"));
-    assert_eq!(sent[0].email.cc, ["truongphong@congty.vn"]);
+    // The copy goes once, with the first recipient's message.
+    assert_eq!(sent[0].email.cc, ["u-manager@example.vn"]);
+    assert!(sent[1].email.cc.is_empty());
     assert_eq!(
         sent[0].email.reply_to.as_deref(),
         field(&message, "ReplyTo").as_str()
@@ -330,6 +349,42 @@ async fn an_sms_goes_through_the_tenants_provider_and_a_refusal_is_written_on_th
         JobOutcome::Duplicate
     );
     assert_eq!(outbox.sms.delivered().len(), 1);
+
+    // A gateway that stays down: the message waits, says why, and reads failed once the queue
+    // gives up on it.
+    let waiting = crm
+        .records()
+        .send_message(&crm.sales(), &rid("c1"), &sms("s-3", "0912345678"))
+        .await
+        .unwrap()
+        .message
+        .value;
+    let jobs = stream_insert(&crm, waiting.id.as_str()).await;
+    let clock = FixedClock(at(SENT_AT));
+    let sandbox = Sandbox::default();
+    let executor = executor(&crm, &outbox, &sandbox, &clock);
+    for _ in 0..3 {
+        outbox.sms.fail_next(
+            1,
+            crm_model::ports::SendError::Transient("gateway down".into()),
+        );
+        assert!(executor.execute(&jobs[0]).await.is_err());
+        let stored = crm.stored(waiting.id.as_str()).await.unwrap().value;
+        assert_eq!(field(&stored, "Status"), json!("Queued"));
+        assert!(
+            field(&stored, "Error")
+                .as_str()
+                .unwrap()
+                .contains("gateway down")
+        );
+    }
+    executor
+        .dead_letter(&jobs[0], "gateway down", 3)
+        .await
+        .unwrap();
+    let stored = crm.stored(waiting.id.as_str()).await.unwrap().value;
+    assert_eq!(field(&stored, "Status"), json!("Failed"));
+    assert_eq!(outbox.sms.delivered().len(), 1);
 }
 
 #[tokio::test]
@@ -348,9 +403,10 @@ async fn a_message_goes_only_to_the_customers_addresses_and_bad_input_writes_not
     let mut bad = email("k-2", &["minh@example.vn", "nope"]);
     bad.body = "#NoSuchField".into();
     bad.cc = vec!["x".into()];
+    bad.bcc = vec!["stranger@elsewhere.vn".into(), "a,b@example.vn".into()];
     assert_eq!(
         refused(records.send_message(&crm.sales(), &rid("c1"), &bad).await),
-        ["/body", "/cc/0", "/to/0", "/to/1"]
+        ["/bcc/0", "/bcc/1", "/body", "/cc/0", "/to/0", "/to/1"]
     );
     let mut bad = sms("k-3", "0912345678");
     bad.sender = SettingId::new("mailer").unwrap();
@@ -390,4 +446,46 @@ async fn a_message_goes_only_to_the_customers_addresses_and_bad_input_writes_not
         matches!(created, Err(RecordError::Forbidden(_))),
         "{created:?}"
     );
+}
+
+#[tokio::test]
+async fn a_key_names_one_message_whatever_the_customer_and_a_sent_message_stays_as_sent() {
+    let (crm, outbox) = lan().await;
+    let records = crm.records();
+    let request = email("k-5", &["lan@example.vn"]);
+    let queued = records
+        .send_message(&crm.sales(), &rid("c1"), &request)
+        .await
+        .unwrap();
+    // The same key and texts for another customer is another message: refused, not replayed.
+    let mut elsewhere = request.clone();
+    elsewhere.to = vec!["minh@example.vn".into()];
+    let other = records
+        .send_message(&crm.sales(), &rid("c2"), &elsewhere)
+        .await;
+    assert!(matches!(other, Err(RecordError::Conflict(_))), "{other:?}");
+    let jobs = stream_insert(&crm, queued.message.value.id.as_str()).await;
+    execute(&crm, &outbox, &jobs[0]).await;
+    // A message is kept as sent: never deleted or edited through the record routes.
+    let id = &queued.message.value.id;
+    let deleted = records
+        .delete(&crm.sales(), Module::Message, id, None)
+        .await;
+    assert!(
+        matches!(deleted, Err(RecordError::Forbidden(_))),
+        "{deleted:?}"
+    );
+    let patched = records
+        .patch(
+            &crm.sales(),
+            Module::Message,
+            id,
+            &support::crm::fields(json!({"Subject": "x"})),
+            None,
+        )
+        .await;
+    assert!(patched.is_err(), "{patched:?}");
+    let stored = crm.stored(id.as_str()).await.unwrap().value;
+    assert_eq!(field(&stored, "Status"), json!("Sent"));
+    assert_eq!(field(&stored, "Subject"), json!("Chào Lan"));
 }

@@ -22,10 +22,11 @@ const DETAILS: Partial<Record<string, string[]>> = {
   Note: ["Content"],
   Task: ["DueAt", "Status"],
   CareCard: ["CareDate", "Status"],
+  Message: ["Channel", "To", "Status"],
 };
 
 /** The date an activity sits at in the timeline, as the API orders it. */
-const WHEN: Partial<Record<string, string>> = { Call: "StartedAt", Meeting: "StartsAt" };
+const WHEN: Partial<Record<string, string>> = { Call: "StartedAt", Meeting: "StartsAt", Message: "SentAt" };
 
 /**
  * The activity tab: one timeline of the customer's tasks, care cards, calls, meetings and notes

@@ -14,12 +14,13 @@ import { currentSession } from "../../session";
 import { HandOver } from "./HandOver";
 import { LoyaltyPanel } from "./LoyaltyPanel";
 import { MergePanel } from "./MergePanel";
+import { MessagePanel } from "./MessagePanel";
 import { Upcoming } from "./Upcoming";
 import { RecordEditForm } from "./RecordEditForm";
 import { editableFields, fieldLabel, recordTitle, showValue, ValueEditor } from "./values";
 
 type Record = R["Record"];
-const TABS = ["activities", "related", "sales", "stats", "loyalty", "runs", "approvals", "handover", "duplicates"] as const;
+const TABS = ["activities", "messages", "related", "sales", "stats", "loyalty", "runs", "approvals", "handover", "duplicates"] as const;
 
 /** Seed 003's customer page: detail with quick edit, full edit, clone, delete, and its tabs. */
 export function CustomerPage() {
@@ -104,6 +105,7 @@ export function CustomerPage() {
       )}
       <Tabs label={t("customers.tabs")} tabs={TABS} selected={tab} onSelect={setTab} title={(k) => t(`customers.tab.${k}` as Key)}>
         {tab === "activities" && <ActivityTimeline id={id} />}
+        {tab === "messages" && <MessagePanel record={record} fields={fields} />}
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}
         {tab === "stats" && <PurchaseStats id={id} />}

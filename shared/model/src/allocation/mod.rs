@@ -108,6 +108,10 @@ fn smooth_weighted(weights: &[u32]) -> Vec<usize> {
 /// Whether a record counts among its owner's open work: not yet won, lost, converted, done,
 /// delivered or cancelled. Modules without a status are always open.
 pub fn is_open(module: Module, status: Option<&str>) -> bool {
+    if module.is_log() {
+        // A message is never work to do.
+        return false;
+    }
     let closed: &[&str] = match module {
         Module::Lead => &["Qualified", "Lost"],
         Module::Opportunity => &["Won", "Lost"],

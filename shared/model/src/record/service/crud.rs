@@ -276,6 +276,9 @@ impl Records<'_> {
         id: &RecordId,
         expected: Option<u64>,
     ) -> Result<(), RecordError> {
+        // A deleted message would leave its key's run behind: sent again under the same key,
+        // it would read as the first one's outcome without going out.
+        check_not_log(module)?;
         let stored = self.reach(actor, module, id, Permission::Delete).await?;
         if let Some(expected) = expected.filter(|e| *e != stored.revision) {
             return Err(RecordError::Stale { expected });

@@ -45,7 +45,7 @@ pub struct HandOver {
 pub(super) fn is_open(record: &StoredRecord) -> bool {
     let status = record.fields.get("Status").and_then(Value::as_str);
     match record.module {
-        Module::Note => false,
+        Module::Note | Module::Message => false,
         Module::Call => status == Some("Planned"),
         Module::Meeting => matches!(status, None | Some("Planned")),
         _ => matches!(status, None | Some("Open" | "InProgress")),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Actor, RecordError, Records, check_size, stamp};
 use crate::action::SettingKind;
-use crate::ids::{RecordId, SettingId};
+use crate::ids::{RecordId, SettingId, stable_hash};
 use crate::record::store::MAX_RELATED;
 use crate::record::stored::StoredRecord;
 use crate::record::{ParseMode, is_plausible_email};
@@ -114,27 +114,16 @@ pub fn sms_segments(text: &str) -> usize {
 
 /// The message id of a user's key: a double click, or a reply lost and sent again, names the
 /// same message.
-fn message_id(actor: &Actor, key: &str) -> RecordId {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in actor.user.as_str().bytes().chain([0]).chain(key.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    RecordId::new(format!("msg-{hash:016x}")).unwrap_or_else(|_| actor_fallback())
+fn message_id(actor: &Actor, key: &str) -> Option<RecordId> {
+    let hash = stable_hash(actor.user.as_str().bytes().chain([0]).chain(key.bytes()));
+    RecordId::new(format!("msg-{hash:016x}")).ok()
 }
 
-fn actor_fallback() -> RecordId {
-    RecordId::new("msg-invalid").expect("literal id")
-}
-
-/// A digest of the request, so that a key used again for something else is told apart.
-fn digest(request: &SendRequest) -> String {
+/// A digest of the request and the customer it is for, so that a key used again for something
+/// else is told apart.
+fn digest(customer: &RecordId, request: &SendRequest) -> String {
     let text = serde_json::to_string(request).unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = stable_hash(customer.as_str().bytes().chain([0]).chain(text.bytes()));
     format!("{hash:016x}")
 }
 
@@ -147,8 +136,11 @@ fn is_key(key: &str) -> bool {
 
 /// An address as compared: an email whatever its case, a phone number as E.164.
 fn comparable(channel: Channel, address: &str) -> Option<String> {
+    let address = address.trim();
     match channel {
-        Channel::Email => is_plausible_email(address.trim()).then(|| address.trim().to_lowercase()),
+        // A message keeps its addresses joined by commas: none may hold one.
+        Channel::Email => (is_plausible_email(address) && !address.contains([',', ';']))
+            .then(|| address.to_lowercase()),
         Channel::Sms => crate::phone::parse(address).map(|n| n.e164),
     }
 }
@@ -164,11 +156,11 @@ impl Records<'_> {
     ) -> Result<Queued, RecordError> {
         actor.require(Module::Message, Permission::Create)?;
         let mut problems = shape_problems(request);
-        let id = message_id(actor, &request.key);
-        let digest = digest(request);
+        let id = message_id(actor, &request.key).filter(|_| is_key(&request.key));
+        let digest = digest(customer, request);
         // A replay is answered before anything is read again: what was sent stays as sent.
-        if is_key(&request.key) {
-            if let Some(found) = self.replayed(actor, &id, &request.key, &digest).await? {
+        if let Some(id) = &id {
+            if let Some(found) = self.replayed(actor, id, &request.key, &digest).await? {
                 return Ok(found);
             }
         }
@@ -298,9 +290,40 @@ impl Records<'_> {
             ),
             _ => {}
         }
-        if !problems.is_empty() {
-            return Err(RecordError::Invalid(problems));
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            problems.push(
+                "/subject",
+                format!("at most {MAX_SUBJECT_CHARS} characters once merged"),
+            );
         }
+        // Copies go where the message may go, and to the company's own people.
+        let mut strangers = Vec::new();
+        for (name, copies) in [("cc", &request.cc), ("bcc", &request.bcc)] {
+            for (i, address) in copies.iter().enumerate() {
+                let Some(address) = comparable(Channel::Email, address) else {
+                    continue; // told by its shape already
+                };
+                let known = on_file.contains(&address)
+                    || contacts.iter().any(|c| addresses_of(c).contains(&address));
+                if !known {
+                    strangers.push((format!("/{name}/{i}"), address));
+                }
+            }
+        }
+        if !strangers.is_empty() {
+            let staff = self.staff_addresses(tenant).await?;
+            for (pointer, address) in strangers {
+                if !staff.contains(&address) {
+                    problems.push(
+                        pointer,
+                        "copies go to the customer, its contacts or the company's users",
+                    );
+                }
+            }
+        }
+        let (Some(id), true) = (id, problems.is_empty()) else {
+            return Err(RecordError::Invalid(problems));
+        };
         let user = self.users.get(tenant, &actor.user).await?;
         let (from, reply_to) = match (&sender, &user) {
             (Some(Setting::EmailSender(s)), Some(user)) => as_the_user(s, user),
@@ -366,6 +389,23 @@ impl Records<'_> {
                 .await?
                 .ok_or(RecordError::NotFound("message")),
             Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The email addresses of the tenant's users, lower-cased.
+    async fn staff_addresses(
+        &self,
+        tenant: &crate::ids::TenantId,
+    ) -> Result<Vec<String>, RecordError> {
+        let mut addresses = Vec::new();
+        let mut page = crate::store::PageRequest::first(crate::store::PageRequest::MAX_LIMIT);
+        loop {
+            let found = self.users.list(tenant, &page).await?;
+            addresses.extend(found.items.iter().map(|u| u.email.to_lowercase()));
+            match found.next {
+                Some(next) => page.cursor = Some(next),
+                None => return Ok(addresses),
+            }
         }
     }
 
@@ -467,7 +507,7 @@ fn shape_problems(request: &SendRequest) -> Problems {
             );
         } else {
             for (i, address) in copies.iter().enumerate() {
-                if !is_plausible_email(address) {
+                if !is_plausible_email(address) || address.contains([',', ';']) {
                     problems.push(format!("/{name}/{i}"), "not an email address");
                 }
             }

@@ -41,6 +41,10 @@ impl Executor<'_> {
                 run.dead_letter = Some(DeadLetter { at, deliveries });
             })
             .await?;
+        if job.is_message() {
+            // The person who sent it sees it failed, with why, on the customer.
+            self.reflect(job).await?;
+        }
         match written {
             Overwrite::Written => {
                 tracing::warn!(

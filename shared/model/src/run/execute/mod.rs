@@ -202,11 +202,7 @@ pub use switch::SWITCH_SECONDS;
 
 /// `prefix-<FNV-1a of the bytes>`: the ids below, stable across deliveries.
 fn hashed_id(prefix: &str, bytes: impl Iterator<Item = u8>) -> RecordId {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::ids::stable_hash(bytes);
     RecordId::new(format!("{prefix}-{hash:016x}"))
         .unwrap_or_else(|_| RecordId::new("invalid").expect("literal id"))
 }

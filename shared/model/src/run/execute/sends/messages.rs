@@ -156,7 +156,7 @@ impl Executor<'_> {
         }
         let reply_to = Some(text(message, "ReplyTo").to_owned()).filter(|r| !r.is_empty());
         Ok(Ok(Prepared {
-            recipients,
+            recipients: recipients.clone(),
             message: Message::Email {
                 email: Email {
                     from: text(message, "From").to_owned(),
@@ -169,13 +169,17 @@ impl Executor<'_> {
                     attachments: Vec::new(),
                 },
                 print: None,
+                copies_with: recipients.first().cloned(),
             },
         }))
     }
 
     /// Writes the run's outcome on the message (its status, the provider's ids, the error),
     /// unless it says so already; read again and written again when the message moved meanwhile.
-    async fn reflect(&self, job: &ActionJob) -> Result<(), ExecuteError> {
+    pub(in crate::run::execute) async fn reflect(
+        &self,
+        job: &ActionJob,
+    ) -> Result<(), ExecuteError> {
         let Some(run) = self.ledger.get(&job.tenant, &job.idempotency_key()).await? else {
             return Ok(());
         };
@@ -185,6 +189,8 @@ impl Executor<'_> {
             .filter(|r| r.state == RecipientState::Sent)
             .count();
         let status = match run.status {
+            // The queue gave up on it: nothing sends it any more.
+            _ if run.dead_letter.is_some() => "Failed",
             RunStatus::Succeeded => "Sent",
             RunStatus::Failed if sent > 0 => "PartlySent",
             RunStatus::Failed | RunStatus::Cancelled => "Failed",
@@ -199,6 +205,11 @@ impl Executor<'_> {
             let Some(stored) = self.records.get(&job.tenant, &job.record).await? else {
                 return Ok(());
             };
+            let now_final = text(&stored.value, "Status") != "Queued";
+            if now_final && status == "Queued" {
+                // Another delivery settled it meanwhile: an outcome is never taken back.
+                return Ok(());
+            }
             let mut message = stored.value.clone();
             let fields = &mut message.fields;
             let mut set = |name: &str, value: Option<String>| match value.filter(|v| !v.is_empty())

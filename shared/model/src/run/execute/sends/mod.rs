@@ -145,7 +145,7 @@ impl Executor<'_> {
         c: &Context,
         message: &mut Message,
     ) -> Result<Result<(), String>, ExecuteError> {
-        let Message::Email { email, print } = message else {
+        let Message::Email { email, print, .. } = message else {
             return Ok(Ok(()));
         };
         if let Some(print) = print {
@@ -272,11 +272,17 @@ impl Executor<'_> {
                     .await
                     .map_err(|e| e.scrubbed(&[&token.access_token]))
             }
-            Message::Email { email, .. } => {
-                let email = crate::run::providers::Email {
+            Message::Email {
+                email, copies_with, ..
+            } => {
+                let mut email = crate::run::providers::Email {
                     to: to.to_owned(),
                     ..email.clone()
                 };
+                if copies_with.as_ref().is_some_and(|with| with != to) {
+                    email.cc.clear();
+                    email.bcc.clear();
+                }
                 self.email.send(&email).await.map_err(|e| e.scrubbed(&[]))
             }
         }

@@ -42,6 +42,9 @@ pub(in crate::run::execute) enum Message {
     Email {
         email: Email,
         print: Option<crate::action::PrintAttachment>,
+        /// The one recipient whose message carries the copies (a person's email: each copy
+        /// once); `None`, every recipient's (a workflow's, which copies on every message).
+        copies_with: Option<String>,
     },
 }
 
@@ -327,6 +330,7 @@ impl Executor<'_> {
                     attachments: Vec::new(),
                 },
                 print: a.attachment.clone(),
+                copies_with: None,
             },
         }))
     }
