@@ -22,6 +22,8 @@ pub enum SettingKind {
     LibraryAction,
     /// A web form that creates records from a website's submissions.
     WebForm,
+    /// A VOIP switchboard users call customers through.
+    VoipProvider,
 }
 
 /// What validation needs to know of a referenced setting.

@@ -117,7 +117,7 @@ pub fn is_open(module: Module, status: Option<&str>) -> bool {
         Module::Opportunity => &["Won", "Lost"],
         Module::Order => &["Delivered", "Cancelled"],
         Module::Task | Module::CareCard => &["Done"],
-        Module::Call => &["Ended", "Missed"],
+        Module::Call => &["Ended", "Missed", "Failed"],
         Module::Meeting => &["Held", "Cancelled"],
         _ => &[],
     };

@@ -87,6 +87,22 @@ pub trait TaskSync: Send + Sync {
     ) -> Result<String, SendError>;
 }
 
+/// A VOIP switchboard: places the calls users start from the CRM.
+#[async_trait]
+pub trait Switchboard: Send + Sync {
+    /// Asks the switchboard to ring `extension` and, once it answers, to call `phone` (E.164);
+    /// the switchboard's call id. `call_ref` is the CRM's own id of the call: the switchboard
+    /// drops a second request with the same one, and sends it back with the call's events.
+    async fn dial(
+        &self,
+        provider: &crate::settings::VoipProvider,
+        keys: &GatewayKeys,
+        extension: &str,
+        phone: &str,
+        call_ref: &str,
+    ) -> Result<String, SendError>;
+}
+
 /// An email ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

@@ -417,6 +417,7 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
                     ("Answered", "Đang nói chuyện", "Answered"),
                     ("Missed", "Nhỡ", "Missed"),
                     ("Ended", "Đã kết thúc", "Ended"),
+                    ("Failed", "Không gọi được", "Could not be placed"),
                 ]),
             ),
             field("Phone", "Số điện thoại", "Phone", Phone),
@@ -429,6 +430,12 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
             ),
             field("Recording", "Ghi âm", "Recording", Text),
             field("Description", "Nội dung", "Notes", Text),
+            read_only(field(
+                "ProviderCallId",
+                "Mã cuộc gọi tổng đài",
+                "Switchboard call id",
+                Text,
+            )),
         ],
         Module::Meeting => vec![
             required(field("Subject", "Tiêu đề", "Subject", Text)),

@@ -135,6 +135,36 @@ pub struct TaskConnection {
     pub url: String,
 }
 
+/// A VOIP switchboard (tổng đài): the calls users place from the CRM go through it, and its
+/// call events come back on a webhook signed with the setting's secret key. Its credentials
+/// are gateway keys: the API key it is called with, the secret key its events are signed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoipProvider {
+    pub name: String,
+    /// The switchboard's API: a call is asked for with `POST {base_url}/calls`.
+    pub base_url: String,
+    /// Each user's extension on the switchboard: the phone that rings first when they call
+    /// from the CRM, and whose calls are theirs.
+    #[serde(default)]
+    pub extensions: std::collections::BTreeMap<UserId, String>,
+}
+
+impl VoipProvider {
+    /// The user an extension belongs to.
+    pub fn user_of(&self, extension: &str) -> Option<&UserId> {
+        self.extensions
+            .iter()
+            .find(|(_, e)| e.as_str() == extension)
+            .map(|(user, _)| user)
+    }
+}
+
+/// Longest extension, in digits.
+pub const MAX_EXTENSION_DIGITS: usize = 10;
+/// Most extensions one switchboard maps.
+pub const MAX_EXTENSIONS: usize = 1_000;
+
 /// One setting, of any kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -150,6 +180,7 @@ pub enum Setting {
     TaskConnection(TaskConnection),
     LibraryAction(LibraryAction),
     WebForm(web_form::WebForm),
+    VoipProvider(VoipProvider),
 }
 
 /// An action saved in a module's library ("add the action, save, tick it, Attach"): workflows
@@ -165,7 +196,7 @@ pub struct LibraryAction {
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 11] = [
+    pub const ALL: [SettingKind; 12] = [
         SettingKind::EmailTemplate,
         SettingKind::SmsTemplate,
         SettingKind::ZnsTemplate,
@@ -177,6 +208,7 @@ impl SettingKind {
         SettingKind::TaskConnection,
         SettingKind::LibraryAction,
         SettingKind::WebForm,
+        SettingKind::VoipProvider,
     ];
 
     /// The URL segment and key segment of the kind (`email-templates`).
@@ -193,6 +225,7 @@ impl SettingKind {
             SettingKind::TaskConnection => "task-connections",
             SettingKind::LibraryAction => "actions",
             SettingKind::WebForm => "web-forms",
+            SettingKind::VoipProvider => "voip-providers",
         }
     }
 
@@ -227,6 +260,7 @@ impl Setting {
             Setting::TaskConnection(_) => SettingKind::TaskConnection,
             Setting::LibraryAction(_) => SettingKind::LibraryAction,
             Setting::WebForm(_) => SettingKind::WebForm,
+            Setting::VoipProvider(_) => SettingKind::VoipProvider,
         }
     }
 
@@ -270,6 +304,7 @@ impl Setting {
             }) => Some((base_url, "/gateway/base_url")),
             Setting::ZnsProvider(p) => Some((&p.base_url, "/base_url")),
             Setting::TaskConnection(c) => Some((&c.url, "/url")),
+            Setting::VoipProvider(p) => Some((&p.base_url, "/base_url")),
             _ => None,
         }
     }
@@ -371,6 +406,30 @@ impl Setting {
                 }
             }
             Setting::WebForm(f) => problems = f.validate(schema, user_exists),
+            Setting::VoipProvider(p) => {
+                check_required(&p.name, "/name", &mut problems);
+                check_url(outbound, &p.base_url, "/base_url", &mut problems);
+                if p.extensions.len() > MAX_EXTENSIONS {
+                    problems.push(
+                        "/extensions",
+                        format!("at most {MAX_EXTENSIONS} extensions"),
+                    );
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for (user, extension) in &p.extensions {
+                    let path = format!("/extensions/{user}");
+                    if !user_exists(user) {
+                        problems.push(path, format!("no user '{user}'"));
+                    } else if extension.is_empty()
+                        || extension.len() > MAX_EXTENSION_DIGITS
+                        || !extension.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        problems.push(path, format!("1 to {MAX_EXTENSION_DIGITS} digits"));
+                    } else if !seen.insert(extension.as_str()) {
+                        problems.push(path, format!("extension {extension} is another user's"));
+                    }
+                }
+            }
         }
         problems
     }

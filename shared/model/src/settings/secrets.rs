@@ -156,6 +156,7 @@ impl Setting {
             },
             Setting::ZnsProvider(_) => Some(CredentialShape::Zalo),
             Setting::TaskConnection(_) => Some(CredentialShape::Signing),
+            Setting::VoipProvider(_) => Some(CredentialShape::Gateway),
             _ => None,
         }
     }

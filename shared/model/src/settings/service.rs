@@ -68,6 +68,7 @@ impl Settings<'_> {
         let mut named = match setting {
             Setting::AllocationRule(rule) => crate::allocation::service::named_users(rule),
             Setting::WebForm(form) => vec![form.owner.clone()],
+            Setting::VoipProvider(p) => p.extensions.keys().cloned().collect(),
             _ => Vec::new(),
         };
         // A batch read refuses duplicate keys; a rule may name a user twice.

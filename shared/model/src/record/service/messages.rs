@@ -127,7 +127,7 @@ fn digest(customer: &RecordId, request: &SendRequest) -> String {
     format!("{hash:016x}")
 }
 
-fn is_key(key: &str) -> bool {
+pub(super) fn is_key(key: &str) -> bool {
     (1..=64).contains(&key.len())
         && key
             .bytes()
@@ -143,6 +143,32 @@ fn comparable(channel: Channel, address: &str) -> Option<String> {
             .then(|| address.to_lowercase()),
         Channel::Sms => crate::phone::parse(address).map(|n| n.e164),
     }
+}
+
+/// The email addresses (email) or E.164 numbers (SMS) a record holds, in its fields of that
+/// kind, as compared.
+fn addresses(
+    schema: &crate::schema::Schema,
+    record: &StoredRecord,
+    channel: Channel,
+) -> Vec<String> {
+    let wanted = match channel {
+        Channel::Email => FieldKind::Email,
+        Channel::Sms => FieldKind::Phone,
+    };
+    schema
+        .module(record.module)
+        .fields()
+        .iter()
+        .filter(|f| f.kind == wanted)
+        .filter_map(|f| record.fields.get(&f.name).and_then(Value::as_str))
+        .filter_map(|a| comparable(channel, a))
+        .collect()
+}
+
+/// The E.164 numbers a record holds.
+pub(super) fn phone_of(schema: &crate::schema::Schema, record: &StoredRecord) -> Vec<String> {
+    addresses(schema, record, Channel::Sms)
 }
 
 impl Records<'_> {
@@ -175,20 +201,7 @@ impl Records<'_> {
             .filter(|r| r.module == Module::Contact && actor.access.reaches(r))
             .collect();
         let channel = request.channel;
-        let addresses_of = |record: &StoredRecord| -> Vec<String> {
-            let kind_wanted = |kind: &FieldKind| match channel {
-                Channel::Email => *kind == FieldKind::Email,
-                Channel::Sms => *kind == FieldKind::Phone,
-            };
-            schema
-                .module(record.module)
-                .fields()
-                .iter()
-                .filter(|f| kind_wanted(&f.kind))
-                .filter_map(|f| record.fields.get(&f.name).and_then(Value::as_str))
-                .filter_map(|a| comparable(channel, a))
-                .collect()
-        };
+        let addresses_of = |record: &StoredRecord| addresses(&schema, record, channel);
         let mut contact = None;
         if let Some(wanted) = &request.contact {
             match contacts.iter().find(|c| &c.id == wanted) {

@@ -2,6 +2,7 @@
 //! schema, with owner and audit fields; customers' related lists, history, purchases, duplicates,
 //! merge and hand-over.
 
+mod calls;
 mod crud;
 mod customers;
 mod import;
@@ -13,6 +14,10 @@ mod messages;
 mod purchases;
 mod timeline;
 
+pub use calls::{
+    CallDirection, CallEvent, CallEventError, CallRequest, CallStage, Dialled,
+    MAX_CALL_EVENT_BYTES, Telephony,
+};
 pub use crud::Created;
 pub use customers::{HandOver, RelatedLists};
 pub use import::{ImportRow, MAX_IMPORT_ROWS, RowOutcome, RowResult};

@@ -51,8 +51,9 @@ pub struct MemoryApprovalStore {
 }
 pub use notifications::MemoryNotificationInbox;
 pub use providers::{
-    Message, ProviderMode, Recording, RecordingEmail, RecordingSms, RecordingTaskSync,
-    RecordingZns, SentEmail, SmsMessage, TaskPush, TextPrinter, ZnsMessage,
+    Message, PlacedCall, ProviderMode, Recording, RecordingEmail, RecordingSms,
+    RecordingSwitchboard, RecordingTaskSync, RecordingZns, SentEmail, SmsMessage, TaskPush,
+    TextPrinter, ZnsMessage,
 };
 pub use publisher::{PublishFault, RecordingPublisher};
 pub use records::MemoryRecordStore;

@@ -93,6 +93,22 @@ impl Message for TaskPush {
     const PREFIX: &'static str = "task";
 }
 
+/// A call the fake switchboard placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCall {
+    pub base_url: String,
+    /// The API key the switchboard was called with.
+    pub api_key: String,
+    pub extension: String,
+    pub phone: String,
+    pub call_ref: String,
+    pub call_id: String,
+}
+
+impl Message for PlacedCall {
+    const PREFIX: &'static str = "voip";
+}
+
 #[derive(Debug, Clone)]
 enum Planned {
     Deliver,
@@ -117,6 +133,7 @@ pub type RecordingSms = Recording<SmsMessage>;
 pub type RecordingZns = Recording<ZnsMessage>;
 pub type RecordingEmail = Recording<SentEmail>;
 pub type RecordingTaskSync = Recording<TaskPush>;
+pub type RecordingSwitchboard = Recording<PlacedCall>;
 
 impl<M: Message> Default for Recording<M> {
     fn default() -> Self {
@@ -227,6 +244,27 @@ impl SmsSender for RecordingSms {
             text: text.to_owned(),
             request_id: request_id.to_owned(),
             message_id,
+        })
+    }
+}
+
+#[async_trait]
+impl crate::run::providers::Switchboard for RecordingSwitchboard {
+    async fn dial(
+        &self,
+        provider: &crate::settings::VoipProvider,
+        keys: &GatewayKeys,
+        extension: &str,
+        phone: &str,
+        call_ref: &str,
+    ) -> Result<String, SendError> {
+        self.call(|call_id| PlacedCall {
+            base_url: provider.base_url.clone(),
+            api_key: keys.api_key.clone(),
+            extension: extension.to_owned(),
+            phone: phone.to_owned(),
+            call_ref: call_ref.to_owned(),
+            call_id,
         })
     }
 }
