@@ -1,16 +1,26 @@
 //! The records API's composition root: the router's state built from the environment (DynamoDB
-//! tables, the system clock) once per sandbox. Tests and the local server build the same router
+//! tables, Secrets Manager, the VOIP switchboards' HTTP client, the system clock) once per
+//! sandbox. Tests and the local server build the same router
 //! over other stores.
 
 use std::sync::Arc;
 
 use crm_adapters::attachments::S3Attachments;
 use crm_adapters::dynamo::Stores;
+use crm_adapters::secrets::SecretsManagerVault;
+use crm_adapters::switchboard::HttpSwitchboard;
 use crm_api::records_api::State;
 use crm_model::ports::SystemClock;
+use crm_model::settings::outbound::OutboundPolicy;
 
-/// The state over the DynamoDB stores and the attachments bucket.
-pub fn state(stores: Stores, attachments: S3Attachments) -> State {
+/// The state over the DynamoDB stores, the attachments bucket, Secrets Manager through
+/// `secrets` (the switchboards' keys) and the outbound policy switchboards are held to.
+pub fn state(
+    stores: Stores,
+    attachments: S3Attachments,
+    secrets: aws_sdk_secretsmanager::Client,
+    outbound: OutboundPolicy,
+) -> State {
     State {
         records: Arc::new(stores.records),
         users: Arc::new(stores.users),
@@ -23,6 +33,8 @@ pub fn state(stores: Stores, attachments: S3Attachments) -> State {
         attachments: Arc::new(attachments),
         clock: Arc::new(SystemClock),
         members: Arc::default(),
+        secrets: Arc::new(SecretsManagerVault::new(secrets)),
+        switchboard: Arc::new(HttpSwitchboard::new(outbound)),
     }
 }
 
@@ -33,6 +45,8 @@ pub async fn state_from_env() -> Result<State, crm_adapters::ConfigError> {
     Ok(state(
         Stores::from_env(&sdk)?,
         S3Attachments::from_env(&sdk)?,
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        crm_adapters::outbound::policy_from_env(),
     ))
 }
 

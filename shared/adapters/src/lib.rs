@@ -15,6 +15,7 @@ pub mod providers;
 mod sdk_errors;
 pub mod secrets;
 pub mod send;
+pub mod switchboard;
 pub mod task_sync;
 
 pub use config::{ConfigError, Tables};

@@ -18,10 +18,12 @@ fn changing_routes(routes: &[crm_api::routes::Route]) -> Vec<(Method, String, Op
     routes
         .iter()
         .filter(|(method, _)| *method != Method::GET)
-        // A web form's submissions and an approver's email link take no login: the form's key
-        // and the signed link are their membership.
+        // A web form's submissions, an approver's email link and a switchboard's call events
+        // take no login: the form's key, the signed link and the signed body are their
+        // membership.
         .filter(|(_, template)| *template != "/intake/{key}")
         .filter(|(_, template)| *template != "/approval-links/{token}")
+        .filter(|(_, template)| *template != "/voip/{endpoint}/events")
         .map(|(method, template)| {
             let path = template
                 .replace("{module}", "Customer")

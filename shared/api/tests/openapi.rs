@@ -92,11 +92,13 @@ async fn the_records_router_serves_every_listed_route() {
             .replace("{key}", "x")
             .replace("{module}", "Customer");
         let answer = common::call(&app.router, method.clone(), &path, None, None, &[]).await;
-        // A web form's submissions and an approver's email link come without a login: the
-        // first asks for its JSON body; the link's page finds no link in a token that is not
-        // one, and its decision asks for its body first.
+        // A web form's submissions, an approver's email link and a switchboard's call events
+        // come without a login: the first asks for its JSON body; the link's page finds no link
+        // in a token that is not one, and its decision asks for its body first; an event of a
+        // switchboard that is not one is not found.
         let expected = match (*template, method.as_str()) {
             ("/intake/{key}", _) => axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ("/voip/{endpoint}/events", _) => axum::http::StatusCode::NOT_FOUND,
             ("/approval-links/{token}", "GET") => axum::http::StatusCode::GONE,
             ("/approval-links/{token}", _) => axum::http::StatusCode::BAD_REQUEST,
             _ => axum::http::StatusCode::UNAUTHORIZED,

@@ -465,6 +465,9 @@ async fn another_tenants_ids_answer_404_on_every_route() {
         let body = match (method.clone(), *template) {
             (Method::POST, "/customers/{id}/merge") => Some(json!({"duplicate": other})),
             (Method::POST, "/customers/{id}/hand-over") => Some(json!({"to": "u-sales"})),
+            (Method::POST, "/customers/{id}/calls") => {
+                Some(json!({"key": "k-1", "phone": "0912345678"}))
+            }
             (Method::POST, "/customers/{id}/messages") => Some(
                 json!({"key": "k-1", "channel": "sms", "sender": "sms", "to": ["0912345678"], "body": "x"}),
             ),

@@ -50,7 +50,22 @@ impl Caller {
         body: Option<Value>,
         if_match: Option<&str>,
     ) -> Answer {
+        self.send_with(method, path, body, if_match, &[]).await
+    }
+
+    /// A request with `headers` besides the usual ones.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        if_match: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = Request::builder().method(method.clone()).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
         }

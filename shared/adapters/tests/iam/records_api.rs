@@ -213,7 +213,12 @@ async fn people(admin: &Caller) {
 pub async fn exercise(audited: &mut Audited) {
     let seed = Seed::new().await;
     let stores = audited.stores(&seed.schedule_table);
-    let router = records_api::app(records_api::state(stores, audited.attachments()));
+    let router = records_api::app(records_api::state(
+        stores,
+        audited.attachments(),
+        audited.secretsmanager(),
+        crm_model::settings::outbound::OutboundPolicy::LOCAL,
+    ));
     // The administrator reaches every record and may do everything (deletes and merges
     // included), so every path that calls AWS is taken; a salesperson's listing then reads
     // through their access level (own records: a filter on the owner).
@@ -231,6 +236,94 @@ pub async fn exercise(audited: &mut Audited) {
     approvals(&admin, &seed).await;
     coming_occurrences(&admin, &seed).await;
     loyalty(&admin, &seed).await;
+    calls_and_messages(&admin, &seed).await;
+}
+
+/// A call placed through a stub switchboard (its keys read from Secrets Manager), one of its
+/// signed events taken, and an email queued on the customer and listed.
+async fn calls_and_messages(admin: &Caller, seed: &Seed) {
+    use crm_model::ports::{SecretVault, SettingsStore};
+    use crm_model::settings::secrets::{SecretName, SecretValue};
+    let switchboard = axum::Router::new().route(
+        "/calls",
+        axum::routing::post(|| async { axum::Json(json!({"call_id": "pbx-1"})) }),
+    );
+    let base = support::serve(switchboard).await;
+    for (id, setting) in [
+        (
+            "pbx",
+            json!({"kind": "voip_provider", "name": "Tổng đài", "base_url": base,
+                "extensions": {"u-admin": "101"}}),
+        ),
+        (
+            "mailer",
+            json!({"kind": "email_sender", "name": "CSKH", "from_address": "noreply@example.com"}),
+        ),
+    ] {
+        seed.stores
+            .settings
+            .create(
+                &seed.tenant,
+                &crm_model::ids::SettingId::new(id).unwrap(),
+                &serde_json::from_value(setting).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let vault = crm_adapters::secrets::SecretsManagerVault::new(
+        aws_sdk_secretsmanager::Client::new(&support::sdk().await),
+    );
+    let secret = "whsec-iam";
+    vault
+        .put(
+            &SecretName::for_setting(
+                &seed.tenant,
+                crm_model::action::SettingKind::VoipProvider,
+                &crm_model::ids::SettingId::new("pbx").unwrap(),
+            ),
+            &SecretValue::new(json!({"api_key": "k", "secret_key": secret}).to_string()),
+        )
+        .await
+        .unwrap();
+    let customer = create(
+        admin,
+        "Customer",
+        json!({"Name": "Lý Thu", "Phone": "0912000111", "Email": "thu@example.vn"}),
+    )
+    .await;
+    admin
+        .post(
+            StatusCode::CREATED,
+            &format!("/customers/{customer}/calls"),
+            json!({"key": "call-1", "phone": "0912000111"}),
+        )
+        .await;
+    let event = json!({"call_id": "pbx-1", "event": "ended", "direction": "outbound",
+        "from": "101", "to": "0912000111", "at": "2026-06-01T02:00:00Z", "duration_seconds": 12});
+    let body = event.to_string();
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, body.as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let signature = format!("sha256={hex}");
+    let taken = admin
+        .send_with(
+            Method::POST,
+            &format!("/voip/{}.pbx/events", seed.tenant),
+            Some(event),
+            None,
+            &[("x-crm-signature", &signature)],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.body);
+    admin
+        .post(
+            StatusCode::ACCEPTED,
+            &format!("/customers/{customer}/messages"),
+            json!({"key": "m-1", "channel": "email", "sender": "mailer",
+                "to": ["thu@example.vn"], "subject": "Chào #Name", "body": "<p>#Name</p>"}),
+        )
+        .await;
+    admin.get(&format!("/customers/{customer}/messages")).await;
 }
 
 /// Points redeemed against an order (the customer and its ledger entry in one transaction),

@@ -3,6 +3,7 @@
 //! user's in-app notifications.
 
 mod approvals;
+mod calls;
 mod customers;
 mod imports;
 mod intake;
@@ -46,6 +47,10 @@ pub struct State {
     pub clock: Arc<dyn Clock>,
     /// The users this sandbox checked callers against recently.
     pub members: Arc<MembershipCache>,
+    /// The switchboards' keys, read under the caller's tenant (or the one a signature proves).
+    pub secrets: Arc<dyn crm_model::settings::secrets::SecretVault>,
+    /// Places the calls users start from a customer.
+    pub switchboard: Arc<dyn crm_model::run::providers::Switchboard>,
 }
 
 impl Members for State {
@@ -76,6 +81,14 @@ impl State {
             settings: self.settings.as_ref(),
             users: self.users.as_ref(),
             clock: self.clock.as_ref(),
+        }
+    }
+
+    fn telephony(&self) -> crm_model::record::service::Telephony<'_> {
+        crm_model::record::service::Telephony {
+            records: self.use_cases(),
+            switchboard: self.switchboard.as_ref(),
+            secrets: self.secrets.as_ref(),
         }
     }
 
@@ -136,6 +149,8 @@ pub const ROUTES: &[Route] = &[
     (Method::POST, "/customers/{id}/hand-over"),
     (Method::GET, "/customers/{id}/loyalty"),
     (Method::POST, "/customers/{id}/loyalty/redemptions"),
+    (Method::POST, "/customers/{id}/calls"),
+    (Method::POST, "/voip/{endpoint}/events"),
     (Method::GET, "/customers/{id}/messages"),
     (Method::POST, "/customers/{id}/messages"),
     (Method::GET, "/users"),
@@ -162,6 +177,7 @@ pub fn serves(path: &str) -> bool {
             "teams",
             "me",
             "approval-links",
+            "voip",
         ]
         .contains(first),
         [] => false,
@@ -235,6 +251,8 @@ pub fn router(state: State) -> Router {
         .route("/customers/{id}/hand-over", post(customers::hand_over))
         .route("/customers/{id}/loyalty", get(loyalty::balance))
         .route("/customers/{id}/loyalty/redemptions", post(loyalty::redeem))
+        .route("/customers/{id}/calls", post(calls::call))
+        .route("/voip/{endpoint}/events", post(calls::event))
         .route(
             "/customers/{id}/messages",
             get(messages::history).post(messages::send),

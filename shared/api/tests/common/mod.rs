@@ -246,7 +246,13 @@ pub async fn records_api() -> App {
         crm_adapters::attachments::S3Attachments::client(&sdk().await),
         bucket,
     );
-    let state = records_api::state(stores.clone(), files);
+    // The local stack's policy: stub switchboards listen on loopback over http.
+    let state = records_api::state(
+        stores.clone(),
+        files,
+        aws_sdk_secretsmanager::Client::new(&sdk().await),
+        OutboundPolicy::LOCAL,
+    );
     App {
         router: records_api::app(state),
         stores,
