@@ -486,7 +486,7 @@ impl Records<'_> {
         let at = |r: &Revisioned<StoredRecord>| {
             text(&r.value, "SentAt").or_else(|| text(&r.value, "CreatedAt"))
         };
-        messages.sort_by(|a, b| at(b).cmp(&at(a)));
+        messages.sort_by_key(|m| std::cmp::Reverse(at(m)));
         Ok(messages)
     }
 }

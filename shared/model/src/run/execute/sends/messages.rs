@@ -88,7 +88,7 @@ impl Executor<'_> {
             .claim_send(job, kind, now, GUARANTEE, &prepared.recipients, skipped)
             .await?
         {
-            Claim::Run(run) => self.deliver_all(&prepared, run, GUARANTEE).await,
+            Claim::Run(run) => self.deliver_all(&prepared, *run, GUARANTEE).await,
             Claim::Done(outcome) => Ok(outcome),
         }
     }

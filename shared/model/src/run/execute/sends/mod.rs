@@ -55,7 +55,7 @@ impl Executor<'_> {
             .claim_send(job, kind, c.now, guarantee, &prepared.recipients, skipped)
             .await?
         {
-            Claim::Run(run) => run,
+            Claim::Run(run) => *run,
             Claim::Done(outcome) => return Ok(outcome),
         };
         let finished = match self.finish_email(job, c, &mut prepared.message).await {
@@ -134,7 +134,7 @@ impl Executor<'_> {
                 return Err(ExecuteError::Busy);
             }
         }
-        Ok(Claim::Run(run))
+        Ok(Claim::Run(Box::new(run)))
     }
 
     /// An email's print attachment, printed once the run is claimed, and its size checked;
@@ -454,7 +454,7 @@ fn resume(
 /// What [`Executor::claim_send`] came to.
 pub(super) enum Claim {
     /// Claimed: this delivery sends.
-    Run(RunRecord),
+    Run(Box<RunRecord>),
     Done(JobOutcome),
 }
 
