@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Api, devToken, expectEveryInputLabelled, freshTenant, screen, signIn } from "./helpers";
 
 test("a customer is created, quick-edited, and a stale full edit is refused without losing what was typed", async ({ page, request }) => {
@@ -217,4 +219,54 @@ test("an email and an SMS are written from the customer page to its contacts, se
   // The contact filter keeps the email to Lê Minh.
   await page.getByLabel("Người liên hệ", { exact: true }).selectOption({ label: "Lê Minh" });
   await expect(history.locator("li")).toHaveCount(1);
+});
+
+test("a switchboard is set up with a user's extension and the customer is called through it once", async ({ page, request }) => {
+  const tenant = freshTenant("calls");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await api.call("POST", "/users", { id: "u-lan", name: "Lan", email: "lan@example.vn", role: "administrator" });
+  // A switchboard on loopback that places every call it is asked for.
+  const asked: { auth?: string; body: Record<string, unknown> }[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      asked.push({ auth: req.headers.authorization, body: JSON.parse(body) });
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ call_id: `pbx-${asked.length}` }));
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await signIn(page, tenant, "u-lan");
+    await page.goto("/#/settings/voip-providers");
+    await page.getByRole("button", { name: "Thêm" }).click();
+    await page.getByLabel("Tên", { exact: true }).fill("Tổng đài chính");
+    await page.getByLabel("Địa chỉ API (https)").fill(`http://127.0.0.1:${port}`);
+    await page.getByLabel("Lan", { exact: true }).fill("10a");
+    await page.getByRole("button", { name: "Lưu" }).click();
+    // Not digits: refused beside the user's extension.
+    await expect(page.locator(".field.invalid", { has: page.getByLabel("Lan", { exact: true }) })).toBeVisible();
+    await page.getByLabel("Lan", { exact: true }).fill("101");
+    await expectEveryInputLabelled(page);
+    await page.getByRole("button", { name: "Lưu" }).click();
+    await expect(page.getByRole("listitem").filter({ hasText: "Tổng đài chính" })).toBeVisible();
+    const [switchboard] = (await api.call("GET", "/settings/voip-providers")).items;
+    expect(switchboard.extensions).toEqual({ "u-lan": "101" });
+    await api.call("PUT", `/settings/voip-providers/${switchboard.id}/credentials`, { api_key: "pbx-key", secret_key: "pbx-secret" });
+
+    const customer = await api.call("POST", "/records/Customer", { Name: "Vũ Thị Hoa", Phone: "0912345678" });
+    await page.goto(`/#/customers/${customer.id}`);
+    const call = page.getByRole("form", { name: "Gọi qua tổng đài" });
+    await call.getByRole("button", { name: "Gọi qua tổng đài" }).dblclick();
+    await expect(page.getByRole("status")).toContainText("đang đổ chuông máy lẻ");
+    expect(asked).toHaveLength(1);
+    expect(asked[0].auth).toBe("Bearer pbx-key");
+    expect(asked[0].body).toMatchObject({ extension: "101", phone: "+84912345678" });
+    await expect(page.getByTestId("activities")).toContainText("Gọi Vũ Thị Hoa");
+    await screen(page, "customer-call");
+  } finally {
+    server.close();
+  }
 });

@@ -13,6 +13,7 @@ import { ApprovalPanel } from "../approvals/ApprovalPanel";
 import { currentSession } from "../../session";
 import { HandOver } from "./HandOver";
 import { LoyaltyPanel } from "./LoyaltyPanel";
+import { CallPanel } from "./CallPanel";
 import { MergePanel } from "./MergePanel";
 import { MessagePanel } from "./MessagePanel";
 import { Upcoming } from "./Upcoming";
@@ -32,6 +33,7 @@ export function CustomerPage() {
   const [problem, setProblem] = useState<unknown>(null);
   const [editing, setEditing] = useState(false);
   const [tab, setTab] = useState<(typeof TABS)[number]>("activities");
+  const [called, setCalled] = useState(0);
   const schema = useLoad(() => moduleSchema("Customer"), []);
   const fields = schema.data?.fields ?? [];
 
@@ -98,13 +100,15 @@ export function CustomerPage() {
         </button>
       </div>
       <ProblemBanner problem={problem ?? schema.problem} onReload={load} />
+      <CallPanel key={record.id} record={record} fields={fields} onCalled={() => setCalled((n) => n + 1)} />
       {editing ? (
         <RecordEditForm record={record} etag={etag} fields={fields} onSaved={(r, e) => { saved(r, e); setEditing(false); }} onReload={load} />
       ) : (
         <Summary record={record} etag={etag} fields={fields} onSaved={saved} onReload={load} />
       )}
       <Tabs label={t("customers.tabs")} tabs={TABS} selected={tab} onSelect={setTab} title={(k) => t(`customers.tab.${k}` as Key)}>
-        {tab === "activities" && <ActivityTimeline id={id} />}
+        {/* Read again after a call, which the timeline lists. */}
+        {tab === "activities" && <ActivityTimeline key={called} id={id} />}
         {tab === "messages" && <MessagePanel record={record} fields={fields} />}
         {tab === "related" && <Related id={id} />}
         {tab === "sales" && <Sales id={id} />}

@@ -25,6 +25,26 @@ function addressesOf(record: R["Record"], fields: FieldDef[], channel: Channel):
     .filter((v): v is string => typeof v === "string" && v !== "");
 }
 
+/** Someone of the customer's a message or a call may go to: an address or number, whose it is. */
+export interface Reachable {
+  address: string;
+  who: string;
+  contact?: string;
+}
+
+/** The customer's and its contacts' addresses (email) or numbers (SMS, calls), and its contacts. */
+export function useReachable(record: R["Record"], fields: FieldDef[], channel: Channel) {
+  const id = record.id;
+  const related = useLoad(() => ok(api().records.GET("/customers/{id}/related", { params: { path: { id } } })), [id]);
+  const contactSchema = useLoad(() => moduleSchema("Contact"), []);
+  const contacts = related.data?.contacts ?? [];
+  const reachable: Reachable[] = [
+    ...addressesOf(record, fields, channel).map((address) => ({ address, who: recordTitle(record.fields, id) })),
+    ...contacts.flatMap((c) => addressesOf(c, contactSchema.data?.fields ?? [], channel).map((address) => ({ address, who: recordTitle(c.fields, c.id), contact: c.id }))),
+  ];
+  return { reachable, contacts, problem: related.problem ?? contactSchema.problem };
+}
+
 /**
  * Email and SMS from the customer page (seed 003 §3.4, §3.5): to the customer or its contacts,
  * from a template or typed, the SMS's segments counted before sending; a double click or a
@@ -37,8 +57,7 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
   const [channel, setChannel] = useState<Channel>("email");
   const [contact, setContact] = useState("");
   const [direction, setDirection] = useState<"" | "Outgoing" | "Incoming">("");
-  const related = useLoad(() => ok(api().records.GET("/customers/{id}/related", { params: { path: { id } } })), [id]);
-  const contactSchema = useLoad(() => moduleSchema("Contact"), []);
+  const { reachable: recipients, contacts, problem } = useReachable(record, fields, channel);
   const history = useLoad(
     () =>
       ok(
@@ -48,13 +67,6 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
       ),
     [id, contact, direction],
   );
-  const contacts = related.data?.contacts ?? [];
-  const recipients: { address: string; who: string; contact?: string }[] = [
-    ...addressesOf(record, fields, channel).map((address) => ({ address, who: recordTitle(record.fields, id) })),
-    ...contacts.flatMap((c) =>
-      addressesOf(c, contactSchema.data?.fields ?? [], channel).map((address) => ({ address, who: recordTitle(c.fields, c.id), contact: c.id })),
-    ),
-  ];
   return (
     <div data-testid="messages">
       <Compose
@@ -65,7 +77,7 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
         recipients={recipients}
         onSent={history.reload}
       />
-      <ProblemBanner problem={related.problem ?? contactSchema.problem ?? history.problem} onReload={history.reload} />
+      <ProblemBanner problem={problem ?? history.problem} onReload={history.reload} />
       <h3>{t("messages.history")}</h3>
       <div className="toolbar">
         <label>
@@ -119,7 +131,7 @@ function Compose({
   customer: string;
   channel: Channel;
   onChannel: (c: Channel) => void;
-  recipients: { address: string; who: string; contact?: string }[];
+  recipients: Reachable[];
   onSent: () => void;
 }) {
   const t = useT();

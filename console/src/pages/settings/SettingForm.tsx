@@ -119,6 +119,7 @@ function MemberInput({ member: m, body, fields, onChange }: { member: Member; bo
     );
   }
   if (m.input === "weights") return <Weights label={t(m.label)} pointer={pointer} body={body} onChange={onChange} />;
+  if (m.input === "extensions") return <Extensions label={t(m.label)} hint={hint} pointer={pointer} value={(value as Record<string, string>) ?? {}} onChange={onChange} />;
   const blank = (v: unknown) => (m.optional && (v === "" || v === null) ? undefined : v);
   return (
     <Field label={t(m.label)} pointer={pointer} hint={hint}>
@@ -225,6 +226,26 @@ function Pairs({ value, onChange, ...common }: Common & { value: Body; onChange:
       />
       {bad.length > 0 && <small className="field-error">{t("settings.pairsWithoutValue").replace("{lines}", bad.join(", "))}</small>}
     </>
+  );
+}
+
+/** Each user's extension on a switchboard; a blank one leaves the user without. */
+function Extensions({ label, hint, pointer, value, onChange }: { label: string; hint?: string; pointer: string; value: Record<string, string>; onChange: (v: unknown) => void }) {
+  const people = useLoad(users, []);
+  const change = (user: string, extension: string) => {
+    const { [user]: _old, ...rest } = value;
+    onChange(extension.trim() === "" ? rest : { ...rest, [user]: extension.trim() });
+  };
+  return (
+    <fieldset>
+      <legend>{label}</legend>
+      {hint && <p className="hint">{hint}</p>}
+      {(people.data ?? []).map((user) => (
+        <Field key={user.id} label={user.name || user.id} pointer={`${pointer}/${user.id}`}>
+          {(id, d) => <input id={id} aria-describedby={d} inputMode="numeric" value={value[user.id] ?? ""} onChange={(e) => change(user.id, e.target.value)} />}
+        </Field>
+      ))}
+    </fieldset>
   );
 }
 

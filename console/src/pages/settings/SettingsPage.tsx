@@ -20,6 +20,7 @@ export const SETTINGS_PAGES: SettingSlug[] = [
   "zns-templates",
   "allocation-rules",
   "task-connections",
+  "voip-providers",
   "web-forms",
   "actions",
 ];

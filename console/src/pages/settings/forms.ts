@@ -26,6 +26,8 @@ export type Input =
   | "condition"
   /** A weight per user of the body's `users`. */
   | "weights"
+  /** A switchboard extension per user of the tenant. */
+  | "extensions"
   | { options: readonly string[]; words?: string };
 
 /** A member of a setting's form: a dotted path into the body, and how it is typed. */
@@ -144,6 +146,15 @@ export const FORMS: Partial<Record<SettingSlug, SettingFormSpec>> = {
     blank: () => ({ name: "", url: "" }),
     members: [name, { path: "url", label: "settings.url", input: "url", hint: "settings.httpsHint" }],
     credentials: () => ["signing_key"],
+  },
+  "voip-providers": {
+    blank: () => ({ name: "", base_url: "", extensions: {} }),
+    members: [
+      name,
+      { path: "base_url", label: "settings.baseUrl", input: "url", hint: "settings.httpsHint" },
+      { path: "extensions", label: "settings.extensions", input: "extensions", hint: "settings.extensionsHint" },
+    ],
+    credentials: () => ["api_key", "secret_key"],
   },
   "web-forms": {
     blank: () => ({ name: "", module: "Lead", fields: [], fixed: {}, owner: "" }),
