@@ -254,7 +254,7 @@ test("a switchboard is set up with a user's extension and the customer is called
     await expect(page.getByRole("listitem").filter({ hasText: "Tổng đài chính" })).toBeVisible();
     const [switchboard] = (await api.call("GET", "/settings/voip-providers")).items;
     expect(switchboard.extensions).toEqual({ "u-lan": "101" });
-    await api.call("PUT", `/settings/voip-providers/${switchboard.id}/credentials`, { api_key: "pbx-key", secret_key: "pbx-secret" });
+    await api.call("PUT", `/settings/voip-providers/${switchboard.id}/credentials`, { api_key: "pbx-key", secret_key: "pbx-secret-of-at-least-thirty-two-chars" });
 
     const customer = await api.call("POST", "/records/Customer", { Name: "Vũ Thị Hoa", Phone: "0912345678" });
     await page.goto(`/#/customers/${customer.id}`);

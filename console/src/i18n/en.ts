@@ -601,4 +601,7 @@ export const en: Record<keyof typeof vi, string> = {
   "calls.status.Ended": "The call has ended.",
   "calls.status.Missed": "Missed call.",
   "calls.status.Failed": "The switchboard could not place the call",
+  "calls.switchboard": "Switchboard",
+  "settings.noUsers": "No users yet.",
+  "settings.voipHint": "The switchboard's API address (https). The switchboard posts call events to <the CRM's API address>/voip/<company id>.<this setting's id>/events, signed with the secret_key (at least 32 characters) in the X-Crm-Signature header.",
 };

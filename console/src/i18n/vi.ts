@@ -599,4 +599,7 @@ export const vi = {
   "calls.status.Ended": "Cuộc gọi đã kết thúc.",
   "calls.status.Missed": "Cuộc gọi nhỡ.",
   "calls.status.Failed": "Tổng đài không gọi được",
+  "calls.switchboard": "Tổng đài",
+  "settings.noUsers": "Chưa có người dùng nào.",
+  "settings.voipHint": "Địa chỉ API của tổng đài (https). Tổng đài gửi sự kiện cuộc gọi về <địa chỉ API của CRM>/voip/<mã công ty>.<mã cấu hình này>/events, ký bằng secret_key (ít nhất 32 ký tự) trong header X-Crm-Signature.",
 } as const;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crm_adapters::attachments::S3Attachments;
 use crm_adapters::dynamo::Stores;
-use crm_adapters::secrets::SecretsManagerVault;
+use crm_adapters::secrets::{CachedVault, SecretsManagerVault};
 use crm_adapters::switchboard::HttpSwitchboard;
 use crm_api::records_api::State;
 use crm_model::ports::SystemClock;
@@ -33,7 +33,8 @@ pub fn state(
         attachments: Arc::new(attachments),
         clock: Arc::new(SystemClock),
         members: Arc::default(),
-        secrets: Arc::new(SecretsManagerVault::new(secrets)),
+        // A busy switchboard's events read its key once a minute, not once per event.
+        secrets: Arc::new(CachedVault::new(SecretsManagerVault::new(secrets))),
         switchboard: Arc::new(HttpSwitchboard::new(outbound)),
     }
 }

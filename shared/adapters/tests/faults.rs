@@ -371,6 +371,28 @@ struct UsersDownOnce {
 
 #[async_trait::async_trait]
 impl crm_model::ports::UserDirectory for UsersDownOnce {
+    async fn layout(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        user: &UserId,
+    ) -> Result<
+        Option<crm_model::ports::Revisioned<crm_model::user::preferences::CustomerPageLayout>>,
+        crm_model::ports::StoreError,
+    > {
+        self.inner.layout(tenant, user).await
+    }
+    async fn put_layout(
+        &self,
+        tenant: &crm_model::ids::TenantId,
+        user: &UserId,
+        layout: &crm_model::user::preferences::CustomerPageLayout,
+        expected: u64,
+    ) -> Result<
+        crm_model::ports::Revisioned<crm_model::user::preferences::CustomerPageLayout>,
+        crm_model::ports::StoreError,
+    > {
+        self.inner.put_layout(tenant, user, layout, expected).await
+    }
     async fn put(
         &self,
         tenant: &crm_model::ids::TenantId,

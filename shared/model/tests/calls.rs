@@ -286,3 +286,70 @@ async fn a_call_is_refused_in_words_for_a_stranger_number_a_user_without_extensi
         .await;
     assert!(matches!(down, Err(RecordError::Store(_))), "{down:?}");
 }
+
+#[tokio::test]
+async fn a_key_names_one_call_a_call_never_placed_is_asked_again_once_and_a_hand_logged_call_is_never_taken_over()
+ {
+    let (crm, switchboard) = lan().await;
+    let calls = telephony(&crm, &switchboard);
+    // The number must be the named contact's.
+    let mut wrong = call("c-6", "0912345678");
+    wrong.contact = Some(rid("k1"));
+    let refused = calls.click_to_call(&crm.sales(), &rid("c1"), &wrong).await;
+    assert!(
+        matches!(&refused, Err(RecordError::Invalid(p)) if p.iter().any(|p| p.path == "/contact")),
+        "{refused:?}"
+    );
+    // No answer from the switchboard: the call stays asked for; the same key at once is told to
+    // wait, and half a minute later asks again, once.
+    switchboard.fail_next(1, SendError::Transient("timeout".into()));
+    let first = calls
+        .click_to_call(&crm.sales(), &rid("c1"), &call("c-7", "0912345678"))
+        .await;
+    assert!(matches!(first, Err(RecordError::Store(_))), "{first:?}");
+    let soon = calls
+        .click_to_call(&crm.sales(), &rid("c1"), &call("c-7", "0912345678"))
+        .await;
+    assert!(
+        matches!(&soon, Err(RecordError::Conflict(m)) if m.contains("being placed")),
+        "{soon:?}"
+    );
+    crm.clock.advance(chrono::Duration::seconds(31));
+    let later = calls
+        .click_to_call(&crm.sales(), &rid("c1"), &call("c-7", "0912345678"))
+        .await
+        .unwrap();
+    assert_eq!(field(&later.call.value, "Status"), json!("Ringing"));
+    assert_eq!(switchboard.attempts(), 2, "the first try and the one again");
+    let again = calls
+        .click_to_call(&crm.sales(), &rid("c1"), &call("c-7", "0912345678"))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(switchboard.attempts(), 2);
+    // The same key for another number is a mistake, said as such.
+    let reused = calls
+        .click_to_call(&crm.sales(), &rid("c1"), &call("c-7", "0987654321"))
+        .await;
+    assert!(
+        matches!(reused, Err(RecordError::Conflict(_))),
+        "{reused:?}"
+    );
+
+    // A call logged by hand is the user's: an event naming it is a call of its own.
+    let logged = crm
+        .create(
+            Module::Call,
+            "call-by-hand",
+            json!({"Subject": "Gọi tư vấn", "Customer": "c1", "Status": "Ended"}),
+        )
+        .await;
+    let body = json!({"call_id": "x-9", "event": "ringing", "direction": "outbound",
+        "from": "101", "to": "0912345678", "at": "2026-06-01T05:00:00Z",
+        "call_ref": logged.value.id.as_str()});
+    let id = event(&crm, &switchboard, body).await;
+    assert_ne!(id, logged.value.id.as_str());
+    let untouched = crm.stored("call-by-hand").await.unwrap().value;
+    assert_eq!(field(&untouched, "Status"), json!("Ended"));
+    assert_eq!(field(&untouched, "ProviderCallId"), Value::Null);
+}

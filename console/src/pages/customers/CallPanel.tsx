@@ -1,6 +1,8 @@
 import { useRef, useState, type FormEvent } from "react";
 import { asProblem, api, ok, type ApiProblem, type R } from "../../api/client";
 import type { FieldDef } from "../../api/modules";
+import { settingName, settingsOf } from "../../api/settings";
+import { useLoad } from "../../components/useLoad";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useT, type Key } from "../../i18n";
 import { useReachable } from "./MessagePanel";
@@ -17,6 +19,8 @@ function newKey(): string {
 export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; fields: FieldDef[]; onCalled: () => void }) {
   const t = useT();
   const { reachable, problem: loading } = useReachable(record, fields, "sms");
+  const switchboards = useLoad(() => settingsOf("voip-providers"), []);
+  const [provider, setProvider] = useState("");
   const [phone, setPhone] = useState("");
   const [key, setKey] = useState(newKey);
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -35,7 +39,7 @@ export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; f
       const placed = await ok(
         api().records.POST("/customers/{id}/calls", {
           params: { path: { id: record.id } },
-          body: { key, phone: chosen, ...(contact ? { contact } : {}) },
+          body: { key, phone: chosen, ...(contact ? { contact } : {}), ...(provider ? { provider } : {}) },
         }),
       );
       const state = String(placed.fields.Status ?? "");
@@ -46,8 +50,9 @@ export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; f
     } catch (err) {
       const p = asProblem(err);
       setProblem(p);
-      // Refused: nothing was asked of the switchboard. No answer: the same key finds the call.
-      if (p.status >= 400 && p.status < 500) setKey(newKey());
+      // Refused: nothing was asked of the switchboard. No answer (5xx), or the call still being
+      // placed (409): the same key finds the call, and asks again only if it was never placed.
+      if (p.status >= 400 && p.status < 500 && p.status !== 409) setKey(newKey());
     } finally {
       calling.current = false;
       setBusy(false);
@@ -57,10 +62,33 @@ export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; f
   return (
     <FormProblem.Provider value={problem}>
       <form noValidate className="toolbar" onSubmit={call} aria-label={t("calls.call")}>
-        <ProblemBanner problem={loading} />
+        <ProblemBanner problem={loading ?? switchboards.problem} />
+        {(switchboards.data ?? []).length > 1 && (
+          <Field label={t("calls.switchboard")} pointer="/provider">
+            {(id, d) => (
+              <select id={id} aria-describedby={d} value={provider} onChange={(e) => setProvider(e.target.value)}>
+                <option value="">{t("choose")}</option>
+                {(switchboards.data ?? []).map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {settingName(s)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        )}
         <Field label={t("calls.number")} pointer="/phone">
           {(id, d) => (
-            <select id={id} aria-describedby={d} value={chosen} onChange={(e) => setPhone(e.target.value)}>
+            // Another number is another call: it gets a key of its own.
+            <select
+              id={id}
+              aria-describedby={d}
+              value={chosen}
+              onChange={(e) => {
+                setPhone(e.target.value);
+                setKey(newKey());
+              }}
+            >
               {reachable.map((r) => (
                 <option key={`${r.contact ?? ""}${r.address}`} value={r.address}>
                   {r.who} · {r.address}
@@ -72,7 +100,7 @@ export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; f
         <button type="submit" className="primary" disabled={busy || !chosen}>
           {t("calls.call")}
         </button>
-        <ProblemBanner problem={problem} shownPointers={["/phone"]} />
+        <ProblemBanner problem={problem} shownPointers={["/phone", "/provider"]} />
         {status && <p role="status">{status}</p>}
       </form>
     </FormProblem.Provider>

@@ -232,6 +232,7 @@ function Pairs({ value, onChange, ...common }: Common & { value: Body; onChange:
 /** Each user's extension on a switchboard; a blank one leaves the user without. */
 function Extensions({ label, hint, pointer, value, onChange }: { label: string; hint?: string; pointer: string; value: Record<string, string>; onChange: (v: unknown) => void }) {
   const people = useLoad(users, []);
+  const t = useT();
   const change = (user: string, extension: string) => {
     const { [user]: _old, ...rest } = value;
     onChange(extension.trim() === "" ? rest : { ...rest, [user]: extension.trim() });
@@ -240,6 +241,8 @@ function Extensions({ label, hint, pointer, value, onChange }: { label: string; 
     <fieldset>
       <legend>{label}</legend>
       {hint && <p className="hint">{hint}</p>}
+      <ProblemBanner problem={people.problem} onReload={people.reload} />
+      {(people.data ?? []).length === 0 && !people.loading && !people.problem && <p className="hint">{t("settings.noUsers")}</p>}
       {(people.data ?? []).map((user) => (
         <Field key={user.id} label={user.name || user.id} pointer={`${pointer}/${user.id}`}>
           {(id, d) => <input id={id} aria-describedby={d} inputMode="numeric" value={value[user.id] ?? ""} onChange={(e) => change(user.id, e.target.value)} />}

@@ -151,7 +151,7 @@ export const FORMS: Partial<Record<SettingSlug, SettingFormSpec>> = {
     blank: () => ({ name: "", base_url: "", extensions: {} }),
     members: [
       name,
-      { path: "base_url", label: "settings.baseUrl", input: "url", hint: "settings.httpsHint" },
+      { path: "base_url", label: "settings.baseUrl", input: "url", hint: "settings.voipHint" },
       { path: "extensions", label: "settings.extensions", input: "extensions", hint: "settings.extensionsHint" },
     ],
     credentials: () => ["api_key", "secret_key"],

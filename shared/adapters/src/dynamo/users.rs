@@ -3,6 +3,7 @@
 //! | item | pk           | sk          |
 //! |------|--------------|-------------|
 //! | user | `T#<tenant>` | `USER#<id>` |
+//! | the user's customer-page layout | `T#<tenant>` | `LAYOUT#<id>#customer-page` |
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -14,7 +15,9 @@ use super::paging::Scope;
 use super::{Item, batch_get, query_page, s, tenant_pk};
 use crm_model::ids::{TenantId, UserId};
 use crm_model::ports::{Page, PageRequest, StoreError, UserDirectory};
+use crm_model::store::Revisioned;
 use crm_model::user::User;
+use crm_model::user::preferences::CustomerPageLayout;
 
 #[derive(Debug, Clone)]
 pub struct DynamoUserDirectory {
@@ -31,6 +34,18 @@ struct UserItem {
 
 fn user_sk(id: &UserId) -> String {
     format!("USER#{id}")
+}
+
+fn layout_sk(id: &UserId) -> String {
+    format!("LAYOUT#{id}#customer-page")
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayoutItem {
+    pk: String,
+    sk: String,
+    revision: u64,
+    layout: CustomerPageLayout,
 }
 
 impl DynamoUserDirectory {
@@ -53,6 +68,71 @@ fn user_key(tenant: &TenantId, id: &UserId) -> Item {
 
 #[async_trait]
 impl UserDirectory for DynamoUserDirectory {
+    async fn layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<Revisioned<CustomerPageLayout>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(layout_sk(user)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: LayoutItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        Ok(Some(Revisioned {
+            value: stored.layout,
+            revision: stored.revision,
+        }))
+    }
+
+    async fn put_layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        layout: &CustomerPageLayout,
+        expected: u64,
+    ) -> Result<Revisioned<CustomerPageLayout>, StoreError> {
+        let item: Item = serde_dynamo::to_item(LayoutItem {
+            pk: tenant_pk(tenant),
+            sk: layout_sk(user),
+            revision: expected + 1,
+            layout: layout.clone(),
+        })
+        .map_err(corrupt)?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = if expected == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("revision = :expected")
+                .expression_attribute_values(":expected", super::n(expected))
+        };
+        match request.send().await {
+            Ok(_) => Ok(Revisioned {
+                value: layout.clone(),
+                revision: expected + 1,
+            }),
+            Err(error) => Err(match error.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => {
+                    StoreError::Conflict { expected }
+                }
+                _ => unavailable(error),
+            }),
+        }
+    }
+
     async fn put(&self, tenant: &TenantId, user: &User) -> Result<(), StoreError> {
         let item: Item = serde_dynamo::to_item(UserItem {
             pk: tenant_pk(tenant),

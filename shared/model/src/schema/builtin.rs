@@ -436,6 +436,7 @@ pub(super) fn fields(module: Module) -> Vec<FieldDef> {
                 "Switchboard call id",
                 Text,
             )),
+            read_only(field("Switchboard", "Tổng đài", "Switchboard", Text)),
         ],
         Module::Meeting => vec![
             required(field("Subject", "Tiêu đề", "Subject", Text)),

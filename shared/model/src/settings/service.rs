@@ -17,6 +17,9 @@ use crate::user::directory::UserDirectory;
 use crate::validation::Problems;
 use crate::workflow::store::{WorkflowCatalog, WorkflowFilter, every_workflow};
 
+/// The shortest secret a switchboard's events are signed with.
+pub const MIN_SIGNING_SECRET: usize = 32;
+
 /// Why a settings operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
@@ -214,7 +217,8 @@ impl Settings<'_> {
     }
 
     /// Sets or rotates a provider setting's credentials; the body's shape depends on the
-    /// setting (`{api_key, secret_key}`, `{access_token}` or `{signing_key}`).
+    /// setting (`{api_key, secret_key}`, `{access_token}` or `{signing_key}`); a switchboard's
+    /// secret key, which signs its events, is at least [`MIN_SIGNING_SECRET`] characters.
     pub async fn set_credentials(
         &self,
         tenant: &TenantId,
@@ -224,6 +228,17 @@ impl Settings<'_> {
     ) -> Result<SecretStatus, SettingError> {
         let (shape, name) = self.secret_of(tenant, kind, id).await?;
         let credentials = Credentials::parse(shape, body).map_err(SettingError::Invalid)?;
+        if let (SettingKind::VoipProvider, Credentials::Gateway(keys)) = (kind, &credentials) {
+            // It signs the switchboard's events, which anyone may post: it must not be guessed.
+            if keys.secret_key.len() < MIN_SIGNING_SECRET {
+                return Err(SettingError::Invalid(crate::validation::Problems::single(
+                    "/secret_key",
+                    format!(
+                        "at least {MIN_SIGNING_SECRET} characters: it signs the switchboard's events"
+                    ),
+                )));
+            }
+        }
         self.secrets.put(&name, &credentials.to_secret()).await?;
         Ok(self.secrets.status(&name).await?)
     }

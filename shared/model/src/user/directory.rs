@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use std::collections::HashSet;
 
 use super::User;
+use super::preferences::CustomerPageLayout;
 use crate::ids::{TenantId, UserId};
-use crate::store::{Page, PageRequest, StoreError};
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
 
 /// The CRM users of a tenant.
 #[async_trait]
@@ -28,6 +29,23 @@ pub trait UserDirectory: Send + Sync {
     ) -> Result<HashSet<UserId>, StoreError>;
 
     async fn list(&self, tenant: &TenantId, page: &PageRequest) -> Result<Page<User>, StoreError>;
+
+    /// The customer-page layout `user` saved, if any.
+    async fn layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<Revisioned<CustomerPageLayout>>, StoreError>;
+
+    /// Saves `user`'s layout if the stored one is still at `expected` (0: none saved yet);
+    /// `Conflict` otherwise, and nothing is written.
+    async fn put_layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        layout: &CustomerPageLayout,
+        expected: u64,
+    ) -> Result<Revisioned<CustomerPageLayout>, StoreError>;
 }
 
 /// The members of `team`, read page by page through the directory (a tenant has hundreds of

@@ -4,6 +4,7 @@ pub mod access;
 pub mod directory;
 pub mod membership;
 pub mod notifications;
+pub mod preferences;
 pub mod service;
 
 pub use notifications::Notification;

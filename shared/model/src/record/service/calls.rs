@@ -51,8 +51,8 @@ pub struct Dialled {
 }
 
 /// One event of a call, as the switchboard posts it.
+/// Members it does not name are ignored: a switchboard adding one loses no event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CallEvent {
     /// The switchboard's id of the call: one Call record per id.
     pub call_id: String,
@@ -144,6 +144,32 @@ fn instant(at: DateTime<Utc>) -> Value {
 }
 
 impl Telephony<'_> {
+    /// The one customer whose phone number `e164` is (none when no customer, or several, has
+    /// it): the identity index is read, then each candidate checked as it is now.
+    async fn customer_of(
+        &self,
+        tenant: &TenantId,
+        e164: Option<&str>,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        let Some(key) = e164.and_then(|p| identity::key(IdentityKind::Phone, p)) else {
+            return Ok(None);
+        };
+        let records = self.records.records;
+        let ids = records.find_by_identity(tenant, std::slice::from_ref(&key)).await?;
+        let mut matching = Vec::new();
+        for found in records.get_many(tenant, &ids).await? {
+            let current = identity::keys(Module::Customer, &found.value.fields);
+            if found.value.module == Module::Customer && current.contains(&key) {
+                matching.push(found.value);
+            }
+        }
+        Ok(if matching.len() == 1 {
+            matching.pop()
+        } else {
+            None
+        })
+    }
+
     async fn keys(
         &self,
         tenant: &TenantId,
@@ -235,16 +261,19 @@ impl Telephony<'_> {
                 None => problems.push("/contact", "not one of this customer's contacts"),
             }
         }
-        match &wanted {
-            None => problems.push("/phone", "not a phone number"),
-            Some(e164) if phone_of(&schema, &stored.value).contains(e164) => {}
-            Some(e164) => match contacts
+        match (&wanted, contact) {
+            (None, _) => problems.push("/phone", "not a phone number"),
+            (Some(e164), Some(named)) => {
+                if !phone_of(&schema, named).contains(e164) {
+                    problems.push("/contact", "the number is not this contact's");
+                }
+            }
+            (Some(e164), None) if phone_of(&schema, &stored.value).contains(e164) => {}
+            (Some(e164), None) => match contacts
                 .iter()
                 .find(|c| phone_of(&schema, c).contains(e164))
             {
-                Some(of) => {
-                    contact.get_or_insert(*of);
-                }
+                Some(of) => contact = Some(*of),
                 None => problems.push("/phone", "not a number of this customer or of its contacts"),
             },
         }
@@ -289,6 +318,7 @@ impl Telephony<'_> {
         fields.insert("Direction".into(), "Outbound".into());
         fields.insert("Status".into(), "Planned".into());
         fields.insert("Phone".into(), e164.clone().into());
+        fields.insert("Switchboard".into(), provider_id.to_string().into());
         fields.insert("StartedAt".into(), instant(now));
         fields.insert("Owner".into(), actor.user.to_string().into());
         stamp(&mut fields, actor, now, true);
@@ -302,24 +332,15 @@ impl Telephony<'_> {
             Ok(created) => created,
             Err(StoreError::AlreadyExists) => {
                 let found = records.get(tenant, Module::Call, &id).await?;
-                let asked_at = found
-                    .value
-                    .fields
-                    .get("CreatedAt")
-                    .and_then(Value::as_str)
-                    .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-                let unplaced = text(&found.value, "ProviderCallId").is_empty()
-                    && text(&found.value, "Status") == "Planned";
-                // Another request with this key is asking the switchboard right now, or did.
-                let stale = asked_at
-                    .is_some_and(|at| now - at > chrono::Duration::seconds(REDIAL_AFTER_SECONDS));
-                if !(unplaced && stale) {
-                    return Ok(Dialled {
-                        call: found,
-                        replayed: true,
-                    });
+                match self.replay(tenant, found, customer, &e164, now).await? {
+                    Replay::Answer(call) => {
+                        return Ok(Dialled {
+                            call,
+                            replayed: true,
+                        });
+                    }
+                    Replay::DialAgain(call) => call,
                 }
-                found
             }
             Err(other) => return Err(other.into()),
         };
@@ -346,6 +367,57 @@ impl Telephony<'_> {
         })
     }
 
+    /// What a request finds under a key already used: the same call, answered as it is; or one
+    /// never placed (the switchboard did not answer) that this request asks for again, having
+    /// claimed the attempt with a write at its revision (a concurrent one loses, and waits).
+    async fn replay(
+        &self,
+        tenant: &TenantId,
+        found: Revisioned<StoredRecord>,
+        customer: &RecordId,
+        e164: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Replay, RecordError> {
+        if text(&found.value, "Customer") != customer.as_str()
+            || text(&found.value, "Phone") != e164
+        {
+            return Err(RecordError::Conflict(
+                "this key was used for another call; call under a new key".into(),
+            ));
+        }
+        let unplaced = text(&found.value, "ProviderCallId").is_empty()
+            && text(&found.value, "Status") == "Planned";
+        if !unplaced {
+            return Ok(Replay::Answer(found));
+        }
+        // The last attempt's time: another request may be asking the switchboard right now.
+        let last = found
+            .value
+            .fields
+            .get("UpdatedAt")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        let busy =
+            last.is_none_or(|at| now - at <= chrono::Duration::seconds(REDIAL_AFTER_SECONDS));
+        let placing =
+            || RecordError::Conflict("the call is being placed; try again in a moment".into());
+        if busy {
+            return Err(placing());
+        }
+        let mut attempt = found.value.clone();
+        attempt.fields.insert("UpdatedAt".into(), instant(now));
+        match self
+            .records
+            .records
+            .replace(tenant, &attempt, found.revision)
+            .await
+        {
+            Ok(claimed) => Ok(Replay::DialAgain(claimed)),
+            Err(StoreError::Conflict { .. }) => Err(placing()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Writes the switchboard's answer on the call, unless its events took it further already.
     async fn settle_dial(
         &self,
@@ -357,7 +429,10 @@ impl Telephony<'_> {
     ) -> Result<Revisioned<StoredRecord>, RecordError> {
         for _ in 0..5 {
             let mut record = call.value.clone();
-            if rank(text(&record, "Status")) < rank(status) {
+            // A refusal says nothing of a call an event or another attempt already placed.
+            let refused_too_late =
+                status == "Failed" && !text(&record, "ProviderCallId").is_empty();
+            if rank(text(&record, "Status")) < rank(status) && !refused_too_late {
                 record.fields.insert("Status".into(), status.into());
             }
             if let Some(id) = &provider_call {
@@ -365,10 +440,14 @@ impl Telephony<'_> {
                     .fields
                     .insert("ProviderCallId".into(), id.clone().into());
             }
-            if let Some(reason) = &reason {
-                record
-                    .fields
-                    .insert("Description".into(), reason.clone().into());
+            if let (Some(reason), false) = (&reason, refused_too_late) {
+                let notes = text(&record, "Description");
+                let described = if notes.is_empty() {
+                    reason.clone()
+                } else {
+                    format!("{notes}\n{reason}")
+                };
+                record.fields.insert("Description".into(), described.into());
             }
             if record.fields == call.value.fields {
                 return Ok(call);
@@ -437,11 +516,17 @@ impl Telephony<'_> {
         };
         let e164 = crate::phone::parse(phone).map(|n| n.e164);
         let records = self.records.records;
+        // Only a call this switchboard was asked to place, and not another call since.
         let referred = match event.call_ref.as_deref().map(RecordId::new) {
-            Some(Ok(id)) => records
+            Some(Ok(id)) if id.as_str().starts_with("call-") => records
                 .get(&tenant, &id)
                 .await?
-                .filter(|r| r.value.module == Module::Call)
+                .filter(|r| {
+                    let placed = text(&r.value, "ProviderCallId");
+                    r.value.module == Module::Call
+                        && text(&r.value, "Switchboard") == setting.as_str()
+                        && (placed.is_empty() || placed == event.call_id)
+                })
                 .map(|r| r.value.id),
             _ => None,
         };
@@ -458,22 +543,20 @@ impl Telephony<'_> {
                 RecordId::new(format!("voip-{hash:016x}")).map_err(|_| CallEventError::NotFound)?
             }
         };
-        let customer = match e164
-            .as_deref()
-            .and_then(|p| identity::key(IdentityKind::Phone, p))
-        {
-            Some(key) => records
-                .find_by_identity(&tenant, &[key])
-                .await?
-                .into_iter()
-                .next(),
-            None => None,
-        };
+        let customer = self.customer_of(&tenant, e164.as_deref()).await?;
+        // The extension's user, else the customer's owner: someone sees the call.
         let owner = event
             .extension
             .as_deref()
             .and_then(|e| provider.user_of(e))
-            .cloned();
+            .map(|u| u.to_string())
+            .or_else(|| {
+                customer
+                    .as_ref()
+                    .map(|c| text(c, "Owner").to_owned())
+                    .filter(|o| !o.is_empty())
+            });
+        let customer = customer.map(|c| c.id);
         for _ in 0..5 {
             let found = records.get(&tenant, &id).await?;
             let mut record = match &found {
@@ -498,9 +581,9 @@ impl Telephony<'_> {
                         fields.insert("Customer".into(), customer.to_string().into());
                     }
                     if let Some(owner) = &owner {
-                        fields.insert("Owner".into(), owner.to_string().into());
-                        fields.insert("CreatedBy".into(), owner.to_string().into());
+                        fields.insert("Owner".into(), owner.clone().into());
                     }
+                    fields.insert("Switchboard".into(), setting.to_string().into());
                     fields.insert("CreatedAt".into(), instant(event.at));
                     StoredRecord {
                         id: id.clone(),
@@ -536,12 +619,18 @@ impl Telephony<'_> {
     }
 }
 
+/// What a repeated key comes to.
+enum Replay {
+    Answer(Revisioned<StoredRecord>),
+    DialAgain(Revisioned<StoredRecord>),
+}
+
 /// Whether `signature` is `sha256=<hex>` of the body's HMAC-SHA256 under `secret`.
 fn signed(secret: &str, body: &[u8], signature: &str) -> bool {
     let Some(hex) = signature.trim().strip_prefix("sha256=") else {
         return false;
     };
-    let Some(bytes) = decode_hex(hex) else {
+    let Some(bytes) = crate::approval::links::unhex(hex) else {
         return false;
     };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -549,16 +638,6 @@ fn signed(secret: &str, body: &[u8], signature: &str) -> bool {
     };
     mac.update(body);
     mac.verify_slice(&bytes).is_ok()
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn check_event(event: &CallEvent) -> Result<(), CallEventError> {

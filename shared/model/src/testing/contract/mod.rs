@@ -194,6 +194,7 @@ macro_rules! contract_tests {
                 existing_names_only_the_tenants_users,
                 get_many_reads_only_the_tenants_users_that_exist,
                 listing_pages_through_every_user_in_id_order,
+                a_layout_is_saved_at_its_revision_for_its_user_only,
             ]
         }
         $crate::__contract_group! {

@@ -177,3 +177,53 @@ pub async fn listing_pages_through_every_user_in_id_order(store: &dyn UserDirect
     let result = store.list(&t.other, &page).await;
     refused!(result, StoreError::BadCursor, "another tenant's cursor");
 }
+
+pub async fn a_layout_is_saved_at_its_revision_for_its_user_only(
+    store: &dyn UserDirectory,
+    t: &Tenants,
+) {
+    use crate::user::preferences::{CustomerPageLayout, RelatedList, RelatedListLayout};
+    let lan = user("u-lan");
+    assert_eq!(store.layout(&t.tenant, &lan).await.expect("read"), None);
+    let mut layout = CustomerPageLayout {
+        summary_fields: vec!["Name".into(), "Phone".into()],
+        related: vec![RelatedListLayout {
+            list: RelatedList::Orders,
+            columns: vec!["Code".into(), "Amount".into()],
+        }],
+    };
+    let first = store
+        .put_layout(&t.tenant, &lan, &layout, 0)
+        .await
+        .expect("the first save");
+    assert_eq!(first.revision, 1);
+    refused!(
+        store.put_layout(&t.tenant, &lan, &layout, 0).await,
+        StoreError::Conflict { .. },
+        "a second first save"
+    );
+    layout.summary_fields.push("Email".into());
+    let second = store
+        .put_layout(&t.tenant, &lan, &layout, first.revision)
+        .await
+        .expect("a save at the revision read");
+    assert_eq!(second.revision, 2);
+    assert_eq!(
+        store.layout(&t.tenant, &lan).await.expect("read"),
+        Some(second),
+        "the layout reads back"
+    );
+    assert_eq!(
+        store.layout(&t.other, &lan).await.expect("read"),
+        None,
+        "another tenant's user of the same id has none"
+    );
+    assert_eq!(
+        store
+            .layout(&t.tenant, &user("u-binh"))
+            .await
+            .expect("read"),
+        None,
+        "another user has none"
+    );
+}

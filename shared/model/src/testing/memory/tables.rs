@@ -171,6 +171,11 @@ pub(super) struct TenantSettingsTable {
 #[derive(Default)]
 pub(super) struct UserTables {
     pub(super) tenants: HashMap<TenantId, BTreeMap<UserId, User>>,
+    /// Each user's customer-page layout, with its revision.
+    pub(super) layouts: HashMap<
+        (TenantId, UserId),
+        crate::store::Revisioned<crate::user::preferences::CustomerPageLayout>,
+    >,
 }
 
 #[derive(Default)]

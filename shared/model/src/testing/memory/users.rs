@@ -6,9 +6,10 @@ use super::paging::{Query, SortKey};
 use super::tables::UserTables;
 use super::world::{Access, StoreKind, World, check_batch, store_controls};
 use crate::ids::{TenantId, UserId};
-use crate::store::{Page, PageRequest, StoreError};
+use crate::store::{Page, PageRequest, Revisioned, StoreError};
 use crate::user::User;
 use crate::user::directory::UserDirectory;
+use crate::user::preferences::CustomerPageLayout;
 use async_trait::async_trait;
 use std::collections::HashSet;
 
@@ -98,6 +99,36 @@ impl UserDirectory for MemoryUserDirectory {
                 .filter(|id| users.contains_key(*id))
                 .cloned()
                 .collect())
+        })
+    }
+
+    async fn layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<Revisioned<CustomerPageLayout>>, StoreError> {
+        self.read(|tables| Ok(tables.layouts.get(&(tenant.clone(), user.clone())).cloned()))
+    }
+
+    async fn put_layout(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        layout: &CustomerPageLayout,
+        expected: u64,
+    ) -> Result<Revisioned<CustomerPageLayout>, StoreError> {
+        self.write(|tables| {
+            let key = (tenant.clone(), user.clone());
+            let stored = tables.layouts.get(&key).map_or(0, |l| l.revision);
+            if stored != expected {
+                return Err(StoreError::Conflict { expected });
+            }
+            let saved = Revisioned {
+                value: layout.clone(),
+                revision: expected + 1,
+            };
+            tables.layouts.insert(key, saved.clone());
+            Ok(saved)
         })
     }
 
