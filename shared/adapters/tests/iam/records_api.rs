@@ -324,6 +324,18 @@ async fn calls_and_messages(admin: &Caller, seed: &Seed) {
         )
         .await;
     admin.get(&format!("/customers/{customer}/messages")).await;
+    // The caller's customer-page layout, saved and applied.
+    admin.get("/me/customer-page").await;
+    admin
+        .ok(
+            StatusCode::OK,
+            Method::PUT,
+            "/me/customer-page",
+            Some(json!({"summary_fields": ["Name"], "related": [{"list": "orders", "columns": ["Code"]}]})),
+            Some("\"0\""),
+        )
+        .await;
+    admin.get(&format!("/customers/{customer}/view")).await;
 }
 
 /// Points redeemed against an order (the customer and its ledger entry in one transaction),

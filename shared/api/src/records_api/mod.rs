@@ -7,6 +7,7 @@ mod calls;
 mod customers;
 mod imports;
 mod intake;
+mod layout;
 mod loyalty;
 mod messages;
 mod people;
@@ -158,6 +159,9 @@ pub const ROUTES: &[Route] = &[
     (Method::GET, "/users/{id}"),
     (Method::PUT, "/users/{id}"),
     (Method::GET, "/teams"),
+    (Method::GET, "/customers/{id}/view"),
+    (Method::GET, "/me/customer-page"),
+    (Method::PUT, "/me/customer-page"),
     (Method::GET, "/me/notifications"),
     (Method::POST, "/me/notifications/{key}/read"),
 ];
@@ -264,6 +268,11 @@ pub fn router(state: State) -> Router {
         )
         .route("/teams", get(people::teams))
         .route("/me/notifications", get(people::notifications))
+        .route(
+            "/me/customer-page",
+            get(layout::get_layout).put(layout::put_layout),
+        )
+        .route("/customers/{id}/view", get(layout::view))
         .route("/me/notifications/{key}/read", post(people::mark_read))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

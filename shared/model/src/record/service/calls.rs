@@ -155,7 +155,9 @@ impl Telephony<'_> {
             return Ok(None);
         };
         let records = self.records.records;
-        let ids = records.find_by_identity(tenant, std::slice::from_ref(&key)).await?;
+        let ids = records
+            .find_by_identity(tenant, std::slice::from_ref(&key))
+            .await?;
         let mut matching = Vec::new();
         for found in records.get_many(tenant, &ids).await? {
             let current = identity::keys(Module::Customer, &found.value.fields);
