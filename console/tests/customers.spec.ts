@@ -270,3 +270,37 @@ test("a switchboard is set up with a user's extension and the customer is called
     server.close();
   }
 });
+
+test("a user lays out their customer page: the summary card's fields and the related lists with their columns", async ({ page, request }) => {
+  const tenant = freshTenant("layout");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const customer = await api.call("POST", "/records/Customer", { Name: "Hồ Minh", Phone: "0912345678", Email: "minh@example.vn" });
+  await api.call("POST", `/customers/${customer.id}/orders`, { Code: "DH-7", OrderDate: "2026-03-01", Amount: 1_200_000 });
+  await signIn(page, tenant);
+  await page.goto(`/#/customers/${customer.id}`);
+  await page.getByRole("tab", { name: "Danh sách liên quan" }).click();
+  await page.getByRole("button", { name: "Tuỳ chỉnh trang khách hàng" }).click();
+  const form = page.getByRole("form", { name: "Tuỳ chỉnh trang khách hàng" });
+  const card = form.getByRole("group", { name: "Các trường ở thẻ tóm tắt" });
+  await card.getByRole("checkbox", { name: "Tên khách hàng" }).check();
+  await card.getByRole("checkbox", { name: "Điện thoại" }).check();
+  for (const list of ["Liên hệ", "Cơ hội", "Báo giá", "Hoá đơn", "Nhiệm vụ", "Thẻ chăm sóc"]) {
+    await form.getByRole("button", { name: new RegExp(`^Ẩn ${list}`) }).click();
+  }
+  const orders = form.locator("fieldset[data-list=orders]");
+  for (const column of ["Ngày đặt hàng", "Tình trạng"]) {
+    const box = orders.getByRole("checkbox", { name: column, exact: true });
+    if (await box.isChecked()) await box.uncheck();
+  }
+  await expectEveryInputLabelled(page);
+  await form.getByRole("button", { name: "Lưu" }).click();
+  const related = page.getByTestId("related");
+  await expect(related.locator("table")).toHaveCount(1);
+  await expect(related.locator("th")).toHaveText(["Số đơn hàng", "Tổng tiền"]);
+  await expect(related.locator("td").first()).toHaveText("DH-7");
+  const summary = page.getByTestId("record-summary");
+  await expect(summary.locator("dt")).toHaveText(["Tên khách hàng", "Điện thoại"]);
+  await screen(page, "customer-layout");
+  const saved = await api.call("GET", "/me/customer-page");
+  expect(saved.related).toEqual([{ list: "orders", columns: ["Code", "Amount"] }]);
+});

@@ -604,4 +604,11 @@ export const en: Record<keyof typeof vi, string> = {
   "calls.switchboard": "Switchboard",
   "settings.noUsers": "No users yet.",
   "settings.voipHint": "The switchboard's API address (https). The switchboard posts call events to <the CRM's API address>/voip/<company id>.<this setting's id>/events, signed with the secret_key (at least 32 characters) in the X-Crm-Signature header.",
+  "layout.customise": "Customise the customer page",
+  "layout.summary": "Fields on the summary card",
+  "layout.summaryHint": "None chosen: the card shows every field.",
+  "layout.lists": "Related lists (in the order shown) and their columns",
+  "layout.up": "Move up",
+  "layout.down": "Move down",
+  "layout.hide": "Hide",
 };

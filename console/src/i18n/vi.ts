@@ -602,4 +602,11 @@ export const vi = {
   "calls.switchboard": "Tổng đài",
   "settings.noUsers": "Chưa có người dùng nào.",
   "settings.voipHint": "Địa chỉ API của tổng đài (https). Tổng đài gửi sự kiện cuộc gọi về <địa chỉ API của CRM>/voip/<mã công ty>.<mã cấu hình này>/events, ký bằng secret_key (ít nhất 32 ký tự) trong header X-Crm-Signature.",
+  "layout.customise": "Tuỳ chỉnh trang khách hàng",
+  "layout.summary": "Các trường ở thẻ tóm tắt",
+  "layout.summaryHint": "Không chọn trường nào: thẻ hiện mọi trường.",
+  "layout.lists": "Danh sách liên quan (theo thứ tự hiển thị) và các cột",
+  "layout.up": "Đưa lên",
+  "layout.down": "Đưa xuống",
+  "layout.hide": "Ẩn",
 } as const;

@@ -58,7 +58,8 @@ export function CallPanel({ record, fields, onCalled }: { record: R["Record"]; f
       setBusy(false);
     }
   };
-  if (reachable.length === 0 && !loading) return null;
+  // Nothing to call, or no switchboard to call through: no button that can only fail.
+  if ((reachable.length === 0 && !loading) || (switchboards.data && switchboards.data.length === 0)) return null;
   return (
     <FormProblem.Provider value={problem}>
       <form noValidate className="toolbar" onSubmit={call} aria-label={t("calls.call")}>

@@ -8,7 +8,8 @@ import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { RunHistory } from "../workflows/RunHistory";
 import { ActivityTimeline } from "./ActivityTimeline";
-import { PurchaseStats, Related, Sales } from "./CustomerTabs";
+import { PurchaseStats, Sales } from "./CustomerTabs";
+import { LayoutForm, RelatedView, summaryOrder } from "./PageLayout";
 import { ApprovalPanel } from "../approvals/ApprovalPanel";
 import { currentSession } from "../../session";
 import { HandOver } from "./HandOver";
@@ -34,6 +35,8 @@ export function CustomerPage() {
   const [editing, setEditing] = useState(false);
   const [tab, setTab] = useState<(typeof TABS)[number]>("activities");
   const [called, setCalled] = useState(0);
+  const [customising, setCustomising] = useState(false);
+  const layout = useLoad(() => ok(api().records.GET("/me/customer-page")), []);
   const schema = useLoad(() => moduleSchema("Customer"), []);
   const fields = schema.data?.fields ?? [];
 
@@ -104,13 +107,25 @@ export function CustomerPage() {
       {editing ? (
         <RecordEditForm record={record} etag={etag} fields={fields} onSaved={(r, e) => { saved(r, e); setEditing(false); }} onReload={load} />
       ) : (
-        <Summary record={record} etag={etag} fields={fields} onSaved={saved} onReload={load} />
+        <Summary record={record} etag={etag} fields={summaryOrder(fields, layout.data?.summary_fields)} onSaved={saved} onReload={load} />
       )}
       <Tabs label={t("customers.tabs")} tabs={TABS} selected={tab} onSelect={setTab} title={(k) => t(`customers.tab.${k}` as Key)}>
         {/* Read again after a call, which the timeline lists. */}
         {tab === "activities" && <ActivityTimeline key={called} id={id} />}
         {tab === "messages" && <MessagePanel record={record} fields={fields} />}
-        {tab === "related" && <Related id={id} />}
+        {tab === "related" &&
+          (customising ? (
+            <LayoutForm
+              customerFields={fields.filter((f) => f.type !== "score_breakdown" && f.type !== "approval")}
+              onDone={() => {
+                setCustomising(false);
+                void layout.reload();
+              }}
+              onCancel={() => setCustomising(false)}
+            />
+          ) : (
+            <RelatedView key={layout.data ? JSON.stringify(layout.data) : ""} id={id} onCustomise={() => setCustomising(true)} />
+          ))}
         {tab === "sales" && <Sales id={id} />}
         {tab === "stats" && <PurchaseStats id={id} />}
         {tab === "loyalty" && <LoyaltyPanel id={id} onChanged={load} />}

@@ -1,35 +1,8 @@
-import { api, ok, type R } from "../../api/client";
+import { api, ok } from "../../api/client";
 import { ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
-import { useT, type Key } from "../../i18n";
+import { useT } from "../../i18n";
 import { recordTitle } from "./values";
-
-const RELATED = ["contacts", "opportunities", "quotes", "orders", "invoices", "tasks", "care_cards"] as const;
-
-export function Related({ id }: { id: string }) {
-  const t = useT();
-  const lists = useLoad(() => ok(api().records.GET("/customers/{id}/related", { params: { path: { id } } })), [id]);
-  return (
-    <div>
-      <ProblemBanner problem={lists.problem} onReload={lists.reload} />
-      {RELATED.map((key) => {
-        const records: R["Record"][] = lists.data?.[key] ?? [];
-        return (
-          <section key={key} className="related">
-            <h3>
-              {t(`related.${key}` as Key)} ({records.length})
-            </h3>
-            <ul>
-              {records.map((r) => (
-                <li key={r.id}>{recordTitle(r.fields, r.id)}</li>
-              ))}
-            </ul>
-          </section>
-        );
-      })}
-    </div>
-  );
-}
 
 export function Sales({ id }: { id: string }) {
   const t = useT();
