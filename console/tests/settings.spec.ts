@@ -104,3 +104,20 @@ test("the company's settings take a custom pick list and refuse an unknown count
   await page.getByRole("button", { name: "Sửa", exact: true }).click();
   await expect(page.getByLabel("Phân khúc").locator("option", { hasText: "Khách VIP" })).toHaveCount(1);
 });
+
+test("the company chooses what makes customers duplicates, names without accents included", async ({ page, request }) => {
+  const tenant = freshTenant("duplicates");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  const first = await api.call("POST", "/records/Customer", { Name: "Nguyễn Thị Hằng", Phone: "0912345678" });
+  await api.call("POST", "/records/Customer", { Name: "nguyen thi hang", Phone: "0987654321" });
+  await signIn(page, tenant);
+  await page.goto("/#/settings/tenant");
+  await page.getByRole("checkbox", { name: "Tên không dấu (Nguyễn = Nguyen)" }).check();
+  await page.getByRole("checkbox", { name: "Số điện thoại (mọi cách viết)" }).uncheck();
+  await page.getByRole("button", { name: "Lưu" }).click();
+  await expect(page.getByRole("status")).toHaveText("Đã lưu.");
+  const saved = await api.call("GET", "/tenant-settings");
+  expect(saved.duplicate_keys).toEqual(["email", "tax_code", "name_unaccented"]);
+  const found = await api.call("GET", `/customers/${first.id}/duplicates`);
+  expect(found.items.map((d: { fields: { Name: string }; shared: string[] }) => [d.fields.Name, d.shared])).toEqual([["nguyen thi hang", ["name_unaccented"]]]);
+});

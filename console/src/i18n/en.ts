@@ -611,4 +611,12 @@ export const en: Record<keyof typeof vi, string> = {
   "layout.up": "Move up",
   "layout.down": "Move down",
   "layout.hide": "Hide",
+  "tenant.duplicates": "Duplicate customers",
+  "tenant.duplicatesHint": "Two customers are duplicates when they share any of the items chosen.",
+  "tenant.duplicate.phone": "Phone number (any spelling)",
+  "tenant.duplicate.email": "Email (any letter case)",
+  "tenant.duplicate.tax_code": "Tax code (spaces and dots ignored)",
+  "tenant.duplicate.name": "Name (case and spacing ignored)",
+  "tenant.duplicate.name_unaccented": "Name without accents (Nguyễn = Nguyen)",
+  "tenant.duplicate.code": "Customer code",
 };

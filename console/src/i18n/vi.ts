@@ -609,4 +609,12 @@ export const vi = {
   "layout.up": "Đưa lên",
   "layout.down": "Đưa xuống",
   "layout.hide": "Ẩn",
+  "tenant.duplicates": "Kiểm tra trùng khách hàng",
+  "tenant.duplicatesHint": "Hai khách hàng trùng nhau khi giống nhau ở một trong các mục được chọn.",
+  "tenant.duplicate.phone": "Số điện thoại (mọi cách viết)",
+  "tenant.duplicate.email": "Email (không phân biệt hoa thường)",
+  "tenant.duplicate.tax_code": "Mã số thuế (bỏ dấu cách, dấu chấm)",
+  "tenant.duplicate.name": "Tên (không phân biệt hoa thường, khoảng trắng)",
+  "tenant.duplicate.name_unaccented": "Tên không dấu (Nguyễn = Nguyen)",
+  "tenant.duplicate.code": "Mã khách hàng",
 } as const;

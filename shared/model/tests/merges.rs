@@ -416,3 +416,66 @@ async fn a_merge_interrupted_at_any_write_finishes_when_asked_again_and_loses_no
         merged(&crm).await;
     }
 }
+
+#[tokio::test]
+async fn a_tenant_chooses_what_makes_duplicates_names_without_accents_included() {
+    let crm = Crm::new().await;
+    crm.create(
+        Module::Customer,
+        "c1",
+        json!({"Name": "Nguyễn Thị Hằng", "Phone": "0912345678"}),
+    )
+    .await;
+    crm.create(
+        Module::Customer,
+        "c2",
+        json!({"Name": "nguyen thi hang", "Phone": "0987654321"}),
+    )
+    .await;
+    crm.create(
+        Module::Customer,
+        "c3",
+        json!({"Name": "Lê Văn Bình", "Phone": "0912 345 678"}),
+    )
+    .await;
+    let ids = |found: Vec<crm_model::record::service::Duplicate>| -> Vec<String> {
+        found
+            .iter()
+            .map(|d| d.record.value.id.to_string())
+            .collect()
+    };
+    let records = crm.records();
+    // The default rule: the phone makes c3 a duplicate of c1, the name does not count.
+    assert_eq!(
+        ids(records
+            .duplicates_of(&crm.sales(), &rid("c1"))
+            .await
+            .unwrap()),
+        ["c3"]
+    );
+    crm.tenant_settings(|s| s.duplicate_keys = vec![IdentityKind::NameUnaccented])
+        .await;
+    assert_eq!(
+        ids(records
+            .duplicates_of(&crm.sales(), &rid("c1"))
+            .await
+            .unwrap()),
+        ["c2"],
+        "the name whatever its accents, and no longer the phone"
+    );
+    crm.tenant_settings(|s| s.duplicate_keys = vec![IdentityKind::Name])
+        .await;
+    assert!(
+        records
+            .duplicates_of(&crm.sales(), &rid("c1"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the name as written: Hằng is not Hang"
+    );
+    let mut bad = crm_model::settings::TenantSettings::default();
+    bad.duplicate_keys = vec![IdentityKind::Phone, IdentityKind::Phone];
+    assert!(bad.validate().iter().any(|p| p.path == "/duplicate_keys/1"));
+    bad.duplicate_keys.clear();
+    assert!(bad.validate().iter().any(|p| p.path == "/duplicate_keys"));
+}

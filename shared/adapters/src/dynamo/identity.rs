@@ -1,5 +1,5 @@
-//! The identity index of customers in the records table: one item per normalised phone, email or
-//! tax code (`crm_model::record::identity`), written in the same transaction as the customer, so that the
+//! The identity index of customers in the records table: one item per normalised phone, email,
+//! tax code, name (as written and unaccented) or code (`crm_model::record::identity`), written in the same transaction as the customer, so that the
 //! index and the customers never disagree.
 //!
 //! | item | pk | sk |
@@ -161,9 +161,11 @@ pub(super) async fn find(
     tenant: &TenantId,
     keys: &[String],
 ) -> Result<Vec<RecordId>, StoreError> {
+    use crm_model::record::identity::MAX_MATCHES_PER_KEY;
     let mut ids = Vec::new();
     for k in keys {
         let mut start = None;
+        let mut matched = 0;
         loop {
             let output = client
                 .query()
@@ -176,6 +178,10 @@ pub(super) async fn find(
                 .await
                 .map_err(unavailable)?;
             for found in output.items.unwrap_or_default() {
+                if matched == MAX_MATCHES_PER_KEY {
+                    break;
+                }
+                matched += 1;
                 if let Some(id) = found.get("sk").and_then(|v| v.as_s().ok()) {
                     ids.push(
                         RecordId::new(id.as_str())
@@ -184,7 +190,7 @@ pub(super) async fn find(
                 }
             }
             start = output.last_evaluated_key;
-            if start.is_none() {
+            if start.is_none() || matched == MAX_MATCHES_PER_KEY {
                 break;
             }
         }

@@ -44,33 +44,48 @@ pub(super) struct DuplicateQuery {
     phone: Option<String>,
     email: Option<String>,
     tax_code: Option<String>,
+    name: Option<String>,
+    code: Option<String>,
 }
 
-/// Customers matching the given phone, email or tax code: the check before creating one.
+/// Customers matching the given phone, email, tax code, name or code, as the tenant's duplicate
+/// rule counts them: the check before creating one.
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant))]
 pub(super) async fn duplicates_of_values(
     AxumState(state): AxumState<State>,
     caller: Caller,
     ApiQuery(query): ApiQuery<DuplicateQuery>,
 ) -> Result<Response, ApiError> {
+    let name = query.name.clone();
     let given = [
-        (IdentityKind::Phone, "phone", query.phone),
-        (IdentityKind::Email, "email", query.email),
-        (IdentityKind::TaxCode, "tax_code", query.tax_code),
+        (vec![IdentityKind::Phone], "phone", query.phone),
+        (vec![IdentityKind::Email], "email", query.email),
+        (vec![IdentityKind::TaxCode], "tax_code", query.tax_code),
+        (
+            vec![IdentityKind::Name, IdentityKind::NameUnaccented],
+            "name",
+            name,
+        ),
+        (vec![IdentityKind::Code], "code", query.code),
     ];
     let mut keys = Vec::new();
-    for (kind, name, value) in given {
+    for (kinds, name, value) in given {
         if let Some(value) = value {
-            let key = identity::key(kind, &value).ok_or_else(|| {
-                ApiError::invalid_field(format!("/query/{name}"), format!("not a usable {name}"))
-            })?;
-            keys.push(key);
+            for kind in kinds {
+                let key = identity::key(kind, &value).ok_or_else(|| {
+                    ApiError::invalid_field(
+                        format!("/query/{name}"),
+                        format!("not a usable {name}"),
+                    )
+                })?;
+                keys.push(key);
+            }
         }
     }
     if keys.is_empty() {
         return Err(ApiError::invalid_field(
             "/query",
-            "give a phone, email or tax_code to check",
+            "give a phone, email, tax_code, name or code to check",
         ));
     }
     let found = state

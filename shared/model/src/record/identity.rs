@@ -1,35 +1,107 @@
 //! Identity keys: what makes two customers the same person or company for the duplicate check
-//! (seed 003 §2.4). A phone in any Vietnamese spelling, an email in any letter case and a tax code
-//! with or without spaces each give one key; customers sharing a key are duplicate candidates.
+//! (seed 003 §2.4). A phone in any Vietnamese spelling, an email in any letter case, a tax code
+//! with or without spaces, a name whatever its case and spacing (or its accents too) and a
+//! customer code each give one key; customers sharing a key are duplicate candidates. Every kind
+//! is indexed; each tenant chooses which kinds count ([`DEFAULT_RULE`] until it does), so that a
+//! change of rule needs no index rewritten.
 
 use serde_json::{Map, Value};
 
 use crate::schema::Module;
 
 /// The kinds of identity, in the order keys are listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {
     Phone,
     Email,
     TaxCode,
+    /// The name, whatever its letter case and spacing.
+    Name,
+    /// The name, whatever its case, spacing and Vietnamese accents (Nguyễn = Nguyen).
+    NameUnaccented,
+    /// The customer code, whatever its case and spacing.
+    Code,
 }
 
+/// The kinds that count until a tenant chooses: phone, email, tax code.
+pub const DEFAULT_RULE: [IdentityKind; 3] = [
+    IdentityKind::Phone,
+    IdentityKind::Email,
+    IdentityKind::TaxCode,
+];
+
+/// The most customers one key names that a duplicate check reads: a name many people share says
+/// little, and reading thousands of namesakes would make the check slow for everyone.
+pub const MAX_MATCHES_PER_KEY: usize = 200;
+
 impl IdentityKind {
+    pub const ALL: [IdentityKind; 6] = [
+        IdentityKind::Phone,
+        IdentityKind::Email,
+        IdentityKind::TaxCode,
+        IdentityKind::Name,
+        IdentityKind::NameUnaccented,
+        IdentityKind::Code,
+    ];
+
     fn prefix(self) -> &'static str {
         match self {
             IdentityKind::Phone => "phone:",
             IdentityKind::Email => "email:",
             IdentityKind::TaxCode => "tax:",
+            IdentityKind::Name => "name:",
+            IdentityKind::NameUnaccented => "plain-name:",
+            IdentityKind::Code => "code:",
+        }
+    }
+
+    /// The customer field the kind reads.
+    pub fn field(self) -> &'static str {
+        match self {
+            IdentityKind::Phone => "Phone",
+            IdentityKind::Email => "Email",
+            IdentityKind::TaxCode => "TaxCode",
+            IdentityKind::Name | IdentityKind::NameUnaccented => "Name",
+            IdentityKind::Code => "Code",
         }
     }
 
     /// The kind a key was made for.
     pub fn of_key(key: &str) -> Option<Self> {
-        [Self::Phone, Self::Email, Self::TaxCode]
-            .into_iter()
-            .find(|k| key.starts_with(k.prefix()))
+        Self::ALL.into_iter().find(|k| key.starts_with(k.prefix()))
     }
+}
+
+/// Letters as compared: lower case, single spaces.
+fn folded(raw: &str) -> String {
+    raw.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Vietnamese letters without their tone and vowel marks (đ as d).
+fn unaccented(text: &str) -> String {
+    const GROUPS: [(&str, char); 6] = [
+        ("àáạảãâầấậẩẫăằắặẳẵ", 'a'),
+        ("èéẹẻẽêềếệểễ", 'e'),
+        ("ìíịỉĩ", 'i'),
+        ("òóọỏõôồốộổỗơờớợởỡ", 'o'),
+        ("ùúụủũưừứựửữ", 'u'),
+        ("ỳýỵỷỹ", 'y'),
+    ];
+    text.chars()
+        .map(|c| {
+            if c == 'đ' {
+                return 'd';
+            }
+            GROUPS
+                .iter()
+                .find(|(accented, _)| accented.contains(c))
+                .map_or(c, |(_, plain)| *plain)
+        })
+        .collect()
 }
 
 /// The key of one raw value, or `None` when the value cannot identify anyone.
@@ -48,24 +120,31 @@ pub fn key(kind: IdentityKind, raw: &str) -> Option<String> {
                 .collect();
             (code.len() >= 3).then_some(code)?
         }
+        IdentityKind::Name => Some(folded(raw)).filter(|n| n.chars().count() >= 2)?,
+        IdentityKind::NameUnaccented => {
+            Some(unaccented(&folded(raw))).filter(|n| n.chars().count() >= 2)?
+        }
+        IdentityKind::Code => Some(folded(raw).replace(' ', "")).filter(|c| !c.is_empty())?,
     };
     // Keys become partition keys (at most 2,048 bytes); nothing that identifies anyone is longer.
     (normalized.len() <= 254).then(|| format!("{}{normalized}", kind.prefix()))
 }
 
-/// The identity keys of a stored record: only customers have them.
+/// The identity keys of a stored record, of every kind (the index holds them all): only
+/// customers have them.
 pub fn keys(module: Module, fields: &Map<String, Value>) -> Vec<String> {
+    keys_of(module, fields, &IdentityKind::ALL)
+}
+
+/// The keys of the kinds a tenant's rule counts.
+pub fn keys_of(module: Module, fields: &Map<String, Value>, kinds: &[IdentityKind]) -> Vec<String> {
     if module != Module::Customer {
         return Vec::new();
     }
-    [
-        (IdentityKind::Phone, "Phone"),
-        (IdentityKind::Email, "Email"),
-        (IdentityKind::TaxCode, "TaxCode"),
-    ]
-    .into_iter()
-    .filter_map(|(kind, field)| key(kind, fields.get(field)?.as_str()?))
-    .collect()
+    kinds
+        .iter()
+        .filter_map(|kind| key(*kind, fields.get(kind.field())?.as_str()?))
+        .collect()
 }
 
 #[cfg(test)]
@@ -95,6 +174,30 @@ mod tests {
         assert_eq!(
             key(IdentityKind::TaxCode, "0101 243 150"),
             Some("tax:0101243150".into())
+        );
+    }
+
+    #[test]
+    fn names_match_whatever_their_case_spacing_and_if_chosen_their_accents() {
+        assert_eq!(
+            key(IdentityKind::Name, " Nguyễn  Thị HẰNG "),
+            Some("name:nguyễn thị hằng".into())
+        );
+        assert_eq!(
+            key(IdentityKind::NameUnaccented, "Nguyễn Thị Hằng"),
+            key(IdentityKind::NameUnaccented, "nguyen thi hang")
+        );
+        assert_ne!(
+            key(IdentityKind::Name, "Nguyễn Thị Hằng"),
+            key(IdentityKind::Name, "Nguyen Thi Hang")
+        );
+        assert_eq!(
+            key(IdentityKind::NameUnaccented, "Đỗ Đức"),
+            Some("plain-name:do duc".into())
+        );
+        assert_eq!(
+            key(IdentityKind::Code, "kh 001"),
+            key(IdentityKind::Code, "KH001")
         );
     }
 

@@ -101,7 +101,8 @@ pub trait RecordStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Revisioned<StoredRecord>>, StoreError>;
 
-    /// The customers that had one of the identity `keys` ([`crate::record::identity`]) when last saved.
+    /// The customers that had one of the identity `keys` ([`crate::record::identity`]) when last saved,
+    /// at most [`MAX_MATCHES_PER_KEY`](crate::record::identity::MAX_MATCHES_PER_KEY) per key.
     /// Candidates only: a caller checks the records' current values.
     async fn find_by_identity(
         &self,

@@ -465,6 +465,14 @@ pub struct TenantSettings {
     /// their own (approval steps, escalations).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub team_managers: std::collections::BTreeMap<String, UserId>,
+    /// What makes two customers duplicates: the identity kinds that count (phone, email and tax
+    /// code until the tenant chooses).
+    #[serde(default = "default_duplicate_keys")]
+    pub duplicate_keys: Vec<crate::record::identity::IdentityKind>,
+}
+
+fn default_duplicate_keys() -> Vec<crate::record::identity::IdentityKind> {
+    crate::record::identity::DEFAULT_RULE.to_vec()
 }
 
 fn default_time_zone() -> String {
@@ -489,6 +497,7 @@ impl Default for TenantSettings {
             access: Default::default(),
             default_owners: Default::default(),
             team_managers: Default::default(),
+            duplicate_keys: default_duplicate_keys(),
         }
     }
 }
@@ -530,6 +539,17 @@ impl TenantSettings {
                 .map(|f| f.kind.options().iter().map(|o| o.value.as_str()).collect())
                 .unwrap_or_default();
             problems.extend(rule.validate(&ranks).under("/loyalty"));
+        }
+        if self.duplicate_keys.is_empty() {
+            problems.push(
+                "/duplicate_keys",
+                "at least one: what makes two customers duplicates",
+            );
+        }
+        for (i, kind) in self.duplicate_keys.iter().enumerate() {
+            if self.duplicate_keys[..i].contains(kind) {
+                problems.push(format!("/duplicate_keys/{i}"), "listed twice");
+            }
         }
         if self.message_countries.len() > MAX_MESSAGE_COUNTRIES {
             problems.push(

@@ -2,13 +2,16 @@ import { useEffect, useState, type FormEvent } from "react";
 import { asProblem, api, ApiProblem, etagOf, ok, type W } from "../../../api/client";
 import { forgetSchemas, MODULES } from "../../../api/modules";
 import { ListInput } from "../../../components/ListInput";
-import { Field, FormProblem, ProblemBanner, segment } from "../../../components/Problem";
+import { Field, FormProblem, PointerMessage, ProblemBanner, segment } from "../../../components/Problem";
 import { useLoad } from "../../../components/useLoad";
 import { useT, type Key } from "../../../i18n";
 import { SettingsNav } from "../SettingsPage";
 import { ModuleSelect, UserSelect } from "../../../components/Pickers";
 import { AccessEditor } from "./AccessEditor";
 import { CustomFields } from "./CustomFields";
+
+/** What can make two customers duplicates, in the order the page lists them. */
+const DUPLICATE_KINDS = ["phone", "email", "tax_code", "name", "name_unaccented", "code"] as const;
 
 type Settings = W["TenantSettings"];
 const RANKS = ["Member", "Silver", "Gold", "Diamond"] as const;
@@ -118,6 +121,24 @@ export function TenantSettingsPage() {
             <Field label={t("tenant.countries")} pointer="/message_countries" hint={t("tenant.countriesHint")}>
               {(id, d) => <ListInput id={id} aria-describedby={d} value={settings.message_countries ?? []} separator={/[\s,;]+/} normalise={(c) => c.toUpperCase()} onChange={(message_countries) => set({ message_countries })} />}
             </Field>
+          </fieldset>
+          <fieldset>
+            <legend>{t("tenant.duplicates")}</legend>
+            <p className="hint">{t("tenant.duplicatesHint")}</p>
+            {DUPLICATE_KINDS.map((kind) => {
+              const chosen = settings.duplicate_keys ?? ["phone", "email", "tax_code"];
+              return (
+                <label key={kind} className="checkbox">
+                  <input
+                    type="checkbox"
+                    checked={chosen.includes(kind)}
+                    onChange={(e) => set({ duplicate_keys: e.target.checked ? DUPLICATE_KINDS.filter((k) => k === kind || chosen.includes(k)) : chosen.filter((k) => k !== kind) })}
+                  />{" "}
+                  {t(`tenant.duplicate.${kind}` as Key)}
+                </label>
+              );
+            })}
+            <PointerMessage pointer="/duplicate_keys" />
           </fieldset>
           <CustomFields value={settings.custom_fields ?? []} onChange={(custom_fields) => set({ custom_fields })} />
           <fieldset>

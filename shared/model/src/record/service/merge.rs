@@ -58,6 +58,14 @@ impl Records<'_> {
     ) -> Result<Vec<Duplicate>, RecordError> {
         actor.require(Module::Customer, Permission::Read)?;
         let tenant = &actor.tenant;
+        // Only the kinds the tenant's rule counts make duplicates.
+        let rule = self.tenant_settings(tenant).await?.duplicate_keys;
+        let keys: Vec<String> = keys
+            .iter()
+            .filter(|k| IdentityKind::of_key(k).is_some_and(|kind| rule.contains(&kind)))
+            .cloned()
+            .collect();
+        let keys = keys.as_slice();
         if keys.is_empty() {
             return Ok(Vec::new());
         }

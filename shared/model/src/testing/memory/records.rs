@@ -432,7 +432,11 @@ impl RecordStore for MemoryRecordStore {
             Ok(keys
                 .iter()
                 .filter_map(|key| t.identity.get(key))
-                .flat_map(|ids| ids.iter().cloned())
+                .flat_map(|ids| {
+                    ids.iter()
+                        .take(crate::record::identity::MAX_MATCHES_PER_KEY)
+                        .cloned()
+                })
                 .collect())
         })
     }
