@@ -473,8 +473,10 @@ async fn a_tenant_chooses_what_makes_duplicates_names_without_accents_included()
             .is_empty(),
         "the name as written: Hằng is not Hang"
     );
-    let mut bad = crm_model::settings::TenantSettings::default();
-    bad.duplicate_keys = vec![IdentityKind::Phone, IdentityKind::Phone];
+    let mut bad = crm_model::settings::TenantSettings {
+        duplicate_keys: vec![IdentityKind::Phone, IdentityKind::Phone],
+        ..Default::default()
+    };
     assert!(bad.validate().iter().any(|p| p.path == "/duplicate_keys/1"));
     bad.duplicate_keys.clear();
     assert!(bad.validate().iter().any(|p| p.path == "/duplicate_keys"));
