@@ -81,26 +81,14 @@ fn folded(raw: &str) -> String {
         .to_lowercase()
 }
 
-/// Vietnamese letters without their tone and vowel marks (đ as d).
+/// Letters without their tone and vowel marks (decomposed, the combining marks dropped; đ as d,
+/// which Unicode does not decompose).
 fn unaccented(text: &str) -> String {
-    const GROUPS: [(&str, char); 6] = [
-        ("àáạảãâầấậẩẫăằắặẳẵ", 'a'),
-        ("èéẹẻẽêềếệểễ", 'e'),
-        ("ìíịỉĩ", 'i'),
-        ("òóọỏõôồốộổỗơờớợởỡ", 'o'),
-        ("ùúụủũưừứựửữ", 'u'),
-        ("ỳýỵỷỹ", 'y'),
-    ];
-    text.chars()
-        .map(|c| {
-            if c == 'đ' {
-                return 'd';
-            }
-            GROUPS
-                .iter()
-                .find(|(accented, _)| accented.contains(c))
-                .map_or(c, |(_, plain)| *plain)
-        })
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| if c == 'đ' { 'd' } else { c })
         .collect()
 }
 
