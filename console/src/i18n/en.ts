@@ -619,4 +619,7 @@ export const en: Record<keyof typeof vi, string> = {
   "tenant.duplicate.name": "Name (case and spacing ignored)",
   "tenant.duplicate.name_unaccented": "Name without accents (Nguyễn = Nguyen)",
   "tenant.duplicate.code": "Customer code",
+  "identity.name": "name",
+  "identity.name_unaccented": "name without accents",
+  "identity.code": "customer code",
 };

@@ -617,4 +617,7 @@ export const vi = {
   "tenant.duplicate.name": "Tên (không phân biệt hoa thường, khoảng trắng)",
   "tenant.duplicate.name_unaccented": "Tên không dấu (Nguyễn = Nguyen)",
   "tenant.duplicate.code": "Mã khách hàng",
+  "identity.name": "tên",
+  "identity.name_unaccented": "tên không dấu",
+  "identity.code": "mã khách hàng",
 } as const;

@@ -1,7 +1,7 @@
 import { useContext, useState, type FormEvent } from "react";
 import { ApiProblem, asProblem, api, ok, type R } from "../../api/client";
 import { fieldLabel, moduleSchema, type FieldDef } from "../../api/modules";
-import { FormProblem, PointerMessage, ProblemBanner } from "../../components/Problem";
+import { FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
 import { useT, type Key } from "../../i18n";
 import { showValue } from "./values";
@@ -94,6 +94,8 @@ export function LayoutForm({ customerFields, onDone, onCancel }: { customerField
     const [item] = next.splice(i, 1);
     next.splice(i + by, 0, item);
     setShown(next);
+    // The API's words name lists by their place: after a move they would sit beside another.
+    setProblem(null);
   };
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -119,7 +121,7 @@ export function LayoutForm({ customerFields, onDone, onCancel }: { customerField
               <input type="checkbox" checked={summary.includes(f.name)} onChange={(e) => toggleSummary(f.name, e.target.checked)} /> {fieldLabel(f, t.lang)}
             </label>
           ))}
-          <PointerMessage pointer="/summary_fields" />
+          <ListProblems prefix="/summary_fields" />
         </fieldset>
         <fieldset>
           <legend>{t("layout.lists")}</legend>
@@ -140,7 +142,16 @@ export function LayoutForm({ customerFields, onDone, onCancel }: { customerField
             />
           ))}
         </fieldset>
-        <ProblemBanner problem={problem} onReload={current.reload} shownPointers={["/summary_fields", "/related"]} />
+        <ProblemBanner
+          problem={problem}
+          onReload={() => {
+            // Start again from the layout as it is now: another tab's change is shown, not overwritten.
+            setDraft(null);
+            setProblem(null);
+            void current.reload();
+          }}
+          shownPointers={["/summary_fields", "/related"]}
+        />
         <div className="toolbar">
           <button type="submit" className="primary" disabled={busy}>
             {t("action.save")}

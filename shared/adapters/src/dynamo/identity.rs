@@ -172,6 +172,8 @@ pub(super) async fn find(
                 .table_name(table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(identity_pk(tenant, k)))
+                // No more read than the cap keeps (a common name fills a 1 MB page).
+                .limit((MAX_MATCHES_PER_KEY - matched) as i32)
                 .set_exclusive_start_key(start)
                 .consistent_read(true)
                 .send()

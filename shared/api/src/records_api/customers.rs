@@ -56,7 +56,6 @@ pub(super) async fn duplicates_of_values(
     caller: Caller,
     ApiQuery(query): ApiQuery<DuplicateQuery>,
 ) -> Result<Response, ApiError> {
-    let name = query.name.clone();
     let given = [
         (vec![IdentityKind::Phone], "phone", query.phone),
         (vec![IdentityKind::Email], "email", query.email),
@@ -64,22 +63,25 @@ pub(super) async fn duplicates_of_values(
         (
             vec![IdentityKind::Name, IdentityKind::NameUnaccented],
             "name",
-            name,
+            query.name,
         ),
         (vec![IdentityKind::Code], "code", query.code),
     ];
     let mut keys = Vec::new();
     for (kinds, name, value) in given {
         if let Some(value) = value {
-            for kind in kinds {
-                let key = identity::key(kind, &value).ok_or_else(|| {
-                    ApiError::invalid_field(
-                        format!("/query/{name}"),
-                        format!("not a usable {name}"),
-                    )
-                })?;
-                keys.push(key);
+            // A value is usable when one of its kinds makes a key of it.
+            let made: Vec<String> = kinds
+                .iter()
+                .filter_map(|kind| identity::key(*kind, &value))
+                .collect();
+            if made.is_empty() {
+                return Err(ApiError::invalid_field(
+                    format!("/query/{name}"),
+                    format!("not a usable {name}"),
+                ));
             }
+            keys.extend(made);
         }
     }
     if keys.is_empty() {

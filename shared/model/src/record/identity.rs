@@ -73,11 +73,15 @@ impl IdentityKind {
     }
 }
 
-/// Letters as compared: lower case, single spaces.
+/// Letters as compared: composed (a name typed with combining marks is the same name), lower
+/// case, single spaces.
 fn folded(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     raw.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+        .nfc()
+        .collect::<String>()
         .to_lowercase()
 }
 
@@ -186,6 +190,12 @@ mod tests {
         assert_eq!(
             key(IdentityKind::Code, "kh 001"),
             key(IdentityKind::Code, "KH001")
+        );
+        // Typed with combining marks (decomposed), the same name.
+        let decomposed = "Nguye\u{302}\u{303}n";
+        assert_eq!(
+            key(IdentityKind::Name, decomposed),
+            key(IdentityKind::Name, "Nguyễn")
         );
     }
 

@@ -144,6 +144,13 @@ impl CustomerPageLayout {
             "/summary_fields",
             &mut problems,
         );
+        if self.related.len() > RelatedList::ALL.len() {
+            problems.push(
+                "/related",
+                format!("at most {} lists, each once", RelatedList::ALL.len()),
+            );
+            return problems;
+        }
         for (i, list) in self.related.iter().enumerate() {
             if self.related[..i].iter().any(|l| l.list == list.list) {
                 problems.push(
@@ -179,9 +186,17 @@ impl CustomerPageLayout {
             related: self
                 .related
                 .iter()
-                .map(|l| RelatedListLayout {
-                    list: l.list,
-                    columns: known(l.list.module(), &l.columns),
+                .map(|l| {
+                    let columns = known(l.list.module(), &l.columns);
+                    RelatedListLayout {
+                        list: l.list,
+                        // Every column the user chose is gone: the list's usual ones.
+                        columns: if columns.is_empty() {
+                            known(l.list.module(), &l.list.default_columns())
+                        } else {
+                            columns
+                        },
+                    }
                 })
                 .collect(),
         }

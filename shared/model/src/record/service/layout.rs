@@ -84,9 +84,13 @@ impl Records<'_> {
         actor: &Actor,
         customer: &RecordId,
     ) -> Result<CustomerView, RecordError> {
-        let layout = self.layout(actor).await?.value;
         let related = self.related(actor, customer).await?;
         let schema = self.tenant_settings(&actor.tenant).await?.schema();
+        let layout = match self.users.layout(&actor.tenant, &actor.user).await? {
+            Some(saved) => saved.value,
+            None => CustomerPageLayout::default(),
+        }
+        .applied(&schema);
         let summary_fields = if layout.summary_fields.is_empty() {
             schema
                 .module(Module::Customer)

@@ -370,9 +370,11 @@ impl Executor<'_> {
                 if !a.move_open_activities.contains(&kind) || !open || !owned {
                     continue;
                 }
-                if effects.len() >= 90 {
+                // A DynamoDB transaction holds 100 items: the run, the customer with its
+                // identity keys (one per kind), the notification and the activities.
+                if effects.len() >= 87 {
                     return Ok(Err(
-                        "too many open activities to move in one hand-over (at most 88)".into(),
+                        "too many open activities to move in one hand-over (at most 85)".into(),
                     ));
                 }
                 let mut fields = related.value.fields.clone();
