@@ -107,29 +107,23 @@ impl UserDirectory for DynamoUserDirectory {
             layout: layout.clone(),
         })
         .map_err(corrupt)?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let request = if expected == 0 {
-            request.condition_expression("attribute_not_exists(pk)")
-        } else {
-            request
-                .condition_expression("revision = :expected")
-                .expression_attribute_values(":expected", super::n(expected))
-        };
-        match request.send().await {
-            Ok(_) => Ok(Revisioned {
+        // Written at the next revision only over the one read (none read: none stored).
+        let written = super::put_revisioned(
+            &self.client,
+            &self.table,
+            item,
+            Some(expected).filter(|e| *e > 0),
+        )
+        .await;
+        match written {
+            Ok(()) => Ok(Revisioned {
                 value: layout.clone(),
                 revision: expected + 1,
             }),
-            Err(error) => Err(match error.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => {
-                    StoreError::Conflict { expected }
-                }
-                _ => unavailable(error),
-            }),
+            Err(StoreError::AlreadyExists | StoreError::NotFound) => {
+                Err(StoreError::Conflict { expected })
+            }
+            Err(other) => Err(other),
         }
     }
 
