@@ -12,6 +12,14 @@ pub struct StoredRecord {
 }
 
 impl StoredRecord {
+    /// A text field's value, empty when absent or not text.
+    pub fn text(&self, name: &str) -> &str {
+        self.fields
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
     pub fn typed(&self, schema: &crate::schema::Schema) -> crate::record::Record {
         let fields = crate::record::parse_fields(
             schema.module(self.module),

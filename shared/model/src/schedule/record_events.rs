@@ -82,10 +82,9 @@ pub struct Handled {
 
 /// A message a person queued (written queued and outgoing by the send use case only).
 fn is_queued_message(record: &StoredRecord) -> bool {
-    let text = |name: &str| record.fields.get(name).and_then(serde_json::Value::as_str);
     record.module == Module::Message
-        && text("Direction") == Some("Outgoing")
-        && text("Status") == Some("Queued")
+        && record.text("Direction") == "Outgoing"
+        && record.text("Status") == "Queued"
 }
 
 /// The active workflows of a module, read once per batch.

@@ -42,13 +42,6 @@ pub struct LoyaltyBalance {
     pub redemptions: Vec<Redemption>,
 }
 
-fn is_key(key: &str) -> bool {
-    (1..=64).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 impl Records<'_> {
     /// A customer's balance and ledger, for whoever may read the customer.
     pub async fn loyalty(
@@ -84,7 +77,7 @@ impl Records<'_> {
     ) -> Result<Redeemed, RecordError> {
         let tenant = &actor.tenant;
         let mut problems = Problems::default();
-        if !is_key(&request.key) {
+        if !super::is_client_key(&request.key) {
             problems.push("/key", "1 to 64 letters, digits, '-' or '_'");
         }
         if !(1..=MAX_REDEMPTION).contains(&request.points) {

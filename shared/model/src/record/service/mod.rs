@@ -339,6 +339,29 @@ fn check_size(fields: &Map<String, Value>) -> Result<(), RecordError> {
     }
 }
 
+/// Whether `key` is a client's idempotency key: 1 to 64 letters, digits, '-' or '_'.
+fn is_client_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The id of what the actor's key `key` made (`<prefix>-<hash>`): a double click, or a request
+/// sent again after a lost answer, names the same record. `None` for a key that is not one.
+fn keyed_id(prefix: &str, actor: &Actor, key: &str) -> Option<RecordId> {
+    if !is_client_key(key) {
+        return None;
+    }
+    let hash = crate::ids::stable_hash(actor.user.as_str().bytes().chain([0]).chain(key.bytes()));
+    RecordId::new(format!("{prefix}-{hash:016x}")).ok()
+}
+
+/// An instant as records keep it: RFC 3339, milliseconds, UTC.
+fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Sets the audit fields of a write.
 fn stamp(
     fields: &mut Map<String, Value>,
@@ -346,7 +369,7 @@ fn stamp(
     now: chrono::DateTime<chrono::Utc>,
     new: bool,
 ) {
-    let at = Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let at = Value::String(instant(now));
     let by = Value::String(actor.user.to_string());
     if new {
         fields.insert("CreatedAt".into(), at.clone());

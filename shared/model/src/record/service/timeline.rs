@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::customers::is_open;
-use super::{Actor, RecordError, Records};
+use super::{Actor, RecordError, Records, instant};
 use crate::ids::RecordId;
 use crate::record::store::MAX_RELATED;
 use crate::record::stored::StoredRecord;
@@ -62,10 +62,6 @@ impl Activity {
             key: self.key(),
         }
     }
-}
-
-fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A place in a record's timeline: the activities after it are older (or, at the same instant,

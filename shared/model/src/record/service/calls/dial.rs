@@ -2,9 +2,9 @@
 //! key (asked again only when the switchboard never answered).
 
 use super::super::messages::phone_of;
-use super::super::{Actor, RecordError, check_size, stamp};
+use super::super::{Actor, RecordError, check_size, instant, stamp};
 use crate::action::SettingKind;
-use crate::ids::{RecordId, SettingId, TenantId, stable_hash};
+use crate::ids::{RecordId, SettingId, TenantId};
 use crate::record::store::MAX_RELATED;
 use crate::record::stored::StoredRecord;
 use crate::run::providers::SendError;
@@ -16,7 +16,7 @@ use crate::validation::Problems;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{CallRequest, Dialled, REDIAL_AFTER_SECONDS, Telephony, instant, rank, text};
+use super::{CallRequest, Dialled, REDIAL_AFTER_SECONDS, Telephony, rank};
 
 impl Telephony<'_> {
     /// The switchboard named, or the tenant's only one.
@@ -79,7 +79,7 @@ impl Telephony<'_> {
         let tenant = &actor.tenant;
         actor.require(Module::Call, Permission::Create)?;
         let mut problems = Problems::default();
-        if !super::super::messages::is_key(&request.key) {
+        if !super::super::is_client_key(&request.key) {
             problems.push("/key", "1 to 64 letters, digits, '-' or '_'");
         }
         let stored = records.read(actor, Module::Customer, customer).await?;
@@ -137,19 +137,11 @@ impl Telephony<'_> {
                 provider.name
             )));
         };
-        let hash = stable_hash(
-            actor
-                .user
-                .as_str()
-                .bytes()
-                .chain([0])
-                .chain(request.key.bytes()),
-        );
-        let id = RecordId::new(format!("call-{hash:016x}"))
-            .map_err(|_| RecordError::NotFound("call"))?;
+        let id = super::super::keyed_id("call", actor, &request.key)
+            .ok_or(RecordError::NotFound("call"))?;
         let now = records.clock.now();
         let mut fields = Map::new();
-        let name = text(&stored.value, "Name");
+        let name = stored.value.text("Name");
         fields.insert("Subject".into(), format!("Gọi {name}").trim().into());
         fields.insert("Customer".into(), customer.to_string().into());
         if let Some(contact) = contact {
@@ -159,7 +151,7 @@ impl Telephony<'_> {
         fields.insert("Status".into(), "Planned".into());
         fields.insert("Phone".into(), e164.clone().into());
         fields.insert("Switchboard".into(), provider_id.to_string().into());
-        fields.insert("StartedAt".into(), instant(now));
+        fields.insert("StartedAt".into(), instant(now).into());
         fields.insert("Owner".into(), actor.user.to_string().into());
         stamp(&mut fields, actor, now, true);
         check_size(&fields)?;
@@ -218,15 +210,13 @@ impl Telephony<'_> {
         e164: &str,
         now: DateTime<Utc>,
     ) -> Result<Replay, RecordError> {
-        if text(&found.value, "Customer") != customer.as_str()
-            || text(&found.value, "Phone") != e164
-        {
+        if found.value.text("Customer") != customer.as_str() || found.value.text("Phone") != e164 {
             return Err(RecordError::Conflict(
                 "this key was used for another call; call under a new key".into(),
             ));
         }
-        let unplaced = text(&found.value, "ProviderCallId").is_empty()
-            && text(&found.value, "Status") == "Planned";
+        let unplaced = found.value.text("ProviderCallId").is_empty()
+            && found.value.text("Status") == "Planned";
         if !unplaced {
             return Ok(Replay::Answer(found));
         }
@@ -245,7 +235,9 @@ impl Telephony<'_> {
             return Err(placing());
         }
         let mut attempt = found.value.clone();
-        attempt.fields.insert("UpdatedAt".into(), instant(now));
+        attempt
+            .fields
+            .insert("UpdatedAt".into(), instant(now).into());
         match self
             .records
             .records
@@ -270,9 +262,8 @@ impl Telephony<'_> {
         for _ in 0..5 {
             let mut record = call.value.clone();
             // A refusal says nothing of a call an event or another attempt already placed.
-            let refused_too_late =
-                status == "Failed" && !text(&record, "ProviderCallId").is_empty();
-            if rank(text(&record, "Status")) < rank(status) && !refused_too_late {
+            let refused_too_late = status == "Failed" && !record.text("ProviderCallId").is_empty();
+            if rank(record.text("Status")) < rank(status) && !refused_too_late {
                 record.fields.insert("Status".into(), status.into());
             }
             if let Some(id) = &provider_call {
@@ -281,7 +272,7 @@ impl Telephony<'_> {
                     .insert("ProviderCallId".into(), id.clone().into());
             }
             if let (Some(reason), false) = (&reason, refused_too_late) {
-                let notes = text(&record, "Description");
+                let notes = record.text("Description");
                 let described = if notes.is_empty() {
                     reason.clone()
                 } else {

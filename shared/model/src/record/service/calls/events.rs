@@ -13,9 +13,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use super::{
-    CallDirection, CallEvent, CallEventError, MAX_CALL_EVENT_BYTES, Telephony, instant, rank, text,
-};
+use super::super::instant;
+use super::{CallDirection, CallEvent, CallEventError, MAX_CALL_EVENT_BYTES, Telephony, rank};
 
 impl Telephony<'_> {
     /// The one customer whose phone number `e164` is (none when no customer, or several, has
@@ -95,9 +94,9 @@ impl Telephony<'_> {
                 .get(&tenant, &id)
                 .await?
                 .filter(|r| {
-                    let placed = text(&r.value, "ProviderCallId");
+                    let placed = r.value.text("ProviderCallId");
                     r.value.module == Module::Call
-                        && text(&r.value, "Switchboard") == setting.as_str()
+                        && r.value.text("Switchboard") == setting.as_str()
                         && (placed.is_empty() || placed == event.call_id)
                 })
                 .map(|r| r.value.id),
@@ -126,7 +125,7 @@ impl Telephony<'_> {
             .or_else(|| {
                 customer
                     .as_ref()
-                    .map(|c| text(c, "Owner").to_owned())
+                    .map(|c| c.text("Owner").to_owned())
                     .filter(|o| !o.is_empty())
             });
         let customer = customer.map(|c| c.id);
@@ -157,7 +156,7 @@ impl Telephony<'_> {
                         fields.insert("Owner".into(), owner.clone().into());
                     }
                     fields.insert("Switchboard".into(), setting.to_string().into());
-                    fields.insert("CreatedAt".into(), instant(event.at));
+                    fields.insert("CreatedAt".into(), instant(event.at).into());
                     StoredRecord {
                         id: id.clone(),
                         module: Module::Call,
@@ -172,7 +171,7 @@ impl Telephony<'_> {
             }
             record
                 .fields
-                .insert("UpdatedAt".into(), instant(self.records.clock.now()));
+                .insert("UpdatedAt".into(), instant(self.records.clock.now()).into());
             let written = match &found {
                 Some(found) => records.replace(&tenant, &record, found.revision).await,
                 None => records.create(&tenant, &record).await,
@@ -245,7 +244,7 @@ fn apply(fields: &mut Map<String, Value>, event: &CallEvent) {
         .and_then(Value::as_str)
         .and_then(|t| t.parse::<DateTime<Utc>>().ok());
     if started.is_none_or(|s| event.at < s) {
-        fields.insert("StartedAt".into(), instant(event.at));
+        fields.insert("StartedAt".into(), instant(event.at).into());
     }
     if let Some(duration) = event.duration_seconds {
         let known = fields

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::Records;
 use crate::action::SettingKind;
@@ -121,18 +120,6 @@ pub struct Telephony<'a> {
     pub records: Records<'a>,
     pub switchboard: &'a dyn Switchboard,
     pub secrets: &'a dyn SecretVault,
-}
-
-fn text<'a>(record: &'a StoredRecord, name: &str) -> &'a str {
-    record
-        .fields
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn instant(at: DateTime<Utc>) -> Value {
-    Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 mod dial;

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Actor;
 use crate::action::SettingKind;
 use crate::ids::{RecordId, SettingId, stable_hash};
 use crate::record::is_plausible_email;
@@ -107,26 +106,12 @@ pub fn sms_segments(text: &str) -> usize {
     }
 }
 
-/// The message id of a user's key: a double click, or a reply lost and sent again, names the
-/// same message.
-fn message_id(actor: &Actor, key: &str) -> Option<RecordId> {
-    let hash = stable_hash(actor.user.as_str().bytes().chain([0]).chain(key.bytes()));
-    RecordId::new(format!("msg-{hash:016x}")).ok()
-}
-
 /// A digest of the request and the customer it is for, so that a key used again for something
 /// else is told apart.
 fn digest(customer: &RecordId, request: &SendRequest) -> String {
     let text = serde_json::to_string(request).unwrap_or_default();
     let hash = stable_hash(customer.as_str().bytes().chain([0]).chain(text.bytes()));
     format!("{hash:016x}")
-}
-
-pub(super) fn is_key(key: &str) -> bool {
-    (1..=64).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An address as compared: an email whatever its case, a phone number as E.164.
@@ -178,7 +163,7 @@ fn not_an_address(channel: Channel) -> &'static str {
 /// Limits and shapes, told before anything is read.
 fn shape_problems(request: &SendRequest) -> Problems {
     let mut problems = Problems::default();
-    if !is_key(&request.key) {
+    if !super::is_client_key(&request.key) {
         problems.push("/key", "1 to 64 letters, digits, '-' or '_'");
     }
     if request.to.is_empty() || request.to.len() > MAX_MESSAGE_RECIPIENTS {

@@ -16,8 +16,7 @@ use crate::user::access::Permission;
 
 use super::{
     Channel, MAX_EMAIL_BODY_BYTES, MAX_SUBJECT_CHARS, MessageFilter, Queued, SendRequest,
-    addresses, as_the_user, comparable, digest, is_key, message_id, not_an_address, shape_problems,
-    sms_segments,
+    addresses, as_the_user, comparable, digest, not_an_address, shape_problems, sms_segments,
 };
 
 impl Records<'_> {
@@ -31,7 +30,7 @@ impl Records<'_> {
     ) -> Result<Queued, RecordError> {
         actor.require(Module::Message, Permission::Create)?;
         let mut problems = shape_problems(request);
-        let id = message_id(actor, &request.key).filter(|_| is_key(&request.key));
+        let id = super::super::keyed_id("msg", actor, &request.key);
         let digest = digest(customer, request);
         // A replay is answered before anything is read again: what was sent stays as sent.
         if let Some(id) = &id {

@@ -22,18 +22,11 @@ use crate::workflow::ExternalSendGuarantee;
 /// A person sends again if they want to: a send in doubt is never repeated on its own.
 const GUARANTEE: ExternalSendGuarantee = ExternalSendGuarantee::AtMostOnce;
 
-fn text<'a>(message: &'a StoredRecord, name: &str) -> &'a str {
-    message
-        .fields
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// A comma-joined list of the message, each entry once.
 fn list(message: &StoredRecord, name: &str) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    text(message, name)
+    message
+        .text(name)
         .split(',')
         .map(str::trim)
         .filter(|a| !a.is_empty() && seen.insert(a.to_lowercase()))
@@ -59,7 +52,7 @@ impl Executor<'_> {
                 .await;
         };
         let message = message.value;
-        let kind = match text(&message, "Channel") {
+        let kind = match message.text("Channel") {
             "Sms" => "sms",
             _ => "email",
         };
@@ -101,11 +94,11 @@ impl Executor<'_> {
         skipped: &mut Vec<SkippedRecipient>,
     ) -> Result<Result<Prepared, SendError>, ExecuteError> {
         let gone = |what: &str| Ok(Err(SendError::Permanent(what.to_owned())));
-        let Ok(sender) = SettingId::new(text(message, "Sender")) else {
+        let Ok(sender) = SettingId::new(message.text("Sender")) else {
             return gone("the message names no sender");
         };
         let to = list(message, "To");
-        if text(message, "Channel") == "Sms" {
+        if message.text("Channel") == "Sms" {
             let gateway = match self
                 .setting(&job.tenant, SettingKind::SmsProvider, &sender)
                 .await?
@@ -136,7 +129,7 @@ impl Executor<'_> {
                 message: Message::Sms {
                     gateway,
                     keys,
-                    body: text(message, "Body").to_owned(),
+                    body: message.text("Body").to_owned(),
                 },
             }));
         }
@@ -154,18 +147,18 @@ impl Executor<'_> {
         if recipients.is_empty() {
             return gone("no recipient has a valid email address");
         }
-        let reply_to = Some(text(message, "ReplyTo").to_owned()).filter(|r| !r.is_empty());
+        let reply_to = Some(message.text("ReplyTo").to_owned()).filter(|r| !r.is_empty());
         Ok(Ok(Prepared {
             recipients: recipients.clone(),
             message: Message::Email {
                 email: Email {
-                    from: text(message, "From").to_owned(),
+                    from: message.text("From").to_owned(),
                     to: String::new(),
                     cc: list(message, "Cc"),
                     bcc: list(message, "Bcc"),
                     reply_to,
-                    subject: text(message, "Subject").to_owned(),
-                    html: text(message, "Body").to_owned(),
+                    subject: message.text("Subject").to_owned(),
+                    html: message.text("Body").to_owned(),
                     attachments: Vec::new(),
                 },
                 print: None,
@@ -205,7 +198,7 @@ impl Executor<'_> {
             let Some(stored) = self.records.get(&job.tenant, &job.record).await? else {
                 return Ok(());
             };
-            let now_final = text(&stored.value, "Status") != "Queued";
+            let now_final = stored.value.text("Status") != "Queued";
             if now_final && status == "Queued" {
                 // Another delivery settled it meanwhile: an outcome is never taken back.
                 return Ok(());
