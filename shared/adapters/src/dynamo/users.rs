@@ -57,6 +57,30 @@ impl DynamoUserDirectory {
     }
 }
 
+impl DynamoUserDirectory {
+    /// The tenant's item at `sk`, read strongly consistent.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        sk: String,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s(sk))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(corrupt))
+            .transpose()
+    }
+}
+
 fn user_key(tenant: &TenantId, id: &UserId) -> Item {
     [
         ("pk".to_owned(), s(tenant_pk(tenant))),
@@ -73,21 +97,8 @@ impl UserDirectory for DynamoUserDirectory {
         tenant: &TenantId,
         user: &UserId,
     ) -> Result<Option<Revisioned<CustomerPageLayout>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key("pk", s(tenant_pk(tenant)))
-            .key("sk", s(layout_sk(user)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let stored: LayoutItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        Ok(Some(Revisioned {
+        let stored: Option<LayoutItem> = self.read(tenant, layout_sk(user)).await?;
+        Ok(stored.map(|stored| Revisioned {
             value: stored.layout,
             revision: stored.revision,
         }))
@@ -174,21 +185,8 @@ impl UserDirectory for DynamoUserDirectory {
         // Strongly consistent: the membership check reads the stored user (its role, whether it
         // is active) once per 30 s per sandbox, and a first administrator's concurrent requests
         // must find the user one of them has just written.
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key("pk", s(tenant_pk(tenant)))
-            .key("sk", s(user_sk(id)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let stored: UserItem = serde_dynamo::from_item(item).map_err(corrupt)?;
-        Ok(Some(stored.user))
+        let stored: Option<UserItem> = self.read(tenant, user_sk(id)).await?;
+        Ok(stored.map(|stored| stored.user))
     }
 
     async fn get_many(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
