@@ -11,6 +11,7 @@ pub mod approval;
 pub mod clock;
 pub mod condition;
 pub mod ids;
+pub mod mailbox;
 pub mod phone;
 pub mod ports;
 pub mod record;

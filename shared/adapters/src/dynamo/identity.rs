@@ -1,6 +1,7 @@
 //! The identity index of customers in the records table: one item per normalised phone, email,
-//! tax code, name (as written and unaccented) or code (`crm_model::record::identity`), written in the same transaction as the customer, so that the
-//! index and the customers never disagree.
+//! tax code, name (as written and unaccented) or code (`crm_model::record::identity`), and of
+//! contacts by email, written in the same transaction as the record, so that the index and the
+//! records never disagree.
 //!
 //! | item | pk | sk |
 //! |------|----|----|
@@ -70,7 +71,7 @@ async fn commit(
     }
 }
 
-/// Writes a customer (`expected`: the revision it replaces, none for a new one) with its identity
+/// Writes a customer or contact (`expected`: the revision it replaces, none for a new one) with its identity
 /// items, removing the `old` keys of that revision it no longer has, in one transaction. The
 /// revision condition guarantees `old` is what the replaced revision had.
 pub(super) async fn put_customer(
@@ -121,7 +122,7 @@ pub(super) async fn put_customer(
 }
 
 /// Deletes a customer and the identity items of its revision `expected` (`old`) in one
-/// transaction, if still at that revision.
+/// transaction, if still at that revision and nothing depends on it.
 pub(super) async fn delete_customer(
     client: &Client,
     table: &str,
@@ -130,6 +131,36 @@ pub(super) async fn delete_customer(
     expected: u64,
     old: &[String],
 ) -> Result<(), StoreError> {
+    let mut items = deletes(table, tenant, id, expected, old)?;
+    items.push(super::dependents::guard(table, tenant, id)?);
+    commit(client, items, Some(expected)).await
+}
+
+/// Deletes a record of another identified module (a contact) with its identity items.
+pub(super) async fn delete_identified(
+    client: &Client,
+    table: &str,
+    tenant: &TenantId,
+    id: &RecordId,
+    expected: u64,
+    old: &[String],
+) -> Result<(), StoreError> {
+    commit(
+        client,
+        deletes(table, tenant, id, expected, old)?,
+        Some(expected),
+    )
+    .await
+}
+
+/// The record's delete at revision `expected`, and its identity items'.
+fn deletes(
+    table: &str,
+    tenant: &TenantId,
+    id: &RecordId,
+    expected: u64,
+    old: &[String],
+) -> Result<Vec<TransactWriteItem>, StoreError> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key(tenant, id)))
@@ -150,8 +181,7 @@ pub(super) async fn delete_customer(
                 .build(),
         );
     }
-    items.push(super::dependents::guard(table, tenant, id)?);
-    commit(client, items, Some(expected)).await
+    Ok(items)
 }
 
 /// The customers that have one of `keys` (all pages, read consistently).

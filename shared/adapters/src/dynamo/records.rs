@@ -60,7 +60,7 @@ impl DynamoRecordStore {
         expected: Option<u64>,
     ) -> Result<Revisioned<StoredRecord>, StoreError> {
         let revision = expected.map_or(1, |r| r + 1);
-        if record.module == Module::Customer {
+        if crm_model::record::identity::is_identified(record.module) {
             let old = match expected {
                 None => Vec::new(),
                 Some(expected) => match self.get(tenant, &record.id).await? {
@@ -427,6 +427,18 @@ impl RecordStore for DynamoRecordStore {
             }
             let keys = crm_model::record::identity::keys(old.value.module, &old.value.fields);
             return super::identity::delete_customer(
+                &self.client,
+                &self.table,
+                tenant,
+                id,
+                expected,
+                &keys,
+            )
+            .await;
+        }
+        if let Some(old) = old.as_ref().filter(|r| r.value.module == Module::Contact) {
+            let keys = crm_model::record::identity::keys(old.value.module, &old.value.fields);
+            return super::identity::delete_identified(
                 &self.client,
                 &self.table,
                 tenant,

@@ -24,6 +24,8 @@ pub enum SettingKind {
     WebForm,
     /// A VOIP switchboard users call customers through.
     VoipProvider,
+    /// A user's mailbox, whose email history with customers the CRM reads.
+    Mailbox,
 }
 
 /// What validation needs to know of a referenced setting.

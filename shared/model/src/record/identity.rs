@@ -122,10 +122,30 @@ pub fn key(kind: IdentityKind, raw: &str) -> Option<String> {
     (normalized.len() <= 254).then(|| format!("{}{normalized}", kind.prefix()))
 }
 
-/// The identity keys of a stored record, of every kind (the index holds them all): only
-/// customers have them.
+/// The identity keys of a stored record, of every kind (the index holds them all): a customer's,
+/// and a contact's email ([`contact_key`]), which the mailbox sync matches addresses with.
 pub fn keys(module: Module, fields: &Map<String, Value>) -> Vec<String> {
-    keys_of(module, fields, &IdentityKind::ALL)
+    match module {
+        Module::Customer => keys_of(module, fields, &IdentityKind::ALL),
+        Module::Contact => fields
+            .get(IdentityKind::Email.field())
+            .and_then(Value::as_str)
+            .and_then(contact_key)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether records of `module` are written with identity keys.
+pub fn is_identified(module: Module) -> bool {
+    matches!(module, Module::Customer | Module::Contact)
+}
+
+/// The key of a contact's email: apart from customers' keys, so that a duplicate check of
+/// customers never meets a contact.
+pub fn contact_key(email: &str) -> Option<String> {
+    key(IdentityKind::Email, email).map(|k| format!("contact-{k}"))
 }
 
 /// The keys of the kinds a tenant's rule counts.

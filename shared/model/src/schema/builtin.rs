@@ -548,6 +548,9 @@ fn message_fields() -> Vec<FieldDef> {
         field("ProviderIds", "Mã nhà cung cấp", "Provider ids", Text),
         field("Error", "Lỗi", "Error", Text),
         field("RequestDigest", "Mã yêu cầu", "Request digest", Text),
+        field("MessageId", "Mã thư", "Message-ID", Text),
+        field("Attachments", "Tệp đính kèm", "Attachments", Text),
+        field("Mailbox", "Hộp thư", "Mailbox", Text),
     ]
     .into_iter()
     .map(read_only)

@@ -181,6 +181,7 @@ pub enum Setting {
     LibraryAction(LibraryAction),
     WebForm(web_form::WebForm),
     VoipProvider(VoipProvider),
+    Mailbox(crate::mailbox::Mailbox),
 }
 
 /// An action saved in a module's library ("add the action, save, tick it, Attach"): workflows
@@ -196,7 +197,7 @@ pub struct LibraryAction {
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 12] = [
+    pub const ALL: [SettingKind; 13] = [
         SettingKind::EmailTemplate,
         SettingKind::SmsTemplate,
         SettingKind::ZnsTemplate,
@@ -209,6 +210,7 @@ impl SettingKind {
         SettingKind::LibraryAction,
         SettingKind::WebForm,
         SettingKind::VoipProvider,
+        SettingKind::Mailbox,
     ];
 
     /// The URL segment and key segment of the kind (`email-templates`).
@@ -226,6 +228,7 @@ impl SettingKind {
             SettingKind::LibraryAction => "actions",
             SettingKind::WebForm => "web-forms",
             SettingKind::VoipProvider => "voip-providers",
+            SettingKind::Mailbox => "mailboxes",
         }
     }
 
@@ -261,6 +264,7 @@ impl Setting {
             Setting::LibraryAction(_) => SettingKind::LibraryAction,
             Setting::WebForm(_) => SettingKind::WebForm,
             Setting::VoipProvider(_) => SettingKind::VoipProvider,
+            Setting::Mailbox(_) => SettingKind::Mailbox,
         }
     }
 
@@ -430,6 +434,7 @@ impl Setting {
                     }
                 }
             }
+            Setting::Mailbox(m) => problems = m.validate(user_exists, outbound),
         }
         problems
     }

@@ -100,6 +100,13 @@ pub struct AccessToken {
     pub access_token: String,
 }
 
+/// The password of a mailbox the CRM reads (IMAP LOGIN; an app password for Gmail).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailPassword {
+    pub password: String,
+}
+
 /// The HMAC key task sync signs with.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +123,7 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(GatewayKeys, AccessToken, SigningKey);
+redacted_debug!(GatewayKeys, AccessToken, SigningKey, MailPassword);
 
 /// The credentials a provider setting takes, as the settings API receives them.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -124,6 +131,7 @@ pub enum Credentials {
     Gateway(GatewayKeys),
     Zalo(AccessToken),
     Signing(SigningKey),
+    Password(MailPassword),
 }
 
 /// The shape of credentials a setting takes, if any.
@@ -132,6 +140,8 @@ pub enum CredentialShape {
     Gateway,
     Zalo,
     Signing,
+    /// A mailbox's password.
+    Password,
 }
 
 impl CredentialShape {
@@ -141,6 +151,7 @@ impl CredentialShape {
             CredentialShape::Gateway => "api_key, secret_key",
             CredentialShape::Zalo => "access_token",
             CredentialShape::Signing => "signing_key",
+            CredentialShape::Password => "password",
         }
     }
 }
@@ -157,6 +168,11 @@ impl Setting {
             Setting::ZnsProvider(_) => Some(CredentialShape::Zalo),
             Setting::TaskConnection(_) => Some(CredentialShape::Signing),
             Setting::VoipProvider(_) => Some(CredentialShape::Gateway),
+            // An OAuth2 access token (Gmail) has the Zalo token's shape: {access_token}.
+            Setting::Mailbox(m) => Some(match m.auth {
+                crate::mailbox::MailboxAuth::Password => CredentialShape::Password,
+                crate::mailbox::MailboxAuth::Oauth2 => CredentialShape::Zalo,
+            }),
             _ => None,
         }
     }
@@ -169,6 +185,7 @@ impl Credentials {
             CredentialShape::Gateway => serde_json::from_value(body).map(Credentials::Gateway),
             CredentialShape::Zalo => serde_json::from_value(body).map(Credentials::Zalo),
             CredentialShape::Signing => serde_json::from_value(body).map(Credentials::Signing),
+            CredentialShape::Password => serde_json::from_value(body).map(Credentials::Password),
         };
         let credentials = parsed.map_err(|e| {
             let mut problems = Problems::default();
@@ -188,6 +205,7 @@ impl Credentials {
             }
             Credentials::Zalo(t) => vec![("/access_token", &t.access_token)],
             Credentials::Signing(k) => vec![("/signing_key", &k.signing_key)],
+            Credentials::Password(p) => vec![("/password", &p.password)],
         }
     }
 
@@ -211,6 +229,7 @@ impl Credentials {
             Credentials::Gateway(k) => serde_json::to_string(k),
             Credentials::Zalo(t) => serde_json::to_string(t),
             Credentials::Signing(k) => serde_json::to_string(k),
+            Credentials::Password(p) => serde_json::to_string(p),
         };
         // Serialising plain strings cannot fail; an empty value would read back as unusable.
         SecretValue(json.unwrap_or_default())

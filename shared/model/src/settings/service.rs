@@ -72,6 +72,7 @@ impl Settings<'_> {
             Setting::AllocationRule(rule) => crate::allocation::service::named_users(rule),
             Setting::WebForm(form) => vec![form.owner.clone()],
             Setting::VoipProvider(p) => p.extensions.keys().cloned().collect(),
+            Setting::Mailbox(m) => vec![m.user.clone()],
             _ => Vec::new(),
         };
         // A batch read refuses duplicate keys; a rule may name a user twice.
@@ -98,6 +99,13 @@ impl Settings<'_> {
         if let (true, Some((url, path))) = (problems.is_empty(), setting.outbound_url()) {
             if let Err(reason) = check_provider_url(self.outbound, self.resolver, url).await {
                 problems.push(path, reason);
+            }
+        }
+        if let (true, Setting::Mailbox(mailbox)) = (problems.is_empty(), setting) {
+            // Its host as a URL, so that what it resolves to is checked as a provider's is.
+            let url = mailbox.server_url();
+            if let Err(reason) = check_provider_url(self.outbound, self.resolver, &url).await {
+                problems.push("/host", reason);
             }
         }
         problems.into_result(()).map_err(SettingError::Invalid)

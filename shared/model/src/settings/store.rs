@@ -67,6 +67,13 @@ pub trait SettingsStore: Send + Sync {
         settings: &TenantSettings,
         expected: u64,
     ) -> Result<Revisioned<TenantSettings>, StoreError>;
+
+    /// Every tenant's mailbox settings, a page at a time, for the scheduled sync (the only
+    /// listing across tenants; it names settings, and reads nothing of them).
+    async fn mailboxes(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<crate::mailbox::ports::MailboxRef>, StoreError>;
 }
 
 /// Every setting of `kind` the tenant has, read page by page (a few hundred at most).

@@ -28,8 +28,8 @@ pub use listing::{ListQuery, SortOrder};
 pub use loyalty::{LoyaltyBalance, MAX_REDEMPTION, RedeemRequest, Redeemed};
 pub use merge::{Duplicate, MergeOutcome};
 pub use messages::{
-    Channel, MAX_EMAIL_BODY_BYTES, MAX_MESSAGE_COPIES, MAX_MESSAGE_RECIPIENTS, MessageFilter,
-    Queued, SendRequest, sms_segments,
+    Channel, MAX_EMAIL_BODY_BYTES, MAX_MESSAGE_COPIES, MAX_MESSAGE_RECIPIENTS, MAX_SUBJECT_CHARS,
+    MessageFilter, Queued, SendRequest, sms_segments,
 };
 pub use timeline::{Activity, ActivityCursor, ActivityPage, TIMELINE_RUNS};
 
@@ -332,7 +332,7 @@ fn parse_input(
 }
 
 /// A record too big to store is refused, naming its fields.
-fn check_size(fields: &Map<String, Value>) -> Result<(), RecordError> {
+pub(crate) fn check_size(fields: &Map<String, Value>) -> Result<(), RecordError> {
     match crate::record::limits::record_problem(fields) {
         Some(problem) => Err(RecordError::Invalid(Problems::single("/fields", problem))),
         None => Ok(()),
@@ -358,7 +358,7 @@ fn keyed_id(prefix: &str, actor: &Actor, key: &str) -> Option<RecordId> {
 }
 
 /// An instant as records keep it: RFC 3339, milliseconds, UTC.
-fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -25,6 +25,7 @@
 mod approvals;
 mod attachments;
 mod due;
+mod mail;
 mod notifications;
 mod paging;
 mod providers;
@@ -49,6 +50,7 @@ pub use attachments::MemoryAttachments;
 pub struct MemoryApprovalStore {
     world: World,
 }
+pub use mail::{FakeMailServer, MemorySyncStatus};
 pub use notifications::MemoryNotificationInbox;
 pub use providers::{
     Message, PlacedCall, ProviderMode, Recording, RecordingEmail, RecordingSms,

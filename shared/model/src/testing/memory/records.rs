@@ -49,7 +49,7 @@ impl RecordTables {
 }
 
 impl TenantRecords {
-    /// The identity items a put of `record` writes (none unless it is a customer).
+    /// The identity items a put of `record` writes (none unless it is a customer or contact).
     pub(super) fn put_identity(&mut self, record: &StoredRecord) {
         for key in crate::record::identity::keys(record.module, &record.fields) {
             self.identity
@@ -174,7 +174,7 @@ impl MemoryRecordStore {
             let (before, after) = (old.and_then(|o| customer(&o.value)), customer(record));
             t.move_dependent(before.as_deref(), after.as_deref(), true)?;
             let old = t.records.get(&record.id);
-            if record.module == Module::Customer {
+            if crate::record::identity::is_identified(record.module) {
                 let new = crate::record::identity::keys(record.module, &record.fields);
                 let gone: Vec<String> = old
                     .map(|old| crate::record::identity::keys(old.value.module, &old.value.fields))

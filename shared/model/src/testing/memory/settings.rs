@@ -12,6 +12,7 @@ use super::tables::SettingTables;
 use super::world::{Access, StoreKind, World, check_batch, store_controls};
 use crate::action::{SettingInfo, SettingKind};
 use crate::ids::{SettingId, TenantId};
+use crate::mailbox::ports::MailboxRef;
 use crate::settings::store::SettingsStore;
 use crate::settings::{Setting, TenantSettings};
 use crate::store::{Page, PageRequest, Revisioned, StoreError};
@@ -157,6 +158,33 @@ impl SettingsStore for MemorySettingsStore {
                 .into_iter()
                 .flat_map(|t| t.settings.iter())
                 .map(|(sk, item)| (vec![sk.clone()], item.clone()));
+            let found = query.page(items, page, |_| true)?;
+            Ok(Page {
+                items: found.items,
+                next: found.next,
+            })
+        })
+    }
+
+    async fn mailboxes(&self, page: &PageRequest) -> Result<Page<MailboxRef>, StoreError> {
+        // The adapter's sparse index: gsi1pk `MAILBOXES`, gsi1sk `<tenant>#<id>`.
+        let query = Query::new("gsi1pk", "MAILBOXES");
+        self.read(|tables| {
+            let items = tables.tenants.iter().flat_map(|(tenant, table)| {
+                table
+                    .settings
+                    .iter()
+                    .filter(|(_, (_, stored))| stored.value.kind() == SettingKind::Mailbox)
+                    .map(move |(sk, (id, _))| {
+                        let position =
+                            vec![format!("{tenant}#{id}"), format!("T#{tenant}"), sk.clone()];
+                        let mailbox = MailboxRef {
+                            tenant: tenant.clone(),
+                            id: id.clone(),
+                        };
+                        (position, mailbox)
+                    })
+            });
             let found = query.page(items, page, |_| true)?;
             Ok(Page {
                 items: found.items,

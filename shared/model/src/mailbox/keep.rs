@@ -1,0 +1,245 @@
+//! Keeping one fetched message: its addresses other than the user's own are matched to
+//! customers (by their email) and to contacts (by theirs, and so to their customer); the
+//! message is written once on each customer it concerns, with the contact it went to or came
+//! from.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use super::Mailbox;
+use super::ports::FetchedMail;
+use crate::clock::Clock;
+use crate::ids::{RecordId, SettingId, TenantId};
+use crate::record::identity::{self, IdentityKind};
+use crate::record::service::{check_size, instant};
+use crate::record::store::RecordStore;
+use crate::record::stored::StoredRecord;
+use crate::record::{ParseMode, is_plausible_email};
+use crate::schema::{Module, Schema};
+use crate::store::StoreError;
+
+/// Most addresses of one message that are matched (a mailing to hundreds names no one).
+pub const MAX_ADDRESSES: usize = 50;
+/// Most customers one message is kept on.
+pub const MAX_CUSTOMERS_PER_MESSAGE: usize = 20;
+/// The longest text excerpt kept, in characters.
+pub const EXCERPT_CHARS: usize = 2_000;
+/// The most attachment names kept.
+pub const MAX_ATTACHMENT_NAMES: usize = 50;
+
+/// What keeping one message did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub stored: u32,
+    pub already: u32,
+    /// Records that would not fit the Message module (logged, skipped: never a stuck sync).
+    pub refused: u32,
+}
+
+/// What every message of one run is kept with.
+pub(super) struct Keeper<'a> {
+    pub records: &'a dyn RecordStore,
+    pub clock: &'a dyn Clock,
+    pub schema: &'a Schema,
+    pub tenant: &'a TenantId,
+    pub mailbox_id: &'a SettingId,
+    pub mailbox: &'a Mailbox,
+    /// The user's own addresses, lower-cased.
+    pub own: Vec<String>,
+}
+
+/// At most `limit` characters of `text`.
+fn cut(text: &str, limit: usize) -> String {
+    text.chars().take(limit).collect()
+}
+
+impl Keeper<'_> {
+    /// Writes `mail` on every customer it concerns; one already there is left as it is.
+    pub async fn keep(
+        &self,
+        folder: &str,
+        uid_validity: u32,
+        mail: &FetchedMail,
+    ) -> Result<Kept, StoreError> {
+        let lower = |list: &[String]| -> Vec<String> {
+            list.iter().map(|a| a.trim().to_lowercase()).collect()
+        };
+        let from = lower(&mail.from);
+        let outgoing = from.iter().any(|a| self.own.contains(a));
+        let mut others: Vec<String> = from
+            .iter()
+            .chain(&lower(&mail.to))
+            .chain(&lower(&mail.cc))
+            .filter(|a| is_plausible_email(a) && !self.own.contains(a))
+            .cloned()
+            .collect();
+        others.sort();
+        others.dedup();
+        others.truncate(MAX_ADDRESSES);
+        let concerned = self.concerned(&others).await?;
+        let mut kept = Kept::default();
+        // The message's own id when it has one; else its place in the folder.
+        let message_key = mail
+            .message_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("{folder}/{uid_validity}/{}", mail.uid));
+        for (customer, contact) in concerned.into_iter().take(MAX_CUSTOMERS_PER_MESSAGE) {
+            let record = match self.message(
+                mail,
+                &message_key,
+                outgoing,
+                &customer,
+                contact.as_ref(),
+            ) {
+                Ok(record) => record,
+                Err(reason) => {
+                    tracing::warn!(tenant = %self.tenant, mailbox = %self.mailbox_id, uid = mail.uid, %reason, "synced message skipped");
+                    kept.refused += 1;
+                    continue;
+                }
+            };
+            match self.records.create(self.tenant, &record).await {
+                Ok(_) => kept.stored += 1,
+                Err(StoreError::AlreadyExists) => kept.already += 1,
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The customers `addresses` belong to (theirs or one of their contacts'), each with the
+    /// first contact matched. The index names candidates: each record's current email decides.
+    async fn concerned(
+        &self,
+        addresses: &[String],
+    ) -> Result<BTreeMap<RecordId, Option<RecordId>>, StoreError> {
+        let mut keys: Vec<String> = Vec::new();
+        for address in addresses {
+            keys.extend(identity::key(IdentityKind::Email, address));
+            keys.extend(identity::contact_key(address));
+        }
+        let mut ids = self.records.find_by_identity(self.tenant, &keys).await?;
+        ids.sort();
+        ids.dedup();
+        let mut concerned: BTreeMap<RecordId, Option<RecordId>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(concerned);
+        }
+        let mut found = self.records.get_many(self.tenant, &ids).await?;
+        found.sort_by(|a, b| a.value.id.cmp(&b.value.id));
+        for record in found.into_iter().map(|r| r.value) {
+            let matches = identity::keys(record.module, &record.fields)
+                .iter()
+                .any(|k| keys.contains(k));
+            if !matches {
+                continue;
+            }
+            match record.module {
+                Module::Customer => {
+                    concerned.entry(record.id.clone()).or_insert(None);
+                }
+                Module::Contact => {
+                    let Ok(customer) = RecordId::new(record.text("Customer")) else {
+                        continue; // a contact of no customer
+                    };
+                    let contact = concerned.entry(customer).or_insert(None);
+                    if contact.is_none() {
+                        *contact = Some(record.id.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(concerned)
+    }
+
+    /// The message record of `mail` on `customer`.
+    fn message(
+        &self,
+        mail: &FetchedMail,
+        message_key: &str,
+        outgoing: bool,
+        customer: &RecordId,
+        contact: Option<&RecordId>,
+    ) -> Result<StoredRecord, String> {
+        let user = &self.mailbox.user;
+        let hash = crate::ids::stable_hash(
+            user.as_str()
+                .bytes()
+                .chain([0])
+                .chain(message_key.bytes())
+                .chain([0])
+                .chain(customer.as_str().bytes()),
+        );
+        let id = RecordId::new(format!("mail-{hash:016x}")).map_err(|e| e.to_string())?;
+        let now = instant(self.clock.now());
+        let list = |addresses: &[String]| {
+            let kept: Vec<&str> = addresses
+                .iter()
+                .take(MAX_ADDRESSES)
+                .map(String::as_str)
+                .collect();
+            kept.join(", ")
+        };
+        let mut fields = Map::new();
+        let mut put = |name: &str, value: String| {
+            if !value.is_empty() {
+                fields.insert(name.to_owned(), Value::String(value));
+            }
+        };
+        put("Channel", "Email".into());
+        put(
+            "Direction",
+            if outgoing { "Outgoing" } else { "Incoming" }.into(),
+        );
+        put("Status", if outgoing { "Sent" } else { "Received" }.into());
+        put("Customer", customer.to_string());
+        put(
+            "Contact",
+            contact.map(ToString::to_string).unwrap_or_default(),
+        );
+        put("From", list(&mail.from));
+        put("To", list(&mail.to));
+        put("Cc", list(&mail.cc));
+        put(
+            "Subject",
+            cut(&mail.subject, crate::record::service::MAX_SUBJECT_CHARS),
+        );
+        put("Body", cut(&mail.excerpt, EXCERPT_CHARS));
+        put(
+            "SentAt",
+            mail.date.map(instant).unwrap_or_else(|| now.clone()),
+        );
+        put("MessageId", cut(message_key, 998));
+        put(
+            "Attachments",
+            mail.attachments
+                .iter()
+                .take(MAX_ATTACHMENT_NAMES)
+                .map(|name| cut(name, 255))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        put("Mailbox", self.mailbox_id.to_string());
+        put("Owner", user.to_string());
+        put("CreatedAt", now.clone());
+        put("CreatedBy", user.to_string());
+        put("UpdatedAt", now);
+        put("UpdatedBy", user.to_string());
+        // Written as the schema reads it: a stored message is always a valid record.
+        crate::record::parse_fields(
+            self.schema.module(Module::Message),
+            &fields,
+            "/fields",
+            ParseMode::Stored,
+        )
+        .map_err(|p| p.to_string())?;
+        check_size(&fields).map_err(|e| e.to_string())?;
+        Ok(StoredRecord {
+            id,
+            module: Module::Message,
+            fields,
+        })
+    }
+}

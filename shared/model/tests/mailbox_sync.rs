@@ -1,0 +1,348 @@
+//! The mailbox sync over the in-memory stores and a mailbox server in memory: what concerns a
+//! customer or one of its contacts is kept on that customer, once, whatever the runs, the
+//! renumbering of a folder or a crash between a batch and its checkpoint.
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use crm_model::action::SettingKind;
+use crm_model::ids::SettingId;
+use crm_model::mailbox::ports::{FetchedMail, MailCredential, SyncStatusStore};
+use crm_model::mailbox::sync::{MAX_PER_FOLDER_RUN, MailboxSync, SyncError, SyncReport};
+use crm_model::ports::{SecretVault, SettingsStore};
+use crm_model::record::service::MessageFilter;
+use crm_model::schema::Module;
+use crm_model::settings::secrets::{SecretName, SecretValue};
+use crm_model::store::PageRequest;
+use crm_model::testing::memory::{FakeMailServer, MemorySyncStatus};
+use serde_json::json;
+use support::crm::{Crm, rid};
+
+const PASSWORD: &str = "app-password-1";
+
+struct Desk {
+    crm: Crm,
+    server: FakeMailServer,
+    status: MemorySyncStatus,
+    mailbox: SettingId,
+}
+
+impl Desk {
+    fn sync(&self) -> MailboxSync<'_> {
+        MailboxSync {
+            settings: &self.crm.w.stores.settings,
+            records: &self.crm.w.stores.records,
+            users: &self.crm.w.stores.users,
+            secrets: &self.crm.w.secrets,
+            status: &self.status,
+            reader: &self.server,
+            clock: &self.crm.clock,
+        }
+    }
+
+    async fn run(&self) -> Result<SyncReport, SyncError> {
+        self.sync().sync(&self.crm.w.tenant, &self.mailbox).await
+    }
+
+    /// The customer's messages, oldest first, as (direction, subject, contact).
+    async fn history(&self, customer: &str) -> Vec<(String, String, String)> {
+        let mut found = self
+            .crm
+            .records()
+            .messages(&self.crm.sales(), &rid(customer), &MessageFilter::default())
+            .await
+            .unwrap();
+        found.reverse();
+        found
+            .into_iter()
+            .map(|m| {
+                let v = &m.value;
+                (
+                    v.text("Direction").into(),
+                    v.text("Subject").into(),
+                    v.text("Contact").into(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Lan (`c1`, lan@example.vn) with her contact Tuấn (`k1`, tuan@example.vn), Minh (`c2`), and
+/// the salesperson's mailbox (sales@example.vn, alias sang@congty.vn) connected with a password.
+async fn desk() -> Desk {
+    let crm = Crm::new().await;
+    crm.create(
+        Module::Customer,
+        "c1",
+        json!({"Name": "Lan", "Email": "Lan@Example.vn"}),
+    )
+    .await;
+    crm.create(
+        Module::Contact,
+        "k1",
+        json!({"Name": "Anh Tuấn", "Customer": "c1", "Email": "tuan@example.vn"}),
+    )
+    .await;
+    crm.create(
+        Module::Customer,
+        "c2",
+        json!({"Name": "Minh", "Email": "minh@example.vn"}),
+    )
+    .await;
+    let mailbox = SettingId::new("sang-mail").unwrap();
+    let setting = serde_json::from_value(json!({"kind": "mailbox", "name": "Hộp thư của Sáng",
+        "user": "u-sales", "host": "imap.example.vn", "username": "sales@example.vn",
+        "auth": "password", "aliases": ["sang@congty.vn"]}))
+    .unwrap();
+    let settings = &crm.w.stores.settings;
+    settings
+        .create(&crm.w.tenant, &mailbox, &setting)
+        .await
+        .unwrap();
+    let name = SecretName::for_setting(&crm.w.tenant, SettingKind::Mailbox, &mailbox);
+    let secret = SecretValue::new(json!({"password": PASSWORD}).to_string());
+    crm.w.secrets.put(&name, &secret).await.unwrap();
+    Desk {
+        crm,
+        server: FakeMailServer::accepting(MailCredential::Password(PASSWORD.into())),
+        status: MemorySyncStatus::new(),
+        mailbox,
+    }
+}
+
+fn mail(id: &str, from: &str, to: &[&str], subject: &str) -> FetchedMail {
+    FetchedMail {
+        message_id: Some(format!("{id}@mail.example.vn")),
+        date: Some(Utc.with_ymd_and_hms(2026, 5, 20, 3, 0, 0).unwrap()),
+        from: vec![from.into()],
+        to: to.iter().map(|a| a.to_string()).collect(),
+        subject: subject.into(),
+        excerpt: "Chào anh, gửi anh báo giá.".into(),
+        attachments: vec!["bao-gia.pdf".into()],
+        ..FetchedMail::default()
+    }
+}
+
+#[tokio::test]
+async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with_the_contact() {
+    let d = desk().await;
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "LAN@example.vn", &["sales@example.vn"], "Hỏi giá"),
+    );
+    d.server.deliver(
+        "INBOX",
+        mail("m2", "tuan@example.vn", &["sang@congty.vn"], "Hợp đồng"),
+    );
+    d.server.deliver(
+        "INBOX",
+        mail("m3", "news@shop.vn", &["sales@example.vn"], "Khuyến mãi"),
+    );
+    d.server.deliver(
+        "Sent",
+        mail(
+            "m4",
+            "sales@example.vn",
+            &["minh@example.vn", "lan@example.vn"],
+            "Báo giá",
+        ),
+    );
+    let report = d.run().await.unwrap();
+    assert_eq!(
+        report,
+        SyncReport {
+            read: 4,
+            stored: 4,
+            already: 0,
+            unmatched: 1,
+            refused: 0
+        }
+    );
+    assert_eq!(
+        d.history("c1").await,
+        [
+            ("Incoming".into(), "Hỏi giá".into(), String::new()),
+            ("Incoming".into(), "Hợp đồng".into(), "k1".into()),
+            ("Outgoing".into(), "Báo giá".into(), String::new()),
+        ]
+    );
+    assert_eq!(
+        d.history("c2").await,
+        [("Outgoing".into(), "Báo giá".into(), String::new())]
+    );
+    let kept = d
+        .crm
+        .records()
+        .messages(&d.crm.sales(), &rid("c2"), &MessageFilter::default())
+        .await
+        .unwrap();
+    let message = &kept[0].value;
+    assert_eq!(message.text("Status"), "Sent");
+    assert_eq!(message.text("Owner"), "u-sales");
+    assert_eq!(message.text("Attachments"), "bao-gia.pdf");
+    assert_eq!(message.text("SentAt"), "2026-05-20T03:00:00.000Z");
+    assert_eq!(message.text("MessageId"), "m4@mail.example.vn");
+    // The history's filters: by direction and by contact.
+    let only_k1 = MessageFilter {
+        contact: Some(rid("k1")),
+        ..MessageFilter::default()
+    };
+    let found = d
+        .crm
+        .records()
+        .messages(&d.crm.sales(), &rid("c1"), &only_k1)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let incoming = MessageFilter {
+        direction: Some("Incoming".into()),
+        ..MessageFilter::default()
+    };
+    let found = d
+        .crm
+        .records()
+        .messages(&d.crm.sales(), &rid("c1"), &incoming)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+}
+
+#[tokio::test]
+async fn a_resync_a_renumbered_folder_or_a_lost_checkpoint_stores_nothing_twice() {
+    let d = desk().await;
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Một"),
+    );
+    assert_eq!(d.run().await.unwrap().stored, 1);
+    // Nothing new: the checkpoint skips what was read.
+    let again = d.run().await.unwrap();
+    assert_eq!((again.read, again.stored), (0, 0));
+    // The server renumbers the inbox: read again from the start, kept once.
+    d.server.deliver(
+        "INBOX",
+        mail("m2", "lan@example.vn", &["sales@example.vn"], "Hai"),
+    );
+    d.server.renumber("INBOX", 7);
+    let renumbered = d.run().await.unwrap();
+    assert_eq!(
+        (renumbered.read, renumbered.stored, renumbered.already),
+        (2, 1, 1)
+    );
+    let status = d
+        .status
+        .get(&d.crm.w.tenant, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.stored, 2);
+    // The checkpoint is lost (a crash before it was written): the same again.
+    d.status
+        .put(&d.crm.w.tenant, &d.mailbox, &Default::default())
+        .await
+        .unwrap();
+    let lost = d.run().await.unwrap();
+    assert_eq!((lost.stored, lost.already), (0, 2));
+    assert_eq!(d.history("c1").await.len(), 2);
+    let status = d
+        .status
+        .get(&d.crm.w.tenant, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.folders["INBOX"].uid_validity, 7);
+    assert_eq!(status.folders["INBOX"].last_uid, 2);
+    assert_eq!(status.last_error, None);
+}
+
+#[tokio::test]
+async fn a_big_mailbox_catches_up_over_several_runs() {
+    let d = desk().await;
+    let total = MAX_PER_FOLDER_RUN + 20;
+    for i in 0..total {
+        d.server.deliver(
+            "INBOX",
+            mail(
+                &format!("m{i}"),
+                "lan@example.vn",
+                &["sales@example.vn"],
+                "Thư",
+            ),
+        );
+    }
+    let first = d.run().await.unwrap();
+    assert_eq!(first.read, MAX_PER_FOLDER_RUN);
+    let second = d.run().await.unwrap();
+    assert_eq!((second.read, second.stored), (20, 20));
+    assert_eq!(d.history("c1").await.len() as u32, total);
+}
+
+#[tokio::test]
+async fn a_refused_login_or_missing_credentials_are_kept_as_the_mailboxs_last_error() {
+    let d = desk().await;
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Một"),
+    );
+    d.server
+        .accept(MailCredential::Password("a-new-password".into()));
+    let refused = d.run().await.unwrap_err();
+    assert!(matches!(refused, SyncError::Mail(_)), "{refused}");
+    let status = d
+        .status
+        .get(&d.crm.w.tenant, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.last_error.unwrap().contains("refused the login"));
+    assert!(status.last_run_at.is_some());
+    // The administrator sets the new password: the next run reads what waited.
+    let name = SecretName::for_setting(&d.crm.w.tenant, SettingKind::Mailbox, &d.mailbox);
+    let secret = SecretValue::new(json!({"password": "a-new-password"}).to_string());
+    d.crm.w.secrets.put(&name, &secret).await.unwrap();
+    assert_eq!(d.run().await.unwrap().stored, 1);
+    let status = d
+        .status
+        .get(&d.crm.w.tenant, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.last_error, None);
+    d.crm.w.secrets.delete(&name).await.unwrap();
+    assert!(matches!(d.run().await, Err(SyncError::NoCredentials)));
+}
+
+#[tokio::test]
+async fn mailboxes_are_listed_across_tenants_for_the_schedule_and_a_paused_one_is_left_alone() {
+    let d = desk().await;
+    let listed = d
+        .crm
+        .w
+        .stores
+        .settings
+        .mailboxes(&PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].id, d.mailbox);
+    let settings = &d.crm.w.stores.settings;
+    let mut stored = settings
+        .get(&d.crm.w.tenant, SettingKind::Mailbox, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    let crm_model::settings::Setting::Mailbox(m) = &mut stored.value else {
+        panic!()
+    };
+    m.paused = true;
+    settings
+        .replace(&d.crm.w.tenant, &d.mailbox, &stored.value, stored.revision)
+        .await
+        .unwrap();
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Một"),
+    );
+    assert_eq!(d.run().await.unwrap(), SyncReport::default());
+    assert_eq!(d.server.logins(), 0);
+}
