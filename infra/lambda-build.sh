@@ -13,7 +13,7 @@ case "$(uname -m)" in
   aarch64 | arm64) target=aarch64-unknown-linux-gnu ;;
   *) echo "==> unsupported architecture $(uname -m)" >&2; exit 1 ;;
 esac
-functions=(workflow-api records-api trigger-scan record-events action-executor)
+functions=(workflow-api records-api trigger-scan record-events action-executor mailbox-sync)
 bins=()
 for f in "${functions[@]}"; do bins+=(--bin "$f"); done
 echo "==> cargo lambda build --release --target $target" >&2

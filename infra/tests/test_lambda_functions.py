@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT / "infra"))
 from provision import client  # noqa: E402
 from rie import Rie  # noqa: E402
 
-FUNCTIONS = ["workflow-api", "records-api", "trigger-scan", "record-events", "action-executor"]
+FUNCTIONS = ["workflow-api", "records-api", "trigger-scan", "record-events", "action-executor",
+             "mailbox-sync"]
 FIGURES = ROOT / ".local" / "lambda-figures.json"
 
 
@@ -196,6 +197,7 @@ def test_every_sample_event_runs_through_its_function(functions):
         "trigger-scan": ["trigger-scan.json"],
         "record-events": ["record-events.json"],
         "action-executor": ["action-executor.json"],
+        "mailbox-sync": ["mailbox-sync.json"],
     }
     for name, files in samples.items():
         for file in files:

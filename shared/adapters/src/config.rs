@@ -10,6 +10,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not a number from {1} to {2}")]
     OutOfRange(&'static str, u32, u32),
+    #[error("environment variable {0} names something unusable: {1}")]
+    Invalid(&'static str, String),
 }
 
 /// A whole number from the environment within `min..=max`, or `default` when it is not set.

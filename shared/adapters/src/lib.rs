@@ -9,6 +9,7 @@ pub mod dynamo;
 pub mod events;
 #[cfg(feature = "iam-audit")]
 pub mod iam_audit;
+pub mod imap;
 pub mod outbound;
 pub mod print;
 pub mod providers;

@@ -5,6 +5,7 @@ mod approvals;
 mod dependents;
 mod errors;
 mod identity;
+mod mailboxes;
 mod notifications;
 mod paging;
 mod record_item;
@@ -20,6 +21,7 @@ mod workflows;
 
 pub use approvals::DynamoApprovalStore;
 pub use identity::identity_items;
+pub use mailboxes::DynamoSyncStatus;
 pub use notifications::DynamoNotificationInbox;
 pub use record_item::{RECORD_SK, RecordItem, record_pk};
 pub use records::DynamoRecordStore;

@@ -4,6 +4,9 @@
 //! |------------------|--------------|-------------------------|
 //! | setting          | `T#<tenant>` | `SET#<kind slug>#<id>`  |
 //! | tenant settings  | `T#<tenant>` | `TENANT`                |
+//!
+//! Mailbox settings are also in gsi1 (sparse), under `gsi1pk = MAILBOXES` and
+//! `gsi1sk = <tenant>#<id>`: the scheduled mailbox sync's one listing across tenants.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -17,6 +20,7 @@ use super::paging::Scope;
 use super::{Item, batch_get, n, put_revisioned, query_page, s, tenant_pk};
 use crm_model::action::{SettingInfo, SettingKind};
 use crm_model::ids::{SettingId, TenantId};
+use crm_model::mailbox::ports::MailboxRef;
 use crm_model::ports::{Page, PageRequest, Revisioned, SettingsStore, StoreError};
 use crm_model::settings::{Setting, TenantSettings};
 
@@ -33,7 +37,13 @@ struct SettingItem {
     id: SettingId,
     revision: u64,
     setting: Setting,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
 }
+
+const MAILBOXES_PK: &str = "MAILBOXES";
 
 /// Reads a stored setting. Settings saved before credentials moved to the secret vault still
 /// carry the name of a secret; it means nothing now and is dropped, so those settings stay
@@ -86,6 +96,8 @@ impl DynamoSettingsStore {
             id: id.clone(),
             revision,
             setting: setting.clone(),
+            gsi1pk: (setting.kind() == SettingKind::Mailbox).then(|| MAILBOXES_PK.to_owned()),
+            gsi1sk: (setting.kind() == SettingKind::Mailbox).then(|| format!("{tenant}#{id}")),
         })
         .map_err(corrupt)?;
         put_revisioned(&self.client, &self.table, item, expected).await?;
@@ -174,6 +186,34 @@ impl SettingsStore for DynamoSettingsStore {
                 _ => unavailable(error),
             }),
         }
+    }
+
+    async fn mailboxes(&self, page: &PageRequest) -> Result<Page<MailboxRef>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(MAILBOXES_PK));
+        let (items, next) =
+            query_page(query, page, Scope::partition("gsi1pk", MAILBOXES_PK)).await?;
+        let items = items
+            .into_iter()
+            .map(|item| {
+                let stored = setting_item(item)?;
+                let tenant = stored
+                    .pk
+                    .strip_prefix("T#")
+                    .and_then(|t| TenantId::new(t).ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("a setting under {}", stored.pk)))?;
+                Ok(MailboxRef {
+                    tenant,
+                    id: stored.id,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page { items, next })
     }
 
     async fn list(

@@ -1,0 +1,154 @@
+//! The mailbox sync's composition root: its dependencies (from the environment on AWS, or
+//! handed in by tests) and the handler of one scheduled event.
+//!
+//! Each run lists every tenant's mailboxes and syncs them a few at a time, each under a time
+//! budget of its own: a slow or refusing server holds up its own mailbox only, and what went
+//! wrong is kept in that mailbox's status (and logged) for the next run to try again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crm_model::mailbox::ports::{MailReader, MailboxRef, SyncStatusStore};
+use crm_model::mailbox::sync::{MailboxSync, SyncError};
+use crm_model::ports::{
+    Clock, RecordStore, SecretVault, SettingsStore, StoreError, SystemClock, UserDirectory,
+};
+use crm_model::store::PageRequest;
+
+/// Everything the sync talks to.
+pub struct Deps {
+    pub settings: Arc<dyn SettingsStore>,
+    pub records: Arc<dyn RecordStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub secrets: Arc<dyn SecretVault>,
+    pub status: Arc<dyn SyncStatusStore>,
+    pub reader: Arc<dyn MailReader>,
+    pub clock: Arc<dyn Clock>,
+    /// Mailboxes synced at once (`MAILBOX_CONCURRENCY`).
+    pub concurrency: usize,
+    /// The longest one mailbox may take in a run.
+    pub per_mailbox: Duration,
+}
+
+/// What one run did, across mailboxes (each mailbox's own outcome is in its status).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub mailboxes: u32,
+    pub failed: u32,
+    pub read: u32,
+    pub stored: u32,
+    pub already: u32,
+}
+
+impl Deps {
+    /// The deployed wiring: the tables and vault the template names, IMAP over TLS.
+    pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
+        let sdk = crm_adapters::config::load_sdk_config().await;
+        let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
+        let status = crm_adapters::dynamo::DynamoSyncStatus::from_env(&sdk)?;
+        Ok(Self {
+            concurrency: crm_adapters::config::number("MAILBOX_CONCURRENCY", 8, 1, 64)? as usize,
+            ..Self::aws(
+                stores,
+                status,
+                crm_adapters::secrets::SecretsManagerVault::from_sdk(&sdk),
+                crm_adapters::imap::ImapReader::from_env()?,
+            )
+        })
+    }
+
+    /// The AWS wiring over given stores, vault and reader: what the emulator tests run.
+    pub fn aws(
+        stores: crm_adapters::dynamo::Stores,
+        status: crm_adapters::dynamo::DynamoSyncStatus,
+        secrets: crm_adapters::secrets::SecretsManagerVault,
+        reader: crm_adapters::imap::ImapReader,
+    ) -> Self {
+        Self {
+            settings: Arc::new(stores.settings),
+            records: Arc::new(stores.records),
+            users: Arc::new(stores.users),
+            secrets: Arc::new(secrets),
+            status: Arc::new(status),
+            reader: Arc::new(reader),
+            clock: Arc::new(SystemClock),
+            concurrency: 8,
+            per_mailbox: Duration::from_secs(120),
+        }
+    }
+
+    fn use_case(&self) -> MailboxSync<'_> {
+        MailboxSync {
+            settings: self.settings.as_ref(),
+            records: self.records.as_ref(),
+            users: self.users.as_ref(),
+            secrets: self.secrets.as_ref(),
+            status: self.status.as_ref(),
+            reader: self.reader.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
+/// Every mailbox of every tenant, in the order of the index.
+async fn every_mailbox(settings: &dyn SettingsStore) -> Result<Vec<MailboxRef>, StoreError> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = settings.mailboxes(&page).await?;
+        all.extend(found.items);
+        match found.next {
+            Some(next) => page.cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// One scheduled run over every mailbox. Only a failure to list the mailboxes fails the run;
+/// a mailbox's failure is its own (status, log) and the next run tries it again.
+pub async fn handle(deps: &Deps) -> Result<RunSummary, StoreError> {
+    let mailboxes = every_mailbox(deps.settings.as_ref()).await?;
+    let sync = deps.use_case();
+    let outcomes: Vec<_> = futures_util::stream::iter(mailboxes.iter())
+        .map(|mailbox| {
+            let sync = &sync;
+            let span =
+                tracing::info_span!("mailbox", tenant = %mailbox.tenant, mailbox = %mailbox.id);
+            async move {
+                let run = sync.sync(&mailbox.tenant, &mailbox.id);
+                match tokio::time::timeout(deps.per_mailbox, run).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(SyncError::Mail(
+                        crm_model::mailbox::ports::MailError::Unreachable(
+                            "the run's time for this mailbox ran out; it goes on next run".into(),
+                        ),
+                    )),
+                }
+            }
+            .instrument(span)
+        })
+        .buffer_unordered(deps.concurrency.max(1))
+        .collect()
+        .await;
+    let mut summary = RunSummary::default();
+    for outcome in outcomes {
+        summary.mailboxes += 1;
+        match outcome {
+            Ok(report) => {
+                summary.read += report.read;
+                summary.stored += report.stored;
+                summary.already += report.already;
+            }
+            Err(error) => {
+                summary.failed += 1;
+                tracing::warn!(%error, "mailbox sync failed");
+            }
+        }
+    }
+    tracing::info!(?summary, "mailbox sync run");
+    Ok(summary)
+}
