@@ -63,6 +63,15 @@ status=0
 # The soak (shared/adapters/tests/soak.rs) runs 1,000 jobs here, about 45 s on the emulator;
 # its full 10,000 take about eight minutes: `cargo test -p crm-adapters --test soak`.
 export SOAK_JOBS="${SOAK_JOBS:-1000}"
+# The mailbox sync's tests start their own IMAP server (dovecot, TLS from an openssl-made CA).
+if ! command -v dovecot >/dev/null && [[ ! -x /usr/sbin/dovecot ]] || ! command -v openssl >/dev/null; then
+  step "IMAP server for the mailbox sync's tests: dovecot-imapd, openssl"
+  imap_pkgs=(dovecot-imapd openssl)
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${imap_pkgs[@]}" >&2; then
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${imap_pkgs[@]}" >&2
+  fi
+fi
 step "cargo test (unit, property, integration against the emulator)"
 cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log" || status=1
 

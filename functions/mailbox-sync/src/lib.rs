@@ -81,7 +81,8 @@ impl Deps {
         }
     }
 
-    fn use_case(&self) -> MailboxSync<'_> {
+    /// The use case over these dependencies.
+    pub fn use_case(&self) -> MailboxSync<'_> {
         MailboxSync {
             settings: self.settings.as_ref(),
             records: self.records.as_ref(),

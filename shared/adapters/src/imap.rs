@@ -97,7 +97,7 @@ impl ImapReader {
             .unwrap_or_else(|_| Err(MailError::Unreachable(format!("{what} timed out"))))
     }
 
-    /// A TLS connection to the first allowed address of the mailbox's host.
+    /// A TLS connection to the first allowed address of the mailbox's host that answers.
     async fn connect(&self, mailbox: &Mailbox) -> Result<Stream, MailError> {
         let refused = |reason: String| MailError::Unreachable(format!("refused: {reason}"));
         self.policy
@@ -109,11 +109,15 @@ impl ImapReader {
                 MailError::Unreachable(format!("'{}' does not resolve: {e}", mailbox.host))
             })?
             .collect();
-        let allowed = found
-            .iter()
-            .find(|a| self.policy.allows_ip(a.ip()))
-            .ok_or_else(|| refused(format!("'{}' resolves to no public address", mailbox.host)))?;
-        let tcp = TcpStream::connect(allowed)
+        let allowed: Vec<SocketAddr> = found
+            .into_iter()
+            .filter(|a| self.policy.allows_ip(a.ip()))
+            .collect();
+        if allowed.is_empty() {
+            let host = &mailbox.host;
+            return Err(refused(format!("'{host}' resolves to no public address")));
+        }
+        let tcp = TcpStream::connect(allowed.as_slice())
             .await
             .map_err(|e| MailError::Unreachable(e.to_string()))?;
         let name = ServerName::try_from(mailbox.host.clone())
@@ -125,16 +129,22 @@ impl ImapReader {
     }
 }
 
-/// SASL XOAUTH2 (Gmail, Microsoft 365): the user and the bearer token in one response.
+/// SASL XOAUTH2 (Gmail, Microsoft 365): the user and the bearer token in one response. A
+/// refused token is answered with an error challenge, which takes an empty response before the
+/// server says NO.
 struct XOAuth2<'a> {
     user: &'a str,
     token: &'a str,
+    sent: bool,
 }
 
 impl Authenticator for XOAuth2<'_> {
     type Response = String;
 
     fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            return String::new();
+        }
         format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
     }
 }
@@ -174,6 +184,7 @@ impl MailReader for ImapReader {
                     let auth = XOAuth2 {
                         user: &mailbox.username,
                         token,
+                        sent: false,
                     };
                     client.authenticate("XOAUTH2", auth).await
                 }
