@@ -8,12 +8,15 @@
 //!     infra/stack.sh up && source .local/env
 //!     cargo test -p crm-adapters --test iam -- --nocapture    # also prints grants never used
 
+#[path = "../support/dovecot.rs"]
+mod dovecot;
 #[path = "../support/mod.rs"]
 mod support;
 
 mod executor;
 mod harness;
 mod http;
+mod mailbox_sync;
 mod record_events;
 mod records_api;
 mod scan;
@@ -35,6 +38,23 @@ async fn trigger_scan_makes_only_calls_its_statements_allow() {
         ("dynamodb:Query", "table/crm-local-schedule"),
         ("dynamodb:DeleteItem", "table/crm-local-schedule"),
         ("events:PutEvents", "event-bus/crm-local-automation"),
+    ]);
+}
+
+#[tokio::test]
+async fn mailbox_sync_makes_only_calls_its_statements_allow() {
+    let mut audited = Audited::new("mailbox-sync").await;
+    mailbox_sync::exercise(&mut audited).await;
+    audited.assert_allowed(&[
+        ("dynamodb:Query", "table/crm-local-settings/index/gsi1"),
+        ("dynamodb:GetItem", "table/crm-local-settings"),
+        // The identity index (customers' and contacts' emails) and the customer.
+        ("dynamodb:Query", "table/crm-local-records"),
+        ("dynamodb:BatchGetItem", "table/crm-local-records"),
+        ("dynamodb:GetItem", "table/crm-local-records"),
+        // The message, and the mailbox's sync status.
+        ("dynamodb:PutItem", "table/crm-local-records"),
+        ("secretsmanager:GetSecretValue", "-AbCdEf"),
     ]);
 }
 

@@ -220,10 +220,12 @@ mod tests {
     }
 
     #[test]
-    fn only_customers_have_keys() {
-        let f = fields(json!({"Phone": "0912345678", "Email": "a@b.vn", "TaxCode": "0101243150"}));
+    fn customers_have_keys_and_contacts_only_their_email_apart() {
+        let f = fields(json!({"Phone": "0912345678", "Email": "A@b.vn", "TaxCode": "0101243150"}));
         assert_eq!(keys(Module::Customer, &f).len(), 3);
-        assert!(keys(Module::Contact, &f).is_empty());
+        assert_eq!(keys(Module::Contact, &f), ["contact-email:a@b.vn"]);
+        assert_eq!(IdentityKind::of_key("contact-email:a@b.vn"), None);
+        assert!(keys(Module::Order, &f).is_empty());
         assert_eq!(
             IdentityKind::of_key("email:a@b.vn"),
             Some(IdentityKind::Email)
