@@ -7,7 +7,7 @@ export type Setting = W["Setting"];
 
 /** `sms_provider` → `sms-providers`: the kind as the settings URLs write it. */
 export function slugOf(kind: SettingKind): SettingSlug {
-  const special: Partial<Record<SettingKind, SettingSlug>> = { library_action: "actions" };
+  const special: Partial<Record<SettingKind, SettingSlug>> = { library_action: "actions", mailbox: "mailboxes" };
   return special[kind] ?? (`${kind.replace(/_/g, "-")}s` as SettingSlug);
 }
 

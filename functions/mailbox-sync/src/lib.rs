@@ -49,12 +49,10 @@ impl Deps {
     pub async fn from_env() -> Result<Self, crm_adapters::ConfigError> {
         let sdk = crm_adapters::config::load_sdk_config().await;
         let stores = crm_adapters::dynamo::Stores::from_env(&sdk)?;
-        let status = crm_adapters::dynamo::DynamoSyncStatus::from_env(&sdk)?;
         Ok(Self {
             concurrency: crm_adapters::config::number("MAILBOX_CONCURRENCY", 8, 1, 64)? as usize,
             ..Self::aws(
                 stores,
-                status,
                 crm_adapters::secrets::SecretsManagerVault::from_sdk(&sdk),
                 crm_adapters::imap::ImapReader::from_env()?,
             )
@@ -64,7 +62,6 @@ impl Deps {
     /// The AWS wiring over given stores, vault and reader: what the emulator tests run.
     pub fn aws(
         stores: crm_adapters::dynamo::Stores,
-        status: crm_adapters::dynamo::DynamoSyncStatus,
         secrets: crm_adapters::secrets::SecretsManagerVault,
         reader: crm_adapters::imap::ImapReader,
     ) -> Self {
@@ -73,7 +70,7 @@ impl Deps {
             records: Arc::new(stores.records),
             users: Arc::new(stores.users),
             secrets: Arc::new(secrets),
-            status: Arc::new(status),
+            status: Arc::new(stores.mailbox_sync),
             reader: Arc::new(reader),
             clock: Arc::new(SystemClock),
             concurrency: 8,

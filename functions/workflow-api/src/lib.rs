@@ -33,6 +33,7 @@ pub fn state(
         secrets: Arc::new(SecretsManagerVault::new(secrets)),
         resolver: Arc::new(SystemResolver),
         outbound,
+        mailbox_sync: Arc::new(stores.mailbox_sync),
     }
 }
 

@@ -9,7 +9,7 @@
 mod dovecot;
 mod support;
 
-use crm_adapters::dynamo::{DynamoSyncStatus, Stores};
+use crm_adapters::dynamo::Stores;
 use crm_adapters::imap::ImapReader;
 use crm_adapters::secrets::SecretsManagerVault;
 use crm_model::action::SettingKind;
@@ -143,11 +143,9 @@ async fn a_real_mailbox_fills_the_customers_history_once_whatever_the_resyncs() 
     let clients = support::clients().await;
     let sdk = support::sdk().await;
     let stores = Stores::new(&clients.dynamodb, &support::tables());
-    let tables = support::tables();
     let ca = CertificateDer::from_pem_file(&server.ca).unwrap();
     let deps = mailbox_sync::Deps::aws(
-        Stores::new(&clients.dynamodb, &tables),
-        DynamoSyncStatus::new(clients.dynamodb.clone(), tables.records.clone()),
+        Stores::new(&clients.dynamodb, &support::tables()),
         SecretsManagerVault::from_sdk(&sdk),
         ImapReader::new(OutboundPolicy::LOCAL, vec![ca]),
     );

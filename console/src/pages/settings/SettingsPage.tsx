@@ -21,6 +21,7 @@ export const SETTINGS_PAGES: SettingSlug[] = [
   "allocation-rules",
   "task-connections",
   "voip-providers",
+  "mailboxes",
   "web-forms",
   "actions",
 ];

@@ -156,6 +156,22 @@ export const FORMS: Partial<Record<SettingSlug, SettingFormSpec>> = {
     ],
     credentials: () => ["api_key", "secret_key"],
   },
+  mailboxes: {
+    blank: () => ({ name: "", user: "", host: "imap.gmail.com", port: 993, username: "", auth: "password", inbox: "INBOX", sent: "Sent", aliases: [], paused: false }),
+    members: [
+      name,
+      { path: "user", label: "settings.mailboxUser", input: "user" },
+      { path: "host", label: "settings.imapHost", input: "text", hint: "settings.imapHostHint" },
+      { path: "port", label: "settings.port", input: "number" },
+      { path: "username", label: "settings.username", input: "text" },
+      { path: "auth", label: "settings.mailAuth", input: { options: ["password", "oauth2"], words: "settings.mailAuth" } },
+      { path: "inbox", label: "settings.inbox", input: "text" },
+      { path: "sent", label: "settings.sentFolder", input: "text", optional: true, hint: "settings.sentFolderHint" },
+      { path: "aliases", label: "settings.aliases", input: "lines", hint: "settings.aliasesHint" },
+      { path: "paused", label: "settings.paused", input: "bool" },
+    ],
+    credentials: (b) => (get(b, "auth") === "oauth2" ? ["access_token"] : ["password"]),
+  },
   "web-forms": {
     blank: () => ({ name: "", module: "Lead", fields: [], fixed: {}, owner: "" }),
     members: [

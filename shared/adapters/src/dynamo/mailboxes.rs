@@ -42,14 +42,6 @@ impl DynamoSyncStatus {
             table: table.into(),
         }
     }
-
-    /// On the records table the template names in the function's environment.
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, crate::ConfigError> {
-        Ok(Self::new(
-            Client::new(sdk),
-            crate::Tables::from_env()?.records,
-        ))
-    }
 }
 
 #[async_trait]

@@ -106,6 +106,8 @@ pub struct Stores {
     pub runs: DynamoRunLedger,
     pub inbox: DynamoNotificationInbox,
     pub approvals: DynamoApprovalStore,
+    /// Each mailbox's sync status (records table).
+    pub mailbox_sync: DynamoSyncStatus,
 }
 
 impl Stores {
@@ -137,6 +139,7 @@ impl Stores {
             runs: DynamoRunLedger::new(client.clone(), &tables.runs, &tables.records),
             inbox: DynamoNotificationInbox::new(client.clone(), &tables.records),
             approvals: DynamoApprovalStore::new(client.clone(), &tables.records),
+            mailbox_sync: DynamoSyncStatus::new(client.clone(), &tables.records),
         }
     }
 }

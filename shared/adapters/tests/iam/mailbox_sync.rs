@@ -2,7 +2,6 @@
 //! read into a customer's history, its status written; a second mailbox whose password the
 //! server refuses, its error kept.
 
-use crm_adapters::dynamo::DynamoSyncStatus;
 use crm_adapters::imap::ImapReader;
 use crm_adapters::secrets::SecretsManagerVault;
 use crm_model::action::SettingKind;
@@ -52,11 +51,9 @@ pub async fn exercise(audited: &mut Audited) {
         vault.put(&name, &secret).await.unwrap();
     }
     let stores = audited.stores(&seed.schedule_table);
-    let tables = support::tables();
     let ca = CertificateDer::from_pem_file(&server.ca).unwrap();
     let deps = mailbox_sync::Deps::aws(
         stores,
-        DynamoSyncStatus::new(audited.dynamodb(), tables.records),
         SecretsManagerVault::new(audited.secretsmanager()),
         ImapReader::new(OutboundPolicy::LOCAL, vec![ca]),
     );

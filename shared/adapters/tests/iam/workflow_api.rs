@@ -66,6 +66,27 @@ async fn settings_and_credentials(api: &Caller) {
     api.ok(StatusCode::OK, Method::PUT, path, Some(rotated), None)
         .await;
     api.get(path).await;
+    // A user's mailbox: its password, and where its sync stands (the records table).
+    api.ok(
+        StatusCode::CREATED,
+        Method::POST,
+        "/settings/mailboxes",
+        Some(
+            json!({"id": "owner-mail", "name": "Hộp thư", "user": "u-owner",
+                    "host": "imap.example.vn", "username": "owner", "auth": "password"}),
+        ),
+        None,
+    )
+    .await;
+    api.ok(
+        StatusCode::OK,
+        Method::PUT,
+        "/settings/mailboxes/owner-mail/credentials",
+        Some(json!({"password": "app-pass"})),
+        None,
+    )
+    .await;
+    api.get("/settings/mailboxes/owner-mail/sync").await;
     let jira = "/settings/task-connections/jira/credentials";
     api.ok(
         StatusCode::OK,

@@ -47,6 +47,8 @@ pub struct State {
     pub outbound: OutboundPolicy,
     /// The users this sandbox checked callers against recently.
     pub members: Arc<MembershipCache>,
+    /// Each mailbox's sync status, which the mailbox sync writes (read only here).
+    pub mailbox_sync: Arc<dyn crm_model::mailbox::ports::SyncStatusStore>,
 }
 
 impl Members for State {
@@ -123,6 +125,7 @@ pub const ROUTES: &[Route] = &[
     (Method::DELETE, "/settings/{kind}/{id}/credentials"),
     (Method::GET, "/settings/{kind}/{id}/workflows"),
     (Method::POST, "/settings/web-forms/{id}/key"),
+    (Method::GET, "/settings/mailboxes/{id}/sync"),
     (Method::POST, "/settings/{kind}/{id}/apply"),
     (Method::GET, "/tenant-settings"),
     (Method::PUT, "/tenant-settings"),
@@ -183,6 +186,7 @@ pub fn router(state: State) -> Router {
             get(settings::get_tenant).put(settings::put_tenant),
         )
         .route("/settings/web-forms/{id}/key", post(web_forms::issue_key))
+        .route("/settings/mailboxes/{id}/sync", get(settings::mailbox_sync))
         .route("/modules", get(settings::modules))
         .route("/modules/{module}", get(settings::module))
         .route(

@@ -278,6 +278,22 @@ pub(super) async fn credentials_status(
     Ok(Json(status).into_response())
 }
 
+/// Where a mailbox's sync stands: each folder's checkpoint, when it last ran, what went wrong.
+#[tracing::instrument(skip_all, fields(tenant = %caller.tenant, setting = %id))]
+pub(super) async fn mailbox_sync(
+    AxumState(state): AxumState<State>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let id = setting_id(&id)?;
+    let status = state
+        .settings_use_cases()
+        .mailbox_sync(&caller.tenant, &id, state.mailbox_sync.as_ref())
+        .await?;
+    Ok(Json(status).into_response())
+}
+
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, kind = %slug, setting = %id))]
 pub(super) async fn remove_credentials(
     AxumState(state): AxumState<State>,

@@ -289,6 +289,18 @@ impl Settings<'_> {
         Ok((shape, SecretName::for_setting(tenant, kind, id)))
     }
 
+    /// Where a mailbox's sync stands: each folder's checkpoint and the last run's outcome
+    /// (empty until its first run). `NotFound` for no such mailbox.
+    pub async fn mailbox_sync(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        status: &dyn crate::mailbox::ports::SyncStatusStore,
+    ) -> Result<crate::mailbox::ports::SyncStatus, SettingError> {
+        self.get(tenant, SettingKind::Mailbox, id).await?;
+        Ok(status.get(tenant, id).await?.unwrap_or_default())
+    }
+
     /// The library actions that name the setting, as `library action 'name' (id)`.
     async fn library_actions_naming(
         &self,
