@@ -121,3 +121,35 @@ test("the company chooses what makes customers duplicates, names without accents
   const found = await api.call("GET", `/customers/${first.id}/duplicates`);
   expect(found.items.map((d: { fields: { Name: string }; shared: string[] }) => [d.fields.Name, d.shared])).toEqual([["nguyen thi hang", ["name_unaccented"]]]);
 });
+
+test("a user's mailbox is connected in screens, an inside address refused at its host, and its sync shown", async ({ page, request }) => {
+  const tenant = freshTenant("mailbox");
+  const api = new Api(request, devToken(tenant, "u-admin", "admin"));
+  await api.call("POST", "/users", { id: "u-lan", name: "Phạm Lan", email: "lan@example.vn", role: "salesperson" });
+  await signIn(page, tenant);
+  await page.goto("/#/settings/mailboxes");
+  await page.getByRole("button", { name: "Thêm" }).click();
+  await page.getByLabel("Tên", { exact: true }).fill("Gmail của Lan");
+  await page.getByLabel("Hộp thư của").selectOption("u-lan");
+  await page.getByLabel("Máy chủ IMAP").fill("10.0.0.5");
+  await page.getByLabel("Tên đăng nhập").fill("lan@example.vn");
+  await page.getByLabel("Cách đăng nhập").selectOption("oauth2");
+  await page.getByLabel("Thư mục thư đã gửi").fill("[Gmail]/Sent Mail");
+  await expectEveryInputLabelled(page);
+  await page.getByRole("button", { name: "Lưu" }).click();
+  // An address inside the deployment's network: refused beside the host, the rest kept.
+  await expect(page.locator(".field.invalid", { has: page.getByLabel("Máy chủ IMAP") })).toBeVisible();
+  await expect(page.getByLabel("Tên đăng nhập")).toHaveValue("lan@example.vn");
+  await page.getByLabel("Máy chủ IMAP").fill("imap.gmail.com");
+  await page.getByRole("button", { name: "Lưu" }).click();
+  const item = page.getByRole("listitem").filter({ hasText: "Gmail của Lan" });
+  await expect(item).toBeVisible();
+  const [mailbox] = (await api.call("GET", "/settings/mailboxes")).items;
+  expect(mailbox).toMatchObject({ user: "u-lan", host: "imap.gmail.com", port: 993, auth: "oauth2", inbox: "INBOX", sent: "[Gmail]/Sent Mail" });
+  await expect(page.getByTestId(`mailbox-sync-${mailbox.id}`)).toContainText("Chưa đồng bộ lần nào");
+  // An OAuth2 mailbox asks for an access token.
+  await item.getByRole("button", { name: "Thông tin xác thực" }).click();
+  await expect(page.getByLabel("Access token")).toBeVisible();
+  await expect(page.getByLabel("Mật khẩu")).toHaveCount(0);
+  await screen(page, "settings-mailbox");
+});

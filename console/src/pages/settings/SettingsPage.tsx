@@ -99,6 +99,7 @@ export function SettingsPage() {
               <button type="button" onClick={() => remove(s)}>
                 {t("action.delete")}
               </button>
+              {slug === "mailboxes" && <MailboxSync id={s.id} />}
               {credentials && open?.id === s.id && open.panel === "credentials" && <Credentials slug={slug} id={s.id} names={credentials} />}
               {slug === "web-forms" && open?.id === s.id && open.panel === "key" && <WebFormKey id={s.id} revision={s.revision} onIssued={list.reload} />}
             </li>
@@ -125,6 +126,27 @@ export function SettingsPage() {
       )}
       {slug === "allocation-rules" && <AllocationPreview />}
     </section>
+  );
+}
+
+/** Where a mailbox's sync stands: when it last ran, what it kept, what stopped it. */
+function MailboxSync({ id }: { id: string }) {
+  const t = useT();
+  const status = useLoad(() => ok(api().workflows.GET("/settings/mailboxes/{id}/sync", { params: { path: { id } } })), [id]);
+  if (status.problem) return <ProblemBanner problem={status.problem} onReload={status.reload} />;
+  const s = status.data;
+  if (!s) return null;
+  return (
+    <p className="hint" data-testid={`mailbox-sync-${id}`}>
+      {s.last_run_at ? t("mailbox.lastRun").replace("{at}", new Date(s.last_run_at).toLocaleString(t.locale)) : t("mailbox.never")}{" "}
+      {t("mailbox.stored").replace("{n}", String(s.stored))}
+      {s.last_error && (
+        <strong className="sync-error" role="alert">
+          {" "}
+          {t("mailbox.error").replace("{error}", s.last_error)}
+        </strong>
+      )}
+    </p>
   );
 }
 
