@@ -108,11 +108,17 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
       <ul className="timeline">
         {(history.data?.items ?? []).map((m) => (
           <li key={m.id} data-status={String(m.fields.Status ?? "")}>
-            <strong>{m.fields.Channel === "Sms" ? "SMS" : "Email"}</strong> {String(m.fields.To ?? "")}{" "}
+            <strong>{m.fields.Channel === "Sms" ? "SMS" : "Email"}</strong>{" "}
+            {m.fields.Direction === "Incoming" ? t("messages.fromWho").replace("{who}", String(m.fields.From ?? "")) : t("messages.toWho").replace("{who}", String(m.fields.To ?? ""))}{" "}
             <span className={`badge message-${String(m.fields.Status ?? "")}`}>{t(`messages.status.${String(m.fields.Status ?? "Queued")}` as Key)}</span>{" "}
             {m.fields.Subject ? <span>{String(m.fields.Subject)}</span> : <span className="muted">{String(m.fields.Body ?? "").slice(0, 160)}</span>}{" "}
             <span className="muted">({new Date(String(m.fields.SentAt ?? m.fields.CreatedAt ?? "")).toLocaleString(t.locale)})</span>
             {typeof m.fields.Error === "string" && m.fields.Error !== "" && <span className="error"> · {m.fields.Error}</span>}
+            {/* A message read from a mailbox: its text excerpt and its attachments' names. */}
+            {typeof m.fields.Mailbox === "string" && m.fields.Subject !== undefined && typeof m.fields.Body === "string" && <p className="muted excerpt">{m.fields.Body.slice(0, 300)}</p>}
+            {typeof m.fields.Attachments === "string" && m.fields.Attachments !== "" && (
+              <p className="muted">{t("messages.attachments").replace("{names}", m.fields.Attachments.split("\n").join(", "))}</p>
+            )}
           </li>
         ))}
       </ul>
