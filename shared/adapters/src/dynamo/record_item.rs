@@ -62,8 +62,16 @@ impl RecordItem {
             fields: record.fields.clone(),
             gsi1pk: format!("T#{tenant}#M#{}", record.module),
             gsi1sk: format!("{updated}#{}", record.id),
-            gsi2pk: customer.map(|c| format!("T#{tenant}#REF#{c}")),
-            gsi2sk: customer.map(|_| format!("{}#{}", record.module, record.id)),
+            // A customer's messages are its history, apart from its related lists (gsi2 either
+            // way): `T#<tenant>#MSG#<customer>`, newest last by `message_key`.
+            gsi2pk: customer.map(|c| match record.module {
+                Module::Message => format!("T#{tenant}#MSG#{c}"),
+                _ => format!("T#{tenant}#REF#{c}"),
+            }),
+            gsi2sk: customer.map(|_| match record.module {
+                Module::Message => crm_model::record::store::message_key(record),
+                _ => format!("{}#{}", record.module, record.id),
+            }),
             gsi3pk: linked.map(|r| format!("T#{tenant}#LINK#{r}")),
             gsi3sk: linked.map(|_| format!("{}#{}", record.module, record.id)),
             gsi4pk: open_owner(record).map(|owner| open_pk(tenant, record.module, owner)),

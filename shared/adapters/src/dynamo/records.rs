@@ -301,6 +301,57 @@ impl RecordStore for DynamoRecordStore {
             .await
     }
 
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        while keys.len() < limit {
+            let left = i32::try_from(limit - keys.len()).unwrap_or(i32::MAX);
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .expression_attribute_values(":pk", s(format!("T#{tenant}#MSG#{customer}")))
+                .scan_index_forward(false)
+                .limit(left.min(1000))
+                .set_exclusive_start_key(start);
+            let query = match before {
+                Some(before) => query
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                    .expression_attribute_values(":before", s(before)),
+                None => query.key_condition_expression("gsi2pk = :pk"),
+            };
+            let output = query.send().await.map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let key: Item = item
+                    .into_iter()
+                    .filter(|(k, _)| k == "pk" || k == "sk")
+                    .collect();
+                keys.push(key);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        // A batch read answers in no order: the history's is the index's.
+        let mut found = batch_get(&self.client, &self.table, keys, None, true)
+            .await?
+            .into_iter()
+            .map(stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        found.sort_by_cached_key(|m| {
+            std::cmp::Reverse(crm_model::record::store::message_key(&m.value))
+        });
+        Ok(found)
+    }
+
     async fn linked(
         &self,
         tenant: &TenantId,

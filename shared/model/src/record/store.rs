@@ -11,6 +11,20 @@ use crate::store::{Page, PageRequest, Revisioned, StoreError};
 /// records, a bound on every request's memory and time.
 pub const MAX_RELATED: usize = 2_000;
 
+/// When a message was sent (received, for one read from a mailbox), else written: an instant as
+/// records keep them (RFC 3339, milliseconds, UTC), so that they order as text.
+pub fn message_at(message: &StoredRecord) -> &str {
+    match message.text("SentAt") {
+        "" => message.text("CreatedAt"),
+        sent => sent,
+    }
+}
+
+/// Where a message sits in its customer's history: `<when>#<id>`, ordered as text.
+pub fn message_key(message: &StoredRecord) -> String {
+    format!("{}#{}", message_at(message), message.id)
+}
+
 /// CRM records, tenant-scoped.
 #[async_trait]
 pub trait RecordStore: Send + Sync {
@@ -72,12 +86,24 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     /// The records that reference `record` through their Customer field (its related lists:
-    /// contacts, orders, tasks, care cards, …), read page by page; `TooMany` as soon as there
-    /// are more than `limit` (use [`MAX_RELATED`] unless a test wants a small one).
+    /// contacts, orders, tasks, care cards, …; not its messages, see [`RecordStore::messages`]),
+    /// read page by page; `TooMany` as soon as there are more than `limit` (use [`MAX_RELATED`]
+    /// unless a test wants a small one).
     async fn related(
         &self,
         tenant: &TenantId,
         record: &RecordId,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
+
+    /// A customer's messages (emails and SMS, sent and received) through an index of their
+    /// own, newest first by [`message_key`], at most `limit` of those whose key is below
+    /// `before`: a customer's history grows without bound, and is read a page at a time.
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+        before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError>;
 

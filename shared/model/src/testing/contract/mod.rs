@@ -44,6 +44,7 @@ pub mod approvals;
 pub mod commits;
 pub mod dependents;
 pub mod identity;
+pub mod messages;
 pub mod notifications;
 pub mod outboxes;
 pub mod records;
@@ -241,6 +242,16 @@ macro_rules! contract_tests {
             ]
         }
         $crate::__contract_group! {
+            messages,
+            (let stores = $stores;),
+            (&stores.records),
+            ($tenant),
+            [
+                a_customers_messages_are_read_newest_first_apart_from_its_related_lists,
+                a_contact_is_found_by_its_email_apart_from_customers,
+            ]
+        }
+        $crate::__contract_group! {
             notifications,
             (let stores = $stores;),
             (&stores.inbox),
@@ -382,6 +393,7 @@ mod tests {
             ("records", include_str!("records.rs")),
             ("dependents", include_str!("dependents.rs")),
             ("identity", include_str!("identity.rs")),
+            ("messages", include_str!("messages.rs")),
             ("notifications", include_str!("notifications.rs")),
             ("runs", include_str!("runs.rs")),
             ("commits", include_str!("commits.rs")),

@@ -219,6 +219,8 @@ impl MemoryRecordStore {
                 .filter(|r| {
                     r.value.fields.get(field).and_then(|v| v.as_str()) == Some(record.as_str())
                 })
+                // A customer's messages have an index of their own (`messages`).
+                .filter(|r| r.value.module != Module::Message)
                 .map(|r| (format!("{}#{}", r.value.module, r.value.id), r.clone()))
                 .collect();
             if found.len() > limit {
@@ -376,6 +378,33 @@ impl RecordStore for MemoryRecordStore {
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
         self.referencing(tenant, "Customer", record, limit)
+    }
+
+    /// gsi2 under `T#<tenant>#MSG#<customer>`, sorted by `message_key`: keys newest first below
+    /// `before`, then their records.
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.read(|tables| {
+            let Some(t) = tables.tenant(tenant) else {
+                return Ok(Vec::new());
+            };
+            let mut found: Vec<(String, Revisioned<StoredRecord>)> = t
+                .records
+                .values()
+                .filter(|r| r.value.module == Module::Message)
+                .filter(|r| r.value.text("Customer") == customer.as_str())
+                .map(|r| (crate::record::store::message_key(&r.value), r.clone()))
+                .filter(|(key, _)| before.is_none_or(|b| key.as_str() < b))
+                .collect();
+            found.sort_by(|a, b| b.0.cmp(&a.0));
+            found.truncate(limit);
+            Ok(found.into_iter().map(|(_, r)| r).collect())
+        })
     }
 
     /// gsi3 (`T#<tenant>#LINK#<record>`), read as gsi2 is.
