@@ -119,9 +119,16 @@ impl Desk {
             access: crm_model::user::access::Access::everything(),
         };
         let mut found: Vec<_> = records
-            .messages(&actor, &RecordId::new(customer).unwrap(), &filter)
+            .messages(
+                &actor,
+                &RecordId::new(customer).unwrap(),
+                &filter,
+                100,
+                None,
+            )
             .await
             .unwrap()
+            .items
             .into_iter()
             .map(|m| {
                 let v = m.value;

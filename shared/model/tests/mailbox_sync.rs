@@ -44,14 +44,29 @@ impl Desk {
         self.sync().sync(&self.crm.w.tenant, &self.mailbox).await
     }
 
-    /// The customer's messages, oldest first, as (direction, subject, contact).
+    /// The customer's messages, oldest first, as (direction, subject, contact): every page.
     async fn history(&self, customer: &str) -> Vec<(String, String, String)> {
-        let mut found = self
-            .crm
-            .records()
-            .messages(&self.crm.sales(), &rid(customer), &MessageFilter::default())
-            .await
-            .unwrap();
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .crm
+                .records()
+                .messages(
+                    &self.crm.sales(),
+                    &rid(customer),
+                    &MessageFilter::default(),
+                    100,
+                    after.as_ref(),
+                )
+                .await
+                .unwrap();
+            found.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
         found.reverse();
         found
             .into_iter()
@@ -173,9 +188,16 @@ async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with
     let kept = d
         .crm
         .records()
-        .messages(&d.crm.sales(), &rid("c2"), &MessageFilter::default())
+        .messages(
+            &d.crm.sales(),
+            &rid("c2"),
+            &MessageFilter::default(),
+            50,
+            None,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     let message = &kept[0].value;
     assert_eq!(message.text("Status"), "Sent");
     assert_eq!(message.text("Owner"), "u-sales");
@@ -190,9 +212,10 @@ async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with
     let found = d
         .crm
         .records()
-        .messages(&d.crm.sales(), &rid("c1"), &only_k1)
+        .messages(&d.crm.sales(), &rid("c1"), &only_k1, 50, None)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(found.len(), 1);
     let incoming = MessageFilter {
         direction: Some("Incoming".into()),
@@ -201,9 +224,10 @@ async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with
     let found = d
         .crm
         .records()
-        .messages(&d.crm.sales(), &rid("c1"), &incoming)
+        .messages(&d.crm.sales(), &rid("c1"), &incoming, 50, None)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(found.len(), 2);
 }
 
@@ -345,4 +369,138 @@ async fn mailboxes_are_listed_across_tenants_for_the_schedule_and_a_paused_one_i
     );
     assert_eq!(d.run().await.unwrap(), SyncReport::default());
     assert_eq!(d.server.logins(), 0);
+}
+
+#[tokio::test]
+async fn a_long_history_is_read_a_page_at_a_time_and_leaves_the_related_lists_alone() {
+    let d = desk().await;
+    // More messages than a customer's related lists may hold (MAX_RELATED).
+    let total = crm_model::record::store::MAX_RELATED as u32 + 100;
+    for i in 0..total {
+        let mut m = mail(
+            &format!("m{i}"),
+            "lan@example.vn",
+            &["sales@example.vn"],
+            &format!("Thư {i}"),
+        );
+        m.date = Some(
+            Utc.timestamp_opt(1_780_000_000 + i64::from(i) * 60, 0)
+                .unwrap(),
+        );
+        d.server.deliver("INBOX", m);
+    }
+    while d.run().await.unwrap().read > 0 {}
+    let related = d
+        .crm
+        .records()
+        .related(&d.crm.sales(), &rid("c1"))
+        .await
+        .unwrap();
+    let contacts = related
+        .lists
+        .iter()
+        .find(|(name, _)| *name == "contacts")
+        .unwrap();
+    assert_eq!(contacts.1.len(), 1, "the related lists read as before");
+    let records = d.crm.records();
+    let all = MessageFilter::default();
+    let first = records
+        .messages(&d.crm.sales(), &rid("c1"), &all, 50, None)
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 50);
+    assert_eq!(
+        first.items[0].value.text("Subject"),
+        format!("Thư {}", total - 1),
+        "newest first"
+    );
+    let cursor = first.next.clone().expect("more");
+    let second = records
+        .messages(&d.crm.sales(), &rid("c1"), &all, 50, Some(&cursor))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.items[0].value.text("Subject"),
+        format!("Thư {}", total - 51)
+    );
+    // A filter nothing matches reads a bounded part of the history, and says where to go on.
+    let nobody = MessageFilter {
+        contact: Some(rid("k1")),
+        ..MessageFilter::default()
+    };
+    let rare = records
+        .messages(&d.crm.sales(), &rid("c1"), &nobody, 50, None)
+        .await
+        .unwrap();
+    assert!(rare.items.is_empty());
+    let on = rare.next.expect("the rest is still to read");
+    let rest = records
+        .messages(&d.crm.sales(), &rid("c1"), &nobody, 50, Some(&on))
+        .await
+        .unwrap();
+    assert!(
+        rest.items.is_empty() && rest.next.is_some(),
+        "a second bounded read"
+    );
+    // The timeline shows the newest of them among the customer's activities, paged the same way.
+    let timeline = records
+        .activities(
+            &d.crm.sales(),
+            Module::Customer,
+            &rid("c1"),
+            false,
+            20,
+            None,
+        )
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = timeline
+        .items
+        .iter()
+        .filter_map(|a| match a {
+            crm_model::record::service::Activity::Record(r)
+                if r.value.module == Module::Message =>
+            {
+                Some(r.value.text("Subject"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subjects.len(), 20);
+    assert_eq!(subjects[0], format!("Thư {}", total - 1));
+    assert!(timeline.next.is_some());
+}
+
+#[tokio::test]
+async fn a_merged_customers_history_includes_its_duplicates_messages() {
+    let d = desk().await;
+    d.crm
+        .create(
+            Module::Customer,
+            "c-dup",
+            json!({"Name": "Lan (cũ)", "Email": "lan.old@example.vn"}),
+        )
+        .await;
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Mới"),
+    );
+    d.server.deliver(
+        "INBOX",
+        mail("m2", "lan.old@example.vn", &["sales@example.vn"], "Cũ"),
+    );
+    d.run().await.unwrap();
+    d.crm
+        .records()
+        .merge(&d.crm.sales(), &rid("c1"), &rid("c-dup"), &[])
+        .await
+        .unwrap();
+    let mut subjects: Vec<String> = d
+        .history("c1")
+        .await
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, ["Cũ", "Mới"]);
 }

@@ -276,9 +276,12 @@ async fn an_email_from_the_customer_page_is_queued_once_per_key_and_sent_once_pe
                 contact: Some(rid("k1")),
                 ..MessageFilter::default()
             },
+            50,
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(of_tuan.len(), 1);
     let incoming = crm
         .records()
@@ -289,9 +292,12 @@ async fn an_email_from_the_customer_page_is_queued_once_per_key_and_sent_once_pe
                 direction: Some("Incoming".into()),
                 ..MessageFilter::default()
             },
+            50,
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert!(incoming.is_empty());
 }
 
@@ -428,9 +434,16 @@ async fn a_message_goes_only_to_the_customers_addresses_and_bad_input_writes_not
         ["/contact"]
     );
     let written = records
-        .messages(&crm.sales(), &rid("c1"), &MessageFilter::default())
+        .messages(
+            &crm.sales(),
+            &rid("c1"),
+            &MessageFilter::default(),
+            50,
+            None,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert!(written.is_empty(), "{written:?}");
 
     // Messages are what was sent: never created or edited through the record routes.

@@ -5,6 +5,7 @@ import { settingName, settingsOf, type Setting } from "../../api/settings";
 import { ListInput } from "../../components/ListInput";
 import { Field, FormProblem, ProblemBanner } from "../../components/Problem";
 import { useLoad } from "../../components/useLoad";
+import { usePages } from "../../components/usePages";
 import { useT, type Key } from "../../i18n";
 import { SMS_SEGMENT, smsSegments } from "../settings/segments";
 import { recordTitle } from "./values";
@@ -58,11 +59,12 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
   const [contact, setContact] = useState("");
   const [direction, setDirection] = useState<"" | "Outgoing" | "Incoming">("");
   const { reachable: recipients, contacts, problem } = useReachable(record, fields, channel);
-  const history = useLoad(
-    () =>
+  // A page at a time: a customer's email history grows for years.
+  const history = usePages(
+    (cursor) =>
       ok(
         api().records.GET("/customers/{id}/messages", {
-          params: { path: { id }, query: { contact: contact || undefined, direction: direction || undefined } },
+          params: { path: { id }, query: { contact: contact || undefined, direction: direction || undefined, limit: 25, cursor } },
         }),
       ),
     [id, contact, direction],
@@ -104,9 +106,9 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
           {t("action.reload")}
         </button>
       </div>
-      {!history.loading && (history.data?.items ?? []).length === 0 && <p>{t("messages.none")}</p>}
+      {!history.loading && history.items.length === 0 && <p>{t("messages.none")}</p>}
       <ul className="timeline">
-        {(history.data?.items ?? []).map((m) => (
+        {history.items.map((m) => (
           <li key={m.id} data-status={String(m.fields.Status ?? "")}>
             <strong>{m.fields.Channel === "Sms" ? "SMS" : "Email"}</strong>{" "}
             {m.fields.Direction === "Incoming" ? t("messages.fromWho").replace("{who}", String(m.fields.From ?? "")) : t("messages.toWho").replace("{who}", String(m.fields.To ?? ""))}{" "}
@@ -122,6 +124,11 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
           </li>
         ))}
       </ul>
+      {history.more && (
+        <button type="button" disabled={history.loading} onClick={history.more}>
+          {t("action.more")}
+        </button>
+      )}
     </div>
   );
 }

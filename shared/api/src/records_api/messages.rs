@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
-use crm_model::record::service::{Channel, MessageFilter, SendRequest};
+use crm_model::record::service::{ActivityCursor, Channel, MessageFilter, SendRequest};
 
 /// 202 with the message queued; 200 with the one a repeated key queued before.
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
@@ -47,6 +47,10 @@ pub(super) struct MessagesQuery {
     direction: Option<Direction>,
     /// One of the customer's contacts.
     contact: Option<String>,
+    #[serde(default = "super::views::default_limit")]
+    limit: u32,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +59,7 @@ enum Direction {
     Incoming,
 }
 
-/// The customer's emails and SMS, sent and received, newest first.
+/// The customer's emails and SMS, sent and received, newest first, a page at a time.
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
 pub(super) async fn history(
     AxumState(state): AxumState<State>,
@@ -81,9 +85,26 @@ pub(super) async fn history(
         }),
         contact,
     };
-    let items = state
+    super::views::page(query.limit, None)?;
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(ActivityCursor::decode(text).ok_or_else(|| {
+            ApiError::invalid_field("/query/cursor", "not a cursor this listing gave")
+        })?),
+    };
+    let page = state
         .use_cases()
-        .messages(&actor(&state, &caller).await?, &record_id(&id)?, &filter)
+        .messages(
+            &actor(&state, &caller).await?,
+            &record_id(&id)?,
+            &filter,
+            query.limit,
+            after.as_ref(),
+        )
         .await?;
-    Ok(Json(serde_json::json!({ "items": views(items) })).into_response())
+    let next_cursor = page.next.map(|c| c.encode());
+    Ok(
+        Json(serde_json::json!({ "items": views(page.items), "next_cursor": next_cursor }))
+            .into_response(),
+    )
 }

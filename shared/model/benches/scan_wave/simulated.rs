@@ -453,6 +453,16 @@ impl RecordStore for SimRecords<'_> {
         self.inner.related(tenant, record, limit).await
     }
 
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        customer: &RecordId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
+        self.inner.messages(tenant, customer, before, limit).await
+    }
+
     async fn linked(
         &self,
         tenant: &TenantId,

@@ -28,8 +28,8 @@ pub use listing::{ListQuery, SortOrder};
 pub use loyalty::{LoyaltyBalance, MAX_REDEMPTION, RedeemRequest, Redeemed};
 pub use merge::{Duplicate, MergeOutcome};
 pub use messages::{
-    Channel, MAX_EMAIL_BODY_BYTES, MAX_MESSAGE_COPIES, MAX_MESSAGE_RECIPIENTS, MAX_SUBJECT_CHARS,
-    MessageFilter, Queued, SendRequest, sms_segments,
+    Channel, MAX_EMAIL_BODY_BYTES, MAX_MESSAGE_COPIES, MAX_MESSAGE_RECIPIENTS, MAX_MESSAGES_READ,
+    MAX_SUBJECT_CHARS, MessageFilter, MessagePage, Queued, SendRequest, sms_segments,
 };
 pub use timeline::{Activity, ActivityCursor, ActivityPage, TIMELINE_RUNS};
 

@@ -31,6 +31,8 @@ impl Activity {
                 let own = match r.value.module {
                     Module::Meeting => "StartsAt",
                     Module::Call => "StartedAt",
+                    // As its history's index orders it (`message_key`).
+                    Module::Message => "SentAt",
                     _ => "CreatedAt",
                 };
                 let fields = &r.value.fields;
@@ -137,6 +139,22 @@ impl Records<'_> {
             .filter(|r| !open_only || is_open(&r.value))
             .map(Activity::Record)
             .collect();
+        // A customer's messages, from their own index: as many as a page can show.
+        let mut floor = None;
+        let reads_messages = actor.access.may(Module::Message, Permission::Read);
+        if module == Module::Customer && !open_only && reads_messages {
+            let wanted = (limit as usize).max(1);
+            let (messages, unread_below) =
+                self.history(actor, id, after, wanted, &|_| true).await?;
+            activities.extend(messages.into_iter().map(Activity::Record));
+            floor = unread_below.and_then(|key| {
+                let (at, key) = key.split_once('#')?;
+                Some(ActivityCursor {
+                    at: at.to_owned(),
+                    key: key.to_owned(),
+                })
+            });
+        }
         if !open_only {
             let mut subjects = vec![id.clone()];
             if module == Module::Customer {
@@ -171,10 +189,15 @@ impl Records<'_> {
             .into_iter()
             .map(|a| (a.position(), a))
             .filter(|(at, _)| after.is_none_or(|after| at < after))
+            // Below it, some of the history was not read yet: the page stops there.
+            .filter(|(at, _)| floor.as_ref().is_none_or(|floor| at > floor))
             .collect();
         placed.sort_by(|a, b| b.0.cmp(&a.0));
         let limit = (limit as usize).max(1);
-        let next = (placed.len() > limit).then(|| placed[limit - 1].0.clone());
+        let next = match placed.len() > limit {
+            true => Some(placed[limit - 1].0.clone()),
+            false => floor,
+        };
         placed.truncate(limit);
         Ok(ActivityPage {
             items: placed.into_iter().map(|(_, a)| a).collect(),

@@ -97,6 +97,22 @@ pub struct MessageFilter {
     pub contact: Option<RecordId>,
 }
 
+impl MessageFilter {
+    /// Whether `message` is one the filter keeps.
+    pub fn admits(&self, message: &StoredRecord) -> bool {
+        self.channel
+            .is_none_or(|c| message.text("Channel") == c.field_value())
+            && self
+                .direction
+                .as_ref()
+                .is_none_or(|d| message.text("Direction") == d)
+            && self
+                .contact
+                .as_ref()
+                .is_none_or(|c| message.text("Contact") == c.as_str())
+    }
+}
+
 /// How many segments an SMS takes: 160 characters in one, 153 in each of a longer message's.
 pub fn sms_segments(text: &str) -> usize {
     match text.chars().count() {
@@ -151,7 +167,10 @@ pub(super) fn phone_of(schema: &crate::schema::Schema, record: &StoredRecord) ->
     addresses(schema, record, Channel::Sms)
 }
 
+mod history;
 mod send;
+
+pub use history::{MAX_MESSAGES_READ, MessagePage};
 
 fn not_an_address(channel: Channel) -> &'static str {
     match channel {

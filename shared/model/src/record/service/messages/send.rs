@@ -9,14 +9,14 @@ use crate::record::store::MAX_RELATED;
 use crate::record::stored::StoredRecord;
 use crate::schema::Module;
 use crate::settings::Setting;
-use crate::store::{Revisioned, StoreError};
+use crate::store::StoreError;
 use crate::template::draft::{Draft, Drafts, RenderedDraft};
 use crate::template::{Escape, MAX_SMS_CHARS};
 use crate::user::access::Permission;
 
 use super::{
-    Channel, MAX_EMAIL_BODY_BYTES, MAX_SUBJECT_CHARS, MessageFilter, Queued, SendRequest,
-    addresses, as_the_user, comparable, digest, not_an_address, shape_problems, sms_segments,
+    Channel, MAX_EMAIL_BODY_BYTES, MAX_SUBJECT_CHARS, Queued, SendRequest, addresses, as_the_user,
+    comparable, digest, not_an_address, shape_problems, sms_segments,
 };
 
 impl Records<'_> {
@@ -298,43 +298,5 @@ impl Records<'_> {
             message: found,
             replayed: true,
         }))
-    }
-
-    /// A customer's emails and SMS, sent and received, newest first, as the actor may see them.
-    pub async fn messages(
-        &self,
-        actor: &Actor,
-        customer: &RecordId,
-        filter: &MessageFilter,
-    ) -> Result<Vec<Revisioned<StoredRecord>>, RecordError> {
-        actor.require(Module::Message, Permission::Read)?;
-        let text = |r: &StoredRecord, name: &str| {
-            r.fields
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let mut messages: Vec<_> =
-            self.customer_related(actor, customer)
-                .await?
-                .into_iter()
-                .filter(|r| r.value.module == Module::Message)
-                .filter(|r| {
-                    filter.channel.is_none_or(|c| {
-                        text(&r.value, "Channel").as_deref() == Some(c.field_value())
-                    }) && filter
-                        .direction
-                        .as_ref()
-                        .is_none_or(|d| text(&r.value, "Direction").as_ref() == Some(d))
-                        && filter.contact.as_ref().is_none_or(|c| {
-                            text(&r.value, "Contact").as_deref() == Some(c.as_str())
-                        })
-                })
-                .collect();
-        let at = |r: &Revisioned<StoredRecord>| {
-            text(&r.value, "SentAt").or_else(|| text(&r.value, "CreatedAt"))
-        };
-        messages.sort_by_key(|m| std::cmp::Reverse(at(m)));
-        Ok(messages)
     }
 }
