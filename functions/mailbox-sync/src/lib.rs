@@ -3,10 +3,13 @@
 //!
 //! Each run lists every tenant's mailboxes and syncs them a few at a time, each under a time
 //! budget of its own: a slow or refusing server holds up its own mailbox only, and what went
-//! wrong is kept in that mailbox's status (and logged) for the next run to try again.
+//! wrong is kept in that mailbox's status (and logged) for the next run to try again. A run
+//! starts no mailbox it could not finish before the invocation's deadline, and each run starts
+//! further along the list than the one before, so that with more mailboxes than one run can
+//! sync, every mailbox still has its turn.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -38,6 +41,8 @@ pub struct Deps {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
     pub mailboxes: u32,
+    /// Mailboxes left for a later run: this one's time was up.
+    pub left: u32,
     pub failed: u32,
     pub read: u32,
     pub stored: u32,
@@ -106,12 +111,32 @@ async fn every_mailbox(settings: &dyn SettingsStore) -> Result<Vec<MailboxRef>, 
     }
 }
 
-/// One scheduled run over every mailbox. Only a failure to list the mailboxes fails the run;
-/// a mailbox's failure is its own (status, log) and the next run tries it again.
-pub async fn handle(deps: &Deps) -> Result<RunSummary, StoreError> {
-    let mailboxes = every_mailbox(deps.settings.as_ref()).await?;
+/// Where a run starts in the list: one step of the schedule (five minutes) further each run.
+fn rotation(count: usize, now: SystemTime) -> usize {
+    let step = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 300);
+    match count {
+        0 => 0,
+        n => (step % n as u64) as usize,
+    }
+}
+
+/// One scheduled run over every mailbox, until `deadline` (the invocation's). Only a failure to
+/// list the mailboxes fails the run; a mailbox's failure is its own (status, log) and the next
+/// run tries it again.
+pub async fn handle(deps: &Deps, deadline: SystemTime) -> Result<RunSummary, StoreError> {
+    let mut mailboxes = every_mailbox(deps.settings.as_ref()).await?;
+    let start = rotation(mailboxes.len(), deps.clock.now().into());
+    mailboxes.rotate_left(start);
+    let total = mailboxes.len() as u32;
+    // The last mailbox started must be able to use its whole budget before the deadline.
+    let last_start = deadline
+        .checked_sub(deps.per_mailbox)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let sync = deps.use_case();
     let outcomes: Vec<_> = futures_util::stream::iter(mailboxes.iter())
+        .take_while(|_| std::future::ready(SystemTime::now() < last_start))
         .map(|mailbox| {
             let sync = &sync;
             let span =
@@ -132,7 +157,16 @@ pub async fn handle(deps: &Deps) -> Result<RunSummary, StoreError> {
         .buffer_unordered(deps.concurrency.max(1))
         .collect()
         .await;
-    let mut summary = RunSummary::default();
+    let mut summary = RunSummary {
+        left: total - outcomes.len() as u32,
+        ..RunSummary::default()
+    };
+    if summary.left > 0 {
+        tracing::warn!(
+            left = summary.left,
+            "the run's time was up before every mailbox: the next run starts with them (MAILBOX_CONCURRENCY syncs more at once)"
+        );
+    }
     for outcome in outcomes {
         summary.mailboxes += 1;
         match outcome {
@@ -150,3 +184,6 @@ pub async fn handle(deps: &Deps) -> Result<RunSummary, StoreError> {
     tracing::info!(?summary, "mailbox sync run");
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests;

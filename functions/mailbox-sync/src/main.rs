@@ -8,8 +8,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let deps = &mailbox_sync::Deps::from_env().await?;
     lambda_runtime::run(service_fn(
-        move |_event: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(mailbox_sync::handle(deps).await?)
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = event.context.deadline();
+            Ok::<_, Error>(mailbox_sync::handle(deps, deadline).await?)
         },
     ))
     .await

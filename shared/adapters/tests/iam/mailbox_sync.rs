@@ -57,7 +57,8 @@ pub async fn exercise(audited: &mut Audited) {
         SecretsManagerVault::new(audited.secretsmanager()),
         ImapReader::new(OutboundPolicy::LOCAL, vec![ca]),
     );
-    let summary = mailbox_sync::handle(&deps).await.unwrap();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
+    let summary = mailbox_sync::handle(&deps, deadline).await.unwrap();
     assert!(summary.stored >= 1 && summary.failed >= 1, "{summary:?}");
     let status = deps.status.as_ref();
     let ok = status
