@@ -145,11 +145,23 @@ pub async fn handle(deps: &Deps, deadline: SystemTime) -> Result<RunSummary, Sto
                 let run = sync.sync(&mailbox.tenant, &mailbox.id);
                 match tokio::time::timeout(deps.per_mailbox, run).await {
                     Ok(outcome) => outcome,
-                    Err(_) => Err(SyncError::Mail(
-                        crm_model::mailbox::ports::MailError::Unreachable(
-                            "the run's time for this mailbox ran out; it goes on next run".into(),
-                        ),
-                    )),
+                    Err(_) => {
+                        // The run was dropped before it could say so: said here, so that the
+                        // administrator sees it (the saved checkpoints stay).
+                        let reason = format!(
+                            "the sync took more than its {} s and goes on at the next run",
+                            deps.per_mailbox.as_secs()
+                        );
+                        if let Err(error) = sync
+                            .note_stopped(&mailbox.tenant, &mailbox.id, &reason)
+                            .await
+                        {
+                            tracing::warn!(%error, "a stopped sync's status was not written");
+                        }
+                        Err(SyncError::Mail(
+                            crm_model::mailbox::ports::MailError::Unreachable(reason),
+                        ))
+                    }
                 }
             }
             .instrument(span)

@@ -153,3 +153,40 @@ fn each_run_starts_one_further_along_the_list() {
     assert_eq!(rotation(3, at(900)), 0);
     assert_eq!(rotation(0, at(900)), 0);
 }
+
+/// A server that never answers.
+struct Silent;
+
+#[async_trait::async_trait]
+impl crm_model::mailbox::ports::MailReader for Silent {
+    async fn open(
+        &self,
+        _: &crm_model::mailbox::Mailbox,
+        _: &MailCredential,
+    ) -> Result<Box<dyn crm_model::mailbox::ports::MailSession>, crm_model::mailbox::ports::MailError>
+    {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Err(crm_model::mailbox::ports::MailError::Unreachable(
+            "never".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_mailbox_out_of_time_says_so_in_its_status() {
+    let mut w = world().await;
+    w.deps.reader = Arc::new(Silent);
+    w.deps.per_mailbox = Duration::from_millis(50);
+    let summary = handle(&w.deps, SystemTime::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!((summary.mailboxes, summary.failed), (2, 2));
+    let acme = w
+        .status
+        .get(&TenantId::new("acme").unwrap(), &mail_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(acme.last_error.unwrap().contains("goes on at the next run"));
+    assert!(acme.last_run_at.is_some());
+}

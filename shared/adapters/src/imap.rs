@@ -216,10 +216,13 @@ impl MailSession for ImapSession {
         let examined = self
             .reader
             .step("opening a folder", async {
-                session.examine(folder).await.map_err(|e| match e {
-                    async_imap::error::Error::No(_) => MailError::NoFolder(folder.into()),
-                    other => protocol(other),
-                })
+                session
+                    .examine(mailbox_name(folder))
+                    .await
+                    .map_err(|e| match e {
+                        async_imap::error::Error::No(_) => MailError::NoFolder(folder.into()),
+                        other => protocol(other),
+                    })
             })
             .await?;
         let uid_validity = examined
@@ -251,10 +254,24 @@ impl MailSession for ImapSession {
                     .await
                     .map_err(protocol)?;
                 let fetches: Vec<_> = stream.try_collect().await.map_err(protocol)?;
-                Ok(fetches
-                    .iter()
-                    .filter_map(|f| Some(parse(f.uid?, f.body().unwrap_or_default())))
-                    .collect::<Vec<_>>())
+                // Only what was asked for: the server may slip unsolicited FETCH answers (a
+                // flag changed on another device) into the stream, and a checkpoint moved past
+                // such a UID would skip everything below it. A message expunged meanwhile is
+                // simply absent; one that came without its content is an error.
+                let mut mails = Vec::new();
+                for fetch in &fetches {
+                    let Some(uid) = fetch.uid.filter(|uid| uids.binary_search(uid).is_ok()) else {
+                        continue;
+                    };
+                    let Some(body) = fetch.body() else {
+                        return Err(MailError::Protocol(format!(
+                            "message {uid} came without its content"
+                        )));
+                    };
+                    mails.push(parse(uid, body));
+                }
+                mails.dedup_by_key(|m| m.uid);
+                Ok(mails)
             })
             .await?;
         let mut mails = fetched;
@@ -266,6 +283,42 @@ impl MailSession for ImapSession {
         let session = &mut self.session;
         let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
     }
+}
+
+/// A folder's name as IMAP writes it (RFC 3501 §5.1.3, modified UTF-7): printable ASCII as is
+/// (`&` as `&-`), anything else (`Thư đã gửi`) as UTF-16 in a base64 run between `&` and `-`.
+pub fn mailbox_name(name: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::IMAP_MUTF7,
+        base64::engine::general_purpose::NO_PAD,
+    );
+    let mut out = String::new();
+    let mut run: Vec<u16> = Vec::new();
+    let flush = |run: &mut Vec<u16>, out: &mut String| {
+        if !run.is_empty() {
+            let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+            out.push('&');
+            out.push_str(&engine.encode(bytes));
+            out.push('-');
+            run.clear();
+        }
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut run, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0u16; 2];
+            run.extend_from_slice(c.encode_utf16(&mut units));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The addresses of a header, without display names.
@@ -320,6 +373,19 @@ pub fn parse(uid: u32, raw: &[u8]) -> FetchedMail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folder_names_are_written_in_modified_utf7() {
+        assert_eq!(mailbox_name("INBOX"), "INBOX");
+        assert_eq!(mailbox_name("[Gmail]/Sent Mail"), "[Gmail]/Sent Mail");
+        assert_eq!(mailbox_name("Tom & Jerry"), "Tom &- Jerry");
+        // RFC 3501's own example, and a Vietnamese sent folder.
+        assert_eq!(
+            mailbox_name("~peter/mail/日本語/台北"),
+            "~peter/mail/&ZeVnLIqe-/&U,BTFw-"
+        );
+        assert_eq!(mailbox_name("Thư đã gửi"), "Th&AbA- &AREA4w- g&Hu0-i");
+    }
 
     #[test]
     fn a_message_gives_its_headers_text_and_attachment_names_only() {

@@ -61,8 +61,14 @@ impl Desk {
         port: u16,
         secret: Value,
     ) {
+        // The OAuth2 mailbox keeps its sent mail in a folder of a Vietnamese name.
+        let sent = if auth == "oauth2" {
+            "Thư đã gửi"
+        } else {
+            "Sent"
+        };
         let setting = serde_json::from_value(json!({"kind": "mailbox", "name": id, "user": user,
-            "host": "localhost", "port": port, "username": username, "auth": auth}))
+            "host": "localhost", "port": port, "username": username, "auth": auth, "sent": sent}))
         .unwrap();
         let id = SettingId::new(id).unwrap();
         self.stores
@@ -330,6 +336,11 @@ async fn a_real_mailbox_fills_the_customers_history_once_whatever_the_resyncs() 
         "INBOX",
         &mail("o1", &minh, "oauth@example.vn", "Qua Gmail"),
     );
+    server.deliver(
+        "oauth",
+        "Thư đã gửi",
+        &mail("o2", "oauth@example.vn", &minh, "Trả lời"),
+    );
     desk.mailbox(
         "oauth-mail",
         "u-oauth",
@@ -339,7 +350,7 @@ async fn a_real_mailbox_fills_the_customers_history_once_whatever_the_resyncs() 
         json!({"access_token": "token-abc"}),
     )
     .await;
-    assert_eq!(desk.sync("oauth-mail").await.unwrap().stored, 1);
+    assert_eq!(desk.sync("oauth-mail").await.unwrap().stored, 2);
     let name = SecretName::for_setting(
         tenant,
         SettingKind::Mailbox,
@@ -351,7 +362,7 @@ async fn a_real_mailbox_fills_the_customers_history_once_whatever_the_resyncs() 
     assert!(refused.contains("refused the login"), "{refused}");
     let status = desk.status("oauth-mail").await;
     assert!(status.last_error.unwrap().contains("refused the login"));
-    assert_eq!(status.stored, 1);
+    assert_eq!(status.stored, 2);
 
     // The scheduled run lists both mailboxes (among other tenants') and tries each.
     let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(600);

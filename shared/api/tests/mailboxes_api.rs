@@ -131,7 +131,10 @@ async fn where_a_mailboxs_sync_stands_is_shown_to_its_tenants_administrators_onl
     let path = "/settings/mailboxes/lan-gmail/sync";
     let never = send(&app, Method::GET, path, &tenant.admin(), None).await;
     assert_eq!(never.status, StatusCode::OK, "{}", never.body);
-    assert_eq!(never.body, json!({"folders": {}, "stored": 0}));
+    assert_eq!(
+        never.body,
+        json!({"folders": {}, "stored": 0, "skipped": 0})
+    );
 
     let mut status = SyncStatus {
         stored: 12,

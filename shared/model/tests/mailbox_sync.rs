@@ -9,7 +9,7 @@ use crm_model::action::SettingKind;
 use crm_model::ids::SettingId;
 use crm_model::mailbox::ports::{FetchedMail, MailCredential, SyncStatusStore};
 use crm_model::mailbox::sync::{MAX_PER_FOLDER_RUN, MailboxSync, SyncError, SyncReport};
-use crm_model::ports::{SecretVault, SettingsStore};
+use crm_model::ports::{RecordStore, SecretVault, SettingsStore};
 use crm_model::record::service::MessageFilter;
 use crm_model::schema::Module;
 use crm_model::settings::secrets::{SecretName, SecretValue};
@@ -503,4 +503,171 @@ async fn a_merged_customers_history_includes_its_duplicates_messages() {
         .collect();
     subjects.sort();
     assert_eq!(subjects, ["Cũ", "Mới"]);
+}
+
+#[tokio::test]
+async fn a_filtered_page_ending_at_the_read_bound_keeps_the_message_found_there_once() {
+    let d = desk().await;
+    let total = 1_500u32;
+    // The 1,000th newest is the only one from the contact: the last one the first page reads.
+    let contacts = total - crm_model::record::service::MAX_MESSAGES_READ as u32;
+    for i in 0..total {
+        let from = if i == contacts {
+            "tuan@example.vn"
+        } else {
+            "lan@example.vn"
+        };
+        let mut m = mail(
+            &format!("m{i}"),
+            from,
+            &["sales@example.vn"],
+            &format!("Thư {i}"),
+        );
+        m.date = Some(
+            Utc.timestamp_opt(1_780_000_000 + i64::from(i) * 60, 0)
+                .unwrap(),
+        );
+        d.server.deliver("INBOX", m);
+    }
+    while d.run().await.unwrap().read > 0 {}
+    let records = d.crm.records();
+    let of_k1 = MessageFilter {
+        contact: Some(rid("k1")),
+        ..MessageFilter::default()
+    };
+    let first = records
+        .messages(&d.crm.sales(), &rid("c1"), &of_k1, 10, None)
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = first
+        .items
+        .iter()
+        .map(|m| m.value.text("Subject"))
+        .collect();
+    assert_eq!(subjects, [format!("Thư {contacts}")]);
+    let next = first.next.expect("the rest is still to read");
+    let rest = records
+        .messages(&d.crm.sales(), &rid("c1"), &of_k1, 10, Some(&next))
+        .await
+        .unwrap();
+    assert!(rest.items.is_empty(), "not twice: {:?}", rest.items.len());
+    assert_eq!(rest.next, None, "the end of the history");
+}
+
+#[tokio::test]
+async fn the_sent_folder_is_outgoing_a_future_date_is_placed_when_read_and_a_colleagues_copy_shows_once()
+ {
+    let d = desk().await;
+    // Sent from the company's shared address, kept in the user's sent folder.
+    d.server.deliver(
+        "Sent",
+        mail("m1", "info@congty.vn", &["lan@example.vn"], "Báo giá"),
+    );
+    let mut future = mail(
+        "m2",
+        "lan@example.vn",
+        &["sales@example.vn"],
+        "Từ tương lai",
+    );
+    future.date = Some(Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap());
+    d.server.deliver("INBOX", future);
+    d.run().await.unwrap();
+    let kept = d
+        .crm
+        .records()
+        .messages(
+            &d.crm.sales(),
+            &rid("c1"),
+            &MessageFilter::default(),
+            10,
+            None,
+        )
+        .await
+        .unwrap()
+        .items;
+    let sent = kept
+        .iter()
+        .find(|m| m.value.text("Subject") == "Báo giá")
+        .unwrap();
+    assert_eq!(
+        (sent.value.text("Direction"), sent.value.text("Status")),
+        ("Outgoing", "Sent")
+    );
+    let later = kept
+        .iter()
+        .find(|m| m.value.text("Subject") == "Từ tương lai")
+        .unwrap();
+    assert_eq!(later.value.text("SentAt"), later.value.text("CreatedAt"));
+
+    // A colleague's mailbox holds the same email (they were in copy): shown once.
+    let colleague = SettingId::new("quyen-mail").unwrap();
+    let setting = serde_json::from_value(json!({"kind": "mailbox", "name": "Hộp thư của Quyên",
+        "user": "u-manager", "host": "imap.example.vn", "username": "u-manager@example.vn",
+        "auth": "password"}))
+    .unwrap();
+    let settings = &d.crm.w.stores.settings;
+    settings
+        .create(&d.crm.w.tenant, &colleague, &setting)
+        .await
+        .unwrap();
+    let name = SecretName::for_setting(&d.crm.w.tenant, SettingKind::Mailbox, &colleague);
+    let secret = SecretValue::new(json!({"password": PASSWORD}).to_string());
+    d.crm.w.secrets.put(&name, &secret).await.unwrap();
+    d.sync().sync(&d.crm.w.tenant, &colleague).await.unwrap();
+    let subjects: Vec<String> = d
+        .history("c1")
+        .await
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    assert_eq!(
+        subjects.iter().filter(|s| *s == "Báo giá").count(),
+        1,
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn another_server_or_login_reads_the_folders_anew_and_a_gone_customers_contact_keeps_nothing()
+{
+    let d = desk().await;
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Một"),
+    );
+    d.run().await.unwrap();
+    let settings = &d.crm.w.stores.settings;
+    let mut stored = settings
+        .get(&d.crm.w.tenant, SettingKind::Mailbox, &d.mailbox)
+        .await
+        .unwrap()
+        .unwrap();
+    let crm_model::settings::Setting::Mailbox(m) = &mut stored.value else {
+        panic!()
+    };
+    m.username = "sang@congty.vn".into();
+    settings
+        .replace(&d.crm.w.tenant, &d.mailbox, &stored.value, stored.revision)
+        .await
+        .unwrap();
+    let anew = d.run().await.unwrap();
+    assert_eq!(
+        (anew.read, anew.stored, anew.already),
+        (1, 0, 1),
+        "read again, kept once"
+    );
+
+    // Tuấn's customer is deleted; his mail is kept on no one.
+    let lan = d.crm.stored("c1").await.unwrap();
+    let records = &d.crm.w.stores.records;
+    records
+        .delete(&d.crm.w.tenant, &rid("c1"), lan.revision)
+        .await
+        .unwrap();
+    d.server.deliver(
+        "INBOX",
+        mail("m2", "tuan@example.vn", &["sales@example.vn"], "Hai"),
+    );
+    let report = d.run().await.unwrap();
+    assert_eq!((report.read, report.stored, report.unmatched), (1, 0, 1));
 }

@@ -106,7 +106,7 @@ export function MessagePanel({ record, fields }: { record: R["Record"]; fields: 
           {t("action.reload")}
         </button>
       </div>
-      {!history.loading && history.items.length === 0 && <p>{t("messages.none")}</p>}
+      {!history.loading && history.items.length === 0 && !history.more && <p>{t("messages.none")}</p>}
       <ul className="timeline">
         {history.items.map((m) => (
           <li key={m.id} data-status={String(m.fields.Status ?? "")}>

@@ -195,7 +195,8 @@ impl Dovecot {
     pub fn deliver(&mut self, user: &str, folder: &str, raw: &str) {
         let mut path = self.dir.join("mail").join(user);
         if folder != "INBOX" {
-            path = path.join(format!(".{folder}"));
+            // Maildir++ keeps a folder under its IMAP name (modified UTF-7).
+            path = path.join(format!(".{}", crm_adapters::imap::mailbox_name(folder)));
         }
         for sub in ["new", "cur", "tmp"] {
             std::fs::create_dir_all(path.join(sub)).unwrap();

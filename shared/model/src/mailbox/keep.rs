@@ -26,6 +26,9 @@ pub const MAX_CUSTOMERS_PER_MESSAGE: usize = 20;
 pub const EXCERPT_CHARS: usize = 2_000;
 /// The most attachment names kept.
 pub const MAX_ATTACHMENT_NAMES: usize = 50;
+/// The longest address list (From, To, Cc) or list of attachment names kept, in characters: a
+/// message to hundreds of people still fits its record.
+pub const MAX_LIST_CHARS: usize = 2_000;
 
 /// What keeping one message did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,17 +58,14 @@ fn cut(text: &str, limit: usize) -> String {
 
 impl Keeper<'_> {
     /// Writes `mail` on every customer it concerns; one already there is left as it is.
-    pub async fn keep(
-        &self,
-        folder: &str,
-        uid_validity: u32,
-        mail: &FetchedMail,
-    ) -> Result<Kept, StoreError> {
+    pub async fn keep(&self, folder: &str, mail: &FetchedMail) -> Result<Kept, StoreError> {
         let lower = |list: &[String]| -> Vec<String> {
             list.iter().map(|a| a.trim().to_lowercase()).collect()
         };
         let from = lower(&mail.from);
-        let outgoing = from.iter().any(|a| self.own.contains(a));
+        // What the user sent: the sent folder's mail, or mail from one of their addresses.
+        let outgoing = self.mailbox.sent.as_deref() == Some(folder)
+            || from.iter().any(|a| self.own.contains(a));
         let mut others: Vec<String> = from
             .iter()
             .chain(&lower(&mail.to))
@@ -78,12 +78,21 @@ impl Keeper<'_> {
         others.truncate(MAX_ADDRESSES);
         let concerned = self.concerned(&others).await?;
         let mut kept = Kept::default();
-        // The message's own id when it has one; else its place in the folder.
+        // The message's own id when it has one; else what it says (not where it sits in the
+        // folder, which a renumbering changes).
         let message_key = mail
             .message_id
             .clone()
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| format!("{folder}/{uid_validity}/{}", mail.uid));
+            .unwrap_or_else(|| {
+                let date = mail.date.map(|d| d.timestamp()).unwrap_or_default();
+                let (from, to) = (mail.from.join(","), mail.to.join(","));
+                format!(
+                    "no-id:{date}|{from}|{to}|{}|{}",
+                    mail.cc.join(","),
+                    mail.subject
+                )
+            });
         for (customer, contact) in concerned.into_iter().take(MAX_CUSTOMERS_PER_MESSAGE) {
             let record = match self.message(
                 mail,
@@ -114,30 +123,12 @@ impl Keeper<'_> {
         &self,
         addresses: &[String],
     ) -> Result<BTreeMap<RecordId, Option<RecordId>>, StoreError> {
-        let mut keys: Vec<String> = Vec::new();
-        for address in addresses {
-            keys.extend(identity::key(IdentityKind::Email, address));
-            keys.extend(identity::contact_key(address));
-        }
-        let mut ids = self.records.find_by_identity(self.tenant, &keys).await?;
-        ids.sort();
-        ids.dedup();
+        let found = self.candidates(addresses).await?;
         let mut concerned: BTreeMap<RecordId, Option<RecordId>> = BTreeMap::new();
-        if ids.is_empty() {
-            return Ok(concerned);
-        }
-        let mut found = self.records.get_many(self.tenant, &ids).await?;
-        found.sort_by(|a, b| a.value.id.cmp(&b.value.id));
-        for record in found.into_iter().map(|r| r.value) {
-            let matches = identity::keys(record.module, &record.fields)
-                .iter()
-                .any(|k| keys.contains(k));
-            if !matches {
-                continue;
-            }
+        for record in &found {
             match record.module {
                 Module::Customer => {
-                    concerned.entry(record.id.clone()).or_insert(None);
+                    concerned.insert(record.id.clone(), None);
                 }
                 Module::Contact => {
                     let Ok(customer) = RecordId::new(record.text("Customer")) else {
@@ -151,7 +142,52 @@ impl Keeper<'_> {
                 _ => {}
             }
         }
+        // A contact's customer may be gone: nothing is kept on a deleted customer.
+        let unread: Vec<RecordId> = concerned
+            .keys()
+            .filter(|id| !found.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
+        if !unread.is_empty() {
+            let existing = self.records.get_many(self.tenant, &unread).await?;
+            concerned.retain(|id, _| {
+                !unread.contains(id)
+                    || existing
+                        .iter()
+                        .any(|r| &r.value.id == id && r.value.module == Module::Customer)
+            });
+        }
         Ok(concerned)
+    }
+
+    /// The customers and contacts whose current email is one of `addresses`, by id. The index
+    /// names candidates: each record's current email decides.
+    async fn candidates(&self, addresses: &[String]) -> Result<Vec<StoredRecord>, StoreError> {
+        let mut keys: Vec<String> = Vec::new();
+        for address in addresses {
+            keys.extend(identity::key(IdentityKind::Email, address));
+            keys.extend(identity::contact_key(address));
+        }
+        let mut ids = self.records.find_by_identity(self.tenant, &keys).await?;
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<StoredRecord> = self
+            .records
+            .get_many(self.tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|r| r.value)
+            .filter(|record| {
+                identity::keys(record.module, &record.fields)
+                    .iter()
+                    .any(|k| keys.contains(k))
+            })
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
     }
 
     /// The message record of `mail` on `customer`.
@@ -180,7 +216,7 @@ impl Keeper<'_> {
                 .take(MAX_ADDRESSES)
                 .map(String::as_str)
                 .collect();
-            kept.join(", ")
+            cut(&kept.join(", "), MAX_LIST_CHARS)
         };
         let mut fields = Map::new();
         let mut put = |name: &str, value: String| {
@@ -207,10 +243,14 @@ impl Keeper<'_> {
             cut(&mail.subject, crate::record::service::MAX_SUBJECT_CHARS),
         );
         put("Body", cut(&mail.excerpt, EXCERPT_CHARS));
-        put(
-            "SentAt",
-            mail.date.map(instant).unwrap_or_else(|| now.clone()),
-        );
+        // A date in the future (a wrong clock, a forged header) would sit atop the history
+        // for years: such a message is placed when it was read.
+        let read_at = self.clock.now();
+        let sent_at = mail
+            .date
+            .filter(|d| *d <= read_at + chrono::Duration::days(1))
+            .unwrap_or(read_at);
+        put("SentAt", instant(sent_at));
         put("MessageId", cut(message_key, 998));
         put(
             "Attachments",
@@ -219,7 +259,10 @@ impl Keeper<'_> {
                 .take(MAX_ATTACHMENT_NAMES)
                 .map(|name| cut(name, 255))
                 .collect::<Vec<_>>()
-                .join("\n"),
+                .join("\n")
+                .chars()
+                .take(MAX_LIST_CHARS)
+                .collect(),
         );
         put("Mailbox", self.mailbox_id.to_string());
         put("Owner", user.to_string());

@@ -88,6 +88,17 @@ impl Mailbox {
             .collect()
     }
 
+    /// What the checkpoints belong to: the server, the login and the user.
+    pub fn source(&self) -> String {
+        format!(
+            "{}:{}/{}/{}",
+            self.host.to_lowercase(),
+            self.port,
+            self.username,
+            self.user
+        )
+    }
+
     /// The server as a URL, so that the outbound policy checks it as it checks providers.
     pub fn server_url(&self) -> String {
         format!("https://{}:{}/", self.host, self.port)
@@ -129,8 +140,14 @@ impl Mailbox {
         if self.port == 0 {
             problems.push("/port", "a port from 1 to 65535 (IMAP over TLS is 993)");
         }
-        if self.username.trim().is_empty() || self.username.len() > 320 {
-            problems.push("/username", "is required, at most 320 characters");
+        if self.username.trim().is_empty()
+            || self.username.len() > 320
+            || self.username.chars().any(char::is_control)
+        {
+            problems.push(
+                "/username",
+                "is required, at most 320 characters, no control characters",
+            );
         }
         let folder_problem = |name: &str| {
             (name.trim().is_empty()

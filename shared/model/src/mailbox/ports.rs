@@ -113,6 +113,12 @@ pub struct SyncStatus {
     /// Messages kept on customers since the mailbox was connected.
     #[serde(default)]
     pub stored: u64,
+    /// Messages skipped because they would not fit a record (each logged).
+    #[serde(default)]
+    pub skipped: u64,
+    /// The server, login and user the checkpoints are of (`Mailbox::source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Each mailbox's sync status, tenant-scoped.

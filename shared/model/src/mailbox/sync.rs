@@ -20,6 +20,9 @@ use crate::settings::store::SettingsStore;
 use crate::store::StoreError;
 use crate::user::directory::UserDirectory;
 
+/// The longest reason kept as a mailbox's last error, in characters.
+pub const MAX_ERROR_CHARS: usize = 500;
+
 /// Messages fetched per request; the checkpoint moves after each batch.
 pub const BATCH: u32 = 50;
 /// Most messages one run reads from a folder: a mailbox connected with years of mail catches up
@@ -83,14 +86,39 @@ impl MailboxSync<'_> {
             return Ok(SyncReport::default());
         }
         let mut status = self.status.get(tenant, id).await?.unwrap_or_default();
+        // Another server, login or user is another mailbox: its folders are read anew (their
+        // UIDs mean nothing here); what was kept stays once, by its ids.
+        let source = mailbox.source();
+        if status.source.as_deref() != Some(source.as_str()) {
+            status.folders.clear();
+            status.source = Some(source);
+        }
         let mut report = SyncReport::default();
         let outcome = self
             .read_folders(tenant, id, &mailbox, &mut status, &mut report)
             .await;
         status.last_run_at = Some(self.clock.now());
-        status.last_error = outcome.as_ref().err().map(ToString::to_string);
+        // A server's refusal is kept in its words, cut short: a server chooses its length.
+        status.last_error = outcome
+            .as_ref()
+            .err()
+            .map(|e| e.to_string().chars().take(MAX_ERROR_CHARS).collect());
         self.status.put(tenant, id, &status).await?;
         outcome.map(|()| report)
+    }
+
+    /// Keeps why a run of the mailbox stopped from outside (its time ran out): the checkpoints
+    /// it saved stay, and the next run goes on from them.
+    pub async fn note_stopped(
+        &self,
+        tenant: &TenantId,
+        id: &SettingId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut status = self.status.get(tenant, id).await?.unwrap_or_default();
+        status.last_run_at = Some(self.clock.now());
+        status.last_error = Some(reason.chars().take(MAX_ERROR_CHARS).collect());
+        self.status.put(tenant, id, &status).await
     }
 
     async fn read_folders(
@@ -155,18 +183,20 @@ impl MailboxSync<'_> {
             // `UID n:*` answers the last message even when it is not above n.
             let floor = after;
             for mail in batch.iter().filter(|m| m.uid > floor) {
-                let kept = keeper.keep(folder, state.uid_validity, mail).await?;
+                let kept = keeper.keep(folder, mail).await?;
                 if kept == Kept::default() {
                     report.unmatched += 1;
                 }
                 report.stored += kept.stored;
                 report.already += kept.already;
                 report.refused += kept.refused;
+                status.skipped += u64::from(kept.refused);
                 status.stored += u64::from(kept.stored);
                 report.read += 1;
                 read += 1;
                 after = after.max(mail.uid);
             }
+            let moved = after > floor;
             status.folders.insert(
                 folder.to_owned(),
                 FolderCheckpoint {
@@ -177,7 +207,8 @@ impl MailboxSync<'_> {
             self.status
                 .put(keeper.tenant, keeper.mailbox_id, status)
                 .await?;
-            if !full {
+            // A full batch of nothing new (a reader answering old messages) would never end.
+            if !full || !moved {
                 break;
             }
         }

@@ -93,7 +93,7 @@ pub struct GatewayKeys {
     pub secret_key: String,
 }
 
-/// A Zalo Official Account's access token.
+/// An access token: a Zalo Official Account's, or a mailbox's OAuth2 token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessToken {
@@ -129,7 +129,7 @@ redacted_debug!(GatewayKeys, AccessToken, SigningKey, MailPassword);
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Credentials {
     Gateway(GatewayKeys),
-    Zalo(AccessToken),
+    AccessToken(AccessToken),
     Signing(SigningKey),
     Password(MailPassword),
 }
@@ -138,7 +138,7 @@ pub enum Credentials {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialShape {
     Gateway,
-    Zalo,
+    AccessToken,
     Signing,
     /// A mailbox's password.
     Password,
@@ -149,7 +149,7 @@ impl CredentialShape {
     pub fn fields(self) -> &'static str {
         match self {
             CredentialShape::Gateway => "api_key, secret_key",
-            CredentialShape::Zalo => "access_token",
+            CredentialShape::AccessToken => "access_token",
             CredentialShape::Signing => "signing_key",
             CredentialShape::Password => "password",
         }
@@ -165,13 +165,13 @@ impl Setting {
                 SmsGateway::Brandname { .. } => Some(CredentialShape::Gateway),
                 SmsGateway::Sns { .. } => None,
             },
-            Setting::ZnsProvider(_) => Some(CredentialShape::Zalo),
+            Setting::ZnsProvider(_) => Some(CredentialShape::AccessToken),
             Setting::TaskConnection(_) => Some(CredentialShape::Signing),
             Setting::VoipProvider(_) => Some(CredentialShape::Gateway),
-            // An OAuth2 access token (Gmail) has the Zalo token's shape: {access_token}.
+            // An OAuth2 access token (Gmail, Microsoft 365), as a Zalo OA's: {access_token}.
             Setting::Mailbox(m) => Some(match m.auth {
                 crate::mailbox::MailboxAuth::Password => CredentialShape::Password,
-                crate::mailbox::MailboxAuth::Oauth2 => CredentialShape::Zalo,
+                crate::mailbox::MailboxAuth::Oauth2 => CredentialShape::AccessToken,
             }),
             _ => None,
         }
@@ -183,7 +183,9 @@ impl Credentials {
     pub fn parse(shape: CredentialShape, body: serde_json::Value) -> Result<Self, Problems> {
         let parsed = match shape {
             CredentialShape::Gateway => serde_json::from_value(body).map(Credentials::Gateway),
-            CredentialShape::Zalo => serde_json::from_value(body).map(Credentials::Zalo),
+            CredentialShape::AccessToken => {
+                serde_json::from_value(body).map(Credentials::AccessToken)
+            }
             CredentialShape::Signing => serde_json::from_value(body).map(Credentials::Signing),
             CredentialShape::Password => serde_json::from_value(body).map(Credentials::Password),
         };
@@ -203,7 +205,7 @@ impl Credentials {
             Credentials::Gateway(k) => {
                 vec![("/api_key", &k.api_key), ("/secret_key", &k.secret_key)]
             }
-            Credentials::Zalo(t) => vec![("/access_token", &t.access_token)],
+            Credentials::AccessToken(t) => vec![("/access_token", &t.access_token)],
             Credentials::Signing(k) => vec![("/signing_key", &k.signing_key)],
             Credentials::Password(p) => vec![("/password", &p.password)],
         }
@@ -227,7 +229,7 @@ impl Credentials {
     pub fn to_secret(&self) -> SecretValue {
         let json = match self {
             Credentials::Gateway(k) => serde_json::to_string(k),
-            Credentials::Zalo(t) => serde_json::to_string(t),
+            Credentials::AccessToken(t) => serde_json::to_string(t),
             Credentials::Signing(k) => serde_json::to_string(k),
             Credentials::Password(p) => serde_json::to_string(p),
         };
@@ -294,7 +296,8 @@ mod tests {
             Credentials::parse(CredentialShape::Gateway, json!({"api_key": "k"})).unwrap_err();
         assert!(problems.to_string().contains("secret_key"), "{problems}");
         let problems =
-            Credentials::parse(CredentialShape::Zalo, json!({"access_token": " "})).unwrap_err();
+            Credentials::parse(CredentialShape::AccessToken, json!({"access_token": " "}))
+                .unwrap_err();
         assert!(problems.has("/access_token"));
     }
 

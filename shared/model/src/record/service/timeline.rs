@@ -80,6 +80,15 @@ impl ActivityCursor {
         format!("{}|{}", self.at, self.key)
     }
 
+    /// The cursor of a position in a customer's message index (`<at>#<id>`, `message_key`).
+    pub fn from_index_key(key: &str) -> Option<Self> {
+        let (at, id) = key.split_once('#')?;
+        Some(Self {
+            at: at.to_owned(),
+            key: id.to_owned(),
+        })
+    }
+
     /// A cursor as [`Self::encode`] wrote it: an instant in its form (or none) and a key.
     pub fn decode(text: &str) -> Option<Self> {
         let (at, key) = text.split_once('|')?;
@@ -147,13 +156,9 @@ impl Records<'_> {
             let (messages, unread_below) =
                 self.history(actor, id, after, wanted, &|_| true).await?;
             activities.extend(messages.into_iter().map(Activity::Record));
-            floor = unread_below.and_then(|key| {
-                let (at, key) = key.split_once('#')?;
-                Some(ActivityCursor {
-                    at: at.to_owned(),
-                    key: key.to_owned(),
-                })
-            });
+            floor = unread_below
+                .as_deref()
+                .and_then(ActivityCursor::from_index_key);
         }
         if !open_only {
             let mut subjects = vec![id.clone()];
@@ -189,8 +194,9 @@ impl Records<'_> {
             .into_iter()
             .map(|a| (a.position(), a))
             .filter(|(at, _)| after.is_none_or(|after| at < after))
-            // Below it, some of the history was not read yet: the page stops there.
-            .filter(|(at, _)| floor.as_ref().is_none_or(|floor| at > floor))
+            // Below it, some of the history was not read yet: the page stops there (the
+            // message at it was read, and is shown).
+            .filter(|(at, _)| floor.as_ref().is_none_or(|floor| at >= floor))
             .collect();
         placed.sort_by(|a, b| b.0.cmp(&a.0));
         let limit = (limit as usize).max(1);

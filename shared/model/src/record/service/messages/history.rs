@@ -18,6 +18,8 @@ pub const MAX_MESSAGES_READ: usize = 1_000;
 
 /// Messages read from the index at a time.
 const READ_PAGE: usize = 100;
+/// Most customers one history reads: the customer and those merged into it, and into them.
+const MAX_MERGED: usize = 50;
 
 /// One page of a customer's messages, and where the next starts when there may be more.
 #[derive(Debug)]
@@ -75,9 +77,17 @@ impl Records<'_> {
         wanted: usize,
         keep: &(dyn Fn(&StoredRecord) -> bool + Sync),
     ) -> Result<(Vec<Revisioned<StoredRecord>>, Option<String>), RecordError> {
+        // Merged customers keep their messages: the survivor's history reads theirs, and the
+        // histories merged into them (a chain of merges), breadth first.
         let mut subjects = vec![customer.clone()];
-        for merged in self.records.merges(&actor.tenant, customer).await? {
-            subjects.push(merged.duplicate);
+        let mut next = 0;
+        while next < subjects.len() && subjects.len() < MAX_MERGED {
+            for merged in self.records.merges(&actor.tenant, &subjects[next]).await? {
+                if !subjects.contains(&merged.duplicate) && subjects.len() < MAX_MERGED {
+                    subjects.push(merged.duplicate);
+                }
+            }
+            next += 1;
         }
         let mut found = Vec::new();
         let mut floor: Option<String> = None;
@@ -89,10 +99,21 @@ impl Records<'_> {
             floor = floor.max(matching.unread_below);
         }
         found.sort_by_cached_key(|m| std::cmp::Reverse(message_key(&m.value)));
-        found.dedup_by(|a, b| a.value.id == b.value.id);
-        // Below a bound some customer's index was not read: the page stops there.
+        // One email once: the same message read from two colleagues' mailboxes, or kept on a
+        // customer before and after a merge, has one Message-ID.
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|m| {
+            let id = m.value.text("MessageId");
+            seen.insert(if id.is_empty() {
+                m.value.id.to_string()
+            } else {
+                format!("<{id}>")
+            })
+        });
+        // Below a bound some customer's index was not read: the page stops there (the message
+        // at it was read, and is kept).
         if let Some(floor) = &floor {
-            found.retain(|m| message_key(&m.value) > *floor);
+            found.retain(|m| message_key(&m.value) >= *floor);
         }
         Ok((found, floor))
     }
@@ -144,13 +165,7 @@ fn page(
     let next = if found.len() > limit {
         Some(message_cursor(&found[limit - 1].value))
     } else {
-        floor.and_then(|key| {
-            let (at, id) = key.split_once('#')?;
-            Some(ActivityCursor {
-                at: at.to_owned(),
-                key: id.to_owned(),
-            })
-        })
+        floor.as_deref().and_then(ActivityCursor::from_index_key)
     };
     found.truncate(limit);
     MessagePage { items: found, next }
