@@ -134,6 +134,7 @@ test("a user's mailbox is connected in screens, an inside address refused at its
   await page.getByLabel("Máy chủ IMAP").fill("10.0.0.5");
   await page.getByLabel("Tên đăng nhập").fill("lan@example.vn");
   await page.getByLabel("Cách đăng nhập").selectOption("oauth2");
+  await page.getByLabel("Địa chỉ cấp token (OAuth2)").fill("https://oauth2.googleapis.com/token");
   await page.getByLabel("Thư mục thư đã gửi").fill("[Gmail]/Sent Mail");
   await expectEveryInputLabelled(page);
   await page.getByRole("button", { name: "Lưu" }).click();
@@ -145,11 +146,16 @@ test("a user's mailbox is connected in screens, an inside address refused at its
   const item = page.getByRole("listitem").filter({ hasText: "Gmail của Lan" });
   await expect(item).toBeVisible();
   const [mailbox] = (await api.call("GET", "/settings/mailboxes")).items;
-  expect(mailbox).toMatchObject({ user: "u-lan", host: "imap.gmail.com", port: 993, auth: "oauth2", inbox: "INBOX", sent: "[Gmail]/Sent Mail" });
+  expect(mailbox).toMatchObject({ user: "u-lan", host: "imap.gmail.com", port: 993, auth: "oauth2", token_url: "https://oauth2.googleapis.com/token", inbox: "INBOX", sent: "[Gmail]/Sent Mail" });
   await expect(page.getByTestId(`mailbox-sync-${mailbox.id}`)).toContainText("Chưa đồng bộ lần nào");
-  // An OAuth2 mailbox asks for an access token.
+  // An OAuth2 mailbox with its token endpoint asks for the refresh token and the client.
   await item.getByRole("button", { name: "Thông tin xác thực" }).click();
-  await expect(page.getByLabel("Access token")).toBeVisible();
+  for (const label of ["Refresh token", "Client ID", "Client secret"]) await expect(page.getByLabel(label)).toBeVisible();
   await expect(page.getByLabel("Mật khẩu")).toHaveCount(0);
+  await page.getByLabel("Refresh token").fill("1//0g-refresh");
+  await page.getByLabel("Client ID").fill("crm.apps.googleusercontent.com");
+  await page.getByLabel("Client secret").fill("GOCSPX-secret");
+  await page.getByRole("button", { name: "Lưu thông tin xác thực" }).click();
+  await expect(page.getByText(/Đã thiết lập/)).toBeVisible();
   await screen(page, "settings-mailbox");
 });

@@ -30,6 +30,8 @@ pub struct Deps {
     pub secrets: Arc<dyn SecretVault>,
     pub status: Arc<dyn SyncStatusStore>,
     pub reader: Arc<dyn MailReader>,
+    /// Trades OAuth2 refresh tokens for access tokens.
+    pub tokens: Arc<dyn crm_model::mailbox::ports::TokenExchange>,
     pub clock: Arc<dyn Clock>,
     /// Mailboxes synced at once (`MAILBOX_CONCURRENCY`).
     pub concurrency: usize,
@@ -77,6 +79,9 @@ impl Deps {
             secrets: Arc::new(secrets),
             status: Arc::new(stores.mailbox_sync),
             reader: Arc::new(reader),
+            tokens: Arc::new(crm_adapters::oauth::HttpTokenExchange::new(
+                crm_adapters::outbound::policy_from_env(),
+            )),
             clock: Arc::new(SystemClock),
             concurrency: 8,
             per_mailbox: Duration::from_secs(120),
@@ -92,6 +97,7 @@ impl Deps {
             secrets: self.secrets.as_ref(),
             status: self.status.as_ref(),
             reader: self.reader.as_ref(),
+            tokens: self.tokens.as_ref(),
             clock: self.clock.as_ref(),
         }
     }

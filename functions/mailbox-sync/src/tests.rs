@@ -86,6 +86,7 @@ async fn world() -> World {
         secrets: Arc::new(secrets),
         status: Arc::new(status.clone()),
         reader: Arc::new(server),
+        tokens: Arc::new(crm_model::testing::memory::FixedTokens::new()),
         clock: Arc::new(FixedClock("2026-11-30T08:00:00Z".parse().unwrap())),
         concurrency: 8,
         per_mailbox: Duration::from_secs(120),

@@ -10,6 +10,7 @@ pub mod events;
 #[cfg(feature = "iam-audit")]
 pub mod iam_audit;
 pub mod imap;
+pub mod oauth;
 pub mod outbound;
 pub mod print;
 pub mod providers;

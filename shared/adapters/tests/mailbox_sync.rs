@@ -364,6 +364,75 @@ async fn a_real_mailbox_fills_the_customers_history_once_whatever_the_resyncs() 
     assert!(status.last_error.unwrap().contains("refused the login"));
     assert_eq!(status.stored, 2);
 
+    // A refresh token traded at a token endpoint (a stub on loopback) for the token dovecot
+    // takes; the endpoint's refusal of another is the mailbox's last error.
+    let endpoint = support::serve(axum::Router::new().route(
+        "/token",
+        axum::routing::post(|body: String| async move {
+            let form: std::collections::HashMap<String, String> =
+                serde_urlencoded::from_str(&body).unwrap();
+            let granted = form.get("grant_type").map(String::as_str) == Some("refresh_token")
+                && form.get("refresh_token").map(String::as_str) == Some("refresh-1")
+                && form.get("client_id").map(String::as_str) == Some("crm-client");
+            if granted {
+                (
+                    axum::http::StatusCode::OK,
+                    r#"{"access_token":"token-abc","expires_in":3599}"#,
+                )
+            } else {
+                (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    r#"{"error":"invalid_grant"}"#,
+                )
+            }
+        }),
+    ))
+    .await;
+    server.deliver(
+        "oauth",
+        "INBOX",
+        &mail("o3", &lan, "oauth@example.vn", "Qua refresh token"),
+    );
+    let refresh = SettingId::new("oauth-refresh").unwrap();
+    let setting = serde_json::from_value(
+        json!({"kind": "mailbox", "name": "refresh", "user": "u-oauth",
+        "host": "localhost", "port": server.port, "username": "oauth", "auth": "oauth2",
+        "token_url": format!("{endpoint}/token")}),
+    )
+    .unwrap();
+    desk.stores
+        .settings
+        .create(tenant, &refresh, &setting)
+        .await
+        .unwrap();
+    let name = SecretName::for_setting(tenant, SettingKind::Mailbox, &refresh);
+    let keys =
+        json!({"refresh_token": "refresh-1", "client_id": "crm-client", "client_secret": "shh"});
+    desk.deps
+        .secrets
+        .put(&name, &SecretValue::new(keys.to_string()))
+        .await
+        .unwrap();
+    let traded = desk.sync("oauth-refresh").await.unwrap();
+    // Its inbox: the message kept through the other mailbox of the same user once, the new one.
+    assert_eq!(
+        (traded.read, traded.stored, traded.already),
+        (2, 1, 1),
+        "{traded:?}"
+    );
+    let revoked =
+        json!({"refresh_token": "revoked", "client_id": "crm-client", "client_secret": "shh"});
+    desk.deps
+        .secrets
+        .put(&name, &SecretValue::new(revoked.to_string()))
+        .await
+        .unwrap();
+    let refused = desk.sync("oauth-refresh").await.unwrap_err();
+    assert!(
+        refused.contains("invalid_grant") && !refused.contains("shh"),
+        "{refused}"
+    );
+
     // The scheduled run lists both mailboxes (among other tenants') and tries each.
     let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
     let summary = mailbox_sync::handle(&desk.deps, deadline).await.unwrap();

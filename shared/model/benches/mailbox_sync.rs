@@ -129,6 +129,7 @@ async fn main() {
         secrets: &secrets,
         status: &status,
         reader: &server,
+        tokens: &crm_model::testing::memory::FixedTokens::new(),
         clock: &clock,
     };
     let run_all = || async {

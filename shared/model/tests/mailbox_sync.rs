@@ -14,7 +14,7 @@ use crm_model::record::service::MessageFilter;
 use crm_model::schema::Module;
 use crm_model::settings::secrets::{SecretName, SecretValue};
 use crm_model::store::PageRequest;
-use crm_model::testing::memory::{FakeMailServer, MemorySyncStatus};
+use crm_model::testing::memory::{FakeMailServer, FixedTokens, MemorySyncStatus};
 use serde_json::json;
 use support::crm::{Crm, rid};
 
@@ -24,6 +24,7 @@ struct Desk {
     crm: Crm,
     server: FakeMailServer,
     status: MemorySyncStatus,
+    tokens: FixedTokens,
     mailbox: SettingId,
 }
 
@@ -36,6 +37,7 @@ impl Desk {
             secrets: &self.crm.w.secrets,
             status: &self.status,
             reader: &self.server,
+            tokens: &self.tokens,
             clock: &self.crm.clock,
         }
     }
@@ -121,6 +123,7 @@ async fn desk() -> Desk {
         crm,
         server: FakeMailServer::accepting(MailCredential::Password(PASSWORD.into())),
         status: MemorySyncStatus::new(),
+        tokens: FixedTokens::new(),
         mailbox,
     }
 }
@@ -670,4 +673,65 @@ async fn another_server_or_login_reads_the_folders_anew_and_a_gone_customers_con
     );
     let report = d.run().await.unwrap();
     assert_eq!((report.read, report.stored, report.unmatched), (1, 0, 1));
+}
+
+#[tokio::test]
+async fn an_oauth2_mailbox_trades_its_refresh_token_for_a_fresh_access_token_each_run() {
+    let d = desk().await;
+    let gmail = SettingId::new("gmail").unwrap();
+    let setting = serde_json::from_value(
+        json!({"kind": "mailbox", "name": "Gmail", "user": "u-sales",
+        "host": "imap.gmail.com", "username": "sales@example.vn", "auth": "oauth2",
+        "token_url": "https://oauth2.googleapis.com/token"}),
+    )
+    .unwrap();
+    d.crm
+        .w
+        .stores
+        .settings
+        .create(&d.crm.w.tenant, &gmail, &setting)
+        .await
+        .unwrap();
+    let name = SecretName::for_setting(&d.crm.w.tenant, SettingKind::Mailbox, &gmail);
+    let refresh = json!({"refresh_token": "refresh-1", "client_id": "crm", "client_secret": "s"});
+    d.crm
+        .w
+        .secrets
+        .put(&name, &SecretValue::new(refresh.to_string()))
+        .await
+        .unwrap();
+    d.tokens.grant("refresh-1", "access-1");
+    d.server
+        .accept(MailCredential::AccessToken("access-1".into()));
+    d.server.deliver(
+        "INBOX",
+        mail("m1", "lan@example.vn", &["sales@example.vn"], "Một"),
+    );
+    let sync = d.sync();
+    let run = || sync.sync(&d.crm.w.tenant, &gmail);
+    assert_eq!(run().await.unwrap().stored, 1);
+    // The next hour's token: asked for again at the next run.
+    d.tokens.grant("refresh-1", "access-2");
+    d.server
+        .accept(MailCredential::AccessToken("access-2".into()));
+    d.server.deliver(
+        "INBOX",
+        mail("m2", "lan@example.vn", &["sales@example.vn"], "Hai"),
+    );
+    assert_eq!(run().await.unwrap().stored, 1);
+    assert_eq!(d.tokens.exchanges(), 2);
+    // Consent withdrawn: the refusal is the mailbox's last error.
+    d.tokens.grant("refresh-1", "");
+    let withdrawn = SecretValue::new(
+        json!({"refresh_token": "revoked", "client_id": "crm", "client_secret": "s"}).to_string(),
+    );
+    d.crm.w.secrets.put(&name, &withdrawn).await.unwrap();
+    assert!(matches!(run().await, Err(SyncError::Mail(_))));
+    let status = d
+        .status
+        .get(&d.crm.w.tenant, &gmail)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.last_error.unwrap().contains("invalid_grant"));
 }

@@ -46,6 +46,11 @@ pub struct Mailbox {
     /// The login, usually the address.
     pub username: String,
     pub auth: MailboxAuth,
+    /// With `oauth2`: the token endpoint that trades the refresh token for access tokens
+    /// (`https://oauth2.googleapis.com/token` for Gmail). Without it, the credentials are an
+    /// access token, which expires (an hour for Gmail) and must then be set again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
     /// The folder mail arrives in.
     #[serde(default = "inbox")]
     pub inbox: String,
@@ -136,6 +141,20 @@ impl Mailbox {
             problems.push("/host", "a host name, such as imap.gmail.com");
         } else if let Err(reason) = outbound.check_url(&self.server_url()) {
             problems.push("/host", reason);
+        }
+        match (&self.token_url, self.auth) {
+            (Some(url), MailboxAuth::Oauth2) => {
+                if let Err(reason) = outbound.check_url(url) {
+                    problems.push("/token_url", reason);
+                }
+            }
+            (Some(_), MailboxAuth::Password) => {
+                problems.push(
+                    "/token_url",
+                    "only a mailbox that logs in with OAuth2 has one",
+                );
+            }
+            (None, _) => {}
         }
         if self.port == 0 {
             problems.push("/port", "a port from 1 to 65535 (IMAP over TLS is 993)");

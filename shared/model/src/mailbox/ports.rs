@@ -67,6 +67,18 @@ pub struct FetchedMail {
     pub attachments: Vec<String>,
 }
 
+/// Trades a mailbox's refresh token for an access token at its token endpoint (OAuth2's
+/// `refresh_token` grant).
+#[async_trait]
+pub trait TokenExchange: Send + Sync {
+    /// A fresh access token; `Login` when the endpoint refuses the refresh token or client.
+    async fn access_token(
+        &self,
+        token_url: &str,
+        refresh: &crate::settings::secrets::OAuthRefresh,
+    ) -> Result<String, MailError>;
+}
+
 /// Reads mailboxes.
 #[async_trait]
 pub trait MailReader: Send + Sync {

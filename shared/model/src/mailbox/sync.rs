@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::ids::{SettingId, TenantId, UserId};
 use crate::record::store::RecordStore;
 use crate::settings::Setting;
-use crate::settings::secrets::{AccessToken, MailPassword, SecretName, SecretVault};
+use crate::settings::secrets::{AccessToken, MailPassword, OAuthRefresh, SecretName, SecretVault};
 use crate::settings::store::SettingsStore;
 use crate::store::StoreError;
 use crate::user::directory::UserDirectory;
@@ -67,6 +67,7 @@ pub struct MailboxSync<'a> {
     pub secrets: &'a dyn SecretVault,
     pub status: &'a dyn SyncStatusStore,
     pub reader: &'a dyn MailReader,
+    pub tokens: &'a dyn super::ports::TokenExchange,
     pub clock: &'a dyn Clock,
 }
 
@@ -228,14 +229,23 @@ impl MailboxSync<'_> {
             .get(&name)
             .await?
             .ok_or(SyncError::NoCredentials)?;
-        let credential = match mailbox.auth {
-            super::MailboxAuth::Password => secret
+        match (mailbox.auth, &mailbox.token_url) {
+            (super::MailboxAuth::Password, _) => secret
                 .parse::<MailPassword>()
-                .map(|p| MailCredential::Password(p.password)),
-            super::MailboxAuth::Oauth2 => secret
+                .map(|p| MailCredential::Password(p.password))
+                .ok_or(SyncError::NoCredentials),
+            (super::MailboxAuth::Oauth2, None) => secret
                 .parse::<AccessToken>()
-                .map(|t| MailCredential::AccessToken(t.access_token)),
-        };
-        credential.ok_or(SyncError::NoCredentials)
+                .map(|t| MailCredential::AccessToken(t.access_token))
+                .ok_or(SyncError::NoCredentials),
+            // A fresh access token every run: nothing that expires is kept.
+            (super::MailboxAuth::Oauth2, Some(url)) => {
+                let refresh = secret
+                    .parse::<OAuthRefresh>()
+                    .ok_or(SyncError::NoCredentials)?;
+                let token = self.tokens.access_token(url, &refresh).await?;
+                Ok(MailCredential::AccessToken(token))
+            }
+        }
     }
 }

@@ -107,6 +107,16 @@ pub struct MailPassword {
     pub password: String,
 }
 
+/// What trades for a mailbox's OAuth2 access tokens at its token endpoint (Google's, Microsoft's):
+/// the refresh token the user's consent gave, and the CRM's OAuth client.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthRefresh {
+    pub refresh_token: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
 /// The HMAC key task sync signs with.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,7 +133,13 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(GatewayKeys, AccessToken, SigningKey, MailPassword);
+redacted_debug!(
+    GatewayKeys,
+    AccessToken,
+    SigningKey,
+    MailPassword,
+    OAuthRefresh
+);
 
 /// The credentials a provider setting takes, as the settings API receives them.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -132,6 +148,7 @@ pub enum Credentials {
     AccessToken(AccessToken),
     Signing(SigningKey),
     Password(MailPassword),
+    OAuthRefresh(OAuthRefresh),
 }
 
 /// The shape of credentials a setting takes, if any.
@@ -142,6 +159,8 @@ pub enum CredentialShape {
     Signing,
     /// A mailbox's password.
     Password,
+    /// A mailbox's OAuth2 refresh token and client.
+    OAuthRefresh,
 }
 
 impl CredentialShape {
@@ -152,6 +171,7 @@ impl CredentialShape {
             CredentialShape::AccessToken => "access_token",
             CredentialShape::Signing => "signing_key",
             CredentialShape::Password => "password",
+            CredentialShape::OAuthRefresh => "refresh_token, client_id, client_secret",
         }
     }
 }
@@ -169,9 +189,11 @@ impl Setting {
             Setting::TaskConnection(_) => Some(CredentialShape::Signing),
             Setting::VoipProvider(_) => Some(CredentialShape::Gateway),
             // An OAuth2 access token (Gmail, Microsoft 365), as a Zalo OA's: {access_token}.
-            Setting::Mailbox(m) => Some(match m.auth {
-                crate::mailbox::MailboxAuth::Password => CredentialShape::Password,
-                crate::mailbox::MailboxAuth::Oauth2 => CredentialShape::AccessToken,
+            // With a token endpoint, the refresh token it trades for access tokens.
+            Setting::Mailbox(m) => Some(match (m.auth, &m.token_url) {
+                (crate::mailbox::MailboxAuth::Password, _) => CredentialShape::Password,
+                (crate::mailbox::MailboxAuth::Oauth2, None) => CredentialShape::AccessToken,
+                (crate::mailbox::MailboxAuth::Oauth2, Some(_)) => CredentialShape::OAuthRefresh,
             }),
             _ => None,
         }
@@ -188,6 +210,9 @@ impl Credentials {
             }
             CredentialShape::Signing => serde_json::from_value(body).map(Credentials::Signing),
             CredentialShape::Password => serde_json::from_value(body).map(Credentials::Password),
+            CredentialShape::OAuthRefresh => {
+                serde_json::from_value(body).map(Credentials::OAuthRefresh)
+            }
         };
         let credentials = parsed.map_err(|e| {
             let mut problems = Problems::default();
@@ -208,6 +233,11 @@ impl Credentials {
             Credentials::AccessToken(t) => vec![("/access_token", &t.access_token)],
             Credentials::Signing(k) => vec![("/signing_key", &k.signing_key)],
             Credentials::Password(p) => vec![("/password", &p.password)],
+            Credentials::OAuthRefresh(r) => vec![
+                ("/refresh_token", &r.refresh_token),
+                ("/client_id", &r.client_id),
+                ("/client_secret", &r.client_secret),
+            ],
         }
     }
 
@@ -232,6 +262,7 @@ impl Credentials {
             Credentials::AccessToken(t) => serde_json::to_string(t),
             Credentials::Signing(k) => serde_json::to_string(k),
             Credentials::Password(p) => serde_json::to_string(p),
+            Credentials::OAuthRefresh(r) => serde_json::to_string(r),
         };
         // Serialising plain strings cannot fail; an empty value would read back as unusable.
         SecretValue(json.unwrap_or_default())

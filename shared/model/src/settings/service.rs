@@ -107,6 +107,11 @@ impl Settings<'_> {
             if let Err(reason) = check_provider_url(self.outbound, self.resolver, &url).await {
                 problems.push("/host", reason);
             }
+            if let Some(url) = &mailbox.token_url {
+                if let Err(reason) = check_provider_url(self.outbound, self.resolver, url).await {
+                    problems.push("/token_url", reason);
+                }
+            }
         }
         problems.into_result(()).map_err(SettingError::Invalid)
     }

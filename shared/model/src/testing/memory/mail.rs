@@ -199,3 +199,43 @@ impl MailSession for FakeSession {
 
     async fn logout(&mut self) {}
 }
+
+/// A token endpoint in memory: the refresh tokens it knows, each with the access token it
+/// gives, and how many exchanges it served.
+#[derive(Debug, Clone, Default)]
+pub struct FixedTokens {
+    tokens: Arc<Mutex<(HashMap<String, String>, u32)>>,
+}
+
+impl FixedTokens {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `refresh` trades for `access` from now on.
+    pub fn grant(&self, refresh: &str, access: &str) {
+        lock(&self.tokens).0.insert(refresh.into(), access.into());
+    }
+
+    /// How many exchanges were asked for.
+    pub fn exchanges(&self) -> u32 {
+        lock(&self.tokens).1
+    }
+}
+
+#[async_trait]
+impl crate::mailbox::ports::TokenExchange for FixedTokens {
+    async fn access_token(
+        &self,
+        _token_url: &str,
+        refresh: &crate::settings::secrets::OAuthRefresh,
+    ) -> Result<String, MailError> {
+        let mut tokens = lock(&self.tokens);
+        tokens.1 += 1;
+        tokens
+            .0
+            .get(&refresh.refresh_token)
+            .cloned()
+            .ok_or_else(|| MailError::Login("invalid_grant".into()))
+    }
+}

@@ -50,7 +50,7 @@ pub use attachments::MemoryAttachments;
 pub struct MemoryApprovalStore {
     world: World,
 }
-pub use mail::{FakeMailServer, MemorySyncStatus};
+pub use mail::{FakeMailServer, FixedTokens, MemorySyncStatus};
 pub use notifications::MemoryNotificationInbox;
 pub use providers::{
     Message, PlacedCall, ProviderMode, Recording, RecordingEmail, RecordingSms,
