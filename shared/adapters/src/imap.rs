@@ -254,23 +254,31 @@ impl MailSession for ImapSession {
                     .await
                     .map_err(protocol)?;
                 let fetches: Vec<_> = stream.try_collect().await.map_err(protocol)?;
-                // Only what was asked for: the server may slip unsolicited FETCH answers (a
-                // flag changed on another device) into the stream, and a checkpoint moved past
-                // such a UID would skip everything below it. A message expunged meanwhile is
-                // simply absent; one that came without its content is an error.
-                let mut mails = Vec::new();
+                // Only what was asked for, with its content: the server may slip unsolicited
+                // FETCH answers (a flag changed on another device) into the stream, and a
+                // checkpoint moved past such a UID would skip everything below it. A message
+                // expunged meanwhile is simply absent; one the server never gives the content
+                // of is logged and passed over, not read again and again.
+                let mut mails: Vec<FetchedMail> = Vec::new();
                 for fetch in &fetches {
                     let Some(uid) = fetch.uid.filter(|uid| uids.binary_search(uid).is_ok()) else {
                         continue;
                     };
-                    let Some(body) = fetch.body() else {
-                        return Err(MailError::Protocol(format!(
-                            "message {uid} came without its content"
-                        )));
-                    };
-                    mails.push(parse(uid, body));
+                    if let Some(body) = fetch.body() {
+                        mails.push(parse(uid, body));
+                    }
                 }
+                mails.sort_by_key(|m| m.uid);
                 mails.dedup_by_key(|m| m.uid);
+                for uid in uids
+                    .iter()
+                    .filter(|uid| mails.binary_search_by_key(*uid, |m| m.uid).is_err())
+                {
+                    tracing::warn!(
+                        uid,
+                        "a message was not given (expunged, or without its content): passed over"
+                    );
+                }
                 Ok(mails)
             })
             .await?;

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crm_model::mailbox::ports::{MailError, TokenExchange};
+use crm_model::mailbox::ports::{Exchanged, MailError, TokenExchange};
 use crm_model::settings::outbound::OutboundPolicy;
 use crm_model::settings::secrets::{OAuthRefresh, scrub};
 
@@ -19,7 +19,13 @@ pub struct HttpTokenExchange {
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
+
+/// The most of a token endpoint's answer read: a token answer is a few KB, and an endpoint an
+/// administrator names must not fill the sandbox every tenant's sync shares.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 impl HttpTokenExchange {
     pub fn new(policy: OutboundPolicy) -> Self {
@@ -36,7 +42,7 @@ impl TokenExchange for HttpTokenExchange {
         &self,
         token_url: &str,
         refresh: &OAuthRefresh,
-    ) -> Result<String, MailError> {
+    ) -> Result<Exchanged, MailError> {
         let url = self.policy.check_url(token_url).map_err(|reason| {
             MailError::Unreachable(format!("token endpoint refused: {reason}"))
         })?;
@@ -47,7 +53,7 @@ impl TokenExchange for HttpTokenExchange {
             ("client_secret", refresh.client_secret.as_str()),
         ])
         .map_err(|e| MailError::Protocol(e.to_string()))?;
-        let answer = self
+        let mut answer = self
             .client
             .post(url)
             .header(
@@ -60,16 +66,36 @@ impl TokenExchange for HttpTokenExchange {
             .await
             .map_err(|e| MailError::Unreachable(format!("token endpoint: {e}")))?;
         let status = answer.status();
-        let body = answer
-            .text()
+        let mut bytes = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
             .await
-            .map_err(|e| MailError::Unreachable(format!("token endpoint: {e}")))?;
-        // The endpoint may echo what it was sent: never kept or logged as is.
+            .map_err(|e| MailError::Unreachable(format!("token endpoint: {e}")))?
+        {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(MailError::Protocol(format!(
+                    "the token endpoint's answer is over {} KB",
+                    MAX_ANSWER_BYTES / 1024
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&bytes);
+        // The endpoint may echo what it was sent, as sent: never kept or logged as is.
+        let encoded: Vec<String> = [&refresh.refresh_token, &refresh.client_secret]
+            .iter()
+            .map(|s| serde_urlencoded::to_string([("", s.as_str())]).unwrap_or_default())
+            .map(|pair| pair.trim_start_matches('=').to_owned())
+            .collect();
         let secrets = [
             refresh.refresh_token.as_str(),
             refresh.client_secret.as_str(),
+            encoded[0].as_str(),
+            encoded[1].as_str(),
         ];
-        if status.is_client_error() {
+        // Too many requests, or a timeout: the next run asks again.
+        let transient = matches!(status.as_u16(), 408 | 429);
+        if status.is_client_error() && !transient {
             return Err(MailError::Login(format!(
                 "the token endpoint refused the refresh token ({status}): {}",
                 scrub(&body, &secrets, 300)
@@ -80,8 +106,14 @@ impl TokenExchange for HttpTokenExchange {
                 "the token endpoint answered {status}"
             )));
         }
-        serde_json::from_str::<TokenAnswer>(&body)
-            .map(|t| t.access_token)
-            .map_err(|_| MailError::Protocol("the token endpoint gave no access_token".into()))
+        match serde_json::from_str::<TokenAnswer>(&body) {
+            Ok(answer) if !answer.access_token.is_empty() => Ok(Exchanged {
+                access_token: answer.access_token,
+                refresh_token: answer.refresh_token.filter(|t| !t.is_empty()),
+            }),
+            _ => Err(MailError::Protocol(
+                "the token endpoint gave no access_token".into(),
+            )),
+        }
     }
 }

@@ -336,7 +336,10 @@ async fn a_refused_login_or_missing_credentials_are_kept_as_the_mailboxs_last_er
         .unwrap();
     assert_eq!(status.last_error, None);
     d.crm.w.secrets.delete(&name).await.unwrap();
-    assert!(matches!(d.run().await, Err(SyncError::NoCredentials)));
+    assert!(matches!(
+        d.run().await,
+        Err(SyncError::NoCredentials("password"))
+    ));
 }
 
 #[tokio::test]
@@ -720,6 +723,15 @@ async fn an_oauth2_mailbox_trades_its_refresh_token_for_a_fresh_access_token_eac
     );
     assert_eq!(run().await.unwrap().stored, 1);
     assert_eq!(d.tokens.exchanges(), 2);
+    // An endpoint that rotates its refresh tokens: the next one is kept for the next run.
+    d.tokens
+        .grant_rotating("refresh-1", "access-2", "refresh-2");
+    d.tokens.grant("refresh-2", "access-2");
+    run().await.unwrap();
+    let kept = d.crm.w.secrets.value(&name).unwrap();
+    assert!(kept.contains("refresh-2"), "the rotated token is kept");
+    run().await.unwrap();
+    assert_eq!(d.tokens.exchanges(), 4);
     // Consent withdrawn: the refusal is the mailbox's last error.
     d.tokens.grant("refresh-1", "");
     let withdrawn = SecretValue::new(

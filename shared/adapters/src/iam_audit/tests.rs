@@ -149,7 +149,7 @@ fn resource_patterns_follow_iam_wildcards() {
 fn every_function_of_the_template_has_statements_with_resolved_arns() {
     let template = project_template();
     let functions = template.functions();
-    assert_eq!(functions.len(), 5, "{functions:?}");
+    assert_eq!(functions.len(), 6, "{functions:?}");
     for (logical, binary) in functions {
         let policy = template
             .function_policy(binary.as_deref().unwrap_or(&logical))

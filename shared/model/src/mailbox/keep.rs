@@ -87,11 +87,9 @@ impl Keeper<'_> {
             .unwrap_or_else(|| {
                 let date = mail.date.map(|d| d.timestamp()).unwrap_or_default();
                 let (from, to) = (mail.from.join(","), mail.to.join(","));
-                format!(
-                    "no-id:{date}|{from}|{to}|{}|{}",
-                    mail.cc.join(","),
-                    mail.subject
-                )
+                let text = crate::ids::stable_hash(mail.excerpt.bytes());
+                let cc = mail.cc.join(",");
+                format!("no-id:{date}|{from}|{to}|{cc}|{}|{text:016x}", mail.subject)
             });
         for (customer, contact) in concerned.into_iter().take(MAX_CUSTOMERS_PER_MESSAGE) {
             let record = match self.message(
@@ -128,7 +126,7 @@ impl Keeper<'_> {
         for record in &found {
             match record.module {
                 Module::Customer => {
-                    concerned.insert(record.id.clone(), None);
+                    concerned.entry(record.id.clone()).or_insert(None);
                 }
                 Module::Contact => {
                     let Ok(customer) = RecordId::new(record.text("Customer")) else {

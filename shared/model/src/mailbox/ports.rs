@@ -76,7 +76,21 @@ pub trait TokenExchange: Send + Sync {
         &self,
         token_url: &str,
         refresh: &crate::settings::secrets::OAuthRefresh,
-    ) -> Result<String, MailError>;
+    ) -> Result<Exchanged, MailError>;
+}
+
+/// What a token endpoint gave: the access token, and the next refresh token when it rotates
+/// them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Exchanged {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for Exchanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Exchanged(***)")
+    }
 }
 
 /// Reads mailboxes.

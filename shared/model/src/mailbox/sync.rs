@@ -15,7 +15,9 @@ use crate::clock::Clock;
 use crate::ids::{SettingId, TenantId, UserId};
 use crate::record::store::RecordStore;
 use crate::settings::Setting;
-use crate::settings::secrets::{AccessToken, MailPassword, OAuthRefresh, SecretName, SecretVault};
+use crate::settings::secrets::{
+    AccessToken, CredentialShape, MailPassword, OAuthRefresh, SecretName, SecretValue, SecretVault,
+};
 use crate::settings::store::SettingsStore;
 use crate::store::StoreError;
 use crate::user::directory::UserDirectory;
@@ -49,8 +51,9 @@ pub struct SyncReport {
 pub enum SyncError {
     #[error("no such mailbox")]
     NotFound,
-    #[error("the mailbox has no credentials; set its password or access token")]
-    NoCredentials,
+    /// None, or of another shape than the mailbox's way of logging in now takes.
+    #[error("the mailbox has no credentials of the kind it logs in with; set {{{0}}}")]
+    NoCredentials(&'static str),
     #[error("the mailbox's user '{0}' no longer exists")]
     NoUser(UserId),
     #[error(transparent)]
@@ -90,10 +93,10 @@ impl MailboxSync<'_> {
         // Another server, login or user is another mailbox: its folders are read anew (their
         // UIDs mean nothing here); what was kept stays once, by its ids.
         let source = mailbox.source();
-        if status.source.as_deref() != Some(source.as_str()) {
+        if status.source.as_deref().is_some_and(|s| s != source) {
             status.folders.clear();
-            status.source = Some(source);
         }
+        status.source = Some(source);
         let mut report = SyncReport::default();
         let outcome = self
             .read_folders(tenant, id, &mailbox, &mut status, &mut report)
@@ -224,27 +227,37 @@ impl MailboxSync<'_> {
         mailbox: &Mailbox,
     ) -> Result<MailCredential, SyncError> {
         let name = SecretName::for_setting(tenant, SettingKind::Mailbox, id);
-        let secret = self
-            .secrets
-            .get(&name)
-            .await?
-            .ok_or(SyncError::NoCredentials)?;
+        let shape = match (mailbox.auth, &mailbox.token_url) {
+            (super::MailboxAuth::Password, _) => CredentialShape::Password,
+            (super::MailboxAuth::Oauth2, None) => CredentialShape::AccessToken,
+            (super::MailboxAuth::Oauth2, Some(_)) => CredentialShape::OAuthRefresh,
+        };
+        let missing = || SyncError::NoCredentials(shape.fields());
+        let secret = self.secrets.get(&name).await?.ok_or_else(missing)?;
         match (mailbox.auth, &mailbox.token_url) {
             (super::MailboxAuth::Password, _) => secret
                 .parse::<MailPassword>()
                 .map(|p| MailCredential::Password(p.password))
-                .ok_or(SyncError::NoCredentials),
+                .ok_or_else(missing),
             (super::MailboxAuth::Oauth2, None) => secret
                 .parse::<AccessToken>()
                 .map(|t| MailCredential::AccessToken(t.access_token))
-                .ok_or(SyncError::NoCredentials),
+                .ok_or_else(missing),
             // A fresh access token every run: nothing that expires is kept.
             (super::MailboxAuth::Oauth2, Some(url)) => {
-                let refresh = secret
-                    .parse::<OAuthRefresh>()
-                    .ok_or(SyncError::NoCredentials)?;
-                let token = self.tokens.access_token(url, &refresh).await?;
-                Ok(MailCredential::AccessToken(token))
+                let mut refresh = secret.parse::<OAuthRefresh>().ok_or_else(missing)?;
+                let exchanged = self.tokens.access_token(url, &refresh).await?;
+                // An endpoint that rotates refresh tokens (Microsoft's) gives the next one:
+                // kept, or the consent would lapse with the first one.
+                if let Some(next) = exchanged.refresh_token {
+                    if next != refresh.refresh_token {
+                        refresh.refresh_token = next;
+                        let value = serde_json::to_string(&refresh)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        self.secrets.put(&name, &SecretValue::new(value)).await?;
+                    }
+                }
+                Ok(MailCredential::AccessToken(exchanged.access_token))
             }
         }
     }

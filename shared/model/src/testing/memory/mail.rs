@@ -201,11 +201,14 @@ impl MailSession for FakeSession {
 }
 
 /// A token endpoint in memory: the refresh tokens it knows, each with the access token it
-/// gives, and how many exchanges it served.
+/// gives (and the next refresh token, when it rotates them), and how many exchanges it served.
 #[derive(Debug, Clone, Default)]
 pub struct FixedTokens {
-    tokens: Arc<Mutex<(HashMap<String, String>, u32)>>,
+    tokens: Arc<Mutex<(Grants, u32)>>,
 }
+
+/// Each refresh token's access token, and the refresh token that follows it when it rotates.
+type Grants = HashMap<String, (String, Option<String>)>;
 
 impl FixedTokens {
     pub fn new() -> Self {
@@ -214,7 +217,17 @@ impl FixedTokens {
 
     /// `refresh` trades for `access` from now on.
     pub fn grant(&self, refresh: &str, access: &str) {
-        lock(&self.tokens).0.insert(refresh.into(), access.into());
+        lock(&self.tokens)
+            .0
+            .insert(refresh.into(), (access.into(), None));
+    }
+
+    /// `refresh` trades for `access` and the next refresh token `rotated` (once: a rotated
+    /// token is spent).
+    pub fn grant_rotating(&self, refresh: &str, access: &str, rotated: &str) {
+        lock(&self.tokens)
+            .0
+            .insert(refresh.into(), (access.into(), Some(rotated.into())));
     }
 
     /// How many exchanges were asked for.
@@ -229,13 +242,20 @@ impl crate::mailbox::ports::TokenExchange for FixedTokens {
         &self,
         _token_url: &str,
         refresh: &crate::settings::secrets::OAuthRefresh,
-    ) -> Result<String, MailError> {
+    ) -> Result<crate::mailbox::ports::Exchanged, MailError> {
         let mut tokens = lock(&self.tokens);
         tokens.1 += 1;
-        tokens
+        let (access, rotated) = tokens
             .0
             .get(&refresh.refresh_token)
             .cloned()
-            .ok_or_else(|| MailError::Login("invalid_grant".into()))
+            .ok_or_else(|| MailError::Login("invalid_grant".into()))?;
+        if rotated.is_some() {
+            tokens.0.remove(&refresh.refresh_token);
+        }
+        Ok(crate::mailbox::ports::Exchanged {
+            access_token: access,
+            refresh_token: rotated,
+        })
     }
 }

@@ -12,8 +12,9 @@ use crate::schema::Module;
 use crate::store::{PageRequest, Revisioned};
 use crate::user::access::Permission;
 
-/// Most messages one request reads per customer (its own, and each merged duplicate's) while
-/// looking for a page of those that match: a rare filter never reads a whole history at once.
+/// Most messages one request reads (across the customer and those merged into it, at least a
+/// read page each) while looking for a page of those that match: a rare filter never reads a
+/// whole history at once.
 pub const MAX_MESSAGES_READ: usize = 1_000;
 
 /// Messages read from the index at a time.
@@ -91,9 +92,18 @@ impl Records<'_> {
         }
         let mut found = Vec::new();
         let mut floor: Option<String> = None;
+        // The read bound is the request's, shared by the customers read.
+        let budget = (MAX_MESSAGES_READ / subjects.len()).max(READ_PAGE);
         for subject in &subjects {
             let matching = self
-                .matching(actor, subject, after.map(index_key), wanted + 1, keep)
+                .matching(
+                    actor,
+                    subject,
+                    after.map(index_key),
+                    wanted + 1,
+                    budget,
+                    keep,
+                )
                 .await?;
             found.extend(matching.kept);
             floor = floor.max(matching.unread_below);
@@ -124,6 +134,7 @@ impl Records<'_> {
         subject: &RecordId,
         mut before: Option<String>,
         wanted: usize,
+        budget: usize,
         keep: &(dyn Fn(&StoredRecord) -> bool + Sync),
     ) -> Result<Matching, RecordError> {
         let mut kept = Vec::new();
@@ -141,13 +152,16 @@ impl Records<'_> {
                     kept.push(message);
                 }
             }
-            if kept.len() >= wanted || !full {
+            if !full {
                 return Ok(Matching {
                     kept,
                     unread_below: None,
                 });
             }
-            if read >= MAX_MESSAGES_READ {
+            // Enough for a page, or the read bound: what is below the last message read was
+            // not looked at, and a page may not reach past it (two copies of one email count
+            // once, so a page's worth read may show fewer).
+            if kept.len() >= wanted || read >= budget {
                 return Ok(Matching {
                     kept,
                     unread_below: before,
