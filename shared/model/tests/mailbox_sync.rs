@@ -46,6 +46,50 @@ impl Desk {
         self.sync().sync(&self.crm.w.tenant, &self.mailbox).await
     }
 
+    /// One page of the customer's messages, as the salesperson reads them.
+    async fn page(
+        &self,
+        customer: &str,
+        filter: &MessageFilter,
+        limit: u32,
+        after: Option<&crm_model::record::service::ActivityCursor>,
+    ) -> crm_model::record::service::MessagePage {
+        self.crm
+            .records()
+            .messages(&self.crm.sales(), &rid(customer), filter, limit, after)
+            .await
+            .unwrap()
+    }
+
+    /// Connects another mailbox (`setting` without its kind) with `secret` as its credentials.
+    async fn connect(
+        &self,
+        id: &str,
+        setting: serde_json::Value,
+        secret: serde_json::Value,
+    ) -> SettingId {
+        let id = SettingId::new(id).unwrap();
+        let mut setting = setting;
+        setting["kind"] = json!("mailbox");
+        let setting = serde_json::from_value(setting).unwrap();
+        let tenant = &self.crm.w.tenant;
+        self.crm
+            .w
+            .stores
+            .settings
+            .create(tenant, &id, &setting)
+            .await
+            .unwrap();
+        let name = SecretName::for_setting(tenant, SettingKind::Mailbox, &id);
+        self.crm
+            .w
+            .secrets
+            .put(&name, &SecretValue::new(secret.to_string()))
+            .await
+            .unwrap();
+        id
+    }
+
     /// The customer's messages, oldest first, as (direction, subject, contact): every page.
     async fn history(&self, customer: &str) -> Vec<(String, String, String)> {
         let mut found = Vec::new();
@@ -189,17 +233,8 @@ async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with
         [("Outgoing".into(), "Báo giá".into(), String::new())]
     );
     let kept = d
-        .crm
-        .records()
-        .messages(
-            &d.crm.sales(),
-            &rid("c2"),
-            &MessageFilter::default(),
-            50,
-            None,
-        )
+        .page("c2", &MessageFilter::default(), 50, None)
         .await
-        .unwrap()
         .items;
     let message = &kept[0].value;
     assert_eq!(message.text("Status"), "Sent");
@@ -212,25 +247,13 @@ async fn mail_to_and_from_a_customer_or_its_contact_is_kept_on_the_customer_with
         contact: Some(rid("k1")),
         ..MessageFilter::default()
     };
-    let found = d
-        .crm
-        .records()
-        .messages(&d.crm.sales(), &rid("c1"), &only_k1, 50, None)
-        .await
-        .unwrap()
-        .items;
+    let found = d.page("c1", &only_k1, 50, None).await.items;
     assert_eq!(found.len(), 1);
     let incoming = MessageFilter {
         direction: Some("Incoming".into()),
         ..MessageFilter::default()
     };
-    let found = d
-        .crm
-        .records()
-        .messages(&d.crm.sales(), &rid("c1"), &incoming, 50, None)
-        .await
-        .unwrap()
-        .items;
+    let found = d.page("c1", &incoming, 50, None).await.items;
     assert_eq!(found.len(), 2);
 }
 
@@ -410,10 +433,7 @@ async fn a_long_history_is_read_a_page_at_a_time_and_leaves_the_related_lists_al
     assert_eq!(contacts.1.len(), 1, "the related lists read as before");
     let records = d.crm.records();
     let all = MessageFilter::default();
-    let first = records
-        .messages(&d.crm.sales(), &rid("c1"), &all, 50, None)
-        .await
-        .unwrap();
+    let first = d.page("c1", &all, 50, None).await;
     assert_eq!(first.items.len(), 50);
     assert_eq!(
         first.items[0].value.text("Subject"),
@@ -421,10 +441,7 @@ async fn a_long_history_is_read_a_page_at_a_time_and_leaves_the_related_lists_al
         "newest first"
     );
     let cursor = first.next.clone().expect("more");
-    let second = records
-        .messages(&d.crm.sales(), &rid("c1"), &all, 50, Some(&cursor))
-        .await
-        .unwrap();
+    let second = d.page("c1", &all, 50, Some(&cursor)).await;
     assert_eq!(
         second.items[0].value.text("Subject"),
         format!("Thư {}", total - 51)
@@ -434,16 +451,10 @@ async fn a_long_history_is_read_a_page_at_a_time_and_leaves_the_related_lists_al
         contact: Some(rid("k1")),
         ..MessageFilter::default()
     };
-    let rare = records
-        .messages(&d.crm.sales(), &rid("c1"), &nobody, 50, None)
-        .await
-        .unwrap();
+    let rare = d.page("c1", &nobody, 50, None).await;
     assert!(rare.items.is_empty());
     let on = rare.next.expect("the rest is still to read");
-    let rest = records
-        .messages(&d.crm.sales(), &rid("c1"), &nobody, 50, Some(&on))
-        .await
-        .unwrap();
+    let rest = d.page("c1", &nobody, 50, Some(&on)).await;
     assert!(
         rest.items.is_empty() && rest.next.is_some(),
         "a second bounded read"
@@ -536,15 +547,11 @@ async fn a_filtered_page_ending_at_the_read_bound_keeps_the_message_found_there_
         d.server.deliver("INBOX", m);
     }
     while d.run().await.unwrap().read > 0 {}
-    let records = d.crm.records();
     let of_k1 = MessageFilter {
         contact: Some(rid("k1")),
         ..MessageFilter::default()
     };
-    let first = records
-        .messages(&d.crm.sales(), &rid("c1"), &of_k1, 10, None)
-        .await
-        .unwrap();
+    let first = d.page("c1", &of_k1, 10, None).await;
     let subjects: Vec<&str> = first
         .items
         .iter()
@@ -552,10 +559,7 @@ async fn a_filtered_page_ending_at_the_read_bound_keeps_the_message_found_there_
         .collect();
     assert_eq!(subjects, [format!("Thư {contacts}")]);
     let next = first.next.expect("the rest is still to read");
-    let rest = records
-        .messages(&d.crm.sales(), &rid("c1"), &of_k1, 10, Some(&next))
-        .await
-        .unwrap();
+    let rest = d.page("c1", &of_k1, 10, Some(&next)).await;
     assert!(rest.items.is_empty(), "not twice: {:?}", rest.items.len());
     assert_eq!(rest.next, None, "the end of the history");
 }
@@ -579,17 +583,8 @@ async fn the_sent_folder_is_outgoing_a_future_date_is_placed_when_read_and_a_col
     d.server.deliver("INBOX", future);
     d.run().await.unwrap();
     let kept = d
-        .crm
-        .records()
-        .messages(
-            &d.crm.sales(),
-            &rid("c1"),
-            &MessageFilter::default(),
-            10,
-            None,
-        )
+        .page("c1", &MessageFilter::default(), 10, None)
         .await
-        .unwrap()
         .items;
     let sent = kept
         .iter()
@@ -606,19 +601,14 @@ async fn the_sent_folder_is_outgoing_a_future_date_is_placed_when_read_and_a_col
     assert_eq!(later.value.text("SentAt"), later.value.text("CreatedAt"));
 
     // A colleague's mailbox holds the same email (they were in copy): shown once.
-    let colleague = SettingId::new("quyen-mail").unwrap();
-    let setting = serde_json::from_value(json!({"kind": "mailbox", "name": "Hộp thư của Quyên",
-        "user": "u-manager", "host": "imap.example.vn", "username": "u-manager@example.vn",
-        "auth": "password"}))
-    .unwrap();
-    let settings = &d.crm.w.stores.settings;
-    settings
-        .create(&d.crm.w.tenant, &colleague, &setting)
-        .await
-        .unwrap();
-    let name = SecretName::for_setting(&d.crm.w.tenant, SettingKind::Mailbox, &colleague);
-    let secret = SecretValue::new(json!({"password": PASSWORD}).to_string());
-    d.crm.w.secrets.put(&name, &secret).await.unwrap();
+    let colleague = d
+        .connect(
+            "quyen-mail",
+            json!({"name": "Hộp thư của Quyên", "user": "u-manager", "host": "imap.example.vn",
+                   "username": "u-manager@example.vn", "auth": "password"}),
+            json!({"password": PASSWORD}),
+        )
+        .await;
     d.sync().sync(&d.crm.w.tenant, &colleague).await.unwrap();
     let subjects: Vec<String> = d
         .history("c1")
@@ -681,28 +671,16 @@ async fn another_server_or_login_reads_the_folders_anew_and_a_gone_customers_con
 #[tokio::test]
 async fn an_oauth2_mailbox_trades_its_refresh_token_for_a_fresh_access_token_each_run() {
     let d = desk().await;
-    let gmail = SettingId::new("gmail").unwrap();
-    let setting = serde_json::from_value(
-        json!({"kind": "mailbox", "name": "Gmail", "user": "u-sales",
-        "host": "imap.gmail.com", "username": "sales@example.vn", "auth": "oauth2",
-        "token_url": "https://oauth2.googleapis.com/token"}),
-    )
-    .unwrap();
-    d.crm
-        .w
-        .stores
-        .settings
-        .create(&d.crm.w.tenant, &gmail, &setting)
-        .await
-        .unwrap();
+    let gmail = d
+        .connect(
+            "gmail",
+            json!({"name": "Gmail", "user": "u-sales", "host": "imap.gmail.com",
+                   "username": "sales@example.vn", "auth": "oauth2",
+                   "token_url": "https://oauth2.googleapis.com/token"}),
+            json!({"refresh_token": "refresh-1", "client_id": "crm", "client_secret": "s"}),
+        )
+        .await;
     let name = SecretName::for_setting(&d.crm.w.tenant, SettingKind::Mailbox, &gmail);
-    let refresh = json!({"refresh_token": "refresh-1", "client_id": "crm", "client_secret": "s"});
-    d.crm
-        .w
-        .secrets
-        .put(&name, &SecretValue::new(refresh.to_string()))
-        .await
-        .unwrap();
     d.tokens.grant("refresh-1", "access-1");
     d.server
         .accept(MailCredential::AccessToken("access-1".into()));
