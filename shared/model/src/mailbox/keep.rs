@@ -11,7 +11,7 @@ use super::ports::FetchedMail;
 use crate::clock::Clock;
 use crate::ids::{RecordId, SettingId, TenantId};
 use crate::record::identity::{self, IdentityKind};
-use crate::record::service::{check_size, instant};
+use crate::record::service::{check_size, hashed_id, instant, stamp_as};
 use crate::record::store::RecordStore;
 use crate::record::stored::StoredRecord;
 use crate::record::{ParseMode, is_plausible_email};
@@ -198,16 +198,9 @@ impl Keeper<'_> {
         contact: Option<&RecordId>,
     ) -> Result<StoredRecord, String> {
         let user = &self.mailbox.user;
-        let hash = crate::ids::stable_hash(
-            user.as_str()
-                .bytes()
-                .chain([0])
-                .chain(message_key.bytes())
-                .chain([0])
-                .chain(customer.as_str().bytes()),
-        );
-        let id = RecordId::new(format!("mail-{hash:016x}")).map_err(|e| e.to_string())?;
-        let now = instant(self.clock.now());
+        let id = hashed_id("mail", &[user.as_str(), message_key, customer.as_str()])
+            .ok_or("no record id for the message")?;
+        let now = self.clock.now();
         let list = |addresses: &[String]| {
             let kept: Vec<&str> = addresses
                 .iter()
@@ -243,31 +236,22 @@ impl Keeper<'_> {
         put("Body", cut(&mail.excerpt, EXCERPT_CHARS));
         // A date in the future (a wrong clock, a forged header) would sit atop the history
         // for years: such a message is placed when it was read.
-        let read_at = self.clock.now();
         let sent_at = mail
             .date
-            .filter(|d| *d <= read_at + chrono::Duration::days(1))
-            .unwrap_or(read_at);
+            .filter(|d| *d <= now + chrono::Duration::days(1))
+            .unwrap_or(now);
         put("SentAt", instant(sent_at));
         put("MessageId", cut(message_key, 998));
-        put(
-            "Attachments",
-            mail.attachments
-                .iter()
-                .take(MAX_ATTACHMENT_NAMES)
-                .map(|name| cut(name, 255))
-                .collect::<Vec<_>>()
-                .join("\n")
-                .chars()
-                .take(MAX_LIST_CHARS)
-                .collect(),
-        );
+        let names: Vec<String> = mail
+            .attachments
+            .iter()
+            .take(MAX_ATTACHMENT_NAMES)
+            .map(|name| cut(name, 255))
+            .collect();
+        put("Attachments", cut(&names.join("\n"), MAX_LIST_CHARS));
         put("Mailbox", self.mailbox_id.to_string());
         put("Owner", user.to_string());
-        put("CreatedAt", now.clone());
-        put("CreatedBy", user.to_string());
-        put("UpdatedAt", now);
-        put("UpdatedBy", user.to_string());
+        stamp_as(&mut fields, user, now, true);
         // Written as the schema reads it: a stored message is always a valid record.
         crate::record::parse_fields(
             self.schema.module(Module::Message),

@@ -353,7 +353,17 @@ fn keyed_id(prefix: &str, actor: &Actor, key: &str) -> Option<RecordId> {
     if !is_client_key(key) {
         return None;
     }
-    let hash = crate::ids::stable_hash(actor.user.as_str().bytes().chain([0]).chain(key.bytes()));
+    hashed_id(prefix, &[actor.user.as_str(), key])
+}
+
+/// The id `<prefix>-<hash>` of what `parts` name together (each part apart from the next): the
+/// same parts name the same record, whoever writes it and however often.
+pub(crate) fn hashed_id(prefix: &str, parts: &[&str]) -> Option<RecordId> {
+    let bytes = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, part)| (i > 0).then_some(0).into_iter().chain(part.bytes()));
+    let hash = crate::ids::stable_hash(bytes);
     RecordId::new(format!("{prefix}-{hash:016x}")).ok()
 }
 
@@ -369,8 +379,18 @@ fn stamp(
     now: chrono::DateTime<chrono::Utc>,
     new: bool,
 ) {
+    stamp_as(fields, &actor.user, now, new);
+}
+
+/// Sets the audit fields of a write made by `user` (a person, or a sync on their behalf).
+pub(crate) fn stamp_as(
+    fields: &mut Map<String, Value>,
+    user: &crate::ids::UserId,
+    now: chrono::DateTime<chrono::Utc>,
+    new: bool,
+) {
     let at = Value::String(instant(now));
-    let by = Value::String(actor.user.to_string());
+    let by = Value::String(user.to_string());
     if new {
         fields.insert("CreatedAt".into(), at.clone());
         fields.insert("CreatedBy".into(), by.clone());
