@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::UserId;
 use crate::record::is_plausible_email;
 use crate::settings::outbound::OutboundPolicy;
+use crate::settings::secrets::CredentialShape;
 use crate::validation::Problems;
 
 /// Most aliases one mailbox lists.
@@ -91,6 +92,16 @@ impl Mailbox {
         std::iter::once(self.inbox.as_str())
             .chain(self.sent.as_deref())
             .collect()
+    }
+
+    /// The credentials it logs in with: a password, an access token, or (with a token
+    /// endpoint) the refresh token and client that trade for access tokens.
+    pub fn credential_shape(&self) -> CredentialShape {
+        match (self.auth, &self.token_url) {
+            (MailboxAuth::Password, _) => CredentialShape::Password,
+            (MailboxAuth::Oauth2, None) => CredentialShape::AccessToken,
+            (MailboxAuth::Oauth2, Some(_)) => CredentialShape::OAuthRefresh,
+        }
     }
 
     /// What the checkpoints belong to: the server, the login and the user.

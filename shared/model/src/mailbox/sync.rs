@@ -16,7 +16,7 @@ use crate::ids::{SettingId, TenantId, UserId};
 use crate::record::store::RecordStore;
 use crate::settings::Setting;
 use crate::settings::secrets::{
-    AccessToken, CredentialShape, MailPassword, OAuthRefresh, SecretName, SecretValue, SecretVault,
+    AccessToken, CredentialShape, Credentials, MailPassword, OAuthRefresh, SecretName, SecretVault,
 };
 use crate::settings::store::SettingsStore;
 use crate::store::StoreError;
@@ -227,24 +227,20 @@ impl MailboxSync<'_> {
         mailbox: &Mailbox,
     ) -> Result<MailCredential, SyncError> {
         let name = SecretName::for_setting(tenant, SettingKind::Mailbox, id);
-        let shape = match (mailbox.auth, &mailbox.token_url) {
-            (super::MailboxAuth::Password, _) => CredentialShape::Password,
-            (super::MailboxAuth::Oauth2, None) => CredentialShape::AccessToken,
-            (super::MailboxAuth::Oauth2, Some(_)) => CredentialShape::OAuthRefresh,
-        };
+        let shape = mailbox.credential_shape();
         let missing = || SyncError::NoCredentials(shape.fields());
         let secret = self.secrets.get(&name).await?.ok_or_else(missing)?;
-        match (mailbox.auth, &mailbox.token_url) {
-            (super::MailboxAuth::Password, _) => secret
+        match (shape, &mailbox.token_url) {
+            (CredentialShape::Password, _) => secret
                 .parse::<MailPassword>()
                 .map(|p| MailCredential::Password(p.password))
                 .ok_or_else(missing),
-            (super::MailboxAuth::Oauth2, None) => secret
+            (CredentialShape::AccessToken, _) => secret
                 .parse::<AccessToken>()
                 .map(|t| MailCredential::AccessToken(t.access_token))
                 .ok_or_else(missing),
             // A fresh access token every run: nothing that expires is kept.
-            (super::MailboxAuth::Oauth2, Some(url)) => {
+            (CredentialShape::OAuthRefresh, Some(url)) => {
                 let mut refresh = secret.parse::<OAuthRefresh>().ok_or_else(missing)?;
                 let exchanged = self.tokens.access_token(url, &refresh).await?;
                 // An endpoint that rotates refresh tokens (Microsoft's) gives the next one:
@@ -252,13 +248,14 @@ impl MailboxSync<'_> {
                 if let Some(next) = exchanged.refresh_token {
                     if next != refresh.refresh_token {
                         refresh.refresh_token = next;
-                        let value = serde_json::to_string(&refresh)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        self.secrets.put(&name, &SecretValue::new(value)).await?;
+                        let kept = Credentials::OAuthRefresh(refresh).to_secret();
+                        self.secrets.put(&name, &kept).await?;
                     }
                 }
                 Ok(MailCredential::AccessToken(exchanged.access_token))
             }
+            // No other shape is a mailbox's (a refresh token always has its endpoint).
+            _ => Err(missing()),
         }
     }
 }

@@ -189,12 +189,7 @@ impl Setting {
             Setting::TaskConnection(_) => Some(CredentialShape::Signing),
             Setting::VoipProvider(_) => Some(CredentialShape::Gateway),
             // An OAuth2 access token (Gmail, Microsoft 365), as a Zalo OA's: {access_token}.
-            // With a token endpoint, the refresh token it trades for access tokens.
-            Setting::Mailbox(m) => Some(match (m.auth, &m.token_url) {
-                (crate::mailbox::MailboxAuth::Password, _) => CredentialShape::Password,
-                (crate::mailbox::MailboxAuth::Oauth2, None) => CredentialShape::AccessToken,
-                (crate::mailbox::MailboxAuth::Oauth2, Some(_)) => CredentialShape::OAuthRefresh,
-            }),
+            Setting::Mailbox(m) => Some(m.credential_shape()),
             _ => None,
         }
     }
