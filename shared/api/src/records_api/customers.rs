@@ -16,7 +16,7 @@ use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
 use crm_model::record::identity::{self, IdentityKind};
-use crm_model::record::service::{Activity, ActivityCursor, Duplicate, HandOver};
+use crm_model::record::service::{Activity, Duplicate, HandOver};
 use crm_model::run::RunRecord;
 use crm_model::schema::Module;
 
@@ -209,12 +209,7 @@ async fn activities_of(
     query: ActivitiesQuery,
 ) -> Result<Response, ApiError> {
     super::views::page(query.limit, None)?;
-    let after = match query.cursor.as_deref() {
-        None => None,
-        Some(text) => Some(ActivityCursor::decode(text).ok_or_else(|| {
-            ApiError::invalid_field("/query/cursor", "not a cursor this listing gave")
-        })?),
-    };
+    let after = super::views::activity_cursor(query.cursor.as_deref())?;
     let page = state
         .use_cases()
         .activities(

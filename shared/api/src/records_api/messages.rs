@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::body::{ApiJson, ApiQuery, from_value_documented};
 use crate::problem::ApiError;
 use crm_model::ids::RecordId;
-use crm_model::record::service::{ActivityCursor, Channel, MessageFilter, SendRequest};
+use crm_model::record::service::{Channel, MessageFilter, SendRequest};
 
 /// 202 with the message queued; 200 with the one a repeated key queued before.
 #[tracing::instrument(skip_all, fields(tenant = %caller.tenant, record = %id))]
@@ -86,12 +86,7 @@ pub(super) async fn history(
         contact,
     };
     super::views::page(query.limit, None)?;
-    let after = match query.cursor.as_deref() {
-        None => None,
-        Some(text) => Some(ActivityCursor::decode(text).ok_or_else(|| {
-            ApiError::invalid_field("/query/cursor", "not a cursor this listing gave")
-        })?),
-    };
+    let after = super::views::activity_cursor(query.cursor.as_deref())?;
     let page = state
         .use_cases()
         .messages(

@@ -103,6 +103,19 @@ pub(super) struct PageQuery {
 
 pub(super) use crate::body::{default_limit, page_request as page};
 
+/// The cursor of a listing paged by time (a timeline, a message history): none, or one such a
+/// listing gave (else a 422 at `/query/cursor`).
+pub(super) fn activity_cursor(
+    raw: Option<&str>,
+) -> Result<Option<crm_model::record::service::ActivityCursor>, ApiError> {
+    raw.map(|text| {
+        crm_model::record::service::ActivityCursor::decode(text).ok_or_else(|| {
+            ApiError::invalid_field("/query/cursor", "not a cursor this listing gave")
+        })
+    })
+    .transpose()
+}
+
 #[derive(Serialize)]
 pub(super) struct ListView<T> {
     pub items: Vec<T>,
