@@ -32,6 +32,38 @@ use crm_model::ports::{
 };
 use crm_model::schema::Module;
 
+/// The table keys (pk, sk) of the first `wanted` items a keys-only index query finds, page by
+/// page.
+async fn index_keys(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    wanted: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let mut keys = Vec::new();
+    let mut start = None;
+    while keys.len() < wanted {
+        let left = i32::try_from(wanted - keys.len()).unwrap_or(i32::MAX);
+        let output = query
+            .clone()
+            .limit(left.min(1000))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for item in output.items.unwrap_or_default() {
+            keys.push(
+                item.into_iter()
+                    .filter(|(k, _)| k == "pk" || k == "sk")
+                    .collect(),
+            );
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(keys)
+}
+
 /// A stored item read back as a record with its revision.
 fn stored(item: Item) -> Result<Revisioned<StoredRecord>, StoreError> {
     serde_dynamo::from_item::<_, RecordItem>(item)
@@ -127,39 +159,27 @@ impl DynamoRecordStore {
         pk: &str,
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            // Pages of keys only (the index projects them): one more than the limit tells.
-            let left = i32::try_from(limit + 1 - keys.len()).unwrap_or(i32::MAX);
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", format!("{index}pk"))
-                .expression_attribute_values(":pk", s(pk))
-                .limit(left.min(1000))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                let key: Item = item
-                    .into_iter()
-                    .filter(|(k, _)| k == "pk" || k == "sk")
-                    .collect();
-                keys.push(key);
-            }
-            if keys.len() > limit {
-                return Err(StoreError::TooMany { limit });
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", format!("{index}pk"))
+            .expression_attribute_values(":pk", s(pk));
+        // One more than the limit tells.
+        let keys = index_keys(query, limit + 1).await?;
+        if keys.len() > limit {
+            return Err(StoreError::TooMany { limit });
         }
+        self.records_of(keys).await
+    }
+
+    /// The records `keys` name (BatchGetItem, consistent; in no particular order).
+    async fn records_of(
+        &self,
+        keys: Vec<Item>,
+    ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
         batch_get(&self.client, &self.table, keys, None, true)
             .await?
             .into_iter()
@@ -308,44 +328,22 @@ impl RecordStore for DynamoRecordStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Revisioned<StoredRecord>>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        while keys.len() < limit {
-            let left = i32::try_from(limit - keys.len()).unwrap_or(i32::MAX);
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi2")
-                .expression_attribute_values(":pk", s(format!("T#{tenant}#MSG#{customer}")))
-                .scan_index_forward(false)
-                .limit(left.min(1000))
-                .set_exclusive_start_key(start);
-            let query = match before {
-                Some(before) => query
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-                    .expression_attribute_values(":before", s(before)),
-                None => query.key_condition_expression("gsi2pk = :pk"),
-            };
-            let output = query.send().await.map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                let key: Item = item
-                    .into_iter()
-                    .filter(|(k, _)| k == "pk" || k == "sk")
-                    .collect();
-                keys.push(key);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .expression_attribute_values(":pk", s(format!("T#{tenant}#MSG#{customer}")))
+            .scan_index_forward(false);
+        let query = match before {
+            Some(before) => query
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                .expression_attribute_values(":before", s(before)),
+            None => query.key_condition_expression("gsi2pk = :pk"),
+        };
+        let keys = index_keys(query, limit).await?;
         // A batch read answers in no order: the history's is the index's.
-        let mut found = batch_get(&self.client, &self.table, keys, None, true)
-            .await?
-            .into_iter()
-            .map(stored)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut found = self.records_of(keys).await?;
         found.sort_by_cached_key(|m| {
             std::cmp::Reverse(crm_model::record::store::message_key(&m.value))
         });
